@@ -1,0 +1,189 @@
+"""The command line: offload-metrics ingest | report | sample | schema | rejects."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from offload_metrics import ingest, schema, store
+
+# Piped output has no terminal width; tables then get room enough not to fold their cells.
+_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+console = Console(stderr=True, width=_WIDTH)
+out = Console(width=_WIDTH)
+
+EXIT_FAILED_FILE = 1
+EXIT_USAGE = 2
+EXIT_DATABASE = 3
+
+db_option = click.option(
+    "--db",
+    "db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Database file (default: ${store.DB_ENV}, else ./{store.DEFAULT_DB_FILE}).",
+)
+
+
+def _open(db: Path | None, *, must_exist: bool = False):
+    path = store.db_path(db)
+    if must_exist and not path.exists():
+        console.print(f"[red]No database at {path}[/red]: load files first with 'offload-metrics ingest'.")
+        sys.exit(EXIT_DATABASE)
+    try:
+        return store.connect(path)
+    except store.StoreError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_DATABASE)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="offload-metrics")
+def main() -> None:
+    """Measure how an organisation offloads routine work to AI agents."""
+
+
+class _ProgressDisplay:
+    """A progress bar that appears only once a file has taken more than a second."""
+
+    def __init__(self) -> None:
+        self.progress: Progress | None = None
+        self.task = None
+
+    def tick(self, state: ingest.LoadProgress) -> None:
+        if state.elapsed < ingest.PROGRESS_AFTER_SECONDS:
+            return
+        if self.progress is None:
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task(state.file, total=1.0)
+        self.progress.update(self.task, completed=state.fraction, description=f"{state.file}: {state.phase}")
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.IngestError]) -> Table:
+    table = Table(title="Load summary", title_justify="left")
+    table.add_column("file")
+    table.add_column("kind")
+    for field in ingest.COUNT_FIELDS:
+        table.add_column(field.removeprefix("rows_"), justify="right")
+    table.add_column("outcome")
+    for result in results:
+        outcome = "loaded" if result.status == "loaded" else f"{result.status}: {result.message}"
+        if result.ignored_columns:
+            outcome += f" (ignored columns: {', '.join(result.ignored_columns)})"
+        table.add_row(
+            result.file,
+            result.kind,
+            *(f"{getattr(result, field):,}" for field in ingest.COUNT_FIELDS),
+            outcome,
+        )
+    for failure in failures:
+        table.add_row(failure.file, "", "", "", "", "", "", "[red]not loaded[/red]")
+    return table
+
+
+@main.command("ingest")
+@db_option
+@click.option("--kind", type=click.Choice(list(schema.KINDS)), help="Input kind, when it cannot be detected.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def ingest_command(db: Path | None, kind: str | None, files: tuple[Path, ...]) -> None:
+    """Load CSV, Parquet or JSON Lines FILES into the database, one transaction per file."""
+    conn = _open(db)
+    results: list[ingest.LoadResult] = []
+    failures: list[ingest.IngestError] = []
+    for file in files:
+        display = _ProgressDisplay()
+        state = ingest.LoadProgress(file=file.name)
+        try:
+            result = ingest.run_with_progress(
+                lambda progress, file=file: ingest.load_file(conn, file, kind=kind, progress=progress),
+                display.tick,
+                state,
+            )
+            results.append(result)
+        except ingest.IngestError as error:
+            failures.append(error)
+        finally:
+            display.close()
+    out.print(_summary_table(results, failures))
+    for failure in failures:
+        console.print(f"[red]{failure.file}[/red]: {failure.message}")
+    if any(result.rejected or result.conflict for result in results):
+        console.print("Rejected and conflicting rows, with line and reason: offload-metrics rejects")
+    conn.close()
+    sys.exit(EXIT_FAILED_FILE if failures else 0)
+
+
+@main.command("rejects")
+@db_option
+@click.option("--load", "load_id", type=int, help="Only this load (see the load ids in the Data page).")
+@click.option("--limit", type=int, default=100, show_default=True, help="At most this many rows (0: all).")
+@click.option(
+    "--format", "output", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
+)
+def rejects_command(db: Path | None, load_id: int | None, limit: int, output: str) -> None:
+    """List rejected and conflicting rows with file, line, column and reason."""
+    conn = _open(db, must_exist=True)
+    frame = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
+    conn.close()
+    if output == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+        return
+    if output == "json":
+        click.echo(frame.to_json(orient="records", indent=2))
+        return
+    if frame.empty:
+        out.print("No rejected or conflicting rows.")
+        return
+    table = Table(title="Rejected and conflicting rows", title_justify="left")
+    for column in ("load_id", "file_name", "line", "column_name", "outcome", "reason"):
+        table.add_column(column.replace("_", " "), overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(
+            str(row.load_id), row.file_name, str(row.line), row.column_name or "", row.outcome, row.reason
+        )
+    out.print(table)
+
+
+@main.command("schema")
+@click.option("--json", "as_json", is_flag=True, help="Print the contract as JSON Schema.")
+@click.option("--kind", type=click.Choice(list(schema.KINDS)), help="Only this input kind.")
+def schema_command(as_json: bool, kind: str | None) -> None:
+    """Print the data contract: every input kind, its columns and their rules."""
+    kinds = [kind] if kind else list(schema.KINDS)
+    if as_json:
+        documents = schema.json_schema()
+        click.echo(json.dumps({name: documents[name] for name in kinds}, indent=2, default=str))
+        return
+    for name in kinds:
+        model = schema.KINDS[name]
+        table = Table(
+            title=f"{name}: {model.title} (unique key: {', '.join(model.key)})",
+            title_justify="left",
+        )
+        for column in ("column", "rule", "description"):
+            table.add_column(column, overflow="fold")
+        for column in schema.columns(model):
+            table.add_row(column.name, column.rule_text, column.description)
+        for rule in model.row_rules:
+            table.add_row(rule.column, rule.reason, "row rule")
+        out.print(table)
+        out.print(f"example row: {schema.example_row(model)}\n")

@@ -1,0 +1,1069 @@
+"""Load input files: read, validate in bulk in DuckDB, deduplicate and store, one transaction a file.
+
+A file is read once. Every row is inserted into its table with a bitmask of the rules it breaks
+(null when it breaks none) and, only when it breaks one, its raw text. Set-based SQL then moves
+broken rows to rejected_rows, classifies repeated keys as duplicates or conflicts, deletes all of
+those from the table, and updates the usage rollup, all before the transaction commits.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from offload_metrics import schema, store
+
+FORMATS = ("csv", "parquet", "jsonl")
+EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+DELIMITERS = (",", ";", "\t", "|")
+PARQUET_MAGIC = b"PAR1"
+
+# Strict text forms: a value that does not match is rejected, never coerced.
+NUMBER_PATTERN = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
+DATE_PATTERN = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$"
+PATTERNS = {"number": NUMBER_PATTERN, "date": DATE_PATTERN}
+# Integers pass through DOUBLE: DuckDB's integer cast rounds 12.5 to 13 and reads 0x1F as 31, while
+# its DOUBLE parse keeps 12.5 (then rejected as not whole) and refuses 0x1F. Whole numbers up to
+# 2^53 are exact in a DOUBLE.
+EXACT_INTEGER_LIMIT = 2**53
+CAST_TYPES = {
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "money": schema.MONEY_SQL,
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+}
+# Parquet column types that already hold a column's values exactly, so need no parsing.
+NATIVE_TYPES = {
+    "integer": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"),
+    "number": ("FLOAT", "DOUBLE", "TINYINT", "SMALLINT", "INTEGER", "BIGINT"),
+    "date": ("DATE",),
+    "timestamp": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"),
+    "text": ("VARCHAR",),
+}
+READER_REASONS = {
+    "MISSING COLUMNS": "has fewer fields than the header",
+    "TOO MANY COLUMNS": "has more fields than the header",
+    "UNQUOTED VALUE": "has a quote that is not closed, or a quote inside an unquoted value",
+    "INVALID ENCODING": "is not valid UTF-8",
+    "INVALID UNICODE": "is not valid UTF-8",
+    "LINE SIZE OVER MAXIMUM": "is longer than the maximum line size",
+}
+PROGRESS_AFTER_SECONDS = 1.0
+COUNT_FIELDS = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
+
+
+class IngestError(Exception):
+    """A file that could not be loaded at all; nothing in the database changed."""
+
+    def __init__(self, file: str, message: str) -> None:
+        super().__init__(f"{file}: {message}")
+        self.file = file
+        self.message = message
+
+
+@dataclass
+class LoadResult:
+    """Where every row of one file went."""
+
+    file: str
+    kind: str
+    file_format: str
+    status: str  # loaded | already loaded
+    rows_read: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    conflict: int = 0
+    rejected: int = 0
+    load_id: int | None = None
+    ignored_columns: tuple[str, ...] = ()
+    seconds: float = 0.0
+    message: str = ""
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.accepted + self.duplicate + self.conflict + self.rejected
+
+
+@dataclass
+class LoadProgress:
+    """What a running load is doing, for a progress display polled from another thread.
+
+    on_phase is called as each phase starts (reading, checking, rollup, saving), inside the
+    load's transaction: an exception from it aborts the load and leaves the database unchanged.
+    """
+
+    file: str = ""
+    phase: str = "starting"
+    fraction: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    on_phase: Callable[[str], None] | None = None
+    connection: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def enter(self, phase: str, fraction: float | None = None) -> None:
+        self.phase = phase
+        if fraction is not None:
+            self.fraction = fraction
+        if self.on_phase is not None:
+            self.on_phase(phase)
+
+    def refresh(self) -> None:
+        """Update fraction from the running query (DuckDB reports -1 when it cannot tell)."""
+        if self.phase == "reading" and self.connection is not None:
+            reported = self.connection.query_progress()
+            if reported >= 0:
+                self.fraction = min(reported / 100, 1.0)
+
+
+@dataclass(frozen=True)
+class Header:
+    """What the first lines of a file say about it."""
+
+    file_format: str
+    names: tuple[str, ...]
+    delimiter: str = ","
+    native_types: tuple[str, ...] = ()
+
+
+def sql_literal(text: str) -> str:
+    """A constant of this program as a SQL string literal (never used for values from files)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the file's format and header
+
+
+def sniff_format(path: Path) -> str:
+    """The file's format, from its content first and its extension second."""
+    with path.open("rb") as handle:
+        head = handle.read(65536)
+    if not head:
+        raise IngestError(
+            path.name, "the file is empty: expected a header row (CSV), rows (JSON Lines) or Parquet"
+        )
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
+    if b"\0" in head:
+        raise IngestError(path.name, "not a text file (binary content): expected CSV, JSON Lines or Parquet")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(head, final=False)
+    except UnicodeDecodeError as error:
+        raise IngestError(path.name, f"not UTF-8 text (invalid byte at offset {error.start})") from None
+    extension = EXTENSIONS.get(path.suffix.lower())
+    if extension == "parquet":
+        raise IngestError(path.name, "named .parquet but is not a Parquet file")
+    if extension:
+        return extension
+    return "jsonl" if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") else "csv"
+
+
+def _read_csv_header(path: Path) -> Header:
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        sample = handle.read(65536)
+    if not sample.strip():
+        raise IngestError(path.name, "the file has no header row")
+    best: tuple[int, str, list[str]] | None = None
+    for delimiter in DELIMITERS:
+        try:
+            names = next(csv.reader(io.StringIO(sample), delimiter=delimiter))
+        except (StopIteration, csv.Error):
+            continue
+        names = [name.strip() for name in names]
+        score = (2 if schema.detect_kind(names) else 0) + (1 if len(names) > 1 else 0)
+        if best is None or score > best[0]:
+            best = (score, delimiter, names)
+    if best is None:
+        raise IngestError(path.name, "the header row cannot be read as CSV")
+    return Header("csv", tuple(best[2]), delimiter=best[1])
+
+
+def _read_jsonl_header(path: Path) -> Header:
+    names: dict[str, None] = {}
+    objects = 0
+    with path.open("r", encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number > 1000 or objects >= 100:
+                break
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                objects += 1
+                names.update(dict.fromkeys(record))
+    if not objects:
+        raise IngestError(path.name, "no JSON object found in the first lines: expected one object per line")
+    return Header("jsonl", tuple(names))
+
+
+def _read_parquet_header(conn: duckdb.DuckDBPyConnection, path: Path) -> Header:
+    try:
+        described = conn.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
+    except duckdb.Error as error:
+        raise IngestError(path.name, f"not a readable Parquet file ({error})") from None
+    return Header(
+        "parquet",
+        tuple(row[0] for row in described),
+        native_types=tuple(str(row[1]) for row in described),
+    )
+
+
+def read_header(conn: duckdb.DuckDBPyConnection, path: Path) -> Header:
+    file_format = sniff_format(path)
+    if file_format == "parquet":
+        return _read_parquet_header(conn, path)
+    if file_format == "jsonl":
+        return _read_jsonl_header(path)
+    return _read_csv_header(path)
+
+
+def expected_columns_text() -> str:
+    lines = []
+    for kind, model in schema.KINDS.items():
+        required = [column.name for column in schema.columns(model) if column.required]
+        lines.append(f"  {kind}: {', '.join(required)}")
+    return "\n".join(lines)
+
+
+def resolve_kind(file: str, header: Header, kind: str | None) -> str:
+    """The input kind of a file: as named, else detected from its columns."""
+    names = list(header.names)
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise IngestError(file, f"the header repeats column(s) {', '.join(duplicates)}")
+    if kind is None:
+        kind = schema.detect_kind(names)
+        if kind is None:
+            matches = [
+                candidate
+                for candidate, model in schema.KINDS.items()
+                if {c.name for c in schema.columns(model) if c.required} <= set(names)
+            ]
+            what = "fits more than one kind" if matches else "does not match any input kind"
+            raise IngestError(
+                file,
+                f"the columns ({', '.join(names) or 'none'}) {what}; name the kind with --kind. "
+                f"Each kind needs these columns:\n{expected_columns_text()}",
+            )
+    if kind not in schema.KINDS:
+        raise IngestError(file, f"unknown kind {kind!r}; kinds are {', '.join(schema.KINDS)}")
+    missing = [c.name for c in schema.columns(schema.KINDS[kind]) if c.required and c.name not in names]
+    if missing:
+        raise IngestError(file, f"is not a {kind} file: missing required column(s) {', '.join(missing)}")
+    return kind
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation SQL, derived from the contract
+
+
+@dataclass(frozen=True)
+class ColumnSql:
+    """How one contract column is read from a source: its raw text, its value, its checks."""
+
+    column: schema.Column
+    raw: str  # VARCHAR expression: the value as the file wrote it (null when absent or empty)
+    value: str  # typed expression: null when absent or not parseable
+    checks: tuple[tuple[str, str], ...]  # (condition that breaks a rule, reason text)
+
+
+def _text_value(column: schema.Column, raw: str) -> str:
+    """The typed value of raw text, null when it does not parse. Strictness is in _checks."""
+    if column.allowed:
+        return f"try_cast({raw} as {column.sql_type})"
+    if column.base == "text":
+        return raw
+    if column.base == "timestamp":
+        # Parse with the offset, then take the UTC wall time without ICU's slower calendar cast.
+        return f"make_timestamp(epoch_us(try_cast({raw} as TIMESTAMPTZ)))"
+    if column.base == "integer":
+        return _whole(f"try_cast({raw} as DOUBLE)")
+    if column.base == "money":
+        return f"try_cast({raw} as {CAST_TYPES[column.base]})"
+    cast = (
+        f"try_cast(case when regexp_full_match({raw}, {sql_literal(PATTERNS[column.base])}) "
+        f"then {raw} end as {CAST_TYPES[column.base]})"
+    )
+    if column.base == "number":
+        return f"(case when isfinite({cast}) then {cast} end)"
+    return cast
+
+
+def _whole(number: str) -> str:
+    """A DOUBLE as BIGINT when it is a whole number that a DOUBLE holds exactly, else null."""
+    return (
+        f"(case when {number} = trunc({number}) and abs({number}) < {EXACT_INTEGER_LIMIT} "
+        f"then cast({number} as BIGINT) end)"
+    )
+
+
+def _well_formed(column: schema.Column, raw: str) -> str | None:
+    """Form check for values DuckDB's casts accept too generously: 'epoch' as a timestamp,
+    and digit separators (1_000) in a decimal, where money must be written plainly."""
+    if column.base == "money":
+        return f"(strpos({raw}, '_') = 0)"
+    if column.base == "timestamp":
+        # Starts with a digit (so not 'epoch' or 'infinity'); string comparison, no allocation.
+        return f"({raw} >= '0' and {raw} < ':')"
+    return None
+
+
+def _checks(column: schema.Column, raw: str, value: str) -> tuple[tuple[str, str], ...]:
+    checks: list[tuple[str, str]] = []
+    if column.required:
+        checks.append((f"{raw} is null", "is required"))
+    if column.base != "text":
+        form = _well_formed(column, raw)
+        broken = f"{value} is null" if form is None else f"({value} is null or not {form})"
+        checks.append((f"{raw} is not null and {broken}", f"must be {schema.BASE_WORDS[column.base]}"))
+    if column.base == "money":
+        dot = f"strpos({raw}, '.')"
+        few_places = (
+            f"(strpos({raw}, 'e') = 0 and strpos({raw}, 'E') = 0 "
+            f"and ({dot} = 0 or length({raw}) - {dot} <= {schema.MONEY_SCALE}))"
+        )
+        exact = f"try_cast({raw} as DECIMAL(38,18)) = {value}"
+        checks.append(
+            (
+                f"{value} is not null and not ({few_places} or {exact})",
+                f"has more than {schema.MONEY_SCALE} decimal places (money is stored exactly)",
+            )
+        )
+    if column.allowed:
+        checks.append(
+            (f"{raw} is not null and {value} is null", f"must be one of {', '.join(column.allowed)}")
+        )
+    if column.ge is not None:
+        checks.append((f"{value} < {_number_literal(column.ge)}", f"must be ≥ {column.ge:g}"))
+    if column.gt is not None:
+        checks.append((f"{value} <= {_number_literal(column.gt)}", f"must be > {column.gt:g}"))
+    return tuple(checks)
+
+
+def _number_literal(bound: float) -> str:
+    """A bound as a literal that compares without casting every value (0, not 0.0)."""
+    return str(int(bound)) if bound == int(bound) else repr(bound)
+
+
+def column_sql_checks(column: schema.Column, raw: str, value: str) -> ColumnSql:
+    """A column's checks over already computed raw text and value (names or expressions)."""
+    return ColumnSql(column, raw, value, _checks(column, raw, value))
+
+
+def column_sql(column: schema.Column, source: str | None, native_type: str | None = None) -> ColumnSql:
+    """SQL for one column read from the source expression (None when the file lacks the column)."""
+    if source is None:
+        raw = "NULL::VARCHAR"
+        value = f"NULL::{column.sql_type}"
+        return ColumnSql(column, raw, value, _checks(column, raw, value))
+    native = native_type is not None and native_type.split("(")[0] in NATIVE_TYPES.get(column.base, ())
+    if column.base == "money" and native_type and native_type.startswith("DECIMAL"):
+        scale = int(native_type.rstrip(")").split(",")[1])
+        native = scale <= schema.MONEY_SCALE
+    if column.base == "integer" and native_type in ("DOUBLE", "FLOAT"):
+        value = _whole(source)
+        raw = f"coalesce(cast({value} as VARCHAR), cast({source} as VARCHAR))"
+    elif native:
+        raw = f"cast({source} as VARCHAR)"
+        value = f"cast({source} as {column.sql_type})"
+        if column.base == "number":
+            value = f"(case when isfinite({source}) then {value} end)"
+        if column.base == "text":
+            raw = f"nullif({source}, '')"
+            value = f"try_cast({raw} as {column.sql_type})" if column.allowed else raw
+    else:
+        text = f"cast({source} as VARCHAR)" if native_type else source
+        raw = f"nullif({text}, '')"
+        value = _text_value(column, raw)
+    return ColumnSql(column, raw, value, _checks(column, raw, value))
+
+
+def _row_rule_sql(model: type[schema.InputKind], rule: schema.RowRule, values: dict[str, str]) -> str:
+    """A row rule's breach as SQL over the value expressions (false while a column is missing)."""
+    expression = rule.sql
+    for name in sorted(values, key=len, reverse=True):
+        expression = expression.replace(name, f"__{name}__")
+    referenced = [name for name in values if f"__{name}__" in expression]
+    for name in referenced:
+        expression = expression.replace(f"__{name}__", values[name])
+    present = " and ".join(f"{values[name]} is not null" for name in referenced)
+    return f"({present} and not ({expression}))"
+
+
+def problems_sql(model: type[schema.InputKind], specs: Sequence[ColumnSql]) -> str:
+    """A bitmask per row: bit i for contract column i, then one bit per row rule.
+
+    Most rows break nothing, so one conjunction decides that first; the bits are worked out
+    only for the rows it fails.
+    """
+    terms = []
+    fine = []
+    for bit, spec in enumerate(specs):
+        breach = " or ".join(f"({condition})" for condition, _ in spec.checks)
+        if breach:
+            terms.append(f"(case when {breach} then {1 << bit}::UBIGINT else 0::UBIGINT end)")
+            fine.append(f"not coalesce({breach}, false)")
+    values = {spec.column.name: spec.value for spec in specs}
+    for offset, rule in enumerate(model.row_rules):
+        bit = len(specs) + offset
+        breach = _row_rule_sql(model, rule, values)
+        terms.append(f"(case when {breach} then {1 << bit}::UBIGINT else 0::UBIGINT end)")
+        fine.append(f"not coalesce({breach}, false)")
+    if not terms:
+        return "0::UBIGINT"
+    return f"(case when {' and '.join(fine)} then 0::UBIGINT else {' + '.join(terms)} end)"
+
+
+def reasons_sql(model: type[schema.InputKind]) -> tuple[str, str, str]:
+    """(first broken column, all reasons, raw values as JSON) as SQL over _problems and _raw."""
+    contract = schema.columns(model)
+    specs = [column_sql(column, f"_raw[{index + 1}]") for index, column in enumerate(contract)]
+    unreadable = f"(_problems & {UNREADABLE}) <> 0"
+    first_column = [f"case when {unreadable} then NULL"]
+    reasons = []
+    for bit, spec in enumerate(specs):
+        if not spec.checks:
+            continue
+        flag = f"(_problems & {1 << bit}::UBIGINT) <> 0"
+        first_column.append(f"when {flag} then {sql_literal(spec.column.name)}")
+        cases = " ".join(
+            f"when {condition} then {sql_literal(spec.column.name + ': ' + reason)}"
+            for condition, reason in spec.checks
+        )
+        shown = f"coalesce(' (got ' || to_json(left({spec.raw}, 80)) || ')', '')"
+        reasons.append(
+            f"case when {flag} then (case {cases} else {sql_literal(spec.column.name + ': invalid value')} end)"
+            f" || {shown} end"
+        )
+    for offset, rule in enumerate(model.row_rules):
+        flag = f"(_problems & {1 << (len(specs) + offset)}::UBIGINT) <> 0"
+        first_column.append(f"when {flag} then {sql_literal(rule.column)}")
+        reasons.append(f"case when {flag} then {sql_literal(rule.column + ': ' + rule.reason)} end")
+    first_column.append("end")
+    reason = (
+        f"case when {unreadable} then 'not a JSON object' "
+        f"else array_to_string(list_filter([{', '.join(reasons)}], lambda r: r is not null), '; ') end"
+    )
+    pairs = ", ".join(f"{sql_literal(c.name)}, _raw[{index + 1}]" for index, c in enumerate(contract))
+    raw = f"(case when {unreadable} then json_object('line', _raw[1]) else json_object({pairs}) end)::VARCHAR"
+    return " ".join(first_column), reason, raw
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources
+
+# Bit of _problems for a record that is not a record of the kind at all (a line that is not a
+# JSON object); the row bits above it are then meaningless.
+UNREADABLE_BIT = 63
+UNREADABLE = f"{1 << UNREADABLE_BIT}::UBIGINT"
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file as SQL: the FROM clause, and where each contract column comes from."""
+
+    reader: str
+    columns: dict[str, str]  # contract column -> expression over the reader
+    native_types: dict[str, str]  # contract column -> Parquet type
+    unreadable: str | None = None  # condition for a record that cannot be read at all
+    record_text: str | None = None  # the record's text, kept for an unreadable record
+
+
+def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) -> Source:
+    """The source of a file. Only contract names (constants) appear in the SQL, never file text."""
+    present = [column.name for column in contract if column.name in header.names]
+    if header.file_format == "csv":
+        # The reader parses integer columns as DOUBLE (see EXACT_INTEGER_LIMIT): much faster than
+        # text, and what it cannot parse becomes a reader rejection with its line.
+        integers = {c.name for c in contract if c.base == "integer"}
+        types = ["DOUBLE" if name in integers else "VARCHAR" for name in header.names]
+        columns = ", ".join(f"'c{i}': '{sql_type}'" for i, sql_type in enumerate(types))
+        reader = (
+            f"read_csv($path, columns = {{{columns}}}, header = true, delim = $delimiter, "
+            "quote = '\"', escape = '\"', auto_detect = false, store_rejects = true, "
+            f"rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans')"
+        )
+        return Source(
+            reader,
+            {name: f"c{header.names.index(name)}" for name in present},
+            {name: "DOUBLE" for name in present if name in integers},
+        )
+    if header.file_format == "jsonl":
+        paths = ", ".join(sql_literal("$." + json.dumps(name)) for name in present)
+        extract = f"json_extract_string(line, [{paths}])" if present else "[]::VARCHAR[]"
+        reader = (
+            f"(select case when json_valid(line) then case when json_type(line) = 'OBJECT' "
+            f"then {extract} end end as v, line "
+            "from read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = '\x01', "
+            "quote = '', escape = '', auto_detect = false, store_rejects = true, "
+            f"rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans') "
+            "where line is not null and trim(line, ' \t\r') <> '')"
+        )
+        columns = {name: f"v[{index + 1}]" for index, name in enumerate(present)}
+        return Source(reader, columns, {}, unreadable="v is null", record_text="line")
+    types = dict(zip(header.names, header.native_types, strict=True))
+    return Source(
+        "read_parquet($path)",
+        {name: quote_identifier(name) for name in present},
+        {name: types[name] for name in present},
+    )
+
+
+def insert_sql(model: type[schema.InputKind], header: Header, rejects: str) -> str:
+    """One pass over the file: every record into the table, with its problems and raw text.
+
+    The inner select parses each column once (raw text r<i>, value under the column's name); the
+    checks then refer to those names, so no value is parsed twice.
+    """
+    contract = schema.columns(model)
+    source = source_sql(header, contract, rejects)
+    parsed = []
+    checked = []
+    for index, column in enumerate(contract):
+        spec = column_sql(column, source.columns.get(column.name), source.native_types.get(column.name))
+        name = quote_identifier(column.name)
+        parsed += [f"{spec.raw} as r{index}", f"{spec.value} as {name}"]
+        checked.append(column_sql_checks(column, f"r{index}", name))
+    problems = problems_sql(model, checked)
+    raw = f"[{', '.join(f'r{index}' for index in range(len(contract)))}]"
+    if source.unreadable:
+        parsed.append(f"{source.unreadable} as unreadable, {source.record_text} as record_text")
+        problems = f"(case when unreadable then {UNREADABLE} else {problems} end)"
+        raw = f"(case when unreadable then [record_text] else {raw} end)"
+    stored = []
+    for column in contract:
+        name = quote_identifier(column.name)
+        if column.default is not None:
+            stored.append(f"coalesce({name}, cast({sql_literal(str(column.default))} as {column.sql_type}))")
+        else:
+            stored.append(name)
+    names = ", ".join(quote_identifier(c.name) for c in contract)
+    # The raw list is built only for rows with problems: CASE evaluates its branch selectively.
+    return f"""
+        insert into {model.kind} ({names}, load_id, _problems, _raw)
+        select {", ".join(stored)}, $load_id, nullif(problems, 0), case when problems <> 0 then {raw} end
+        from (
+            select *, {problems} as problems
+            from (select {", ".join(parsed)} from {source.reader})
+        )
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Line numbers
+
+
+class FileScan(threading.Thread):
+    """Reads the file once beside the load: its sha256 and its physical line count."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path = path
+        self.sha256 = ""
+        self.newlines = 0
+        self.ends_with_newline = False
+        self.error: OSError | None = None
+
+    def run(self) -> None:
+        # Yield the CPU to DuckDB's threads: the digest is needed only once the insert is done.
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        digest = hashlib.sha256()
+        newlines = 0
+        last = b""
+        try:
+            with self.path.open("rb") as handle:
+                while chunk := handle.read(1 << 22):
+                    digest.update(chunk)
+                    newlines += chunk.count(b"\n")
+                    last = chunk[-1:]
+        except OSError as error:
+            self.error = error
+            return
+        self.sha256 = digest.hexdigest()
+        self.newlines = newlines
+        self.ends_with_newline = last == b"\n"
+
+    def result(self) -> FileScan:
+        self.join()
+        if self.error is not None:
+            raise IngestError(self.path.name, f"could not be read: {self.error}")
+        return self
+
+
+def lines_of_offsets(path: Path, offsets: Sequence[int]) -> dict[int, int]:
+    """Physical line (1-based) of each byte offset where a line starts."""
+    result: dict[int, int] = {}
+    newlines = 0
+    position = 0
+    with path.open("rb") as handle:
+        for offset in sorted(set(offsets)):
+            if offset > position:
+                remaining = offset - position
+                while remaining:
+                    chunk = handle.read(min(remaining, 1 << 22))
+                    if not chunk:
+                        break
+                    newlines += chunk.count(b"\n")
+                    remaining -= len(chunk)
+                position = offset
+            result[offset] = newlines + 1
+    return result
+
+
+def _record_start_lines(path: Path, header: Header, skip: set[int], count: int) -> np.ndarray:
+    """Start line of each of the first `count` records the table holds, by reading the file."""
+    starts: list[int] = []
+    if header.file_format == "csv":
+        with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
+            reader = csv.reader(handle, delimiter=header.delimiter)
+            next(reader, None)
+            previous = reader.line_num
+            for row in reader:
+                start, previous = previous + 1, reader.line_num
+                if row and start not in skip:
+                    starts.append(start)
+                    if len(starts) >= count:
+                        break
+    else:
+        with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip(" \t\r\n") and number not in skip:
+                    starts.append(number)
+                    if len(starts) >= count:
+                        break
+    return np.asarray(starts, dtype=np.int64)
+
+
+def record_lines(
+    path: Path, header: Header, scan: FileScan, ordinals: np.ndarray, reader_lines: Sequence[int], stored: int
+) -> np.ndarray:
+    """Physical line of each stored record, given its ordinal among the records the table holds."""
+    if header.file_format == "parquet" or not len(ordinals):
+        return ordinals + 1
+    first = 2 if header.file_format == "csv" else 1
+    records = stored + len(reader_lines)
+    expected = records + (first - 1) - (0 if scan.ends_with_newline else 1)
+    if scan.newlines == expected:
+        # One line per record: stored records fill the lines that rejected ones leave free.
+        rejected = np.sort(np.asarray(reader_lines, dtype=np.int64))
+        thresholds = rejected - first - np.arange(len(rejected))
+        return ordinals + first + np.searchsorted(thresholds, ordinals, side="right")
+    starts = _record_start_lines(path, header, set(reader_lines), int(ordinals.max()) + 1)
+    return starts[ordinals]
+
+
+# ---------------------------------------------------------------------------------------------
+# Classifying rows after the insert
+
+
+def _key_text(model: type[schema.InputKind], alias: str) -> str:
+    return " || ', ' || ".join(
+        f"{sql_literal(name + ' ')} || coalesce(to_json({alias}.{quote_identifier(name)})::VARCHAR, 'null')"
+        for name in model.key
+    )
+
+
+def _differing(model: type[schema.InputKind], left: str, right: str) -> str:
+    items = ", ".join(
+        f"case when {left}.{quote_identifier(c.name)} is distinct from {right}.{quote_identifier(c.name)} "
+        f"then {sql_literal(c.name)} end"
+        for c in schema.columns(model)
+    )
+    return f"list_filter([{items}], lambda x: x is not null)"
+
+
+def _values_json(model: type[schema.InputKind], alias: str) -> str:
+    pairs = ", ".join(
+        f"{sql_literal(c.name)}, cast({alias}.{quote_identifier(c.name)} as VARCHAR)"
+        for c in schema.columns(model)
+    )
+    return f"json_object({pairs})::VARCHAR"
+
+
+def _classify_repeats(
+    cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind], load_id: int, base: int
+) -> None:
+    """Fill _outcome with the rows whose key was already stored or came earlier in this file."""
+    table = model.kind
+    keys_equal = " and ".join(f"i.{quote_identifier(k)} = s.{quote_identifier(k)}" for k in model.key)
+    key_hash = "hash(" + ", ".join(quote_identifier(k) for k in model.key) + ")"
+    partition = ", ".join(quote_identifier(k) for k in model.key)
+    params = {"load_id": load_id, "base": base}
+    has_stored = cur.execute(
+        f"select exists (select 1 from {table} where load_id < $load_id)", {"load_id": load_id}
+    ).fetchone()
+    if has_stored and has_stored[0]:
+        cur.execute(
+            f"""
+            insert into _outcome
+            with incoming as (
+                select rowid as row_id, * from {table} where load_id = $load_id and _problems is null
+            ),
+            stored as (select * from {table} where load_id < $load_id),
+            final as (
+                select i.row_id - $base as ordinal, {_differing(model, "i", "s")} as differing,
+                       {_key_text(model, "i")} as key_text, s.load_id as other_load, {_values_json(model, "i")} as raw
+                from incoming as i join stored as s on {keys_equal}
+            )
+            select ordinal,
+                   case when len(differing) = 0 then 'duplicate' else 'conflict' end,
+                   differing[1],
+                   key_text || ' was already loaded (load ' || other_load || ') with a different '
+                       || array_to_string(differing, ', '),
+                   raw, NULL
+            from final
+            """,
+            params,
+        )
+    # A key repeated in this file that was also stored already is classified above, against the
+    # stored row; only the remaining repeats are compared with their first row in this file.
+    cur.execute(
+        f"""
+        insert into _outcome
+        with incoming as not materialized (
+            select rowid as row_id, * from {table} where load_id = $load_id and _problems is null
+        ),
+        repeated as (select {key_hash} as h from incoming group by h having count(*) > 1),
+        candidates as (
+            select *, min(row_id) over (partition by {partition}) as first_row
+            from incoming
+            where {key_hash} in (select h from repeated)
+              and row_id - $base not in (select ordinal from _outcome)
+        ),
+        final as (
+            select r.row_id - $base as ordinal, {_differing(model, "r", "f")} as differing,
+                   {_key_text(model, "r")} as key_text, r.first_row - $base as other_ordinal,
+                   {_values_json(model, "r")} as raw
+            from candidates as r join candidates as f on f.row_id = r.first_row
+            where r.row_id <> r.first_row
+        )
+        select ordinal,
+               case when len(differing) = 0 then 'duplicate' else 'conflict' end,
+               differing[1],
+               key_text || ' repeats line {{line}} of this file with a different ' || array_to_string(differing, ', '),
+               raw, other_ordinal
+        from final
+        """,
+        params,
+    )
+
+
+def _reader_rejects(
+    cur: duckdb.DuckDBPyConnection, rejects: str, model: type[schema.InputKind], header: Header, path: Path
+) -> pd.DataFrame:
+    """Records the reader refused (bad structure, or a value its typed columns cannot parse),
+    one row each, with their physical line."""
+    empty = pd.DataFrame(columns=["line", "column_name", "reason", "raw"])
+    exists = cur.execute(
+        "select count(*) from duckdb_tables() where table_name = ? and temporary", [f"{rejects}_errors"]
+    ).fetchone()
+    if not exists or not exists[0]:
+        return empty
+    frame = cur.execute(
+        f"""
+        select line_byte_position as offset, arg_min(column_name, column_idx) as column_name,
+               arg_min(error_type, column_idx) as error_type, arg_min(error_message, column_idx) as message,
+               arg_min(csv_line, column_idx) as text
+        from {rejects}_errors group by line_byte_position order by line_byte_position
+        """
+    ).df()
+    if frame.empty:
+        return empty
+    lines = lines_of_offsets(path, [int(offset) for offset in frame["offset"]])
+    contract = {column.name: column for column in schema.columns(model)}
+    columns, reasons = [], []
+    for position, kind, message in zip(
+        frame["column_name"], frame["error_type"], frame["message"], strict=True
+    ):
+        name = None
+        if header.file_format == "csv" and isinstance(position, str) and position[1:].isdigit():
+            index = int(position[1:])
+            name = header.names[index] if index < len(header.names) else None
+        columns.append(name)
+        if kind == "CAST" and name in contract:
+            got = re.search(r'Could not convert string "(.*)" to', str(message))
+            shown = f" (got {json.dumps(got.group(1))})" if got else ""
+            reasons.append(f"{name}: must be {schema.BASE_WORDS[contract[name].base]}{shown}")
+        else:
+            reasons.append("line " + READER_REASONS.get(kind, str(message)))
+    return pd.DataFrame(
+        {
+            "line": [lines[int(offset)] for offset in frame["offset"]],
+            "column_name": columns,
+            "reason": reasons,
+            "raw": [json.dumps({"line": str(text).strip("\r\n")}) for text in frame["text"]],
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_file(
+    conn: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    *,
+    kind: str | None = None,
+    progress: LoadProgress | None = None,
+    display_name: str | None = None,
+) -> LoadResult:
+    """Load one file in one transaction; raise IngestError (database unchanged) if it cannot be loaded."""
+    path = Path(path)
+    name = display_name or path.name
+    progress = progress or LoadProgress()
+    progress.file = name
+    started = time.monotonic()
+    if not path.is_file():
+        raise IngestError(name, "no such file")
+    header = read_header(conn, path)
+    kind = resolve_kind(name, header, kind)
+    model = schema.KINDS[kind]
+    contract_names = {c.name for c in schema.columns(model)}
+    ignored = tuple(column for column in header.names if column not in contract_names)
+    scan = FileScan(path)
+    scan.start()
+    rejects = "offload_rejects"
+    cur = conn.cursor()
+    cur.execute("SET enable_progress_bar = true")
+    cur.execute("SET enable_progress_bar_print = false")
+    progress.connection = cur
+    cur.execute("begin transaction")
+    try:
+        load_id = cur.execute("select coalesce(max(load_id), 0) + 1 from loads").fetchone()[0]  # type: ignore[index]
+        cur.execute(
+            """
+            insert into loads (load_id, file_name, sha256, kind, file_format, size_bytes, rows_read, accepted,
+                               duplicate, conflict, rejected, ignored_columns, started_at, outcome)
+            values (?, ?, '', ?, ?, ?, 0, 0, 0, 0, 0, ?, ?, 'loading')
+            """,
+            [load_id, name, kind, header.file_format, path.stat().st_size, list(ignored), _utc_now()],
+        )
+        progress.enter("reading", 0.0)
+        params: dict[str, object] = {"path": str(path), "load_id": load_id}
+        if header.file_format == "csv":
+            params["delimiter"] = header.delimiter
+        try:
+            cur.execute(insert_sql(model, header, rejects), params)
+        except duckdb.Error as error:
+            raise IngestError(name, f"could not be read as {header.file_format}: {_short(error)}") from None
+        progress.enter("checking", 1.0)
+        scan.result()
+        earlier = cur.execute(
+            "select load_id, file_name from loads where sha256 = ? and outcome = 'loaded' order by load_id limit 1",
+            [scan.sha256],
+        ).fetchone()
+        if earlier:
+            cur.execute("rollback")
+            return LoadResult(
+                file=name,
+                kind=kind,
+                file_format=header.file_format,
+                status="already loaded",
+                load_id=earlier[0],
+                seconds=time.monotonic() - started,
+                message=f"identical to load {earlier[0]} ({earlier[1]}); nothing added",
+            )
+        result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects)
+        if kind == "usage_events":
+            progress.enter("rollup")
+            store.append_usage_rollup(cur, load_id)
+        progress.enter("saving")
+        cur.execute(
+            """
+            update loads set sha256 = ?, rows_read = ?, accepted = ?, duplicate = ?, conflict = ?, rejected = ?,
+                             finished_at = ?, outcome = 'loaded'
+            where load_id = ?
+            """,
+            [
+                scan.sha256,
+                result.rows_read,
+                result.accepted,
+                result.duplicate,
+                result.conflict,
+                result.rejected,
+                _utc_now(),
+                load_id,
+            ],
+        )
+        cur.execute("commit")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            cur.execute("rollback")
+        raise
+    finally:
+        for suffix in ("errors", "scans"):
+            with contextlib.suppress(duckdb.Error):
+                cur.execute(f"drop table if exists {rejects}_{suffix}")
+        progress.connection = None
+        cur.close()
+    conn.execute("checkpoint")
+    result.file, result.kind, result.file_format = name, kind, header.file_format
+    result.load_id, result.ignored_columns = load_id, ignored
+    if result.rows_read == 0:
+        result.message = "the file has a header but no rows"
+    result.seconds = time.monotonic() - started
+    progress.phase = "done"
+    return result
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _short(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:300]
+
+
+def _classify_and_clean(
+    cur: duckdb.DuckDBPyConnection,
+    model: type[schema.InputKind],
+    header: Header,
+    path: Path,
+    scan: FileScan,
+    load_id: int,
+    rejects: str,
+) -> LoadResult:
+    """Account for every record, store rejections and conflicts, delete all but accepted rows."""
+    table = model.kind
+    params = {"load_id": load_id}
+    stored, base = cur.execute(
+        f"select count(*), coalesce(min(rowid), 0) from {table} where load_id = $load_id", params
+    ).fetchone()  # type: ignore[misc]
+    reader = _reader_rejects(cur, rejects, model, header, path)
+    first_column, reason, raw = reasons_sql(model)
+    cur.execute(
+        "create or replace temp table _outcome (ordinal BIGINT, outcome VARCHAR, column_name VARCHAR, "
+        "reason VARCHAR, raw VARCHAR, other_ordinal BIGINT)"
+    )
+    cur.execute(
+        f"""
+        insert into _outcome
+        select rowid - $base, 'rejected', {first_column}, {reason}, {raw}, NULL
+        from {table} where load_id = $load_id and _problems is not null
+        """,
+        {"load_id": load_id, "base": base},
+    )
+    _classify_repeats(cur, model, load_id, base)
+    needed = cur.execute(
+        "select ordinal from _outcome where outcome <> 'duplicate' "
+        "union select other_ordinal from _outcome where outcome = 'conflict' and other_ordinal is not null"
+    ).fetchnumpy()["ordinal"]
+    ordinals = np.sort(np.asarray(needed, dtype=np.int64))
+    lines = record_lines(path, header, scan, ordinals, list(reader["line"]), stored)
+    line_map = pd.DataFrame({"ordinal": ordinals, "line": lines.astype(np.int64)})
+    cur.register("_line_map", line_map)
+    try:
+        cur.execute(
+            """
+            insert into rejected_rows (load_id, line, column_name, outcome, reason, raw)
+            select $load_id, l.line, o.column_name, o.outcome,
+                   replace(o.reason, '{line}', coalesce(cast(other.line as VARCHAR), '?')), o.raw
+            from _outcome as o
+            left join _line_map as l on l.ordinal = o.ordinal
+            left join _line_map as other on other.ordinal = o.other_ordinal
+            where o.outcome <> 'duplicate'
+            order by l.line
+            """,
+            params,
+        )
+    finally:
+        cur.unregister("_line_map")
+    if len(reader):
+        cur.register("_reader_rejects", reader)
+        try:
+            cur.execute(
+                "insert into rejected_rows (load_id, line, column_name, outcome, reason, raw) "
+                "select $load_id, line, column_name, 'rejected', reason, raw from _reader_rejects",
+                params,
+            )
+        finally:
+            cur.unregister("_reader_rejects")
+    counts = dict(cur.execute("select outcome, count(*) from _outcome group by outcome").fetchall())
+    removed = sum(counts.values())
+    if removed:
+        deleted = cur.execute(
+            f"delete from {table} where load_id = $load_id and rowid - $base in (select ordinal from _outcome)",
+            {"load_id": load_id, "base": base},
+        ).fetchone()
+        if not deleted or deleted[0] != removed:
+            raise RuntimeError(
+                f"row accounting does not balance for {path.name}: removed {deleted} of {removed}"
+            )
+    cur.execute("drop table _outcome")
+    result = LoadResult(
+        file=path.name,
+        kind=model.kind,
+        file_format=header.file_format,
+        status="loaded",
+        rows_read=int(stored) + len(reader),
+        duplicate=int(counts.get("duplicate", 0)),
+        conflict=int(counts.get("conflict", 0)),
+        rejected=int(counts.get("rejected", 0)) + len(reader),
+    )
+    result.accepted = int(stored) - removed
+    return result
+
+
+def run_with_progress(
+    task: Callable[[LoadProgress], LoadResult],
+    tick: Callable[[LoadProgress], None],
+    progress: LoadProgress,
+    interval: float = 0.1,
+) -> LoadResult:
+    """Run a load in a worker thread while the calling thread shows its progress via tick."""
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            outcome["result"] = task(progress)
+        except BaseException as error:  # handed back to the caller's thread below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(interval)
+        progress.refresh()
+        tick(progress)
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["result"]  # type: ignore[return-value]

@@ -1,0 +1,346 @@
+"""The data contract: one pydantic model per input kind; tables and validation derive from these."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import types
+import typing
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, ClassVar, Literal
+
+import annotated_types
+from pydantic import BaseModel, ConfigDict, Field
+
+MONEY_SCALE = 8
+MONEY_SQL = f"DECIMAL(18,{MONEY_SCALE})"
+
+Text = Annotated[str, Field(min_length=1)]
+Count = Annotated[int, Field(ge=0)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=MONEY_SCALE)]
+PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=MONEY_SCALE)]
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A check across columns, written in SQL over the typed columns."""
+
+    column: str
+    sql: str
+    reason: str
+
+
+class InputKind(BaseModel):
+    """Base of the five input kinds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: ClassVar[str]
+    key: ClassVar[tuple[str, ...]]
+    title: ClassVar[str]
+    example: ClassVar[dict[str, str]]
+    row_rules: ClassVar[tuple[RowRule, ...]] = ()
+
+
+class UsageEvent(InputKind):
+    """One row per task an agent ran."""
+
+    kind: ClassVar[str] = "usage_events"
+    key: ClassVar[tuple[str, ...]] = ("event_id",)
+    title: ClassVar[str] = "Agent usage log"
+    example: ClassVar[dict[str, str]] = {
+        "event_id": "evt-000001",
+        "occurred_at": "2025-03-04T09:15:00+01:00",
+        "agent_id": "mkt-brief-writer",
+        "function": "Marketing",
+        "business_unit": "Consumer",
+        "team": "Brand Content",
+        "task_type": "campaign_brief",
+        "status": "completed",
+        "review": "correct",
+        "api_calls": "4",
+        "input_tokens": "3200",
+        "output_tokens": "850",
+        "cost_usd": "0.0213",
+        "latency_ms": "5400",
+    }
+
+    event_id: Text = Field(description="Unique id of the task run (the dedup key).")
+    occurred_at: dt.datetime = Field(description="When the task ran, ISO 8601; no offset means UTC.")
+    agent_id: Text = Field(description="The agent that ran the task.")
+    function: Text = Field(description="Business function where the task ran.")
+    business_unit: Text = Field(description="Business unit where the task ran.")
+    team: Text | None = Field(None, description="Team where the task ran.")
+    task_type: Text | None = Field(None, description="Kind of task.")
+    status: Literal["completed", "escalated", "failed"] = Field(
+        description="completed (no human needed), escalated (handed to a person) or failed."
+    )
+    review: Literal["correct", "incorrect"] | None = Field(
+        None, description="Human review of the output: correct, incorrect, or empty when not reviewed."
+    )
+    api_calls: Count = Field(0, description="API calls the task made.")
+    input_tokens: Count = Field(0, description="Model input tokens.")
+    output_tokens: Count = Field(0, description="Model output tokens.")
+    cost_usd: Money = Field(Decimal(0), description="What the task cost, in USD (exact decimal).")
+    latency_ms: Count | None = Field(None, description="End-to-end latency in milliseconds.")
+
+
+class TimeSaved(InputKind):
+    """Documented time savings, one row per team x agent x task type x period."""
+
+    kind: ClassVar[str] = "time_saved"
+    key: ClassVar[tuple[str, ...]] = ("record_id",)
+    title: ClassVar[str] = "Documented time savings"
+    example: ClassVar[dict[str, str]] = {
+        "record_id": "ts-000001",
+        "period_start": "2025-03-01",
+        "period_end": "2025-03-31",
+        "function": "Marketing",
+        "business_unit": "Consumer",
+        "team": "Brand Content",
+        "agent_id": "mkt-brief-writer",
+        "task_type": "campaign_brief",
+        "tasks": "420",
+        "baseline_minutes_per_task": "45",
+        "minutes_per_task": "8",
+        "headcount": "12",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = (
+        RowRule("period_end", "period_end >= period_start", "must not be before period_start"),
+    )
+
+    record_id: Text = Field(description="Unique id of the record.")
+    period_start: dt.date = Field(description="First day of the period; the row counts in this month.")
+    period_end: dt.date = Field(description="Last day of the period (not before period_start).")
+    function: Text = Field(description="Business function of the team.")
+    business_unit: Text = Field(description="Business unit of the team.")
+    team: Text = Field(description="The team that documented the savings.")
+    agent_id: Text = Field(description="The agent that did the work.")
+    task_type: Text | None = Field(None, description="Kind of task.")
+    tasks: Count = Field(description="Tasks done with the agent in the period.")
+    baseline_minutes_per_task: Annotated[float, Field(gt=0)] = Field(
+        description="Documented manual minutes per task before the agent."
+    )
+    minutes_per_task: Annotated[float, Field(ge=0)] = Field(
+        description="Human minutes per task with the agent (oversight, review, edits)."
+    )
+    headcount: Annotated[int, Field(gt=0)] | None = Field(None, description="Team headcount in the period.")
+
+
+class ReplicationEvent(InputKind):
+    """The life of an agent across business units."""
+
+    kind: ClassVar[str] = "replication_events"
+    key: ClassVar[tuple[str, ...]] = ("event_id",)
+    title: ClassVar[str] = "Replication events"
+    example: ClassVar[dict[str, str]] = {
+        "event_id": "rep-000001",
+        "agent_id": "mkt-brief-writer",
+        "event_type": "validated",
+        "occurred_on": "2025-02-14",
+        "function": "Marketing",
+        "business_unit": "Consumer",
+        "team": "Brand Content",
+    }
+
+    event_id: Text = Field(description="Unique id of the event.")
+    agent_id: Text = Field(description="The agent lineage (a copy keeps the id).")
+    event_type: Literal["validated", "deployed", "retired"] = Field(
+        description="validated (a pilot team proved it), deployed (a unit put a copy live) or retired."
+    )
+    occurred_on: dt.date = Field(description="Date of the event.")
+    function: Text = Field(description="Business function where it happened.")
+    business_unit: Text = Field(description="Business unit where it happened.")
+    team: Text | None = Field(None, description="Team where it happened.")
+
+
+class Agent(InputKind):
+    """The agent catalog / registry."""
+
+    kind: ClassVar[str] = "agents"
+    key: ClassVar[tuple[str, ...]] = ("agent_id",)
+    title: ClassVar[str] = "Agent catalog"
+    example: ClassVar[dict[str, str]] = {
+        "agent_id": "mkt-brief-writer",
+        "name": "Campaign brief writer",
+        "description": "Drafts campaign briefs from a product sheet.",
+        "owner_function": "Marketing",
+        "owner_business_unit": "Consumer",
+        "owner_team": "Brand Content",
+        "risk_class": "low",
+        "blueprint": "1. Connect the product catalog. 2. Copy the prompt pack. 3. Review 20 briefs.",
+        "created_on": "2024-11-02",
+    }
+
+    agent_id: Text = Field(description="Unique id of the agent.")
+    name: Text = Field(description="Display name.")
+    description: Text | None = Field(None, description="What the agent does.")
+    owner_function: Text = Field(description="Function that owns the agent.")
+    owner_business_unit: Text | None = Field(None, description="Business unit that owns the agent.")
+    owner_team: Text | None = Field(None, description="Team that owns the agent.")
+    risk_class: Literal["low", "medium", "high"] | None = Field(
+        None,
+        description="low (internal data, drafting, summarising), medium, "
+        "or high (external data, money movement, direct customer contact).",
+    )
+    blueprint: Text | None = Field(None, description="The replication recipe, in Markdown.")
+    created_on: dt.date | None = Field(None, description="When the agent was created.")
+
+
+class OrgBaseline(InputKind):
+    """The denominator for adoption and the rate for finance, one row per team."""
+
+    kind: ClassVar[str] = "org_baseline"
+    key: ClassVar[tuple[str, ...]] = ("business_unit", "team")
+    title: ClassVar[str] = "Organisation baseline"
+    example: ClassVar[dict[str, str]] = {
+        "function": "Marketing",
+        "business_unit": "Consumer",
+        "team": "Brand Content",
+        "headcount": "12",
+        "routine_hours_per_month": "700",
+        "loaded_hourly_cost_usd": "68.50",
+    }
+
+    function: Text = Field(description="Business function of the team.")
+    business_unit: Text = Field(description="Business unit of the team.")
+    team: Text = Field(description="The team; (business_unit, team) is unique.")
+    headcount: Annotated[int, Field(gt=0)] = Field(description="Baseline headcount before agents.")
+    routine_hours_per_month: Annotated[float, Field(gt=0)] = Field(
+        description="Routine (offloadable) work hours per month."
+    )
+    loaded_hourly_cost_usd: PositiveMoney = Field(description="Fully loaded cost of an hour of work, in USD.")
+
+
+KINDS: dict[str, type[InputKind]] = {
+    model.kind: model for model in (UsageEvent, TimeSaved, ReplicationEvent, Agent, OrgBaseline)
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an input kind, as the store and the validator see it."""
+
+    name: str
+    base: str  # text, timestamp, date, integer, number, money
+    required: bool
+    default: object
+    allowed: tuple[str, ...] | None
+    ge: float | None
+    gt: float | None
+    description: str
+
+    @property
+    def sql_type(self) -> str:
+        if self.allowed:
+            return "ENUM(" + ", ".join("'" + option + "'" for option in self.allowed) + ")"
+        return SQL_TYPES[self.base]
+
+    @property
+    def rule_text(self) -> str:
+        """The column's rule in words, as the schema command and error messages say it."""
+        parts = [BASE_WORDS[self.base]]
+        if self.allowed:
+            parts = ["one of " + ", ".join(self.allowed)]
+        if self.ge is not None:
+            parts.append(f"≥ {self.ge:g}")
+        if self.gt is not None:
+            parts.append(f"> {self.gt:g}")
+        parts.append("required" if self.required else f"optional, default {self.default_text}")
+        return "; ".join(parts)
+
+    @property
+    def default_text(self) -> str:
+        return "empty" if self.default is None else str(self.default)
+
+
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "money": MONEY_SQL,
+}
+
+BASE_WORDS = {
+    "text": "text",
+    "timestamp": "an ISO 8601 timestamp",
+    "date": "a date (YYYY-MM-DD)",
+    "integer": "a whole number",
+    "number": "a number",
+    "money": f"a decimal number (at most {MONEY_SCALE} decimal places)",
+}
+
+
+def _unwrap(annotation: object) -> tuple[object, bool]:
+    """Strip Optional from an annotation; say whether it allowed None."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return args[0], True
+    return annotation, False
+
+
+@functools.cache
+def columns(model: type[InputKind]) -> tuple[Column, ...]:
+    """The columns of an input kind, in contract order."""
+    result = []
+    for name, field in model.model_fields.items():
+        annotation, _nullable = _unwrap(field.annotation)
+        metadata = list(field.metadata)
+        if typing.get_origin(annotation) is Annotated:
+            annotation, *extra = typing.get_args(annotation)
+            for item in extra:
+                metadata.extend(getattr(item, "metadata", [item]))
+        allowed = None
+        if typing.get_origin(annotation) is Literal:
+            allowed, base = tuple(typing.get_args(annotation)), "text"
+        else:
+            base = {
+                str: "text",
+                dt.datetime: "timestamp",
+                dt.date: "date",
+                int: "integer",
+                float: "number",
+                Decimal: "money",
+            }[annotation]
+        ge = next((float(m.ge) for m in metadata if isinstance(m, annotated_types.Ge)), None)
+        gt = next((float(m.gt) for m in metadata if isinstance(m, annotated_types.Gt)), None)
+        default = None if field.is_required() else field.default
+        result.append(
+            Column(
+                name=name,
+                base=base,
+                required=field.is_required(),
+                default=default,
+                allowed=allowed,
+                ge=ge,
+                gt=gt,
+                description=field.description or "",
+            )
+        )
+    return tuple(result)
+
+
+def detect_kind(names: list[str]) -> str | None:
+    """The one kind whose required columns all appear in names, else None."""
+    present = set(names)
+    matches = [
+        kind
+        for kind, model in KINDS.items()
+        if {column.name for column in columns(model) if column.required} <= present
+    ]
+    return matches[0] if len(matches) == 1 else None
+
+
+def example_row(model: type[InputKind]) -> str:
+    """The kind's example as a CSV header and row."""
+    header = ",".join(model.example)
+    row = ",".join(f'"{value}"' if "," in value else value for value in model.example.values())
+    return f"{header}\n{row}"
+
+
+def json_schema() -> dict[str, object]:
+    """JSON Schema of every input kind, keyed by kind."""
+    return {kind: model.model_json_schema() for kind, model in KINDS.items()}

@@ -1,0 +1,85 @@
+"""Settings: SPEC's defaults, TOML files, and messages that name the key and the rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from offload_metrics import config
+
+
+def test_defaults_are_specs():
+    settings = config.Settings()
+    assert settings.model_dump() == {
+        "gates": {
+            "min_accuracy": 0.80,
+            "min_automation": 0.90,
+            "min_tasks": 50,
+            "min_reviewed": 20,
+            "window_days": 90,
+        },
+        "net_output": {"validation_uplift": 0.30, "hours_per_fte_month": 160},
+        "adoption": {
+            "phase_bounds": (0.10, 0.15, 0.60),
+            "scale_share": 0.40,
+            "scale_min_functions": 2,
+            "scale_months": (18, 36),
+        },
+        "finance": {"reinvestment_share": 0.25, "default_hourly_cost_usd": 60},
+    }
+
+
+def test_a_toml_file_overrides_some_settings(tmp_path):
+    path = tmp_path / "offload.toml"
+    path.write_text("[gates]\nmin_accuracy = 0.85\n[finance]\nreinvestment_share = 0.5\n", encoding="utf-8")
+    settings = config.load_settings(path)
+    assert (settings.gates.min_accuracy, settings.gates.min_automation) == (0.85, 0.90)
+    assert settings.finance.reinvestment_share == 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "[gates]\nmin_accuracy = 1.5\n",
+            "gates.min_accuracy: Input should be less than or equal to 1 (got 1.5)",
+        ),
+        ("[gates]\nmin_tasks = 0\n", "gates.min_tasks: Input should be greater than or equal to 1 (got 0)"),
+        ("[gates]\nmin_acuracy = 0.9\n", "gates.min_acuracy: unknown setting (got 0.9)"),
+        (
+            "[adoption]\nphase_bounds = [0.2, 0.1, 0.6]\n",
+            "adoption.phase_bounds: Value error, must be three increasing shares",
+        ),
+        (
+            "[finance]\nreinvestment_share = 'a lot'\n",
+            "finance.reinvestment_share: Input should be a valid number",
+        ),
+        ("gates = [", "not valid TOML"),
+    ],
+)
+def test_bad_settings_name_the_key_and_the_rule(tmp_path, text, message):
+    path = tmp_path / "offload.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(config.SettingsError) as raised:
+        config.load_settings(path)
+    assert message in str(raised.value)
+    assert str(path) in str(raised.value)
+
+
+def test_a_missing_named_file_is_an_error_but_a_missing_default_is_not(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(config.SETTINGS_ENV, raising=False)
+    assert config.load_settings() == config.Settings()
+    with pytest.raises(config.SettingsError, match="not found"):
+        config.load_settings(tmp_path / "absent.toml")
+
+
+def test_saved_settings_load_back_unchanged(tmp_path):
+    settings = config.parse_settings({"gates": {"window_days": 30}, "adoption": {"scale_months": [12, 24]}})
+    path = config.save_settings(settings, tmp_path / "saved.toml")
+    assert config.load_settings(path) == settings
+
+
+def test_every_setting_is_described():
+    described = config.describe_settings()
+    assert len(described) == 13
+    assert all(row["description"] for row in described)

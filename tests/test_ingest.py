@@ -1,0 +1,769 @@
+"""Ingest: every row ends accepted, duplicate, conflict or rejected; files load whole or not at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import example, snapshot, table_rows, write_csv, write_jsonl, write_parquet
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from offload_metrics import ingest, schema, store
+
+WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}
+EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
+
+EXPECTED_EXAMPLE_ROWS = {
+    "usage_events": (
+        "evt-000001",
+        dt.datetime(2025, 3, 4, 8, 15),  # 09:15 at +01:00 is 08:15 UTC
+        "mkt-brief-writer",
+        "Marketing",
+        "Consumer",
+        "Brand Content",
+        "campaign_brief",
+        "completed",
+        "correct",
+        4,
+        3200,
+        850,
+        Decimal("0.02130000"),
+        5400,
+    ),
+    "time_saved": (
+        "ts-000001",
+        dt.date(2025, 3, 1),
+        dt.date(2025, 3, 31),
+        "Marketing",
+        "Consumer",
+        "Brand Content",
+        "mkt-brief-writer",
+        "campaign_brief",
+        420,
+        45.0,
+        8.0,
+        12,
+    ),
+    "replication_events": (
+        "rep-000001",
+        "mkt-brief-writer",
+        "validated",
+        dt.date(2025, 2, 14),
+        "Marketing",
+        "Consumer",
+        "Brand Content",
+    ),
+    "agents": (
+        "mkt-brief-writer",
+        "Campaign brief writer",
+        "Drafts campaign briefs from a product sheet.",
+        "Marketing",
+        "Consumer",
+        "Brand Content",
+        "low",
+        "1. Connect the product catalog. 2. Copy the prompt pack. 3. Review 20 briefs.",
+        dt.date(2024, 11, 2),
+    ),
+    "org_baseline": ("Marketing", "Consumer", "Brand Content", 12, 700.0, Decimal("68.50000000")),
+}
+
+
+def load(conn, path: Path, **options) -> ingest.LoadResult:
+    return ingest.load_file(conn, path, **options)
+
+
+def rejections(conn) -> list[tuple]:
+    return conn.execute(
+        "select line, column_name, outcome, reason from rejected_rows order by load_id, line"
+    ).fetchall()
+
+
+@pytest.mark.parametrize("file_format", list(WRITERS))
+@pytest.mark.parametrize("kind", list(schema.KINDS))
+def test_each_kind_loads_its_example(conn, tmp_path, kind, file_format):
+    path = WRITERS[file_format](tmp_path / f"{kind}.{EXTENSIONS[file_format]}", [example(kind)])
+
+    result = load(conn, path)
+
+    assert (result.kind, result.status, result.rows_read, result.accepted) == (kind, "loaded", 1, 1)
+    assert table_rows(conn, kind) == [EXPECTED_EXAMPLE_ROWS[kind]]
+    assert rejections(conn) == []
+
+
+REJECTIONS = [
+    ("usage_events", {"event_id": ""}, "event_id", "event_id: is required"),
+    (
+        "usage_events",
+        {"occurred_at": "yesterday"},
+        "occurred_at",
+        'occurred_at: must be an ISO 8601 timestamp (got "yesterday")',
+    ),
+    (
+        "usage_events",
+        {"occurred_at": "epoch"},
+        "occurred_at",
+        'occurred_at: must be an ISO 8601 timestamp (got "epoch")',
+    ),
+    (
+        "usage_events",
+        {"occurred_at": "2025-02-30T10:00:00Z"},
+        "occurred_at",
+        'occurred_at: must be an ISO 8601 timestamp (got "2025-02-30T10:00:00Z")',
+    ),
+    (
+        "usage_events",
+        {"status": "done"},
+        "status",
+        'status: must be one of completed, escalated, failed (got "done")',
+    ),
+    ("usage_events", {"status": ""}, "status", "status: is required"),
+    (
+        "usage_events",
+        {"review": "maybe"},
+        "review",
+        'review: must be one of correct, incorrect (got "maybe")',
+    ),
+    ("usage_events", {"api_calls": "12O"}, "api_calls", 'api_calls: must be a whole number (got "12O")'),
+    ("usage_events", {"api_calls": "12.5"}, "api_calls", 'api_calls: must be a whole number (got "12.5")'),
+    (
+        "usage_events",
+        {"input_tokens": "0x1F"},
+        "input_tokens",
+        'input_tokens: must be a whole number (got "0x1F")',
+    ),
+    ("usage_events", {"output_tokens": "-3"}, "output_tokens", 'output_tokens: must be ≥ 0 (got "-3")'),
+    ("usage_events", {"cost_usd": "-0.5"}, "cost_usd", 'cost_usd: must be ≥ 0 (got "-0.5")'),
+    (
+        "usage_events",
+        {"cost_usd": "0.123456789"},
+        "cost_usd",
+        'cost_usd: has more than 8 decimal places (money is stored exactly) (got "0.123456789")',
+    ),
+    (
+        "usage_events",
+        {"cost_usd": "1_000"},
+        "cost_usd",
+        'cost_usd: must be a decimal number (at most 8 decimal places) (got "1_000")',
+    ),
+    (
+        "usage_events",
+        {"cost_usd": "$5"},
+        "cost_usd",
+        'cost_usd: must be a decimal number (at most 8 decimal places) (got "$5")',
+    ),
+    ("usage_events", {"latency_ms": "-1"}, "latency_ms", 'latency_ms: must be ≥ 0 (got "-1")'),
+    ("time_saved", {"period_end": "2025-02-28"}, "period_end", "period_end: must not be before period_start"),
+    (
+        "time_saved",
+        {"period_start": "2025-3-1"},
+        "period_start",
+        'period_start: must be a date (YYYY-MM-DD) (got "2025-3-1")',
+    ),
+    ("time_saved", {"tasks": ""}, "tasks", "tasks: is required"),
+    (
+        "time_saved",
+        {"baseline_minutes_per_task": "0"},
+        "baseline_minutes_per_task",
+        'baseline_minutes_per_task: must be > 0 (got "0")',
+    ),
+    (
+        "time_saved",
+        {"minutes_per_task": "-1"},
+        "minutes_per_task",
+        'minutes_per_task: must be ≥ 0 (got "-1")',
+    ),
+    (
+        "time_saved",
+        {"minutes_per_task": "NaN"},
+        "minutes_per_task",
+        'minutes_per_task: must be a number (got "NaN")',
+    ),
+    ("time_saved", {"headcount": "0"}, "headcount", 'headcount: must be > 0 (got "0")'),
+    (
+        "replication_events",
+        {"event_type": "copied"},
+        "event_type",
+        'event_type: must be one of validated, deployed, retired (got "copied")',
+    ),
+    (
+        "replication_events",
+        {"occurred_on": "14/02/2025"},
+        "occurred_on",
+        'occurred_on: must be a date (YYYY-MM-DD) (got "14/02/2025")',
+    ),
+    ("agents", {"name": ""}, "name", "name: is required"),
+    (
+        "agents",
+        {"risk_class": "extreme"},
+        "risk_class",
+        'risk_class: must be one of low, medium, high (got "extreme")',
+    ),
+    ("org_baseline", {"headcount": "0"}, "headcount", 'headcount: must be > 0 (got "0")'),
+    (
+        "org_baseline",
+        {"loaded_hourly_cost_usd": "0"},
+        "loaded_hourly_cost_usd",
+        'loaded_hourly_cost_usd: must be > 0 (got "0")',
+    ),
+    (
+        "org_baseline",
+        {"routine_hours_per_month": "lots"},
+        "routine_hours_per_month",
+        'routine_hours_per_month: must be a number (got "lots")',
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "changes", "column", "reason"), REJECTIONS)
+def test_each_rule_rejects_with_its_reason(conn, tmp_path, kind, changes, column, reason):
+    good = example(kind)
+    bad = example(kind, **changes)
+    key = schema.KINDS[kind].key[-1]
+    if key not in changes:
+        bad[key] = f"{good[key]}-bad"
+    path = write_csv(tmp_path / f"{kind}.csv", [good, bad])
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (2, 1, 1)
+    assert rejections(conn) == [(3, column, "rejected", reason)]
+    assert table_rows(conn, kind) == [EXPECTED_EXAMPLE_ROWS[kind]]
+
+
+@pytest.mark.parametrize("file_format", ["jsonl", "parquet"])
+def test_rejections_read_the_same_from_jsonl_and_parquet(conn, tmp_path, file_format):
+    rows = [
+        example("usage_events", event_id="a"),
+        example("usage_events", event_id="b", status="done"),
+        example("usage_events", event_id="c", api_calls="12.5"),
+    ]
+    path = WRITERS[file_format](tmp_path / f"usage.{file_format}", rows)
+
+    result = load(conn, path)
+
+    assert (result.accepted, result.rejected) == (1, 2)
+    assert rejections(conn) == [
+        (2, "status", "rejected", 'status: must be one of completed, escalated, failed (got "done")'),
+        (3, "api_calls", "rejected", 'api_calls: must be a whole number (got "12.5")'),
+    ]
+
+
+def test_numbers_written_in_other_exact_forms_keep_their_value(conn, tmp_path):
+    rows = [
+        example(
+            "usage_events",
+            event_id="a",
+            api_calls="12.0",
+            input_tokens="1e3",
+            output_tokens=" 7 ",
+            cost_usd="5.",
+        ),
+        example("usage_events", event_id="b", api_calls="+5", cost_usd=".5", latency_ms=""),
+        example(
+            "usage_events", event_id="c", cost_usd="1.5e2", api_calls="", input_tokens="", output_tokens=""
+        ),
+    ]
+    load(conn, write_csv(tmp_path / "forms.csv", rows))
+
+    stored = conn.execute(
+        "select event_id, api_calls, input_tokens, output_tokens, cost_usd, latency_ms from usage_events order by 1"
+    ).fetchall()
+    assert stored == [
+        ("a", 12, 1000, 7, Decimal("5.00000000"), 5400),
+        ("b", 5, 3200, 850, Decimal("0.50000000"), None),
+        ("c", 0, 0, 0, Decimal("150.00000000"), 5400),
+    ]
+
+
+def test_repeated_keys_in_one_file_are_duplicates_or_conflicts(conn, tmp_path):
+    rows = [
+        example("usage_events", event_id="a"),
+        example("usage_events", event_id="b"),
+        example("usage_events", event_id="a"),
+        example("usage_events", event_id="b", status="escalated", cost_usd="0.5"),
+        example("usage_events", event_id="c"),
+    ]
+    result = load(conn, write_csv(tmp_path / "repeats.csv", rows))
+
+    assert (result.rows_read, result.accepted, result.duplicate, result.conflict, result.rejected) == (
+        5,
+        3,
+        1,
+        1,
+        0,
+    )
+    assert rejections(conn) == [
+        (
+            5,
+            "status",
+            "conflict",
+            'event_id "b" repeats line 3 of this file with a different status, cost_usd',
+        )
+    ]
+    assert conn.execute("select event_id, status from usage_events order by 1").fetchall() == [
+        ("a", "completed"),
+        ("b", "completed"),
+        ("c", "completed"),
+    ]
+
+
+def test_a_valid_row_is_kept_when_an_earlier_row_with_its_key_was_rejected(conn, tmp_path):
+    rows = [example("usage_events", event_id="a", status="done"), example("usage_events", event_id="a")]
+    result = load(conn, write_csv(tmp_path / "first-bad.csv", rows))
+
+    assert (result.accepted, result.rejected, result.duplicate, result.conflict) == (1, 1, 0, 0)
+
+
+def test_across_loads_the_stored_row_wins(conn, tmp_path):
+    load(
+        conn,
+        write_csv(
+            tmp_path / "first.csv",
+            [example("usage_events", event_id="a"), example("usage_events", event_id="b")],
+        ),
+    )
+    second = [
+        example("usage_events", event_id="a"),
+        example("usage_events", event_id="b", review="incorrect"),
+        example("usage_events", event_id="d"),
+    ]
+    result = load(conn, write_csv(tmp_path / "second.csv", second))
+
+    assert (result.rows_read, result.accepted, result.duplicate, result.conflict) == (3, 1, 1, 1)
+    assert rejections(conn) == [
+        (3, "review", "conflict", 'event_id "b" was already loaded (load 1) with a different review')
+    ]
+    assert conn.execute("select event_id, review from usage_events order by 1").fetchall() == [
+        ("a", "correct"),
+        ("b", "correct"),
+        ("d", "correct"),
+    ]
+
+
+def test_composite_keys_deduplicate_org_baseline(conn, tmp_path):
+    rows = [
+        example("org_baseline"),
+        example("org_baseline", team="Web"),
+        example("org_baseline", headcount="13"),
+    ]
+    result = load(conn, write_csv(tmp_path / "baseline.csv", rows))
+
+    assert (result.accepted, result.conflict) == (2, 1)
+    assert rejections(conn) == [
+        (
+            4,
+            "headcount",
+            "conflict",
+            'business_unit "Consumer", team "Brand Content" repeats line 2 of this file with a different headcount',
+        )
+    ]
+
+
+def test_loading_the_same_file_again_changes_nothing(conn, tmp_path):
+    path = write_csv(tmp_path / "usage.csv", [example("usage_events"), example("usage_events", status="bad")])
+    load(conn, path)
+    before = snapshot(conn)
+
+    again = load(conn, path)
+
+    assert (again.status, again.load_id, again.accepted) == ("already loaded", 1, 0)
+    assert "nothing added" in again.message
+    assert snapshot(conn) == before
+
+
+def test_offsets_convert_to_utc_across_a_month_boundary(conn, tmp_path):
+    rows = [
+        example("usage_events", event_id="late", occurred_at="2025-01-31T23:30:00-02:00"),
+        example("usage_events", event_id="early", occurred_at="2025-02-01T00:30:00+01:00"),
+        example("usage_events", event_id="plain", occurred_at="2025-02-28 23:59:59"),
+    ]
+    load(conn, write_csv(tmp_path / "tz.csv", rows))
+
+    assert conn.execute("select event_id, occurred_at from usage_events order by 1").fetchall() == [
+        ("early", dt.datetime(2025, 1, 31, 23, 30)),
+        ("late", dt.datetime(2025, 2, 1, 1, 30)),
+        ("plain", dt.datetime(2025, 2, 28, 23, 59, 59)),
+    ]
+    assert conn.execute("select day, sum(tasks) from usage_daily group by day order by day").fetchall() == [
+        (dt.date(2025, 1, 31), 1),
+        (dt.date(2025, 2, 1), 1),
+        (dt.date(2025, 2, 28), 1),
+    ]
+
+
+def test_lines_are_physical_lines_with_bom_crlf_and_multiline_fields(conn, tmp_path):
+    rows = [
+        example("usage_events", event_id="a", team="Brand\nContent"),
+        example("usage_events", event_id="b", status="done"),
+        example("usage_events", event_id="c", task_type="one\ntwo\nthree"),
+        example("usage_events", event_id="d", api_calls="x"),
+    ]
+    path = write_csv(tmp_path / "messy.csv", rows, newline="\r\n", bom=True)
+
+    result = load(conn, path)
+
+    assert (result.accepted, result.rejected) == (2, 2)
+    # header 1; a spans 2-3; b is 4; c spans 5-7; d is 8
+    assert [(line, column) for line, column, *_ in rejections(conn)] == [(4, "status"), (8, "api_calls")]
+    assert conn.execute("select team from usage_events where event_id = 'a'").fetchone() == (
+        "Brand\nContent",
+    )
+
+
+def test_lines_count_blank_lines_and_unsplittable_records(conn, tmp_path):
+    header = ",".join(schema.UsageEvent.example)
+    good = ",".join(schema.UsageEvent.example.values())
+    text = "\n".join(
+        [
+            header,
+            good,
+            "",
+            good.replace("evt-000001", "b").replace("completed", "done"),
+            "only,three,fields",
+            good.replace("evt-000001", "c").replace(",4,", ",x,"),
+        ]
+    )
+    path = tmp_path / "gaps.csv"
+    path.write_text(text + "\n", encoding="utf-8")
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (4, 1, 3)
+    assert [(line, column, reason) for line, column, _, reason in rejections(conn)] == [
+        (4, "status", 'status: must be one of completed, escalated, failed (got "done")'),
+        (5, "function", "line has fewer fields than the header"),
+        (6, "api_calls", 'api_calls: must be a whole number (got "x")'),
+    ]
+
+
+def test_jsonl_lines_that_are_not_objects_are_rejected_with_their_line(conn, tmp_path):
+    path = tmp_path / "usage.jsonl"
+    write_jsonl(path, [example("usage_events", event_id="a")])
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("\n{not json\n[1, 2]\n")
+        handle.write(
+            '{"event_id": "b", "occurred_at": "2025-03-04T10:00:00Z", "agent_id": "x", '
+            '"function": "HR", "business_unit": "People", "status": "failed", "api_calls": 3.5}\n'
+        )
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (4, 1, 3)
+    assert rejections(conn) == [
+        (3, None, "rejected", "not a JSON object"),
+        (4, None, "rejected", "not a JSON object"),
+        (5, "api_calls", "rejected", 'api_calls: must be a whole number (got "3.5")'),
+    ]
+
+
+def test_semicolon_and_tab_delimited_files_load(conn, tmp_path):
+    load(conn, write_csv(tmp_path / "a.csv", [example("agents")], delimiter=";"))
+    load(conn, write_csv(tmp_path / "b.tsv", [example("org_baseline")], delimiter="\t"))
+
+    assert table_rows(conn, "agents") == [EXPECTED_EXAMPLE_ROWS["agents"]]
+    assert table_rows(conn, "org_baseline") == [EXPECTED_EXAMPLE_ROWS["org_baseline"]]
+
+
+def test_unknown_columns_are_ignored_and_named(conn, tmp_path):
+    row = {**example("agents"), "cost_centre": "CC-1"}
+    result = load(conn, write_csv(tmp_path / "agents.csv", [row]))
+
+    assert result.ignored_columns == ("cost_centre",)
+    assert conn.execute("select ignored_columns from loads").fetchone() == (["cost_centre"],)
+
+
+def _variants(kind: str) -> list[dict[str, object]]:
+    key = schema.KINDS[kind].key[-1]
+    return [example(kind, **{key: f"{example(kind)[key]}-{index}"}) for index in range(3)]
+
+
+@pytest.mark.parametrize("kind", list(schema.KINDS))
+def test_the_same_data_as_csv_parquet_and_jsonl_gives_identical_tables(tmp_path, kind):
+    tables = {}
+    for file_format, writer in WRITERS.items():
+        rows = [*_variants(kind), example(kind, **{schema.KINDS[kind].key[-1]: ""})]
+        path = writer(tmp_path / f"{kind}.{EXTENSIONS[file_format]}", rows)
+        with store.connect(tmp_path / f"{file_format}.duckdb") as connection:
+            result = load(connection, path)
+            tables[file_format] = (table_rows(connection, kind), result.rejected)
+    assert tables["csv"] == tables["jsonl"] == tables["parquet"]
+    assert len(tables["csv"][0]) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"\x00\x01\x02binary\xff\xfe", "not a text file"),
+        (b"\xff\xfe\xfdtext", "not UTF-8 text"),
+        (b"colour,size\nred,10\n", "does not match any input kind"),
+        (
+            b"agent_id,name,owner_function\nx,y,z\n",
+            "is not a usage_events file: missing required column(s) event_id",
+        ),
+        (b"PAR1 this is not parquet", "not a readable Parquet file"),
+    ],
+    ids=["empty", "binary", "not-utf8", "unknown-columns", "wrong-kind", "broken-parquet"],
+)
+def test_files_that_cannot_be_loaded_get_one_message_and_change_nothing(conn, tmp_path, content, message):
+    load(conn, write_csv(tmp_path / "existing.csv", [example("agents")]))
+    before = snapshot(conn)
+    path = tmp_path / "input.csv"
+    path.write_bytes(content)
+    kind = "usage_events" if "wrong-kind" in message or "is not a usage_events" in message else None
+
+    with pytest.raises(ingest.IngestError) as raised:
+        load(conn, path, kind=kind)
+
+    assert message in raised.value.message
+    assert snapshot(conn) == before
+
+
+def test_unknown_columns_message_lists_what_each_kind_needs(conn, tmp_path):
+    path = tmp_path / "colours.csv"
+    path.write_text("colour,size\nred,10\n", encoding="utf-8")
+
+    with pytest.raises(ingest.IngestError) as raised:
+        load(conn, path)
+
+    assert (
+        "usage_events: event_id, occurred_at, agent_id, function, business_unit, status"
+        in raised.value.message
+    )
+    assert "org_baseline: function, business_unit, team, headcount" in raised.value.message
+
+
+def test_a_header_only_file_loads_nothing_and_says_so(conn, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text(",".join(schema.Agent.example) + "\n", encoding="utf-8")
+
+    result = load(conn, path)
+
+    assert (result.status, result.rows_read, result.accepted) == ("loaded", 0, 0)
+    assert result.message == "the file has a header but no rows"
+
+
+@pytest.mark.parametrize("phase", ["reading", "checking", "rollup", "saving"])
+def test_an_error_part_way_leaves_the_database_as_it_was(conn, tmp_path, phase):
+    load(conn, write_csv(tmp_path / "first.csv", [example("usage_events", event_id="a")]))
+    before = snapshot(conn)
+    rows = [example("usage_events", event_id=f"n{index}") for index in range(50)] + [
+        example("usage_events", event_id="a", status="failed"),
+        example("usage_events", event_id="bad", status="?"),
+    ]
+    path = write_csv(tmp_path / "second.csv", rows)
+
+    def fail(entered: str) -> None:
+        if entered == phase:
+            raise RuntimeError(f"injected failure in {phase}")
+
+    with pytest.raises(RuntimeError, match="injected failure"):
+        load(conn, path, progress=ingest.LoadProgress(on_phase=fail))
+
+    assert snapshot(conn) == before
+    assert load(conn, path).accepted == 50
+
+
+def test_a_killed_load_leaves_the_database_as_it_was(db_path, tmp_path):
+    rows = [example("usage_events", event_id=f"e{index}") for index in range(200_000)]
+    path = write_csv(tmp_path / "big.csv", rows)
+    with store.connect(db_path) as connection:
+        load(connection, write_csv(tmp_path / "first.csv", [example("usage_events", event_id="first")]))
+        before = snapshot(connection)
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from offload_metrics import ingest, store
+        conn = store.connect({str(db_path)!r})
+        def announce(phase):
+            print(phase, flush=True)
+            if phase == "checking":
+                time.sleep(60)
+        ingest.load_file(conn, {str(path)!r}, progress=ingest.LoadProgress(on_phase=announce))
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "reading"
+    assert child.stdout.readline().strip() == "checking"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+
+    with store.connect(db_path) as connection:
+        assert snapshot(connection) == before
+        assert load(connection, path).accepted == 200_000
+
+
+def test_each_load_is_checkpointed(db_path, tmp_path):
+    with store.connect(db_path) as connection:
+        load(connection, write_csv(tmp_path / "a.csv", [example("usage_events")]))
+        wal = Path(f"{db_path}.wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_progress_reports_phases_and_fraction_while_loading(conn, tmp_path):
+    rows = [example("usage_events", event_id=f"e{index}") for index in range(100_000)]
+    path = write_csv(tmp_path / "progress.csv", rows)
+    seen: list[tuple[str, float]] = []
+    state = ingest.LoadProgress()
+
+    result = ingest.run_with_progress(
+        lambda progress: load(conn, path, progress=progress),
+        lambda progress: seen.append((progress.phase, progress.fraction)),
+        state,
+        interval=0.01,
+    )
+
+    assert result.accepted == 100_000
+    phases = [phase for phase, _ in seen]
+    assert "reading" in phases
+    assert phases.index("reading") < len(phases) - 1
+    fractions = [fraction for phase, fraction in seen if phase == "reading"]
+    assert fractions == sorted(fractions)
+    assert all(0 <= fraction <= 1 for _, fraction in seen)
+
+
+ROW_SHAPES = {
+    "good": {},
+    "bad status": {"status": "done"},
+    "bad tokens": {"input_tokens": "12O"},
+    "negative cost": {"cost_usd": "-1"},
+    "missing agent": {"agent_id": ""},
+    "other status": {"status": "escalated"},
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    batches=st.lists(
+        st.lists(st.tuples(st.integers(0, 12), st.sampled_from(list(ROW_SHAPES))), min_size=0, max_size=30),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_every_row_read_is_accounted_for(tmp_path_factory, batches):
+    """read = accepted + duplicate + conflict + rejected for any mix of rows, over several loads."""
+    folder = tmp_path_factory.mktemp("messy")
+    with store.connect(folder / "db.duckdb") as connection:
+        for number, batch in enumerate(batches):
+            rows = [example("usage_events", event_id=f"e{key}", **ROW_SHAPES[shape]) for key, shape in batch]
+            path = folder / f"batch{number}.csv"
+            if rows:
+                write_csv(path, rows)
+            else:
+                path.write_text(",".join(schema.UsageEvent.example) + "\n", encoding="utf-8")
+            result = load(connection, path)
+            if result.status == "already loaded":
+                continue
+            assert result.balanced
+            assert result.rows_read == len(rows)
+        totals = connection.execute(
+            "select sum(rows_read), sum(accepted), sum(duplicate), sum(conflict), sum(rejected) from loads"
+        ).fetchone()
+        stored = connection.execute("select count(*), count(distinct event_id) from usage_events").fetchone()
+        listed = connection.execute("select count(*) from rejected_rows").fetchone()[0]
+        rollup = connection.execute("select coalesce(sum(tasks), 0) from usage_daily").fetchone()[0]
+    rows_read, accepted, duplicate, conflict, rejected = (value or 0 for value in totals)
+    assert rows_read == accepted + duplicate + conflict + rejected
+    assert stored == (accepted, accepted)
+    assert listed == conflict + rejected
+    assert rollup == accepted
+
+
+def test_rollup_equals_a_recomputation_after_loads_with_repeats_and_rejections(conn, tmp_path):
+    first = [
+        example(
+            "usage_events",
+            event_id=f"a{index}",
+            occurred_at=f"2025-03-{1 + index % 5:02d}T10:00:00Z",
+            status=["completed", "escalated", "failed"][index % 3],
+        )
+        for index in range(30)
+    ]
+    second = [
+        *first[10:],
+        example("usage_events", event_id="late", review="incorrect", cost_usd="x"),
+        example("usage_events", event_id="late2", review="incorrect", team=""),
+    ]
+    load(conn, write_csv(tmp_path / "one.csv", first))
+    load(conn, write_csv(tmp_path / "two.csv", second))
+
+    rollup = conn.execute(
+        """
+        select day, function, business_unit, team, agent_id, sum(tasks), sum(completed), sum(escalated),
+               sum(failed), sum(correct), sum(incorrect), sum(api_calls), sum(input_tokens), sum(output_tokens),
+               sum(cost_usd), sum(latency_ms_sum), sum(latency_count)
+        from usage_daily group by all order by all
+        """
+    ).fetchall()
+    recomputed = conn.execute(
+        """
+        select cast(occurred_at as date), function, business_unit, team, agent_id, count(*),
+               count(*) filter (where status = 'completed'), count(*) filter (where status = 'escalated'),
+               count(*) filter (where status = 'failed'), count(*) filter (where review = 'correct'),
+               count(*) filter (where review = 'incorrect'), sum(api_calls), sum(input_tokens),
+               sum(output_tokens), sum(cost_usd), coalesce(sum(latency_ms), 0), count(latency_ms)
+        from usage_events group by all order by all
+        """
+    ).fetchall()
+    assert rollup == recomputed
+    assert sum(row[5] for row in rollup) == 31
+
+
+def test_the_rollup_compacts_without_changing_its_sums(conn, tmp_path):
+    counts = []
+    for number in range(4):
+        rows = [example("usage_events", event_id=f"b{number}-{index}") for index in range(3)]
+        load(conn, write_csv(tmp_path / f"batch{number}.csv", rows))
+        counts.append(conn.execute("select count(*), sum(tasks) from usage_daily").fetchone())
+
+    # One key; each load appends a row, and the third (3 rows > 2 x 1) folds them into one.
+    assert counts == [(1, 3), (2, 6), (1, 9), (2, 12)]
+
+
+def test_values_that_look_like_sql_are_only_data(conn, tmp_path):
+    """A value that looks like SQL is stored as text, not run."""
+    hostile = "x'); drop table loads; --"
+    load(conn, write_csv(tmp_path / "hostile.csv", [example("usage_events", team=hostile, status=hostile)]))
+
+    assert conn.execute("select count(*) from loads").fetchone() == (1,)
+    assert rejections(conn)[0][3].startswith("status: must be one of")
+
+
+def test_an_unterminated_quote_is_one_rejected_record(conn, tmp_path):
+    """The open quote runs to the end of the file: one record, rejected, with the line it starts on."""
+    path = tmp_path / "broken.csv"
+    header = ",".join(schema.Agent.example)
+    path.write_text(header + '\nx,"unterminated,Marketing\ny,Name,,Marketing,,,,,\n', encoding="utf-8")
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (1, 0, 1)
+    assert rejections(conn) == [
+        (2, "name", "rejected", "line has a quote that is not closed, or a quote inside an unquoted value")
+    ]
+
+
+def test_connections_use_utc(db_path):
+    with store.connect(db_path) as connection:
+        assert connection.execute("select current_setting('TimeZone')").fetchone() == ("UTC",)
+        assert connection.cursor().execute("select current_setting('TimeZone')").fetchone() == ("UTC",)
+
+
+def test_values_reach_sql_as_parameters_not_text(tmp_path):
+    """The insert statement holds no text from the file: column names are positional or contract names."""
+    path = write_csv(tmp_path / "x.csv", [{**example("usage_events"), "weird'); select 1; --": "v"}])
+    with duckdb.connect() as connection:
+        header = ingest.read_header(connection, path)
+    sql = ingest.insert_sql(schema.UsageEvent, header, "rejects")
+    assert "weird" not in sql
+    assert str(path) not in sql
