@@ -23,7 +23,9 @@ for kind, model in schema.KINDS.items():
     last = conn.execute(
         "select max(finished_at), sum(rejected) + sum(conflict) from loads where kind = ?", [kind]
     ).fetchone()
-    rows.append({"kind": kind, "what": model.title, "rows": count, "last load": last[0], "rejections": last[1] or 0})
+    rows.append(
+        {"kind": kind, "what": model.title, "rows": count, "last load": last[0], "rejections": last[1] or 0}
+    )
 st.dataframe(rows, hide_index=True)
 if store.is_empty(conn):
     st.info("Nothing loaded yet. Load files with: offload-metrics ingest FILE...")

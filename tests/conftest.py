@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from offload_metrics import schema, store
+from offload_metrics import ingest, schema, store
 
 
 @pytest.fixture
@@ -81,3 +81,133 @@ def snapshot(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     return {
         table: conn.execute(f"select * from {table} order by all").fetchall() for table in store.DATA_TABLES
     } | {"meta": conn.execute("select * from meta order by all").fetchall()}
+
+
+class Data:
+    """Builds input files row by row and loads them through the real ingest."""
+
+    def __init__(self, conn, folder: Path) -> None:
+        self.conn = conn
+        self.folder = folder
+        self.rows: dict[str, list[dict[str, object]]] = {kind: [] for kind in schema.KINDS}
+
+    def usage(
+        self,
+        day: str,
+        agent: str,
+        function: str = "Marketing",
+        bu: str = "Consumer",
+        team: str = "Brand",
+        status: str = "completed",
+        review: str = "",
+        api_calls: int = 0,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost: str = "0",
+        count: int = 1,
+    ) -> Data:
+        for _ in range(count):
+            self.rows["usage_events"].append(
+                {
+                    "event_id": f"u{len(self.rows['usage_events'])}",
+                    "occurred_at": f"{day}T12:00:00Z",
+                    "agent_id": agent,
+                    "function": function,
+                    "business_unit": bu,
+                    "team": team,
+                    "status": status,
+                    "review": review,
+                    "api_calls": api_calls,
+                    "input_tokens": input_tokens,
+                    "output_tokens": output_tokens,
+                    "cost_usd": cost,
+                }
+            )
+        return self
+
+    def saved(
+        self,
+        month: str,
+        team: str,
+        tasks: int,
+        baseline: float,
+        minutes: float,
+        function: str = "Marketing",
+        bu: str = "Consumer",
+        agent: str = "a1",
+        headcount: int | str = "",
+    ) -> Data:
+        self.rows["time_saved"].append(
+            {
+                "record_id": f"t{len(self.rows['time_saved'])}",
+                "period_start": f"{month}-01",
+                "period_end": f"{month}-28",
+                "function": function,
+                "business_unit": bu,
+                "team": team,
+                "agent_id": agent,
+                "tasks": tasks,
+                "baseline_minutes_per_task": baseline,
+                "minutes_per_task": minutes,
+                "headcount": headcount,
+            }
+        )
+        return self
+
+    def event(self, agent: str, event_type: str, day: str, bu: str, function: str = "Marketing") -> Data:
+        self.rows["replication_events"].append(
+            {
+                "event_id": f"r{len(self.rows['replication_events']):03d}",
+                "agent_id": agent,
+                "event_type": event_type,
+                "occurred_on": day,
+                "function": function,
+                "business_unit": bu,
+            }
+        )
+        return self
+
+    def baseline(
+        self,
+        team: str,
+        headcount: int,
+        routine: float,
+        rate: str = "60",
+        function: str = "Marketing",
+        bu: str = "Consumer",
+    ) -> Data:
+        self.rows["org_baseline"].append(
+            {
+                "function": function,
+                "business_unit": bu,
+                "team": team,
+                "headcount": headcount,
+                "routine_hours_per_month": routine,
+                "loaded_hourly_cost_usd": rate,
+            }
+        )
+        return self
+
+    def agent(self, agent_id: str, function: str, name: str = "An agent") -> Data:
+        self.rows["agents"].append({"agent_id": agent_id, "name": name, "owner_function": function})
+        return self
+
+    def load(self):
+        for kind, rows in self.rows.items():
+            if rows:
+                columns = [column.name for column in schema.columns(schema.KINDS[kind])]
+                result = ingest.load_file(self.conn, write_csv(self.folder / f"{kind}.csv", rows, columns))
+                assert result.rejected == 0, self.conn.execute("select reason from rejected_rows").fetchall()
+        return self.conn
+
+
+@pytest.fixture
+def data(conn, tmp_path) -> Data:
+    return Data(conn, tmp_path)
+
+
+def records(frame, *columns):
+    """The columns as tuples, with missing values as None."""
+    picked = frame[list(columns)].astype(object)
+    picked = picked.where(picked.notna(), None)
+    return [tuple(row) for row in picked.itertuples(index=False)]

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import example, snapshot, table_rows, write_csv, write_jsonl, write_parquet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import example, snapshot, table_rows, write_csv, write_jsonl, write_parquet
 from offload_metrics import ingest, schema, store
 
 WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}

@@ -7,8 +7,8 @@ import sys
 import textwrap
 
 import pytest
-from conftest import example, write_csv
 
+from conftest import example, write_csv
 from offload_metrics import ingest, schema, store
 
 

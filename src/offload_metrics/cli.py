@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from offload_metrics import ingest, schema, store
+from offload_metrics import config, ingest, metrics, report, schema, store
 
 # Piped output has no terminal width; tables then get room enough not to fold their cells.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
@@ -187,3 +187,73 @@ def schema_command(as_json: bool, kind: str | None) -> None:
             table.add_row(rule.column, rule.reason, "row rule")
         out.print(table)
         out.print(f"example row: {schema.example_row(model)}\n")
+
+
+date_type = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@main.command("report")
+@db_option
+@click.option("--as-of", "as_of", type=date_type, help="Report date (default: the latest date in the data).")
+@click.option(
+    "--from", "date_from", type=date_type, help="Start of the range (default: the start of the data)."
+)
+@click.option("--to", "date_to", type=date_type, help="End of the range (default: as-of).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Settings file (default: ${config.SETTINGS_ENV}, else ./{config.DEFAULT_SETTINGS_FILE} if present).",
+)
+@click.option("--function", "functions", multiple=True, help="Only this business function (repeatable).")
+@click.option(
+    "--business-unit", "business_units", multiple=True, help="Only this business unit (repeatable)."
+)
+@click.option(
+    "--format", "output", type=click.Choice(["json", "csv", "xlsx", "md"]), default="json", show_default=True
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Where to write: a folder for csv (default ./report), a file for xlsx (default ./report.xlsx); "
+    "json and md go to standard output unless given.",
+)
+def report_command(
+    db, as_of, date_from, date_to, config_file, functions, business_units, output, out
+) -> None:
+    """Compute every metric and write the report as JSON, CSV, Excel or Markdown."""
+    try:
+        settings = config.load_settings(config_file)
+    except config.SettingsError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+    conn = _open(db, must_exist=True)
+    filters = metrics.Filters(
+        as_of=as_of.date() if as_of else None,
+        date_from=date_from.date() if date_from else None,
+        date_to=date_to.date() if date_to else None,
+        functions=tuple(functions),
+        business_units=tuple(business_units),
+    )
+    try:
+        built = report.build(conn, filters, settings)
+    except metrics.FilterError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+    finally:
+        conn.close()
+    if output == "csv":
+        for path in report.write_csv(built, out or Path("report")):
+            console.print(f"wrote {path}")
+        return
+    if output == "xlsx":
+        path = out or Path("report.xlsx")
+        path.write_bytes(report.excel(built))
+        console.print(f"wrote {path}")
+        return
+    text = report.to_json(built) if output == "json" else report.markdown(built)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+        console.print(f"wrote {out}")
+    else:
+        click.echo(text)

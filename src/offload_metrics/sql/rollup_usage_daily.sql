@@ -1,4 +1,4 @@
--- Definition: usage_daily rolls the usage log up per day x function x business unit x team x agent,
+-- Definition: Usage_daily rolls the usage log up per day x function x business unit x team x agent,
 -- so that no page scans raw events. Each load appends the rollup of its own accepted rows inside its
 -- transaction; a key may therefore have one row per load, and every reader sums over the key. The
 -- sum over usage_daily always equals the same aggregate over all of usage_events. Plain INSERT ...

@@ -1,4 +1,4 @@
--- Definition: compaction folds the per-load rows of usage_daily into one row per key, without
+-- Definition: Compaction folds the per-load rows of usage_daily into one row per key, without
 -- changing any sum. Runs inside a load's transaction when the rollup has grown to twice the rows it
 -- had after the last compaction.
 create or replace temp table usage_daily_compacted as

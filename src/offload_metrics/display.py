@@ -1,0 +1,113 @@
+"""One formatter per kind of value: money, shares, hours, counts, months."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) in ("NaT", "<NA>")
+
+
+def cents(value: object) -> Decimal | None:
+    """Money rounded to cents, half up, from an exact Decimal (or a float, via its shortest text)."""
+    if missing(value):
+        return None
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money(value: object) -> str:
+    """$1,234.56; -$12.00; an em dash when undefined."""
+    amount = cents(value)
+    if amount is None:
+        return "—"
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
+
+
+def money_short(value: object) -> str:
+    """$1.2M, $340k, $950: for tiles and axes."""
+    amount = cents(value)
+    if amount is None:
+        return "—"
+    number = float(amount)
+    sign = "-" if number < 0 else ""
+    number = abs(number)
+    for bound, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if number >= bound:
+            return f"{sign}${number / bound:,.1f}{suffix}"
+    return f"{sign}${number:,.0f}"
+
+
+def share(value: object, places: int = 1) -> str:
+    """A share or rate as a percent: 12.3%."""
+    if missing(value):
+        return "—"
+    return f"{float(value) * 100:.{places}f}%"  # type: ignore[arg-type]
+
+
+def hours(value: object) -> str:
+    if missing(value):
+        return "—"
+    return f"{float(value):,.0f} h"  # type: ignore[arg-type]
+
+
+def count(value: object) -> str:
+    if missing(value):
+        return "—"
+    return f"{int(value):,}"  # type: ignore[call-overload]
+
+
+def days(value: object) -> str:
+    if missing(value):
+        return "—"
+    return f"{float(value):,.0f} days"  # type: ignore[arg-type]
+
+
+def month(value: object) -> str | None:
+    """YYYY-MM of a date; None when undefined."""
+    if missing(value):
+        return None
+    if isinstance(value, str):
+        return value[:7]
+    return f"{value.year:04d}-{value.month:02d}"  # type: ignore[union-attr]
+
+
+def day(value: object) -> str | None:
+    """YYYY-MM-DD of a date; None when undefined."""
+    if missing(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)[:10]
+
+
+PHASE_LABELS = {
+    "pilot_plateau": "Pilot plateau",
+    "crossing_point": "Crossing point",
+    "acceleration": "Acceleration",
+    "saturation": "Saturation",
+}
+TRAJECTORY_LABELS = {
+    "fast": "Fast (scaled in under 18 months)",
+    "on_track": "On track (scaled in 18-36 months)",
+    "slow": "Slow (scaled after 36 months)",
+    "pilot_purgatory": "Pilot purgatory",
+    "stalled": "Stalled",
+    "in_progress": "In progress",
+}
+
+
+def label(value: object) -> str:
+    """A phase, trajectory or gate as words."""
+    if missing(value):
+        return "—"
+    text = str(value)
+    return PHASE_LABELS.get(text) or TRAJECTORY_LABELS.get(text) or text.replace("_", " ").capitalize()

@@ -1,0 +1,249 @@
+"""The metrics API: typed functions over the SQL files, shared by the dashboard and the report.
+
+Each function takes a connection, one Filters value and the settings, and returns a DataFrame
+whose columns the SQL file's Definition block describes. Nothing here computes a metric: the SQL
+does. Money columns come back as floats for display, or as exact Decimals with exact=True.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import re
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+
+from offload_metrics import store
+from offload_metrics.config import Settings
+
+# Columns a caller may group by, per SQL file with a {dimensions} slot. Identifiers reach SQL only
+# from here.
+DIMENSIONS = {
+    "usage": ("organisation", "function", "business_unit", "team", "agent_id", "month", "day"),
+    "net_output_summary": ("organisation", "function", "business_unit", "team", "month"),
+    "finance_summary": ("organisation", "function", "month"),
+}
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_PARAMETER = re.compile(r"\$(\w+)")
+_COMMENT = re.compile(r"--[^\n]*")
+
+
+class FilterError(ValueError):
+    """Filters that select nothing sensible (a range that ends before it starts)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    """What a view or report looks at. Unset dates resolve from the data (see resolve)."""
+
+    as_of: dt.date | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    functions: tuple[str, ...] = ()
+    business_units: tuple[str, ...] = ()
+    history_from: dt.date | None = None
+
+    @property
+    def is_resolved(self) -> bool:
+        return None not in (self.as_of, self.date_from, self.date_to, self.history_from)
+
+    def resolve(self, conn: duckdb.DuckDBPyConnection) -> Filters:
+        """Fill the dates: as_of defaults to the latest date in the data, the range to all data up to it."""
+        if self.is_resolved:
+            return self
+        first, last = data_range(conn)
+        as_of = self.as_of or last or dt.datetime.now(dt.UTC).date()
+        history_from = min(first, as_of) if first else as_of
+        date_to = min(self.date_to or as_of, as_of)
+        date_from = self.date_from or history_from
+        if date_from > date_to:
+            raise FilterError(f"The range is empty: from {date_from} is after to {date_to} (as_of {as_of}).")
+        return dataclasses.replace(
+            self,
+            as_of=as_of,
+            date_from=date_from,
+            date_to=date_to,
+            history_from=min(history_from, date_from),
+            functions=tuple(self.functions),
+            business_units=tuple(self.business_units),
+        )
+
+
+def data_range(conn: duckdb.DuckDBPyConnection) -> tuple[dt.date | None, dt.date | None]:
+    """(first, last) date of the loaded usage, time-saved and replication data."""
+    row = conn.execute(store.sql_text("data_range.sql")).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+@functools.cache
+def render(name: str, dimensions: tuple[str, ...] = ()) -> str:
+    """The SQL of a metric file with its {dimensions} and nested {file} slots filled."""
+    text = store.sql_text(f"{name}.sql")
+
+    def fill(match: re.Match[str]) -> str:
+        slot = match.group(1)
+        if slot == "dimensions":
+            allowed = DIMENSIONS[name]
+            unknown = [dimension for dimension in dimensions if dimension not in allowed]
+            if unknown or not dimensions:
+                raise ValueError(f"{name} groups by {', '.join(allowed)}; got {dimensions}")
+            return ", ".join(dimensions)
+        return render(slot)
+
+    return _PLACEHOLDER.sub(fill, text)
+
+
+def parameters(filters: Filters, settings: Settings) -> dict[str, object]:
+    """Every value a metric file may refer to, by its $name."""
+    gates, adoption = settings.gates, settings.adoption
+    return {
+        "as_of": filters.as_of,
+        "date_from": filters.date_from,
+        "date_to": filters.date_to,
+        "history_from": filters.history_from,
+        "functions": list(filters.functions),
+        "business_units": list(filters.business_units),
+        "window_days": gates.window_days,
+        "min_tasks": gates.min_tasks,
+        "min_reviewed": gates.min_reviewed,
+        "min_accuracy": gates.min_accuracy,
+        "min_automation": gates.min_automation,
+        "hours_per_fte_month": settings.net_output.hours_per_fte_month,
+        "validation_uplift": settings.net_output.validation_uplift,
+        "phase_pilot": adoption.phase_bounds[0],
+        "phase_crossing": adoption.phase_bounds[1],
+        "phase_saturation": adoption.phase_bounds[2],
+        "scale_share": adoption.scale_share,
+        "scale_min_functions": adoption.scale_min_functions,
+        "scale_months_low": adoption.scale_months[0],
+        "scale_months_high": adoption.scale_months[1],
+        "default_hourly_cost_usd": settings.finance.default_hourly_cost_usd,
+        "reinvestment_share": settings.finance.reinvestment_share,
+    }
+
+
+def query(
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    filters: Filters,
+    settings: Settings,
+    dimensions: Sequence[str] = (),
+    *,
+    exact: bool = False,
+) -> pd.DataFrame:
+    """Run one metric file with the values it refers to, as parameters."""
+    filters = filters.resolve(conn)
+    sql = render(name, tuple(dimensions))
+    used = set(_PARAMETER.findall(_COMMENT.sub("", sql)))
+    values = {key: value for key, value in parameters(filters, settings).items() if key in used}
+    result = conn.execute(sql, values)
+    if exact:
+        rows = result.fetchall()
+        return pd.DataFrame(rows, columns=[column[0] for column in result.description], dtype=object)
+    return result.df()
+
+
+def functions(conn: duckdb.DuckDBPyConnection, filters: Filters) -> list[str]:
+    """Every function that appears in any input, within the filters."""
+    return list(query(conn, "functions", filters, Settings())["function"])
+
+
+def usage(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",), *, exact=False):
+    """Tasks, API calls, tokens, cost, active agents and rates over the range (usage.sql)."""
+    return query(conn, "usage", filters, settings, by, exact=exact)
+
+
+def gates(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Per agent: tasks, reviewed, accuracy, automation and gate over the gate window (gates.sql)."""
+    return query(conn, "gates", filters, settings)
+
+
+def net_output_teams(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Per team-month: hours, capacity, uplift, validated Net Output (net_output.sql)."""
+    return query(conn, "net_output", filters, settings)
+
+
+def net_output(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)) -> pd.DataFrame:
+    """Hours and uplift at a coarser grain (net_output_summary.sql)."""
+    return query(conn, "net_output_summary", filters, settings, by)
+
+
+def hours_by_agent(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Documented hours per agent (hours_by_agent.sql)."""
+    return query(conn, "hours_by_agent", filters, settings)
+
+
+def adoption(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Per function-month: delegated hours, offloaded share, phase (adoption.sql)."""
+    return query(conn, "adoption", filters, settings)
+
+
+def adoption_org(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Per month: the organisation's share, phase and functions at scale (adoption_org.sql)."""
+    return query(conn, "adoption_org", filters, settings)
+
+
+def cascade(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Per function: crossed_on, cascade_rank and phase entry months (adoption_cascade.sql)."""
+    return query(conn, "adoption_cascade", filters, settings)
+
+
+def program(conn, filters: Filters, settings: Settings) -> dict[str, object]:
+    """The program's milestones and trajectory in the as_of month (adoption_program.sql)."""
+    frame = query(conn, "adoption_program", filters, settings, exact=True)
+    return {key: _plain(value) for key, value in frame.iloc[0].items()}
+
+
+def replication(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Per validated agent: validated_on, first_replicated_on, days, replications (replication.sql)."""
+    return query(conn, "replication", filters, settings)
+
+
+def replication_curve(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Per function and time: the Kaplan-Meier survival curve (replication_curve.sql)."""
+    return query(conn, "replication_curve", filters, settings)
+
+
+def replication_summary(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Per function: validated, replicated, plain and Kaplan-Meier medians (replication_summary.sql)."""
+    return query(conn, "replication_summary", filters, settings)
+
+
+def finance(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
+    """Per function-month: labor value, cost, net savings, pool (finance.sql)."""
+    return query(conn, "finance", filters, settings, exact=exact)
+
+
+def finance_summary(
+    conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",), *, exact=False
+):
+    """Finance at a coarser grain, with ROI and cost per task (finance_summary.sql)."""
+    return query(conn, "finance_summary", filters, settings, by, exact=exact)
+
+
+def agents(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Every agent with usage or a validation in the range: gate, replication, catalog (agents.sql)."""
+    return query(conn, "agents", filters, settings)
+
+
+def data_quality(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Where every row read went, over all loads."""
+    row = conn.execute(
+        "select sum(rows_read), sum(accepted), sum(duplicate), sum(conflict), sum(rejected) from loads"
+    ).fetchone()
+    keys = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
+    return {key: int(value or 0) for key, value in zip(keys, row or (), strict=False)} or dict.fromkeys(
+        keys, 0
+    )
+
+
+def _plain(value: object) -> object:
+    """A pandas scalar as a plain Python value (None for missing)."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NaT:
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value

@@ -1,0 +1,288 @@
+"""The headless report: SPEC's JSON shape, and CSV, Excel and Markdown renderings of it."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from offload_metrics import display, export, metrics
+from offload_metrics.config import Settings
+
+ORG_KEYS = (
+    "offloaded_share", "phase", "functions_at_scale", "at_scale", "months_since_first_deployment",
+    "time_to_scale_months", "trajectory", "hours_saved", "net_output_uplift", "labor_value_usd",
+    "agent_cost_usd", "net_savings_usd", "reinvestment_pool_usd",
+)  # fmt: skip
+FUNCTION_KEYS = (
+    "function", "tasks", "api_calls", "tokens", "agent_cost_usd", "active_agents", "escalation_rate",
+    "failure_rate", "delegated_hours", "hours_saved", "net_output_uplift", "offloaded_share", "phase",
+    "crossed_on", "cascade_rank", "validated_agents", "replicated_agents", "median_replication_days",
+    "km_median_replication_days", "labor_value_usd", "net_savings_usd", "reinvestment_pool_usd", "roi",
+)  # fmt: skip
+ADOPTION_KEYS = ("function", "month", "delegated_hours", "offloaded_share", "phase")
+TEAM_KEYS = (
+    "function", "business_unit", "team", "month", "hours_saved", "capacity_hours", "net_output_uplift",
+    "validated_net_output",
+)  # fmt: skip
+AGENT_KEYS = (
+    "agent_id", "function", "tasks", "reviewed", "accuracy", "automation", "gate", "validated_on",
+    "first_replicated_on", "replication_days", "replications",
+)  # fmt: skip
+AGENT_EXTRA_KEYS = ("name", "risk_class", "pilot_unit", "days_waiting")
+QUALITY_KEYS = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
+
+MONEY = {
+    "labor_value_usd", "agent_cost_usd", "net_savings_usd", "reinvestment_pool_usd",
+    "agent_cost_per_task", "human_cost_per_task",
+}  # fmt: skip
+SHARES = {
+    "offloaded_share", "escalation_rate", "failure_rate", "automation_rate", "net_output_uplift", "accuracy",
+    "automation",
+}  # fmt: skip
+MONTHS = {"month", "crossed_on", "first_deployment_month", "first_scale_month"}
+DAYS = {"validated_on", "first_replicated_on"}
+INTEGERS = {
+    "tasks", "api_calls", "tokens", "active_agents", "functions_at_scale", "months_since_first_deployment",
+    "time_to_scale_months", "cascade_rank", "validated_agents", "replicated_agents", "reviewed",
+    "replication_days", "replications", "validated_teams", "teams_grew_headcount", "headcount",
+    "baseline_headcount", "days_waiting",
+}  # fmt: skip
+# What a function without data of a kind reports: counts and money are 0, ratios are undefined.
+ZERO_WHEN_ABSENT = {
+    "tasks", "api_calls", "tokens", "agent_cost_usd", "active_agents", "delegated_hours", "hours_saved",
+    "validated_agents", "replicated_agents", "labor_value_usd", "net_savings_usd", "reinvestment_pool_usd",
+}  # fmt: skip
+
+
+def value(key: str, raw: object) -> object:
+    """A JSON value: money rounded to cents, months as YYYY-MM, dates as YYYY-MM-DD, NaN as null."""
+    if display.missing(raw):
+        return None
+    if key in MONEY:
+        return float(display.cents(raw))  # type: ignore[arg-type]
+    if key in MONTHS:
+        return display.month(raw)
+    if key in DAYS:
+        return display.day(raw)
+    if key in INTEGERS:
+        return int(raw)  # type: ignore[call-overload]
+    if isinstance(raw, Decimal):
+        return float(raw)
+    if hasattr(raw, "item"):
+        return raw.item()  # type: ignore[union-attr]
+    if isinstance(raw, float) and math.isinf(raw):
+        return None
+    return raw
+
+
+def _records(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[dict[str, object]]:
+    return [{key: value(key, row.get(key)) for key in keys} for row in frame.to_dict("records")]
+
+
+def _by_function(frame: pd.DataFrame) -> dict[str, dict[str, object]]:
+    return {row["function"]: row for row in frame.to_dict("records")}
+
+
+def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict[str, object]:
+    """The report in SPEC's shape. Scripts depend on these names: add keys, never rename."""
+    filters = filters.resolve(conn)
+    names = metrics.functions(conn, filters)
+    usage = _by_function(metrics.usage(conn, filters, settings, exact=True))
+    net_output = _by_function(metrics.net_output(conn, filters, settings))
+    cascade = _by_function(metrics.cascade(conn, filters, settings))
+    replication = _by_function(metrics.replication_summary(conn, filters, settings))
+    finance = _by_function(metrics.finance_summary(conn, filters, settings, exact=True))
+    rows = []
+    for name in names:
+        merged: dict[str, object] = {"function": name}
+        for source in (usage, net_output, cascade, replication, finance):
+            for key, raw in source.get(name, {}).items():
+                if key not in merged or display.missing(merged[key]):
+                    merged[key] = raw
+        for key in ZERO_WHEN_ABSENT:
+            if display.missing(merged.get(key)):
+                merged[key] = 0
+        rows.append({key: value(key, merged.get(key)) for key in FUNCTION_KEYS})
+        rows[-1]["automation_rate"] = value("automation_rate", merged.get("automation_rate"))
+        rows[-1]["validated_teams"] = value("validated_teams", merged.get("validated_teams") or 0)
+
+    program = metrics.program(conn, filters, settings)
+    org_net = metrics.net_output(conn, filters, settings, by=("organisation",)).to_dict("records")
+    org_finance = metrics.finance_summary(conn, filters, settings, by=("organisation",), exact=True).to_dict(
+        "records"
+    )
+    org_values: dict[str, object] = {**program}
+    org_values.update(org_net[0] if org_net else {})
+    org_values.update(org_finance[0] if org_finance else {})
+    for key in (
+        "hours_saved",
+        "labor_value_usd",
+        "agent_cost_usd",
+        "net_savings_usd",
+        "reinvestment_pool_usd",
+    ):
+        if display.missing(org_values.get(key)):
+            org_values[key] = 0
+    org = {key: value(key, org_values.get(key)) for key in ORG_KEYS}
+    org["at_scale"] = bool(org["at_scale"])
+    org["first_deployment_month"] = value("first_deployment_month", org_values.get("first_deployment_month"))
+    org["first_scale_month"] = value("first_scale_month", org_values.get("first_scale_month"))
+
+    adoption = metrics.adoption(conn, filters, settings)
+    teams = metrics.net_output_teams(conn, filters, settings)
+    agents = metrics.agents(conn, filters, settings)
+    team_rows = _records(teams, TEAM_KEYS)
+    for row, grew in zip(team_rows, teams.get("grew_headcount", []), strict=False):
+        row["validated_net_output"] = bool(row["validated_net_output"])
+        row["grew_headcount"] = bool(grew)
+    return {
+        "as_of": display.day(filters.as_of),
+        "from": display.day(filters.date_from),
+        "to": display.day(filters.date_to),
+        "filters": {"functions": list(filters.functions), "business_units": list(filters.business_units)},
+        "org": org,
+        "functions": rows,
+        "adoption": _records(adoption[adoption["in_range"]], ADOPTION_KEYS),
+        "teams": team_rows,
+        "agents": _records(agents, AGENT_KEYS + AGENT_EXTRA_KEYS),
+        "data_quality": metrics.data_quality(conn),
+        "settings": settings.model_dump(mode="json"),
+    }
+
+
+def to_json(report: Mapping[str, object]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False)
+
+
+def tables(report: Mapping[str, object]) -> dict[str, pd.DataFrame]:
+    """The report as flat tables, one per section, for CSV and Excel."""
+    org = {"as_of": report["as_of"], "from": report["from"], "to": report["to"], **report["org"]}  # type: ignore[dict-item]
+    return {
+        "org": pd.DataFrame([org]),
+        "functions": pd.DataFrame(
+            report["functions"], columns=[*FUNCTION_KEYS, "automation_rate", "validated_teams"]
+        ),
+        "adoption": pd.DataFrame(report["adoption"], columns=list(ADOPTION_KEYS)),
+        "teams": pd.DataFrame(report["teams"], columns=[*TEAM_KEYS, "grew_headcount"]),
+        "agents": pd.DataFrame(report["agents"], columns=[*AGENT_KEYS, *AGENT_EXTRA_KEYS]),
+        "data_quality": pd.DataFrame([report["data_quality"]], columns=list(QUALITY_KEYS)),
+    }
+
+
+def write_csv(report: Mapping[str, object], folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in tables(report).items():
+        path = folder / f"{name}.csv"
+        path.write_bytes(export.csv_bytes(frame))
+        written.append(path)
+    return written
+
+
+def excel(report: Mapping[str, object]) -> bytes:
+    return export.excel_bytes(tables(report), money_columns=MONEY, share_columns=SHARES)
+
+
+def markdown(report: Mapping[str, object]) -> str:
+    """A one-page executive summary."""
+    org, functions, agents, teams = report["org"], report["functions"], report["agents"], report["teams"]
+    settings = Settings.model_validate(report["settings"])
+    assert isinstance(org, dict) and isinstance(functions, list) and isinstance(agents, list)
+    assert isinstance(teams, list)
+    crossing = display.share(settings.crossing_share, 0)
+    uplift = display.share(settings.net_output.validation_uplift, 0)
+    accuracy = display.share(settings.gates.min_accuracy, 0)
+    automation = display.share(settings.gates.min_automation, 0)
+    lines = [
+        f"# Offloading report as of {report['as_of']}",
+        "",
+        f"Range {report['from']} to {report['to']}.",
+        "",
+        "## Where the organisation stands",
+        "",
+        f"- Offloaded share of routine work: **{display.share(org['offloaded_share'])}**, "
+        f"phase **{display.label(org['phase'])}**.",
+        f"- Functions at scale this month: **{org['functions_at_scale']}** "
+        f"({'at scale' if org['at_scale'] else 'not yet at scale'}).",
+        f"- Trajectory: **{display.label(org['trajectory'])}**; "
+        f"{_months(org['months_since_first_deployment'])} since the first validated agent; "
+        f"time to scale: {_months(org['time_to_scale_months'])}.",
+        f"- Hours saved: **{display.hours(org['hours_saved'])}**; Net Output uplift "
+        f"**{display.share(org['net_output_uplift'])}**.",
+        "",
+        "## Functions by phase",
+        "",
+        f"| function | phase | share | crossed {crossing} | cascade rank |",
+        "|---|---|---:|---|---:|",
+    ]
+    for row in sorted(functions, key=lambda item: -(item["offloaded_share"] or 0)):
+        lines.append(
+            f"| {_cell(row['function'])} | {display.label(row['phase'])} | {display.share(row['offloaded_share'])} "
+            f"| {row['crossed_on'] or '—'} | {row['cascade_rank'] or '—'} |"
+        )
+    validated = [team for team in teams if team["validated_net_output"]]
+    best: dict[tuple[str, str], dict[str, object]] = {}
+    for team in validated:
+        key = (team["business_unit"], team["team"])
+        if key not in best or (team["net_output_uplift"] or 0) > (best[key]["net_output_uplift"] or 0):
+            best[key] = team
+    lines += ["", f"## Teams with validated Net Output (+{uplift} without more headcount)", ""]
+    if best:
+        lines += ["| team | business unit | best month | uplift |", "|---|---|---|---:|"]
+        for team in sorted(best.values(), key=lambda item: -(item["net_output_uplift"] or 0))[:10]:
+            lines.append(
+                f"| {_cell(team['team'])} | {_cell(team['business_unit'])} | {team['month']} "
+                f"| {display.share(team['net_output_uplift'])} |"
+            )
+    else:
+        lines.append("No team has validated Net Output yet.")
+    cull = [agent for agent in agents if agent["gate"] == "fail"]
+    lines += ["", f"## Cull list: agents below {accuracy} accuracy or {automation} automation", ""]
+    if cull:
+        lines += ["| agent | function | accuracy | automation | tasks |", "|---|---|---:|---:|---:|"]
+        for agent in sorted(cull, key=lambda item: item["accuracy"] or 0):
+            lines.append(
+                f"| {_cell(agent['agent_id'])} | {_cell(agent['function'])} | {display.share(agent['accuracy'])} "
+                f"| {display.share(agent['automation'])} | {display.count(agent['tasks'])} |"
+            )
+    else:
+        lines.append("No agent fails the gate.")
+    waiting = [agent for agent in agents if agent["validated_on"] and not agent["first_replicated_on"]]
+    lines += ["", "## Replication backlog: validated agents not yet replicated", ""]
+    if waiting:
+        lines += ["| agent | function | validated on | days waiting |", "|---|---|---|---:|"]
+        for agent in sorted(waiting, key=lambda item: item["validated_on"])[:10]:
+            lines.append(
+                f"| {_cell(agent['agent_id'])} | {_cell(agent['function'])} | {agent['validated_on']} "
+                f"| {agent['days_waiting']} |"
+            )
+    else:
+        lines.append("Every validated agent has been replicated.")
+    lines += [
+        "",
+        "## Savings and the reinvestment pool",
+        "",
+        f"- Labor value of hours saved: **{display.money(org['labor_value_usd'])}**",
+        f"- Agent cost: **{display.money(org['agent_cost_usd'])}**",
+        f"- Net savings: **{display.money(org['net_savings_usd'])}**",
+        f"- Reinvestment pool: **{display.money(org['reinvestment_pool_usd'])}**",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _months(count: object) -> str:
+    if count is None:
+        return "—"
+    return "1 month" if count == 1 else f"{count} months"
+
+
+def _cell(text: object) -> str:
+    """Text for a Markdown table cell: pipes and line breaks would break the table."""
+    return str(text).replace("|", "\\|").replace("\n", " ")

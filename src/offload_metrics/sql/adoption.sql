@@ -1,0 +1,79 @@
+-- Definition: Adoption per function-month, for every month from the start of the data to the as_of
+-- month (in_range marks the months within [from, to]).
+-- delegated_hours: sum of tasks x baseline_minutes_per_task / 60 in time-saved rows whose
+--   period_start falls in the month.
+-- routine_hours: sum of routine_hours_per_month over the function's teams in org_baseline.
+-- offloaded_share: delegated_hours / routine_hours, capped at 1.0; 0 in a month without time-saved
+--   rows; null where the function has no baseline.
+-- phase: pilot_plateau when the share is below 0.10, crossing_point below 0.15, acceleration below
+--   0.60, else saturation (adoption.phase_bounds).
+-- Grain: one row per function and month.
+with months as (
+    select cast(month as date) as month
+    from (
+        select unnest(
+            generate_series(
+                date_trunc('month', cast($history_from as date)),
+                date_trunc('month', cast($as_of as date)),
+                interval 1 month
+            )
+        ) as month
+    )
+),
+
+functions as (
+    select * from ({functions})
+),
+
+routine as (
+    select function, sum(routine_hours_per_month) as routine_hours
+    from stg_org_baseline
+    where (len($business_units) = 0 or list_contains($business_units, business_unit))
+    group by function
+),
+
+delegated as (
+    select function, month, sum(delegated_hours) as delegated_hours
+    from stg_time_saved
+    where period_start <= $as_of
+        and (len($business_units) = 0 or list_contains($business_units, business_unit))
+    group by function, month
+),
+
+shares as (
+    select
+        functions.function,
+        months.month,
+        coalesce(delegated.delegated_hours, 0) as delegated_hours,
+        routine.routine_hours,
+        -- least() skips nulls: without a baseline the share must stay null, not become the cap.
+        case
+            when routine.routine_hours is not null
+                then least(coalesce(delegated.delegated_hours, 0) / routine.routine_hours, 1.0)
+        end as offloaded_share
+    from functions
+    cross join months
+    left join delegated on delegated.function = functions.function and delegated.month = months.month
+    left join routine on routine.function = functions.function
+),
+
+final as (
+    select
+        function,
+        month,
+        delegated_hours,
+        routine_hours,
+        offloaded_share,
+        case
+            when offloaded_share is null then null
+            when offloaded_share < $phase_pilot then 'pilot_plateau'
+            when offloaded_share < $phase_crossing then 'crossing_point'
+            when offloaded_share < $phase_saturation then 'acceleration'
+            else 'saturation'
+        end as phase,
+        month between date_trunc('month', cast($date_from as date))
+            and date_trunc('month', cast($date_to as date)) as in_range
+    from shares
+)
+
+select * from final order by function, month

@@ -1,0 +1,50 @@
+-- Definition: Adoption of the organisation (the selection) per month.
+-- offloaded_share: sum of delegated_hours / sum of routine_hours over the functions that have a
+--   baseline, capped at 1.0.
+-- phase: the organisation's phase from its offloaded_share, with the same bounds as a function's.
+-- functions_at_scale: functions whose offloaded_share is at least scale_share (0.40) that month.
+-- at_scale: at least scale_min_functions (2) functions at scale that month.
+-- Grain: one row per month up to as_of.
+with adoption as (
+    select * from ({adoption})
+),
+
+totals as (
+    select
+        month,
+        bool_or(in_range) as in_range,
+        sum(delegated_hours) filter (where routine_hours is not null) as delegated_hours,
+        sum(routine_hours) as routine_hours,
+        count(*) filter (where offloaded_share >= $scale_share) as functions_at_scale
+    from adoption
+    group by month
+),
+
+shares as (
+    select
+        *,
+        -- least() skips nulls: without any baseline the share must stay null, not become the cap.
+        case when routine_hours is not null then least(delegated_hours / routine_hours, 1.0) end as offloaded_share
+    from totals
+),
+
+final as (
+    select
+        month,
+        in_range,
+        delegated_hours,
+        routine_hours,
+        offloaded_share,
+        case
+            when offloaded_share is null then null
+            when offloaded_share < $phase_pilot then 'pilot_plateau'
+            when offloaded_share < $phase_crossing then 'crossing_point'
+            when offloaded_share < $phase_saturation then 'acceleration'
+            else 'saturation'
+        end as phase,
+        functions_at_scale,
+        functions_at_scale >= $scale_min_functions as at_scale
+    from shares
+)
+
+select * from final order by month

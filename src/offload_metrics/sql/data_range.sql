@@ -1,0 +1,17 @@
+-- Definition: The dates the loaded data spans: first_date is the earliest, last_date the latest
+-- date in usage (UTC day), time saved (period_start, period_end) and replication events. The
+-- report's as_of defaults to last_date, its range to [first_date, as_of].
+with dates as (
+    select min(day) as first_date, max(day) as last_date from usage_daily
+    union all
+    select min(period_start), max(period_end) from time_saved
+    union all
+    select min(occurred_on), max(occurred_on) from replication_events
+),
+
+final as (
+    select min(first_date) as first_date, max(last_date) as last_date
+    from dates
+)
+
+select * from final

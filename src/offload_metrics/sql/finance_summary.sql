@@ -1,0 +1,32 @@
+-- Definition: Finance over the range at a coarser grain ({dimensions}: function, month or the
+-- organisation), summing the function-months.
+-- labor_value_usd: sum of labor value.
+-- agent_cost_usd: sum of agent cost.
+-- net_savings_usd: sum of net savings.
+-- reinvestment_pool_usd: sum of the per function-month pools (a month with negative net savings
+--   adds nothing).
+-- roi: net_savings_usd / agent_cost_usd; null when the cost is 0.
+-- agent_cost_per_task: agent_cost_usd / tasks run by agents.
+-- human_cost_per_task: documented human cost / documented tasks.
+with function_months as (
+    select *, 'organisation' as organisation
+    from ({finance})
+),
+
+final as (
+    select
+        {dimensions},
+        sum(labor_value_usd) as labor_value_usd,
+        sum(agent_cost_usd) as agent_cost_usd,
+        sum(net_savings_usd) as net_savings_usd,
+        sum(reinvestment_pool_usd) as reinvestment_pool_usd,
+        sum(net_savings_usd) / nullif(sum(agent_cost_usd), 0) as roi,
+        sum(agent_cost_usd) / nullif(sum(tasks), 0) as agent_cost_per_task,
+        sum(human_cost_usd) / nullif(sum(documented_tasks), 0) as human_cost_per_task,
+        cast(sum(tasks) as bigint) as tasks,
+        cast(sum(documented_tasks) as bigint) as documented_tasks
+    from function_months
+    group by {dimensions}
+)
+
+select * from final order by {dimensions}

@@ -1,0 +1,25 @@
+-- Definition: Documented time savings per agent over the range.
+-- delegated_hours: sum of tasks x baseline_minutes_per_task / 60 done by the agent.
+-- hours_saved: sum of tasks x (baseline_minutes_per_task - minutes_per_task) / 60 by the agent.
+-- documented_tasks: tasks recorded in time-saved rows for the agent.
+-- teams: distinct teams that documented savings with the agent.
+with saved as (
+    select *
+    from stg_time_saved
+    where period_start between $date_from and $date_to
+        and (len($functions) = 0 or list_contains($functions, function))
+        and (len($business_units) = 0 or list_contains($business_units, business_unit))
+),
+
+final as (
+    select
+        agent_id,
+        sum(delegated_hours) as delegated_hours,
+        sum(hours_saved) as hours_saved,
+        cast(sum(tasks) as bigint) as documented_tasks,
+        count(distinct (business_unit, team)) as teams
+    from saved
+    group by agent_id
+)
+
+select * from final order by hours_saved desc, agent_id

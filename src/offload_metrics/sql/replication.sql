@@ -1,0 +1,67 @@
+-- Definition: Replication Velocity per agent, from replication events up to as_of. The first
+-- validated event names the pilot unit (its business_unit) and the agent's function; ties on a
+-- day go to the smaller event_id.
+-- validated_on: date of the agent's first validated event.
+-- first_replicated_on: first deployed event on or after validated_on in a business unit other
+--   than the pilot unit.
+-- replication_days: first_replicated_on - validated_on, in days; null while not replicated.
+-- replications: distinct business units other than the pilot unit with a deployed event on or
+--   after validated_on and up to as_of.
+-- days_waiting: as_of - validated_on for an agent not yet replicated (its censoring time).
+-- Grain: one row per agent with a validated event up to as_of whose function and pilot unit pass
+-- the filters. Totals per function count agents validated within [from, to].
+with events as (
+    select *
+    from stg_replication_events
+    where occurred_on <= $as_of
+),
+
+first_validation as (
+    select
+        agent_id,
+        occurred_on as validated_on,
+        business_unit as pilot_unit,
+        function
+    from (
+        select *, row_number() over (partition by agent_id order by occurred_on, event_id) as position
+        from events
+        where event_type = 'validated'
+    )
+    where position = 1
+        and (len($functions) = 0 or list_contains($functions, function))
+        and (len($business_units) = 0 or list_contains($business_units, business_unit))
+),
+
+deployments as (
+    select
+        validation.agent_id,
+        deployed.business_unit,
+        min(deployed.occurred_on) as deployed_on
+    from first_validation as validation
+    inner join events as deployed
+        on deployed.agent_id = validation.agent_id
+        and deployed.event_type = 'deployed'
+        and deployed.occurred_on >= validation.validated_on
+        and deployed.business_unit <> validation.pilot_unit
+    group by validation.agent_id, deployed.business_unit
+),
+
+final as (
+    select
+        validation.agent_id,
+        validation.function,
+        validation.pilot_unit,
+        validation.validated_on,
+        min(deployments.deployed_on) as first_replicated_on,
+        min(deployments.deployed_on) - validation.validated_on as replication_days,
+        count(deployments.business_unit) as replications,
+        case
+            when min(deployments.deployed_on) is null then cast($as_of as date) - validation.validated_on
+        end as days_waiting,
+        validation.validated_on between $date_from and $date_to as in_range
+    from first_validation as validation
+    left join deployments on deployments.agent_id = validation.agent_id
+    group by validation.agent_id, validation.function, validation.pilot_unit, validation.validated_on
+)
+
+select * from final order by agent_id

@@ -1,0 +1,43 @@
+-- Definition: Replication Velocity per function, over agents validated within [from, to].
+-- validated_agents: agents whose first validated event falls in the range.
+-- replicated_agents: those of them replicated by as_of.
+-- median_replication_days: median replication_days over replicated agents only (flatters a
+--   program that leaves agents unreplicated).
+-- km_median_replication_days: the Kaplan-Meier median, the first time at which the survival
+--   curve reaches 0.5, counting agents not yet replicated as censored at as_of; null when the
+--   curve never reaches 0.5.
+-- Grain: one row per function with validated agents.
+with agents as (
+    select *
+    from ({replication})
+    where in_range
+),
+
+curve as (
+    select * from ({replication_curve})
+),
+
+km as (
+    -- 1e-9: a product of ratios that is exactly 0.5 can land a rounding step above it.
+    select function, min(days) filter (where survival <= 0.5 + 1e-9) as km_median_replication_days
+    from curve
+    group by function
+),
+
+counts as (
+    select
+        function,
+        count(*) as validated_agents,
+        count(first_replicated_on) as replicated_agents,
+        median(replication_days) as median_replication_days
+    from agents
+    group by function
+),
+
+final as (
+    select counts.*, km.km_median_replication_days
+    from counts
+    left join km on km.function = counts.function
+)
+
+select * from final order by function

@@ -1,0 +1,56 @@
+"""Definitions live in the SQL headers; docs/metrics.md and the report keys must not drift from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from offload_metrics import config, definitions, report
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
+IDENTIFIERS = {"function", "business_unit", "team", "month", "agent_id"}
+
+
+def test_the_docs_carry_the_sql_definitions_word_for_word():
+    text = DOCS.read_text(encoding="utf-8")
+    start = text.index(definitions.DOCS_START)
+    end = text.index(definitions.DOCS_END) + len(definitions.DOCS_END)
+    assert text[start:end] == definitions.markdown(), "run: python -m offload_metrics.definitions"
+
+
+def test_the_docs_list_every_setting_with_its_default():
+    text = DOCS.read_text(encoding="utf-8")
+    for row in config.describe_settings():
+        default = list(row["default"]) if isinstance(row["default"], tuple) else row["default"]
+        assert f"| `{row['key']}` | `{default}` | {row['description']} |" in text
+
+
+@pytest.mark.parametrize(
+    ("keys", "family"),
+    [
+        (report.ORG_KEYS, None),
+        (report.FUNCTION_KEYS, None),
+        (report.ADOPTION_KEYS, "adoption"),
+        (report.TEAM_KEYS, "net_output"),
+        (report.AGENT_KEYS, "agents"),
+    ],
+)
+def test_every_number_in_the_report_has_a_definition(keys, family):
+    missing = [key for key in keys if key not in IDENTIFIERS and not definitions.lookup(key, family)]
+    assert missing == []
+
+
+def test_a_header_parses_into_entries_with_continuations():
+    text = "-- Definition: What it is,\n-- over two lines.\n-- tasks: count of\n--   events.\n-- Grain: one row.\nselect 1\n-- late: ignored"
+    assert [(entry.name, entry.text) for entry in definitions.parse(text, "x.sql")] == [
+        ("Definition", "What it is, over two lines."),
+        ("tasks", "count of events."),
+        ("Grain", "one row."),
+    ]
+
+
+def test_lookup_prefers_the_named_family():
+    assert definitions.lookup("tasks", "gates").startswith("tasks the agent ran in the gate window")
+    assert definitions.lookup("tasks", "usage").startswith("count of usage events")
+    assert definitions.lookup("no_such_metric") == ""

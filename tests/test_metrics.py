@@ -1,0 +1,548 @@
+"""Every metric of SPEC on small hand-made data; expected values are worked out by hand here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from conftest import Data, records, write_csv
+from offload_metrics import ingest, metrics, schema
+from offload_metrics.config import Settings
+
+D = dt.date
+SETTINGS = Settings()
+
+
+# --- usage -------------------------------------------------------------------------------------
+
+
+def test_usage_per_function(data):
+    conn = (
+        data.usage(
+            "2025-03-01", "a1", status="completed", api_calls=1, input_tokens=10, output_tokens=5, cost="0.10"
+        )
+        .usage(
+            "2025-03-02", "a1", status="completed", api_calls=2, input_tokens=20, output_tokens=5, cost="0.20"
+        )
+        .usage(
+            "2025-03-03", "a2", status="escalated", api_calls=3, input_tokens=30, output_tokens=5, cost="0.30"
+        )
+        .usage(
+            "2025-03-04", "a2", status="failed", api_calls=4, input_tokens=40, output_tokens=5, cost="0.40"
+        )
+        .usage(
+            "2025-03-04",
+            "s1",
+            function="Sales Operations",
+            bu="Sales",
+            api_calls=5,
+            input_tokens=100,
+            output_tokens=50,
+            cost="1.00",
+        )
+        .load()
+    )
+    frame = metrics.usage(conn, metrics.Filters(), SETTINGS, exact=True)
+    # Marketing: 4 tasks; api 1+2+3+4; tokens (10+20+30+40) + 4x5; cost 0.10+0.20+0.30+0.40; agents a1, a2;
+    # one escalated and one failed of four.
+    assert records(
+        frame,
+        "function",
+        "tasks",
+        "api_calls",
+        "tokens",
+        "agent_cost_usd",
+        "active_agents",
+        "escalation_rate",
+        "failure_rate",
+    ) == [
+        ("Marketing", 4, 10, 120, Decimal("1.00000000"), 2, 0.25, 0.25),
+        ("Sales Operations", 1, 5, 150, Decimal("1.00000000"), 1, 0.0, 0.0),
+    ]
+
+
+def test_usage_counts_only_days_in_the_range_and_by_any_grain(data):
+    conn = (
+        data.usage("2025-02-28", "a1")
+        .usage("2025-03-01", "a1", count=2)
+        .usage("2025-03-31", "a2", team="Web")
+        .usage("2025-04-01", "a2")
+        .load()
+    )
+    march = metrics.Filters(date_from=D(2025, 3, 1), date_to=D(2025, 3, 31))
+    assert records(metrics.usage(conn, march, SETTINGS), "function", "tasks") == [("Marketing", 3)]
+    by_team = metrics.usage(conn, march, SETTINGS, by=("team", "agent_id"))
+    assert records(by_team, "team", "agent_id", "tasks") == [("Brand", "a1", 2), ("Web", "a2", 1)]
+    by_month = metrics.usage(conn, metrics.Filters(), SETTINGS, by=("month",))
+    assert records(by_month, "month", "tasks") == [
+        (pd_ts("2025-02-01"), 1),
+        (pd_ts("2025-03-01"), 3),
+        (pd_ts("2025-04-01"), 1),
+    ]
+
+
+def pd_ts(text: str):
+    import pandas as pd
+
+    return pd.Timestamp(text)
+
+
+def test_grouping_by_an_unknown_column_is_refused(data):
+    conn = data.usage("2025-03-01", "a1").load()
+    with pytest.raises(ValueError, match="usage groups by"):
+        metrics.usage(conn, metrics.Filters(), SETTINGS, by=("cost_usd; drop table loads",))
+
+
+# --- gates -------------------------------------------------------------------------------------
+
+
+def _gate_agent(data: Data, agent: str, day: str, tasks: int, completed: int, correct: int, incorrect: int):
+    for index in range(tasks):
+        status = "completed" if index < completed else "escalated"
+        review = "correct" if index < correct else "incorrect" if index < correct + incorrect else ""
+        data.usage(day, agent, status=status, review=review)
+
+
+def test_gates_at_and_just_below_the_thresholds(data):
+    # 16 of 20 reviewed correct is exactly 0.80; 45 of 50 completed is exactly 0.90: pass.
+    _gate_agent(data, "at_both", "2025-06-01", tasks=50, completed=45, correct=16, incorrect=4)
+    # 79 of 100 correct (0.79) with 95% automation: fail on accuracy.
+    _gate_agent(data, "low_accuracy", "2025-06-01", tasks=100, completed=95, correct=79, incorrect=21)
+    # 89 of 100 completed (0.89) with 100% accuracy: fail on automation.
+    _gate_agent(data, "low_automation", "2025-06-01", tasks=100, completed=89, correct=30, incorrect=0)
+    # 49 tasks, or 19 reviewed: too little data, whatever the rates.
+    _gate_agent(data, "few_tasks", "2025-06-01", tasks=49, completed=49, correct=49, incorrect=0)
+    _gate_agent(data, "few_reviews", "2025-06-01", tasks=50, completed=10, correct=0, incorrect=19)
+    conn = data.load()
+
+    frame = metrics.gates(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)
+
+    assert records(frame, "agent_id", "tasks", "reviewed", "accuracy", "automation", "gate") == [
+        ("at_both", 50, 20, 0.80, 0.90, "pass"),
+        ("few_reviews", 50, 19, 0.0, 0.20, "insufficient_data"),
+        ("few_tasks", 49, 49, 1.0, 1.0, "insufficient_data"),
+        ("low_accuracy", 100, 100, 0.79, 0.95, "fail"),
+        ("low_automation", 100, 30, 1.0, 0.89, "fail"),
+    ]
+
+
+def test_the_gate_window_holds_day_90_and_not_day_91(data):
+    # as_of 2025-06-30; 90 days ending there start on 2025-04-02 (June 30 days, May 31, April 2-30 is 29).
+    _gate_agent(data, "edge", "2025-04-02", tasks=50, completed=50, correct=20, incorrect=0)
+    _gate_agent(data, "edge", "2025-04-01", tasks=10, completed=0, correct=0, incorrect=10)
+    _gate_agent(data, "edge", "2025-07-01", tasks=10, completed=0, correct=0, incorrect=10)
+    conn = data.load()
+
+    frame = metrics.gates(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)
+
+    assert records(frame, "agent_id", "tasks", "reviewed", "gate") == [("edge", 50, 20, "pass")]
+
+
+def test_gate_thresholds_come_from_the_settings(data):
+    _gate_agent(data, "a", "2025-06-01", tasks=10, completed=10, correct=5, incorrect=0)
+    conn = data.load()
+    lenient = Settings.model_validate({"gates": {"min_tasks": 10, "min_reviewed": 5, "window_days": 30}})
+    assert records(metrics.gates(conn, metrics.Filters(), lenient), "agent_id", "gate") == [("a", "pass")]
+    assert records(metrics.gates(conn, metrics.Filters(), SETTINGS), "agent_id", "gate") == [
+        ("a", "insufficient_data")
+    ]
+
+
+# --- Net Output ----------------------------------------------------------------------------------
+
+
+def test_net_output_per_team_month(data):
+    conn = (
+        data.baseline("Steady", headcount=10, routine=1000)
+        .baseline("Validated", headcount=5, routine=500)
+        .baseline("Grew", headcount=5, routine=500)
+        # Steady: 100 x (60 - 12) / 60 = 80 h and 50 x (30 - 6) / 60 = 20 h saved; delegated 100 + 25;
+        # headcount 10 on one row, none on the other: 10 x 160 = 1600 h; uplift 100 / 1600 = 0.0625.
+        .saved("2025-03", "Steady", tasks=100, baseline=60, minutes=12, headcount=10)
+        .saved("2025-03", "Steady", tasks=50, baseline=30, minutes=6)
+        # Validated: 300 x 50 / 60 = 250 h over 5 x 160 = 800 h: 0.3125 >= 0.30, headcount 5 <= 5.
+        .saved("2025-03", "Validated", tasks=300, baseline=60, minutes=10)
+        # Grew: 330 x 60 / 60 = 330 h over 6 x 160 = 960 h: 0.34375, but 6 people against a baseline of 5.
+        .saved("2025-03", "Grew", tasks=330, baseline=60, minutes=0, headcount=6)
+        # No baseline and no headcount: capacity unknown. Headcount but no baseline: uplift, never validated.
+        .saved("2025-03", "Unknown", tasks=60, baseline=60, minutes=0)
+        .saved("2025-03", "NoBaseline", tasks=256, baseline=60, minutes=0, headcount=4)
+        .load()
+    )
+    frame = metrics.net_output_teams(conn, metrics.Filters(), SETTINGS)
+
+    assert records(
+        frame,
+        "team",
+        "delegated_hours",
+        "hours_saved",
+        "headcount",
+        "capacity_hours",
+        "net_output_uplift",
+        "validated_net_output",
+        "grew_headcount",
+    ) == [
+        ("Grew", 330.0, 330.0, 6, 960.0, 0.34375, False, True),
+        ("NoBaseline", 256.0, 256.0, 4, 640.0, 0.4, False, False),
+        ("Steady", 125.0, 100.0, 10, 1600.0, 0.0625, False, False),
+        ("Unknown", 60.0, 60.0, None, None, None, False, False),
+        ("Validated", 300.0, 250.0, 5, 800.0, 0.3125, True, False),
+    ]
+    summary = metrics.net_output(conn, metrics.Filters(), SETTINGS)
+    # Over team-months with a capacity: (330 + 256 + 100 + 250) / (960 + 640 + 1600 + 800) = 936 / 4000.
+    assert records(
+        summary, "function", "hours_saved", "net_output_uplift", "validated_teams", "teams_grew_headcount"
+    ) == [("Marketing", 996.0, 0.234, 1, 1)]
+
+
+def test_net_output_uplift_at_the_validation_bound(data):
+    # 240 h over 5 x 160 = 800 h is exactly 0.30.
+    conn = data.baseline("Edge", headcount=5, routine=500).saved("2025-03", "Edge", 240, 60, 0).load()
+    frame = metrics.net_output_teams(conn, metrics.Filters(), SETTINGS)
+    assert records(frame, "net_output_uplift", "validated_net_output") == [(0.3, True)]
+
+
+# --- adoption ------------------------------------------------------------------------------------
+
+
+def test_phase_boundaries_and_the_cap(data):
+    # Routine 1000 h; baseline minutes 60, so tasks are delegated hours.
+    data.baseline("A-team", 10, 1000, function="A")
+    months = {
+        "2025-01": 99.9,
+        "2025-02": 100,
+        "2025-03": 149.9,
+        "2025-04": 150,
+        "2025-05": 599.9,
+        "2025-06": 600,
+        "2025-07": 1500,
+    }
+    for month, hours in months.items():
+        data.saved(month, "A-team", tasks=1, baseline=hours * 60, minutes=0, function="A")
+    conn = data.load()
+
+    frame = metrics.adoption(conn, metrics.Filters(), SETTINGS)
+
+    assert [
+        (row.month.strftime("%Y-%m"), round(row.offloaded_share, 4), row.phase) for row in frame.itertuples()
+    ] == [
+        ("2025-01", 0.0999, "pilot_plateau"),
+        ("2025-02", 0.1, "crossing_point"),
+        ("2025-03", 0.1499, "crossing_point"),
+        ("2025-04", 0.15, "acceleration"),
+        ("2025-05", 0.5999, "acceleration"),
+        ("2025-06", 0.6, "saturation"),
+        ("2025-07", 1.0, "saturation"),
+    ]
+
+
+def _cascade_data(data: Data, first_validated: str = "2024-01-15") -> Data:
+    """Functions A, B, C with 1000 routine hours each, D without a baseline."""
+    for function in "ABC":
+        data.baseline(f"{function}-team", 10, 1000, function=function)
+    shares = {  # delegated hours per month
+        "A": {"2025-01": 50, "2025-02": 100, "2025-03": 140, "2025-04": 150, "2025-05": 300, "2025-06": 350},
+        "B": {"2025-01": 80, "2025-02": 120, "2025-03": 150, "2025-04": 300, "2025-05": 400, "2025-06": 450},
+        "C": {"2025-02": 10, "2025-03": 200, "2025-04": 390, "2025-05": 410, "2025-06": 500},
+    }
+    for function, months in shares.items():
+        for month, hours in months.items():
+            data.saved(month, f"{function}-team", tasks=int(hours), baseline=60, minutes=0, function=function)
+    data.usage("2025-06-15", "d1", function="D", bu="Elsewhere")
+    data.event("v1", "validated", first_validated, "Consumer", function="A")
+    return data
+
+
+def test_cascade_crossing_and_rank(data):
+    conn = _cascade_data(data).load()
+    frame = metrics.cascade(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)
+    # B and C first reach 0.15 in March (rank 1), A in April (rank 2); D has no baseline.
+    assert records(frame, "function", "crossed_on", "cascade_rank") == [
+        ("B", pd_ts("2025-03-01"), 1),
+        ("C", pd_ts("2025-03-01"), 1),
+        ("A", pd_ts("2025-04-01"), 2),
+        ("D", None, None),
+    ]
+    assert records(frame, "function", "phase") == [
+        ("B", "acceleration"),
+        ("C", "acceleration"),
+        ("A", "acceleration"),
+        ("D", None),
+    ]
+
+
+def test_scale_and_a_fast_trajectory(data):
+    conn = _cascade_data(data).load()
+    org = metrics.adoption_org(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)
+    # Two functions at >= 0.40 first in May (B 0.40, C 0.41); in April only C is near (0.39).
+    at_scale = {
+        row.month.strftime("%Y-%m"): (row.functions_at_scale, row.at_scale) for row in org.itertuples()
+    }
+    assert at_scale["2025-04"] == (0, False)
+    assert at_scale["2025-05"] == (2, True)
+    assert at_scale["2025-06"] == (2, True)
+    program = metrics.program(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)
+    # June: (350 + 450 + 500) / 3000 = 0.4333 organisation share; first validated 2024-01: 17 months to
+    # 2025-06 and 16 to the first month at scale, 2025-05.
+    assert program["offloaded_share"] == pytest.approx(1300 / 3000)
+    assert (program["phase"], program["functions_at_scale"], program["at_scale"]) == ("acceleration", 2, True)
+    assert (program["months_since_first_deployment"], program["time_to_scale_months"]) == (17, 16)
+    assert program["trajectory"] == "fast"
+
+
+@pytest.mark.parametrize(
+    ("first_validated", "months_to_scale", "trajectory"),
+    [("2023-11-20", 18, "on_track"), ("2022-05-02", 36, "on_track"), ("2022-04-30", 37, "slow")],
+)
+def test_trajectory_bands_once_at_scale(data, first_validated, months_to_scale, trajectory):
+    conn = _cascade_data(data, first_validated=first_validated).load()
+    program = metrics.program(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)
+    assert (program["time_to_scale_months"], program["trajectory"]) == (months_to_scale, trajectory)
+
+
+@pytest.mark.parametrize(
+    ("first_validated", "delegated", "months_since", "trajectory"),
+    [
+        ("2024-01-10", 50, 17, "in_progress"),  # 17 months, share 0.05
+        ("2023-12-10", 50, 18, "in_progress"),  # 18 is not above 18
+        ("2023-11-10", 50, 19, "pilot_purgatory"),  # above 18 with a share below 0.10
+        ("2023-11-10", 100, 19, "in_progress"),  # share 0.10 is not below 0.10
+        ("2022-05-10", 100, 37, "stalled"),  # above 36 without reaching scale
+        ("2022-05-10", 50, 37, "pilot_purgatory"),  # purgatory is checked first
+    ],
+)
+def test_trajectory_before_scale(data, first_validated, delegated, months_since, trajectory):
+    conn = (
+        data.baseline("A-team", 10, 1000, function="A")
+        .saved("2025-06", "A-team", tasks=delegated, baseline=60, minutes=0, function="A")
+        .event("v1", "validated", first_validated, "Consumer", function="A")
+        .load()
+    )
+    program = metrics.program(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)
+    assert (program["months_since_first_deployment"], program["at_scale"], program["trajectory"]) == (
+        months_since,
+        False,
+        trajectory,
+    )
+
+
+def test_a_function_without_rows_in_a_month_has_share_zero_and_without_baseline_null(data):
+    conn = _cascade_data(data).load()
+    frame = metrics.adoption(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)
+    january = {row.function: row.offloaded_share for row in frame.itertuples() if row.month.month == 1}
+    assert january["C"] == 0.0
+    assert january["D"] != january["D"]  # NaN: no baseline
+
+
+# --- replication ---------------------------------------------------------------------------------
+
+
+def test_replication_per_agent(data):
+    conn = (
+        data.event("r1", "deployed", "2025-01-05", "Q")  # before validation: not counted
+        .event("r1", "validated", "2025-01-10", "P")  # the pilot unit is P
+        .event("r1", "deployed", "2025-01-20", "P")  # the pilot unit itself: not counted
+        .event("r1", "validated", "2025-02-01", "Z")  # a second validation: the first counts
+        .event("r1", "deployed", "2025-02-09", "Q")  # first replication, 30 days after validation
+        .event("r1", "deployed", "2025-03-01", "R")
+        .event("r1", "deployed", "2025-03-05", "Q")  # Q again: still two units
+        .event("r2", "validated", "2025-01-01", "P")  # never replicated
+        .event("r3", "validated", "2025-03-01", "P")
+        .event("r3", "deployed", "2025-04-15", "Q")  # after as_of: not yet
+        .load()
+    )
+    frame = metrics.replication(conn, metrics.Filters(as_of=D(2025, 3, 31)), SETTINGS)
+    rows = [
+        (
+            row.agent_id,
+            row.pilot_unit,
+            row.validated_on.date(),
+            row.first_replicated_on,
+            row.replication_days,
+            row.replications,
+            row.days_waiting,
+        )
+        for row in frame.astype(object).where(frame.notna(), None).itertuples()
+    ]
+    assert [(a, p, v, None if f is None else f.date(), d, n, w) for a, p, v, f, d, n, w in rows] == [
+        ("r1", "P", D(2025, 1, 10), D(2025, 2, 9), 30, 2, None),
+        ("r2", "P", D(2025, 1, 1), None, None, 0, 89),
+        ("r3", "P", D(2025, 3, 1), None, None, 0, 30),
+    ]
+
+
+def _replication_times(data: Data, function: str, replicated: list[int], censored: list[int]) -> None:
+    """Agents validated on 2025-01-01 in P; as_of is 2025-12-31, so an agent censored at d days is
+    validated d days before it instead."""
+    as_of = D(2025, 12, 31)
+    for index, days in enumerate(replicated):
+        agent = f"{function}-e{index}"
+        data.event(agent, "validated", "2025-01-01", "P", function=function)
+        data.event(
+            agent, "deployed", (D(2025, 1, 1) + dt.timedelta(days=days)).isoformat(), "Q", function=function
+        )
+    for index, days in enumerate(censored):
+        agent = f"{function}-c{index}"
+        data.event(agent, "validated", (as_of - dt.timedelta(days=days)).isoformat(), "P", function=function)
+
+
+def test_kaplan_meier_medians(data):
+    # Ties: events at 10, 10, 20 and censorings at 10, 30. At 10 all five are at risk (the censored one
+    # too): S = 1 - 2/5 = 0.6. At 20 two are at risk: S = 0.6 x 1/2 = 0.3, so the KM median is 20; the
+    # plain median of 10, 10, 20 is 10. (Censoring first at 10 would give 1 - 2/4 = 0.5 and a median 10.)
+    _replication_times(data, "Ties", replicated=[10, 10, 20], censored=[10, 30])
+    # All censored: no replicated agent, no median of either kind.
+    _replication_times(data, "Waiting", replicated=[], censored=[5, 40])
+    # Never reaches 0.5: one event at 5 among four agents, S = 0.75 after it.
+    _replication_times(data, "Slow", replicated=[5], censored=[50, 60, 70])
+    conn = data.load()
+
+    summary = metrics.replication_summary(conn, metrics.Filters(as_of=D(2025, 12, 31)), SETTINGS)
+    clean = summary.astype(object).where(summary.notna(), None)
+    assert records(
+        clean,
+        "function",
+        "validated_agents",
+        "replicated_agents",
+        "median_replication_days",
+        "km_median_replication_days",
+    ) == [
+        ("Slow", 4, 1, 5.0, None),
+        ("Ties", 5, 3, 10.0, 20),
+        ("Waiting", 2, 0, None, None),
+    ]
+    curve = metrics.replication_curve(conn, metrics.Filters(as_of=D(2025, 12, 31)), SETTINGS)
+    ties = curve[curve["function"] == "Ties"]
+    assert records(ties, "days", "replicated", "censored", "at_risk") == [
+        (10, 2, 1, 5),
+        (20, 1, 0, 2),
+        (30, 0, 1, 1),
+    ]
+    assert list(ties["survival"]) == pytest.approx([0.6, 0.3, 0.3])
+
+
+def test_kaplan_meier_at_exactly_one_half(data):
+    # Events at 10 and 20 among four, no censoring: S(10) = 3/4, S(20) = 3/4 x 2/3 = 1/2: the median is 20.
+    _replication_times(data, "Half", replicated=[10, 20, 30, 40], censored=[])
+    conn = data.load()
+    summary = metrics.replication_summary(conn, metrics.Filters(as_of=D(2025, 12, 31)), SETTINGS)
+    assert records(summary, "km_median_replication_days", "median_replication_days") == [(20, 25.0)]
+
+
+def test_replication_counts_agents_validated_in_the_range(data):
+    _replication_times(data, "Ties", replicated=[10, 20], censored=[])
+    data.event("late", "validated", "2025-06-01", "P", function="Ties")
+    conn = data.load()
+    in_june = metrics.Filters(as_of=D(2025, 12, 31), date_from=D(2025, 6, 1))
+    assert records(metrics.replication_summary(conn, in_june, SETTINGS), "function", "validated_agents") == [
+        ("Ties", 1)
+    ]
+
+
+# --- finance -------------------------------------------------------------------------------------
+
+
+def test_finance_per_function_month_and_total(data):
+    conn = (
+        data.baseline("T1", headcount=5, routine=500, rate="50")
+        # March: T1 60 x (30 - 10) / 60 = 20 h x $50 = $1000; Tx has no baseline: 30 x 20 / 60 = 10 h x $60.
+        .saved("2025-03", "T1", tasks=60, baseline=30, minutes=10)
+        .saved("2025-03", "Tx", tasks=30, baseline=20, minutes=0)
+        .usage("2025-03-10", "a1", cost="25.00", count=4)
+        # April: T1 6 x 20 / 60 = 2 h x $50 = $100 against $300 of agents: negative, so no pool.
+        .saved("2025-04", "T1", tasks=6, baseline=30, minutes=10)
+        .usage("2025-04-10", "a1", cost="50.00", count=6)
+        .load()
+    )
+    months = metrics.finance(conn, metrics.Filters(), SETTINGS, exact=True)
+    assert records(
+        months, "month", "labor_value_usd", "agent_cost_usd", "net_savings_usd", "reinvestment_pool_usd"
+    ) == [
+        (D(2025, 3, 1), Decimal("1600"), Decimal("100"), Decimal("1500"), Decimal("375")),
+        (D(2025, 4, 1), Decimal("100"), Decimal("300"), Decimal("-200"), Decimal("0")),
+    ]
+    total = metrics.finance_summary(conn, metrics.Filters(), SETTINGS, exact=True)
+    # Pool: 375 + 0, not 0.25 x 1300. ROI 1300 / 400. $400 over 10 tasks. Human: (60 x 0.5 x 50 +
+    # 30 x 20/60 x 60 + 6 x 0.5 x 50) / 96 = 2250 / 96.
+    assert records(
+        total, "labor_value_usd", "agent_cost_usd", "net_savings_usd", "reinvestment_pool_usd"
+    ) == [(Decimal("1700"), Decimal("400"), Decimal("1300"), Decimal("375"))]
+    assert records(total, "roi", "agent_cost_per_task", "human_cost_per_task") == [(3.25, 40.0, 2250 / 96)]
+
+
+def test_roi_is_undefined_without_cost(data):
+    conn = data.baseline("T1", 5, 500, rate="50").saved("2025-03", "T1", 60, 30, 10).load()
+    total = metrics.finance_summary(conn, metrics.Filters(), SETTINGS)
+    assert total["roi"].isna().all()
+    assert total["agent_cost_per_task"].isna().all()
+
+
+# --- filters and defaults --------------------------------------------------------------------------
+
+
+def test_as_of_defaults_to_the_latest_date_and_the_range_to_all_data(data):
+    conn = (
+        data.usage("2025-03-10", "a1")
+        .saved("2025-02", "T", 1, 10, 5)
+        .event("a", "validated", "2025-04-02", "P")
+        .load()
+    )
+    resolved = metrics.Filters().resolve(conn)
+    assert (resolved.as_of, resolved.date_from, resolved.date_to) == (
+        D(2025, 4, 2),
+        D(2025, 2, 1),
+        D(2025, 4, 2),
+    )
+
+
+def test_a_range_ending_before_it_starts_is_refused(data):
+    conn = data.usage("2025-03-10", "a1").load()
+    with pytest.raises(metrics.FilterError, match="is after"):
+        metrics.Filters(date_from=D(2025, 5, 1), date_to=D(2025, 4, 1)).resolve(conn)
+
+
+def test_function_and_business_unit_filters_narrow_every_table(data):
+    conn = (
+        data.usage("2025-03-01", "m1", function="Marketing", bu="Consumer")
+        .usage("2025-03-01", "m2", function="Marketing", bu="Pro")
+        .usage("2025-03-01", "s1", function="Sales Operations", bu="Consumer")
+        .saved("2025-03", "Brand", 10, 60, 0, function="Marketing", bu="Consumer")
+        .saved("2025-03", "Deals", 10, 60, 0, function="Sales Operations", bu="Consumer")
+        .event("m1", "validated", "2025-03-01", "Consumer", function="Marketing")
+        .event("s1", "validated", "2025-03-01", "Consumer", function="Sales Operations")
+        .baseline("Brand", 5, 100, function="Marketing", bu="Consumer")
+        .baseline("Deals", 5, 100, function="Sales Operations", bu="Consumer")
+        .load()
+    )
+    marketing = metrics.Filters(functions=("Marketing",))
+    assert metrics.functions(conn, marketing) == ["Marketing"]
+    assert set(metrics.usage(conn, marketing, SETTINGS)["function"]) == {"Marketing"}
+    assert set(metrics.gates(conn, marketing, SETTINGS)["agent_id"]) == {"m1", "m2"}
+    assert set(metrics.net_output_teams(conn, marketing, SETTINGS)["team"]) == {"Brand"}
+    assert set(metrics.adoption(conn, marketing, SETTINGS)["function"]) == {"Marketing"}
+    assert set(metrics.replication(conn, marketing, SETTINGS)["agent_id"]) == {"m1"}
+    assert set(metrics.finance(conn, marketing, SETTINGS)["function"]) == {"Marketing"}
+    assert set(metrics.agents(conn, marketing, SETTINGS)["agent_id"]) == {"m1", "m2"}
+    pro = metrics.Filters(business_units=("Pro",))
+    assert records(metrics.usage(conn, pro, SETTINGS, by=("business_unit",)), "business_unit", "tasks") == [
+        ("Pro", 1)
+    ]
+    assert metrics.net_output_teams(conn, pro, SETTINGS).empty
+    assert set(metrics.agents(conn, pro, SETTINGS)["agent_id"]) == {"m2"}
+
+
+def test_data_quality_counts_every_load(data, tmp_path):
+    conn = data.usage("2025-03-01", "a1").load()
+    path = write_csv(
+        tmp_path / "more.csv", [{**schema.UsageEvent.example, "status": "?"}, schema.UsageEvent.example]
+    )
+    ingest.load_file(conn, path)
+    assert metrics.data_quality(conn) == {
+        "rows_read": 3,
+        "accepted": 2,
+        "duplicate": 0,
+        "conflict": 0,
+        "rejected": 1,
+    }
