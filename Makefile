@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 sample: $(STAMP)
-	$(BIN)/offload-metrics sample --out sample_data
+	$(BIN)/offload-metrics sample --out sample_data --compress
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -767,3 +767,24 @@ def test_values_reach_sql_as_parameters_not_text(tmp_path):
     sql = ingest.insert_sql(schema.UsageEvent, header, "rejects")
     assert "weird" not in sql
     assert str(path) not in sql
+
+
+@pytest.mark.parametrize("file_format", ["csv", "jsonl"])
+def test_gzip_compressed_files_load_with_their_line_numbers(conn, tmp_path, file_format):
+    import gzip
+
+    rows = [
+        example("usage_events", event_id="a", team="two\nlines" if file_format == "csv" else "Brand"),
+        example("usage_events", event_id="b", status="done"),
+    ]
+    plain = WRITERS[file_format](tmp_path / f"usage.{file_format}", rows)
+    packed = tmp_path / f"usage.{file_format}.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+
+    result = load(conn, packed)
+
+    assert (result.file_format, result.accepted, result.rejected) == (file_format, 1, 1)
+    line = 4 if file_format == "csv" else 2
+    assert rejections(conn) == [
+        (line, "status", "rejected", 'status: must be one of completed, escalated, failed (got "done")')
+    ]

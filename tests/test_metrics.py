@@ -546,3 +546,22 @@ def test_data_quality_counts_every_load(data, tmp_path):
         "conflict": 0,
         "rejected": 1,
     }
+
+
+def test_a_value_exactly_on_a_threshold_counts_despite_floating_point(data):
+    # 360 x (10.2 - 2.2) / 60 = 48 h over 1 x 160 h is 0.30 on paper and 0.29999999999999993 in doubles.
+    # 1 x 8.1 / 60 = 0.135 h over 0.9 routine hours is 0.15 on paper and 0.14999999999999997 in doubles.
+    conn = (
+        data.baseline("Edge", headcount=1, routine=0.9)
+        .saved("2025-03", "Edge", tasks=360, baseline=10.2, minutes=2.2, headcount=1, function="Other")
+        .baseline("Thin", headcount=1, routine=0.9, function="Thin")
+        .saved("2025-03", "Thin", tasks=1, baseline=8.1, minutes=0, function="Thin")
+        .load()
+    )
+    teams = metrics.net_output_teams(conn, metrics.Filters(), SETTINGS)
+    edge = teams[teams["team"] == "Edge"]
+    assert records(edge, "validated_net_output") == [(True,)]
+    assert edge["net_output_uplift"].iloc[0] < 0.3
+    cascade = metrics.cascade(conn, metrics.Filters(), SETTINGS)
+    thin = cascade[cascade["function"] == "Thin"]
+    assert records(thin, "phase", "crossed_on") == [("acceleration", pd_ts("2025-03-01"))]

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from offload_metrics import config, ingest, metrics, report, schema, store
+from offload_metrics import config, ingest, metrics, report, sample, schema, store
 
 # Piped output has no terminal width; tables then get room enough not to fold their cells.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
@@ -257,3 +257,34 @@ def report_command(
         console.print(f"wrote {out}")
     else:
         click.echo(text)
+
+
+@main.command("sample")
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write."
+)
+@click.option("--events", type=click.IntRange(min=0), default=sample.DEFAULT_EVENTS, show_default=True,
+              help="Usage events to generate; the other files stay in proportion.")  # fmt: skip
+@click.option("--months", type=click.IntRange(min=1, max=120), default=sample.DEFAULT_MONTHS, show_default=True,
+              help="Months of history (the whole story needs 24).")  # fmt: skip
+@click.option(
+    "--seed", type=int, default=sample.DEFAULT_SEED, show_default=True, help="The same seed, the same files."
+)
+@click.option("--clean", is_flag=True, help="No duplicates, conflicts or bad values.")
+@click.option("--compress", is_flag=True, help="Write usage events as usage_events.csv.gz.")
+def sample_command(out: Path, events: int, months: int, seed: int, clean: bool, compress: bool) -> None:
+    """Write the sample organisation's five input files (and a manifest) into OUT."""
+    with console.status(f"Generating {events:,} usage events and the rest of the story..."):
+        result = sample.generate(out, events=events, months=months, seed=seed, clean=clean, compress=compress)
+    table = Table(title=f"Sample written to {out}", title_justify="left")
+    for column in ("file", "rows", "duplicates", "conflicts", "bad values"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+    for kind, path in result.paths.items():
+        defects = result.defects.get(kind, {})
+        table.add_row(
+            path.name,
+            f"{result.rows[kind]:,}",
+            *(f"{defects.get(key, 0):,}" for key in ("duplicate", "conflict", "rejected")),
+        )
+    console.print(table)
+    console.print(f"Load it with: offload-metrics ingest {out}/*.csv*")

@@ -12,6 +12,7 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
+import gzip
 import hashlib
 import io
 import json
@@ -42,6 +43,7 @@ EXTENSIONS = {
 }
 DELIMITERS = (",", ";", "\t", "|")
 PARQUET_MAGIC = b"PAR1"
+GZIP_MAGIC = b"\x1f\x8b"
 
 # Strict text forms: a value that does not match is rejected, never coerced.
 NUMBER_PATTERN = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"
@@ -167,10 +169,29 @@ def quote_identifier(name: str) -> str:
 # Reading the file's format and header
 
 
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+def open_content(path: Path, mode: str = "rb", **options):
+    """The file's content, decompressed when it is gzip (CSV and JSON Lines may be compressed)."""
+    if is_gzip(path):
+        return gzip.open(path, mode if "b" in mode else mode.rstrip("t") + "t", **options)
+    return path.open(mode, **options)
+
+
 def sniff_format(path: Path) -> str:
     """The file's format, from its content first and its extension second."""
     with path.open("rb") as handle:
         head = handle.read(65536)
+    name = path.name.lower().removesuffix(".gz")
+    if head.startswith(GZIP_MAGIC):
+        try:
+            with gzip.open(path, "rb") as handle:
+                head = handle.read(65536)
+        except (OSError, EOFError) as error:
+            raise IngestError(path.name, f"not a readable gzip file ({error})") from None
     if not head:
         raise IngestError(
             path.name, "the file is empty: expected a header row (CSV), rows (JSON Lines) or Parquet"
@@ -184,7 +205,7 @@ def sniff_format(path: Path) -> str:
         decoder.decode(head, final=False)
     except UnicodeDecodeError as error:
         raise IngestError(path.name, f"not UTF-8 text (invalid byte at offset {error.start})") from None
-    extension = EXTENSIONS.get(path.suffix.lower())
+    extension = EXTENSIONS.get(Path(name).suffix)
     if extension == "parquet":
         raise IngestError(path.name, "named .parquet but is not a Parquet file")
     if extension:
@@ -193,7 +214,7 @@ def sniff_format(path: Path) -> str:
 
 
 def _read_csv_header(path: Path) -> Header:
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+    with open_content(path, "r", encoding="utf-8-sig", newline="") as handle:
         sample = handle.read(65536)
     if not sample.strip():
         raise IngestError(path.name, "the file has no header row")
@@ -215,7 +236,7 @@ def _read_csv_header(path: Path) -> Header:
 def _read_jsonl_header(path: Path) -> Header:
     names: dict[str, None] = {}
     objects = 0
-    with path.open("r", encoding="utf-8-sig") as handle:
+    with open_content(path, "r", encoding="utf-8-sig") as handle:
         for number, line in enumerate(handle, start=1):
             if number > 1000 or objects >= 100:
                 break
@@ -517,7 +538,7 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
         columns = ", ".join(f"'c{i}': '{sql_type}'" for i, sql_type in enumerate(types))
         reader = (
             f"read_csv($path, columns = {{{columns}}}, header = true, delim = $delimiter, "
-            "quote = '\"', escape = '\"', auto_detect = false, store_rejects = true, "
+            "compression = $compression, quote = '\"', escape = '\"', auto_detect = false, store_rejects = true, "
             f"rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans')"
         )
         return Source(
@@ -532,7 +553,7 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
             f"(select case when json_valid(line) then case when json_type(line) = 'OBJECT' "
             f"then {extract} end end as v, line "
             "from read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = '\x01', "
-            "quote = '', escape = '', auto_detect = false, store_rejects = true, "
+            "compression = $compression, quote = '', escape = '', auto_detect = false, store_rejects = true, "
             f"rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans') "
             "where line is not null and trim(line, ' \t\r') <> '')"
         )
@@ -599,7 +620,7 @@ class FileScan(threading.Thread):
         self.sha256 = ""
         self.newlines = 0
         self.ends_with_newline = False
-        self.error: OSError | None = None
+        self.error: OSError | EOFError | None = None
 
     def run(self) -> None:
         # Yield the CPU to DuckDB's threads: the digest is needed only once the insert is done.
@@ -608,13 +629,20 @@ class FileScan(threading.Thread):
         digest = hashlib.sha256()
         newlines = 0
         last = b""
+        compressed = is_gzip(self.path)
         try:
             with self.path.open("rb") as handle:
                 while chunk := handle.read(1 << 22):
                     digest.update(chunk)
-                    newlines += chunk.count(b"\n")
-                    last = chunk[-1:]
-        except OSError as error:
+                    if not compressed:
+                        newlines += chunk.count(b"\n")
+                        last = chunk[-1:]
+            if compressed:
+                with gzip.open(self.path, "rb") as handle:
+                    while chunk := handle.read(1 << 22):
+                        newlines += chunk.count(b"\n")
+                        last = chunk[-1:]
+        except (OSError, EOFError) as error:
             self.error = error
             return
         self.sha256 = digest.hexdigest()
@@ -633,7 +661,7 @@ def lines_of_offsets(path: Path, offsets: Sequence[int]) -> dict[int, int]:
     result: dict[int, int] = {}
     newlines = 0
     position = 0
-    with path.open("rb") as handle:
+    with open_content(path, "rb") as handle:
         for offset in sorted(set(offsets)):
             if offset > position:
                 remaining = offset - position
@@ -652,7 +680,7 @@ def _record_start_lines(path: Path, header: Header, skip: set[int], count: int) 
     """Start line of each of the first `count` records the table holds, by reading the file."""
     starts: list[int] = []
     if header.file_format == "csv":
-        with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
+        with open_content(path, "r", encoding="utf-8-sig", errors="replace", newline="") as handle:
             reader = csv.reader(handle, delimiter=header.delimiter)
             next(reader, None)
             previous = reader.line_num
@@ -663,7 +691,7 @@ def _record_start_lines(path: Path, header: Header, skip: set[int], count: int) 
                     if len(starts) >= count:
                         break
     else:
-        with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as handle:
+        with open_content(path, "r", encoding="utf-8-sig", errors="replace", newline="") as handle:
             for number, line in enumerate(handle, start=1):
                 if line.strip(" \t\r\n") and number not in skip:
                     starts.append(number)
@@ -879,6 +907,8 @@ def load_file(
         )
         progress.enter("reading", 0.0)
         params: dict[str, object] = {"path": str(path), "load_id": load_id}
+        if header.file_format != "parquet":
+            params["compression"] = "gzip" if is_gzip(path) else "none"
         if header.file_format == "csv":
             params["delimiter"] = header.delimiter
         try:

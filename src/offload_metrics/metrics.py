@@ -29,6 +29,9 @@ DIMENSIONS = {
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _PARAMETER = re.compile(r"\$(\w+)")
 _COMMENT = re.compile(r"--[^\n]*")
+# Shares and rates are ratios of floating-point sums: a value that is exactly on a threshold on paper
+# (0.30, 0.15, 0.5) can land a rounding step below it. Every threshold comparison allows this much.
+TOLERANCE = 1e-9
 
 
 class FilterError(ValueError):
@@ -122,6 +125,7 @@ def parameters(filters: Filters, settings: Settings) -> dict[str, object]:
         "scale_months_high": adoption.scale_months[1],
         "default_hourly_cost_usd": settings.finance.default_hourly_cost_usd,
         "reinvestment_share": settings.finance.reinvestment_share,
+        "tolerance": TOLERANCE,
     }
 
 

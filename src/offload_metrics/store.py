@@ -89,6 +89,8 @@ def connect(
     # Dates of timestamps are UTC dates (SPEC); global so that cursors share it.
     conn.execute("SET GLOBAL TimeZone = 'UTC'")
     conn.execute("SET GLOBAL memory_limit = ?", [os.environ.get(MEMORY_ENV) or DEFAULT_MEMORY_LIMIT])
+    # DuckDB would draw its own progress bar on the terminal; the CLI and the app draw theirs.
+    conn.execute("SET enable_progress_bar_print = false")
     if read_only:
         _check_version(conn, file)
     else:

@@ -66,9 +66,9 @@ final as (
         offloaded_share,
         case
             when offloaded_share is null then null
-            when offloaded_share < $phase_pilot then 'pilot_plateau'
-            when offloaded_share < $phase_crossing then 'crossing_point'
-            when offloaded_share < $phase_saturation then 'acceleration'
+            when offloaded_share < $phase_pilot - $tolerance then 'pilot_plateau'
+            when offloaded_share < $phase_crossing - $tolerance then 'crossing_point'
+            when offloaded_share < $phase_saturation - $tolerance then 'acceleration'
             else 'saturation'
         end as phase,
         month between date_trunc('month', cast($date_from as date))

@@ -13,9 +13,9 @@ with adoption as (
 milestones as (
     select
         function,
-        min(month) filter (where offloaded_share >= $phase_pilot) as entered_crossing_point_on,
-        min(month) filter (where offloaded_share >= $phase_crossing) as crossed_on,
-        min(month) filter (where offloaded_share >= $phase_saturation) as entered_saturation_on,
+        min(month) filter (where offloaded_share >= $phase_pilot - $tolerance) as entered_crossing_point_on,
+        min(month) filter (where offloaded_share >= $phase_crossing - $tolerance) as crossed_on,
+        min(month) filter (where offloaded_share >= $phase_saturation - $tolerance) as entered_saturation_on,
         arg_max(offloaded_share, month) as offloaded_share,
         arg_max(phase, month) as phase
     from adoption

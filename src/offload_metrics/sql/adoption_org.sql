@@ -15,7 +15,7 @@ totals as (
         bool_or(in_range) as in_range,
         sum(delegated_hours) filter (where routine_hours is not null) as delegated_hours,
         sum(routine_hours) as routine_hours,
-        count(*) filter (where offloaded_share >= $scale_share) as functions_at_scale
+        count(*) filter (where offloaded_share >= $scale_share - $tolerance) as functions_at_scale
     from adoption
     group by month
 ),
@@ -37,9 +37,9 @@ final as (
         offloaded_share,
         case
             when offloaded_share is null then null
-            when offloaded_share < $phase_pilot then 'pilot_plateau'
-            when offloaded_share < $phase_crossing then 'crossing_point'
-            when offloaded_share < $phase_saturation then 'acceleration'
+            when offloaded_share < $phase_pilot - $tolerance then 'pilot_plateau'
+            when offloaded_share < $phase_crossing - $tolerance then 'crossing_point'
+            when offloaded_share < $phase_saturation - $tolerance then 'acceleration'
             else 'saturation'
         end as phase,
         functions_at_scale,

@@ -62,7 +62,7 @@ final as (
                 end
             when months_since_first_deployment is null then null
             when months_since_first_deployment > $scale_months_low
-                and offloaded_share < $phase_pilot then 'pilot_purgatory'
+                and offloaded_share < $phase_pilot - $tolerance then 'pilot_purgatory'
             when months_since_first_deployment > $scale_months_high then 'stalled'
             else 'in_progress'
         end as trajectory

@@ -6,6 +6,7 @@
 -- automation: completed / tasks in the window (no human needed); null without tasks.
 -- gate: insufficient_data if tasks < min_tasks or reviewed < min_reviewed; else pass if
 --   accuracy >= min_accuracy and automation >= min_automation; else fail (the cull list).
+--   Thresholds allow 1e-9 for floating-point rounding, here and in every metric.
 -- Grain: one row per agent with usage in the window.
 with window_usage as (
     select
@@ -36,7 +37,7 @@ final as (
         *,
         case
             when tasks < $min_tasks or reviewed < $min_reviewed then 'insufficient_data'
-            when accuracy >= $min_accuracy and automation >= $min_automation then 'pass'
+            when accuracy >= $min_accuracy - $tolerance and automation >= $min_automation - $tolerance then 'pass'
             else 'fail'
         end as gate
     from measured

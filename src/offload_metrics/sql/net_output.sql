@@ -57,7 +57,7 @@ final as (
         capacity_hours,
         hours_saved / capacity_hours as net_output_uplift,
         coalesce(
-            hours_saved / capacity_hours >= $validation_uplift and headcount <= baseline_headcount, false
+            hours_saved / capacity_hours >= $validation_uplift - $tolerance and headcount <= baseline_headcount, false
         ) as validated_net_output,
         coalesce(headcount > baseline_headcount, false) as grew_headcount
     from measured

@@ -18,8 +18,7 @@ curve as (
 ),
 
 km as (
-    -- 1e-9: a product of ratios that is exactly 0.5 can land a rounding step above it.
-    select function, min(days) filter (where survival <= 0.5 + 1e-9) as km_median_replication_days
+    select function, min(days) filter (where survival <= 0.5 + $tolerance) as km_median_replication_days
     from curve
     group by function
 ),

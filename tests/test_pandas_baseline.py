@@ -1,0 +1,287 @@
+"""The pandas baseline of benchmarks/ computes the same numbers as the engine, on hand-made data.
+
+Each test builds its inputs once with the Data builder, loads them through the real ingest for the
+engine, writes the same rows to CSV files for the baseline, and checks both against values worked
+out by hand here and against each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import numbers
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import Data, records, write_csv
+from offload_metrics import metrics, schema
+from offload_metrics.config import Settings
+
+D = dt.date
+SETTINGS = Settings()
+BASELINE_FILE = Path(__file__).resolve().parents[1] / "benchmarks" / "pandas_baseline.py"
+
+
+def _import_baseline():
+    # benchmarks/ is a folder of scripts, not a package on the path, so import the file itself.
+    spec = importlib.util.spec_from_file_location("pandas_baseline", BASELINE_FILE)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+baseline = _import_baseline()
+
+
+def write_inputs(data: Data, folder: Path) -> tuple[Path, Path, Path]:
+    """The builder's usage, time-saved and baseline rows as the CSV files the baseline reads."""
+    folder.mkdir()
+    paths = []
+    for kind in ("usage_events", "time_saved", "org_baseline"):
+        names = [column.name for column in schema.columns(schema.KINDS[kind])]
+        paths.append(write_csv(folder / f"{kind}.csv", data.rows[kind], names))
+    usage_csv, time_saved_csv, baseline_csv = paths
+    return usage_csv, time_saved_csv, baseline_csv
+
+
+def usage_at(data: Data, stamp: str, agent: str, **fields: object) -> None:
+    """One usage event at an exact ISO 8601 timestamp, offset and all."""
+    data.usage(stamp[:10], agent, **fields)
+    data.rows["usage_events"][-1]["occurred_at"] = stamp
+
+
+def gate_agent(data: Data, agent: str, day: str, tasks: int, completed: int, correct: int, incorrect: int):
+    for index in range(tasks):
+        status = "completed" if index < completed else "escalated"
+        review = "correct" if index < correct else "incorrect" if index < correct + incorrect else ""
+        data.usage(day, agent, status=status, review=review)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def assert_rows(actual: list[tuple], expected: list[tuple]) -> None:
+    """Row by row equality: numbers within pytest.approx, missing values (None) equal each other."""
+    assert len(actual) == len(expected), f"{actual} != {expected}"
+    for got, want in zip(actual, expected, strict=True):
+        assert len(got) == len(want), f"{got} != {want}"
+        for left, right in zip(got, want, strict=True):
+            if _is_number(left) and _is_number(right):
+                assert left == pytest.approx(right), f"{got} != {want}"
+            else:
+                assert left == right, f"{got} != {want}"
+
+
+def assert_same_table(ours: pd.DataFrame, engine: pd.DataFrame) -> None:
+    """The baseline's table equals the engine's on the baseline's columns, which the engine must have."""
+    columns = list(ours.columns)
+    assert set(columns) <= set(engine.columns), set(columns) - set(engine.columns)
+    assert_rows(records(ours, *columns), records(engine, *columns))
+
+
+USAGE_COLUMNS = (
+    "function",
+    "tasks",
+    "api_calls",
+    "tokens",
+    "agent_cost_usd",
+    "active_agents",
+    "escalation_rate",
+    "failure_rate",
+)
+
+
+def test_usage_counts_events_by_their_utc_day(data, tmp_path):
+    # Marketing, by UTC instant: 2025-03-01 00:00 (in March), 2025-02-28 23:30 (out),
+    # 2025-03-31 23:59:59 (no offset means UTC: in), 2025-03-31 23:00 (in).
+    usage_at(
+        data, "2025-02-28T23:00:00-01:00", "a1", api_calls=1, input_tokens=10, output_tokens=5, cost="0.10"
+    )
+    usage_at(data, "2025-03-01T00:30:00+01:00", "a1", api_calls=100, input_tokens=100, cost="5.00")
+    usage_at(data, "2025-03-31T23:59:59", "a2", status="escalated", api_calls=2, input_tokens=20, cost="0.25")
+    usage_at(
+        data, "2025-04-01T01:00:00+02:00", "a2", status="failed", api_calls=3, output_tokens=30, cost="0.05"
+    )
+    # 2025-04-01 00:00 UTC, and Legal's only event at 2025-04-01 01:30 UTC: both in April.
+    usage_at(data, "2025-04-01T00:00:00Z", "a3", api_calls=7, cost="0.70")
+    usage_at(data, "2025-03-31T23:30:00-02:00", "l1", function="Legal", bu="Corporate", api_calls=50)
+    # Sales Operations at 2025-03-15 06:30:00.250 UTC.
+    usage_at(
+        data,
+        "2025-03-15T12:00:00.250+05:30",
+        "s1",
+        function="Sales Operations",
+        bu="Sales",
+        api_calls=4,
+        input_tokens=1,
+        output_tokens=1,
+        cost="1.50",
+    )
+    conn = data.load()
+    inputs = baseline.load(*write_inputs(data, tmp_path / "csv"))
+
+    march = baseline.usage_by_function(inputs["usage"], D(2025, 3, 1), D(2025, 3, 31))
+    april = baseline.usage_by_function(inputs["usage"], D(2025, 4, 1), D(2025, 4, 30))
+
+    # March: Marketing has a1's first and a2's two events; Legal ran nothing in March.
+    assert_rows(
+        records(march, *USAGE_COLUMNS),
+        [
+            ("Marketing", 3, 6, 65, 0.40, 2, 1 / 3, 1 / 3),
+            ("Sales Operations", 1, 4, 2, 1.50, 1, 0.0, 0.0),
+        ],
+    )
+    assert_rows(
+        records(april, *USAGE_COLUMNS),
+        [("Legal", 1, 50, 0, 0.0, 1, 0.0, 0.0), ("Marketing", 1, 7, 0, 0.70, 1, 0.0, 0.0)],
+    )
+    as_of = D(2025, 4, 30)
+    for ours, first, last in ((march, D(2025, 3, 1), D(2025, 3, 31)), (april, D(2025, 4, 1), D(2025, 4, 30))):
+        engine = metrics.usage(conn, metrics.Filters(as_of=as_of, date_from=first, date_to=last), SETTINGS)
+        assert_same_table(ours, engine)
+
+
+def test_gates_thresholds_sample_and_window_edge(data, tmp_path):
+    # 16 of 20 reviewed correct is exactly 0.80 and 45 of 50 completed exactly 0.90: pass.
+    gate_agent(data, "at_both", "2025-06-01", tasks=50, completed=45, correct=16, incorrect=4)
+    # 79% accuracy with 95% automation: fail.
+    gate_agent(data, "low_accuracy", "2025-06-01", tasks=100, completed=95, correct=79, incorrect=21)
+    # 49 tasks, or 19 reviewed: below the minimum sample whatever the rates.
+    gate_agent(data, "few_tasks", "2025-06-01", tasks=49, completed=49, correct=49, incorrect=0)
+    gate_agent(data, "few_reviews", "2025-06-01", tasks=50, completed=10, correct=0, incorrect=19)
+    # Nothing reviewed: accuracy is missing, the gate insufficient.
+    gate_agent(data, "unreviewed", "2025-06-01", tasks=60, completed=60, correct=0, incorrect=0)
+    # as_of 2025-06-30: the 90 days start on 2025-04-02 (June 30 + May 31 + April 2..30 29).
+    gate_agent(data, "edge", "2025-04-02", tasks=50, completed=50, correct=20, incorrect=0)
+    usage_at(data, "2025-04-01T23:30:00-01:00", "edge")  # 2025-04-02 00:30 UTC: day 90, in
+    usage_at(data, "2025-07-01T01:00:00+02:00", "edge")  # 2025-06-30 23:00 UTC: as_of, in
+    # Day 91, after as_of, and 2025-04-01 23:00 UTC: all out. Were any in, the agent would fail.
+    gate_agent(data, "edge", "2025-04-01", tasks=10, completed=0, correct=0, incorrect=10)
+    gate_agent(data, "edge", "2025-07-01", tasks=10, completed=0, correct=0, incorrect=10)
+    usage_at(data, "2025-04-02T01:00:00+02:00", "edge", status="failed", review="incorrect")
+    # Only outside the window: no row at all.
+    gate_agent(data, "old", "2025-03-01", tasks=60, completed=60, correct=30, incorrect=0)
+    conn = data.load()
+    inputs = baseline.load(*write_inputs(data, tmp_path / "csv"))
+
+    ours = baseline.gates(inputs["usage"], D(2025, 6, 30))
+
+    assert list(ours.columns) == ["agent_id", "tasks", "reviewed", "accuracy", "automation", "gate"]
+    assert_rows(
+        records(ours, *ours.columns),
+        [
+            ("at_both", 50, 20, 0.80, 0.90, "pass"),
+            ("edge", 52, 20, 1.0, 1.0, "pass"),
+            ("few_reviews", 50, 19, 0.0, 0.20, "insufficient_data"),
+            ("few_tasks", 49, 49, 1.0, 1.0, "insufficient_data"),
+            ("low_accuracy", 100, 100, 0.79, 0.95, "fail"),
+            ("unreviewed", 60, 0, None, 1.0, "insufficient_data"),
+        ],
+    )
+    assert_same_table(ours, metrics.gates(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS))
+
+
+def test_gate_thresholds_are_parameters(data, tmp_path):
+    gate_agent(data, "a", "2025-06-01", tasks=10, completed=9, correct=4, incorrect=1)
+    conn = data.load()
+    inputs = baseline.load(*write_inputs(data, tmp_path / "csv"))
+    lenient = {"min_tasks": 10, "min_reviewed": 5, "window_days": 30}
+
+    ours = baseline.gates(inputs["usage"], D(2025, 6, 30), **lenient)
+
+    assert records(ours, "agent_id", "gate") == [("a", "pass")]
+    engine = metrics.gates(
+        conn, metrics.Filters(as_of=D(2025, 6, 30)), Settings.model_validate({"gates": lenient})
+    )
+    assert_same_table(ours, engine)
+    assert records(baseline.gates(inputs["usage"], D(2025, 6, 30)), "gate") == [("insufficient_data",)]
+
+
+NET_OUTPUT_COLUMNS = (
+    "function",
+    "business_unit",
+    "team",
+    "month",
+    "delegated_hours",
+    "hours_saved",
+    "headcount",
+    "capacity_hours",
+    "net_output_uplift",
+    "validated_net_output",
+    "grew_headcount",
+)
+
+
+def test_net_output_per_team_month(data, tmp_path):
+    data.baseline("Brand", 10, 700).baseline("Web", 4, 300).baseline("Design", 5, 300)
+    # Brand, March: 600 x 60/60 + 300 x 40/60 = 800 delegated, 600 x 40/60 + 300 x 30/60 = 550 saved;
+    # the largest reported headcount is 10, capacity 1600, uplift 0.34375 at baseline headcount.
+    data.saved("2025-03", "Brand", 600, 60, 20)
+    data.saved("2025-03", "Brand", 300, 40, 10, headcount=10)
+    # Brand, April: no headcount reported, so the baseline's 10; a row starting on April 30 counts
+    # in April. 240 + 60 delegated, 160 + 40 saved, uplift 200/1600 = 0.125.
+    data.saved("2025-04", "Brand", 240, 60, 20)
+    data.saved("2025-04", "Brand", 60, 60, 20)
+    data.rows["time_saved"][-1].update(period_start="2025-04-30", period_end="2025-05-29")
+    # Outside [March 1, April 30]: February and a period starting on May 1.
+    data.saved("2025-02", "Brand", 1000, 60, 0)
+    data.saved("2025-05", "Brand", 1000, 60, 0)
+    # Design, April: 480 x 30/60 = 240 saved of 5 x 160 = 800, exactly 0.30: validated.
+    data.saved("2025-04", "Design", 480, 40, 10)
+    # Web grew from 4 to 6: uplift 480/960 = 0.5 but not validated.
+    data.saved("2025-03", "Web", 960, 30, 0, headcount=6)
+    # Customer Support has no baseline: uplift from the reported headcount, never validated;
+    # Tier2 reports no headcount either, so capacity and uplift are missing.
+    data.saved("2025-03", "Tier1", 300, 60, 0, function="Customer Support", bu="Service", headcount=5)
+    data.saved("2025-03", "Tier2", 60, 30, 10, function="Customer Support", bu="Service")
+    conn = data.load()
+    inputs = baseline.load(*write_inputs(data, tmp_path / "csv"))
+
+    ours = baseline.net_output_teams(inputs["time_saved"], inputs["baseline"], D(2025, 3, 1), D(2025, 4, 30))
+
+    assert list(ours.columns) == list(NET_OUTPUT_COLUMNS)
+    march, april = pd.Timestamp("2025-03-01"), pd.Timestamp("2025-04-01")
+    assert_rows(
+        records(ours, *NET_OUTPUT_COLUMNS),
+        [
+            ("Customer Support", "Service", "Tier1", march, 300.0, 300.0, 5, 800.0, 0.375, False, False),
+            ("Customer Support", "Service", "Tier2", march, 30.0, 20.0, None, None, None, False, False),
+            ("Marketing", "Consumer", "Brand", march, 800.0, 550.0, 10, 1600.0, 0.34375, True, False),
+            ("Marketing", "Consumer", "Brand", april, 300.0, 200.0, 10, 1600.0, 0.125, False, False),
+            ("Marketing", "Consumer", "Design", april, 320.0, 240.0, 5, 800.0, 0.30, True, False),
+            ("Marketing", "Consumer", "Web", march, 480.0, 480.0, 6, 960.0, 0.5, False, True),
+        ],
+    )
+    filters = metrics.Filters(as_of=D(2025, 5, 31), date_from=D(2025, 3, 1), date_to=D(2025, 4, 30))
+    assert_same_table(ours, metrics.net_output_teams(conn, filters, SETTINGS))
+
+
+def test_report_reads_the_files_and_returns_the_three_tables(data, tmp_path):
+    # In the gate window (ending June 30) but before the June range: counts for the gate only.
+    gate_agent(data, "a1", "2025-05-15", tasks=55, completed=55, correct=20, incorrect=0)
+    data.usage("2025-06-10", "a1", status="failed", cost="0.02")
+    data.baseline("Brand", 2, 300)
+    data.saved("2025-05", "Brand", 100, 60, 0)
+    data.saved("2025-06", "Brand", 120, 60, 30)
+    conn = data.load()
+    as_of, first, last = D(2025, 6, 30), D(2025, 6, 1), D(2025, 6, 30)
+
+    tables = baseline.report(
+        *write_inputs(data, tmp_path / "csv"), as_of=as_of, date_from=first, date_to=last
+    )
+
+    assert set(tables) == {"usage", "gates", "net_output"}
+    assert records(tables["usage"], "function", "tasks", "failure_rate") == [("Marketing", 1, 1.0)]
+    assert records(tables["gates"], "agent_id", "tasks", "gate") == [("a1", 56, "pass")]
+    # 120 x 30/60 = 60 hours saved of 2 x 160 = 320.
+    assert records(tables["net_output"], "month", "hours_saved", "net_output_uplift") == [
+        (pd.Timestamp("2025-06-01"), 60.0, 0.1875)
+    ]
+    filters = metrics.Filters(as_of=as_of, date_from=first, date_to=last)
+    assert_same_table(tables["usage"], metrics.usage(conn, filters, SETTINGS))
+    assert_same_table(tables["gates"], metrics.gates(conn, filters, SETTINGS))
+    assert_same_table(tables["net_output"], metrics.net_output_teams(conn, filters, SETTINGS))
