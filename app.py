@@ -1,31 +1,31 @@
-"""The dashboard frame. Until the pages land, it shows what is loaded, per input kind."""
+"""The dashboard frame: page config, the shared filters, and navigation over the pages."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from offload_metrics import schema, store
+from offload_metrics import ui
 
-st.set_page_config(page_title="Offload metrics", layout="wide")
+st.set_page_config(page_title="Offload metrics", page_icon=":material/insights:", layout="wide")
 
+ui.start_on_sample()
+st.session_state["filters"] = ui.sidebar_filters()
 
-@st.cache_resource
-def connection():
-    return store.connect()
-
-
-conn = connection().cursor()
-st.title("Offload metrics")
-st.caption(f"Database: {store.db_path().name}")
-rows = []
-for kind, model in schema.KINDS.items():
-    count = conn.execute(f"select count(*) from {kind}").fetchone()[0]
-    last = conn.execute(
-        "select max(finished_at), sum(rejected) + sum(conflict) from loads where kind = ?", [kind]
-    ).fetchone()
-    rows.append(
-        {"kind": kind, "what": model.title, "rows": count, "last load": last[0], "rejections": last[1] or 0}
-    )
-st.dataframe(rows, hide_index=True)
-if store.is_empty(conn):
-    st.info("Nothing loaded yet. Load files with: offload-metrics ingest FILE...")
+PAGES = {
+    "Leadership": [
+        st.Page(ui.PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page(ui.PAGES / "adoption.py", title="Adoption cascade", icon=":material/stacked_line_chart:"),
+    ],
+    "Program": [
+        st.Page(ui.PAGES / "net_output.py", title="Net Output", icon=":material/trending_up:"),
+        st.Page(ui.PAGES / "replication.py", title="Replication Velocity", icon=":material/content_copy:"),
+        st.Page(ui.PAGES / "fleet.py", title="Agent fleet", icon=":material/smart_toy:"),
+        st.Page(ui.PAGES / "catalog.py", title="Agent catalog", icon=":material/menu_book:"),
+    ],
+    "Finance": [st.Page(ui.PAGES / "finance.py", title="Finance", icon=":material/payments:")],
+    "Data": [st.Page(ui.PAGES / "data.py", title="Data", icon=":material/database:")],
+}
+page = st.navigation(PAGES)
+if ui.showing_sample():
+    st.sidebar.info("Showing the bundled sample data. Clear it and load your own files on the Data page.")
+page.run()

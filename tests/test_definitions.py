@@ -54,3 +54,7 @@ def test_lookup_prefers_the_named_family():
     assert definitions.lookup("tasks", "gates").startswith("tasks the agent ran in the gate window")
     assert definitions.lookup("tasks", "usage").startswith("count of usage events")
     assert definitions.lookup("no_such_metric") == ""
+
+
+def test_an_input_field_is_defined_by_the_contract():
+    assert definitions.lookup("risk_class").startswith("low (internal data, drafting, summarising)")

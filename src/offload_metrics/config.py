@@ -157,3 +157,11 @@ def describe_settings() -> list[dict[str, object]]:
                 }
             )
     return rows
+
+
+def split_numbers(text: str) -> list[float]:
+    """Numbers typed as "0.10, 0.15, 0.60" (a list setting in a form)."""
+    try:
+        return [float(part) for part in text.replace(";", ",").split(",") if part.strip()]
+    except ValueError:
+        raise SettingsError(f"{text!r}: expected numbers separated by commas") from None

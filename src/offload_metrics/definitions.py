@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from offload_metrics import store
+from offload_metrics import schema, store
 
 _ENTRY = re.compile(r"^(Definition|Grain|[a-z][a-z0-9_]*): (.*)$")
 DOCS_START = "<!-- definitions:start (python -m offload_metrics.definitions --write docs/metrics.md) -->"
@@ -22,7 +22,8 @@ DOCS_END = "<!-- definitions:end -->"
 FAMILIES = (
     "usage", "gates", "net_output", "net_output_summary", "hours_by_agent", "adoption", "adoption_org",
     "adoption_cascade", "adoption_program", "replication", "replication_curve", "replication_summary",
-    "finance", "finance_summary", "agents", "functions", "data_range", "stg_usage_daily", "stg_time_saved",
+    "replication_trend", "finance", "finance_summary", "finance_trend", "agents", "catalog", "functions",
+    "data_range", "stg_usage_daily", "stg_time_saved",
     "rollup_usage_daily", "rollup_usage_daily_compact",
 )  # fmt: skip
 
@@ -58,11 +59,17 @@ def all_definitions() -> tuple[Definition, ...]:
 
 
 def lookup(metric: str, family: str | None = None) -> str:
-    """A metric's definition, from the given family's file first; empty when unknown."""
+    """A metric's definition, from the given family's file first, else the data contract's
+    description of an input column of that name; empty when unknown."""
     candidates = [d for d in all_definitions() if d.name == metric]
     if family:
         candidates.sort(key=lambda d: d.file != f"{family}.sql")
-    return candidates[0].text if candidates else ""
+    if candidates:
+        return candidates[0].text
+    described = [
+        c.description for model in schema.KINDS.values() for c in schema.columns(model) if c.name == metric
+    ]
+    return described[0] if described else ""
 
 
 def family(name: str) -> str:

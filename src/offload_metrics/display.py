@@ -63,6 +63,18 @@ def count(value: object) -> str:
     return f"{int(value):,}"  # type: ignore[call-overload]
 
 
+def plural(count: int, word: str) -> str:
+    """1 function, 3 functions."""
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def ratio(value: object) -> str:
+    """A multiple: 12.3x."""
+    if missing(value):
+        return "—"
+    return f"{float(value):,.1f}x"  # type: ignore[arg-type]
+
+
 def days(value: object) -> str:
     if missing(value):
         return "—"
@@ -96,9 +108,9 @@ PHASE_LABELS = {
     "saturation": "Saturation",
 }
 TRAJECTORY_LABELS = {
-    "fast": "Fast (scaled in under 18 months)",
-    "on_track": "On track (scaled in 18-36 months)",
-    "slow": "Slow (scaled after 36 months)",
+    "fast": "Fast",
+    "on_track": "On track",
+    "slow": "Slow",
     "pilot_purgatory": "Pilot purgatory",
     "stalled": "Stalled",
     "in_progress": "In progress",

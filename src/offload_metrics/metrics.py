@@ -25,6 +25,8 @@ DIMENSIONS = {
     "usage": ("organisation", "function", "business_unit", "team", "agent_id", "month", "day"),
     "net_output_summary": ("organisation", "function", "business_unit", "team", "month"),
     "finance_summary": ("organisation", "function", "month"),
+    "replication_curve": ("organisation", "function"),
+    "replication_summary": ("organisation", "function"),
 }
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _PARAMETER = re.compile(r"\$(\w+)")
@@ -94,7 +96,8 @@ def render(name: str, dimensions: tuple[str, ...] = ()) -> str:
             if unknown or not dimensions:
                 raise ValueError(f"{name} groups by {', '.join(allowed)}; got {dimensions}")
             return ", ".join(dimensions)
-        return render(slot)
+        # A nested file that groups too (the KM curve inside its summary) groups the same way.
+        return render(slot, dimensions if slot in DIMENSIONS else ())
 
     return _PLACEHOLDER.sub(fill, text)
 
@@ -206,14 +209,29 @@ def replication(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
     return query(conn, "replication", filters, settings)
 
 
-def replication_curve(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
-    """Per function and time: the Kaplan-Meier survival curve (replication_curve.sql)."""
-    return query(conn, "replication_curve", filters, settings)
+def replication_curve(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)):
+    """Per function (or organisation) and time: the Kaplan-Meier survival curve (replication_curve.sql)."""
+    return query(conn, "replication_curve", filters, settings, by)
 
 
-def replication_summary(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
-    """Per function: validated, replicated, plain and Kaplan-Meier medians (replication_summary.sql)."""
-    return query(conn, "replication_summary", filters, settings)
+def replication_summary(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)):
+    """Validated, replicated, plain and Kaplan-Meier medians (replication_summary.sql)."""
+    return query(conn, "replication_summary", filters, settings, by)
+
+
+def replication_trend(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Per validation quarter: how fast validated agents were replicated (replication_trend.sql)."""
+    return query(conn, "replication_trend", filters, settings)
+
+
+def finance_trend(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Per month: the organisation's savings, cost and the cumulative pool (finance_trend.sql)."""
+    return query(conn, "finance_trend", filters, settings)
+
+
+def catalog(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Every catalogued agent with validation, gate, replications and hours saved (catalog.sql)."""
+    return query(conn, "catalog", filters, settings)
 
 
 def finance(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
@@ -251,3 +269,45 @@ def _plain(value: object) -> object:
     if hasattr(value, "item"):
         return value.item()
     return value
+
+
+# Selections the pages show; a page never filters rows itself.
+
+
+def cull_list(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Agents that fail the gate, worst accuracy first."""
+    frame = agents(conn, filters, settings)
+    return frame[frame["gate"] == "fail"].sort_values(["accuracy", "automation"]).reset_index(drop=True)
+
+
+def replication_backlog(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Agents validated in the range and not yet replicated, longest waiting first."""
+    frame = replication(conn, filters, settings)
+    waiting = frame[frame["in_range"] & frame["first_replicated_on"].isna()]
+    return waiting.sort_values("days_waiting", ascending=False).reset_index(drop=True)
+
+
+def plateau_functions(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Functions in the pilot plateau in the as_of month."""
+    frame = cascade(conn, filters, settings)
+    return frame[frame["phase"] == "pilot_plateau"].reset_index(drop=True)
+
+
+def team_leaderboard(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Teams with validated Net Output in the range, best uplift first."""
+    frame = net_output(conn, filters, settings, by=("function", "business_unit", "team"))
+    return (
+        frame[frame["validated_teams"] > 0].sort_values("best_uplift", ascending=False).reset_index(drop=True)
+    )
+
+
+def grown_teams(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Teams whose headcount rose above their baseline in the range."""
+    frame = net_output(conn, filters, settings, by=("function", "business_unit", "team"))
+    return frame[frame["teams_grew_headcount"] > 0].reset_index(drop=True)
+
+
+def validated_catalog(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+    """Catalogued agents that a pilot team validated: the ones to replicate."""
+    frame = catalog(conn, filters, settings)
+    return frame[frame["is_validated"]].reset_index(drop=True)

@@ -286,3 +286,36 @@ def _months(count: object) -> str:
 def _cell(text: object) -> str:
     """Text for a Markdown table cell: pipes and line breaks would break the table."""
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def blueprint_page(agent: Mapping[str, object], as_of: object) -> str:
+    """A one-page replication blueprint of an agent: its facts, its proof, and its recipe."""
+    facts = [
+        ("Function", agent.get("function")),
+        (
+            "Owner",
+            " / ".join(
+                str(part) for part in (agent.get("owner_business_unit"), agent.get("owner_team")) if part
+            ),
+        ),
+        ("Risk class", agent.get("risk_class")),
+        ("Validated on", display.day(agent.get("validated_on"))),
+        ("Pilot unit", agent.get("pilot_unit")),
+        ("Replicated to", f"{agent.get('replications') or 0} business units"),
+        ("Gate", display.label(agent.get("gate"))),
+        ("Accuracy", display.share(agent.get("accuracy"))),
+        ("Automation", display.share(agent.get("automation"))),
+        ("Hours saved (Net Output proof)", display.hours(agent.get("hours_saved"))),
+        ("Teams using it", display.count(agent.get("teams"))),
+    ]
+    lines = [f"# {agent.get('name') or agent.get('agent_id')} ({agent.get('agent_id')})", ""]
+    if agent.get("description"):
+        lines += [str(agent["description"]), ""]
+    lines += ["| | |", "|---|---|"]
+    lines += [
+        f"| {name} | {_cell('—' if display.missing(value) or value == '' else value)} |"
+        for name, value in facts
+    ]
+    lines += ["", f"As of {display.day(as_of)}.", "", "## Blueprint", ""]
+    lines.append(str(agent.get("blueprint") or "No blueprint has been recorded for this agent yet."))
+    return "\n".join(lines) + "\n"

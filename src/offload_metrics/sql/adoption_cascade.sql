@@ -4,7 +4,8 @@
 -- cascade_rank: dense rank of crossed_on: 1 for the functions that crossed first; null if never.
 -- entered_crossing_point_on: first month with share at or above 0.10.
 -- entered_saturation_on: first month with share at or above 0.60.
--- offloaded_share, phase: the function's share and phase in the as_of month.
+-- offloaded_share: the function's offloaded share in the as_of month.
+-- phase: the function's phase in the as_of month.
 -- Grain: one row per function.
 with adoption as (
     select * from ({adoption})

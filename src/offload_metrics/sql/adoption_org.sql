@@ -4,6 +4,11 @@
 -- phase: the organisation's phase from its offloaded_share, with the same bounds as a function's.
 -- functions_at_scale: functions whose offloaded_share is at least scale_share (0.40) that month.
 -- at_scale: at least scale_min_functions (2) functions at scale that month.
+-- leading_function: the function with the highest offloaded share that month.
+-- leading_share: the offloaded share of the leading function.
+-- lagging_function: the function with a baseline and the lowest offloaded share that month.
+-- lagging_share: the offloaded share of the lagging function.
+-- gap: leading_share - lagging_share, how far the cascade is spread out.
 -- Grain: one row per month up to as_of.
 with adoption as (
     select * from ({adoption})
@@ -15,7 +20,11 @@ totals as (
         bool_or(in_range) as in_range,
         sum(delegated_hours) filter (where routine_hours is not null) as delegated_hours,
         sum(routine_hours) as routine_hours,
-        count(*) filter (where offloaded_share >= $scale_share - $tolerance) as functions_at_scale
+        count(*) filter (where offloaded_share >= $scale_share - $tolerance) as functions_at_scale,
+        arg_max(function, (offloaded_share, function)) filter (where offloaded_share is not null) as leading_function,
+        max(offloaded_share) as leading_share,
+        arg_min(function, (offloaded_share, function)) filter (where offloaded_share is not null) as lagging_function,
+        min(offloaded_share) as lagging_share
     from adoption
     group by month
 ),
@@ -43,7 +52,12 @@ final as (
             else 'saturation'
         end as phase,
         functions_at_scale,
-        functions_at_scale >= $scale_min_functions as at_scale
+        functions_at_scale >= $scale_min_functions as at_scale,
+        leading_function,
+        leading_share,
+        lagging_function,
+        lagging_share,
+        leading_share - lagging_share as gap
     from shares
 )
 

@@ -1,49 +1,49 @@
--- Definition: The Kaplan-Meier curve of time to first replication per function, over agents
--- validated within [from, to]. An agent replicated after d days is an event at d; an agent not yet
+-- Definition: The Kaplan-Meier curve of time to first replication per function (or for the whole
+-- organisation: {dimensions}), over agents validated within [from, to]. An agent replicated after d days is an event at d; an agent not yet
 -- replicated by as_of is censored at as_of - validated_on. At each time, events come before
 -- censorings (an agent censored at d is still at risk at d).
 -- survival: the share of validated agents not yet replicated after `days` days:
 --   product over event times t <= days of (1 - replicated at t / at risk at t).
--- Grain: one row per function and distinct time.
+-- Grain: one row per function (or the organisation) and distinct time.
 with subjects as (
     select
-        function,
+        {dimensions},
         coalesce(replication_days, days_waiting) as days,
         replication_days is not null as is_replicated
-    from ({replication})
+    from (select *, 'organisation' as organisation from ({replication}))
     where in_range
 ),
 
 times as (
     select
-        function,
+        {dimensions},
         days,
         count(*) filter (where is_replicated) as replicated,
         count(*) as leaving
     from subjects
-    group by function, days
+    group by {dimensions}, days
 ),
 
 at_risk as (
     select
         *,
         cast(sum(leaving) over (
-            partition by function order by days desc rows between unbounded preceding and current row
+            partition by {dimensions} order by days desc rows between unbounded preceding and current row
         ) as bigint) as at_risk
     from times
 ),
 
 final as (
     select
-        function,
+        {dimensions},
         days,
         replicated,
         leaving - replicated as censored,
         at_risk,
         product(1 - replicated / at_risk) over (
-            partition by function order by days rows between unbounded preceding and current row
+            partition by {dimensions} order by days rows between unbounded preceding and current row
         ) as survival
     from at_risk
 )
 
-select * from final order by function, days
+select * from final order by {dimensions}, days

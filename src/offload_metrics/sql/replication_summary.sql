@@ -1,4 +1,5 @@
--- Definition: Replication Velocity per function, over agents validated within [from, to].
+-- Definition: Replication Velocity per function (or for the organisation: {dimensions}), over
+-- agents validated within [from, to].
 -- validated_agents: agents whose first validated event falls in the range.
 -- replicated_agents: those of them replicated by as_of.
 -- median_replication_days: median replication_days over replicated agents only (flatters a
@@ -6,9 +7,9 @@
 -- km_median_replication_days: the Kaplan-Meier median, the first time at which the survival
 --   curve reaches 0.5, counting agents not yet replicated as censored at as_of; null when the
 --   curve never reaches 0.5.
--- Grain: one row per function with validated agents.
+-- Grain: one row per function with validated agents (or one for the organisation).
 with agents as (
-    select *
+    select *, 'organisation' as organisation
     from ({replication})
     where in_range
 ),
@@ -18,25 +19,25 @@ curve as (
 ),
 
 km as (
-    select function, min(days) filter (where survival <= 0.5 + $tolerance) as km_median_replication_days
+    select {dimensions}, min(days) filter (where survival <= 0.5 + $tolerance) as km_median_replication_days
     from curve
-    group by function
+    group by {dimensions}
 ),
 
 counts as (
     select
-        function,
+        {dimensions},
         count(*) as validated_agents,
         count(first_replicated_on) as replicated_agents,
         median(replication_days) as median_replication_days
     from agents
-    group by function
+    group by {dimensions}
 ),
 
 final as (
     select counts.*, km.km_median_replication_days
     from counts
-    left join km on km.function = counts.function
+    left join km using ({dimensions})
 )
 
-select * from final order by function
+select * from final order by {dimensions}

@@ -1,0 +1,143 @@
+"""Data: load files and see where every row went; settings; start over."""
+
+import streamlit as st
+
+from offload_metrics import config, export, ingest, store, ui
+
+st.title("Data")
+settings = ui.settings()
+
+if ui.showing_sample():
+    st.info(
+        "The dashboard is showing the bundled sample organisation. Clear it below (Start over) and load your own "
+        "files, or load yours on top to compare.",
+        icon=":material/science:",
+    )
+
+st.subheader("Load files")
+st.caption(
+    "CSV (also gzip-compressed), Parquet or JSON Lines; the kind of each file is recognised from its columns. "
+    "Every row ends accepted, duplicate, conflict or rejected, and a file loads whole or not at all. "
+    "Run `offload-metrics schema` for the columns each kind needs."
+)
+with st.form("upload_form", clear_on_submit=True, border=True):
+    files = st.file_uploader(
+        "Files to load", type=ui.UPLOAD_TYPES, accept_multiple_files=True, key="upload_files",
+        help="Up to 1 GB each. The content is checked, not just the name: a file that is not what it says is refused.",
+    )  # fmt: skip
+    submitted = st.form_submit_button("Load", type="primary", icon=":material/upload:")
+if submitted and files:
+    paths, names = ui.save_uploads(files)
+    with st.status(f"Loading {len(paths)} file(s)...", expanded=True) as status:
+        results = ui.load_files(paths, st.write, names)
+        status.update(label=f"Loaded {len(results)} of {len(paths)} file(s)", state="complete")
+elif submitted:
+    st.warning("Choose one or more files first.")
+elif not ui.has_data():
+    st.info("Nothing is loaded yet. Upload your files above, or load the bundled sample organisation.")
+    if st.button("Load the bundled sample", key="load_sample", icon=":material/science:"):
+        ui.start_on_sample(force=True)
+        st.rerun()
+
+st.subheader("Load history", help="Every load: where each row read went.")
+ui.table(ui.loads(), {
+    "load_id": ("Load", ui.COUNT), "file_name": ("File", ui.TEXT), "kind": ("Kind", ui.TEXT),
+    "rows_read": ("Read", ui.COUNT), "accepted": ("Accepted", ui.COUNT), "duplicate": ("Duplicate", ui.COUNT),
+    "conflict": ("Conflict", ui.COUNT), "rejected": ("Rejected", ui.COUNT), "finished_at": ("Loaded at (UTC)", ui.TIME),
+}, key="data_loads", empty="No file has been loaded.")  # fmt: skip
+st.caption("Over all loads:")
+ui.table(ui.data_quality(), {key: (key.replace("_", " ").capitalize(), ui.COUNT) for key in ingest.COUNT_FIELDS},
+         key="data_quality")  # fmt: skip
+
+st.subheader("Rejected and conflicting rows", help="Each with its file, line, column and reason.")
+ui.table(ui.rejected(limit=5000), {
+    "file_name": ("File", ui.TEXT), "line": ("Line", ui.COUNT), "column_name": ("Column", ui.TEXT),
+    "outcome": ("Outcome", ui.TEXT), "reason": ("Reason", ui.TEXT), "raw": ("Raw values", ui.TEXT),
+}, key="data_rejected", height=320, empty="No row has been rejected.")  # fmt: skip
+st.download_button(
+    "Download all rejected rows (CSV)", export.csv_bytes(ui.rejected()), file_name="rejected_rows.csv",
+    mime="text/csv", key="data_rejected_csv", icon=":material/download:",
+)  # fmt: skip
+
+st.subheader("Settings", help="Thresholds, rates and the reinvestment share every metric uses.")
+if "settings_problem" in st.session_state:
+    st.warning(
+        f"The settings file could not be used, so defaults apply: {st.session_state['settings_problem']}"
+    )
+with st.form("settings_form", border=True):
+    gates, finance, adoption, output = st.columns(4)
+    with gates:
+        st.markdown("**Performance gate**")
+        min_accuracy = st.number_input("Minimum accuracy", value=settings.gates.min_accuracy, key="s_min_accuracy",
+                                       step=0.01, format="%.2f", help=config.Gates.model_fields["min_accuracy"].description)  # fmt: skip
+        min_automation = st.number_input("Minimum automation", value=settings.gates.min_automation, key="s_min_automation",
+                                         step=0.01, format="%.2f", help=config.Gates.model_fields["min_automation"].description)  # fmt: skip
+        min_tasks = st.number_input("Minimum tasks", value=settings.gates.min_tasks, key="s_min_tasks", step=1,
+                                    help=config.Gates.model_fields["min_tasks"].description)  # fmt: skip
+        min_reviewed = st.number_input("Minimum reviewed", value=settings.gates.min_reviewed, key="s_min_reviewed",
+                                       step=1, help=config.Gates.model_fields["min_reviewed"].description)  # fmt: skip
+        window_days = st.number_input("Window (days)", value=settings.gates.window_days, key="s_window_days", step=1,
+                                      help=config.Gates.model_fields["window_days"].description)  # fmt: skip
+    with finance:
+        st.markdown("**Finance**")
+        reinvestment_share = st.number_input(
+            "Reinvestment share", value=settings.finance.reinvestment_share, key="s_reinvestment_share", step=0.05,
+            format="%.2f", help=config.Finance.model_fields["reinvestment_share"].description,
+        )  # fmt: skip
+        hourly = st.number_input(
+            "Default hourly cost (USD)", value=float(settings.finance.default_hourly_cost_usd), key="s_hourly",
+            step=1.0, help=config.Finance.model_fields["default_hourly_cost_usd"].description,
+        )  # fmt: skip
+    with adoption:
+        st.markdown("**Adoption**")
+        bounds = st.text_input("Phase bounds", value=", ".join(f"{b:g}" for b in settings.adoption.phase_bounds),
+                               key="s_phase_bounds", help=config.Adoption.model_fields["phase_bounds"].description)  # fmt: skip
+        scale_share = st.number_input("Scale share", value=settings.adoption.scale_share, key="s_scale_share", step=0.05,
+                                      format="%.2f", help=config.Adoption.model_fields["scale_share"].description)  # fmt: skip
+        scale_min = st.number_input("Functions for scale", value=settings.adoption.scale_min_functions,
+                                    key="s_scale_min", step=1, help=config.Adoption.model_fields["scale_min_functions"].description)  # fmt: skip
+        band = st.text_input("Months to scale (on track)", value=", ".join(str(m) for m in settings.adoption.scale_months),
+                             key="s_scale_months", help=config.Adoption.model_fields["scale_months"].description)  # fmt: skip
+    with output:
+        st.markdown("**Net Output**")
+        uplift = st.number_input("Validation uplift", value=settings.net_output.validation_uplift, key="s_uplift",
+                                 step=0.05, format="%.2f", help=config.NetOutput.model_fields["validation_uplift"].description)  # fmt: skip
+        fte_hours = st.number_input("Hours per FTE month", value=float(settings.net_output.hours_per_fte_month),
+                                    key="s_fte_hours", step=1.0, help=config.NetOutput.model_fields["hours_per_fte_month"].description)  # fmt: skip
+    apply, save = st.columns(2)
+    applied = apply.form_submit_button("Apply for this session", type="primary")
+    saved = save.form_submit_button(f"Apply and save to {config.settings_path()}")
+if applied or saved:
+    try:
+        chosen = config.parse_settings(
+            {
+                "gates": {"min_accuracy": min_accuracy, "min_automation": min_automation, "min_tasks": min_tasks,
+                          "min_reviewed": min_reviewed, "window_days": window_days},
+                "net_output": {"validation_uplift": uplift, "hours_per_fte_month": fte_hours},
+                "adoption": {"phase_bounds": config.split_numbers(bounds), "scale_share": scale_share,
+                             "scale_min_functions": scale_min, "scale_months": config.split_numbers(band)},
+                "finance": {"reinvestment_share": reinvestment_share, "default_hourly_cost_usd": hourly},
+            },
+            source="settings",
+        )  # fmt: skip
+    except config.SettingsError as error:
+        st.error(str(error))
+    else:
+        st.session_state["settings"] = chosen
+        st.session_state.pop("settings_problem", None)
+        message = "Settings applied to this session."
+        if saved:
+            message = f"Settings applied and saved to {config.save_settings(chosen)}."
+        st.success(message)
+
+st.subheader("Start over")
+with st.expander("Delete every loaded row and load record", icon=":material/delete_forever:"):
+    st.write(
+        f"This clears the database {store.db_path().name}: all rows, rejections and the load history. The files "
+        "you loaded are not touched. It cannot be undone."
+    )
+    confirmed = st.checkbox("Yes, delete all loaded data", key="clear_confirm")
+    if st.button("Clear the database", key="clear_database", disabled=not confirmed, type="primary"):
+        ui.clear_database()
+        st.session_state.pop("clear_confirm", None)
+        st.rerun()

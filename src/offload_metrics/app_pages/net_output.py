@@ -1,0 +1,70 @@
+"""Net Output: hours saved and uplift without more headcount, and the teams that proved it."""
+
+import streamlit as st
+
+from offload_metrics import charts, display, ui
+
+st.title("Net Output")
+if not ui.has_data():
+    ui.empty_state("Net Output needs documented time savings.")
+    st.stop()
+
+settings = ui.settings()
+organisation = ui.get("net_output", by=("organisation",))
+leaderboard = ui.get("team_leaderboard")
+grown = ui.get("grown_teams")
+
+first, second, third, fourth = st.columns(4)
+with first:
+    ui.tile(
+        "Hours saved",
+        display.hours(ui.first(organisation, "hours_saved")),
+        "hours_saved",
+        "net_output_summary",
+    )
+with second:
+    ui.tile("Net Output uplift", display.share(ui.first(organisation, "net_output_uplift")), "net_output_uplift",
+            "net_output_summary")  # fmt: skip
+with third:
+    ui.tile("Teams with validated Net Output", display.count(len(leaderboard)), "validated_teams", "net_output_summary",
+            delta=f"+{display.share(settings.net_output.validation_uplift, 0)} without more headcount")  # fmt: skip
+with fourth:
+    ui.tile(
+        "Teams that grew headcount", display.count(len(grown)), "teams_grew_headcount", "net_output_summary"
+    )
+
+GROUPS = {
+    "Function": ("net_output", ("function",), "function"),
+    "Business unit": ("net_output", ("function", "business_unit"), "business_unit"),
+    "Team": ("net_output", ("function", "business_unit", "team"), "team"),
+    "Agent": ("hours_by_agent", (), "agent_id"),
+}
+group = st.segmented_control("Group by", list(GROUPS), default="Function", key="net_output_group")
+name, by, category = GROUPS[group or "Function"]
+grouped = ui.get(name, by=by)
+left, right = st.columns([3, 2])
+with left:
+    ui.chart(charts.bars(grouped, category, "hours_saved", "Hours saved"), key="net_output_bars")
+with right:
+    ui.table(grouped, {
+        category: (group or "Function", ui.TEXT), "hours_saved": ("Hours saved", ui.NUMBER),
+        "delegated_hours": ("Delegated hours", ui.NUMBER), "net_output_uplift": ("Uplift", ui.SHARE),
+        "teams": ("Teams", ui.COUNT),
+    }, family="net_output_summary" if name == "net_output" else "hours_by_agent", key="net_output_table")  # fmt: skip
+
+st.subheader(
+    "Validated Net Output: the teams to celebrate", help=ui.help_for("validated_net_output", "net_output")
+)
+ui.table(leaderboard, {
+    "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
+    "best_uplift": ("Best month's uplift", ui.SHARE), "validated_months": ("Validated months", ui.COUNT),
+    "hours_saved": ("Hours saved", ui.NUMBER),
+}, family="net_output_summary", key="net_output_leaderboard",
+   empty="No team has reached the validation uplift without adding headcount in this range yet.")  # fmt: skip
+
+st.subheader("Teams that grew headcount instead", help=ui.help_for("grew_headcount", "net_output"))
+ui.table(grown, {
+    "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
+    "hours_saved": ("Hours saved", ui.NUMBER), "net_output_uplift": ("Uplift", ui.SHARE),
+}, family="net_output_summary", key="net_output_grown",
+   empty="No team's headcount rose above its baseline in this range.")  # fmt: skip

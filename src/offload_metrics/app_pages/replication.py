@@ -1,0 +1,60 @@
+"""Replication Velocity: how fast validated agents are copied by other business units."""
+
+import streamlit as st
+
+from offload_metrics import charts, display, ui
+
+st.title("Replication Velocity")
+if not ui.has_data():
+    ui.empty_state("Replication needs replication events (validated and deployed agents).")
+    st.stop()
+
+organisation = ui.get("replication_summary", by=("organisation",))
+summary = ui.get("replication_summary")
+backlog = ui.get("replication_backlog")
+
+first, second, third, fourth = st.columns(4)
+with first:
+    ui.tile("Validated agents", display.count(ui.first(organisation, "validated_agents") or 0), "validated_agents",
+            "replication_summary")  # fmt: skip
+with second:
+    ui.tile("Replicated", display.count(ui.first(organisation, "replicated_agents") or 0), "replicated_agents",
+            "replication_summary")  # fmt: skip
+with third:
+    ui.tile("Median days (Kaplan-Meier)", display.days(ui.first(organisation, "km_median_replication_days")),
+            "km_median_replication_days", "replication_summary",
+            delta=f"plain median {display.days(ui.first(organisation, 'median_replication_days'))}")  # fmt: skip
+with fourth:
+    ui.tile("Waiting for a first copy", display.count(len(backlog)), "days_waiting", "replication")
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader(
+        "Time to first replication (Kaplan-Meier)", help=ui.help_for("survival", "replication_curve")
+    )
+    ui.chart(charts.survival(ui.get("replication_curve")), key="replication_survival")
+with right:
+    st.subheader("Kaplan-Meier against the plain median", help=ui.help_for("km_median_replication_days"))
+    ui.chart(charts.medians(summary), key="replication_medians")
+    st.caption(
+        "The plain median counts only agents already copied; the Kaplan-Meier median also counts the ones still "
+        "waiting, so a program that leaves agents unreplicated cannot look fast."
+    )
+
+st.subheader("Backlog: validated agents not yet replicated", help=ui.help_for("days_waiting", "replication"))
+ui.table(backlog, {
+    "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT),
+    "validated_on": ("Validated on", ui.DAY), "days_waiting": ("Days waiting", ui.COUNT),
+}, family="replication", key="replication_backlog", empty="Every agent validated in this range has been replicated.")  # fmt: skip
+
+left, right = st.columns([2, 3])
+with left:
+    st.subheader("By validation quarter", help=ui.help_for("Definition", "replication_trend"))
+    ui.chart(charts.replication_trend(ui.get("replication_trend")), key="replication_trend")
+with right:
+    st.subheader("Every validated agent", help=ui.help_for("Definition", "replication"))
+    ui.table(ui.get("replication"), {
+        "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT),
+        "validated_on": ("Validated on", ui.DAY), "first_replicated_on": ("First replicated", ui.DAY),
+        "replication_days": ("Days", ui.COUNT), "replications": ("Units", ui.COUNT),
+    }, family="replication", key="replication_agents", height=360)  # fmt: skip

@@ -1,0 +1,407 @@
+"""Chart builders: pure functions from metric DataFrames to Altair charts (tested via to_dict())."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import altair as alt
+import pandas as pd
+
+from offload_metrics import display
+from offload_metrics.config import Settings
+
+PHASE_COLORS = {
+    "pilot_plateau": "#f4e3d3",
+    "crossing_point": "#f8efc9",
+    "acceleration": "#dcefdc",
+    "saturation": "#cfe3f5",
+}
+GATE_COLORS = {"pass": "#2e7d32", "fail": "#c62828", "insufficient_data": "#9e9e9e"}
+MONEY_AXIS = "$,.0f"
+SHARE_AXIS = ".0%"
+
+
+def phase_bands(settings: Settings) -> alt.Chart:
+    """The four adoption phases as shaded horizontal bands, bounds from the settings."""
+    low, crossing, high = settings.adoption.phase_bounds
+    bands = pd.DataFrame(
+        {
+            "phase": list(PHASE_COLORS),
+            "label": [display.label(phase) for phase in PHASE_COLORS],
+            "from_share": [0.0, low, crossing, high],
+            "to_share": [low, crossing, high, 1.0],
+        }
+    )
+    scale = alt.Scale(domain=list(PHASE_COLORS), range=list(PHASE_COLORS.values()))
+    return (
+        alt.Chart(bands)
+        .mark_rect(opacity=0.55)
+        .encode(
+            y=alt.Y("from_share:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=SHARE_AXIS)),
+            y2="to_share:Q",
+            color=alt.Color(
+                "phase:N", scale=scale, legend=alt.Legend(title="Phase", labelExpr=_phase_label_expr())
+            ),
+            tooltip=[
+                alt.Tooltip("label:N", title="Phase"),
+                alt.Tooltip("from_share:Q", format=".0%", title="From"),
+                alt.Tooltip("to_share:Q", format=".0%", title="To"),
+            ],
+        )
+    )
+
+
+def _phase_label_expr() -> str:
+    cases = " : ".join(f"datum.label == '{key}' ? '{display.label(key)}'" for key in PHASE_COLORS)
+    return f"{cases} : datum.label"
+
+
+def s_curve(
+    organisation: pd.DataFrame, settings: Settings, first_deployment: dt.date | None
+) -> alt.LayerChart:
+    """The organisation's offloaded share by month over the phase bands, with the 18-36-month
+    window after the first validated agent marked: reaching scale inside it is on track."""
+    line = (
+        alt.Chart(organisation)
+        .mark_line(point=True, color="#1b1b1b", strokeWidth=2.5)
+        .encode(
+            x=alt.X("month:T", title="Month"),
+            y=alt.Y(
+                "offloaded_share:Q", title="Offloaded share of routine work", axis=alt.Axis(format=SHARE_AXIS)
+            ),
+            tooltip=[
+                alt.Tooltip("month:T", format="%b %Y"),
+                alt.Tooltip("offloaded_share:Q", format=".1%", title="Share"),
+                alt.Tooltip("phase:N"),
+                alt.Tooltip("functions_at_scale:Q", title="Functions at scale"),
+            ],
+        )
+    )
+    layers: list[alt.Chart] = [phase_bands(settings), line]
+    if first_deployment is not None and not organisation.empty:
+        low, high = settings.adoption.scale_months
+        window = pd.DataFrame(
+            {
+                "start": [pd.Timestamp(first_deployment) + pd.DateOffset(months=low)],
+                "end": [pd.Timestamp(first_deployment) + pd.DateOffset(months=high)],
+                "label": [f"Scale window ({low}-{high} months after the first validated agent)"],
+            }
+        )
+        last = pd.Timestamp(organisation["month"].max())
+        window["end"] = window["end"].clip(upper=last + pd.DateOffset(months=1))
+        if window["start"].iloc[0] <= last:
+            layers.insert(
+                1,
+                alt.Chart(window)
+                .mark_rect(opacity=0.12, color="#283593")
+                .encode(x="start:T", x2="end:T", tooltip=[alt.Tooltip("label:N", title="")]),
+            )
+    return alt.layer(*layers).properties(height=320)
+
+
+def cascade(adoption: pd.DataFrame, settings: Settings) -> alt.LayerChart:
+    """Each function's offloaded share by month, over the phase bands: the functional cascade."""
+    crossing = pd.DataFrame({"share": [settings.crossing_share]})
+    lines = (
+        alt.Chart(adoption.dropna(subset=["offloaded_share"]))
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("month:T", title="Month"),
+            y=alt.Y("offloaded_share:Q", title="Offloaded share", axis=alt.Axis(format=SHARE_AXIS)),
+            color=alt.Color("function:N", title="Function", scale=alt.Scale(scheme="tableau10")),
+            tooltip=[
+                alt.Tooltip("function:N"),
+                alt.Tooltip("month:T", format="%b %Y"),
+                alt.Tooltip("offloaded_share:Q", format=".1%", title="Share"),
+                alt.Tooltip("phase:N"),
+            ],
+        )
+    )
+    rule = alt.Chart(crossing).mark_rule(strokeDash=[4, 4], color="#555").encode(y="share:Q")
+    return (
+        alt.layer(phase_bands(settings), lines, rule)
+        .resolve_scale(color="independent")
+        .properties(height=340)
+    )
+
+
+def heatmap(adoption: pd.DataFrame) -> alt.Chart:
+    """Function x month, coloured by offloaded share."""
+    return (
+        alt.Chart(adoption)
+        .mark_rect()
+        .encode(
+            x=alt.X("yearmonth(month):O", title="Month", axis=alt.Axis(format="%b %y", labelAngle=-45)),
+            y=alt.Y(
+                "function:N",
+                title=None,
+                sort=alt.EncodingSortField("offloaded_share", op="max", order="descending"),
+            ),
+            color=alt.Color(
+                "offloaded_share:Q",
+                title="Share",
+                scale=alt.Scale(scheme="greens", domain=[0, 1]),
+                legend=alt.Legend(format=SHARE_AXIS),
+            ),
+            tooltip=[
+                alt.Tooltip("function:N"),
+                alt.Tooltip("month:T", format="%b %Y"),
+                alt.Tooltip("offloaded_share:Q", format=".1%", title="Share"),
+                alt.Tooltip("phase:N"),
+            ],
+        )
+        .properties(height=alt.Step(26))
+    )
+
+
+def gap(organisation: pd.DataFrame) -> alt.LayerChart:
+    """The leading and the lagging function's share by month, and the gap between them."""
+    base = alt.Chart(organisation.dropna(subset=["leading_share"])).encode(x=alt.X("month:T", title="Month"))
+    band = base.mark_area(opacity=0.2, color="#6a1b9a").encode(
+        y=alt.Y("lagging_share:Q", title="Offloaded share", axis=alt.Axis(format=SHARE_AXIS)),
+        y2="leading_share:Q",
+        tooltip=[
+            alt.Tooltip("month:T", format="%b %Y"),
+            alt.Tooltip("gap:Q", format=".1%", title="Gap"),
+            alt.Tooltip("leading_function:N", title="Leading"),
+            alt.Tooltip("lagging_function:N", title="Lagging"),
+        ],
+    )
+    leading = base.mark_line(color="#2e7d32").encode(y="leading_share:Q")
+    lagging = base.mark_line(color="#c62828").encode(y="lagging_share:Q")
+    return alt.layer(band, leading, lagging).properties(height=260)
+
+
+def bars(frame: pd.DataFrame, category: str, value: str, title: str, value_format: str = ",.0f") -> alt.Chart:
+    """A sorted horizontal bar chart of one value per category."""
+    return (
+        alt.Chart(frame)
+        .mark_bar(color="#1565c0")
+        .encode(
+            x=alt.X(f"{value}:Q", title=title, axis=alt.Axis(format=value_format)),
+            y=alt.Y(f"{category}:N", title=None, sort="-x"),
+            tooltip=[
+                alt.Tooltip(f"{category}:N"),
+                alt.Tooltip(f"{value}:Q", format=value_format, title=title),
+            ],
+        )
+        .properties(height=alt.Step(22))
+    )
+
+
+def survival(curve: pd.DataFrame) -> alt.LayerChart:
+    """Kaplan-Meier step curves: the share of validated agents not yet replicated after d days."""
+    start = curve.drop_duplicates(subset=["function"])[["function"]].assign(days=0, survival=1.0)
+    points = pd.concat([start, curve[["function", "days", "survival"]]], ignore_index=True)
+    steps = (
+        alt.Chart(points)
+        .mark_line(interpolate="step-after", strokeWidth=2)
+        .encode(
+            x=alt.X("days:Q", title="Days since validation"),
+            y=alt.Y(
+                "survival:Q",
+                title="Not yet replicated",
+                axis=alt.Axis(format=SHARE_AXIS),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            color=alt.Color("function:N", title="Function", scale=alt.Scale(scheme="tableau10")),
+            tooltip=[
+                alt.Tooltip("function:N"),
+                alt.Tooltip("days:Q"),
+                alt.Tooltip("survival:Q", format=".1%", title="Not yet replicated"),
+            ],
+        )
+    )
+    half = (
+        alt.Chart(pd.DataFrame({"survival": [0.5]}))
+        .mark_rule(strokeDash=[4, 4], color="#555")
+        .encode(y="survival:Q")
+    )
+    return alt.layer(steps, half).properties(height=320)
+
+
+def medians(summary: pd.DataFrame) -> alt.Chart:
+    """Kaplan-Meier median next to the plain median of replication days, per function."""
+    return (
+        alt.Chart(summary)
+        .transform_fold(["median_replication_days", "km_median_replication_days"], as_=["median", "days"])
+        .transform_calculate(
+            kind="datum.median == 'km_median_replication_days' ? 'Kaplan-Meier median' : 'Median of replicated agents'"
+        )
+        .mark_bar()
+        .encode(
+            x=alt.X("days:Q", title="Days to first replication"),
+            y=alt.Y("function:N", title=None),
+            yOffset="kind:N",
+            color=alt.Color("kind:N", title=None, scale=alt.Scale(range=["#283593", "#90a4ae"])),
+            tooltip=[
+                alt.Tooltip("function:N"),
+                alt.Tooltip("kind:N", title=""),
+                alt.Tooltip("days:Q", format=",.0f"),
+            ],
+        )
+    )
+
+
+def replication_trend(trend: pd.DataFrame) -> alt.Chart:
+    """Median days to replication by validation quarter."""
+    return (
+        alt.Chart(trend)
+        .mark_bar(color="#00838f")
+        .encode(
+            x=alt.X("quarter:O", title="Validated in"),
+            y=alt.Y("median_replication_days:Q", title="Median days to first replication"),
+            tooltip=[
+                alt.Tooltip("quarter:O"),
+                alt.Tooltip("validated_agents:Q", title="Validated"),
+                alt.Tooltip("replicated_agents:Q", title="Replicated"),
+                alt.Tooltip("median_replication_days:Q", format=",.0f", title="Median days"),
+                alt.Tooltip("replicated_within_90_days:Q", format=".0%", title="Within 90 days"),
+            ],
+        )
+        .properties(height=260)
+    )
+
+
+USAGE_MEASURES = {
+    "tasks": ("Tasks", ",.0f"),
+    "api_calls": ("API calls", ",.0f"),
+    "tokens": ("Tokens", ".3s"),
+    "agent_cost_usd": ("Agent cost", MONEY_AXIS),
+}
+
+
+def usage_over_time(usage: pd.DataFrame, measure: str) -> alt.Chart:
+    """One usage measure by month, stacked by function."""
+    title, value_format = USAGE_MEASURES[measure]
+    return (
+        alt.Chart(usage)
+        .mark_area()
+        .encode(
+            x=alt.X("month:T", title="Month"),
+            y=alt.Y(f"{measure}:Q", title=title, stack=True, axis=alt.Axis(format=value_format)),
+            color=alt.Color("function:N", title="Function", scale=alt.Scale(scheme="tableau10")),
+            tooltip=[
+                alt.Tooltip("function:N"),
+                alt.Tooltip("month:T", format="%b %Y"),
+                alt.Tooltip(f"{measure}:Q", format=value_format, title=title),
+            ],
+        )
+        .properties(height=300)
+    )
+
+
+def gate_scatter(gates: pd.DataFrame, settings: Settings) -> alt.LayerChart:
+    """Accuracy against automation per agent, with the gate's thresholds as lines."""
+    points = (
+        alt.Chart(gates.dropna(subset=["accuracy", "automation"]))
+        .mark_circle(opacity=0.8)
+        .encode(
+            x=alt.X(
+                "automation:Q",
+                title="Automation (completed / tasks)",
+                axis=alt.Axis(format=SHARE_AXIS),
+                scale=alt.Scale(zero=False),
+            ),
+            y=alt.Y(
+                "accuracy:Q",
+                title="Accuracy (correct / reviewed)",
+                axis=alt.Axis(format=SHARE_AXIS),
+                scale=alt.Scale(zero=False),
+            ),
+            size=alt.Size("tasks:Q", title="Tasks in window", scale=alt.Scale(range=[40, 600])),
+            color=alt.Color(
+                "gate:N",
+                title="Gate",
+                scale=alt.Scale(domain=list(GATE_COLORS), range=list(GATE_COLORS.values())),
+            ),
+            tooltip=[
+                alt.Tooltip("agent_id:N", title="Agent"),
+                alt.Tooltip("accuracy:Q", format=".1%"),
+                alt.Tooltip("automation:Q", format=".1%"),
+                alt.Tooltip("tasks:Q"),
+                alt.Tooltip("reviewed:Q"),
+                alt.Tooltip("gate:N"),
+            ],
+        )
+    )
+    accuracy = (
+        alt.Chart(pd.DataFrame({"accuracy": [settings.gates.min_accuracy]}))
+        .mark_rule(strokeDash=[4, 4], color="#c62828")
+        .encode(y="accuracy:Q")
+    )
+    automation = (
+        alt.Chart(pd.DataFrame({"automation": [settings.gates.min_automation]}))
+        .mark_rule(strokeDash=[4, 4], color="#c62828")
+        .encode(x="automation:Q")
+    )
+    return alt.layer(points, accuracy, automation).properties(height=360)
+
+
+def savings_vs_cost(trend: pd.DataFrame) -> alt.LayerChart:
+    """Labor value of hours saved and net savings by month (left axis) against agent cost (right
+    axis: it is often a hundredth of the savings and would vanish on a shared scale)."""
+    base = alt.Chart(trend).encode(
+        x=alt.X("yearmonth(month):O", title="Month", axis=alt.Axis(format="%b %y", labelAngle=-45))
+    )
+    value = base.mark_bar(color="#2e7d32", opacity=0.8).encode(
+        y=alt.Y(
+            "labor_value_usd:Q",
+            title="Labor value and net savings (bars, line)",
+            axis=alt.Axis(format=MONEY_AXIS),
+        ),
+        tooltip=[
+            alt.Tooltip("month:T", format="%b %Y"),
+            alt.Tooltip("labor_value_usd:Q", format="$,.2f", title="Labor value"),
+            alt.Tooltip("agent_cost_usd:Q", format="$,.2f", title="Agent cost"),
+            alt.Tooltip("net_savings_usd:Q", format="$,.2f", title="Net savings"),
+        ],
+    )
+    net = base.mark_line(color="#1b1b1b", point=True).encode(y="net_savings_usd:Q")
+    cost = base.mark_line(color="#c62828", strokeDash=[6, 3], point=True).encode(
+        y=alt.Y(
+            "agent_cost_usd:Q",
+            title="Agent cost (dashed, right axis)",
+            axis=alt.Axis(format=MONEY_AXIS, orient="right"),
+        )
+    )
+    return alt.layer(alt.layer(value, net), cost).resolve_scale(y="independent").properties(height=320)
+
+
+def cumulative_pool(trend: pd.DataFrame) -> alt.Chart:
+    """The reinvestment pool as it builds up month by month."""
+    return (
+        alt.Chart(trend)
+        .mark_area(color="#ffb300", opacity=0.7, line=True)
+        .encode(
+            x=alt.X("month:T", title="Month"),
+            y=alt.Y("cumulative_pool_usd:Q", title="Reinvestment pool", axis=alt.Axis(format=MONEY_AXIS)),
+            tooltip=[
+                alt.Tooltip("month:T", format="%b %Y"),
+                alt.Tooltip("reinvestment_pool_usd:Q", format="$,.2f", title="Added this month"),
+                alt.Tooltip("cumulative_pool_usd:Q", format="$,.2f", title="Pool so far"),
+            ],
+        )
+        .properties(height=260)
+    )
+
+
+def cost_per_task(summary: pd.DataFrame) -> alt.Chart:
+    """What a task costs done by an agent and by a person, per function."""
+    return (
+        alt.Chart(summary)
+        .transform_fold(["agent_cost_per_task", "human_cost_per_task"], as_=["measure", "usd"])
+        .transform_calculate(kind="datum.measure == 'agent_cost_per_task' ? 'By an agent' : 'By a person'")
+        .mark_bar()
+        .encode(
+            x=alt.X("usd:Q", title="USD per task", axis=alt.Axis(format="$,.2f")),
+            y=alt.Y("function:N", title=None),
+            yOffset="kind:N",
+            color=alt.Color("kind:N", title=None, scale=alt.Scale(range=["#1565c0", "#ef6c00"])),
+            tooltip=[
+                alt.Tooltip("function:N"),
+                alt.Tooltip("kind:N", title=""),
+                alt.Tooltip("usd:Q", format="$,.2f"),
+            ],
+        )
+    )

@@ -1,0 +1,51 @@
+-- Definition: The agent catalog for replication: every catalogued agent with its validation,
+-- gate, replications and Net Output proof.
+-- hours_saved: documented hours the agent saved over the range (the Net Output proof).
+-- teams: distinct teams that documented savings with the agent over the range.
+-- is_validated: the agent has a validated event up to as_of (within the filters).
+-- Grain: one row per agent in the catalog.
+with catalog as (
+    select * from stg_agents
+    where (len($functions) = 0 or list_contains($functions, owner_function))
+),
+
+agents as (
+    select * from ({agents})
+),
+
+replication as (
+    select * from ({replication})
+),
+
+hours as (
+    select * from ({hours_by_agent})
+),
+
+final as (
+    select
+        catalog.agent_id,
+        catalog.name,
+        catalog.description,
+        coalesce(replication.function, catalog.owner_function) as function,
+        catalog.owner_business_unit,
+        catalog.owner_team,
+        catalog.risk_class,
+        catalog.blueprint,
+        catalog.created_on,
+        replication.validated_on,
+        replication.pilot_unit,
+        replication.first_replicated_on,
+        replication.replications,
+        agents.gate,
+        agents.accuracy,
+        agents.automation,
+        coalesce(hours.hours_saved, 0) as hours_saved,
+        coalesce(hours.teams, 0) as teams,
+        replication.validated_on is not null as is_validated
+    from catalog
+    left join replication on replication.agent_id = catalog.agent_id
+    left join agents on agents.agent_id = catalog.agent_id
+    left join hours on hours.agent_id = catalog.agent_id
+)
+
+select * from final order by is_validated desc, function, name

@@ -1,0 +1,381 @@
+"""Streamlit glue shared by the frame and the pages: connection, cached metrics, filters, tiles.
+
+Pages read like a description of the screen; every query, cache and format lives here or below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from offload_metrics import config, definitions, ingest, metrics, store
+from offload_metrics.config import Settings
+
+SAMPLE_ENV = "OFFLOAD_METRICS_SAMPLE"
+PAGES = Path(__file__).resolve().parent / "app_pages"
+SAMPLE_FILES = (
+    "agents.csv",
+    "org_baseline.csv",
+    "replication_events.csv",
+    "time_saved.csv",
+    "usage_events.csv.gz",
+)
+UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq", "jsonl", "ndjson", "json", "gz"]
+
+
+# --- the database ---------------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(path: str):
+    return store.connect(path)
+
+
+def connection():
+    """One connection per database file and process; each query runs on a cursor of its own."""
+    try:
+        return _connection(str(store.db_path().resolve()))
+    except store.StoreError as error:
+        st.error(str(error))
+        st.stop()
+
+
+def cursor():
+    return connection().cursor()
+
+
+def data_version() -> tuple[int, int]:
+    """Changes whenever a load or a clear changes the data: part of every cache key."""
+    with cursor() as conn:
+        row = conn.execute("select coalesce(max(load_id), 0), count(*) from loads").fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def sample_folder() -> Path:
+    return Path(os.environ.get("OFFLOAD_METRICS_SAMPLE_DIR") or Path.cwd() / "sample_data")
+
+
+@st.cache_resource(show_spinner=False)
+def _process(path: str) -> dict[str, object]:
+    """State shared by every session of this server process, per database file."""
+    return {"lock": threading.Lock(), "sample_checked": False}
+
+
+def sample_disabled() -> bool:
+    return os.environ.get(SAMPLE_ENV, "on").lower() in ("0", "off", "false", "no")
+
+
+def start_on_sample(force: bool = False) -> list[ingest.LoadResult]:
+    """An empty database starts on the bundled sample, once per process (or when asked to)."""
+    state = _process(str(store.db_path().resolve()))
+    with state["lock"]:  # type: ignore[attr-defined]
+        if state["sample_checked"] and not force:
+            return []
+        state["sample_checked"] = True
+        if (sample_disabled() and not force) or has_data():
+            return []
+        folder = sample_folder()
+        paths = [folder / name for name in SAMPLE_FILES if (folder / name).exists()]
+        if not paths:
+            return []
+        with st.status("Loading the bundled sample data...", expanded=False) as status:
+            results = load_files(paths, status.write)
+            status.update(label="Loaded the bundled sample data", state="complete")
+        with cursor() as conn:
+            conn.execute("begin transaction")
+            store.set_meta(conn, "sample", "loaded")
+            conn.execute("commit")
+        return results
+
+
+def showing_sample() -> bool:
+    with cursor() as conn:
+        return store.get_meta(conn, "sample") == "loaded" and not store.is_empty(conn)
+
+
+def load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequence[str] | None = None):
+    """Load files one by one with a progress bar; say what happened to each."""
+    results = []
+    for index, path in enumerate(paths):
+        name = names[index] if names else path.name
+        bar = st.progress(0.0, text=f"{name}: starting")
+        state = ingest.LoadProgress(file=name)
+        conn = connection()
+        try:
+            result = ingest.run_with_progress(
+                lambda progress, conn=conn, path=path, name=name: ingest.load_file(
+                    conn, path, progress=progress, display_name=name
+                ),
+                lambda progress, bar=bar, name=name: bar.progress(
+                    min(progress.fraction, 1.0), text=f"{name}: {progress.phase}"
+                ),
+                state,
+            )
+        except ingest.IngestError as error:
+            bar.empty()
+            say(f"**{error.file}** was not loaded: {error.message}")
+            continue
+        bar.empty()
+        results.append(result)
+        say(f"**{name}**: {describe(result)}")
+    st.cache_data.clear()
+    return results
+
+
+def describe(result: ingest.LoadResult) -> str:
+    if result.status != "loaded":
+        return result.message
+    text = (
+        f"{result.kind}, {result.rows_read:,} rows read: {result.accepted:,} accepted, {result.duplicate:,} "
+        f"duplicate, {result.conflict:,} conflicting, {result.rejected:,} rejected"
+    )
+    return f"{text} ({result.message})" if result.message else text
+
+
+def save_uploads(files) -> tuple[list[Path], list[str]]:
+    """Uploaded files written to a private temporary folder, for ingest to read from disk."""
+    folder = Path(tempfile.mkdtemp(prefix="offload-upload-"))
+    paths, names = [], []
+    for index, upload in enumerate(files):
+        path = folder / f"{index}-{Path(upload.name).name}"
+        path.write_bytes(upload.getvalue())
+        paths.append(path)
+        names.append(upload.name)
+    return paths, names
+
+
+# --- settings and filters ----------------------------------------------------------------------------
+
+
+def settings() -> Settings:
+    """The session's settings: the settings file's, until changed on the Data page."""
+    if "settings" not in st.session_state:
+        try:
+            st.session_state["settings"] = config.load_settings()
+        except config.SettingsError as error:
+            st.session_state["settings"] = Settings()
+            st.session_state["settings_problem"] = str(error)
+    return st.session_state["settings"]
+
+
+FILTER_KEYS = ("as_of", "range", "function", "business_unit")
+
+
+def sidebar_filters() -> metrics.Filters:
+    """The shared filters, kept in the URL so that a view can be shared by link."""
+    with cursor() as conn:
+        first, last = metrics.data_range(conn)
+        names = metrics.functions(conn, metrics.Filters())
+        units = [row[0] for row in conn.execute(UNITS_SQL).fetchall()]
+    if first is None or last is None:
+        st.sidebar.caption("Filters appear once data is loaded.")
+        return metrics.Filters()
+    st.sidebar.header("Filters")
+    as_of = st.sidebar.date_input(
+        "As of", value=last, min_value=first, max_value=last, key="as_of", bind="query-params",
+        help="The report date: the gate window ends here and phases are those of its month. "
+        "Defaults to the latest date in the data.",
+    )  # fmt: skip
+    picked = st.sidebar.date_input(
+        "Date range", value=(first, last), min_value=first, max_value=last, key="range", bind="query-params",
+        help="Totals and monthly tables cover this range; milestones use all history up to As of.",
+    )  # fmt: skip
+    chosen_functions = st.sidebar.multiselect(
+        "Function", names, key="function", bind="query-params", placeholder="All functions",
+        help="Only these business functions (every table is narrowed the same way).",
+    )  # fmt: skip
+    chosen_units = st.sidebar.multiselect(
+        "Business unit", units, key="business_unit", bind="query-params", placeholder="All business units",
+        help="Only these business units.",
+    )  # fmt: skip
+    if st.sidebar.button("Reset filters", key="reset_filters", width="stretch"):
+        for key in FILTER_KEYS:
+            st.session_state.pop(key, None)
+        st.rerun()
+    date_from, date_to = (
+        (picked[0], picked[-1]) if isinstance(picked, tuple | list) and picked else (first, last)
+    )
+    as_of = as_of if isinstance(as_of, dt.date) else last
+    return metrics.Filters(
+        as_of=as_of,
+        date_from=date_from,
+        date_to=min(date_to, as_of),
+        functions=tuple(chosen_functions),
+        business_units=tuple(chosen_units),
+    )
+
+
+UNITS_SQL = """
+select distinct business_unit from (
+    select business_unit from stg_usage_daily
+    union all select business_unit from stg_time_saved
+    union all select business_unit from stg_replication_events
+    union all select business_unit from stg_org_baseline
+) order by 1
+"""
+
+
+def current_filters() -> metrics.Filters:
+    return st.session_state.get("filters", metrics.Filters())
+
+
+# --- cached metrics ---------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached(name: str, filters: tuple, settings_json: str, by: tuple[str, ...], version: tuple[int, int]):
+    function = getattr(metrics, name)
+    chosen = metrics.Filters(*filters)
+    chosen_settings = Settings.model_validate_json(settings_json)
+    with cursor() as conn:
+        if name == "program":
+            return function(conn, chosen, chosen_settings)
+        return function(conn, chosen, chosen_settings, by) if by else function(conn, chosen, chosen_settings)
+
+
+def get(name: str, by: Sequence[str] = ()):
+    """A metric for the current filters and settings, from the cache when nothing changed."""
+    chosen = current_filters()
+    try:
+        return _cached(
+            name, dataclasses.astuple(chosen), settings().model_dump_json(), tuple(by), data_version()
+        )
+    except metrics.FilterError as error:
+        st.warning(str(error))
+        st.stop()
+
+
+# --- showing --------------------------------------------------------------------------------------------
+
+
+def has_data() -> bool:
+    return data_version()[1] > 0
+
+
+def loads() -> pd.DataFrame:
+    with cursor() as conn:
+        return store.loads(conn)
+
+
+def rejected(limit: int | None = None) -> pd.DataFrame:
+    with cursor() as conn:
+        return store.rejected_rows(conn, limit=limit)
+
+
+def data_quality() -> pd.DataFrame:
+    """Where every row read went, over all loads, as a one-row table."""
+    with cursor() as conn:
+        return pd.DataFrame([metrics.data_quality(conn)])
+
+
+def clear_database() -> None:
+    store.clear(connection())
+    with cursor() as conn:
+        conn.execute("begin transaction")
+        store.set_meta(conn, "sample", None)
+        conn.execute("commit")
+    st.cache_data.clear()
+
+
+def empty_state(what: str) -> None:
+    """What to load to see this page, with the way to the Data page."""
+    st.info(
+        f"{what} Load files on the Data page (or start over with the bundled sample).",
+        icon=":material/upload_file:",
+    )
+    st.page_link(str(PAGES / "data.py"), label="Go to the Data page", icon=":material/database:")
+
+
+def help_for(metric: str, family: str | None = None) -> str:
+    return definitions.lookup(metric, family)
+
+
+def tile(label: str, value: str, metric: str, family: str | None = None, delta: str | None = None) -> None:
+    """A headline number with its SPEC definition on hover."""
+    st.metric(
+        label,
+        value,
+        delta=delta,
+        delta_color="off",
+        delta_arrow="off",  # the delta line gives context, not a change
+        help=help_for(metric, family) or None,
+        border=True,
+    )
+
+
+MONEY = "money"
+SHARE = "share"
+COUNT = "count"
+NUMBER = "number"
+DAY = "day"
+MONTH = "month"
+TIME = "time"
+TEXT = "text"
+
+
+def table(
+    frame: pd.DataFrame,
+    columns: dict[str, tuple[str, str]],
+    family: str | None = None,
+    key: str | None = None,
+    height: int | str = "auto",
+    empty: str | None = None,
+) -> None:
+    """A table of the given columns (name -> (title, kind)), with definitions as column help; the
+    `empty` message instead when there are no rows."""
+    if empty is not None and frame.empty:
+        st.caption(empty)
+        return
+    config_for = {}
+    for name, (title, kind) in columns.items():
+        hover = help_for(name, family) or None
+        if kind == MONEY:
+            config_for[name] = st.column_config.NumberColumn(title, help=hover, format="dollar")
+        elif kind == SHARE:
+            config_for[name] = st.column_config.NumberColumn(title, help=hover, format="percent")
+        elif kind == COUNT:
+            config_for[name] = st.column_config.NumberColumn(title, help=hover, format="localized")
+        elif kind == NUMBER:
+            config_for[name] = st.column_config.NumberColumn(title, help=hover, format="%,.1f")
+        elif kind == TIME:
+            config_for[name] = st.column_config.DatetimeColumn(title, help=hover, format="YYYY-MM-DD HH:mm")
+        elif kind == DAY:
+            config_for[name] = st.column_config.DateColumn(title, help=hover, format="YYYY-MM-DD")
+        elif kind == MONTH:
+            config_for[name] = st.column_config.DateColumn(title, help=hover, format="YYYY-MM")
+        else:
+            config_for[name] = st.column_config.TextColumn(title, help=hover)
+    present = [name for name in columns if name in frame.columns]
+    st.dataframe(
+        frame[present],
+        column_config=config_for,
+        column_order=present,
+        hide_index=True,
+        key=key,
+        height=height,
+    )
+
+
+def chart(figure, key: str | None = None) -> None:
+    st.altair_chart(figure, width="stretch", key=key)
+
+
+def first(frame: pd.DataFrame, column: str) -> object:
+    """The value of a column in a one-row result (None when there is no row or no value)."""
+    if frame.empty or column not in frame.columns:
+        return None
+    value = frame[column].iloc[0]
+    return None if pd.isna(value) else value
+
+
+def money_columns(columns) -> list[str]:
+    """Columns that hold money, by the naming rule every metric follows (_usd, _per_task)."""
+    return [column for column in columns if column.endswith(("_usd", "_per_task"))]

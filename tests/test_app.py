@@ -1,0 +1,228 @@
+"""The dashboard, driven through Streamlit's AppTest: every page, on the sample and on nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from conftest import example, write_csv
+from offload_metrics import definitions, display, metrics, report, store
+from offload_metrics.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = ("overview", "adoption", "net_output", "replication", "fleet", "catalog", "finance", "data")
+
+
+def page(name: str) -> str:
+    return f"src/offload_metrics/app_pages/{name}.py"
+
+
+@pytest.fixture
+def make_app(tmp_path, monkeypatch):
+    """An AppTest on a fresh database file; the sample loads on start unless sample=False."""
+
+    def build(sample: bool = True) -> AppTest:
+        monkeypatch.setenv("OFFLOAD_METRICS_DB", str(tmp_path / "app.duckdb"))
+        monkeypatch.setenv("OFFLOAD_METRICS_SAMPLE_DIR", str(ROOT / "sample_data"))
+        monkeypatch.setenv("OFFLOAD_METRICS_SAMPLE", "on" if sample else "off")
+        monkeypatch.setenv("OFFLOAD_METRICS_CONFIG", str(tmp_path / "offload.toml"))
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        return AppTest.from_file(APP, default_timeout=180)
+
+    yield build
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def sample_app(make_app):
+    app = make_app()
+    app.run()
+    assert not app.exception, [error.value for error in app.exception]
+    return app
+
+
+def expected_report(tmp_path: Path, filters: metrics.Filters | None = None) -> dict:
+    """The report on the app's database, as the CLI would compute it."""
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        return report.build(conn, filters or metrics.Filters(), Settings())
+
+
+def tiles(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def test_the_app_starts_on_the_sample_and_says_so(sample_app, tmp_path):
+    built = expected_report(tmp_path)
+    assert built["data_quality"]["rows_read"] > 50_000
+    assert any("bundled sample" in info.value for info in sample_app.sidebar.info)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_renders_the_sample_without_error(sample_app, name):
+    sample_app.switch_page(page(name)).run()
+    assert not sample_app.exception, [error.value for error in sample_app.exception]
+    assert not sample_app.error, [error.value for error in sample_app.error]
+    if name not in ("catalog", "data"):
+        assert sample_app.get("vega_lite_chart"), f"{name} shows no chart"
+
+
+def test_the_overview_tiles_show_the_reports_numbers(sample_app, tmp_path):
+    org = expected_report(tmp_path)["org"]
+    shown = tiles(sample_app)
+    assert shown["Offloaded share"] == display.share(org["offloaded_share"])
+    assert shown["Functions at scale"].startswith(f"{org['functions_at_scale']} of ")
+    assert shown["Trajectory"] == display.label(org["trajectory"])
+    assert shown["Hours saved"] == display.hours(org["hours_saved"])
+    assert shown["Net Output uplift"] == display.share(org["net_output_uplift"])
+    assert shown["Net savings"] == display.money_short(org["net_savings_usd"])
+    assert shown["Reinvestment pool"] == display.money_short(org["reinvestment_pool_usd"])
+
+
+def test_every_tile_carries_its_definition_on_hover(sample_app):
+    for name in PAGES:
+        sample_app.switch_page(page(name)).run()
+        for metric in sample_app.metric:
+            assert metric.proto.help, f"{name}: {metric.label} has no definition"
+    sample_app.switch_page(page("overview")).run()
+    hover = {metric.label: metric.proto.help for metric in sample_app.metric}
+    assert hover["Offloaded share"] == definitions.lookup("offloaded_share", "adoption_org")
+    assert hover["Trajectory"].startswith("once some month up to as_of has been at scale")
+
+
+def test_finance_and_fleet_tiles_match_the_report(sample_app, tmp_path):
+    built = expected_report(tmp_path)
+    sample_app.switch_page(page("finance")).run()
+    assert tiles(sample_app)["Agent cost"] == display.money_short(built["org"]["agent_cost_usd"])
+    sample_app.switch_page(page("fleet")).run()
+    tasks = sum(row["tasks"] for row in built["functions"])
+    assert tiles(sample_app)["Tasks"] == display.count(tasks)
+
+
+def test_the_function_filter_changes_the_numbers(sample_app, tmp_path):
+    sample_app.switch_page(page("fleet")).run()
+    everyone = tiles(sample_app)["Tasks"]
+    sample_app.multiselect(key="function").set_value(["Marketing"]).run()
+    marketing = tiles(sample_app)["Tasks"]
+    built = expected_report(tmp_path, metrics.Filters(functions=("Marketing",)))
+    assert marketing == display.count(built["functions"][0]["tasks"])
+    assert marketing != everyone
+
+
+def test_the_date_range_and_as_of_change_the_numbers(sample_app, tmp_path):
+    import datetime as dt
+
+    sample_app.switch_page(page("finance")).run()
+    full = tiles(sample_app)["Labor value of hours saved"]
+    sample_app.date_input(key="range").set_value((dt.date(2025, 1, 1), dt.date(2025, 6, 30))).run()
+    half = tiles(sample_app)["Labor value of hours saved"]
+    built = expected_report(
+        tmp_path, metrics.Filters(date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 6, 30))
+    )
+    assert half == display.money_short(built["org"]["labor_value_usd"])
+    assert half != full
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_on_an_empty_database_says_what_to_load(make_app, name):
+    app = make_app(sample=False)
+    app.run()
+    app.switch_page(page(name)).run()
+    assert not app.exception, [error.value for error in app.exception]
+    messages = " ".join(info.value for info in app.info)
+    assert "Load" in messages or "load" in messages
+
+
+def test_uploading_a_file_loads_its_rows(make_app, tmp_path):
+    app = make_app(sample=False)
+    app.run()
+    app.switch_page(page("data")).run()
+    content = write_csv(
+        tmp_path / "usage.csv", [example("usage_events"), example("usage_events", event_id="x", status="??")]
+    ).read_bytes()
+    app.file_uploader(key="upload_files").upload("usage.csv", content, "text/csv")
+    app.button(key="FormSubmitter:upload_form-Load").click().run()
+    assert not app.exception, [error.value for error in app.exception]
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        assert conn.execute("select count(*) from usage_events").fetchone() == (1,)
+        assert conn.execute("select file_name, accepted, rejected from loads").fetchall() == [
+            ("usage.csv", 1, 1)
+        ]
+
+
+def test_an_upload_that_is_not_what_it_says_is_refused(make_app, tmp_path):
+    app = make_app(sample=False)
+    app.run()
+    app.switch_page(page("data")).run()
+    app.file_uploader(key="upload_files").upload("usage.csv", b"\x00\x01binary\xff", "text/csv")
+    app.button(key="FormSubmitter:upload_form-Load").click().run()
+    assert not app.exception
+    assert any("not a text file" in element.value for element in app.markdown)
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        assert store.is_empty(conn)
+
+
+def test_the_settings_form_rejects_bad_values_and_applies_good_ones(sample_app):
+    sample_app.switch_page(page("data")).run()
+    sample_app.text_input(key="s_phase_bounds").set_value("0.5, 0.1, 0.6")
+    sample_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
+    assert any("adoption.phase_bounds" in error.value for error in sample_app.error)
+    sample_app.text_input(key="s_phase_bounds").set_value("0.1, 0.15, 0.6")
+    sample_app.number_input(key="s_min_accuracy").set_value(0.5)
+    sample_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
+    assert any("applied" in success.value for success in sample_app.success)
+    assert sample_app.session_state["settings"].gates.min_accuracy == 0.5
+
+
+def test_a_stricter_gate_lengthens_the_cull_list(sample_app):
+    sample_app.switch_page(page("fleet")).run()
+    before = sample_app.session_state["settings"]
+    sample_app.session_state["settings"] = before.model_copy(
+        update={"gates": before.gates.model_copy(update={"min_accuracy": 0.95})}
+    )
+    sample_app.run()
+    strict = [element.value for element in sample_app.subheader if element.value.startswith("Cull list")]
+    sample_app.session_state["settings"] = before
+    sample_app.run()
+    default = [element.value for element in sample_app.subheader if element.value.startswith("Cull list")]
+    assert int(strict[0].split("(")[1].rstrip(")")) > int(default[0].split("(")[1].rstrip(")"))
+
+
+def test_clearing_the_database_needs_confirmation(sample_app, tmp_path):
+    sample_app.switch_page(page("data")).run()
+    assert sample_app.button(key="clear_database").disabled
+    sample_app.checkbox(key="clear_confirm").check().run()
+    sample_app.button(key="clear_database").click().run()
+    assert not sample_app.exception
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        assert store.is_empty(conn)
+
+
+def test_the_catalog_shows_a_blueprint_without_raw_html(make_app, tmp_path):
+    app = make_app(sample=False)
+    app.run()
+    blueprint = "## Steps\n\n1. Connect the inbox.\n\n<script>alert('x')</script>"
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        from offload_metrics import ingest
+
+        ingest.load_file(conn, write_csv(tmp_path / "agents.csv", [example("agents", blueprint=blueprint)]))
+        ingest.load_file(conn, write_csv(tmp_path / "events.csv", [example("replication_events")]))
+    st.cache_data.clear()
+    app.switch_page(page("catalog")).run()
+    assert not app.exception
+    shown = [element for element in app.markdown if "Connect the inbox" in element.value]
+    assert shown and not shown[0].proto.allow_html
+    assert [button.proto.label for button in app.get("download_button")] == [
+        "Download the one-page blueprint"
+    ]
+
+
+def test_finance_offers_csv_and_excel_downloads(sample_app):
+    sample_app.switch_page(page("finance")).run()
+    labels = [button.proto.label for button in sample_app.get("download_button")]
+    assert labels == ["Download CSV (by function and month)", "Download Excel (three sheets)"]

@@ -1,0 +1,140 @@
+"""Chart builders are pure: tested through the Vega-Lite spec they produce."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from offload_metrics import charts
+from offload_metrics.config import Settings
+
+SETTINGS = Settings()
+
+
+def datasets(spec: dict) -> list[list[dict]]:
+    return list(spec.get("datasets", {}).values())
+
+
+def layers(spec: dict) -> list[dict]:
+    found = []
+    for layer in spec.get("layer", []):
+        found += layers(layer) if "layer" in layer else [layer]
+    return found
+
+
+def marks(spec: dict) -> list[str]:
+    return [
+        layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in layers(spec)
+    ]
+
+
+def months(count: int) -> pd.Series:
+    return pd.Series(pd.date_range("2024-01-01", periods=count, freq="MS"))
+
+
+def test_phase_bands_follow_the_settings():
+    custom = Settings.model_validate({"adoption": {"phase_bounds": [0.05, 0.2, 0.7]}})
+    spec = charts.phase_bands(custom).to_dict()
+    [bands] = datasets(spec)
+    assert [(band["phase"], band["from_share"], band["to_share"]) for band in bands] == [
+        ("pilot_plateau", 0.0, 0.05),
+        ("crossing_point", 0.05, 0.2),
+        ("acceleration", 0.2, 0.7),
+        ("saturation", 0.7, 1.0),
+    ]
+    assert spec["mark"]["type"] == "rect"
+
+
+def test_the_s_curve_marks_the_scale_window_after_the_first_validated_agent():
+    organisation = pd.DataFrame(
+        {
+            "month": months(30),
+            "offloaded_share": [i / 40 for i in range(30)],
+            "phase": "acceleration",
+            "functions_at_scale": 0,
+        }
+    )
+    spec = charts.s_curve(organisation, SETTINGS, dt.date(2024, 1, 1)).to_dict()
+    assert marks(spec) == ["rect", "rect", "line"]
+    window = next(data for data in datasets(spec) if "start" in data[0])
+    assert window[0]["start"].startswith("2025-07-01")  # 18 months after January 2024
+    assert window[0]["end"].startswith("2026-07-01")  # cut at the month after the data ends
+    without = charts.s_curve(organisation, SETTINGS, None).to_dict()
+    assert marks(without) == ["rect", "line"]
+
+
+def test_the_cascade_draws_a_line_per_function_and_the_crossing_threshold():
+    adoption = pd.DataFrame(
+        {"function": ["A", "A", "B", "B"], "month": list(months(2)) * 2, "offloaded_share": [0.1, 0.2, None, 0.3],
+         "phase": "acceleration"}
+    )  # fmt: skip
+    spec = charts.cascade(adoption, SETTINGS).to_dict()
+    assert marks(spec) == ["rect", "line", "rule"]
+    line = layers(spec)[1]
+    assert line["encoding"]["color"]["field"] == "function"
+    rule_data = next(data for data in datasets(spec) if list(data[0]) == ["share"])
+    assert rule_data == [{"share": 0.15}]
+    line_data = next(data for data in datasets(spec) if "function" in data[0])
+    assert len(line_data) == 3  # the row without a share (no baseline) is left out
+
+
+def test_survival_curves_start_at_one_and_step():
+    curve = pd.DataFrame({"function": ["A", "A"], "days": [10, 20], "survival": [0.6, 0.3]})
+    spec = charts.survival(curve).to_dict()
+    steps = layers(spec)[0]
+    assert steps["mark"]["interpolate"] == "step-after"
+    points = next(data for data in datasets(spec) if "function" in data[0])
+    assert [(p["days"], p["survival"]) for p in points] == [(0, 1.0), (10, 0.6), (20, 0.3)]
+
+
+def test_the_gate_scatter_draws_the_thresholds_from_the_settings():
+    gates = pd.DataFrame(
+        {"agent_id": ["a", "b"], "accuracy": [0.9, None], "automation": [0.95, 0.5], "tasks": [80, 10],
+         "reviewed": [30, 0], "gate": ["pass", "insufficient_data"]}
+    )  # fmt: skip
+    strict = Settings.model_validate({"gates": {"min_accuracy": 0.85, "min_automation": 0.92}})
+    spec = charts.gate_scatter(gates, strict).to_dict()
+    assert marks(spec) == ["circle", "rule", "rule"]
+    values = [data for data in datasets(spec)]
+    assert {"accuracy": 0.85} in [row for data in values for row in data]
+    assert {"automation": 0.92} in [row for data in values for row in data]
+    points = next(data for data in values if "agent_id" in data[0])
+    assert [point["agent_id"] for point in points] == ["a"]
+
+
+def test_savings_and_cost_use_separate_axes():
+    trend = pd.DataFrame(
+        {"month": months(2), "labor_value_usd": [1000.0, 2000.0], "agent_cost_usd": [10.0, 20.0],
+         "net_savings_usd": [990.0, 1980.0]}
+    )  # fmt: skip
+    spec = charts.savings_vs_cost(trend).to_dict()
+    assert spec["resolve"]["scale"]["y"] == "independent"
+    assert marks(spec) == ["bar", "line", "line"]
+    assert layers(spec)[2]["encoding"]["y"]["axis"]["orient"] == "right"
+
+
+@pytest.mark.parametrize("measure", list(charts.USAGE_MEASURES))
+def test_usage_over_time_stacks_functions_for_each_measure(measure):
+    usage = pd.DataFrame({"month": months(2), "function": ["A", "B"], measure: [1, 2]})
+    spec = charts.usage_over_time(usage, measure).to_dict()
+    assert (spec["mark"]["type"], spec["encoding"]["y"]["field"], spec["encoding"]["y"]["stack"]) == (
+        "area",
+        measure,
+        True,
+    )
+
+
+def test_bars_sort_by_value_and_medians_fold_both_medians():
+    frame = pd.DataFrame({"team": ["x", "y"], "hours_saved": [1.0, 2.0]})
+    spec = charts.bars(frame, "team", "hours_saved", "Hours saved").to_dict()
+    assert spec["encoding"]["y"]["sort"] == "-x"
+    summary = pd.DataFrame(
+        {"function": ["A"], "median_replication_days": [10.0], "km_median_replication_days": [20.0]}
+    )
+    folded = charts.medians(summary).to_dict()
+    assert folded["transform"][0] == {
+        "fold": ["median_replication_days", "km_median_replication_days"],
+        "as": ["median", "days"],
+    }
