@@ -287,10 +287,9 @@ def replication_backlog(conn, filters: Filters, settings: Settings) -> pd.DataFr
     return waiting.sort_values("days_waiting", ascending=False).reset_index(drop=True)
 
 
-def plateau_functions(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
-    """Functions in the pilot plateau in the as_of month."""
-    frame = cascade(conn, filters, settings)
-    return frame[frame["phase"] == "pilot_plateau"].reset_index(drop=True)
+def in_plateau(cascade_frame: pd.DataFrame) -> pd.DataFrame:
+    """The functions of a cascade result that are in the pilot plateau in the as_of month."""
+    return cascade_frame[cascade_frame["phase"] == "pilot_plateau"].reset_index(drop=True)
 
 
 def team_leaderboard(conn, filters: Filters, settings: Settings) -> pd.DataFrame:

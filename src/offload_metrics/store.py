@@ -16,7 +16,7 @@ DB_ENV = "OFFLOAD_METRICS_DB"
 MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # DuckDB's default (80% of RAM) lets its buffer cache grow past what a laptop can spare; loads and
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
 SCHEMA_VERSION = 1
 

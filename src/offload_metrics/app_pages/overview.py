@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, ui
+from offload_metrics import charts, display, metrics, ui
 
 st.title("Overview")
 if not ui.has_data():
@@ -70,16 +70,15 @@ with cull:
                        "accuracy": ("Accuracy", ui.SHARE), "automation": ("Automation", ui.SHARE)},
              family="gates", key="overview_cull", empty="No agent fails the gate.")  # fmt: skip
 with plateau:
-    stuck = ui.get("plateau_functions")
-    st.markdown(
-        f"**Stuck in the pilot plateau** ({len(stuck)} functions)", help=ui.help_for("phase", "adoption")
-    )
+    stuck = metrics.in_plateau(functions)
+    st.markdown(f"**Stuck in the pilot plateau** ({display.plural(len(stuck), 'function')})",
+                help=ui.help_for("phase", "adoption"))  # fmt: skip
     ui.table(stuck, {"function": ("Function", ui.TEXT), "offloaded_share": ("Share", ui.SHARE)},
              family="adoption_cascade", key="overview_plateau", empty="No function is in the pilot plateau.")  # fmt: skip
 with backlog:
     waiting = ui.get("replication_backlog")
     st.markdown(f"**Waiting longest for replication** ({display.plural(len(waiting), 'agent')})",
                 help=ui.help_for("days_waiting", "replication"))  # fmt: skip
-    ui.table(waiting.head(10), {"agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT),
+    ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT),
                                 "days_waiting": ("Days waiting", ui.COUNT)},
              family="replication", key="overview_backlog", empty="No validated agent is waiting.")  # fmt: skip

@@ -1,0 +1,390 @@
+"""The benchmark: ingest, the full report and every page's queries, against plain DuckDB and pandas.
+
+    python benchmarks/run.py                      # 1M and 10M events, medians of 3 runs (make bench)
+    python benchmarks/run.py --sizes 50000 --repeat 1 --out /tmp/results.md   # the CI smoke run
+
+Every measurement runs in a fresh worker process (this script with --worker), so that its peak
+resident memory is its own, and each figure is the median of --repeat runs. Data is generated
+with the sample generator (--clean, so the pandas baseline can read it) and kept in --data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+# The metric calls each dashboard page makes (a test keeps this in step with the pages' ui.get calls).
+PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+    "overview": [
+        ("program", ()), ("net_output", ("organisation",)), ("finance_summary", ("organisation",)),
+        ("replication_summary", ("organisation",)), ("cascade", ()), ("adoption_org", ()), ("adoption", ()),
+        ("cull_list", ()), ("replication_backlog", ()),
+    ],
+    "adoption": [("adoption", ()), ("adoption_org", ()), ("cascade", ())],
+    "net_output": [
+        ("net_output", ("organisation",)), ("team_leaderboard", ()), ("grown_teams", ()), ("net_output", ("function",)),
+    ],
+    "replication": [
+        ("replication_summary", ("organisation",)), ("replication_summary", ()), ("replication_backlog", ()),
+        ("replication_curve", ()), ("replication_trend", ()), ("replication", ()),
+    ],
+    "fleet": [
+        ("usage", ("organisation",)), ("gates", ()), ("cull_list", ()), ("usage", ("month", "function")), ("agents", ()),
+        ("usage", ()),
+    ],
+    "catalog": [("validated_catalog", ())],
+    "finance": [
+        ("finance_summary", ("organisation",)), ("finance_summary", ()), ("finance_trend", ()), ("finance", ()),
+    ],
+}  # fmt: skip
+TARGETS = {
+    "ingest_ratio": 1.5,
+    "report_seconds": 2.0,
+    "report_speedup": 5.0,
+    "report_memory_ratio": 1 / 3,
+    "page_warm_ms": 150,
+    "page_cold_ms": 1000,
+    "peak_mb": 2048,
+}
+
+
+# --- workers: one measurement in this process --------------------------------------------------------
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory. VmHWM belongs to the memory image, so unlike ru_maxrss
+    (which Linux carries across exec) it does not include the driver that started the worker."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fresh(path: Path) -> None:
+    for candidate in (path, Path(f"{path}.wal")):
+        candidate.unlink(missing_ok=True)
+
+
+def work_ingest(db: str, files: list[str]) -> dict:
+    from offload_metrics import ingest, store
+
+    fresh(Path(db))
+    conn = store.connect(db)
+    started = time.perf_counter()
+    for file in files:
+        result = ingest.load_file(conn, file)
+        assert result.status == "loaded", result
+    seconds = time.perf_counter() - started
+    conn.close()
+    return {"seconds": seconds}
+
+
+def work_duckdb(db: str, file: str) -> dict:
+    import duckdb
+
+    fresh(Path(db))
+    conn = duckdb.connect(db)
+    conn.execute("SET enable_progress_bar = false")
+    reader = "read_parquet" if file.endswith(".parquet") else "read_csv"
+    started = time.perf_counter()
+    conn.execute(f"CREATE TABLE usage_events AS SELECT * FROM {reader}(?)", [file])
+    conn.close()  # a close checkpoints, as each of our loads does
+    return {"seconds": time.perf_counter() - started}
+
+
+def work_report(db: str) -> dict:
+    from offload_metrics import metrics, report, store
+    from offload_metrics.config import Settings
+
+    conn = store.connect(db)
+    started = time.perf_counter()
+    built = report.build(conn, metrics.Filters(), Settings())
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "functions": len(built["functions"]), "agents": len(built["agents"])}
+
+
+def work_pandas(folder: str) -> dict:
+    import pandas_baseline
+
+    manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    first, last = (
+        dt.date.fromisoformat(manifest["first_month"] + "-01"),
+        dt.date.fromisoformat(manifest["last_day"]),
+    )
+    started = time.perf_counter()
+    tables = pandas_baseline.report(
+        Path(folder) / "usage_events.csv", Path(folder) / "time_saved.csv", Path(folder) / "org_baseline.csv",
+        as_of=last, date_from=first, date_to=last,
+    )  # fmt: skip
+    return {"seconds": time.perf_counter() - started, "rows": sum(len(frame) for frame in tables.values())}
+
+
+def work_page(db: str, page: str, repeat: int) -> dict:
+    from offload_metrics import metrics, store
+    from offload_metrics.config import Settings
+
+    conn = store.connect(db)
+    settings = Settings()
+    filters = metrics.Filters().resolve(conn)
+
+    def run_page() -> float:
+        started = time.perf_counter()
+        for name, by in PAGE_QUERIES[page]:
+            function = getattr(metrics, name)
+            function(conn, filters, settings, by) if by else function(conn, filters, settings)
+        return time.perf_counter() - started
+
+    cold = run_page()
+    warm = statistics.median(run_page() for _ in range(max(repeat, 3)))
+    return {"cold_ms": cold * 1000, "warm_ms": warm * 1000}
+
+
+WORKERS = {
+    "ingest": work_ingest,
+    "duckdb": work_duckdb,
+    "report": work_report,
+    "pandas": work_pandas,
+    "page": work_page,
+}
+
+
+# --- the driver -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    name: str
+    size: int
+    values: list[dict] = field(default_factory=list)
+
+    def median(self, key: str) -> float:
+        return statistics.median(value[key] for value in self.values)
+
+
+def measure(task: str, *args: object) -> dict:
+    """Run one worker in a fresh process; return what it measured plus its peak memory."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", task, json.dumps([str(a) if isinstance(a, Path) else a for a in args])],
+        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": str(HERE)},
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"{task} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def prepare(size: int, data: Path) -> Path:
+    """The sample at this size (clean), plus a typed Parquet copy of its usage events."""
+    from offload_metrics import sample
+
+    folder = data / f"events-{size}"
+    manifest = folder / "manifest.json"
+    if not manifest.exists() or json.loads(manifest.read_text()).get("events") != size:
+        print(f"generating {size:,} events in {folder}", flush=True)
+        sample.generate(folder, events=size, clean=True)
+    parquet = folder / "usage_events.parquet"
+    if not parquet.exists():
+        import duckdb
+
+        with duckdb.connect() as conn:
+            conn.execute(
+                "COPY (SELECT * FROM read_csv(?)) TO ? (FORMAT parquet)",
+                [str(folder / "usage_events.csv"), str(parquet)],
+            )
+    return folder
+
+
+def run(sizes: list[int], repeat: int, data: Path) -> dict:
+    results: dict = {"sizes": sizes, "repeat": repeat, "figures": {}}
+    for size in sizes:
+        folder = prepare(size, data)
+        work = data / f"work-{size}"
+        work.mkdir(parents=True, exist_ok=True)
+        usage_csv, usage_parquet = folder / "usage_events.csv", folder / "usage_events.parquet"
+        figures: dict[str, Figure] = {
+            name: Figure(name, size)
+            for name in ("ingest_csv", "duckdb_csv", "ingest_parquet", "duckdb_parquet", "report", "pandas")
+        }
+        for round_number in range(repeat):
+            print(f"{size:,} events, round {round_number + 1} of {repeat}", flush=True)
+            figures["duckdb_csv"].values.append(measure("duckdb", work / "plain.duckdb", usage_csv))
+            figures["ingest_csv"].values.append(measure("ingest", work / "ours.duckdb", [str(usage_csv)]))
+            figures["duckdb_parquet"].values.append(measure("duckdb", work / "plain.duckdb", usage_parquet))
+            figures["ingest_parquet"].values.append(
+                measure("ingest", work / "ours.duckdb", [str(usage_parquet)])
+            )
+        others = [
+            str(folder / f"{kind}.csv")
+            for kind in ("agents", "org_baseline", "replication_events", "time_saved")
+        ]
+        full = work / "full.duckdb"
+        figures["full_load"] = Figure("full_load", size, [measure("ingest", full, [*others, str(usage_csv)])])
+        for _ in range(repeat):
+            figures["report"].values.append(measure("report", full))
+            figures["pandas"].values.append(measure("pandas", folder))
+        for page in PAGE_QUERIES:
+            figures[f"page_{page}"] = Figure(
+                f"page_{page}", size, [measure("page", full, page, 5) for _ in range(repeat)]
+            )
+        results["figures"][size] = {name: figure.values for name, figure in figures.items()}
+    return results
+
+
+def median_of(figures: dict, name: str, key: str) -> float:
+    return statistics.median(value[key] for value in figures[name])
+
+
+def summarise(results: dict) -> list[dict]:
+    """One row per figure and size: medians, ratios and the target each is held to."""
+    rows = []
+    for size, figures in results["figures"].items():
+        for kind in ("csv", "parquet"):
+            ours, plain = (
+                median_of(figures, f"ingest_{kind}", "seconds"),
+                median_of(figures, f"duckdb_{kind}", "seconds"),
+            )
+            rows.append({"size": size, "figure": f"ingest {kind.upper()} (s)", "ours": ours, "baseline": plain,
+                         "ratio": ours / plain, "target": f"ratio <= {TARGETS['ingest_ratio']}",
+                         "ok": ours / plain <= TARGETS["ingest_ratio"],
+                         "ours_mb": median_of(figures, f"ingest_{kind}", "peak_mb"), "baseline_mb": median_of(figures, f"duckdb_{kind}", "peak_mb")})  # fmt: skip
+        ours, pandas = median_of(figures, "report", "seconds"), median_of(figures, "pandas", "seconds")
+        ours_mb, pandas_mb = median_of(figures, "report", "peak_mb"), median_of(figures, "pandas", "peak_mb")
+        rows.append({"size": size, "figure": "full report vs pandas (s)", "ours": ours, "baseline": pandas,
+                     "ratio": pandas / ours, "target": f"<= {TARGETS['report_seconds']} s, >= {TARGETS['report_speedup']}x faster",
+                     "ok": ours <= TARGETS["report_seconds"] and pandas / ours >= TARGETS["report_speedup"],
+                     "ours_mb": ours_mb, "baseline_mb": pandas_mb})  # fmt: skip
+        rows.append({"size": size, "figure": "full report memory (MB)", "ours": ours_mb, "baseline": pandas_mb,
+                     "ratio": ours_mb / pandas_mb, "target": "<= 1/3 of pandas", "ok": ours_mb <= pandas_mb * TARGETS["report_memory_ratio"],
+                     "ours_mb": ours_mb, "baseline_mb": pandas_mb})  # fmt: skip
+        for page in PAGE_QUERIES:
+            cold, warm = (
+                median_of(figures, f"page_{page}", "cold_ms"),
+                median_of(figures, f"page_{page}", "warm_ms"),
+            )
+            rows.append({"size": size, "figure": f"page {page} queries (ms, cold / warm)", "ours": cold, "baseline": warm,
+                         "ratio": None, "target": f"cold <= {TARGETS['page_cold_ms']}, warm <= {TARGETS['page_warm_ms']}",
+                         "ok": cold <= TARGETS["page_cold_ms"] and warm <= TARGETS["page_warm_ms"],
+                         "ours_mb": median_of(figures, f"page_{page}", "peak_mb"), "baseline_mb": None})  # fmt: skip
+        rows.append({"size": size, "figure": "load all five files (s)", "ours": median_of(figures, "full_load", "seconds"),
+                     "baseline": None, "ratio": None, "target": f"peak <= {TARGETS['peak_mb']} MB",
+                     "ok": median_of(figures, "full_load", "peak_mb") <= TARGETS["peak_mb"],
+                     "ours_mb": median_of(figures, "full_load", "peak_mb"), "baseline_mb": None})  # fmt: skip
+    return rows
+
+
+def growth(rows: list[dict], sizes: list[int]) -> list[dict]:
+    """How each figure grows from the smallest to the largest size, against the growth in events."""
+    if len(sizes) < 2:
+        return []
+    small, large = min(sizes), max(sizes)
+    by_size = {(row["size"], row["figure"]): row for row in rows}
+    found = []
+    for (size, figure), row in by_size.items():
+        if size != small or (large, figure) not in by_size:
+            continue
+        ratio = by_size[(large, figure)]["ours"] / row["ours"] if row["ours"] else None
+        found.append({"figure": figure, "growth": ratio, "events_growth": large / small,
+                      "ok": ratio is not None and ratio <= large / small})  # fmt: skip
+    return found
+
+
+def number(value: object, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def markdown(results: dict, rows: list[dict], grown: list[dict]) -> str:
+    versions = {
+        name: metadata.version(name) for name in ("duckdb", "pandas", "streamlit", "altair", "pydantic")
+    }
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run on {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} with `python benchmarks/run.py "
+        f"--sizes {' '.join(str(size) for size in results['sizes'])} --repeat {results['repeat']}`; every figure is "
+        f"the median of {results['repeat']} runs, each in a fresh process.",
+        "",
+        f"Machine: {platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"{_memory_gb():.0f} GB RAM; Python {platform.python_version()}; "
+        + ", ".join(f"{name} {version}" for name, version in versions.items())
+        + ".",
+        "",
+        "Data: the sample generator's organisation (`offload-metrics sample --clean`), usage events as CSV and as "
+        "typed Parquet. Plain DuckDB is `CREATE TABLE AS SELECT * FROM read_csv(...)` (or `read_parquet`) into a "
+        "new database file, closed (checkpointed) at the end; ours is `offload-metrics ingest` into a new database "
+        "file: strict validation, deduplication, rejected-row accounting, the usage rollup and a checkpoint. The "
+        "pandas baseline (`benchmarks/pandas_baseline.py`) reads the CSV files and computes usage, gates and Net "
+        "Output; our full report computes every metric of SPEC.",
+        "",
+        "| events | figure | ours | baseline | ratio | peak MB ours | peak MB baseline | target | met |",
+        "|---:|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['size']:,} | {row['figure']} | {number(row['ours'])} | {number(row['baseline'])} | "
+            f"{number(row['ratio'])} | {number(row['ours_mb'], 0)} | {number(row['baseline_mb'], 0)} | "
+            f"{row['target']} | {'yes' if row['ok'] else '**no**'} |"
+        )
+    if grown:
+        lines += ["", "Growth from the smallest to the largest size (no worse than linear: at most the growth in events):",
+                  "", "| figure | grew | events grew | met |", "|---|---:|---:|---|"]  # fmt: skip
+        for row in grown:
+            lines.append(f"| {row['figure']} | {number(row['growth'])}x | {row['events_growth']:.0f}x | "
+                         f"{'yes' if row['ok'] else '**no**'} |")  # fmt: skip
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _memory_gb() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--data", type=Path, default=HERE / "data")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--json", type=Path, help="Also write the raw measurements here.")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("arguments", nargs="?", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.worker:
+        measured = WORKERS[options.worker](*json.loads(options.arguments))
+        measured["peak_mb"] = peak_mb()
+        print(json.dumps(measured))
+        return
+    results = run(sorted(options.sizes), options.repeat, options.data)
+    rows = summarise(results)
+    grown = growth(rows, options.sizes)
+    text = markdown(results, rows, grown)
+    options.out.write_text(text, encoding="utf-8")
+    if options.json:
+        options.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
