@@ -25,7 +25,11 @@ PAGES = {
     "Finance": [st.Page(ui.PAGES / "finance.py", title="Finance", icon=":material/payments:")],
     "Data": [st.Page(ui.PAGES / "data.py", title="Data", icon=":material/database:")],
 }
-page = st.navigation(PAGES)
+st.navigation(PAGES).run()
+
+# After the page, so that a file the page just loaded counts: then the data is no longer only the sample.
 if ui.showing_sample():
-    st.sidebar.info("Showing the bundled sample data. Clear it and load your own files on the Data page.")
-page.run()
+    st.sidebar.info("Showing the bundled sample organisation, not your data.", icon=":material/science:")
+    if st.sidebar.button("Clear the sample and load my own files", key="clear_sample", width="stretch"):
+        ui.clear_database()
+        st.switch_page(ui.PAGES / "data.py")

@@ -63,6 +63,22 @@ def test_the_app_starts_on_the_sample_and_says_so(sample_app, tmp_path):
     assert any("bundled sample" in info.value for info in sample_app.sidebar.info)
 
 
+def test_the_sample_clears_in_one_click(sample_app, tmp_path):
+    sample_app.button(key="clear_sample").click().run()
+    assert not sample_app.exception
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        assert store.is_empty(conn)
+    assert not any("bundled sample" in info.value for info in sample_app.sidebar.info)
+
+
+def test_the_one_click_clear_is_gone_once_the_user_loads_a_file(sample_app, tmp_path):
+    sample_app.switch_page(page("data")).run()
+    content = write_csv(tmp_path / "mine.csv", [example("agents", agent_id="mine")]).read_bytes()
+    sample_app.file_uploader(key="upload_files").upload("mine.csv", content, "text/csv")
+    sample_app.button(key="FormSubmitter:upload_form-Load").click().run()
+    assert not [button for button in sample_app.sidebar.button if button.key == "clear_sample"]
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_renders_the_sample_without_error(sample_app, name):
     sample_app.switch_page(page(name)).run()

@@ -123,3 +123,22 @@ def test_schema_prints_the_contract_and_json_schema():
     assert "one of completed, escalated, failed; required" in text.stdout
     document = json.loads(run("schema", "--json").stdout)
     assert set(document) == {"usage_events", "time_saved", "replication_events", "agents", "org_baseline"}
+
+
+def test_the_progress_bar_appears_only_after_a_second():
+    import time
+
+    from offload_metrics import cli, ingest
+
+    display = cli._ProgressDisplay()
+    quick = ingest.LoadProgress(file="a.csv", phase="reading", fraction=0.5)
+    display.tick(quick)
+    assert display.progress is None
+    slow = ingest.LoadProgress(file="a.csv", phase="reading", fraction=0.5, started=time.monotonic() - 2)
+    display.tick(slow)
+    try:
+        assert display.progress is not None
+        task = display.progress.tasks[0]
+        assert (task.completed, task.description) == (0.5, "a.csv: reading")
+    finally:
+        display.close()

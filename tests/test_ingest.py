@@ -284,7 +284,8 @@ def test_numbers_written_in_other_exact_forms_keep_their_value(conn, tmp_path):
     ]
 
 
-def test_repeated_keys_in_one_file_are_duplicates_or_conflicts(conn, tmp_path):
+@pytest.mark.parametrize("file_format", list(WRITERS))
+def test_repeated_keys_in_one_file_are_duplicates_or_conflicts(conn, tmp_path, file_format):
     rows = [
         example("usage_events", event_id="a"),
         example("usage_events", event_id="b"),
@@ -292,23 +293,14 @@ def test_repeated_keys_in_one_file_are_duplicates_or_conflicts(conn, tmp_path):
         example("usage_events", event_id="b", status="escalated", cost_usd="0.5"),
         example("usage_events", event_id="c"),
     ]
-    result = load(conn, write_csv(tmp_path / "repeats.csv", rows))
+    result = load(conn, WRITERS[file_format](tmp_path / f"repeats.{EXTENSIONS[file_format]}", rows))
 
-    assert (result.rows_read, result.accepted, result.duplicate, result.conflict, result.rejected) == (
-        5,
-        3,
-        1,
-        1,
-        0,
-    )
-    assert rejections(conn) == [
-        (
-            5,
-            "status",
-            "conflict",
-            'event_id "b" repeats line 3 of this file with a different status, cost_usd',
-        )
-    ]
+    counts = (result.rows_read, result.accepted, result.duplicate, result.conflict, result.rejected)
+    assert counts == (5, 3, 1, 1, 0)
+    # Lines count the CSV header; JSON Lines and Parquet rows start at 1.
+    first, later = (3, 5) if file_format == "csv" else (2, 4)
+    reason = f'event_id "b" repeats line {first} of this file with a different status, cost_usd'
+    assert rejections(conn) == [(later, "status", "conflict", reason)]
     assert conn.execute("select event_id, status from usage_events order by 1").fetchall() == [
         ("a", "completed"),
         ("b", "completed"),
@@ -632,6 +624,22 @@ def test_progress_reports_phases_and_fraction_while_loading(conn, tmp_path):
     assert all(0 <= fraction <= 1 for _, fraction in seen)
 
 
+# The rollup summed per key, and the same figures recomputed from scratch from the raw events.
+ROLLUP_SUMS = """
+    select day, function, business_unit, team, agent_id, sum(tasks), sum(completed), sum(escalated),
+           sum(failed), sum(correct), sum(incorrect), sum(api_calls), sum(input_tokens), sum(output_tokens),
+           sum(cost_usd), sum(latency_ms_sum), sum(latency_count)
+    from usage_daily group by all order by all
+"""
+RECOMPUTED_SUMS = """
+    select cast(occurred_at as date), function, business_unit, team, agent_id, count(*),
+           count(*) filter (where status = 'completed'), count(*) filter (where status = 'escalated'),
+           count(*) filter (where status = 'failed'), count(*) filter (where review = 'correct'),
+           count(*) filter (where review = 'incorrect'), sum(api_calls), sum(input_tokens),
+           sum(output_tokens), sum(cost_usd), coalesce(sum(latency_ms), 0), count(latency_ms)
+    from usage_events group by all order by all
+"""
+
 ROW_SHAPES = {
     "good": {},
     "bad status": {"status": "done"},
@@ -639,6 +647,8 @@ ROW_SHAPES = {
     "negative cost": {"cost_usd": "-1"},
     "missing agent": {"agent_id": ""},
     "other status": {"status": "escalated"},
+    "next utc day": {"occurred_at": "2025-03-04T23:30:00-02:00", "review": "incorrect"},
+    "other agent, no team": {"agent_id": "helper-2", "team": "", "latency_ms": ""},
 }
 
 
@@ -671,12 +681,13 @@ def test_every_row_read_is_accounted_for(tmp_path_factory, batches):
         ).fetchone()
         stored = connection.execute("select count(*), count(distinct event_id) from usage_events").fetchone()
         listed = connection.execute("select count(*) from rejected_rows").fetchone()[0]
-        rollup = connection.execute("select coalesce(sum(tasks), 0) from usage_daily").fetchone()[0]
+        rollup = connection.execute(ROLLUP_SUMS).fetchall()
+        recomputed = connection.execute(RECOMPUTED_SUMS).fetchall()
     rows_read, accepted, duplicate, conflict, rejected = (value or 0 for value in totals)
     assert rows_read == accepted + duplicate + conflict + rejected
     assert stored == (accepted, accepted)
     assert listed == conflict + rejected
-    assert rollup == accepted
+    assert rollup == recomputed
 
 
 def test_rollup_equals_a_recomputation_after_loads_with_repeats_and_rejections(conn, tmp_path):
@@ -697,24 +708,8 @@ def test_rollup_equals_a_recomputation_after_loads_with_repeats_and_rejections(c
     load(conn, write_csv(tmp_path / "one.csv", first))
     load(conn, write_csv(tmp_path / "two.csv", second))
 
-    rollup = conn.execute(
-        """
-        select day, function, business_unit, team, agent_id, sum(tasks), sum(completed), sum(escalated),
-               sum(failed), sum(correct), sum(incorrect), sum(api_calls), sum(input_tokens), sum(output_tokens),
-               sum(cost_usd), sum(latency_ms_sum), sum(latency_count)
-        from usage_daily group by all order by all
-        """
-    ).fetchall()
-    recomputed = conn.execute(
-        """
-        select cast(occurred_at as date), function, business_unit, team, agent_id, count(*),
-               count(*) filter (where status = 'completed'), count(*) filter (where status = 'escalated'),
-               count(*) filter (where status = 'failed'), count(*) filter (where review = 'correct'),
-               count(*) filter (where review = 'incorrect'), sum(api_calls), sum(input_tokens),
-               sum(output_tokens), sum(cost_usd), coalesce(sum(latency_ms), 0), count(latency_ms)
-        from usage_events group by all order by all
-        """
-    ).fetchall()
+    rollup = conn.execute(ROLLUP_SUMS).fetchall()
+    recomputed = conn.execute(RECOMPUTED_SUMS).fetchall()
     assert rollup == recomputed
     assert sum(row[5] for row in rollup) == 31
 
@@ -788,3 +783,14 @@ def test_gzip_compressed_files_load_with_their_line_numbers(conn, tmp_path, file
     assert rejections(conn) == [
         (line, "status", "rejected", 'status: must be one of completed, escalated, failed (got "done")')
     ]
+
+
+@pytest.mark.parametrize(
+    ("keys", "duplicate"),
+    [(["a", "b", "c", "d"], 0), (["a", "b", "c", "c"], 1), (["a", "c", "b", "a"], 1)],
+    ids=["sorted", "sorted-with-a-repeat", "unsorted-with-a-repeat"],
+)
+def test_repeats_are_found_whether_keys_come_sorted_or_not(conn, tmp_path, keys, duplicate):
+    rows = [example("usage_events", event_id=key) for key in keys]
+    result = load(conn, write_csv(tmp_path / "keys.csv", rows))
+    assert (result.accepted, result.duplicate) == (len(set(keys)), duplicate)

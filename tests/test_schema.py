@@ -105,3 +105,11 @@ def test_json_schema_describes_every_kind_and_column():
     assert set(documents) == set(schema.KINDS)
     assert documents["usage_events"]["properties"]["status"]["description"].startswith("completed")
     assert "event_id" in documents["usage_events"]["required"]
+
+
+def test_the_readme_shows_each_kinds_example_row():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for model in schema.KINDS.values():
+        assert schema.example_row(model) in readme, model.kind

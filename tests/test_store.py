@@ -26,7 +26,12 @@ def test_tables_are_derived_from_the_contract(conn):
         names_and_types = [(row[0], row[1]) for row in described]
         expected = [(column.name, column.sql_type) for column in schema.columns(model)]
         assert names_and_types[: len(expected)] == expected
-        assert [name for name, _ in names_and_types[len(expected) :]] == ["load_id", "_problems", "_raw"]
+        assert [name for name, _ in names_and_types[len(expected) :]] == [
+            "load_id",
+            "_ordinal",
+            "_problems",
+            "_raw",
+        ]
     assert dict(conn.execute("describe usage_events").fetchall()[i][:2] for i in (1, 12)) == {
         "occurred_at": "TIMESTAMP",
         "cost_usd": "DECIMAL(18,8)",

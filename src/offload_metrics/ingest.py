@@ -408,7 +408,9 @@ def column_sql_checks(column: schema.Column, raw: str, value: str) -> ColumnSql:
     return ColumnSql(column, raw, value, _checks(column, raw, value))
 
 
-def column_sql(column: schema.Column, source: str | None, native_type: str | None = None) -> ColumnSql:
+def column_sql(
+    column: schema.Column, source: str | None, native_type: str | None = None, empty_is_null: bool = False
+) -> ColumnSql:
     """SQL for one column read from the source expression (None when the file lacks the column)."""
     if source is None:
         raw = "NULL::VARCHAR"
@@ -431,7 +433,7 @@ def column_sql(column: schema.Column, source: str | None, native_type: str | Non
             value = f"try_cast({raw} as {column.sql_type})" if column.allowed else raw
     else:
         text = f"cast({source} as VARCHAR)" if native_type else source
-        raw = f"nullif({text}, '')"
+        raw = text if empty_is_null and column.base == "text" else f"nullif({text}, '')"
         value = _text_value(column, raw)
     return ColumnSql(column, raw, value, _checks(column, raw, value))
 
@@ -475,7 +477,7 @@ def problems_sql(model: type[schema.InputKind], specs: Sequence[ColumnSql]) -> s
 def reasons_sql(model: type[schema.InputKind]) -> tuple[str, str, str]:
     """(first broken column, all reasons, raw values as JSON) as SQL over _problems and _raw."""
     contract = schema.columns(model)
-    specs = [column_sql(column, f"_raw[{index + 1}]") for index, column in enumerate(contract)]
+    specs = [column_sql(column, _raw_value(index)) for index, column in enumerate(contract)]
     unreadable = f"(_problems & {UNREADABLE}) <> 0"
     first_column = [f"case when {unreadable} then NULL"]
     reasons = []
@@ -502,9 +504,14 @@ def reasons_sql(model: type[schema.InputKind]) -> tuple[str, str, str]:
         f"case when {unreadable} then 'not a JSON object' "
         f"else array_to_string(list_filter([{', '.join(reasons)}], lambda r: r is not null), '; ') end"
     )
-    pairs = ", ".join(f"{sql_literal(c.name)}, _raw[{index + 1}]" for index, c in enumerate(contract))
-    raw = f"(case when {unreadable} then json_object('line', _raw[1]) else json_object({pairs}) end)::VARCHAR"
+    pairs = ", ".join(f"{sql_literal(c.name)}, {_raw_value(index)}" for index, c in enumerate(contract))
+    raw = f"(case when {unreadable} then json_object('line', {_raw_value(0)}) else json_object({pairs}) end)::VARCHAR"
     return " ".join(first_column), reason, raw
+
+
+def _raw_value(index: int) -> str:
+    """The raw text of contract column `index` of a row, from the JSON array kept in _raw."""
+    return f"json_extract_string(_raw, '$[{index}]')"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -525,6 +532,8 @@ class Source:
     native_types: dict[str, str]  # contract column -> Parquet type
     unreadable: str | None = None  # condition for a record that cannot be read at all
     record_text: str | None = None  # the record's text, kept for an unreadable record
+    ordinal: str = "NULL::BIGINT"  # the record's position in the file, where the reader gives one
+    empty_is_null: bool = False  # the reader already reads an empty text field as null
 
 
 def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) -> Source:
@@ -545,6 +554,7 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
             reader,
             {name: f"c{header.names.index(name)}" for name in present},
             {name: "DOUBLE" for name in present if name in integers},
+            empty_is_null=True,
         )
     if header.file_format == "jsonl":
         paths = ", ".join(sql_literal("$." + json.dumps(name)) for name in present)
@@ -561,9 +571,10 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
         return Source(reader, columns, {}, unreadable="v is null", record_text="line")
     types = dict(zip(header.names, header.native_types, strict=True))
     return Source(
-        "read_parquet($path)",
+        "read_parquet($path, file_row_number = true)",
         {name: quote_identifier(name) for name in present},
         {name: types[name] for name in present},
+        ordinal="file_row_number",
     )
 
 
@@ -578,11 +589,17 @@ def insert_sql(model: type[schema.InputKind], header: Header, rejects: str) -> s
     parsed = []
     checked = []
     for index, column in enumerate(contract):
-        spec = column_sql(column, source.columns.get(column.name), source.native_types.get(column.name))
+        spec = column_sql(
+            column,
+            source.columns.get(column.name),
+            source.native_types.get(column.name),
+            source.empty_is_null,
+        )
         name = quote_identifier(column.name)
         parsed += [f"{spec.raw} as r{index}", f"{spec.value} as {name}"]
         checked.append(column_sql_checks(column, f"r{index}", name))
     problems = problems_sql(model, checked)
+    parsed.append(f"{source.ordinal} as _ordinal")
     raw = f"[{', '.join(f'r{index}' for index in range(len(contract)))}]"
     if source.unreadable:
         parsed.append(f"{source.unreadable} as unreadable, {source.record_text} as record_text")
@@ -598,8 +615,9 @@ def insert_sql(model: type[schema.InputKind], header: Header, rejects: str) -> s
     names = ", ".join(quote_identifier(c.name) for c in contract)
     # The raw list is built only for rows with problems: CASE evaluates its branch selectively.
     return f"""
-        insert into {model.kind} ({names}, load_id, _problems, _raw)
-        select {", ".join(stored)}, $load_id, nullif(problems, 0), case when problems <> 0 then {raw} end
+        insert into {model.kind} ({names}, load_id, _ordinal, _problems, _raw)
+        select {", ".join(stored)}, $load_id, _ordinal, nullif(problems, 0),
+               case when problems <> 0 then to_json({raw})::VARCHAR end
         from (
             select *, {problems} as problems
             from (select {", ".join(parsed)} from {source.reader})
@@ -746,6 +764,11 @@ def _values_json(model: type[schema.InputKind], alias: str) -> str:
     return f"json_object({pairs})::VARCHAR"
 
 
+# A stored row's position in its file: its Parquet row number, else its place in the table, whose
+# rows keep file order while a CSV or JSON Lines load inserts them.
+ORDINAL = "coalesce(_ordinal, rowid - $base)"
+
+
 def _classify_repeats(
     cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind], load_id: int, base: int
 ) -> None:
@@ -763,11 +786,11 @@ def _classify_repeats(
             f"""
             insert into _outcome
             with incoming as (
-                select rowid as row_id, * from {table} where load_id = $load_id and _problems is null
+                select {ORDINAL} as ordinal, * from {table} where load_id = $load_id and _problems is null
             ),
             stored as (select * from {table} where load_id < $load_id),
             final as (
-                select i.row_id - $base as ordinal, {_differing(model, "i", "s")} as differing,
+                select i.ordinal, {_differing(model, "i", "s")} as differing,
                        {_key_text(model, "i")} as key_text, s.load_id as other_load, {_values_json(model, "i")} as raw
                 from incoming as i join stored as s on {keys_equal}
             )
@@ -781,27 +804,29 @@ def _classify_repeats(
             """,
             params,
         )
+    if _keys_strictly_increase(cur, model, load_id):
+        return
     # A key repeated in this file that was also stored already is classified above, against the
     # stored row; only the remaining repeats are compared with their first row in this file.
     cur.execute(
         f"""
         insert into _outcome
         with incoming as not materialized (
-            select rowid as row_id, * from {table} where load_id = $load_id and _problems is null
+            select {ORDINAL} as ordinal, * from {table} where load_id = $load_id and _problems is null
         ),
         repeated as (select {key_hash} as h from incoming group by h having count(*) > 1),
         candidates as (
-            select *, min(row_id) over (partition by {partition}) as first_row
+            select *, min(ordinal) over (partition by {partition}) as first_ordinal
             from incoming
             where {key_hash} in (select h from repeated)
-              and row_id - $base not in (select ordinal from _outcome)
+              and ordinal not in (select ordinal from _outcome)
         ),
         final as (
-            select r.row_id - $base as ordinal, {_differing(model, "r", "f")} as differing,
-                   {_key_text(model, "r")} as key_text, r.first_row - $base as other_ordinal,
+            select r.ordinal, {_differing(model, "r", "f")} as differing,
+                   {_key_text(model, "r")} as key_text, r.first_ordinal as other_ordinal,
                    {_values_json(model, "r")} as raw
-            from candidates as r join candidates as f on f.row_id = r.first_row
-            where r.row_id <> r.first_row
+            from candidates as r join candidates as f on f.ordinal = r.first_ordinal
+            where r.ordinal <> r.first_ordinal
         )
         select ordinal,
                case when len(differing) = 0 then 'duplicate' else 'conflict' end,
@@ -812,6 +837,29 @@ def _classify_repeats(
         """,
         params,
     )
+
+
+def _keys_strictly_increase(
+    cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind], load_id: int
+) -> bool:
+    """Whether each valid row's key is greater than the one before it in the table: then no key
+    repeats. Exports are mostly written in key order, and this one streaming pass costs a third of
+    the hash aggregate that finds repeats in any order."""
+    if len(model.key) != 1:
+        return False
+    key = quote_identifier(model.key[0])
+    row = cur.execute(
+        f"""
+        select count(*) filter (where {key} <= previous)
+        from (
+            select {key}, lag({key}) over () as previous
+            from {model.kind}
+            where load_id = $load_id and _problems is null
+        )
+        """,
+        {"load_id": load_id},
+    ).fetchone()
+    return bool(row) and row[0] == 0
 
 
 def _reader_rejects(
@@ -911,6 +959,10 @@ def load_file(
             params["compression"] = "gzip" if is_gzip(path) else "none"
         if header.file_format == "csv":
             params["delimiter"] = header.delimiter
+        # Parquet rows carry their row number, so their order need not be kept: an insert that keeps
+        # it leaves part-filled row groups (Parquet's and DuckDB's sizes differ) that the checkpoint
+        # would rewrite, which took longer than the insert itself.
+        cur.execute("SET preserve_insertion_order = ?", [header.file_format != "parquet"])
         try:
             cur.execute(insert_sql(model, header, rejects), params)
         except duckdb.Error as error:
@@ -1007,7 +1059,7 @@ def _classify_and_clean(
     cur.execute(
         f"""
         insert into _outcome
-        select rowid - $base, 'rejected', {first_column}, {reason}, {raw}, NULL
+        select {ORDINAL}, 'rejected', {first_column}, {reason}, {raw}, NULL
         from {table} where load_id = $load_id and _problems is not null
         """,
         {"load_id": load_id, "base": base},
@@ -1051,7 +1103,7 @@ def _classify_and_clean(
     removed = sum(counts.values())
     if removed:
         deleted = cur.execute(
-            f"delete from {table} where load_id = $load_id and rowid - $base in (select ordinal from _outcome)",
+            f"delete from {table} where load_id = $load_id and {ORDINAL} in (select ordinal from _outcome)",
             {"load_id": load_id, "base": base},
         ).fetchone()
         if not deleted or deleted[0] != removed:

@@ -20,9 +20,10 @@ DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
 SCHEMA_VERSION = 1
 
-# Columns every input table carries besides the contract: the load a row came from, and while a
-# load is in progress, the problems found in the row and its raw text (both null once loaded).
-LOAD_COLUMNS = ("load_id INTEGER NOT NULL", "_problems UBIGINT", "_raw VARCHAR[]")
+# Columns every input table carries besides the contract: the load a row came from; its row number
+# in a Parquet file (CSV and JSON Lines rows keep file order instead); and while a load is in
+# progress, the problems found in the row and its raw values as a JSON array (null once loaded).
+LOAD_COLUMNS = ("load_id INTEGER NOT NULL", "_ordinal BIGINT", "_problems UBIGINT", "_raw VARCHAR")
 
 USAGE_ROLLUP_COLUMNS = (
     ("day", "DATE"),

@@ -91,14 +91,19 @@ def start_on_sample(force: bool = False) -> list[ingest.LoadResult]:
             status.update(label="Loaded the bundled sample data", state="complete")
         with cursor() as conn:
             conn.execute("begin transaction")
-            store.set_meta(conn, "sample", "loaded")
+            store.set_meta(conn, SAMPLE_KEY, str(data_version()[0]))
             conn.execute("commit")
         return results
 
 
+SAMPLE_KEY = "sample_last_load"
+
+
 def showing_sample() -> bool:
+    """Whether the database holds the bundled sample and nothing else (so it can go in one click)."""
     with cursor() as conn:
-        return store.get_meta(conn, "sample") == "loaded" and not store.is_empty(conn)
+        last = store.get_meta(conn, SAMPLE_KEY)
+    return last is not None and str(data_version()[0]) == last
 
 
 def load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequence[str] | None = None):
@@ -280,7 +285,7 @@ def clear_database() -> None:
     store.clear(connection())
     with cursor() as conn:
         conn.execute("begin transaction")
-        store.set_meta(conn, "sample", None)
+        store.set_meta(conn, SAMPLE_KEY, None)
         conn.execute("commit")
     st.cache_data.clear()
 

@@ -9,8 +9,8 @@ settings = ui.settings()
 
 if ui.showing_sample():
     st.info(
-        "The dashboard is showing the bundled sample organisation. Clear it below (Start over) and load your own "
-        "files, or load yours on top to compare.",
+        "The dashboard is showing the bundled sample organisation. Clear it with the button in the sidebar and "
+        "load your own files here.",
         icon=":material/science:",
     )
 
