@@ -48,7 +48,7 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     ],
     "catalog": [("validated_catalog", ())],
     "finance": [
-        ("finance_summary", ("organisation",)), ("finance_summary", ()), ("finance_trend", ()), ("finance", ()),
+        ("finance_summary", ("organisation",)), ("finance_summary", ()), ("finance_trend", ()), ("finance_tables", ()),
     ],
 }  # fmt: skip
 TARGETS = {
@@ -137,7 +137,7 @@ def work_pandas(folder: str) -> dict:
 
 
 def work_page(db: str, page: str, repeat: int) -> dict:
-    from offload_metrics import metrics, store
+    from offload_metrics import metrics, report, store
     from offload_metrics.config import Settings
 
     conn = store.connect(db)
@@ -147,7 +147,7 @@ def work_page(db: str, page: str, repeat: int) -> dict:
     def run_page() -> float:
         started = time.perf_counter()
         for name, by in PAGE_QUERIES[page]:
-            function = getattr(metrics, name)
+            function = getattr(metrics, name, None) or getattr(report, name)
             function(conn, filters, settings, by) if by else function(conn, filters, settings)
         return time.perf_counter() - started
 

@@ -108,7 +108,8 @@ def test_every_tile_carries_its_definition_on_hover(sample_app):
     sample_app.switch_page(page("overview")).run()
     hover = {metric.label: metric.proto.help for metric in sample_app.metric}
     assert hover["Offloaded share"] == definitions.lookup("offloaded_share", "adoption_org")
-    assert hover["Trajectory"].startswith("once some month up to as_of has been at scale")
+    assert hover["Trajectory"] == definitions.lookup("trajectory", "adoption_program")
+    assert hover["Trajectory"].endswith("else in_progress. Null before any validated agent.")
 
 
 def test_finance_and_fleet_tiles_match_the_report(sample_app, tmp_path):
@@ -242,3 +243,11 @@ def test_finance_offers_csv_and_excel_downloads(sample_app):
     sample_app.switch_page(page("finance")).run()
     labels = [button.proto.label for button in sample_app.get("download_button")]
     assert labels == ["Download CSV (by function and month)", "Download Excel (three sheets)"]
+
+
+def test_business_unit_choices_follow_the_chosen_functions(sample_app):
+    everyone = set(sample_app.multiselect(key="business_unit").options)
+    sample_app.multiselect(key="function").set_value(["Legal"]).run()
+    legal = set(sample_app.multiselect(key="business_unit").options)
+    assert legal == {"Commercial Legal", "Compliance"}
+    assert legal < everyone

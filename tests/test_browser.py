@@ -198,4 +198,7 @@ def test_the_finance_csv_downloads(server, page):
     rows = list(csv.DictReader(io.StringIO(saved.read_text(encoding="utf-8"))))
     assert rows
     assert {"function", "month", "labor_value_usd", "agent_cost_usd", "net_savings_usd"} <= set(rows[0])
-    assert float(rows[0]["labor_value_usd"]) >= 0
+    money = [
+        row[column] for row in rows for column in ("labor_value_usd", "agent_cost_usd", "net_savings_usd")
+    ]
+    assert all(len(value.partition(".")[2]) <= 2 for value in money), "money is shown in cents"

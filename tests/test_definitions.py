@@ -42,10 +42,13 @@ def test_every_number_in_the_report_has_a_definition(keys, family):
 
 
 def test_a_header_parses_into_entries_with_continuations():
-    text = "-- Definition: What it is,\n-- over two lines.\n-- tasks: count of\n--   events.\n-- Grain: one row.\nselect 1\n-- late: ignored"
+    text = (
+        "-- Definition: What it is,\n-- over two lines.\n-- tasks: count of\n--   events; by\n"
+        "--   reviewed: a continuation that looks like an entry.\n-- Grain: one row.\nselect 1\n-- late: ignored"
+    )
     assert [(entry.name, entry.text) for entry in definitions.parse(text, "x.sql")] == [
         ("Definition", "What it is, over two lines."),
-        ("tasks", "count of events."),
+        ("tasks", "count of events; by reviewed: a continuation that looks like an entry."),
         ("Grain", "one row."),
     ]
 
@@ -58,3 +61,22 @@ def test_lookup_prefers_the_named_family():
 
 def test_an_input_field_is_defined_by_the_contract():
     assert definitions.lookup("risk_class").startswith("low (internal data, drafting, summarising)")
+
+
+QUERIES = [name for name in definitions.FAMILIES if not name.startswith(("rollup_", "stg_", "macro_"))]
+
+
+@pytest.mark.parametrize("family", QUERIES)
+def test_every_defined_metric_is_a_column_the_file_outputs(conn, family):
+    """An entry of a header names a column of the file's result; a mis-wrapped line would not."""
+    from offload_metrics import metrics
+    from offload_metrics.config import Settings
+
+    by = metrics.DIMENSIONS.get(family, (None,))[1:2] or ()
+    sql = metrics.render(family, tuple(by))
+    filters = metrics.Filters().resolve(conn)
+    used = set(metrics._PARAMETER.findall(metrics._COMMENT.sub("", sql)))
+    values = {key: value for key, value in metrics.parameters(filters, Settings()).items() if key in used}
+    outputs = {row[0] for row in conn.execute(f"describe {sql}", values).fetchall()}
+    named = {entry.name for entry in definitions.all_definitions() if entry.file == f"{family}.sql"}
+    assert named - {"Definition", "Grain"} <= outputs

@@ -565,6 +565,21 @@ def test_an_error_part_way_leaves_the_database_as_it_was(conn, tmp_path, phase):
     assert load(conn, path).accepted == 50
 
 
+def test_a_database_failure_part_way_is_one_message_and_changes_nothing(conn, tmp_path):
+    load(conn, write_csv(tmp_path / "first.csv", [example("usage_events", event_id="a")]))
+    before = snapshot(conn)
+
+    def out_of_space(entered: str) -> None:
+        if entered == "rollup":
+            raise duckdb.IOException("No space left on device")
+
+    with pytest.raises(ingest.IngestError) as raised:
+        load(conn, write_csv(tmp_path / "second.csv", [example("usage_events", event_id="b")]),
+             progress=ingest.LoadProgress(on_phase=out_of_space))  # fmt: skip
+    assert raised.value.message == "could not be loaded, and nothing was changed: No space left on device"
+    assert snapshot(conn) == before
+
+
 def test_a_killed_load_leaves_the_database_as_it_was(db_path, tmp_path):
     rows = [example("usage_events", event_id=f"e{index}") for index in range(200_000)]
     path = write_csv(tmp_path / "big.csv", rows)
@@ -654,22 +669,25 @@ ROW_SHAPES = {
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
+    file_format=st.sampled_from(list(WRITERS)),
     batches=st.lists(
         st.lists(st.tuples(st.integers(0, 12), st.sampled_from(list(ROW_SHAPES))), min_size=0, max_size=30),
         min_size=1,
         max_size=3,
-    )
+    ),
 )
-def test_every_row_read_is_accounted_for(tmp_path_factory, batches):
-    """read = accepted + duplicate + conflict + rejected for any mix of rows, over several loads."""
+def test_every_row_read_is_accounted_for(tmp_path_factory, file_format, batches):
+    """read = accepted + duplicate + conflict + rejected for any mix of rows, in any format, over
+    several loads; and the rollup equals a recomputation from the events."""
     folder = tmp_path_factory.mktemp("messy")
     with store.connect(folder / "db.duckdb") as connection:
         for number, batch in enumerate(batches):
             rows = [example("usage_events", event_id=f"e{key}", **ROW_SHAPES[shape]) for key, shape in batch]
-            path = folder / f"batch{number}.csv"
+            path = folder / f"batch{number}.{EXTENSIONS[file_format]}"
             if rows:
-                write_csv(path, rows)
+                WRITERS[file_format](path, rows)
             else:
+                path = folder / f"batch{number}.csv"
                 path.write_text(",".join(schema.UsageEvent.example) + "\n", encoding="utf-8")
             result = load(connection, path)
             if result.status == "already loaded":
@@ -688,6 +706,35 @@ def test_every_row_read_is_accounted_for(tmp_path_factory, batches):
     assert stored == (accepted, accepted)
     assert listed == conflict + rejected
     assert rollup == recomputed
+
+
+BASELINE_SHAPES = {
+    "good": {},
+    "bigger": {"headcount": "30"},
+    "bad headcount": {"headcount": "0"},
+    "no rate": {"loaded_hourly_cost_usd": ""},
+}
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 2), st.sampled_from(list(BASELINE_SHAPES))), max_size=20
+    )
+)
+def test_every_baseline_row_is_accounted_for_with_its_two_column_key(tmp_path_factory, rows):
+    folder = tmp_path_factory.mktemp("baseline")
+    teams = [example("org_baseline", business_unit=f"BU{unit}", team=f"T{team}", **BASELINE_SHAPES[shape])
+             for unit, team, shape in rows]  # fmt: skip
+    with store.connect(folder / "db.duckdb") as connection:
+        if not teams:
+            return
+        result = load(connection, write_csv(folder / "baseline.csv", teams))
+        stored = connection.execute(
+            "select count(*), count(distinct (business_unit, team)) from org_baseline"
+        ).fetchone()
+    assert result.balanced and result.rows_read == len(teams)
+    assert stored == (result.accepted, result.accepted)
 
 
 def test_rollup_equals_a_recomputation_after_loads_with_repeats_and_rejections(conn, tmp_path):
@@ -794,3 +841,12 @@ def test_repeats_are_found_whether_keys_come_sorted_or_not(conn, tmp_path, keys,
     rows = [example("usage_events", event_id=key) for key in keys]
     result = load(conn, write_csv(tmp_path / "keys.csv", rows))
     assert (result.accepted, result.duplicate) == (len(set(keys)), duplicate)
+
+
+def test_a_row_rule_names_columns_whole():
+    rule = schema.RowRule("minutes_per_task", "minutes_per_task <= baseline_minutes_per_task", "x")
+    values = {"minutes_per_task": "m", "baseline_minutes_per_task": "b", "period_start": "s"}
+    assert (
+        ingest._row_rule_sql(schema.TimeSaved, rule, values)
+        == "(b is not null and m is not null and not (m <= b))"
+    )

@@ -565,3 +565,16 @@ def test_a_value_exactly_on_a_threshold_counts_despite_floating_point(data):
     cascade = metrics.cascade(conn, metrics.Filters(), SETTINGS)
     thin = cascade[cascade["function"] == "Thin"]
     assert records(thin, "phase", "crossed_on") == [("acceleration", pd_ts("2025-03-01"))]
+
+
+def test_an_agent_failing_the_gate_is_listed_whatever_the_range(data):
+    # The range ends in March; as_of is June 30, and the agent only ran (badly) in June.
+    _gate_agent(data, "late", "2025-06-10", tasks=60, completed=60, correct=5, incorrect=20)
+    data.usage("2025-03-01", "early")
+    conn = data.load()
+    march = metrics.Filters(as_of=D(2025, 6, 30), date_from=D(2025, 3, 1), date_to=D(2025, 3, 31))
+
+    assert records(metrics.cull_list(conn, march, SETTINGS), "agent_id", "gate", "range_tasks") == [
+        ("late", "fail", 0)
+    ]
+    assert set(metrics.agents(conn, march, SETTINGS)["agent_id"]) == {"early", "late"}

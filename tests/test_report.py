@@ -229,3 +229,16 @@ def test_settings_change_the_report(data):
     assert marketing["reinvestment_pool_usd"] == 3846.15  # 0.5 x 7692.30
     assert (marketing["phase"], marketing["crossed_on"]) == ("crossing_point", None)
     assert built["settings"]["finance"]["reinvestment_share"] == 0.5
+
+
+def test_a_range_inside_months_covers_those_whole_months(data):
+    conn = rich(data).load()
+    inside = report.build(
+        conn, metrics.Filters(date_from=dt.date(2025, 2, 14), date_to=dt.date(2025, 2, 20)), Settings()
+    )
+    whole = report.build(
+        conn, metrics.Filters(date_from=dt.date(2025, 2, 1), date_to=dt.date(2025, 2, 28)), Settings()
+    )
+    assert (inside["from"], inside["to"]) == ("2025-02-01", "2025-02-28")
+    assert inside["functions"] == whole["functions"]
+    assert {row["month"] for row in inside["teams"]} == {"2025-02"}

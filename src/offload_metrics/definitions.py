@@ -23,7 +23,8 @@ FAMILIES = (
     "usage", "gates", "net_output", "net_output_summary", "hours_by_agent", "adoption", "adoption_org",
     "adoption_cascade", "adoption_program", "replication", "replication_curve", "replication_summary",
     "replication_trend", "finance", "finance_summary", "finance_trend", "agents", "catalog", "functions",
-    "data_range", "stg_usage_daily", "stg_time_saved",
+    "business_units", "data_range", "usage_selected", "time_saved_selected", "macro_adoption_phase",
+    "stg_usage_daily", "stg_time_saved",
     "rollup_usage_daily", "rollup_usage_daily_compact",
 )  # fmt: skip
 
@@ -42,7 +43,8 @@ def parse(text: str, file: str) -> list[Definition]:
         if not line.startswith("--"):
             break
         body = line[2:].strip()
-        match = _ENTRY.match(body)
+        # An entry starts at "-- name: "; an indented line ("--   ...") always continues the last one.
+        match = _ENTRY.match(body) if line.startswith("-- ") and not line.startswith("--  ") else None
         if match:
             entries.append([match.group(1), match.group(2)])
         elif entries and body:
@@ -70,11 +72,6 @@ def lookup(metric: str, family: str | None = None) -> str:
         c.description for model in schema.KINDS.values() for c in schema.columns(model) if c.name == metric
     ]
     return described[0] if described else ""
-
-
-def family(name: str) -> str:
-    """The Definition line of a family (its meaning and grain)."""
-    return lookup("Definition", name) if any(d.file == f"{name}.sql" for d in all_definitions()) else ""
 
 
 def markdown() -> str:

@@ -7,6 +7,12 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
+MONEY_SUFFIXES = ("_usd", "_per_task")
+
+
+def is_money(column: str) -> bool:
+    """Whether a column holds money: every metric names money with one of MONEY_SUFFIXES."""
+    return column.endswith(MONEY_SUFFIXES)
 
 
 def missing(value: object) -> bool:
@@ -66,6 +72,15 @@ def count(value: object) -> str:
 def plural(count: int, word: str) -> str:
     """1 function, 3 functions."""
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
+
+
+def scale_note(time_to_scale: object, months_since: object, low: int, high: int) -> str:
+    """Where the program is against the months-to-scale band, in a few words."""
+    if not missing(time_to_scale):
+        return f"scaled in {plural(int(time_to_scale), 'month')}; on track is {low}-{high}"  # type: ignore[call-overload]
+    if not missing(months_since):
+        return f"{plural(int(months_since), 'month')} since the first validated agent"  # type: ignore[call-overload]
+    return "no validated agent yet"
 
 
 def ratio(value: object) -> str:

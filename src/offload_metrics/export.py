@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pandas as pd
 
+from offload_metrics import display
+
 # A text cell starting with one of these can run as a formula in Excel or Sheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -28,17 +30,23 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return safe
 
 
+def rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """Money columns rounded to cents (half up, from exact decimals): money as it is shown."""
+    shown = frame.copy()
+    for column in shown.columns:
+        if display.is_money(column):
+            shown[column] = shown[column].map(display.cents)
+    return shown
+
+
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     return safe_frame(frame).to_csv(index=False).encode("utf-8")
 
 
-def excel_bytes(
-    sheets: Mapping[str, pd.DataFrame],
-    money_columns: Iterable[str] = (),
-    share_columns: Iterable[str] = (),
-) -> bytes:
-    """One sheet per table; money as currency, shares as percents, text safe from formulas."""
-    money_columns, share_columns = set(money_columns), set(share_columns)
+def excel_bytes(sheets: Mapping[str, pd.DataFrame], share_columns: Iterable[str] = ()) -> bytes:
+    """One sheet per table; money (by its name) as currency, shares as percents, text safe from
+    formulas."""
+    share_columns = set(share_columns)
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
         book = writer.book
@@ -56,7 +64,7 @@ def excel_bytes(
             sheet = writer.sheets[sheet_name]
             for index, column in enumerate(table.columns):
                 width = min(max(len(str(column)), 12) + 2, 48)
-                style = currency if column in money_columns else percent if column in share_columns else None
+                style = currency if display.is_money(column) else percent if column in share_columns else None
                 sheet.set_column(index, index, width, style)
             sheet.freeze_panes(1, 0)
     return buffer.getvalue()

@@ -439,13 +439,15 @@ def column_sql(
 
 
 def _row_rule_sql(model: type[schema.InputKind], rule: schema.RowRule, values: dict[str, str]) -> str:
-    """A row rule's breach as SQL over the value expressions (false while a column is missing)."""
-    expression = rule.sql
-    for name in sorted(values, key=len, reverse=True):
-        expression = expression.replace(name, f"__{name}__")
-    referenced = [name for name in values if f"__{name}__" in expression]
-    for name in referenced:
-        expression = expression.replace(f"__{name}__", values[name])
+    """A row rule's breach as SQL over the value expressions (false while a column is missing).
+
+    Column names are replaced in one pass on word boundaries, so a name inside a longer one
+    (minutes_per_task in baseline_minutes_per_task) is left alone."""
+    names = re.compile(
+        r"\b(" + "|".join(re.escape(name) for name in sorted(values, key=len, reverse=True)) + r")\b"
+    )
+    referenced = sorted(set(names.findall(rule.sql)))
+    expression = names.sub(lambda match: values[match.group(1)], rule.sql)
     present = " and ".join(f"{values[name]} is not null" for name in referenced)
     return f"({present} and not ({expression}))"
 
@@ -1007,6 +1009,12 @@ def load_file(
             ],
         )
         cur.execute("commit")
+    except (duckdb.Error, OSError) as error:
+        # A failure of the database or the disk part-way (out of memory, disk full): one message,
+        # and the rollback leaves the database as it was.
+        with contextlib.suppress(duckdb.Error):
+            cur.execute("rollback")
+        raise IngestError(name, f"could not be loaded, and nothing was changed: {_short(error)}") from error
     except BaseException:
         with contextlib.suppress(duckdb.Error):
             cur.execute("rollback")
@@ -1017,7 +1025,10 @@ def load_file(
                 cur.execute(f"drop table if exists {rejects}_{suffix}")
         progress.connection = None
         cur.close()
-    conn.execute("checkpoint")
+    # The load is committed; a checkpoint cannot run while another session has a transaction open,
+    # and DuckDB then checkpoints on its own later (the WAL keeps the load until then).
+    with contextlib.suppress(duckdb.TransactionException):
+        conn.execute("checkpoint")
     result.file, result.kind, result.file_format = name, kind, header.file_format
     result.load_id, result.ignored_columns = load_id, ignored
     if result.rows_read == 0:

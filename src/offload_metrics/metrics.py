@@ -62,8 +62,9 @@ class Filters:
         first, last = data_range(conn)
         as_of = self.as_of or last or dt.datetime.now(dt.UTC).date()
         history_from = min(first, as_of) if first else as_of
-        date_to = min(self.date_to or as_of, as_of)
-        date_from = self.date_from or history_from
+        # The range covers whole months: time savings are monthly, so a month is in or out whole.
+        date_to = min(month_end(self.date_to or as_of), as_of)
+        date_from = (self.date_from or history_from).replace(day=1)
         if date_from > date_to:
             raise FilterError(f"The range is empty: from {date_from} is after to {date_to} (as_of {as_of}).")
         return dataclasses.replace(
@@ -75,6 +76,11 @@ class Filters:
             functions=tuple(self.functions),
             business_units=tuple(self.business_units),
         )
+
+
+def month_end(day: dt.date) -> dt.date:
+    following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
 
 
 def data_range(conn: duckdb.DuckDBPyConnection) -> tuple[dt.date | None, dt.date | None]:
@@ -158,6 +164,11 @@ def functions(conn: duckdb.DuckDBPyConnection, filters: Filters) -> list[str]:
     return list(query(conn, "functions", filters, Settings())["function"])
 
 
+def business_units(conn: duckdb.DuckDBPyConnection, filters: Filters) -> list[str]:
+    """Every business unit named in the inputs, within the chosen functions."""
+    return list(query(conn, "business_units", filters, Settings())["business_unit"])
+
+
 def usage(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",), *, exact=False):
     """Tasks, API calls, tokens, cost, active agents and rates over the range (usage.sql)."""
     return query(conn, "usage", filters, settings, by, exact=exact)
@@ -224,9 +235,9 @@ def replication_trend(conn, filters: Filters, settings: Settings) -> pd.DataFram
     return query(conn, "replication_trend", filters, settings)
 
 
-def finance_trend(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+def finance_trend(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
     """Per month: the organisation's savings, cost and the cumulative pool (finance_trend.sql)."""
-    return query(conn, "finance_trend", filters, settings)
+    return query(conn, "finance_trend", filters, settings, exact=exact)
 
 
 def catalog(conn, filters: Filters, settings: Settings) -> pd.DataFrame:

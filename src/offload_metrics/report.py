@@ -37,10 +37,6 @@ AGENT_KEYS = (
 AGENT_EXTRA_KEYS = ("name", "risk_class", "pilot_unit", "days_waiting")
 QUALITY_KEYS = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
 
-MONEY = {
-    "labor_value_usd", "agent_cost_usd", "net_savings_usd", "reinvestment_pool_usd",
-    "agent_cost_per_task", "human_cost_per_task",
-}  # fmt: skip
 SHARES = {
     "offloaded_share", "escalation_rate", "failure_rate", "automation_rate", "net_output_uplift", "accuracy",
     "automation",
@@ -51,7 +47,7 @@ INTEGERS = {
     "tasks", "api_calls", "tokens", "active_agents", "functions_at_scale", "months_since_first_deployment",
     "time_to_scale_months", "cascade_rank", "validated_agents", "replicated_agents", "reviewed",
     "replication_days", "replications", "validated_teams", "teams_grew_headcount", "headcount",
-    "baseline_headcount", "days_waiting",
+    "baseline_headcount", "days_waiting", "validated_months",
 }  # fmt: skip
 # What a function without data of a kind reports: counts and money are 0, ratios are undefined.
 ZERO_WHEN_ABSENT = {
@@ -64,7 +60,7 @@ def value(key: str, raw: object) -> object:
     """A JSON value: money rounded to cents, months as YYYY-MM, dates as YYYY-MM-DD, NaN as null."""
     if display.missing(raw):
         return None
-    if key in MONEY:
+    if display.is_money(key):
         return float(display.cents(raw))  # type: ignore[arg-type]
     if key in MONTHS:
         return display.month(raw)
@@ -153,6 +149,16 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
         "agents": _records(agents, AGENT_KEYS + AGENT_EXTRA_KEYS),
         "data_quality": metrics.data_quality(conn),
         "settings": settings.model_dump(mode="json"),
+        # The lists the dashboard's alerts show, from the same selections.
+        "cull_list": _records(metrics.cull_list(conn, filters, settings), AGENT_KEYS),
+        "replication_backlog": _records(
+            metrics.replication_backlog(conn, filters, settings),
+            ("agent_id", "function", "validated_on", "days_waiting"),
+        ),
+        "validated_teams": _records(
+            metrics.team_leaderboard(conn, filters, settings),
+            ("function", "business_unit", "team", "best_uplift", "validated_months", "hours_saved"),
+        ),
     }
 
 
@@ -186,15 +192,23 @@ def write_csv(report: Mapping[str, object], folder: Path) -> list[Path]:
 
 
 def excel(report: Mapping[str, object]) -> bytes:
-    return export.excel_bytes(tables(report), money_columns=MONEY, share_columns=SHARES)
+    return export.excel_bytes(tables(report), share_columns=SHARES)
+
+
+def finance_tables(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
+    """The Finance page's downloads: by function, by month, by function and month, money in cents."""
+    return {
+        "by function": export.rounded(metrics.finance_summary(conn, filters, settings, exact=True)),
+        "by month": export.rounded(metrics.finance_trend(conn, filters, settings, exact=True)),
+        "by function and month": export.rounded(metrics.finance(conn, filters, settings, exact=True)),
+    }
 
 
 def markdown(report: Mapping[str, object]) -> str:
     """A one-page executive summary."""
-    org, functions, agents, teams = report["org"], report["functions"], report["agents"], report["teams"]
+    org, functions = report["org"], report["functions"]
     settings = Settings.model_validate(report["settings"])
-    assert isinstance(org, dict) and isinstance(functions, list) and isinstance(agents, list)
-    assert isinstance(teams, list)
+    assert isinstance(org, dict) and isinstance(functions, list)
     crossing = display.share(settings.crossing_share, 0)
     uplift = display.share(settings.net_output.validation_uplift, 0)
     accuracy = display.share(settings.gates.min_accuracy, 0)
@@ -226,38 +240,36 @@ def markdown(report: Mapping[str, object]) -> str:
             f"| {_cell(row['function'])} | {display.label(row['phase'])} | {display.share(row['offloaded_share'])} "
             f"| {row['crossed_on'] or '—'} | {row['cascade_rank'] or '—'} |"
         )
-    validated = [team for team in teams if team["validated_net_output"]]
-    best: dict[tuple[str, str], dict[str, object]] = {}
-    for team in validated:
-        key = (team["business_unit"], team["team"])
-        if key not in best or (team["net_output_uplift"] or 0) > (best[key]["net_output_uplift"] or 0):
-            best[key] = team
+    best = report["validated_teams"]
+    assert isinstance(best, list)
     lines += ["", f"## Teams with validated Net Output (+{uplift} without more headcount)", ""]
     if best:
-        lines += ["| team | business unit | best month | uplift |", "|---|---|---|---:|"]
-        for team in sorted(best.values(), key=lambda item: -(item["net_output_uplift"] or 0))[:10]:
+        lines += ["| team | business unit | validated months | best month's uplift |", "|---|---|---:|---:|"]
+        for team in best[:10]:
             lines.append(
-                f"| {_cell(team['team'])} | {_cell(team['business_unit'])} | {team['month']} "
-                f"| {display.share(team['net_output_uplift'])} |"
+                f"| {_cell(team['team'])} | {_cell(team['business_unit'])} | {team['validated_months']} "
+                f"| {display.share(team['best_uplift'])} |"
             )
     else:
         lines.append("No team has validated Net Output yet.")
-    cull = [agent for agent in agents if agent["gate"] == "fail"]
+    cull = report["cull_list"]
+    assert isinstance(cull, list)
     lines += ["", f"## Cull list: agents below {accuracy} accuracy or {automation} automation", ""]
     if cull:
         lines += ["| agent | function | accuracy | automation | tasks |", "|---|---|---:|---:|---:|"]
-        for agent in sorted(cull, key=lambda item: item["accuracy"] or 0):
+        for agent in cull:
             lines.append(
                 f"| {_cell(agent['agent_id'])} | {_cell(agent['function'])} | {display.share(agent['accuracy'])} "
                 f"| {display.share(agent['automation'])} | {display.count(agent['tasks'])} |"
             )
     else:
         lines.append("No agent fails the gate.")
-    waiting = [agent for agent in agents if agent["validated_on"] and not agent["first_replicated_on"]]
+    waiting = report["replication_backlog"]
+    assert isinstance(waiting, list)
     lines += ["", "## Replication backlog: validated agents not yet replicated", ""]
     if waiting:
         lines += ["| agent | function | validated on | days waiting |", "|---|---|---|---:|"]
-        for agent in sorted(waiting, key=lambda item: item["validated_on"])[:10]:
+        for agent in waiting[:10]:
             lines.append(
                 f"| {_cell(agent['agent_id'])} | {_cell(agent['function'])} | {agent['validated_on']} "
                 f"| {agent['days_waiting']} |"

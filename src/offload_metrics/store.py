@@ -216,7 +216,8 @@ def sql_files() -> list[str]:
 
 
 def _view_files() -> list[str]:
-    return [name for name in sql_files() if name.startswith("stg_")]
+    """Staging views and macros: schema objects every metric query reads, kept in step with the code."""
+    return [name for name in sql_files() if name.startswith(("stg_", "macro_"))]
 
 
 def _views_sha256() -> str:
@@ -231,7 +232,10 @@ def create_views(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("begin transaction")
     try:
         for name in _view_files():
-            conn.execute(f"create or replace view {name.removesuffix('.sql')} as {sql_text(name)}")
+            if name.startswith("macro_"):
+                conn.execute(sql_text(name))
+            else:
+                conn.execute(f"create or replace view {name.removesuffix('.sql')} as {sql_text(name)}")
         conn.execute("insert or replace into meta values ('views_sha256', ?)", [_views_sha256()])
         conn.execute("commit")
     except Exception:

@@ -5,6 +5,7 @@ Pages read like a description of the screen; every query, cache and format lives
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from offload_metrics import config, definitions, ingest, metrics, store
+from offload_metrics import config, definitions, ingest, metrics, report, store
 from offload_metrics.config import Settings
 
 SAMPLE_ENV = "OFFLOAD_METRICS_SAMPLE"
@@ -66,7 +67,8 @@ def sample_folder() -> Path:
 @st.cache_resource(show_spinner=False)
 def _process(path: str) -> dict[str, object]:
     """State shared by every session of this server process, per database file."""
-    return {"lock": threading.Lock(), "sample_checked": False}
+    # Re-entrant: the sample load takes it and then loads files, which take it too.
+    return {"lock": threading.RLock(), "sample_checked": False}
 
 
 def sample_disabled() -> bool:
@@ -107,7 +109,13 @@ def showing_sample() -> bool:
 
 
 def load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequence[str] | None = None):
-    """Load files one by one with a progress bar; say what happened to each."""
+    """Load files one by one with a progress bar; say what happened to each. One session of this
+    server loads at a time (each load takes the next load id)."""
+    with _process(str(store.db_path().resolve()))["lock"]:  # type: ignore[attr-defined]
+        return _load_files(paths, say, names)
+
+
+def _load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequence[str] | None):
     results = []
     for index, path in enumerate(paths):
         name = names[index] if names else path.name
@@ -145,16 +153,17 @@ def describe(result: ingest.LoadResult) -> str:
     return f"{text} ({result.message})" if result.message else text
 
 
-def save_uploads(files) -> tuple[list[Path], list[str]]:
-    """Uploaded files written to a private temporary folder, for ingest to read from disk."""
-    folder = Path(tempfile.mkdtemp(prefix="offload-upload-"))
-    paths, names = [], []
-    for index, upload in enumerate(files):
-        path = folder / f"{index}-{Path(upload.name).name}"
-        path.write_bytes(upload.getvalue())
-        paths.append(path)
-        names.append(upload.name)
-    return paths, names
+@contextlib.contextmanager
+def uploaded(files):
+    """Uploaded files written to a private temporary folder for ingest to read, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="offload-upload-") as folder:
+        paths, names = [], []
+        for index, upload in enumerate(files):
+            path = Path(folder) / f"{index}-{Path(upload.name).name}"
+            path.write_bytes(upload.getvalue())
+            paths.append(path)
+            names.append(upload.name)
+        yield paths, names
 
 
 # --- settings and filters ----------------------------------------------------------------------------
@@ -179,7 +188,6 @@ def sidebar_filters() -> metrics.Filters:
     with cursor() as conn:
         first, last = metrics.data_range(conn)
         names = metrics.functions(conn, metrics.Filters())
-        units = [row[0] for row in conn.execute(UNITS_SQL).fetchall()]
     if first is None or last is None:
         st.sidebar.caption("Filters appear once data is loaded.")
         return metrics.Filters()
@@ -191,12 +199,15 @@ def sidebar_filters() -> metrics.Filters:
     )  # fmt: skip
     picked = st.sidebar.date_input(
         "Date range", value=(first, last), min_value=first, max_value=last, key="range", bind="query-params",
-        help="Totals and monthly tables cover this range; milestones use all history up to As of.",
+        help="Totals and monthly tables cover these months (a date inside a month takes the whole month); "
+        "milestones use all history up to As of.",
     )  # fmt: skip
     chosen_functions = st.sidebar.multiselect(
         "Function", names, key="function", bind="query-params", placeholder="All functions",
         help="Only these business functions (every table is narrowed the same way).",
     )  # fmt: skip
+    with cursor() as conn:
+        units = metrics.business_units(conn, metrics.Filters(functions=tuple(chosen_functions)))
     chosen_units = st.sidebar.multiselect(
         "Business unit", units, key="business_unit", bind="query-params", placeholder="All business units",
         help="Only these business units.",
@@ -218,16 +229,6 @@ def sidebar_filters() -> metrics.Filters:
     )
 
 
-UNITS_SQL = """
-select distinct business_unit from (
-    select business_unit from stg_usage_daily
-    union all select business_unit from stg_time_saved
-    union all select business_unit from stg_replication_events
-    union all select business_unit from stg_org_baseline
-) order by 1
-"""
-
-
 def current_filters() -> metrics.Filters:
     return st.session_state.get("filters", metrics.Filters())
 
@@ -237,7 +238,7 @@ def current_filters() -> metrics.Filters:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _cached(name: str, filters: tuple, settings_json: str, by: tuple[str, ...], version: tuple[int, int]):
-    function = getattr(metrics, name)
+    function = getattr(metrics, name, None) or getattr(report, name)
     chosen = metrics.Filters(*filters)
     chosen_settings = Settings.model_validate_json(settings_json)
     with cursor() as conn:
@@ -290,6 +291,14 @@ def clear_database() -> None:
     st.cache_data.clear()
 
 
+def page(title: str, needs: str) -> None:
+    """A page's title; without data, what to load instead of the page (and the page stops)."""
+    st.title(title)
+    if not has_data():
+        empty_state(needs)
+        st.stop()
+
+
 def empty_state(what: str) -> None:
     """What to load to see this page, with the way to the Data page."""
     st.info(
@@ -324,6 +333,17 @@ DAY = "day"
 MONTH = "month"
 TIME = "time"
 TEXT = "text"
+# How a column of each kind shows in a table.
+COLUMN_KINDS = {
+    MONEY: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="dollar"),
+    SHARE: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="percent"),
+    COUNT: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="localized"),
+    NUMBER: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="%,.1f"),
+    DAY: lambda title, hover: st.column_config.DateColumn(title, help=hover, format="YYYY-MM-DD"),
+    MONTH: lambda title, hover: st.column_config.DateColumn(title, help=hover, format="YYYY-MM"),
+    TIME: lambda title, hover: st.column_config.DatetimeColumn(title, help=hover, format="YYYY-MM-DD HH:mm"),
+    TEXT: lambda title, hover: st.column_config.TextColumn(title, help=hover),
+}
 
 
 def table(
@@ -339,26 +359,11 @@ def table(
     if empty is not None and frame.empty:
         st.caption(empty)
         return
-    config_for = {}
-    for name, (title, kind) in columns.items():
-        hover = help_for(name, family) or None
-        if kind == MONEY:
-            config_for[name] = st.column_config.NumberColumn(title, help=hover, format="dollar")
-        elif kind == SHARE:
-            config_for[name] = st.column_config.NumberColumn(title, help=hover, format="percent")
-        elif kind == COUNT:
-            config_for[name] = st.column_config.NumberColumn(title, help=hover, format="localized")
-        elif kind == NUMBER:
-            config_for[name] = st.column_config.NumberColumn(title, help=hover, format="%,.1f")
-        elif kind == TIME:
-            config_for[name] = st.column_config.DatetimeColumn(title, help=hover, format="YYYY-MM-DD HH:mm")
-        elif kind == DAY:
-            config_for[name] = st.column_config.DateColumn(title, help=hover, format="YYYY-MM-DD")
-        elif kind == MONTH:
-            config_for[name] = st.column_config.DateColumn(title, help=hover, format="YYYY-MM")
-        else:
-            config_for[name] = st.column_config.TextColumn(title, help=hover)
     present = [name for name in columns if name in frame.columns]
+    config_for = {
+        name: COLUMN_KINDS[kind](title, help_for(name, family) or None)
+        for name, (title, kind) in columns.items()
+    }
     st.dataframe(
         frame[present],
         column_config=config_for,
@@ -379,8 +384,3 @@ def first(frame: pd.DataFrame, column: str) -> object:
         return None
     value = frame[column].iloc[0]
     return None if pd.isna(value) else value
-
-
-def money_columns(columns) -> list[str]:
-    """Columns that hold money, by the naming rule every metric follows (_usd, _per_task)."""
-    return [column for column in columns if column.endswith(("_usd", "_per_task"))]

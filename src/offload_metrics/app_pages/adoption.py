@@ -4,10 +4,7 @@ import streamlit as st
 
 from offload_metrics import charts, display, ui
 
-st.title("Adoption cascade")
-if not ui.has_data():
-    ui.empty_state("Adoption needs documented time savings and an organisation baseline.")
-    st.stop()
+ui.page("Adoption cascade", "Adoption needs documented time savings and an organisation baseline.")
 
 settings = ui.settings()
 adoption = ui.get("adoption")

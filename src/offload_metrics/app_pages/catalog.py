@@ -4,10 +4,7 @@ import streamlit as st
 
 from offload_metrics import display, report, ui
 
-st.title("Agent catalog")
-if not ui.has_data():
-    ui.empty_state("The catalog needs the agent registry and replication events.")
-    st.stop()
+ui.page("Agent catalog", "The catalog needs the agent registry and replication events.")
 
 validated = ui.get("validated_catalog")
 st.caption(f"{len(validated)} validated agents in the catalog. Pick one to read and download its blueprint.")

@@ -27,8 +27,10 @@ with st.form("upload_form", clear_on_submit=True, border=True):
     )  # fmt: skip
     submitted = st.form_submit_button("Load", type="primary", icon=":material/upload:")
 if submitted and files:
-    paths, names = ui.save_uploads(files)
-    with st.status(f"Loading {len(paths)} file(s)...", expanded=True) as status:
+    with (
+        ui.uploaded(files) as (paths, names),
+        st.status(f"Loading {len(paths)} file(s)...", expanded=True) as status,
+    ):
         results = ui.load_files(paths, st.write, names)
         status.update(label=f"Loaded {len(results)} of {len(paths)} file(s)", state="complete")
 elif submitted:

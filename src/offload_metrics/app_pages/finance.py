@@ -4,10 +4,7 @@ import streamlit as st
 
 from offload_metrics import charts, display, export, ui
 
-st.title("Finance")
-if not ui.has_data():
-    ui.empty_state("Finance needs documented time savings, usage costs and team rates.")
-    st.stop()
+ui.page("Finance", "Finance needs documented time savings, usage costs and team rates.")
 
 settings = ui.settings()
 organisation = ui.get("finance_summary", by=("organisation",))
@@ -62,18 +59,17 @@ ui.table(by_function, {
     "agent_cost_per_task": ("Agent $/task", ui.MONEY), "human_cost_per_task": ("Person $/task", ui.MONEY),
 }, family="finance_summary", key="finance_table")  # fmt: skip
 
-months = ui.get("finance")
-sheets = {"by function": by_function, "by month": trend, "by function and month": months}
+downloads = ui.get("finance_tables")
 first, second = st.columns(2)
 with first:
     st.download_button(
-        "Download CSV (by function and month)", export.csv_bytes(months), file_name="finance.csv", mime="text/csv",
-        key="finance_csv", icon=":material/download:", help="Text cells are made safe to open in a spreadsheet.",
+        "Download CSV (by function and month)", export.csv_bytes(downloads["by function and month"]),
+        file_name="finance.csv", mime="text/csv", key="finance_csv", icon=":material/download:",
+        help="Money in cents; text cells are made safe to open in a spreadsheet.",
     )  # fmt: skip
 with second:
     st.download_button(
-        "Download Excel (three sheets)",
-        export.excel_bytes(sheets, money_columns=ui.money_columns(months.columns), share_columns=()),
+        "Download Excel (three sheets)", export.excel_bytes(downloads),
         file_name="finance.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="finance_xlsx", icon=":material/download:",
     )  # fmt: skip

@@ -4,10 +4,7 @@ import streamlit as st
 
 from offload_metrics import charts, display, ui
 
-st.title("Agent fleet")
-if not ui.has_data():
-    ui.empty_state("The fleet needs agent usage logs.")
-    st.stop()
+ui.page("Agent fleet", "The fleet needs agent usage logs.")
 
 settings = ui.settings()
 usage = ui.get("usage", by=("organisation",))

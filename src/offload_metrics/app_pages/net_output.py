@@ -4,10 +4,7 @@ import streamlit as st
 
 from offload_metrics import charts, display, ui
 
-st.title("Net Output")
-if not ui.has_data():
-    ui.empty_state("Net Output needs documented time savings.")
-    st.stop()
+ui.page("Net Output", "Net Output needs documented time savings.")
 
 settings = ui.settings()
 organisation = ui.get("net_output", by=("organisation",))

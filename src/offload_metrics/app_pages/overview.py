@@ -4,10 +4,7 @@ import streamlit as st
 
 from offload_metrics import charts, display, metrics, ui
 
-st.title("Overview")
-if not ui.has_data():
-    ui.empty_state("Nothing is loaded yet.")
-    st.stop()
+ui.page("Overview", "Nothing is loaded yet.")
 
 settings = ui.settings()
 program = ui.get("program")
@@ -25,10 +22,8 @@ with second:
     ui.tile("Functions at scale", f"{program['functions_at_scale']} of {len(functions)}", "functions_at_scale",
             "adoption_org", delta="at scale" if program["at_scale"] else "not yet at scale")  # fmt: skip
 with third:
-    spans = (
-        f"scaled in {program['time_to_scale_months']} months; on track is {low}-{high}"
-        if program["time_to_scale_months"] is not None
-        else f"{program['months_since_first_deployment'] or 0} months since the first validated agent"
+    spans = display.scale_note(
+        program["time_to_scale_months"], program["months_since_first_deployment"], low, high
     )
     ui.tile("Trajectory", display.label(program["trajectory"]), "trajectory", "adoption_program", delta=spans)
 with fourth:

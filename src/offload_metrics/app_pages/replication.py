@@ -4,10 +4,7 @@ import streamlit as st
 
 from offload_metrics import charts, display, ui
 
-st.title("Replication Velocity")
-if not ui.has_data():
-    ui.empty_state("Replication needs replication events (validated and deployed agents).")
-    st.stop()
+ui.page("Replication Velocity", "Replication needs replication events (validated and deployed agents).")
 
 organisation = ui.get("replication_summary", by=("organisation",))
 summary = ui.get("replication_summary")

@@ -34,9 +34,8 @@ routine as (
 
 delegated as (
     select function, month, sum(delegated_hours) as delegated_hours
-    from stg_time_saved
+    from ({time_saved_selected})
     where period_start <= $as_of
-        and (len($business_units) = 0 or list_contains($business_units, business_unit))
     group by function, month
 ),
 
@@ -64,13 +63,7 @@ final as (
         delegated_hours,
         routine_hours,
         offloaded_share,
-        case
-            when offloaded_share is null then null
-            when offloaded_share < $phase_pilot - $tolerance then 'pilot_plateau'
-            when offloaded_share < $phase_crossing - $tolerance then 'crossing_point'
-            when offloaded_share < $phase_saturation - $tolerance then 'acceleration'
-            else 'saturation'
-        end as phase,
+        adoption_phase(offloaded_share, $phase_pilot, $phase_crossing, $phase_saturation, $tolerance) as phase,
         month between date_trunc('month', cast($date_from as date))
             and date_trunc('month', cast($date_to as date)) as in_range
     from shares

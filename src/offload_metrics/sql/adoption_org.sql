@@ -44,13 +44,7 @@ final as (
         delegated_hours,
         routine_hours,
         offloaded_share,
-        case
-            when offloaded_share is null then null
-            when offloaded_share < $phase_pilot - $tolerance then 'pilot_plateau'
-            when offloaded_share < $phase_crossing - $tolerance then 'crossing_point'
-            when offloaded_share < $phase_saturation - $tolerance then 'acceleration'
-            else 'saturation'
-        end as phase,
+        adoption_phase(offloaded_share, $phase_pilot, $phase_crossing, $phase_saturation, $tolerance) as phase,
         functions_at_scale,
         functions_at_scale >= $scale_min_functions as at_scale,
         leading_function,

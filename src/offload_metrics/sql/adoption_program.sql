@@ -1,7 +1,7 @@
 -- Definition: Where the program stands in the as_of month. Month spans are calendar-month
 -- differences (12 x years + months).
 -- months_since_first_deployment: from the month of the first validated event to the as_of month.
--- time_to_scale_months: from that month to the first month at scale; null if none yet.
+-- time_to_scale_months: from that month to the first month at scale from it on; null if none yet.
 -- trajectory: once some month up to as_of has been at scale, by time_to_scale_months: fast (< 18),
 --   on_track (18 to 36), slow (> 36) (adoption.scale_months); otherwise, by
 --   months_since_first_deployment: pilot_purgatory if above 18 with the organisation's share
@@ -28,9 +28,10 @@ as_of_month as (
 ),
 
 first_scale as (
-    select min(month) as month
-    from organisation
-    where at_scale
+    -- Scale is reached by the program: months before its first validated agent do not count.
+    select min(organisation.month) as month
+    from organisation, first_validation
+    where organisation.at_scale and organisation.month >= first_validation.month
 ),
 
 spans as (

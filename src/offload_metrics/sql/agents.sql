@@ -1,7 +1,9 @@
--- Definition: Every agent with usage in [from, to] or a validated event in [from, to], with its
--- gate (over the gate window), its replication and its catalog entry.
+-- Definition: Every agent with usage in [from, to], usage in the gate window, or a validated event
+-- in [from, to], with its gate (over the gate window), its replication and its catalog entry. An
+-- agent failing the gate is listed whatever the range, so the cull list is the gate's.
 -- function: the function of the agent's first validated event, else its catalog owner_function,
---   else the function where it ran the most tasks.
+--   else the function where it ran the most tasks up to as_of.
+-- range_tasks: tasks the agent ran in [from, to].
 -- Grain: one row per agent.
 with gates as (
     select * from ({gates})
@@ -12,22 +14,29 @@ replication as (
 ),
 
 usage_by_function as (
-    select agent_id, function, cast(sum(tasks) as bigint) as tasks
-    from stg_usage_daily
-    where day between $date_from and $date_to
-        and (len($functions) = 0 or list_contains($functions, function))
-        and (len($business_units) = 0 or list_contains($business_units, business_unit))
+    select
+        agent_id,
+        function,
+        cast(sum(tasks) as bigint) as tasks,
+        cast(coalesce(sum(tasks) filter (where day between $date_from and $date_to), 0) as bigint) as range_tasks
+    from ({usage_selected})
+    where day <= $as_of
     group by agent_id, function
 ),
 
 used as (
-    select agent_id, arg_max(function, (tasks, function)) as usage_function, cast(sum(tasks) as bigint) as range_tasks
+    select
+        agent_id,
+        arg_max(function, (tasks, function)) as usage_function,
+        cast(sum(range_tasks) as bigint) as range_tasks
     from usage_by_function
     group by agent_id
 ),
 
 listed as (
-    select agent_id from used
+    select agent_id from used where range_tasks > 0
+    union
+    select agent_id from gates
     union
     select agent_id from replication where in_range
 ),

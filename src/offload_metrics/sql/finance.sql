@@ -5,21 +5,19 @@
 -- agent_cost_usd: sum of cost_usd of the usage in the month.
 -- net_savings_usd: labor_value_usd - agent_cost_usd.
 -- reinvestment_pool_usd: reinvestment_share x max(net_savings_usd, 0), per function-month.
--- roi: net_savings_usd / agent_cost_usd; null when the cost is 0.
--- agent_cost_per_task: agent_cost_usd / tasks run by agents.
--- human_cost_per_task: sum of tasks x baseline_minutes_per_task / 60 x rate / sum of tasks, over
---   the documented time-saved rows: what the same task costs done by a person.
+-- tasks: tasks run by agents in the month (usage).
+-- documented_tasks: tasks in the month's documented time-saved rows.
+-- human_cost_usd: sum of tasks x baseline_minutes_per_task / 60 x rate over the documented rows:
+--   what the same tasks cost done by a person (finance_summary divides it by documented_tasks).
 -- Grain: one row per function and month with time savings or usage.
 with saved as (
     select
         saved.*,
         coalesce(baseline.loaded_hourly_cost_usd, cast($default_hourly_cost_usd as decimal(18, 8))) as rate
-    from stg_time_saved as saved
+    from ({time_saved_selected}) as saved
     left join stg_org_baseline as baseline
         on baseline.business_unit = saved.business_unit and baseline.team = saved.team
     where saved.period_start between $date_from and $date_to
-        and (len($functions) = 0 or list_contains($functions, saved.function))
-        and (len($business_units) = 0 or list_contains($business_units, saved.business_unit))
 ),
 
 labor as (
@@ -35,10 +33,8 @@ labor as (
 
 usage as (
     select function, month, sum(cost_usd) as agent_cost_usd, cast(sum(tasks) as bigint) as tasks
-    from stg_usage_daily
+    from ({usage_selected})
     where day between $date_from and $date_to
-        and (len($functions) = 0 or list_contains($functions, function))
-        and (len($business_units) = 0 or list_contains($business_units, business_unit))
     group by function, month
 ),
 

@@ -1,4 +1,4 @@
--- Definition: Finance over the range at a coarser grain ({dimensions}: function, month or the
+-- Definition: Finance over the range at a coarser grain (function, month or the
 -- organisation), summing the function-months.
 -- labor_value_usd: sum of labor value.
 -- agent_cost_usd: sum of agent cost.

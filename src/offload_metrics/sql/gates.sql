@@ -15,10 +15,8 @@ with window_usage as (
         cast(sum(completed) as bigint) as completed,
         cast(sum(correct) as bigint) as correct,
         cast(sum(incorrect) as bigint) as incorrect
-    from stg_usage_daily
+    from ({usage_selected})
     where day between cast($as_of as date) - ($window_days - 1) and $as_of
-        and (len($functions) = 0 or list_contains($functions, function))
-        and (len($business_units) = 0 or list_contains($business_units, business_unit))
     group by agent_id
 ),
 

@@ -12,10 +12,8 @@
 -- Grain: one row per team-month with time-saved rows.
 with saved as (
     select *
-    from stg_time_saved
+    from ({time_saved_selected})
     where period_start between $date_from and $date_to
-        and (len($functions) = 0 or list_contains($functions, function))
-        and (len($business_units) = 0 or list_contains($business_units, business_unit))
 ),
 
 team_months as (

@@ -1,4 +1,4 @@
--- Definition: Net Output over the range at a coarser grain ({dimensions}: function, business unit,
+-- Definition: Net Output over the range at a coarser grain (function, business unit,
 -- month or the organisation), from the team-months.
 -- delegated_hours: sum over the team-months.
 -- hours_saved: sum over the team-months.

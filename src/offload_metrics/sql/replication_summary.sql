@@ -1,4 +1,4 @@
--- Definition: Replication Velocity per function (or for the organisation: {dimensions}), over
+-- Definition: Replication Velocity per function (or for the organisation), over
 -- agents validated within [from, to].
 -- validated_agents: agents whose first validated event falls in the range.
 -- replicated_agents: those of them replicated by as_of.

@@ -8,13 +8,13 @@
 -- escalation_rate: escalated tasks / tasks (handed to a person).
 -- failure_rate: failed tasks / tasks.
 -- automation_rate: completed tasks / tasks (no human needed).
--- Grain: the dimensions asked for ({dimensions}), chosen by the code from a fixed list.
+-- average_latency_ms: mean latency_ms over the tasks that report one; null when none does.
+-- Grain: the dimensions asked for (function, business unit, team, agent, month, day or the
+--   organisation), chosen by the code from a fixed list.
 with usage_in_range as (
-    select *, 'organisation' as organisation
-    from stg_usage_daily
+    select *
+    from ({usage_selected})
     where day between $date_from and $date_to
-        and (len($functions) = 0 or list_contains($functions, function))
-        and (len($business_units) = 0 or list_contains($business_units, business_unit))
 ),
 
 final as (
@@ -27,7 +27,8 @@ final as (
         count(distinct agent_id) as active_agents,
         sum(escalated) / sum(tasks) as escalation_rate,
         sum(failed) / sum(tasks) as failure_rate,
-        sum(completed) / sum(tasks) as automation_rate
+        sum(completed) / sum(tasks) as automation_rate,
+        sum(latency_ms_sum) / nullif(sum(latency_count), 0) as average_latency_ms
     from usage_in_range
     group by {dimensions}
 )

@@ -1,0 +1,52 @@
+"""One formatter per kind of value."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from offload_metrics import display
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (Decimal("1234.565"), "$1,234.57"),
+        (Decimal("-12"), "-$12.00"),
+        (0.125, "$0.13"),
+        (None, "—"),
+        (float("nan"), "—"),
+    ],
+)
+def test_money_shows_currency_thousands_and_cents_half_up(value, shown):
+    assert display.money(value) == shown
+
+
+def test_short_money_shares_and_labels():
+    assert [display.money_short(v) for v in (950, 34_000, 5_500_000, -2_100_000_000)] == [
+        "$950",
+        "$34.0k",
+        "$5.5M",
+        "-$2.1B",
+    ]
+    assert (display.share(0.4587), display.share(None), display.share(1)) == ("45.9%", "—", "100.0%")
+    assert (display.label("pilot_plateau"), display.label("on_track"), display.label("insufficient_data")) == (
+        "Pilot plateau", "On track", "Insufficient data",
+    )  # fmt: skip
+
+
+def test_months_days_and_the_scale_note():
+    assert (display.month(dt.date(2025, 3, 9)), display.day(dt.datetime(2025, 3, 9, 10)), display.month(None)) == (
+        "2025-03", "2025-03-09", None,
+    )  # fmt: skip
+    assert display.scale_note(19, 23, 18, 36) == "scaled in 19 months; on track is 18-36"
+    assert display.scale_note(None, 1, 18, 36) == "1 month since the first validated agent"
+    assert display.scale_note(None, None, 18, 36) == "no validated agent yet"
+
+
+def test_money_is_recognised_by_its_name():
+    assert [display.is_money(c) for c in ("labor_value_usd", "agent_cost_per_task", "roi", "tasks")] == [
+        True, True, False, False,
+    ]  # fmt: skip
