@@ -30,7 +30,6 @@ import pandas as pd
 
 from offload_metrics import schema, store
 
-FORMATS = ("csv", "parquet", "jsonl")
 EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "csv",

@@ -44,7 +44,6 @@ USAGE_ROLLUP_COLUMNS = (
     ("latency_ms_sum", "BIGINT"),
     ("latency_count", "BIGINT"),
 )
-USAGE_ROLLUP_KEY = ("day", "function", "business_unit", "team", "agent_id")
 
 
 class StoreError(RuntimeError):
