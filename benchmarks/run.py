@@ -123,7 +123,7 @@ def work_report(db: str) -> dict:
 def work_pandas(folder: str) -> dict:
     import pandas_baseline
 
-    manifest = json.loads((Path(folder) / "manifest.json").read_text())
+    manifest = json.loads((Path(folder) / ".manifest.json").read_text())
     first, last = (
         dt.date.fromisoformat(manifest["first_month"] + "-01"),
         dt.date.fromisoformat(manifest["last_day"]),
@@ -194,7 +194,7 @@ def prepare(size: int, data: Path) -> Path:
     from offload_metrics import sample
 
     folder = data / f"events-{size}"
-    manifest = folder / "manifest.json"
+    manifest = folder / ".manifest.json"
     if not manifest.exists() or json.loads(manifest.read_text()).get("events") != size:
         print(f"generating {size:,} events in {folder}", flush=True)
         sample.generate(folder, events=size, clean=True)

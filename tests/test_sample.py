@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -31,7 +32,7 @@ def load_folder(folder: Path, db: Path) -> dict[str, ingest.LoadResult]:
         return {
             result.kind: result
             for path in sorted(folder.iterdir())
-            if path.name != "manifest.json"
+            if not path.name.startswith(".")
             for result in [ingest.load_file(conn, path)]
         }
 
@@ -154,16 +155,25 @@ def test_the_sample_command_writes_the_files_and_a_manifest(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert sorted(path.name for path in out.iterdir()) == [
-        "agents.csv", "manifest.json", "org_baseline.csv", "replication_events.csv", "time_saved.csv",
+        ".manifest.json", "agents.csv", "org_baseline.csv", "replication_events.csv", "time_saved.csv",
         "usage_events.csv.gz",
     ]  # fmt: skip
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = json.loads((out / ".manifest.json").read_text())
     assert (manifest["seed"], manifest["events"], manifest["files"]["usage_events"]) == (
         5,
         2000,
         "usage_events.csv.gz",
     )
     assert "usage_events.csv.gz" in done.stderr
+    # What a user types next: the folder's files by a shell glob (which skips the hidden manifest).
+    db = tmp_path / "db.duckdb"
+    loaded = subprocess.run([CLI, "ingest", "--db", str(db), *sorted(glob.glob(str(out / "*")))],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    reported = subprocess.run(
+        [CLI, "report", "--db", str(db), "--format", "json"], capture_output=True, text=True, timeout=120
+    )
+    assert json.loads(reported.stdout)["data_quality"]["rows_read"] == sum(manifest["rows"].values())
 
 
 def test_the_shipped_sample_data_is_the_default_output(tmp_path):

@@ -287,4 +287,4 @@ def sample_command(out: Path, events: int, months: int, seed: int, clean: bool, 
             *(f"{defects.get(key, 0):,}" for key in ("duplicate", "conflict", "rejected")),
         )
     console.print(table)
-    console.print(f"Load it with: offload-metrics ingest {out}/*.csv*")
+    console.print(f"Load it with: offload-metrics ingest {out}/*")

@@ -32,6 +32,7 @@ HOURS_PER_FTE_MONTH = 160
 DEFAULT_EVENTS = 50_000
 DEFAULT_MONTHS = 24
 DEFAULT_SEED = 7
+MANIFEST = ".manifest.json"
 # Functions where a second version of an agent is still on trial: too little data for a gate.
 TRIAL_FUNCTIONS = ("Marketing", "Customer Support", "Finance")
 # Runs each validated agent gets in each of the last three months whatever its function's size, so
@@ -717,5 +718,6 @@ def generate(
         "rows": result.rows,
         "defects": result.defects,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    # Hidden, so that `offload-metrics ingest DIR/*` loads the five files and not the manifest.
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return result
