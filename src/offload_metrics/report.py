@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -232,50 +232,52 @@ def markdown(report: Mapping[str, object]) -> str:
         "",
         "## Functions by phase",
         "",
-        f"| function | phase | share | crossed {crossing} | cascade rank |",
-        "|---|---|---:|---|---:|",
     ]
-    for row in sorted(functions, key=lambda item: -(item["offloaded_share"] or 0)):
-        lines.append(
-            f"| {_cell(row['function'])} | {display.label(row['phase'])} | {display.share(row['offloaded_share'])} "
-            f"| {row['crossed_on'] or '—'} | {row['cascade_rank'] or '—'} |"
-        )
-    best = report["validated_teams"]
-    assert isinstance(best, list)
+    lines += _markdown_table(
+        sorted(functions, key=lambda item: -(item["offloaded_share"] or 0)),
+        {
+            "function": lambda row: _cell(row["function"]),
+            "phase": lambda row: display.label(row["phase"]),
+            "share": lambda row: display.share(row["offloaded_share"]),
+            f"crossed {crossing}": lambda row: row["crossed_on"] or "—",
+            "cascade rank": lambda row: str(row["cascade_rank"] or "—"),
+        },
+        empty="No function has data yet.",
+    )
     lines += ["", f"## Teams with validated Net Output (+{uplift} without more headcount)", ""]
-    if best:
-        lines += ["| team | business unit | validated months | best month's uplift |", "|---|---|---:|---:|"]
-        for team in best[:10]:
-            lines.append(
-                f"| {_cell(team['team'])} | {_cell(team['business_unit'])} | {team['validated_months']} "
-                f"| {display.share(team['best_uplift'])} |"
-            )
-    else:
-        lines.append("No team has validated Net Output yet.")
-    cull = report["cull_list"]
-    assert isinstance(cull, list)
+    lines += _markdown_table(
+        report["validated_teams"][:10],  # type: ignore[index]
+        {
+            "team": lambda team: _cell(team["team"]),
+            "business unit": lambda team: _cell(team["business_unit"]),
+            "validated months": lambda team: str(team["validated_months"]),
+            "best month's uplift": lambda team: display.share(team["best_uplift"]),
+        },
+        empty="No team has validated Net Output yet.",
+    )
     lines += ["", f"## Cull list: agents below {accuracy} accuracy or {automation} automation", ""]
-    if cull:
-        lines += ["| agent | function | accuracy | automation | tasks |", "|---|---|---:|---:|---:|"]
-        for agent in cull:
-            lines.append(
-                f"| {_cell(agent['agent_id'])} | {_cell(agent['function'])} | {display.share(agent['accuracy'])} "
-                f"| {display.share(agent['automation'])} | {display.count(agent['tasks'])} |"
-            )
-    else:
-        lines.append("No agent fails the gate.")
-    waiting = report["replication_backlog"]
-    assert isinstance(waiting, list)
+    lines += _markdown_table(
+        report["cull_list"],  # type: ignore[arg-type]
+        {
+            "agent": lambda agent: _cell(agent["agent_id"]),
+            "function": lambda agent: _cell(agent["function"]),
+            "accuracy": lambda agent: display.share(agent["accuracy"]),
+            "automation": lambda agent: display.share(agent["automation"]),
+            "tasks": lambda agent: display.count(agent["tasks"]),
+        },
+        empty="No agent fails the gate.",
+    )
     lines += ["", "## Replication backlog: validated agents not yet replicated", ""]
-    if waiting:
-        lines += ["| agent | function | validated on | days waiting |", "|---|---|---|---:|"]
-        for agent in waiting[:10]:
-            lines.append(
-                f"| {_cell(agent['agent_id'])} | {_cell(agent['function'])} | {agent['validated_on']} "
-                f"| {agent['days_waiting']} |"
-            )
-    else:
-        lines.append("Every validated agent has been replicated.")
+    lines += _markdown_table(
+        report["replication_backlog"][:10],  # type: ignore[index]
+        {
+            "agent": lambda agent: _cell(agent["agent_id"]),
+            "function": lambda agent: _cell(agent["function"]),
+            "validated on": lambda agent: str(agent["validated_on"]),
+            "days waiting": lambda agent: str(agent["days_waiting"]),
+        },
+        empty="Every validated agent has been replicated.",
+    )
     lines += [
         "",
         "## Savings and the reinvestment pool",
@@ -287,6 +289,23 @@ def markdown(report: Mapping[str, object]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+# Columns whose numbers read best aligned right in a Markdown table.
+_RIGHT = {"validated months", "best month's uplift", "accuracy", "automation", "tasks", "days waiting", "share",
+          "cascade rank"}  # fmt: skip
+
+
+def _markdown_table(rows: list[dict], columns: dict[str, Callable[[dict], str]], empty: str) -> list[str]:
+    """A Markdown table of rows, one column per (title, how to show a row's value); `empty` if none."""
+    if not rows:
+        return [empty]
+    lines = [
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join("---:" if t in _RIGHT else "---" for t in columns) + "|",
+    ]
+    lines += ["| " + " | ".join(show(row) for show in columns.values()) + " |" for row in rows]
+    return lines
 
 
 def _months(count: object) -> str:
