@@ -32,21 +32,21 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "overview": [
         ("program", ()), ("net_output", ("organisation",)), ("finance_summary", ("organisation",)),
         ("replication_summary", ("organisation",)), ("cascade", ()), ("adoption_org", ()), ("adoption", ()),
-        ("cull_list", ()), ("replication_backlog", ()),
+        ("agents", ()), ("replication", ()),
     ],
     "adoption": [("adoption", ()), ("adoption_org", ()), ("cascade", ())],
     "net_output": [
-        ("net_output", ("organisation",)), ("team_leaderboard", ()), ("grown_teams", ()), ("net_output", ("function",)),
+        ("net_output", ("organisation",)), ("net_output", ("function", "business_unit", "team")),
+        ("net_output", ("function",)),
     ],
     "replication": [
-        ("replication_summary", ("organisation",)), ("replication_summary", ()), ("replication_backlog", ()),
-        ("replication_curve", ()), ("replication_trend", ()), ("replication", ()),
+        ("replication_summary", ("organisation",)), ("replication_summary", ()), ("replication", ()),
+        ("replication_curve", ()), ("replication_trend", ()),
     ],
     "fleet": [
-        ("usage", ("organisation",)), ("gates", ()), ("cull_list", ()), ("usage", ("month", "function")), ("agents", ()),
-        ("usage", ()),
+        ("usage", ("organisation",)), ("gates", ()), ("agents", ()), ("usage", ("month", "function")), ("usage", ()),
     ],
-    "catalog": [("validated_catalog", ())],
+    "catalog": [("catalog", ())],
     "finance": [
         ("finance_summary", ("organisation",)), ("finance_summary", ()), ("finance_trend", ()), ("finance_tables", ()),
     ],
@@ -147,8 +147,7 @@ def work_page(db: str, page: str, repeat: int) -> dict:
     def run_page() -> float:
         started = time.perf_counter()
         for name, by in PAGE_QUERIES[page]:
-            function = getattr(metrics, name, None) or getattr(report, name)
-            function(conn, filters, settings, by) if by else function(conn, filters, settings)
+            report.by_name(conn, name, filters, settings, by)
         return time.perf_counter() - started
 
     cold = run_page()

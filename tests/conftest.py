@@ -125,6 +125,15 @@ class Data:
             )
         return self
 
+    def gated(self, agent: str, day: str, tasks: int, completed: int, correct: int, incorrect: int) -> Data:
+        """An agent's tasks on one day: the first `completed` completed (the rest escalated), the first
+        `correct` reviewed correct and the next `incorrect` reviewed incorrect."""
+        for index in range(tasks):
+            status = "completed" if index < completed else "escalated"
+            review = "correct" if index < correct else "incorrect" if index < correct + incorrect else ""
+            self.usage(day, agent, status=status, review=review)
+        return self
+
     def saved(
         self,
         month: str,
@@ -192,11 +201,15 @@ class Data:
         self.rows["agents"].append({"agent_id": agent_id, "name": name, "owner_function": function})
         return self
 
+    def write(self, kind: str, folder: Path | None = None) -> Path:
+        """The rows of one kind as a CSV file with every contract column, named after the kind."""
+        columns = [column.name for column in schema.columns(schema.KINDS[kind])]
+        return write_csv((folder or self.folder) / f"{kind}.csv", self.rows[kind], columns)
+
     def load(self):
         for kind, rows in self.rows.items():
             if rows:
-                columns = [column.name for column in schema.columns(schema.KINDS[kind])]
-                result = ingest.load_file(self.conn, write_csv(self.folder / f"{kind}.csv", rows, columns))
+                result = ingest.load_file(self.conn, self.write(kind))
                 assert result.rejected == 0, self.conn.execute("select reason from rejected_rows").fetchall()
         return self.conn
 

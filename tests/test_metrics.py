@@ -98,23 +98,16 @@ def test_grouping_by_an_unknown_column_is_refused(data):
 # --- gates -------------------------------------------------------------------------------------
 
 
-def _gate_agent(data: Data, agent: str, day: str, tasks: int, completed: int, correct: int, incorrect: int):
-    for index in range(tasks):
-        status = "completed" if index < completed else "escalated"
-        review = "correct" if index < correct else "incorrect" if index < correct + incorrect else ""
-        data.usage(day, agent, status=status, review=review)
-
-
 def test_gates_at_and_just_below_the_thresholds(data):
     # 16 of 20 reviewed correct is exactly 0.80; 45 of 50 completed is exactly 0.90: pass.
-    _gate_agent(data, "at_both", "2025-06-01", tasks=50, completed=45, correct=16, incorrect=4)
+    data.gated("at_both", "2025-06-01", tasks=50, completed=45, correct=16, incorrect=4)
     # 79 of 100 correct (0.79) with 95% automation: fail on accuracy.
-    _gate_agent(data, "low_accuracy", "2025-06-01", tasks=100, completed=95, correct=79, incorrect=21)
+    data.gated("low_accuracy", "2025-06-01", tasks=100, completed=95, correct=79, incorrect=21)
     # 89 of 100 completed (0.89) with 100% accuracy: fail on automation.
-    _gate_agent(data, "low_automation", "2025-06-01", tasks=100, completed=89, correct=30, incorrect=0)
+    data.gated("low_automation", "2025-06-01", tasks=100, completed=89, correct=30, incorrect=0)
     # 49 tasks, or 19 reviewed: too little data, whatever the rates.
-    _gate_agent(data, "few_tasks", "2025-06-01", tasks=49, completed=49, correct=49, incorrect=0)
-    _gate_agent(data, "few_reviews", "2025-06-01", tasks=50, completed=10, correct=0, incorrect=19)
+    data.gated("few_tasks", "2025-06-01", tasks=49, completed=49, correct=49, incorrect=0)
+    data.gated("few_reviews", "2025-06-01", tasks=50, completed=10, correct=0, incorrect=19)
     conn = data.load()
 
     frame = metrics.gates(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)
@@ -130,9 +123,9 @@ def test_gates_at_and_just_below_the_thresholds(data):
 
 def test_the_gate_window_holds_day_90_and_not_day_91(data):
     # as_of 2025-06-30; 90 days ending there start on 2025-04-02 (June 30 days, May 31, April 2-30 is 29).
-    _gate_agent(data, "edge", "2025-04-02", tasks=50, completed=50, correct=20, incorrect=0)
-    _gate_agent(data, "edge", "2025-04-01", tasks=10, completed=0, correct=0, incorrect=10)
-    _gate_agent(data, "edge", "2025-07-01", tasks=10, completed=0, correct=0, incorrect=10)
+    data.gated("edge", "2025-04-02", tasks=50, completed=50, correct=20, incorrect=0)
+    data.gated("edge", "2025-04-01", tasks=10, completed=0, correct=0, incorrect=10)
+    data.gated("edge", "2025-07-01", tasks=10, completed=0, correct=0, incorrect=10)
     conn = data.load()
 
     frame = metrics.gates(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)
@@ -141,7 +134,7 @@ def test_the_gate_window_holds_day_90_and_not_day_91(data):
 
 
 def test_gate_thresholds_come_from_the_settings(data):
-    _gate_agent(data, "a", "2025-06-01", tasks=10, completed=10, correct=5, incorrect=0)
+    data.gated("a", "2025-06-01", tasks=10, completed=10, correct=5, incorrect=0)
     conn = data.load()
     lenient = Settings.model_validate({"gates": {"min_tasks": 10, "min_reviewed": 5, "window_days": 30}})
     assert records(metrics.gates(conn, metrics.Filters(), lenient), "agent_id", "gate") == [("a", "pass")]
@@ -569,12 +562,12 @@ def test_a_value_exactly_on_a_threshold_counts_despite_floating_point(data):
 
 def test_an_agent_failing_the_gate_is_listed_whatever_the_range(data):
     # The range ends in March; as_of is June 30, and the agent only ran (badly) in June.
-    _gate_agent(data, "late", "2025-06-10", tasks=60, completed=60, correct=5, incorrect=20)
+    data.gated("late", "2025-06-10", tasks=60, completed=60, correct=5, incorrect=20)
     data.usage("2025-03-01", "early")
     conn = data.load()
     march = metrics.Filters(as_of=D(2025, 6, 30), date_from=D(2025, 3, 1), date_to=D(2025, 3, 31))
 
-    assert records(metrics.cull_list(conn, march, SETTINGS), "agent_id", "gate", "range_tasks") == [
-        ("late", "fail", 0)
-    ]
+    assert records(
+        metrics.cull_list(metrics.agents(conn, march, SETTINGS)), "agent_id", "gate", "range_tasks"
+    ) == [("late", "fail", 0)]
     assert set(metrics.agents(conn, march, SETTINGS)["agent_id"]) == {"early", "late"}

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import Data, records, write_csv
-from offload_metrics import metrics, schema
+from conftest import Data, records
+from offload_metrics import metrics
 from offload_metrics.config import Settings
 
 D = dt.date
@@ -39,25 +39,17 @@ baseline = _import_baseline()
 def write_inputs(data: Data, folder: Path) -> tuple[Path, Path, Path]:
     """The builder's usage, time-saved and baseline rows as the CSV files the baseline reads."""
     folder.mkdir()
-    paths = []
-    for kind in ("usage_events", "time_saved", "org_baseline"):
-        names = [column.name for column in schema.columns(schema.KINDS[kind])]
-        paths.append(write_csv(folder / f"{kind}.csv", data.rows[kind], names))
-    usage_csv, time_saved_csv, baseline_csv = paths
-    return usage_csv, time_saved_csv, baseline_csv
+    return (
+        data.write("usage_events", folder),
+        data.write("time_saved", folder),
+        data.write("org_baseline", folder),
+    )
 
 
 def usage_at(data: Data, stamp: str, agent: str, **fields: object) -> None:
     """One usage event at an exact ISO 8601 timestamp, offset and all."""
     data.usage(stamp[:10], agent, **fields)
     data.rows["usage_events"][-1]["occurred_at"] = stamp
-
-
-def gate_agent(data: Data, agent: str, day: str, tasks: int, completed: int, correct: int, incorrect: int):
-    for index in range(tasks):
-        status = "completed" if index < completed else "escalated"
-        review = "correct" if index < correct else "incorrect" if index < correct + incorrect else ""
-        data.usage(day, agent, status=status, review=review)
 
 
 def _is_number(value: object) -> bool:
@@ -147,24 +139,24 @@ def test_usage_counts_events_by_their_utc_day(data, tmp_path):
 
 def test_gates_thresholds_sample_and_window_edge(data, tmp_path):
     # 16 of 20 reviewed correct is exactly 0.80 and 45 of 50 completed exactly 0.90: pass.
-    gate_agent(data, "at_both", "2025-06-01", tasks=50, completed=45, correct=16, incorrect=4)
+    data.gated("at_both", "2025-06-01", tasks=50, completed=45, correct=16, incorrect=4)
     # 79% accuracy with 95% automation: fail.
-    gate_agent(data, "low_accuracy", "2025-06-01", tasks=100, completed=95, correct=79, incorrect=21)
+    data.gated("low_accuracy", "2025-06-01", tasks=100, completed=95, correct=79, incorrect=21)
     # 49 tasks, or 19 reviewed: below the minimum sample whatever the rates.
-    gate_agent(data, "few_tasks", "2025-06-01", tasks=49, completed=49, correct=49, incorrect=0)
-    gate_agent(data, "few_reviews", "2025-06-01", tasks=50, completed=10, correct=0, incorrect=19)
+    data.gated("few_tasks", "2025-06-01", tasks=49, completed=49, correct=49, incorrect=0)
+    data.gated("few_reviews", "2025-06-01", tasks=50, completed=10, correct=0, incorrect=19)
     # Nothing reviewed: accuracy is missing, the gate insufficient.
-    gate_agent(data, "unreviewed", "2025-06-01", tasks=60, completed=60, correct=0, incorrect=0)
+    data.gated("unreviewed", "2025-06-01", tasks=60, completed=60, correct=0, incorrect=0)
     # as_of 2025-06-30: the 90 days start on 2025-04-02 (June 30 + May 31 + April 2..30 29).
-    gate_agent(data, "edge", "2025-04-02", tasks=50, completed=50, correct=20, incorrect=0)
+    data.gated("edge", "2025-04-02", tasks=50, completed=50, correct=20, incorrect=0)
     usage_at(data, "2025-04-01T23:30:00-01:00", "edge")  # 2025-04-02 00:30 UTC: day 90, in
     usage_at(data, "2025-07-01T01:00:00+02:00", "edge")  # 2025-06-30 23:00 UTC: as_of, in
     # Day 91, after as_of, and 2025-04-01 23:00 UTC: all out. Were any in, the agent would fail.
-    gate_agent(data, "edge", "2025-04-01", tasks=10, completed=0, correct=0, incorrect=10)
-    gate_agent(data, "edge", "2025-07-01", tasks=10, completed=0, correct=0, incorrect=10)
+    data.gated("edge", "2025-04-01", tasks=10, completed=0, correct=0, incorrect=10)
+    data.gated("edge", "2025-07-01", tasks=10, completed=0, correct=0, incorrect=10)
     usage_at(data, "2025-04-02T01:00:00+02:00", "edge", status="failed", review="incorrect")
     # Only outside the window: no row at all.
-    gate_agent(data, "old", "2025-03-01", tasks=60, completed=60, correct=30, incorrect=0)
+    data.gated("old", "2025-03-01", tasks=60, completed=60, correct=30, incorrect=0)
     conn = data.load()
     inputs = baseline.load(*write_inputs(data, tmp_path / "csv"))
 
@@ -186,7 +178,7 @@ def test_gates_thresholds_sample_and_window_edge(data, tmp_path):
 
 
 def test_gate_thresholds_are_parameters(data, tmp_path):
-    gate_agent(data, "a", "2025-06-01", tasks=10, completed=9, correct=4, incorrect=1)
+    data.gated("a", "2025-06-01", tasks=10, completed=9, correct=4, incorrect=1)
     conn = data.load()
     inputs = baseline.load(*write_inputs(data, tmp_path / "csv"))
     lenient = {"min_tasks": 10, "min_reviewed": 5, "window_days": 30}
@@ -262,7 +254,7 @@ def test_net_output_per_team_month(data, tmp_path):
 
 def test_report_reads_the_files_and_returns_the_three_tables(data, tmp_path):
     # In the gate window (ending June 30) but before the June range: counts for the gate only.
-    gate_agent(data, "a1", "2025-05-15", tasks=55, completed=55, correct=20, incorrect=0)
+    data.gated("a1", "2025-05-15", tasks=55, completed=55, correct=20, incorrect=0)
     data.usage("2025-06-10", "a1", status="failed", cost="0.02")
     data.baseline("Brand", 2, 300)
     data.saved("2025-05", "Brand", 100, 60, 0)

@@ -222,22 +222,44 @@ def survival(curve: pd.DataFrame) -> alt.LayerChart:
 
 def medians(summary: pd.DataFrame) -> alt.Chart:
     """Kaplan-Meier median next to the plain median of replication days, per function."""
+    return _paired_bars(
+        summary,
+        {
+            "median_replication_days": "Median of replicated agents",
+            "km_median_replication_days": "Kaplan-Meier median",
+        },
+        ("median", "days"),
+        "Days to first replication",
+        ",.0f",
+        ["#283593", "#90a4ae"],
+    )
+
+
+def _paired_bars(
+    frame: pd.DataFrame,
+    measures: dict[str, str],
+    as_: tuple[str, str],
+    title: str,
+    value_format: str,
+    colors: list[str],
+) -> alt.Chart:
+    """Two measures (column -> label) as a pair of bars per function, told apart by colour."""
+    (first, first_label), (_, second_label) = measures.items()
+    key, value = as_
     return (
-        alt.Chart(summary)
-        .transform_fold(["median_replication_days", "km_median_replication_days"], as_=["median", "days"])
-        .transform_calculate(
-            kind="datum.median == 'km_median_replication_days' ? 'Kaplan-Meier median' : 'Median of replicated agents'"
-        )
+        alt.Chart(frame)
+        .transform_fold(list(measures), as_=[key, value])
+        .transform_calculate(kind=f"datum.{key} == '{first}' ? '{first_label}' : '{second_label}'")
         .mark_bar()
         .encode(
-            x=alt.X("days:Q", title="Days to first replication"),
+            x=alt.X(f"{value}:Q", title=title, axis=alt.Axis(format=value_format)),
             y=alt.Y("function:N", title=None),
             yOffset="kind:N",
-            color=alt.Color("kind:N", title=None, scale=alt.Scale(range=["#283593", "#90a4ae"])),
+            color=alt.Color("kind:N", title=None, scale=alt.Scale(range=colors)),
             tooltip=[
                 alt.Tooltip("function:N"),
                 alt.Tooltip("kind:N", title=""),
-                alt.Tooltip("days:Q", format=",.0f"),
+                alt.Tooltip(f"{value}:Q", format=value_format),
             ],
         )
     )
@@ -388,20 +410,11 @@ def cumulative_pool(trend: pd.DataFrame) -> alt.Chart:
 
 def cost_per_task(summary: pd.DataFrame) -> alt.Chart:
     """What a task costs done by an agent and by a person, per function."""
-    return (
-        alt.Chart(summary)
-        .transform_fold(["agent_cost_per_task", "human_cost_per_task"], as_=["measure", "usd"])
-        .transform_calculate(kind="datum.measure == 'agent_cost_per_task' ? 'By an agent' : 'By a person'")
-        .mark_bar()
-        .encode(
-            x=alt.X("usd:Q", title="USD per task", axis=alt.Axis(format="$,.2f")),
-            y=alt.Y("function:N", title=None),
-            yOffset="kind:N",
-            color=alt.Color("kind:N", title=None, scale=alt.Scale(range=["#1565c0", "#ef6c00"])),
-            tooltip=[
-                alt.Tooltip("function:N"),
-                alt.Tooltip("kind:N", title=""),
-                alt.Tooltip("usd:Q", format="$,.2f"),
-            ],
-        )
+    return _paired_bars(
+        summary,
+        {"agent_cost_per_task": "By an agent", "human_cost_per_task": "By a person"},
+        ("measure", "usd"),
+        "USD per task",
+        "$,.2f",
+        ["#1565c0", "#ef6c00"],
     )

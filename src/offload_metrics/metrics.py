@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
-from offload_metrics import store
+from offload_metrics import ingest, store
 from offload_metrics.config import Settings
 
 # Columns a caller may group by, per SQL file with a {dimensions} slot. Identifiers reach SQL only
@@ -34,6 +34,8 @@ _COMMENT = re.compile(r"--[^\n]*")
 # Shares and rates are ratios of floating-point sums: a value that is exactly on a threshold on paper
 # (0.30, 0.15, 0.5) can land a rounding step below it. Every threshold comparison allows this much.
 TOLERANCE = 1e-9
+# The parameters that come from the filters' dates: a file that uses none needs no resolving.
+DATE_PARAMETERS = {"as_of", "date_from", "date_to", "history_from"}
 
 
 class FilterError(ValueError):
@@ -148,9 +150,10 @@ def query(
     exact: bool = False,
 ) -> pd.DataFrame:
     """Run one metric file with the values it refers to, as parameters."""
-    filters = filters.resolve(conn)
     sql = render(name, tuple(dimensions))
     used = set(_PARAMETER.findall(_COMMENT.sub("", sql)))
+    if used & DATE_PARAMETERS:
+        filters = filters.resolve(conn)
     values = {key: value for key, value in parameters(filters, settings).items() if key in used}
     result = conn.execute(sql, values)
     if exact:
@@ -264,13 +267,10 @@ def agents(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
 
 def data_quality(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Where every row read went, over all loads."""
-    row = conn.execute(
-        "select sum(rows_read), sum(accepted), sum(duplicate), sum(conflict), sum(rejected) from loads"
-    ).fetchone()
-    keys = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
-    return {key: int(value or 0) for key, value in zip(keys, row or (), strict=False)} or dict.fromkeys(
-        keys, 0
-    )
+    # Constant column names; an aggregate without a group by returns one row, of nulls before any load.
+    sums = ", ".join(f"sum({field})" for field in ingest.COUNT_FIELDS)
+    row = conn.execute(f"select {sums} from loads").fetchone() or [None] * len(ingest.COUNT_FIELDS)
+    return {field: int(value or 0) for field, value in zip(ingest.COUNT_FIELDS, row, strict=True)}
 
 
 def _plain(value: object) -> object:
@@ -282,19 +282,22 @@ def _plain(value: object) -> object:
     return value
 
 
-# Selections the pages show; a page never filters rows itself.
+# Selections the pages show, from a metric's frame (so that a page or the report queries each metric
+# once); a page never filters rows itself.
 
 
-def cull_list(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
-    """Agents that fail the gate, worst accuracy first."""
-    frame = agents(conn, filters, settings)
-    return frame[frame["gate"] == "fail"].sort_values(["accuracy", "automation"]).reset_index(drop=True)
+def cull_list(agents_frame: pd.DataFrame) -> pd.DataFrame:
+    """The agents of an agents() result that fail the gate, worst accuracy first."""
+    failing = agents_frame[agents_frame["gate"] == "fail"]
+    return failing.sort_values(["accuracy", "automation"]).reset_index(drop=True)
 
 
-def replication_backlog(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
-    """Agents validated in the range and not yet replicated, longest waiting first."""
-    frame = replication(conn, filters, settings)
-    waiting = frame[frame["in_range"] & frame["first_replicated_on"].isna()]
+def replication_backlog(replication_frame: pd.DataFrame) -> pd.DataFrame:
+    """The agents of a replication() result validated in the range and not yet replicated, longest
+    waiting first."""
+    waiting = replication_frame[
+        replication_frame["in_range"] & replication_frame["first_replicated_on"].isna()
+    ]
     return waiting.sort_values("days_waiting", ascending=False).reset_index(drop=True)
 
 
@@ -303,21 +306,21 @@ def in_plateau(cascade_frame: pd.DataFrame) -> pd.DataFrame:
     return cascade_frame[cascade_frame["phase"] == "pilot_plateau"].reset_index(drop=True)
 
 
-def team_leaderboard(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
-    """Teams with validated Net Output in the range, best uplift first."""
-    frame = net_output(conn, filters, settings, by=("function", "business_unit", "team"))
-    return (
-        frame[frame["validated_teams"] > 0].sort_values("best_uplift", ascending=False).reset_index(drop=True)
-    )
+# The grain of net_output() that team_leaderboard and grown_teams select from.
+TEAMS = ("function", "business_unit", "team")
 
 
-def grown_teams(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
-    """Teams whose headcount rose above their baseline in the range."""
-    frame = net_output(conn, filters, settings, by=("function", "business_unit", "team"))
-    return frame[frame["teams_grew_headcount"] > 0].reset_index(drop=True)
+def team_leaderboard(teams_frame: pd.DataFrame) -> pd.DataFrame:
+    """The teams of a net_output(by=TEAMS) result with validated Net Output, best uplift first."""
+    validated = teams_frame[teams_frame["validated_teams"] > 0]
+    return validated.sort_values("best_uplift", ascending=False).reset_index(drop=True)
 
 
-def validated_catalog(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
-    """Catalogued agents that a pilot team validated: the ones to replicate."""
-    frame = catalog(conn, filters, settings)
-    return frame[frame["is_validated"]].reset_index(drop=True)
+def grown_teams(teams_frame: pd.DataFrame) -> pd.DataFrame:
+    """The teams of a net_output(by=TEAMS) result whose headcount rose above their baseline."""
+    return teams_frame[teams_frame["teams_grew_headcount"] > 0].reset_index(drop=True)
+
+
+def validated_catalog(catalog_frame: pd.DataFrame) -> pd.DataFrame:
+    """The agents of a catalog() result that a pilot team validated: the ones to replicate."""
+    return catalog_frame[catalog_frame["is_validated"]].reset_index(drop=True)

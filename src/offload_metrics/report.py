@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from offload_metrics import display, export, metrics
+from offload_metrics import display, export, ingest, metrics
 from offload_metrics.config import Settings
 
 ORG_KEYS = (
@@ -35,7 +35,6 @@ AGENT_KEYS = (
     "first_replicated_on", "replication_days", "replications",
 )  # fmt: skip
 AGENT_EXTRA_KEYS = ("name", "risk_class", "pilot_unit", "days_waiting")
-QUALITY_KEYS = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
 
 SHARES = {
     "offloaded_share", "escalation_rate", "failure_rate", "automation_rate", "net_output_uplift", "accuracy",
@@ -150,13 +149,13 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
         "data_quality": metrics.data_quality(conn),
         "settings": settings.model_dump(mode="json"),
         # The lists the dashboard's alerts show, from the same selections.
-        "cull_list": _records(metrics.cull_list(conn, filters, settings), AGENT_KEYS),
+        "cull_list": _records(metrics.cull_list(agents), AGENT_KEYS),
         "replication_backlog": _records(
-            metrics.replication_backlog(conn, filters, settings),
+            metrics.replication_backlog(metrics.replication(conn, filters, settings)),
             ("agent_id", "function", "validated_on", "days_waiting"),
         ),
         "validated_teams": _records(
-            metrics.team_leaderboard(conn, filters, settings),
+            metrics.team_leaderboard(metrics.net_output(conn, filters, settings, by=metrics.TEAMS)),
             ("function", "business_unit", "team", "best_uplift", "validated_months", "hours_saved"),
         ),
     }
@@ -177,7 +176,7 @@ def tables(report: Mapping[str, object]) -> dict[str, pd.DataFrame]:
         "adoption": pd.DataFrame(report["adoption"], columns=list(ADOPTION_KEYS)),
         "teams": pd.DataFrame(report["teams"], columns=[*TEAM_KEYS, "grew_headcount"]),
         "agents": pd.DataFrame(report["agents"], columns=[*AGENT_KEYS, *AGENT_EXTRA_KEYS]),
-        "data_quality": pd.DataFrame([report["data_quality"]], columns=list(QUALITY_KEYS)),
+        "data_quality": pd.DataFrame([report["data_quality"]], columns=list(ingest.COUNT_FIELDS)),
     }
 
 
@@ -193,6 +192,18 @@ def write_csv(report: Mapping[str, object], folder: Path) -> list[Path]:
 
 def excel(report: Mapping[str, object]) -> bytes:
     return export.excel_bytes(tables(report), share_columns=SHARES)
+
+
+def by_name(
+    conn: duckdb.DuckDBPyConnection,
+    name: str,
+    filters: metrics.Filters,
+    settings: Settings,
+    by: tuple[str, ...] = (),
+):
+    """A metric of metrics.py, or a table of this module, by its name: what a page asks for."""
+    function = getattr(metrics, name, None) or globals()[name]
+    return function(conn, filters, settings, by) if by else function(conn, filters, settings)
 
 
 def finance_tables(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):

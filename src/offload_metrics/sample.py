@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from offload_metrics import schema
+from offload_metrics import display, schema
 
 START = dt.date(2024, 1, 1)
 HOURS_PER_FTE_MONTH = 160
@@ -83,6 +83,7 @@ FUNCTIONS = (
     FunctionPlan("R&D", "rnd", ("Platform Engineering", "Product Research"), ("Tooling", "Research Ops"), 110,
                  0.20, 0.40, 24.5, 13, ("test_triage", "release_notes", "literature_review"), "low", 0.4),
 )  # fmt: skip
+PLANS = {plan.name: plan for plan in FUNCTIONS}
 
 
 @dataclass
@@ -209,7 +210,7 @@ class Story:
         rows = []
         never = set(self.random.choice(self.agents.index, size=4, replace=False))
         for index, agent in self.agents[self.agents["validated_on"].notna()].iterrows():
-            plan = next(p for p in FUNCTIONS if p.name == agent["function"])
+            plan = PLANS[agent["function"]]
             rows.append(
                 (agent["agent_id"], agent["pilot_unit"], agent["validated_on"] + dt.timedelta(days=3))
             )
@@ -234,7 +235,7 @@ class Story:
         for month in range(self.months):
             first = month_start(month)
             for team_index, team in self.teams.iterrows():
-                plan = next(p for p in FUNCTIONS if p.name == team["function"])
+                plan = PLANS[team["function"]]
                 live = self._agents_live(team, first)
                 if not live:
                     continue
@@ -369,8 +370,9 @@ class Story:
         for _, agent in self.agents[self.agents["validated_on"].notna()].iterrows():
             rows.append((agent["agent_id"], "validated", agent["validated_on"], agent["function"],
                          agent["pilot_unit"], agent["pilot_team"]))  # fmt: skip
+        agents = self.agents.set_index("agent_id")
         for _, live in self.deployments.iterrows():
-            agent = self.agents.set_index("agent_id").loc[live["agent_id"]]
+            agent = agents.loc[live["agent_id"]]
             rows.append(
                 (
                     live["agent_id"],
@@ -385,7 +387,7 @@ class Story:
         # failing agent is retired near the end.
         validated = self.agents[self.agents["validated_on"].notna()]
         for _, agent in validated.sample(n=min(3, len(validated)), random_state=self.random).iterrows():
-            plan = next(p for p in FUNCTIONS if p.name == agent["function"])
+            plan = PLANS[agent["function"]]
             other = next(unit for unit in plan.units if unit != agent["pilot_unit"])
             again = agent["validated_on"] + dt.timedelta(days=int(self.random.integers(60, 200)))
             if again <= self.end:
@@ -624,11 +626,7 @@ def _write_frame(frame: pd.DataFrame, path: Path, kind: str) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(columns)
         for row in frame.itertuples(index=False):
-            writer.writerow(["" if _empty(value) else _text(value) for value in row])
-
-
-def _empty(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT
+            writer.writerow(["" if display.missing(value) else _text(value) for value in row])
 
 
 def _text(value: object) -> str:

@@ -185,9 +185,9 @@ FILTER_KEYS = ("as_of", "range", "function", "business_unit")
 
 def sidebar_filters() -> metrics.Filters:
     """The shared filters, kept in the URL so that a view can be shared by link."""
-    with cursor() as conn:
-        first, last = metrics.data_range(conn)
-        names = metrics.functions(conn, metrics.Filters())
+    version = data_version()
+    first, last = _data_range(version)
+    names = _function_choices(version)
     if first is None or last is None:
         st.sidebar.caption("Filters appear once data is loaded.")
         return metrics.Filters()
@@ -206,8 +206,7 @@ def sidebar_filters() -> metrics.Filters:
         "Function", names, key="function", bind="query-params", placeholder="All functions",
         help="Only these business functions (every table is narrowed the same way).",
     )  # fmt: skip
-    with cursor() as conn:
-        units = metrics.business_units(conn, metrics.Filters(functions=tuple(chosen_functions)))
+    units = _unit_choices(tuple(chosen_functions), version)
     chosen_units = st.sidebar.multiselect(
         "Business unit", units, key="business_unit", bind="query-params", placeholder="All business units",
         help="Only these business units.",
@@ -229,6 +228,27 @@ def sidebar_filters() -> metrics.Filters:
     )
 
 
+# The sidebar runs on every rerun: what it shows changes only with the data.
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _data_range(version: tuple[int, int]) -> tuple[dt.date | None, dt.date | None]:
+    with cursor() as conn:
+        return metrics.data_range(conn)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _function_choices(version: tuple[int, int]) -> list[str]:
+    with cursor() as conn:
+        return metrics.functions(conn, metrics.Filters())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _unit_choices(functions: tuple[str, ...], version: tuple[int, int]) -> list[str]:
+    with cursor() as conn:
+        return metrics.business_units(conn, metrics.Filters(functions=functions))
+
+
 def current_filters() -> metrics.Filters:
     return st.session_state.get("filters", metrics.Filters())
 
@@ -238,13 +258,10 @@ def current_filters() -> metrics.Filters:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _cached(name: str, filters: tuple, settings_json: str, by: tuple[str, ...], version: tuple[int, int]):
-    function = getattr(metrics, name, None) or getattr(report, name)
-    chosen = metrics.Filters(*filters)
-    chosen_settings = Settings.model_validate_json(settings_json)
     with cursor() as conn:
-        if name == "program":
-            return function(conn, chosen, chosen_settings)
-        return function(conn, chosen, chosen_settings, by) if by else function(conn, chosen, chosen_settings)
+        return report.by_name(
+            conn, name, metrics.Filters(*filters), Settings.model_validate_json(settings_json), by
+        )
 
 
 def get(name: str, by: Sequence[str] = ()):

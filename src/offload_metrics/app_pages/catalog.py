@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from offload_metrics import display, report, ui
+from offload_metrics import display, metrics, report, ui
 
 ui.page("Agent catalog", "The catalog needs the agent registry and replication events.")
 
-validated = ui.get("validated_catalog")
+validated = metrics.validated_catalog(ui.get("catalog"))
 st.caption(f"{len(validated)} validated agents in the catalog. Pick one to read and download its blueprint.")
 ui.table(validated, {
     "name": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "risk_class": ("Risk", ui.TEXT),

@@ -2,14 +2,15 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, ui
+from offload_metrics import charts, display, metrics, ui
 
 ui.page("Agent fleet", "The fleet needs agent usage logs.")
 
 settings = ui.settings()
 usage = ui.get("usage", by=("organisation",))
 gates = ui.get("gates")
-cull = ui.get("cull_list")
+agents = ui.get("agents")
+cull = metrics.cull_list(agents)
 
 first, second, third, fourth = st.columns(4)
 with first:
@@ -47,7 +48,7 @@ with right:
     }, family="gates", key="fleet_cull", empty="No agent fails the gate.")  # fmt: skip
 
 st.subheader("Every agent's gate", help=ui.help_for("Definition", "gates"))
-ui.table(ui.get("agents"), {
+ui.table(agents, {
     "agent_id": ("Agent", ui.TEXT), "name": ("Name", ui.TEXT), "function": ("Function", ui.TEXT),
     "tasks": ("Tasks in window", ui.COUNT), "reviewed": ("Reviewed", ui.COUNT), "accuracy": ("Accuracy", ui.SHARE),
     "automation": ("Automation", ui.SHARE), "gate": ("Gate", ui.TEXT), "range_tasks": ("Tasks in range", ui.COUNT),

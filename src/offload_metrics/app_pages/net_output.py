@@ -2,14 +2,15 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, ui
+from offload_metrics import charts, display, metrics, ui
 
 ui.page("Net Output", "Net Output needs documented time savings.")
 
 settings = ui.settings()
 organisation = ui.get("net_output", by=("organisation",))
-leaderboard = ui.get("team_leaderboard")
-grown = ui.get("grown_teams")
+teams = ui.get("net_output", by=("function", "business_unit", "team"))
+leaderboard = metrics.team_leaderboard(teams)
+grown = metrics.grown_teams(teams)
 
 first, second, third, fourth = st.columns(4)
 with first:

@@ -58,7 +58,7 @@ with right:
 st.subheader("Alerts")
 cull, plateau, backlog = st.columns(3)
 with cull:
-    failing = ui.get("cull_list")
+    failing = metrics.cull_list(ui.get("agents"))
     st.markdown(f"**Cull list** ({display.plural(len(failing), 'agent')} below the gate)",
                 help=ui.help_for("gate", "gates"))  # fmt: skip
     ui.table(failing, {"agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT),
@@ -71,7 +71,7 @@ with plateau:
     ui.table(stuck, {"function": ("Function", ui.TEXT), "offloaded_share": ("Share", ui.SHARE)},
              family="adoption_cascade", key="overview_plateau", empty="No function is in the pilot plateau.")  # fmt: skip
 with backlog:
-    waiting = ui.get("replication_backlog")
+    waiting = metrics.replication_backlog(ui.get("replication"))
     st.markdown(f"**Waiting longest for replication** ({display.plural(len(waiting), 'agent')})",
                 help=ui.help_for("days_waiting", "replication"))  # fmt: skip
     ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT),

@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, ui
+from offload_metrics import charts, display, metrics, ui
 
 ui.page("Replication Velocity", "Replication needs replication events (validated and deployed agents).")
 
 organisation = ui.get("replication_summary", by=("organisation",))
 summary = ui.get("replication_summary")
-backlog = ui.get("replication_backlog")
+agents = ui.get("replication")
+backlog = metrics.replication_backlog(agents)
 
 first, second, third, fourth = st.columns(4)
 with first:
@@ -50,7 +51,7 @@ with left:
     ui.chart(charts.replication_trend(ui.get("replication_trend")), key="replication_trend")
 with right:
     st.subheader("Every validated agent", help=ui.help_for("Definition", "replication"))
-    ui.table(ui.get("replication"), {
+    ui.table(agents, {
         "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT),
         "validated_on": ("Validated on", ui.DAY), "first_replicated_on": ("First replicated", ui.DAY),
         "replication_days": ("Days", ui.COUNT), "replications": ("Units", ui.COUNT),

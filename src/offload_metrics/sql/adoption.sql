@@ -28,7 +28,7 @@ functions as (
 routine as (
     select function, sum(routine_hours_per_month) as routine_hours
     from stg_org_baseline
-    where (len($business_units) = 0 or list_contains($business_units, business_unit))
+    where chosen($business_units, business_unit)
     group by function
 ),
 

@@ -17,8 +17,8 @@ first_validation as (
     from stg_replication_events
     where event_type = 'validated'
         and occurred_on <= $as_of
-        and (len($functions) = 0 or list_contains($functions, function))
-        and (len($business_units) = 0 or list_contains($business_units, business_unit))
+        and chosen($functions, function)
+        and chosen($business_units, business_unit)
 ),
 
 as_of_month as (

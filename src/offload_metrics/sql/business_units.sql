@@ -13,7 +13,7 @@ with mentioned as (
 final as (
     select distinct business_unit
     from mentioned
-    where len($functions) = 0 or list_contains($functions, function)
+    where chosen($functions, function)
 )
 
 select * from final order by business_unit

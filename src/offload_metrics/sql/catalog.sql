@@ -6,8 +6,8 @@
 -- Grain: one row per agent in the catalog.
 with catalog as (
     select * from stg_agents
-    where (len($functions) = 0 or list_contains($functions, owner_function))
-        and (len($business_units) = 0 or list_contains($business_units, owner_business_unit))
+    where chosen($functions, owner_function)
+        and chosen($business_units, owner_business_unit)
 ),
 
 agents as (

@@ -15,8 +15,8 @@ with mentioned as (
 final as (
     select distinct function
     from mentioned
-    where (len($functions) = 0 or list_contains($functions, function))
-        and (len($business_units) = 0 or list_contains($business_units, business_unit))
+    where chosen($functions, function)
+        and chosen($business_units, business_unit)
 )
 
 select * from final order by function

@@ -28,8 +28,8 @@ first_validation as (
         where event_type = 'validated'
     )
     where position = 1
-        and (len($functions) = 0 or list_contains($functions, function))
-        and (len($business_units) = 0 or list_contains($business_units, business_unit))
+        and chosen($functions, function)
+        and chosen($business_units, business_unit)
 ),
 
 deployments as (

@@ -2,5 +2,5 @@
 -- the filters.
 select *
 from stg_time_saved
-where (len($functions) = 0 or list_contains($functions, function))
-    and (len($business_units) = 0 or list_contains($business_units, business_unit))
+where chosen($functions, function)
+    and chosen($business_units, business_unit)
