@@ -142,3 +142,33 @@ def test_the_progress_bar_appears_only_after_a_second():
         assert (task.completed, task.description) == (0.5, "a.csv: reading")
     finally:
         display.close()
+
+
+def test_ingest_reads_the_date_bounds_from_the_settings_file_like_report(tmp_path):
+    db = tmp_path / "db.duckdb"
+    settings = tmp_path / "offload.toml"
+    settings.write_text("[ingest]\nmin_date = 2000-01-01\nmax_date = 2030-12-31\n", encoding="utf-8")
+    usage = write_csv(
+        tmp_path / "usage.csv",
+        [
+            example("usage_events"),
+            example("usage_events", event_id="late", occurred_at="2031-01-01T00:00:00Z"),
+        ],
+    )
+
+    from_cwd = run("ingest", "--db", str(db), str(usage), cwd=tmp_path)
+    rejects = run("rejects", "--db", str(db), "--format", "json")
+
+    assert from_cwd.returncode == 0, from_cwd.stderr
+    assert [(row["line"], row["reason"]) for row in json.loads(rejects.stdout)] == [
+        (
+            3,
+            "occurred_at: must be between 2000-01-01 and 2030-12-31 (settings ingest.min_date and "
+            'ingest.max_date) (got "2031-01-01T00:00:00Z")',
+        )
+    ]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[ingest]\nmin_date = 2000-01-01\nmax_date = 1999-01-01\n", encoding="utf-8")
+    refused = run("ingest", "--db", str(db), "--config", str(bad), str(usage))
+    assert refused.returncode == 2
+    assert "ingest.max_date: Value error, must not be before ingest.min_date" in refused.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import example, snapshot, table_rows, write_csv, write_jsonl, write_parquet
-from offload_metrics import ingest, schema, store
+from offload_metrics import config, ingest, schema, store
 
 WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}
 EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
@@ -850,3 +851,104 @@ def test_a_row_rule_names_columns_whole():
         ingest._row_rule_sql(schema.TimeSaved, rule, values)
         == "(b is not null and m is not null and not (m <= b))"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Trust: dates, exact JSON Lines numbers, nested values, late keys, long lines
+
+BOUNDS_REASON = "must be between 1900-01-01 and 2199-12-31 (settings ingest.min_date and ingest.max_date)"
+DATE_COLUMNS = [
+    ("usage_events", "occurred_at"),
+    ("time_saved", "period_start"),
+    ("time_saved", "period_end"),
+    ("replication_events", "occurred_on"),
+    ("agents", "created_on"),
+]
+# The dates the issue quotes. A BC date in a date column already fails the YYYY-MM-DD form; in a
+# timestamp column it parsed. 0001-01-01T00:30+01:00 is 23:30 UTC on the last day of 1 BC.
+OUT_OF_RANGE = ["0044-03-15 (BC)", "0001-01-01T00:30+01:00", "9999-12-31"]
+
+
+def _date_reason(kind: str, column: str, value: str) -> str:
+    is_timestamp = column == "occurred_at"
+    if not is_timestamp and value[:10] != value:  # not YYYY-MM-DD: the form is wrong
+        return f"{column}: must be a date (YYYY-MM-DD) (got {json.dumps(value)})"
+    return f"{column}: {BOUNDS_REASON} (got {json.dumps(value)})"
+
+
+def _with_date(kind: str, column: str, value: str) -> dict[str, object]:
+    changes: dict[str, object] = {column: value}
+    if column == "period_start":
+        changes["period_end"] = "2025-03-31"
+    if column == "period_end":
+        changes["period_start"] = "1899-01-01"  # itself out of range: both columns are named
+    return example(kind, **changes)
+
+
+@pytest.mark.parametrize("file_format", list(WRITERS))
+@pytest.mark.parametrize(("kind", "column"), DATE_COLUMNS)
+def test_dates_outside_the_sane_range_are_rejected_in_every_date_column(
+    conn, tmp_path, kind, column, file_format
+):
+    key = schema.KINDS[kind].key[0]
+    rows = [{**_with_date(kind, column, value), key: f"k{index}"} for index, value in enumerate(OUT_OF_RANGE)]
+    rows.append(example(kind, **{key: "fine"}))
+    path = WRITERS[file_format](tmp_path / f"{kind}.{EXTENSIONS[file_format]}", rows)
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (4, 1, 3)
+    reasons = [reason for _, _, _, reason in rejections(conn)]
+    for value, reason in zip(OUT_OF_RANGE, reasons, strict=True):
+        expected = _date_reason(kind, column, value)
+        if column == "period_end":
+            expected = f'period_start: {BOUNDS_REASON} (got "1899-01-01"); ' + expected
+        if column == "period_start" and value == "9999-12-31":
+            expected += "; period_end: must not be before period_start"
+        assert reason == expected
+
+
+def test_the_date_bounds_are_settings(conn, tmp_path):
+    rows = [
+        example("usage_events", event_id="old", occurred_at="1950-06-01T00:00:00Z"),
+        example("usage_events"),
+    ]
+    path = write_csv(tmp_path / "usage.csv", rows)
+    bounds = config.parse_settings(
+        {"ingest": {"min_date": dt.date(2000, 1, 1), "max_date": dt.date(2030, 12, 31)}}
+    )
+
+    result = load(conn, path, settings=bounds)
+
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert rejections(conn) == [
+        (
+            2,
+            "occurred_at",
+            "rejected",
+            "occurred_at: must be between 2000-01-01 and 2030-12-31 (settings ingest.min_date and "
+            'ingest.max_date) (got "1950-06-01T00:00:00Z")',
+        )
+    ]
+
+
+def test_the_load_history_records_the_ingest_settings_and_reloads_when_they_change(conn, tmp_path):
+    rows = [
+        example("usage_events", event_id="old", occurred_at="1950-06-01T00:00:00Z"),
+        example("usage_events"),
+    ]
+    path = write_csv(tmp_path / "usage.csv", rows)
+    narrow = config.parse_settings({"ingest": {"min_date": dt.date(2000, 1, 1)}})
+
+    first = load(conn, path, settings=narrow)
+    again = load(conn, path, settings=narrow)
+    wider = load(conn, path)
+
+    assert (first.status, first.accepted, first.rejected) == ("loaded", 1, 1)
+    assert (again.status, again.load_id) == ("already loaded", first.load_id)
+    assert (wider.status, wider.accepted, wider.duplicate) == ("loaded", 1, 1)
+    recorded = conn.execute("select settings_json from loads order by load_id").fetchall()
+    assert [json.loads(text) for (text,) in recorded] == [
+        {"settings": {"ingest": {"min_date": "2000-01-01", "max_date": "2199-12-31"}}},
+        {"settings": {"ingest": {"min_date": "1900-01-01", "max_date": "2199-12-31"}}},
+    ]

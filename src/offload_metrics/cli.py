@@ -32,6 +32,22 @@ db_option = click.option(
 )
 
 
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Settings file (default: ${config.SETTINGS_ENV}, else ./{config.DEFAULT_SETTINGS_FILE} if present).",
+)
+
+
+def _settings(config_file: Path | None) -> config.Settings:
+    try:
+        return config.load_settings(config_file)
+    except config.SettingsError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+
+
 def _open(db: Path | None, *, must_exist: bool = False):
     path = store.db_path(db)
     if must_exist and not path.exists():
@@ -102,10 +118,16 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
 
 @main.command("ingest")
 @db_option
+@config_option
 @click.option("--kind", type=click.Choice(list(schema.KINDS)), help="Input kind, when it cannot be detected.")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def ingest_command(db: Path | None, kind: str | None, files: tuple[Path, ...]) -> None:
-    """Load CSV, Parquet or JSON Lines FILES into the database, one transaction per file."""
+def ingest_command(
+    db: Path | None, config_file: Path | None, kind: str | None, files: tuple[Path, ...]
+) -> None:
+    """Load CSV, Parquet or JSON Lines FILES into the database, one transaction per file.
+
+    The [ingest] settings (date bounds) apply and are recorded with each load."""
+    settings = _settings(config_file)
     conn = _open(db)
     results: list[ingest.LoadResult] = []
     failures: list[ingest.IngestError] = []
@@ -114,7 +136,9 @@ def ingest_command(db: Path | None, kind: str | None, files: tuple[Path, ...]) -
         state = ingest.LoadProgress(file=file.name)
         try:
             result = ingest.run_with_progress(
-                lambda progress, file=file: ingest.load_file(conn, file, kind=kind, progress=progress),
+                lambda progress, file=file: ingest.load_file(
+                    conn, file, kind=kind, progress=progress, settings=settings
+                ),
                 display.tick,
                 state,
             )
@@ -199,12 +223,7 @@ date_type = click.DateTime(formats=["%Y-%m-%d"])
     "--from", "date_from", type=date_type, help="Start of the range (default: the start of the data)."
 )
 @click.option("--to", "date_to", type=date_type, help="End of the range (default: as-of).")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help=f"Settings file (default: ${config.SETTINGS_ENV}, else ./{config.DEFAULT_SETTINGS_FILE} if present).",
-)
+@config_option
 @click.option("--function", "functions", multiple=True, help="Only this business function (repeatable).")
 @click.option(
     "--business-unit", "business_units", multiple=True, help="Only this business unit (repeatable)."
@@ -222,11 +241,7 @@ def report_command(
     db, as_of, date_from, date_to, config_file, functions, business_units, output, out
 ) -> None:
     """Compute every metric and write the report as JSON, CSV, Excel or Markdown."""
-    try:
-        settings = config.load_settings(config_file)
-    except config.SettingsError as error:
-        console.print(f"[red]{error}[/red]")
-        sys.exit(EXIT_USAGE)
+    settings = _settings(config_file)
     conn = _open(db, must_exist=True)
     filters = metrics.Filters(
         as_of=as_of.date() if as_of else None,

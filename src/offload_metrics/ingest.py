@@ -28,7 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from offload_metrics import schema, store
+from offload_metrics import config, schema, store
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -365,7 +365,9 @@ def _well_formed(column: schema.Column, raw: str) -> str | None:
     return None
 
 
-def _checks(column: schema.Column, raw: str, value: str) -> tuple[tuple[str, str], ...]:
+def _checks(
+    column: schema.Column, raw: str, value: str, bounds: config.Ingest
+) -> tuple[tuple[str, str], ...]:
     checks: list[tuple[str, str]] = []
     if column.required:
         checks.append((f"{raw} is null", "is required"))
@@ -390,6 +392,8 @@ def _checks(column: schema.Column, raw: str, value: str) -> tuple[tuple[str, str
         checks.append(
             (f"{raw} is not null and {value} is null", f"must be one of {', '.join(column.allowed)}")
         )
+    if column.base in ("date", "timestamp"):
+        checks.append((_outside_bounds(column, value, bounds), _bounds_reason(bounds)))
     if column.ge is not None:
         checks.append((f"{value} < {_number_literal(column.ge)}", f"must be ≥ {column.ge:g}"))
     if column.gt is not None:
@@ -397,24 +401,44 @@ def _checks(column: schema.Column, raw: str, value: str) -> tuple[tuple[str, str
     return tuple(checks)
 
 
+def _outside_bounds(column: schema.Column, value: str, bounds: config.Ingest) -> str:
+    """A date or UTC timestamp before min_date or after max_date (settings, validated dates)."""
+    low, high = f"DATE '{bounds.min_date.isoformat()}'", f"DATE '{bounds.max_date.isoformat()}'"
+    if column.base == "date":
+        return f"({value} < {low} or {value} > {high})"
+    return f"({value} < {low}::TIMESTAMP or {value} >= ({high} + INTERVAL 1 DAY)::TIMESTAMP)"
+
+
+def _bounds_reason(bounds: config.Ingest) -> str:
+    return (
+        f"must be between {bounds.min_date.isoformat()} and {bounds.max_date.isoformat()} "
+        "(settings ingest.min_date and ingest.max_date)"
+    )
+
+
 def _number_literal(bound: float) -> str:
     """A bound as a literal that compares without casting every value (0, not 0.0)."""
     return str(int(bound)) if bound == int(bound) else repr(bound)
 
 
-def column_sql_checks(column: schema.Column, raw: str, value: str) -> ColumnSql:
+def column_sql_checks(column: schema.Column, raw: str, value: str, bounds: config.Ingest) -> ColumnSql:
     """A column's checks over already computed raw text and value (names or expressions)."""
-    return ColumnSql(column, raw, value, _checks(column, raw, value))
+    return ColumnSql(column, raw, value, _checks(column, raw, value, bounds))
 
 
 def column_sql(
-    column: schema.Column, source: str | None, native_type: str | None = None, empty_is_null: bool = False
+    column: schema.Column,
+    source: str | None,
+    native_type: str | None = None,
+    empty_is_null: bool = False,
+    bounds: config.Ingest | None = None,
 ) -> ColumnSql:
     """SQL for one column read from the source expression (None when the file lacks the column)."""
+    bounds = bounds or config.Ingest()
     if source is None:
         raw = "NULL::VARCHAR"
         value = f"NULL::{column.sql_type}"
-        return ColumnSql(column, raw, value, _checks(column, raw, value))
+        return ColumnSql(column, raw, value, _checks(column, raw, value, bounds))
     native = native_type is not None and native_type.split("(")[0] in NATIVE_TYPES.get(column.base, ())
     if column.base == "money" and native_type and native_type.startswith("DECIMAL"):
         scale = int(native_type.rstrip(")").split(",")[1])
@@ -434,7 +458,7 @@ def column_sql(
         text = f"cast({source} as VARCHAR)" if native_type else source
         raw = text if empty_is_null and column.base == "text" else f"nullif({text}, '')"
         value = _text_value(column, raw)
-    return ColumnSql(column, raw, value, _checks(column, raw, value))
+    return ColumnSql(column, raw, value, _checks(column, raw, value, bounds))
 
 
 def _row_rule_sql(model: type[schema.InputKind], rule: schema.RowRule, values: dict[str, str]) -> str:
@@ -475,10 +499,10 @@ def problems_sql(model: type[schema.InputKind], specs: Sequence[ColumnSql]) -> s
     return f"(case when {' and '.join(fine)} then 0::UBIGINT else {' + '.join(terms)} end)"
 
 
-def reasons_sql(model: type[schema.InputKind]) -> tuple[str, str, str]:
+def reasons_sql(model: type[schema.InputKind], bounds: config.Ingest) -> tuple[str, str, str]:
     """(first broken column, all reasons, raw values as JSON) as SQL over _problems and _raw."""
     contract = schema.columns(model)
-    specs = [column_sql(column, _raw_value(index)) for index, column in enumerate(contract)]
+    specs = [column_sql(column, _raw_value(index), bounds=bounds) for index, column in enumerate(contract)]
     unreadable = f"(_problems & {UNREADABLE}) <> 0"
     first_column = [f"case when {unreadable} then NULL"]
     reasons = []
@@ -579,12 +603,15 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
     )
 
 
-def insert_sql(model: type[schema.InputKind], header: Header, rejects: str) -> str:
+def insert_sql(
+    model: type[schema.InputKind], header: Header, rejects: str, bounds: config.Ingest | None = None
+) -> str:
     """One pass over the file: every record into the table, with its problems and raw text.
 
     The inner select parses each column once (raw text r<i>, value under the column's name); the
     checks then refer to those names, so no value is parsed twice.
     """
+    bounds = bounds or config.Ingest()
     contract = schema.columns(model)
     source = source_sql(header, contract, rejects)
     parsed = []
@@ -595,10 +622,11 @@ def insert_sql(model: type[schema.InputKind], header: Header, rejects: str) -> s
             source.columns.get(column.name),
             source.native_types.get(column.name),
             source.empty_is_null,
+            bounds,
         )
         name = quote_identifier(column.name)
         parsed += [f"{spec.raw} as r{index}", f"{spec.value} as {name}"]
-        checked.append(column_sql_checks(column, f"r{index}", name))
+        checked.append(column_sql_checks(column, f"r{index}", name, bounds))
     problems = problems_sql(model, checked)
     parsed.append(f"{source.ordinal} as _ordinal")
     raw = f"[{', '.join(f'r{index}' for index in range(len(contract)))}]"
@@ -922,9 +950,15 @@ def load_file(
     kind: str | None = None,
     progress: LoadProgress | None = None,
     display_name: str | None = None,
+    settings: config.Settings | None = None,
 ) -> LoadResult:
-    """Load one file in one transaction; raise IngestError (database unchanged) if it cannot be loaded."""
+    """Load one file in one transaction; raise IngestError (database unchanged) if it cannot be loaded.
+
+    The ingest settings (date bounds) are recorded with the load: the same file loaded under other
+    settings is a new load, in which rows already stored count as duplicates."""
     path = Path(path)
+    bounds = (settings or config.Settings()).ingest
+    fingerprint = bounds.fingerprint()
     name = display_name or path.name
     progress = progress or LoadProgress()
     progress.file = name
@@ -949,10 +983,19 @@ def load_file(
         cur.execute(
             """
             insert into loads (load_id, file_name, sha256, kind, file_format, size_bytes, rows_read, accepted,
-                               duplicate, conflict, rejected, ignored_columns, started_at, outcome)
-            values (?, ?, '', ?, ?, ?, 0, 0, 0, 0, 0, ?, ?, 'loading')
+                               duplicate, conflict, rejected, ignored_columns, started_at, outcome, settings_json)
+            values (?, ?, '', ?, ?, ?, 0, 0, 0, 0, 0, ?, ?, 'loading', ?)
             """,
-            [load_id, name, kind, header.file_format, path.stat().st_size, list(ignored), _utc_now()],
+            [
+                load_id,
+                name,
+                kind,
+                header.file_format,
+                path.stat().st_size,
+                list(ignored),
+                _utc_now(),
+                fingerprint,
+            ],
         )
         progress.enter("reading", 0.0)
         params: dict[str, object] = {"path": str(path), "load_id": load_id}
@@ -965,14 +1008,15 @@ def load_file(
         # would rewrite, which took longer than the insert itself.
         cur.execute("SET preserve_insertion_order = ?", [header.file_format != "parquet"])
         try:
-            cur.execute(insert_sql(model, header, rejects), params)
+            cur.execute(insert_sql(model, header, rejects, bounds), params)
         except duckdb.Error as error:
             raise IngestError(name, f"could not be read as {header.file_format}: {_short(error)}") from None
         progress.enter("checking", 1.0)
         scan.result()
         earlier = cur.execute(
-            "select load_id, file_name from loads where sha256 = ? and outcome = 'loaded' order by load_id limit 1",
-            [scan.sha256],
+            "select load_id, file_name from loads where sha256 = ? and settings_json = ? and outcome = 'loaded' "
+            "order by load_id limit 1",
+            [scan.sha256, fingerprint],
         ).fetchone()
         if earlier:
             cur.execute("rollback")
@@ -985,7 +1029,7 @@ def load_file(
                 seconds=time.monotonic() - started,
                 message=f"identical to load {earlier[0]} ({earlier[1]}); nothing added",
             )
-        result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects)
+        result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects, bounds)
         if kind == "usage_events":
             progress.enter("rollup")
             store.append_usage_rollup(cur, load_id)
@@ -1053,6 +1097,7 @@ def _classify_and_clean(
     scan: FileScan,
     load_id: int,
     rejects: str,
+    bounds: config.Ingest,
 ) -> LoadResult:
     """Account for every record, store rejections and conflicts, delete all but accepted rows."""
     table = model.kind
@@ -1061,7 +1106,7 @@ def _classify_and_clean(
         f"select count(*), coalesce(min(rowid), 0) from {table} where load_id = $load_id", params
     ).fetchone()  # type: ignore[misc]
     reader = _reader_rejects(cur, rejects, model, header, path)
-    first_column, reason, raw = reasons_sql(model)
+    first_column, reason, raw = reasons_sql(model, bounds)
     cur.execute(
         "create or replace temp table _outcome (ordinal BIGINT, outcome VARCHAR, column_name VARCHAR, "
         "reason VARCHAR, raw VARCHAR, other_ordinal BIGINT)"

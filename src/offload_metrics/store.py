@@ -18,7 +18,7 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
 DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and while a load is in
@@ -178,7 +178,12 @@ def _migration_1(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(_usage_rollup_ddl())
 
 
-MIGRATIONS = {1: _migration_1}
+def _migration_2(conn: duckdb.DuckDBPyConnection) -> None:
+    """Each load records the ingest settings it ran with (see config.Ingest.fingerprint)."""
+    conn.execute("alter table loads add column if not exists settings_json VARCHAR")
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2}
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> None:
