@@ -952,3 +952,155 @@ def test_the_load_history_records_the_ingest_settings_and_reloads_when_they_chan
         {"settings": {"ingest": {"min_date": "2000-01-01", "max_date": "2199-12-31"}}},
         {"settings": {"ingest": {"min_date": "1900-01-01", "max_date": "2199-12-31"}}},
     ]
+
+
+def _jsonl_with_numbers(path: Path, rows: list[tuple[str, dict[str, str]]]) -> Path:
+    """JSON Lines whose numbers are written as the given text, unquoted (json.dumps would round)."""
+    lines = []
+    for event_id, numbers in rows:
+        record = {key: value for key, value in example("usage_events", event_id=event_id).items()}
+        for name in ("api_calls", "input_tokens", "output_tokens", "cost_usd", "latency_ms"):
+            record.pop(name)
+        text = json.dumps(record)[:-1]
+        lines.append(text + "".join(f', "{name}": {number}' for name, number in numbers.items()) + "}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_jsonl_numbers_reach_decimal_and_integer_columns_exactly_or_are_rejected(conn, tmp_path):
+    path = _jsonl_with_numbers(
+        tmp_path / "usage.jsonl",
+        [
+            ("a", {"cost_usd": "1234567890.12345678", "api_calls": "4"}),
+            ("b", {"cost_usd": "12345678.123456789"}),
+            ("c", {"cost_usd": "99999999.999999999"}),
+            ("d", {"api_calls": "1.0000000000000001"}),
+            ("e", {"cost_usd": "99999999.99999999", "input_tokens": "9007199254740991", "latency_ms": "1e3"}),
+        ],
+    )
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (5, 2, 3)
+    stored = conn.execute(
+        "select event_id, api_calls, input_tokens, cost_usd, latency_ms from usage_events order by event_id"
+    ).fetchall()
+    assert stored == [
+        ("a", 4, 0, Decimal("1234567890.12345678"), None),
+        ("e", 0, 9007199254740991, Decimal("99999999.99999999"), 1000),
+    ]
+    places = "has more than 8 decimal places (money is stored exactly)"
+    assert rejections(conn) == [
+        (2, "cost_usd", "rejected", f'cost_usd: {places} (got "12345678.123456789")'),
+        (3, "cost_usd", "rejected", f'cost_usd: {places} (got "99999999.999999999")'),
+        (4, "api_calls", "rejected", 'api_calls: must be a whole number (got "1.0000000000000001")'),
+    ]
+
+
+def test_jsonl_keys_first_written_after_the_first_100_objects_count(conn, tmp_path):
+    rows = [(f"e{index:03d}", {}) for index in range(150)] + [
+        ("late", {"cost_usd": "1.25", "api_calls": "3"})
+    ]
+    path = _jsonl_with_numbers(tmp_path / "usage.jsonl", rows)
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.ignored_columns) == (151, 151, ())
+    assert conn.execute(
+        "select api_calls, cost_usd from usage_events where event_id = 'late'"
+    ).fetchall() == [(3, Decimal("1.25"))]
+    assert conn.execute("select sum(cost_usd), sum(api_calls) from usage_events").fetchall() == [
+        (Decimal("1.25"), 3)
+    ]
+
+
+def test_jsonl_objects_or_arrays_where_a_single_value_is_expected_are_rejected(conn, tmp_path):
+    nested = example("usage_events", event_id="n1") | {"agent_id": {"a": 1}}
+    listed = example("usage_events", event_id="n2") | {"cost_usd": [1], "team": ["x", "y"]}
+    path = tmp_path / "usage.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(row) for row in (nested, listed, example("usage_events"))) + "\n",
+        encoding="utf-8",
+    )
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (3, 1, 2)
+    single = "must be a single value, not a JSON object or array"
+    assert rejections(conn) == [
+        (1, "agent_id", "rejected", f'agent_id: {single} (got {{"a":1}})'),
+        (2, "team", "rejected", f'team: {single} (got ["x","y"]); cost_usd: {single} (got [1])'),
+    ]
+    assert table_rows(conn, "usage_events") == [EXPECTED_EXAMPLE_ROWS["usage_events"]]
+
+
+@pytest.mark.parametrize("file_format", list(WRITERS))
+def test_digit_separators_in_integer_columns_are_rejected(conn, tmp_path, file_format):
+    rows = [example("usage_events", event_id="x", api_calls="1_000"), example("usage_events")]
+    path = WRITERS[file_format](tmp_path / f"usage.{EXTENSIONS[file_format]}", rows)
+
+    result = load(conn, path)
+
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert [reason for *_, reason in rejections(conn)] == ['api_calls: must be a whole number (got "1_000")']
+
+
+def _parquet(path: Path, select: str) -> Path:
+    with duckdb.connect() as connection:
+        connection.execute(f"copy ({select}) to '{path}' (format parquet)")
+    return path
+
+
+USAGE_SELECT = (
+    "select 'e' || i as event_id, '2025-03-04T09:15:00Z' as occurred_at, 'a1' as agent_id, 'Marketing' as function, "
+    "'Consumer' as business_unit, 'completed' as status"
+)
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ("{'a': 1} as agent_id", "column agent_id is STRUCT(a INTEGER) in the Parquet file; it must be text"),
+        ("['x', 'y'] as agent_id", "column agent_id is VARCHAR[] in the Parquet file; it must be text"),
+        (
+            "[1, 2] as api_calls",
+            "column api_calls is INTEGER[] in the Parquet file; it must be a whole number",
+        ),
+    ],
+)
+def test_parquet_struct_and_list_columns_are_refused_with_the_reason(conn, tmp_path, column, message):
+    select = USAGE_SELECT.replace("'a1' as agent_id", "") if "agent_id" in column else USAGE_SELECT
+    path = _parquet(tmp_path / "usage.parquet", f"{select.replace(', ,', ',')}, {column} from range(2) t(i)")
+    before = snapshot(conn)
+
+    with pytest.raises(ingest.IngestError) as raised:
+        load(conn, path)
+
+    assert raised.value.message == message
+    assert snapshot(conn) == before
+
+
+def test_one_parquet_value_out_of_range_rejects_its_row_not_the_file(conn, tmp_path):
+    path = _parquet(
+        tmp_path / "usage.parquet",
+        f"{USAGE_SELECT}, case when i = 1 then 18446744073709551615 else 7 end::UBIGINT as api_calls, "
+        "case when i = 2 then '1000000000000000000000000000000.00' else '2.5' end::DECIMAL(38,2) as cost_usd "
+        "from range(4) t(i)",
+    )
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (4, 2, 2)
+    assert conn.execute("select event_id, api_calls, cost_usd from usage_events order by 1").fetchall() == [
+        ("e0", 7, Decimal("2.5")),
+        ("e3", 7, Decimal("2.5")),
+    ]
+    assert rejections(conn) == [
+        (2, "api_calls", "rejected", 'api_calls: must be a whole number (got "18446744073709551615")'),
+        (
+            3,
+            "cost_usd",
+            "rejected",
+            'cost_usd: must be a decimal number (at most 8 decimal places) (got "1000000000000000000000000000000.00")',
+        ),
+    ]

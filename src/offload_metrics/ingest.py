@@ -232,7 +232,9 @@ def _read_csv_header(path: Path) -> Header:
     return Header("csv", tuple(best[2]), delimiter=best[1])
 
 
-def _read_jsonl_header(path: Path) -> Header:
+def _read_jsonl_header(conn: duckdb.DuckDBPyConnection, path: Path) -> Header:
+    """The keys of the file's objects: those of the first objects in their order, then any key that
+    first appears later (every key of the whole file counts, not only the first objects')."""
     names: dict[str, None] = {}
     objects = 0
     with open_content(path, "r", encoding="utf-8-sig") as handle:
@@ -250,7 +252,35 @@ def _read_jsonl_header(path: Path) -> Header:
                 names.update(dict.fromkeys(record))
     if not objects:
         raise IngestError(path.name, "no JSON object found in the first lines: expected one object per line")
+    try:
+        later = conn.execute(
+            f"""
+            select distinct unnest(keys) from (
+                select case when json_valid(line) then
+                    case when json_type(line) = 'OBJECT' then json_keys(line) end end as keys
+                from {_jsonl_lines_reader(ignore_errors=True)}
+            )
+            """,
+            {"path": str(path), "compression": "gzip" if is_gzip(path) else "none"},
+        ).fetchall()
+    except duckdb.Error as error:
+        raise IngestError(path.name, f"could not be read as jsonl: {_short(error)}") from None
+    names.update(dict.fromkeys(sorted(key for (key,) in later if key not in names)))
     return Header("jsonl", tuple(names))
+
+
+def _jsonl_lines_reader(rejects: str | None = None, ignore_errors: bool = False) -> str:
+    """A JSON Lines file as one VARCHAR column `line` (parameters $path and $compression)."""
+    options = "store_rejects = true, " + (
+        f"rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans'" if rejects else ""
+    )
+    if ignore_errors:
+        options = "ignore_errors = true"
+    return (
+        "read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = '\x01', "
+        "compression = $compression, quote = '', escape = '', auto_detect = false, "
+        f"{options.rstrip(', ')})"
+    )
 
 
 def _read_parquet_header(conn: duckdb.DuckDBPyConnection, path: Path) -> Header:
@@ -270,8 +300,22 @@ def read_header(conn: duckdb.DuckDBPyConnection, path: Path) -> Header:
     if file_format == "parquet":
         return _read_parquet_header(conn, path)
     if file_format == "jsonl":
-        return _read_jsonl_header(path)
+        return _read_jsonl_header(conn, path)
     return _read_csv_header(path)
+
+
+def _refuse_nested_columns(file: str, header: Header, model: type[schema.InputKind]) -> None:
+    """A Parquet STRUCT, MAP or LIST column where the contract expects single values."""
+    types = dict(zip(header.names, header.native_types, strict=False))
+    for column in schema.columns(model):
+        native = types.get(column.name, "")
+        if native.endswith("]") or native.startswith(("STRUCT", "MAP", "UNION")):
+            expected = (
+                f"one of {', '.join(column.allowed)}" if column.allowed else schema.BASE_WORDS[column.base]
+            )
+            raise IngestError(
+                file, f"column {column.name} is {native} in the Parquet file; it must be {expected}"
+            )
 
 
 def expected_columns_text() -> str:
@@ -354,11 +398,15 @@ def _whole(number: str) -> str:
     )
 
 
-def _well_formed(column: schema.Column, raw: str) -> str | None:
+def _well_formed(column: schema.Column, raw: str, value: str) -> str | None:
     """Form check for values DuckDB's casts accept too generously: 'epoch' as a timestamp,
-    and digit separators (1_000) in a decimal, where money must be written plainly."""
+    and digit separators (1_000) in a decimal or an integer, which must be written plainly."""
     if column.base == "money":
         return f"(strpos({raw}, '_') = 0)"
+    if column.base == "integer":
+        # A DOUBLE reads 1.0000000000000001 as 1: decimals are checked exactly.
+        exact = f"try_cast({raw} as {EXACT_JSON_TYPES['integer']}) = {value}"
+        return f"(strpos({raw}, '_') = 0 and (strpos({raw}, '.') = 0 or {exact}))"
     if column.base == "timestamp":
         # Starts with a digit (so not 'epoch' or 'infinity'); string comparison, no allocation.
         return f"({raw} >= '0' and {raw} < ':')"
@@ -372,7 +420,7 @@ def _checks(
     if column.required:
         checks.append((f"{raw} is null", "is required"))
     if column.base != "text":
-        form = _well_formed(column, raw)
+        form = _well_formed(column, raw, value)
         broken = f"{value} is null" if form is None else f"({value} is null or not {form})"
         checks.append((f"{raw} is not null and {broken}", f"must be {schema.BASE_WORDS[column.base]}"))
     if column.base == "money":
@@ -448,7 +496,8 @@ def column_sql(
         raw = f"coalesce(cast({value} as VARCHAR), cast({source} as VARCHAR))"
     elif native:
         raw = f"cast({source} as VARCHAR)"
-        value = f"cast({source} as {column.sql_type})"
+        # try_cast: one value out of the column's range (a UBIGINT above BIGINT's) rejects its row.
+        value = f"try_cast({source} as {column.sql_type})"
         if column.base == "number":
             value = f"(case when isfinite({source}) then {value} end)"
         if column.base == "text":
@@ -524,13 +573,32 @@ def reasons_sql(model: type[schema.InputKind], bounds: config.Ingest) -> tuple[s
         flag = f"(_problems & {1 << (len(specs) + offset)}::UBIGINT) <> 0"
         first_column.append(f"when {flag} then {sql_literal(rule.column)}")
         reasons.append(f"case when {flag} then {sql_literal(rule.column + ': ' + rule.reason)} end")
+    nested = f"(_problems & {NESTED}) <> 0"
+    line = _raw_value(0)
+    nested_columns, nested_reasons = [], []
+    for column in contract:
+        path = sql_literal(_json_path(column.name))
+        is_nested = f"json_type({line}, {path}) in ('OBJECT', 'ARRAY')"
+        nested_columns.append(f"case when {is_nested} then {sql_literal(column.name)} end")
+        nested_reasons.append(
+            f"case when {is_nested} then "
+            f"{sql_literal(column.name + ': must be a single value, not a JSON object or array (got ')} "
+            f"|| left(json_extract({line}, {path})::VARCHAR, 80) || ')' end"
+        )
+    first_column.insert(
+        1, f"when {nested} then list_filter([{', '.join(nested_columns)}], lambda c: c is not null)[1]"
+    )
     first_column.append("end")
     reason = (
         f"case when {unreadable} then 'not a JSON object' "
+        f"when {nested} then array_to_string(list_filter([{', '.join(nested_reasons)}], lambda r: r is not null), '; ') "
         f"else array_to_string(list_filter([{', '.join(reasons)}], lambda r: r is not null), '; ') end"
     )
     pairs = ", ".join(f"{sql_literal(c.name)}, {_raw_value(index)}" for index, c in enumerate(contract))
-    raw = f"(case when {unreadable} then json_object('line', {_raw_value(0)}) else json_object({pairs}) end)::VARCHAR"
+    raw = (
+        f"(case when {unreadable} or {nested} then json_object('line', {_raw_value(0)}) "
+        f"else json_object({pairs}) end)::VARCHAR"
+    )
     return " ".join(first_column), reason, raw
 
 
@@ -546,6 +614,18 @@ def _raw_value(index: int) -> str:
 # JSON object); the row bits above it are then meaningless.
 UNREADABLE_BIT = 63
 UNREADABLE = f"{1 << UNREADABLE_BIT}::UBIGINT"
+# Bit of _problems for a JSON object with a nested object or array in a contract column; its
+# reasons are then read from the record's text, kept whole.
+NESTED_BIT = 62
+NESTED = f"{1 << NESTED_BIT}::UBIGINT"
+# Exact types JSON numbers of integer and money columns are read as: wide enough for every value
+# these columns hold (money 10 integer digits, integers below 2^53) with decimals to spare, so a
+# value with more decimals than allowed is seen as such, not rounded first.
+EXACT_JSON_TYPES = {"money": "DECIMAL(38,28)", "integer": "DECIMAL(38,22)"}
+
+
+def _json_path(name: str) -> str:
+    return "$." + json.dumps(name)
 
 
 @dataclass(frozen=True)
@@ -557,6 +637,7 @@ class Source:
     native_types: dict[str, str]  # contract column -> Parquet type
     unreadable: str | None = None  # condition for a record that cannot be read at all
     record_text: str | None = None  # the record's text, kept for an unreadable record
+    nested: str | None = None  # condition for a record with an object or array where a value belongs
     ordinal: str = "NULL::BIGINT"  # the record's position in the file, where the reader gives one
     empty_is_null: bool = False  # the reader already reads an empty text field as null
 
@@ -565,35 +646,49 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
     """The source of a file. Only contract names (constants) appear in the SQL, never file text."""
     present = [column.name for column in contract if column.name in header.names]
     if header.file_format == "csv":
-        # The reader parses integer columns as DOUBLE (see EXACT_INTEGER_LIMIT): much faster than
-        # text, and what it cannot parse becomes a reader rejection with its line.
-        integers = {c.name for c in contract if c.base == "integer"}
-        types = ["DOUBLE" if name in integers else "VARCHAR" for name in header.names]
-        columns = ", ".join(f"'c{i}': '{sql_type}'" for i, sql_type in enumerate(types))
+        # Every column is read as text and parsed in SQL: the reader's own number parse accepts digit
+        # separators (1_000) that the contract refuses.
+        columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header.names)))
         reader = (
             f"read_csv($path, columns = {{{columns}}}, header = true, delim = $delimiter, "
             "compression = $compression, quote = '\"', escape = '\"', auto_detect = false, store_rejects = true, "
             f"rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans')"
         )
         return Source(
-            reader,
-            {name: f"c{header.names.index(name)}" for name in present},
-            {name: "DOUBLE" for name in present if name in integers},
-            empty_is_null=True,
+            reader, {name: f"c{header.names.index(name)}" for name in present}, {}, empty_is_null=True
         )
     if header.file_format == "jsonl":
-        paths = ", ".join(sql_literal("$." + json.dumps(name)) for name in present)
+        paths = ", ".join(sql_literal(_json_path(name)) for name in present)
         extract = f"json_extract_string(line, [{paths}])" if present else "[]::VARCHAR[]"
+        types = f"json_type(line, [{paths}])" if present else "[]::VARCHAR[]"
+        # DuckDB reads a JSON number as a double, except when it transforms it into a DECIMAL: then
+        # it reads the digits as written. Integer and money values come that way, as exact text.
+        exact = {
+            c.name: EXACT_JSON_TYPES[c.base]
+            for c in contract
+            if c.name in present and c.base in EXACT_JSON_TYPES
+        }
+        structure = sql_literal(json.dumps(exact))
+        numbers = f"json_transform(line, {structure})" if exact else "NULL"
         reader = (
-            f"(select case when json_valid(line) then case when json_type(line) = 'OBJECT' "
+            f"(select v, line, case when v is not null then {types} end as t, "
+            f"case when v is not null then {numbers} end as n "
+            f"from (select case when json_valid(line) then case when json_type(line) = 'OBJECT' "
             f"then {extract} end end as v, line "
-            "from read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = '\x01', "
-            "compression = $compression, quote = '', escape = '', auto_detect = false, store_rejects = true, "
-            f"rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans') "
-            "where line is not null and trim(line, ' \t\r') <> '')"
+            f"from {_jsonl_lines_reader(rejects)} "
+            "where line is not null and trim(line, ' \t\r') <> ''))"
         )
-        columns = {name: f"v[{index + 1}]" for index, name in enumerate(present)}
-        return Source(reader, columns, {}, unreadable="v is null", record_text="line")
+        columns = {}
+        for index, name in enumerate(present):
+            text = f"v[{index + 1}]"
+            if name in exact:
+                digits = f"regexp_replace(cast(n.{quote_identifier(name)} as VARCHAR), '\\.?0+$', '')"
+                text = (
+                    f"(case when t[{index + 1}] = 'DOUBLE' then coalesce({digits}, {text}) else {text} end)"
+                )
+            columns[name] = text
+        nested = "list_has_any(t, ['OBJECT', 'ARRAY'])" if present else "false"
+        return Source(reader, columns, {}, unreadable="v is null", record_text="line", nested=nested)
     types = dict(zip(header.names, header.native_types, strict=True))
     return Source(
         "read_parquet($path, file_row_number = true)",
@@ -632,8 +727,9 @@ def insert_sql(
     raw = f"[{', '.join(f'r{index}' for index in range(len(contract)))}]"
     if source.unreadable:
         parsed.append(f"{source.unreadable} as unreadable, {source.record_text} as record_text")
-        problems = f"(case when unreadable then {UNREADABLE} else {problems} end)"
-        raw = f"(case when unreadable then [record_text] else {raw} end)"
+        parsed.append(f"coalesce({source.nested or 'false'}, false) as nested")
+        problems = f"(case when unreadable then {UNREADABLE} when nested then {NESTED} else {problems} end)"
+        raw = f"(case when unreadable or nested then [record_text] else {raw} end)"
     stored = []
     for column in contract:
         name = quote_identifier(column.name)
@@ -968,6 +1064,7 @@ def load_file(
     header = read_header(conn, path)
     kind = resolve_kind(name, header, kind)
     model = schema.KINDS[kind]
+    _refuse_nested_columns(name, header, model)
     contract_names = {c.name for c in schema.columns(model)}
     ignored = tuple(column for column in header.names if column not in contract_names)
     scan = FileScan(path)
