@@ -1074,91 +1074,87 @@ def load_file(
     cur.execute("SET enable_progress_bar = true")
     cur.execute("SET enable_progress_bar_print = false")
     progress.connection = cur
-    cur.execute("begin transaction")
     try:
-        load_id = cur.execute("select coalesce(max(load_id), 0) + 1 from loads").fetchone()[0]  # type: ignore[index]
-        cur.execute(
-            """
-            insert into loads (load_id, file_name, sha256, kind, file_format, size_bytes, rows_read, accepted,
-                               duplicate, conflict, rejected, ignored_columns, started_at, outcome, settings_json)
-            values (?, ?, '', ?, ?, ?, 0, 0, 0, 0, 0, ?, ?, 'loading', ?)
-            """,
-            [
-                load_id,
-                name,
-                kind,
-                header.file_format,
-                path.stat().st_size,
-                list(ignored),
-                _utc_now(),
-                fingerprint,
-            ],
-        )
-        progress.enter("reading", 0.0)
-        params: dict[str, object] = {"path": str(path), "load_id": load_id}
-        if header.file_format != "parquet":
-            params["compression"] = "gzip" if is_gzip(path) else "none"
-        if header.file_format == "csv":
-            params["delimiter"] = header.delimiter
-        # Parquet rows carry their row number, so their order need not be kept: an insert that keeps
-        # it leaves part-filled row groups (Parquet's and DuckDB's sizes differ) that the checkpoint
-        # would rewrite, which took longer than the insert itself.
-        cur.execute("SET preserve_insertion_order = ?", [header.file_format != "parquet"])
-        try:
-            cur.execute(insert_sql(model, header, rejects, bounds), params)
-        except duckdb.Error as error:
-            raise IngestError(name, f"could not be read as {header.file_format}: {_short(error)}") from None
-        progress.enter("checking", 1.0)
-        scan.result()
-        earlier = cur.execute(
-            "select load_id, file_name from loads where sha256 = ? and settings_json = ? and outcome = 'loaded' "
-            "order by load_id limit 1",
-            [scan.sha256, fingerprint],
-        ).fetchone()
-        if earlier:
-            cur.execute("rollback")
-            return LoadResult(
-                file=name,
-                kind=kind,
-                file_format=header.file_format,
-                status="already loaded",
-                load_id=earlier[0],
-                seconds=time.monotonic() - started,
-                message=f"identical to load {earlier[0]} ({earlier[1]}); nothing added",
+        with store.transaction(cur):
+            load_id = cur.execute("select coalesce(max(load_id), 0) + 1 from loads").fetchone()[0]  # type: ignore[index]
+            cur.execute(
+                """
+                insert into loads (load_id, file_name, sha256, kind, file_format, size_bytes, rows_read, accepted,
+                                   duplicate, conflict, rejected, ignored_columns, started_at, outcome, settings_json)
+                values (?, ?, '', ?, ?, ?, 0, 0, 0, 0, 0, ?, ?, 'loading', ?)
+                """,
+                [
+                    load_id,
+                    name,
+                    kind,
+                    header.file_format,
+                    path.stat().st_size,
+                    list(ignored),
+                    _utc_now(),
+                    fingerprint,
+                ],
             )
-        result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects, bounds)
-        if kind == "usage_events":
-            progress.enter("rollup")
-            store.append_usage_rollup(cur, load_id)
-        progress.enter("saving")
-        cur.execute(
-            """
-            update loads set sha256 = ?, rows_read = ?, accepted = ?, duplicate = ?, conflict = ?, rejected = ?,
-                             finished_at = ?, outcome = 'loaded'
-            where load_id = ?
-            """,
-            [
-                scan.sha256,
-                result.rows_read,
-                result.accepted,
-                result.duplicate,
-                result.conflict,
-                result.rejected,
-                _utc_now(),
-                load_id,
-            ],
+            progress.enter("reading", 0.0)
+            params: dict[str, object] = {"path": str(path), "load_id": load_id}
+            if header.file_format != "parquet":
+                params["compression"] = "gzip" if is_gzip(path) else "none"
+            if header.file_format == "csv":
+                params["delimiter"] = header.delimiter
+            # Parquet rows carry their row number, so their order need not be kept: an insert that keeps
+            # it leaves part-filled row groups (Parquet's and DuckDB's sizes differ) that the checkpoint
+            # would rewrite, which took longer than the insert itself.
+            cur.execute("SET preserve_insertion_order = ?", [header.file_format != "parquet"])
+            try:
+                cur.execute(insert_sql(model, header, rejects, bounds), params)
+            except duckdb.Error as error:
+                raise IngestError(
+                    name, f"could not be read as {header.file_format}: {_short(error)}"
+                ) from None
+            progress.enter("checking", 1.0)
+            scan.result()
+            earlier = cur.execute(
+                "select load_id, file_name from loads where sha256 = ? and settings_json = ? and outcome = 'loaded' "
+                "order by load_id limit 1",
+                [scan.sha256, fingerprint],
+            ).fetchone()
+            if earlier:
+                raise _AlreadyLoaded(*earlier)
+            result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects, bounds)
+            if kind == "usage_events":
+                progress.enter("rollup")
+                store.append_usage_rollup(cur, load_id)
+            progress.enter("saving")
+            cur.execute(
+                """
+                update loads set sha256 = ?, rows_read = ?, accepted = ?, duplicate = ?, conflict = ?, rejected = ?,
+                                 finished_at = ?, outcome = 'loaded'
+                where load_id = ?
+                """,
+                [
+                    scan.sha256,
+                    result.rows_read,
+                    result.accepted,
+                    result.duplicate,
+                    result.conflict,
+                    result.rejected,
+                    _utc_now(),
+                    load_id,
+                ],
+            )
+    except _AlreadyLoaded as earlier:
+        return LoadResult(
+            file=name,
+            kind=kind,
+            file_format=header.file_format,
+            status="already loaded",
+            load_id=earlier.load_id,
+            seconds=time.monotonic() - started,
+            message=f"identical to load {earlier.load_id} ({earlier.file_name}); nothing added",
         )
-        cur.execute("commit")
     except (duckdb.Error, OSError) as error:
         # A failure of the database or the disk part-way (out of memory, disk full): one message,
         # and the rollback leaves the database as it was.
-        with contextlib.suppress(duckdb.Error):
-            cur.execute("rollback")
         raise IngestError(name, f"could not be loaded, and nothing was changed: {_short(error)}") from error
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            cur.execute("rollback")
-        raise
     finally:
         for suffix in ("errors", "scans"):
             with contextlib.suppress(duckdb.Error):
@@ -1176,6 +1172,15 @@ def load_file(
     result.seconds = time.monotonic() - started
     progress.phase = "done"
     return result
+
+
+class _AlreadyLoaded(Exception):
+    """The file was loaded before with the same settings: the load's transaction rolls back."""
+
+    def __init__(self, load_id: int, file_name: str) -> None:
+        super().__init__(load_id, file_name)
+        self.load_id = load_id
+        self.file_name = file_name
 
 
 def _utc_now() -> dt.datetime:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -52,6 +54,19 @@ class StoreError(RuntimeError):
 
 class DatabaseBusy(StoreError):
     """Another process holds the database file."""
+
+
+@contextlib.contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One write: begin, commit when the block ends, roll back on any error (Ctrl-C included)."""
+    conn.execute("begin transaction")
+    try:
+        yield conn
+        conn.execute("commit")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            conn.execute("rollback")
+        raise
 
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -194,14 +209,9 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
             f"The database has schema version {version}, newer than this program ({SCHEMA_VERSION})."
         )
     for target in range(version + 1, SCHEMA_VERSION + 1):
-        conn.execute("begin transaction")
-        try:
+        with transaction(conn):
             MIGRATIONS[target](conn)
             conn.execute("insert or replace into meta values ('schema_version', ?)", [str(target)])
-            conn.execute("commit")
-        except Exception:
-            conn.execute("rollback")
-            raise
     if get_meta(conn, "views_sha256") != _views_sha256():
         create_views(conn)
 
@@ -233,18 +243,13 @@ def _views_sha256() -> str:
 
 def create_views(conn: duckdb.DuckDBPyConnection) -> None:
     """(Re)create the staging views so they match this program's SQL files."""
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         for name in _view_files():
             if name.startswith("macro_"):
                 conn.execute(sql_text(name))
             else:
                 conn.execute(f"create or replace view {name.removesuffix('.sql')} as {sql_text(name)}")
         conn.execute("insert or replace into meta values ('views_sha256', ?)", [_views_sha256()])
-        conn.execute("commit")
-    except Exception:
-        conn.execute("rollback")
-        raise
 
 
 DATA_TABLES = (*schema.KINDS, "usage_daily", "rejected_rows", "loads")
@@ -258,32 +263,63 @@ def append_usage_rollup(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
 
     Runs inside the load's transaction, so the rollup always matches the committed events.
     """
-    conn.execute(sql_text("rollup_usage_daily.sql"), {"load_id": load_id})
+    conn.execute(f"insert into usage_daily {sql_text('rollup_usage_daily.sql')}", {"load_id": load_id})
     rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
     baseline = get_meta(conn, ROLLUP_BASELINE_KEY)
     if baseline is None:
         set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
     elif rows > 2 * int(baseline):
-        conn.execute(sql_text("rollup_usage_daily_compact.sql"))
-        conn.execute("delete from usage_daily")
-        conn.execute("insert into usage_daily select * from usage_daily_compacted")
-        conn.execute("drop table usage_daily_compacted")
-        rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
-        set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
+        _compact_usage_rollup(conn)
+
+
+def _compact_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
+    """Fold usage_daily to one row per key; a key whose tasks sum to zero (all unloaded) goes."""
+    conn.execute(sql_text("rollup_usage_daily_compact.sql"))
+    conn.execute("delete from usage_daily")
+    conn.execute("insert into usage_daily select * from usage_daily_compacted where tasks <> 0")
+    conn.execute("drop table usage_daily_compacted")
+    rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
+    set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
 
 
 def clear(conn: duckdb.DuckDBPyConnection) -> None:
     """Delete every loaded row, rejection and load record, in one transaction."""
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         set_meta(conn, ROLLUP_BASELINE_KEY, None)
         for table in DATA_TABLES:
             conn.execute(f"delete from {table}")
-        conn.execute("commit")
-    except Exception:
-        conn.execute("rollback")
-        raise
     conn.execute("checkpoint")
+
+
+def unload(conn: duckdb.DuckDBPyConnection, load_id: int) -> dict[str, int]:
+    """Remove one load with everything it added, in one transaction; return the rows removed per table.
+
+    Its contribution to usage_daily is taken out by adding the negation of its own rollup and
+    folding, so the rollup equals the remaining events exactly, whatever compaction merged."""
+    with transaction(conn):
+        if not conn.execute("select count(*) from loads where load_id = ?", [load_id]).fetchone()[0]:  # type: ignore[index]
+            raise StoreError(
+                f"There is no load {load_id}; the load ids are in 'offload-metrics rejects' and the Data page."
+            )
+        removed: dict[str, int] = {}
+        has_usage = conn.execute("select count(*) from usage_events where load_id = ?", [load_id]).fetchone()[
+            0
+        ]  # type: ignore[index]
+        if has_usage:
+            keys = [name for name, _ in USAGE_ROLLUP_COLUMNS[:5]]
+            negated = keys + [f"-{name}" for name, _ in USAGE_ROLLUP_COLUMNS[5:]]
+            conn.execute(
+                f"insert into usage_daily select {', '.join(negated)} from ({sql_text('rollup_usage_daily.sql')})",
+                {"load_id": load_id},
+            )
+            _compact_usage_rollup(conn)
+        for table in (*schema.KINDS, "rejected_rows", "loads"):
+            count = conn.execute(f"delete from {table} where load_id = ?", [load_id]).fetchone()[0]  # type: ignore[index]
+            if count:
+                removed[table] = int(count)
+    with contextlib.suppress(duckdb.TransactionException):
+        conn.execute("checkpoint")
+    return removed
 
 
 def is_empty(conn: duckdb.DuckDBPyConnection) -> bool:
