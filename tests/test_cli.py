@@ -10,6 +10,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+import duckdb
+import pytest
+
 from conftest import example, write_csv
 
 CLI = shutil.which("offload-metrics") or str(Path(sys.executable).with_name("offload-metrics"))
@@ -172,3 +175,78 @@ def test_ingest_reads_the_date_bounds_from_the_settings_file_like_report(tmp_pat
     refused = run("ingest", "--db", str(db), "--config", str(bad), str(usage))
     assert refused.returncode == 2
     assert "ingest.max_date: Value error, must not be before ingest.min_date" in refused.stderr
+
+
+def _loaded_db(tmp_path: Path) -> Path:
+    db = tmp_path / "db.duckdb"
+    usage = write_csv(
+        tmp_path / "usage.csv", [example("usage_events"), example("usage_events", event_id="b")]
+    )
+    agents = write_csv(tmp_path / "agents.csv", [example("agents")])
+    assert run("ingest", "--db", str(db), str(usage), str(agents)).returncode == 0
+    return db
+
+
+def _counts(db: Path) -> tuple[int, int, int]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(
+            "select (select count(*) from loads), (select count(*) from usage_events), "
+            "(select count(*) from usage_daily)"
+        ).fetchone()
+
+
+def test_clear_asks_first_and_then_removes_every_load(tmp_path):
+    db = _loaded_db(tmp_path)
+
+    declined = subprocess.run(
+        [CLI, "clear", "--db", str(db)], input="n\n", capture_output=True, text=True, timeout=120
+    )
+    kept = _counts(db)
+    cleared = run("clear", "--db", str(db), "--yes")
+
+    assert declined.returncode == 1
+    assert kept == (2, 2, 1)
+    assert cleared.returncode == 0, cleared.stderr
+    assert "Removed 2 loads" in cleared.stdout
+    assert _counts(db) == (0, 0, 0)
+
+
+def test_unload_removes_one_load_and_names_what_it_removed(tmp_path):
+    db = _loaded_db(tmp_path)
+
+    removed = run("unload", "1", "--db", str(db))
+    unknown = run("unload", "9", "--db", str(db))
+
+    assert removed.returncode == 0, removed.stderr
+    assert "Removed load 1 (usage.csv): 2 usage_events rows, 0 rejected rows" in " ".join(
+        removed.stdout.split()
+    )
+    assert _counts(db) == (1, 0, 0)
+    assert unknown.returncode == 2
+    assert "There is no load 9" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("day", "shown"),
+    [
+        ("'0044-03-15 (BC)'", "0044-03-15 (BC)"),
+        ("'9999-12-31'", "9999-12-31"),
+        ("'0001-01-01 00:30:00'", "0001-01-01"),
+    ],
+)
+def test_report_names_dates_an_older_version_stored_instead_of_a_traceback(tmp_path, day, shown):
+    db = _loaded_db(tmp_path)
+    with duckdb.connect(str(db)) as conn:
+        conn.execute(f"update usage_events set occurred_at = {day}::TIMESTAMP where event_id = 'b'")
+        conn.execute(f"update usage_daily set day = {day}::TIMESTAMP::DATE")
+
+    result = run("report", "--db", str(db))
+
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert "usage_events.occurred_at: 1 value outside 1900-01-01 to 2199-12-31" in message
+    assert f"({shown}" in message
+    assert "load 1 (usage.csv)" in message
+    assert "offload-metrics unload 1" in message

@@ -1,4 +1,4 @@
-"""The command line: offload-metrics ingest | report | sample | schema | rejects."""
+"""The command line: offload-metrics ingest | report | sample | schema | rejects | clear | unload."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import click
+import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -187,6 +188,50 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
     out.print(table)
 
 
+@main.command("clear")
+@db_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def clear_command(db: Path | None, yes: bool) -> None:
+    """Remove every load: all rows, rejected rows and the load history, in one transaction."""
+    conn = _open(db, must_exist=True)
+    loads = len(store.loads(conn))
+    if not yes:
+        click.confirm(f"Remove all {loads} loads from {store.db_path(db)}?", abort=True)
+    store.clear(conn)
+    conn.close()
+    out.print(f"Removed {loads} loads; the database is empty.")
+
+
+@main.command("unload")
+@db_option
+@click.argument("load_id", type=int)
+def unload_command(db: Path | None, load_id: int) -> None:
+    """Remove one load (LOAD_ID, as in the Data page and 'rejects') with every row it added."""
+    conn = _open(db, must_exist=True)
+    history = store.loads(conn)
+    try:
+        removed = store.unload(conn, load_id)
+    except store.StoreError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+    finally:
+        conn.close()
+    row = history[history["load_id"] == load_id].iloc[0]
+    rows = removed.get(row["kind"], 0)
+    out.print(
+        f"Removed load {load_id} ({row['file_name']}): {rows:,} {row['kind']} rows, "
+        f"{removed.get('rejected_rows', 0):,} rejected rows."
+    )
+    later = history[(history["load_id"] > load_id) & (history["kind"] == row["kind"])]
+    skipped = later[(later["duplicate"] > 0) | (later["conflict"] > 0)]
+    if not skipped.empty:
+        console.print(
+            "Later loads of this kind skipped rows as repeats of stored ones, perhaps of this load's: "
+            f"loads {', '.join(str(value) for value in skipped['load_id'])}. Unload and load them again "
+            "to add those rows."
+        )
+
+
 @main.command("schema")
 @click.option("--json", "as_json", is_flag=True, help="Print the contract as JSON Schema.")
 @click.option("--kind", type=click.Choice(list(schema.KINDS)), help="Only this input kind.")
@@ -243,6 +288,14 @@ def report_command(
     """Compute every metric and write the report as JSON, CSV, Excel or Markdown."""
     settings = _settings(config_file)
     conn = _open(db, must_exist=True)
+    outside = store.dates_outside(conn, settings.ingest.min_date, settings.ingest.max_date)
+    if outside:
+        conn.close()
+        console.print("[red]The database holds dates this program cannot report on:[/red]")
+        for line in outside:
+            console.print(f"  {line}")
+        console.print("Or remove every load with 'offload-metrics clear'.")
+        sys.exit(EXIT_DATABASE)
     filters = metrics.Filters(
         as_of=as_of.date() if as_of else None,
         date_from=date_from.date() if date_from else None,
@@ -255,6 +308,10 @@ def report_command(
     except metrics.FilterError as error:
         console.print(f"[red]{error}[/red]")
         sys.exit(EXIT_USAGE)
+    except (duckdb.Error, ArithmeticError, ValueError) as error:
+        # Whatever the database holds, a message naming the problem rather than a traceback.
+        console.print(f"[red]The report could not be computed from {store.db_path(db)}[/red]: {error}")
+        sys.exit(EXIT_DATABASE)
     finally:
         conn.close()
     if output == "csv":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import os
 import re
@@ -320,6 +321,36 @@ def unload(conn: duckdb.DuckDBPyConnection, load_id: int) -> dict[str, int]:
     with contextlib.suppress(duckdb.TransactionException):
         conn.execute("checkpoint")
     return removed
+
+
+def dates_outside(conn: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> list[str]:
+    """Stored dates before `first` or after `last` (as an older version could store): one line per
+    column and load, naming the load to remove. Values are compared and shown as SQL text, since
+    Python cannot hold a BC date."""
+    problems = []
+    bounds = {"first": first, "last": last}
+    for model in schema.KINDS.values():
+        for column in schema.columns(model):
+            if column.base not in ("date", "timestamp"):
+                continue
+            day = f'cast("{column.name}" as DATE)'
+            rows = conn.execute(
+                f"""
+                select t.load_id, l.file_name, count(*), min("{column.name}")::VARCHAR, max("{column.name}")::VARCHAR
+                from {model.kind} as t left join loads as l using (load_id)
+                where {day} < $first or {day} > $last
+                group by all order by t.load_id
+                """,
+                bounds,
+            ).fetchall()
+            for load_id, file_name, count, low, high in rows:
+                shown = low if low == high else f"{low} to {high}"
+                problems.append(
+                    f"{model.kind}.{column.name}: {count} value{'s' if count > 1 else ''} outside "
+                    f"{first.isoformat()} to {last.isoformat()} ({shown}) in load {load_id} ({file_name}); "
+                    f"remove that load with 'offload-metrics unload {load_id}'"
+                )
+    return problems
 
 
 def is_empty(conn: duckdb.DuckDBPyConnection) -> bool:
