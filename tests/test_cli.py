@@ -250,3 +250,130 @@ def test_report_names_dates_an_older_version_stored_instead_of_a_traceback(tmp_p
     assert f"({shown}" in message
     assert "load 1 (usage.csv)" in message
     assert "offload-metrics unload 1" in message
+
+
+@pytest.mark.parametrize("name", ["usage.csv", "data.parquet"])
+def test_a_db_that_is_not_a_duckdb_database_is_refused(tmp_path, name):
+    usage = write_csv(tmp_path / "usage.csv", [example("usage_events")])
+    not_a_db = usage if name == "usage.csv" else tmp_path / name
+    if name == "data.parquet":
+        with duckdb.connect() as conn:
+            conn.execute(f"copy (select 1 as x) to '{not_a_db}' (format parquet)")
+    content = not_a_db.read_bytes()
+
+    result = run("ingest", "--db", str(not_a_db), str(usage))
+
+    assert result.returncode == 3
+    assert f"{not_a_db} is not a DuckDB database" in " ".join(result.stderr.split())
+    assert "loaded" not in result.stdout
+    assert not_a_db.read_bytes() == content
+
+
+def test_a_database_in_a_missing_folder_is_created_with_a_message(tmp_path):
+    usage = write_csv(tmp_path / "usage.csv", [example("usage_events")])
+    db = tmp_path / "new" / "folder" / "db.duckdb"
+
+    result = run("ingest", "--db", str(db), str(usage))
+
+    assert result.returncode == 0, result.stderr
+    assert f"Created the folder {db.parent} for the new database" in " ".join(result.stderr.split())
+    assert db.is_file()
+
+
+@pytest.mark.parametrize(("literal", "other"), [("a*.csv", "abc.csv"), ("a[bc].csv", "ab.csv")])
+def test_file_arguments_are_literal_paths_never_globs(tmp_path, literal, other):
+    write_csv(tmp_path / literal, [example("usage_events", event_id="literal")])
+    write_csv(tmp_path / other, [example("usage_events", event_id="other")])
+    db = tmp_path / "db.duckdb"
+
+    result = run("ingest", "--db", str(db), str(tmp_path / literal))
+
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(db), read_only=True) as conn:
+        assert conn.execute("select event_id from usage_events").fetchall() == [("literal",)]
+        assert conn.execute("select file_name, rows_read from loads").fetchall() == [(literal, 1)]
+
+
+def test_report_and_rejects_read_beside_a_process_holding_the_database_read_only(tmp_path):
+    db = _loaded_db(tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, duckdb; c = duckdb.connect(sys.argv[1], read_only=True); print('ready', flush=True); "
+            "time.sleep(60)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        report = run("report", "--db", str(db))
+        rejects = run("rejects", "--db", str(db))
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert report.returncode == 0, report.stderr
+    assert _tasks(report) == 2
+    assert rejects.returncode == 0, rejects.stderr
+
+
+def _tasks(report: subprocess.CompletedProcess) -> int:
+    return sum(function["tasks"] for function in json.loads(report.stdout)["functions"])
+
+
+def _mount_tmpfs(folder: Path, size: str) -> None:
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"this machine does not let the tests mount a file system: {mounted.stderr!r}")
+
+
+def test_report_and_rejects_work_on_a_read_only_file_system(tmp_path):
+    db = _loaded_db(tmp_path)
+    mount = tmp_path / "ro"
+    _mount_tmpfs(mount, "16m")
+    try:
+        (mount / "db.duckdb").write_bytes(db.read_bytes())
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        report = run("report", "--db", str(mount / "db.duckdb"))
+        rejects = run("rejects", "--db", str(mount / "db.duckdb"), "--format", "json")
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+    assert report.returncode == 0, report.stderr
+    assert _tasks(report) == 2
+    assert rejects.returncode == 0, rejects.stderr
+    assert json.loads(rejects.stdout) == []
+
+
+def test_a_full_disk_says_disk_full_and_keeps_what_was_loaded(tmp_path):
+    mount = tmp_path / "small"
+    _mount_tmpfs(mount, "3m")
+    try:
+        db = mount / "db.duckdb"
+        agents = write_csv(tmp_path / "agents.csv", [example("agents")])
+        assert run("ingest", "--db", str(db), str(agents)).returncode == 0
+        rows = [
+            example("usage_events", event_id=f"event-{index:07d}", agent_id=f"agent-{index}")
+            for index in range(60000)
+        ]
+        usage = write_csv(tmp_path / "usage.csv", rows)
+
+        result = run("ingest", "--db", str(db), str(usage))
+        kept = run("rejects", "--db", str(db), "--format", "json")
+        report = run("report", "--db", str(db))
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 1
+    assert "usage.csv: the disk is full" in message
+    assert "could not be read" not in message
+    assert kept.returncode == 0, kept.stderr
+    assert report.returncode == 0, report.stderr
+    assert _tasks(report) == 0

@@ -49,16 +49,28 @@ def _settings(config_file: Path | None) -> config.Settings:
         sys.exit(EXIT_USAGE)
 
 
-def _open(db: Path | None, *, must_exist: bool = False):
+def _open(db: Path | None, *, must_exist: bool = False, read_only: bool = False):
+    """The database; read_only for commands that only read, so they run beside a dashboard or on a
+    read-only file system (an outdated schema is migrated once first, when the file allows)."""
     path = store.db_path(db)
     if must_exist and not path.exists():
         console.print(f"[red]No database at {path}[/red]: load files first with 'offload-metrics ingest'.")
         sys.exit(EXIT_DATABASE)
+    new_folder = not path.parent.exists()
     try:
-        return store.connect(path)
+        if read_only:
+            try:
+                return store.connect(path, read_only=True)
+            except store.OutdatedSchema:
+                store.connect(path).close()
+                return store.connect(path, read_only=True)
+        connection = store.connect(path)
     except store.StoreError as error:
         console.print(f"[red]{error}[/red]")
         sys.exit(EXIT_DATABASE)
+    if new_folder:
+        console.print(f"Created the folder {path.parent} for the new database {path.name}.")
+    return connection
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -166,7 +178,7 @@ def ingest_command(
 )
 def rejects_command(db: Path | None, load_id: int | None, limit: int, output: str) -> None:
     """List rejected and conflicting rows with file, line, column and reason."""
-    conn = _open(db, must_exist=True)
+    conn = _open(db, must_exist=True, read_only=True)
     frame = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
     conn.close()
     if output == "csv":
@@ -287,7 +299,7 @@ def report_command(
 ) -> None:
     """Compute every metric and write the report as JSON, CSV, Excel or Markdown."""
     settings = _settings(config_file)
-    conn = _open(db, must_exist=True)
+    conn = _open(db, must_exist=True, read_only=True)
     outside = store.dates_outside(conn, settings.ingest.min_date, settings.ingest.max_date)
     if outside:
         conn.close()

@@ -12,12 +12,14 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
+import errno
 import gzip
 import hashlib
 import io
 import json
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -76,6 +78,7 @@ READER_REASONS = {
     "LINE SIZE OVER MAXIMUM": "is longer than the maximum line size",
 }
 PROGRESS_AFTER_SECONDS = 1.0
+GLOB_CHARACTERS = set("*?[]{}")
 COUNT_FIELDS = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
 
 
@@ -232,7 +235,7 @@ def _read_csv_header(path: Path) -> Header:
     return Header("csv", tuple(best[2]), delimiter=best[1])
 
 
-def _read_jsonl_header(conn: duckdb.DuckDBPyConnection, path: Path) -> Header:
+def _read_jsonl_header(conn: duckdb.DuckDBPyConnection, path: Path, readable: Path) -> Header:
     """The keys of the file's objects: those of the first objects in their order, then any key that
     first appears later (every key of the whole file counts, not only the first objects')."""
     names: dict[str, None] = {}
@@ -261,7 +264,7 @@ def _read_jsonl_header(conn: duckdb.DuckDBPyConnection, path: Path) -> Header:
                 from {_jsonl_lines_reader(ignore_errors=True)}
             )
             """,
-            {"path": str(path), "compression": "gzip" if is_gzip(path) else "none"},
+            {"path": str(readable), "compression": "gzip" if is_gzip(path) else "none"},
         ).fetchall()
     except duckdb.Error as error:
         raise IngestError(path.name, f"could not be read as jsonl: {_short(error)}") from None
@@ -283,9 +286,9 @@ def _jsonl_lines_reader(rejects: str | None = None, ignore_errors: bool = False)
     )
 
 
-def _read_parquet_header(conn: duckdb.DuckDBPyConnection, path: Path) -> Header:
+def _read_parquet_header(conn: duckdb.DuckDBPyConnection, path: Path, readable: Path) -> Header:
     try:
-        described = conn.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()
+        described = conn.execute("describe select * from read_parquet(?)", [str(readable)]).fetchall()
     except duckdb.Error as error:
         raise IngestError(path.name, f"not a readable Parquet file ({error})") from None
     return Header(
@@ -295,12 +298,14 @@ def _read_parquet_header(conn: duckdb.DuckDBPyConnection, path: Path) -> Header:
     )
 
 
-def read_header(conn: duckdb.DuckDBPyConnection, path: Path) -> Header:
+def read_header(conn: duckdb.DuckDBPyConnection, path: Path, readable: Path | None = None) -> Header:
+    """The file's format and columns; DuckDB reads `readable` (a literal path to the same file)."""
+    readable = readable or path
     file_format = sniff_format(path)
     if file_format == "parquet":
-        return _read_parquet_header(conn, path)
+        return _read_parquet_header(conn, path, readable)
     if file_format == "jsonl":
-        return _read_jsonl_header(conn, path)
+        return _read_jsonl_header(conn, path, readable)
     return _read_csv_header(path)
 
 
@@ -1054,14 +1059,42 @@ def load_file(
     settings is a new load, in which rows already stored count as duplicates."""
     path = Path(path)
     bounds = (settings or config.Settings()).ingest
-    fingerprint = bounds.fingerprint()
     name = display_name or path.name
     progress = progress or LoadProgress()
     progress.file = name
     started = time.monotonic()
     if not path.is_file():
         raise IngestError(name, "no such file")
-    header = read_header(conn, path)
+    with tempfile.TemporaryDirectory(prefix="offload-") as folder:
+        return _load_file(
+            conn, path, _literal_path(path, Path(folder)), name, kind, progress, bounds, started
+        )
+
+
+def _literal_path(path: Path, folder: Path) -> Path:
+    """A path DuckDB reads as this one file: DuckDB expands * ? [ ] { } and a leading ~ in the
+    paths its readers get, so a name with any of them is read through a link with a plain name."""
+    text = str(path)
+    if not (set(text) & GLOB_CHARACTERS or text.startswith("~")):
+        return path
+    link = folder / ("input" + "".join(ch for ch in path.suffix if ch.isalnum() or ch == "."))
+    link.symlink_to(path.resolve())
+    return link
+
+
+def _load_file(
+    conn: duckdb.DuckDBPyConnection,
+    path: Path,
+    readable: Path,
+    name: str,
+    kind: str | None,
+    progress: LoadProgress,
+    bounds: config.Ingest,
+    started: float,
+) -> LoadResult:
+    """load_file's work; DuckDB reads `readable`, everything else reads `path`."""
+    fingerprint = bounds.fingerprint()
+    header = read_header(conn, path, readable)
     kind = resolve_kind(name, header, kind)
     model = schema.KINDS[kind]
     _refuse_nested_columns(name, header, model)
@@ -1095,7 +1128,7 @@ def load_file(
                 ],
             )
             progress.enter("reading", 0.0)
-            params: dict[str, object] = {"path": str(path), "load_id": load_id}
+            params: dict[str, object] = {"path": str(readable), "load_id": load_id}
             if header.file_format != "parquet":
                 params["compression"] = "gzip" if is_gzip(path) else "none"
             if header.file_format == "csv":
@@ -1107,6 +1140,8 @@ def load_file(
             try:
                 cur.execute(insert_sql(model, header, rejects, bounds), params)
             except duckdb.Error as error:
+                if _disk_full(error):
+                    raise
                 raise IngestError(
                     name, f"could not be read as {header.file_format}: {_short(error)}"
                 ) from None
@@ -1154,6 +1189,11 @@ def load_file(
     except (duckdb.Error, OSError) as error:
         # A failure of the database or the disk part-way (out of memory, disk full): one message,
         # and the rollback leaves the database as it was.
+        if _disk_full(error):
+            raise IngestError(
+                name,
+                f"the disk is full: nothing was changed; free some space and load it again ({_short(error)})",
+            ) from error
         raise IngestError(name, f"could not be loaded, and nothing was changed: {_short(error)}") from error
     finally:
         for suffix in ("errors", "scans"):
@@ -1185,6 +1225,10 @@ class _AlreadyLoaded(Exception):
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _disk_full(error: Exception) -> bool:
+    return getattr(error, "errno", None) == errno.ENOSPC or os.strerror(errno.ENOSPC) in str(error)
 
 
 def _short(error: Exception) -> str:

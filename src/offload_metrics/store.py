@@ -53,6 +53,10 @@ class StoreError(RuntimeError):
     """The database cannot be used as asked; the message says why and what to do."""
 
 
+class OutdatedSchema(StoreError):
+    """A database of an older schema opened read-only: it needs one read-write open to migrate."""
+
+
 class DatabaseBusy(StoreError):
     """Another process holds the database file."""
 
@@ -92,6 +96,7 @@ def connect(
     file = db_path(path)
     if read_only and not file.exists():
         raise StoreError(f"No database at {file}: load data first with 'offload-metrics ingest'.")
+    _refuse_other_files(file)
     if not read_only:
         file.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -114,10 +119,28 @@ def connect(
     return conn
 
 
+# A DuckDB database file has this at byte 8 (after its checksum); an empty file becomes a database.
+DUCKDB_MAGIC = b"DUCK"
+
+
+def _refuse_other_files(file: Path) -> None:
+    """A file that is not a DuckDB database: DuckDB would open a CSV or Parquet path as an empty
+    in-memory database, and a load would save nothing."""
+    if not file.is_file():
+        return
+    with file.open("rb") as handle:
+        head = handle.read(12)
+    if head and head[8:12] != DUCKDB_MAGIC:
+        raise StoreError(
+            f"{file} is not a DuckDB database (it holds other data): name a database file with --db."
+        )
+
+
 def _check_version(conn: duckdb.DuckDBPyConnection, file: Path) -> None:
     version = schema_version(conn)
     if version != SCHEMA_VERSION or get_meta(conn, "views_sha256") != _views_sha256():
-        raise StoreError(
+        conn.close()
+        raise (OutdatedSchema if version <= SCHEMA_VERSION else StoreError)(
             f"{file} has schema version {version}, this program needs {SCHEMA_VERSION}: "
             "open it once without read-only access to migrate it."
         )
