@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -377,3 +379,18 @@ def test_a_full_disk_says_disk_full_and_keeps_what_was_loaded(tmp_path):
     assert kept.returncode == 0, kept.stderr
     assert report.returncode == 0, report.stderr
     assert _tasks(report) == 0
+
+
+@pytest.mark.parametrize("name", ["=1+2.csv", " =1+2.csv", "\n=1+2.csv", "＝1+2.csv", "@SUM(A1).csv"])
+def test_rejects_as_csv_neutralises_formula_cells(tmp_path, name):
+    db = tmp_path / "db.duckdb"
+    usage = write_csv(tmp_path / name, [example("usage_events", status="=1+2")])
+    assert run("ingest", "--db", str(db), str(usage)).returncode == 0
+
+    result = run("rejects", "--db", str(db), "--format", "csv")
+
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(row["file_name"], row["column_name"], row["reason"]) for row in rows] == [
+        ("'" + name, "status", 'status: must be one of completed, escalated, failed (got "=1+2")')
+    ]

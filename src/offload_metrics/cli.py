@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from offload_metrics import config, ingest, metrics, report, sample, schema, store
+from offload_metrics import config, export, ingest, metrics, report, sample, schema, store
 
 # Piped output has no terminal width; tables then get room enough not to fold their cells.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
@@ -182,7 +182,7 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
     frame = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
     conn.close()
     if output == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
+        click.echo(export.csv_bytes(frame).decode("utf-8"), nl=False)
         return
     if output == "json":
         click.echo(frame.to_json(orient="records", indent=2))
