@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
 import os
 import signal
@@ -577,7 +578,9 @@ def test_a_database_failure_part_way_is_one_message_and_changes_nothing(conn, tm
     with pytest.raises(ingest.IngestError) as raised:
         load(conn, write_csv(tmp_path / "second.csv", [example("usage_events", event_id="b")]),
              progress=ingest.LoadProgress(on_phase=out_of_space))  # fmt: skip
-    assert raised.value.message == "could not be loaded, and nothing was changed: No space left on device"
+    assert raised.value.message == (
+        "the disk is full: nothing was changed; free some space and load it again (No space left on device)"
+    )
     assert snapshot(conn) == before
 
 
@@ -1104,3 +1107,50 @@ def test_one_parquet_value_out_of_range_rejects_its_row_not_the_file(conn, tmp_p
             'cost_usd: must be a decimal number (at most 8 decimal places) (got "1000000000000000000000000000000.00")',
         ),
     ]
+
+
+def _agents_with_a_long_blueprint(path: Path, megabytes: int) -> Path:
+    rows = [example("agents", agent_id=f"a{index}") for index in range(5)]
+    rows[2]["blueprint"] = "x" * (megabytes * 1_000_000)
+    return write_csv(path, rows)
+
+
+@pytest.mark.parametrize("megabytes", [3, 24, 40])
+def test_a_line_longer_than_the_limit_is_counted_and_rejected_with_its_line(conn, tmp_path, megabytes):
+    path = _agents_with_a_long_blueprint(tmp_path / "agents.csv", megabytes)
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (5, 4, 1)
+    assert rejections(conn) == [(4, None, "rejected", "line is longer than 2 MB")]
+    assert [row[0] for row in table_rows(conn, "agents")] == ["a0", "a1", "a3", "a4"]
+
+
+def test_a_gzip_with_one_enormous_line_reads_every_other_line(conn, tmp_path):
+    plain = _agents_with_a_long_blueprint(tmp_path / "plain.csv", 40)
+    path = tmp_path / "agents.csv.gz"
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        handle.write(plain.read_bytes())
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (5, 4, 1)
+    assert rejections(conn) == [(4, None, "rejected", "line is longer than 2 MB")]
+
+
+def test_a_quoted_multi_line_field_over_the_csv_field_limit_loads_with_a_rejected_row(conn, tmp_path):
+    rows = [example("agents", agent_id=f"m{index}") for index in range(3)]
+    rows[0]["blueprint"] = "1. Connect the catalog.\n" * 6000  # 144,000 characters over 6,000 lines
+    rows[2]["risk_class"] = "bogus"
+    path = write_csv(tmp_path / "agents.csv", rows)
+    other = write_csv(tmp_path / "events.csv", [example("replication_events")])
+
+    result = load(conn, path)
+    loaded_after = load(conn, other)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (3, 2, 1)
+    assert rejections(conn) == [
+        (6004, "risk_class", "rejected", 'risk_class: must be one of low, medium, high (got "bogus")')
+    ]
+    assert conn.execute("select length(blueprint) from agents where agent_id = 'm0'").fetchone() == (144_000,)
+    assert loaded_after.accepted == 1

@@ -69,13 +69,15 @@ NATIVE_TYPES = {
     "timestamp": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"),
     "text": ("VARCHAR",),
 }
+# The longest line (or quoted record) read; DuckDB's own default, named so messages can say it.
+MAX_LINE_BYTES = 2_000_000
 READER_REASONS = {
     "MISSING COLUMNS": "has fewer fields than the header",
     "TOO MANY COLUMNS": "has more fields than the header",
     "UNQUOTED VALUE": "has a quote that is not closed, or a quote inside an unquoted value",
     "INVALID ENCODING": "is not valid UTF-8",
     "INVALID UNICODE": "is not valid UTF-8",
-    "LINE SIZE OVER MAXIMUM": "is longer than the maximum line size",
+    "LINE SIZE OVER MAXIMUM": f"is longer than {MAX_LINE_BYTES // 1_000_000} MB",
 }
 PROGRESS_AFTER_SECONDS = 1.0
 GLOB_CHARACTERS = set("*?[]{}")
@@ -281,7 +283,7 @@ def _jsonl_lines_reader(rejects: str | None = None, ignore_errors: bool = False)
         options = "ignore_errors = true"
     return (
         "read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = '\x01', "
-        "compression = $compression, quote = '', escape = '', auto_detect = false, "
+        f"compression = $compression, quote = '', escape = '', auto_detect = false, max_line_size = {MAX_LINE_BYTES}, "
         f"{options.rstrip(', ')})"
     )
 
@@ -657,6 +659,7 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
         reader = (
             f"read_csv($path, columns = {{{columns}}}, header = true, delim = $delimiter, "
             "compression = $compression, quote = '\"', escape = '\"', auto_detect = false, store_rejects = true, "
+            f"max_line_size = {MAX_LINE_BYTES}, "
             f"rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans')"
         )
         return Source(
@@ -760,14 +763,23 @@ def insert_sql(
 
 
 class FileScan(threading.Thread):
-    """Reads the file once beside the load: its sha256 and its physical line count."""
+    """Reads the file once beside the load: its sha256, its physical line count, and the lines
+    longer than MAX_LINE_BYTES (which DuckDB's reader may skip without a trace)."""
 
-    def __init__(self, path: Path) -> None:
+    # At most MAX_LINE_BYTES, so a line inside one chunk is never too long: only lines that cross
+    # a chunk boundary are measured.
+    CHUNK = 1 << 20
+
+    def __init__(self, path: Path, lines: bool = True) -> None:
         super().__init__(daemon=True)
         self.path = path
+        self.lines = lines
         self.sha256 = ""
         self.newlines = 0
         self.ends_with_newline = False
+        self.long_lines: list[tuple[int, int]] = []  # (line, bytes)
+        self._position = 0  # bytes counted so far
+        self._line_start = 0  # where the current line starts
         self.error: OSError | EOFError | None = None
 
     def run(self) -> None:
@@ -775,27 +787,35 @@ class FileScan(threading.Thread):
         with contextlib.suppress(AttributeError, OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         digest = hashlib.sha256()
-        newlines = 0
-        last = b""
         compressed = is_gzip(self.path)
         try:
             with self.path.open("rb") as handle:
-                while chunk := handle.read(1 << 22):
+                while chunk := handle.read(self.CHUNK):
                     digest.update(chunk)
-                    if not compressed:
-                        newlines += chunk.count(b"\n")
-                        last = chunk[-1:]
-            if compressed:
+                    if self.lines and not compressed:
+                        self._count(chunk)
+            if self.lines and compressed:
                 with gzip.open(self.path, "rb") as handle:
-                    while chunk := handle.read(1 << 22):
-                        newlines += chunk.count(b"\n")
-                        last = chunk[-1:]
+                    while chunk := handle.read(self.CHUNK):
+                        self._count(chunk)
+            self._count(b"", end=True)
         except (OSError, EOFError) as error:
             self.error = error
             return
         self.sha256 = digest.hexdigest()
-        self.newlines = newlines
-        self.ends_with_newline = last == b"\n"
+
+    def _count(self, chunk: bytes, end: bool = False) -> None:
+        first = chunk.find(b"\n")
+        if end or first >= 0:
+            line_end = self._position + (first if first >= 0 else 0)
+            if line_end - self._line_start > MAX_LINE_BYTES:
+                self.long_lines.append((self.newlines + 1, line_end - self._line_start))
+        if first >= 0:
+            self.newlines += chunk.count(b"\n")
+            self._line_start = self._position + chunk.rfind(b"\n") + 1
+        if chunk:
+            self.ends_with_newline = chunk.endswith(b"\n")
+        self._position += len(chunk)
 
     def result(self) -> FileScan:
         self.join()
@@ -828,7 +848,10 @@ def _record_start_lines(path: Path, header: Header, skip: set[int], count: int) 
     """Start line of each of the first `count` records the table holds, by reading the file."""
     starts: list[int] = []
     if header.file_format == "csv":
-        with open_content(path, "r", encoding="utf-8-sig", errors="replace", newline="") as handle:
+        with (
+            open_content(path, "r", encoding="utf-8-sig", errors="replace", newline="") as handle,
+            _csv_fields_up_to_a_line(),
+        ):
             reader = csv.reader(handle, delimiter=header.delimiter)
             next(reader, None)
             previous = reader.line_num
@@ -846,6 +869,16 @@ def _record_start_lines(path: Path, header: Header, skip: set[int], count: int) 
                     if len(starts) >= count:
                         break
     return np.asarray(starts, dtype=np.int64)
+
+
+@contextlib.contextmanager
+def _csv_fields_up_to_a_line():
+    """Python's csv module refuses fields over 131,072 characters; a field may fill a whole line."""
+    previous = csv.field_size_limit(max(MAX_LINE_BYTES, csv.field_size_limit()))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def record_lines(
@@ -1005,9 +1038,10 @@ def _reader_rejects(
         return empty
     frame = cur.execute(
         f"""
-        select line_byte_position as offset, arg_min(column_name, column_idx) as column_name,
-               arg_min(error_type, column_idx) as error_type, arg_min(error_message, column_idx) as message,
-               arg_min(csv_line, column_idx) as text
+        select line_byte_position as offset, arg_min(column_name, coalesce(column_idx, -1)) as column_name,
+               arg_min(error_type, coalesce(column_idx, -1)) as error_type,
+               arg_min(error_message, coalesce(column_idx, -1)) as message,
+               arg_min(csv_line, coalesce(column_idx, -1)) as text
         from {rejects}_errors group by line_byte_position order by line_byte_position
         """
     ).df()
@@ -1035,7 +1069,8 @@ def _reader_rejects(
             "line": [lines[int(offset)] for offset in frame["offset"]],
             "column_name": columns,
             "reason": reasons,
-            "raw": [json.dumps({"line": str(text).strip("\r\n")}) for text in frame["text"]],
+            # A line over the size limit is kept in part: the reason says why the rest is missing.
+            "raw": [json.dumps({"line": str(text).strip("\r\n")[:4096]}) for text in frame["text"]],
         }
     )
 
@@ -1100,7 +1135,7 @@ def _load_file(
     _refuse_nested_columns(name, header, model)
     contract_names = {c.name for c in schema.columns(model)}
     ignored = tuple(column for column in header.names if column not in contract_names)
-    scan = FileScan(path)
+    scan = FileScan(path, lines=header.file_format != "parquet")
     scan.start()
     rejects = "offload_rejects"
     cur = conn.cursor()
@@ -1252,6 +1287,18 @@ def _classify_and_clean(
         f"select count(*), coalesce(min(rowid), 0) from {table} where load_id = $load_id", params
     ).fetchone()  # type: ignore[misc]
     reader = _reader_rejects(cur, rejects, model, header, path)
+    skipped = [(line, size) for line, size in scan.long_lines if line not in set(reader["line"])]
+    if skipped:
+        # Lines DuckDB's reader passed over without a rejection: counted and rejected here.
+        too_long = pd.DataFrame(
+            {
+                "line": [line for line, _ in skipped],
+                "column_name": [None] * len(skipped),
+                "reason": [f"line {READER_REASONS['LINE SIZE OVER MAXIMUM']}"] * len(skipped),
+                "raw": [json.dumps({"bytes": size}) for _, size in skipped],
+            }
+        )
+        reader = pd.concat([reader, too_long], ignore_index=True) if len(reader) else too_long
     first_column, reason, raw = reasons_sql(model, bounds)
     cur.execute(
         "create or replace temp table _outcome (ordinal BIGINT, outcome VARCHAR, column_name VARCHAR, "
