@@ -1025,6 +1025,8 @@ def load_file(
                 cur.execute(insert_sql(model, header, rejects), params)
         except duckdb.Error as error:
             raise IngestError(name, f"could not be read as {header.file_format}: {_short(error)}") from None
+        except telemetry.TelemetryError as error:
+            raise IngestError(name, str(error)) from None
         progress.enter("checking", 1.0)
         scan.result()
         earlier = cur.execute(

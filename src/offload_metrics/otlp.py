@@ -95,13 +95,14 @@ def _read_records(cur: duckdb.DuckDBPyConnection, path: Path, compressed: bool, 
 
 def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
     """One row per span (and one per unreadable record, with span fields null), in _otlp_spans."""
+    base = telemetry.first_rowid(cur, "_otlp_lines")
     inference = ", ".join(f"'{name}'" for name in INFERENCE_OPERATIONS)
     cur.execute(MACROS)
     cur.execute(
         f"""
         create or replace temp table _otlp_spans as
         with records as (
-            select rowid as record_no, try(from_json(line, '{TRACES_DATA}')) as doc
+            select rowid - {base} as record_no, try(from_json(line, '{TRACES_DATA}')) as doc
             from _otlp_lines
         ),
         resources as (
@@ -338,16 +339,17 @@ def stage(
     """Read an OTLP JSON file into _tele_events and _tele_rejects (see telemetry.py)."""
     record_format = _read_records(cur, path, compressed, rejects)
     _parse_spans(cur)
+    base = telemetry.first_rowid(cur, "_otlp_lines")
     telemetry.create_rejects(cur)
     cur.execute(
-        """
+        f"""
         insert into _tele_rejects
         select s.record_no, NULL,
                case when not json_valid(l.line) then 'not valid JSON'
                     else 'not an OTLP traces object (no resourceSpans list)' end,
                json_object('line', left(l.line, 200))::VARCHAR
         from _otlp_spans as s
-        join _otlp_lines as l on l.rowid = s.record_no
+        join _otlp_lines as l on l.rowid - {base} = s.record_no
         where s.unreadable
         """
     )

@@ -56,6 +56,10 @@ REVIEW_LABELS = {"correct": "correct", "pass": "correct", "passed": "correct", "
                  "fail": "incorrect", "failed": "incorrect"}  # fmt: skip
 
 
+class TelemetryError(ValueError):
+    """A telemetry file that cannot be loaded as asked (the message says why)."""
+
+
 class Review(schema.InputKind):
     """A review that arrives apart from its event: a Langfuse score of the configured name."""
 
@@ -184,6 +188,13 @@ def finish(cur: duckdb.DuckDBPyConnection, mapping: Mapping, sources: tuple[str,
     return int(events), int(rejected)
 
 
+def first_rowid(cur: duckdb.DuckDBPyConnection, table: str) -> int:
+    """The rowid of a temporary table's first row: rows created in a transaction are numbered from
+    an offset, in insertion order, so rowid minus this is the record's position in the file."""
+    row = cur.execute(f"select coalesce(min(rowid), 0) from {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
 def create_rejects(cur: duckdb.DuckDBPyConnection) -> None:
     cur.execute(
         "create or replace temp table _tele_rejects (record_no BIGINT, column_name VARCHAR, reason VARCHAR, raw VARCHAR)"
@@ -192,5 +203,6 @@ def create_rejects(cur: duckdb.DuckDBPyConnection) -> None:
 
 def drop_temporary(cur: duckdb.DuckDBPyConnection) -> None:
     for table in ("_tele_runs", "_tele_candidates", "_tele_mapped", "_tele_events", "_tele_rejects",
-                  "_tele_prices", "_otlp_lines", "_otlp_spans", "_otlp_agents", "_lf_rows"):  # fmt: skip
+                  "_tele_prices", "_otlp_lines", "_otlp_spans", "_otlp_agents", "_lf_rows", "_lf_lines",
+                  "_lf_observations", "_lf_runs"):  # fmt: skip
         cur.execute(f"drop table if exists {table}")
