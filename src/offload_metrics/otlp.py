@@ -18,7 +18,7 @@ from offload_metrics import config, telemetry
 from offload_metrics.mapping import Mapping
 
 # A Collector batch is one line; lines of many megabytes are normal.
-MAX_LINE_BYTES = 1 << 28
+MAX_LINE_BYTES = 1 << 26
 _ATTRIBUTES = [
     {"key": "VARCHAR", "value": {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR",
                                  "boolValue": "BOOLEAN"}}
@@ -86,7 +86,7 @@ def _read_records(cur: duckdb.DuckDBPyConnection, path: Path, compressed: bool, 
         create or replace temp table _otlp_lines as
         select json::VARCHAR as line
         from read_json_objects($path, format = 'unstructured', compression = $compression,
-                               maximum_object_size = {MAX_LINE_BYTES * 4})
+                               maximum_object_size = {MAX_LINE_BYTES * 2})
         """,
         params,
     )
