@@ -478,3 +478,19 @@ def test_the_kind_can_be_named(conn, tmp_path, kind):
         tmp_path / "t.txt", [traces_data([agent_span("a000000000000001", "writer")], **MARKETING)]
     )
     assert ingest.load_file(conn, path, kind=kind, mapping=org(tmp_path)).accepted == 1
+
+
+def test_the_report_says_how_much_of_the_cost_is_estimated(conn, tmp_path):
+    spans = [
+        agent_span("a000000000000001", "writer", gen_ai__request__model="m", gen_ai__usage__input_tokens=1_000_000,
+                   gen_ai__usage__output_tokens=0),
+        agent_span("a000000000000002", "writer", gen_ai__usage__cost=2.25),
+    ]  # fmt: skip
+    settings = config.parse_settings({"telemetry": {"prices": {"m": ["1.5", "4"]}}})
+    ingest.load_file(conn, write_lines(tmp_path / "t.jsonl", [traces_data(spans, **MARKETING)]), settings=settings,
+                     mapping=org(tmp_path))  # fmt: skip
+    built = report.build(conn, metrics.Filters(), config.Settings())
+    assert (built["org"]["agent_cost_usd"], built["org"]["estimated_agent_cost_usd"]) == (3.75, 1.5)
+    assert [
+        (f["function"], f["agent_cost_usd"], f["estimated_agent_cost_usd"]) for f in built["functions"]
+    ] == [("Marketing", 3.75, 1.5)]
