@@ -48,6 +48,8 @@ create or replace temp macro otlp_text(v) as
              case when v.boolValue then 'true' when not v.boolValue then 'false' end);
 create or replace temp macro otlp_attr(attributes, wanted) as
     otlp_text(list_extract(list_filter(attributes, lambda a: a.key = wanted), 1).value);
+create or replace temp macro otlp_keyed(attributes, attribute_keys, wanted) as
+    otlp_text(attributes[list_position(attribute_keys, wanted)].value);
 """
 
 
@@ -120,10 +122,15 @@ def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
                    unnest(case when unreadable then [NULL] else ss.spans end) as s
             from scopes
         ),
-        parsed as (
+        keyed as (
+            -- Each span's attribute keys once, so that every lookup below is a scan of plain text.
             select record_no, unreadable, resource_attributes, s,
-                   otlp_attr(s.attributes, 'gen_ai.operation.name') as operation
+                   list_transform(s.attributes, lambda a: a.key) as attribute_keys
             from spans
+        ),
+        parsed as (
+            select *, otlp_keyed(s.attributes, attribute_keys, 'gen_ai.operation.name') as operation
+            from keyed
         ),
         final as (
             select
@@ -135,14 +142,14 @@ def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
                 coalesce(operation = 'invoke_agent', starts_with(s.name, 'invoke_agent')) as is_agent,
                 coalesce(operation in ({inference}), false) as is_inference,
                 coalesce(operation = 'execute_tool', false) as is_tool,
-                coalesce(otlp_attr(s.attributes, 'gen_ai.usage.input_tokens'),
-                         otlp_attr(s.attributes, 'gen_ai.usage.prompt_tokens')) as input_raw,
-                coalesce(otlp_attr(s.attributes, 'gen_ai.usage.output_tokens'),
-                         otlp_attr(s.attributes, 'gen_ai.usage.completion_tokens')) as output_raw,
-                coalesce(otlp_attr(s.attributes, 'gen_ai.usage.cost.amount'),
-                         otlp_attr(s.attributes, 'gen_ai.usage.cost')) as cost_raw,
-                coalesce(otlp_attr(s.attributes, 'gen_ai.response.model'),
-                         otlp_attr(s.attributes, 'gen_ai.request.model')) as model,
+                coalesce(otlp_keyed(s.attributes, attribute_keys, 'gen_ai.usage.input_tokens'),
+                         otlp_keyed(s.attributes, attribute_keys, 'gen_ai.usage.prompt_tokens')) as input_raw,
+                coalesce(otlp_keyed(s.attributes, attribute_keys, 'gen_ai.usage.output_tokens'),
+                         otlp_keyed(s.attributes, attribute_keys, 'gen_ai.usage.completion_tokens')) as output_raw,
+                coalesce(otlp_keyed(s.attributes, attribute_keys, 'gen_ai.usage.cost.amount'),
+                         otlp_keyed(s.attributes, attribute_keys, 'gen_ai.usage.cost')) as cost_raw,
+                coalesce(otlp_keyed(s.attributes, attribute_keys, 'gen_ai.response.model'),
+                         otlp_keyed(s.attributes, attribute_keys, 'gen_ai.request.model')) as model,
                 case when is_agent then s end as agent_span,
                 case when is_agent then resource_attributes end as agent_resource
             from parsed
