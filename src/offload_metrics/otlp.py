@@ -19,6 +19,7 @@ from offload_metrics.mapping import Mapping
 
 # A Collector batch is one line; lines of many megabytes are normal.
 MAX_LINE_BYTES = 1 << 26
+PARSE_BATCH_BYTES = 32 << 20
 _ATTRIBUTES = [
     {"key": "VARCHAR", "value": {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR",
                                  "boolValue": "BOOLEAN"}}
@@ -95,36 +96,64 @@ def _read_records(cur: duckdb.DuckDBPyConnection, path: Path, compressed: bool, 
     return "document"
 
 
+def _batches(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
+    """Ranges of _otlp_lines' rowids holding about PARSE_BATCH_BYTES of text each.
+
+    DuckDB works on 2,048 rows at a time: 2,048 Collector batches of a few megabytes each, parsed
+    at once, would need gigabytes. Parsing a few dozen megabytes at a time keeps memory flat."""
+    first, count, total = cur.execute(
+        "select coalesce(min(rowid), 0), count(*), coalesce(sum(strlen(line)), 0) from _otlp_lines"
+    ).fetchone()  # type: ignore[misc]
+    per_batch = max(1, min(2048, int(PARSE_BATCH_BYTES * count / total) if total else 2048))
+    return [(start, min(start + per_batch, first + count)) for start in range(first, first + count, per_batch)]
+
+
 def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
-    """One row per span (and one per unreadable record, with span fields null), in _otlp_spans."""
+    """One row per span (and one per unreadable record, with span fields null, its reason and the
+    start of its text), in _otlp_spans."""
     base = telemetry.first_rowid(cur, "_otlp_lines")
     inference = ", ".join(f"'{name}'" for name in INFERENCE_OPERATIONS)
     cur.execute(MACROS)
+    for number, (start, stop) in enumerate(_batches(cur) or [(base, base)]):
+        target = "create or replace temp table _otlp_spans as" if number == 0 else "insert into _otlp_spans"
+        _parse_batch(cur, target, base, start, stop, inference)
+
+
+def _parse_batch(cur: duckdb.DuckDBPyConnection, target: str, base: int, start: int, stop: int, inference: str) -> None:
     cur.execute(
         f"""
-        create or replace temp table _otlp_spans as
+        {target}
         with records as (
-            select rowid - {base} as record_no, try(from_json(line, '{TRACES_DATA}')) as doc
+            select rowid - {base} as record_no, try(from_json(line, '{TRACES_DATA}')) as doc, line
             from _otlp_lines
+            where rowid >= {start} and rowid < {stop}
         ),
         resources as (
-            select record_no, doc.resourceSpans is null as unreadable,
+            -- CASE evaluates its branch only for the rows that take it: valid lines are parsed once.
+            select record_no,
+                   case when doc.resourceSpans is null then
+                       case when not json_valid(line) then 'not valid JSON'
+                            else 'not an OTLP traces object (no resourceSpans list)' end
+                   end as unreadable_reason,
+                   case when doc.resourceSpans is null then left(line, 200) end as unreadable_text,
+                   doc.resourceSpans is null as unreadable,
                    unnest(case when doc.resourceSpans is null then [NULL] else doc.resourceSpans end) as rs
             from records
         ),
         scopes as (
-            select record_no, unreadable, rs.resource.attributes as resource_attributes,
+            select record_no, unreadable, unreadable_reason, unreadable_text,
+                   rs.resource.attributes as resource_attributes,
                    unnest(case when unreadable then [NULL] else rs.scopeSpans end) as ss
             from resources
         ),
         spans as (
-            select record_no, unreadable, resource_attributes,
+            select record_no, unreadable, unreadable_reason, unreadable_text, resource_attributes,
                    unnest(case when unreadable then [NULL] else ss.spans end) as s
             from scopes
         ),
         keyed as (
             -- Each span's attribute keys once, so that every lookup below is a scan of plain text.
-            select record_no, unreadable, resource_attributes, s,
+            select record_no, unreadable, unreadable_reason, unreadable_text, resource_attributes, s,
                    list_transform(s.attributes, lambda a: a.key) as attribute_keys
             from spans
         ),
@@ -136,6 +165,8 @@ def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
             select
                 record_no,
                 unreadable,
+                unreadable_reason,
+                unreadable_text,
                 lower(s.traceId) as trace_id,
                 lower(s.spanId) as span_id,
                 lower(nullif(s.parentSpanId, '')) as parent_id,
@@ -346,28 +377,22 @@ def stage(
     """Read an OTLP JSON file into _tele_events and _tele_rejects (see telemetry.py)."""
     record_format = _read_records(cur, path, compressed, rejects)
     _parse_spans(cur)
-    base = telemetry.first_rowid(cur, "_otlp_lines")
+    records = cur.execute("select count(*) from _otlp_lines").fetchone()[0]  # type: ignore[index]
+    # The text is parsed: free its memory for the agent tree.
+    cur.execute("drop table _otlp_lines")
     telemetry.create_rejects(cur)
     cur.execute(
-        f"""
+        """
         insert into _tele_rejects
-        select s.record_no, NULL,
-               case when not json_valid(l.line) then 'not valid JSON'
-                    else 'not an OTLP traces object (no resourceSpans list)' end,
-               json_object('line', left(l.line, 200))::VARCHAR
-        from _otlp_spans as s
-        join _otlp_lines as l on l.rowid - {base} = s.record_no
-        where s.unreadable
+        select record_no, NULL, unreadable_reason, json_object('line', unreadable_text)::VARCHAR
+        from _otlp_spans
+        where unreadable
         """
     )
     sources = _agent_runs(cur, settings, mapping)
     telemetry.finish(cur, mapping, sources)
-    spans, agents, records = cur.execute(
-        """
-        select count(*) filter (where not unreadable), count(*) filter (where is_agent),
-               (select count(*) from _otlp_lines)
-        from _otlp_spans
-        """
+    spans, agents = cur.execute(
+        "select count(*) filter (where not unreadable), count(*) filter (where is_agent) from _otlp_spans"
     ).fetchone()  # type: ignore[misc]
     in_runs = cur.execute("select coalesce(sum(cast(api_calls as BIGINT)), 0) from _tele_runs").fetchone()[0]  # type: ignore[index]
     events = cur.execute("select count(*) from _tele_events").fetchone()[0]  # type: ignore[index]
