@@ -170,6 +170,9 @@ def _parse_batch(cur: duckdb.DuckDBPyConnection, target: str, base: int, start: 
                 lower(s.traceId) as trace_id,
                 lower(s.spanId) as span_id,
                 lower(nullif(s.parentSpanId, '')) as parent_id,
+                -- The tree is walked on a 64-bit hash of (trace, span): a join on one integer, not two texts.
+                hash(lower(s.traceId), lower(s.spanId)) as node_key,
+                hash(lower(s.traceId), lower(nullif(s.parentSpanId, ''))) as parent_key,
                 coalesce(operation = 'invoke_agent', starts_with(s.name, 'invoke_agent')) as is_agent,
                 coalesce(operation in ({inference}), false) as is_inference,
                 coalesce(operation = 'execute_tool', false) as is_tool,
@@ -212,39 +215,46 @@ def _agent_runs(
         create or replace temp table _tele_runs as
         with recursive
         nodes as (
-            -- One row per span id: a span the Collector sent twice is one node of the tree.
-            select distinct on (trace_id, span_id) trace_id, span_id, parent_id, is_agent
+            -- One row per span: a span the Collector sent twice is one node of the tree.
+            select node_key, any_value(parent_key) as parent_key, bool_or(is_agent) as is_agent
             from _otlp_spans
             where not unreadable
+            group by node_key
         ),
-        walk(trace_id, span_id, cursor, hops) as (
-            select trace_id, span_id, parent_id, 1
+        walk(node_key, cursor, hops) as (
+            select node_key, parent_key, 1
             from _otlp_spans
             where (is_inference or is_tool) and parent_id is not null and not is_agent
             union all
-            select w.trace_id, w.span_id, n.parent_id, w.hops + 1
+            select w.node_key, n.parent_key, w.hops + 1
             from walk as w
-            join nodes as n on n.trace_id = w.trace_id and n.span_id = w.cursor
-            where not n.is_agent and n.parent_id is not null and w.hops < 256
+            join nodes as n on n.node_key = w.cursor
+            where not n.is_agent and n.parent_key is not null and w.hops < 256
         ),
         owned as (
             -- The nearest invoke_agent ancestor of each inference or tool span.
-            select distinct w.trace_id, w.span_id, w.cursor as agent_span_id
+            select distinct w.node_key, w.cursor as agent_key
             from walk as w
-            join nodes as n on n.trace_id = w.trace_id and n.span_id = w.cursor and n.is_agent
+            join nodes as n on n.node_key = w.cursor and n.is_agent
         ),
         units as (
-            select distinct on (o.trace_id, o.span_id) o.trace_id, o.agent_span_id, s.is_inference, s.is_tool,
-                   s.input_raw, s.output_raw, s.cost_raw, s.model,
-                   try_cast(s.input_raw as BIGINT) as input_n, try_cast(s.output_raw as BIGINT) as output_n,
-                   {telemetry.money_sql("s.cost_raw")} as cost_n
+            select o.agent_key, o.node_key, any_value(s.trace_id) as trace_id,
+                   any_value(s.is_inference) as is_inference, any_value(s.is_tool) as is_tool,
+                   any_value(s.input_raw) as input_raw, any_value(s.output_raw) as output_raw,
+                   any_value(s.cost_raw) as cost_raw, any_value(s.model) as model
             from owned as o
-            join _otlp_spans as s on s.trace_id = o.trace_id and s.span_id = o.span_id
+            join _otlp_spans as s on s.node_key = o.node_key
+            group by o.agent_key, o.node_key
+        ),
+        typed_units as (
+            select *, try_cast(input_raw as BIGINT) as input_n, try_cast(output_raw as BIGINT) as output_n,
+                   {telemetry.money_sql("cost_raw")} as cost_n
+            from units
         ),
         children as (
             select
                 u.trace_id,
-                u.agent_span_id,
+                u.agent_key,
                 count(*) as api_calls,
                 count(*) filter (where u.is_inference) as inference_spans,
                 sum(u.input_n) filter (where u.is_inference) as input_sum,
@@ -257,9 +267,9 @@ def _agent_runs(
                 coalesce(sum({
             estimate_children
         }) filter (where u.is_inference and u.cost_raw is null), 0) as estimated
-            from units as u
+            from typed_units as u
             left join _tele_prices as p on p.model = u.model
-            group by u.trace_id, u.agent_span_id
+            group by u.trace_id, u.agent_key
         ),
         evaluations as (
             select row_id, try_cast(event.timeUnixNano as HUGEINT) as time_ns,
@@ -338,7 +348,7 @@ def _agent_runs(
                          'the invoke_agent span ' || a.trace_id || ':' || a.span_id
                          || ' has neither gen_ai.agent.id nor gen_ai.agent.name' end as reject_reason
             from agents as a
-            left join children as c on c.trace_id = a.trace_id and c.agent_span_id = a.span_id
+            left join children as c on c.agent_key = a.node_key and c.trace_id = a.trace_id
             left join reviews as r on r.row_id = a.row_id
         )
         select * from final
