@@ -105,7 +105,9 @@ def _batches(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
         "select coalesce(min(rowid), 0), count(*), coalesce(sum(strlen(line)), 0) from _otlp_lines"
     ).fetchone()  # type: ignore[misc]
     per_batch = max(1, min(2048, int(PARSE_BATCH_BYTES * count / total) if total else 2048))
-    return [(start, min(start + per_batch, first + count)) for start in range(first, first + count, per_batch)]
+    return [
+        (start, min(start + per_batch, first + count)) for start in range(first, first + count, per_batch)
+    ]
 
 
 def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
@@ -119,7 +121,9 @@ def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
         _parse_batch(cur, target, base, start, stop, inference)
 
 
-def _parse_batch(cur: duckdb.DuckDBPyConnection, target: str, base: int, start: int, stop: int, inference: str) -> None:
+def _parse_batch(
+    cur: duckdb.DuckDBPyConnection, target: str, base: int, start: int, stop: int, inference: str
+) -> None:
     cur.execute(
         f"""
         {target}
@@ -210,6 +214,11 @@ def _agent_runs(
     estimate_own = telemetry.estimate_sql(
         "try_cast(a.input_raw as BIGINT)", "try_cast(a.output_raw as BIGINT)", "p"
     )
+    estimated_children = f"sum({estimate_children}) filter (where u.is_inference and u.cost_raw is null)"
+    evaluation_review = telemetry.review_sql(
+        "otlp_attr(event.attributes, 'gen_ai.evaluation.score.label')",
+        "try_cast(otlp_attr(event.attributes, 'gen_ai.evaluation.score.value') as DOUBLE)",
+    )
     cur.execute(
         f"""
         create or replace temp table _tele_runs as
@@ -264,21 +273,14 @@ def _agent_runs(
                 count(u.cost_raw) filter (where u.is_inference) as with_cost,
                 max(u.cost_raw) filter (where u.is_inference and u.cost_raw is not null and u.cost_n is null) as cost_bad,
                 sum(coalesce(u.cost_n, {estimate_children})) filter (where u.is_inference) as cost_sum,
-                coalesce(sum({
-            estimate_children
-        }) filter (where u.is_inference and u.cost_raw is null), 0) as estimated
+                coalesce({estimated_children}, 0) as estimated
             from typed_units as u
             left join _tele_prices as p on p.model = u.model
             group by u.trace_id, u.agent_key
         ),
         evaluations as (
             select row_id, try_cast(event.timeUnixNano as HUGEINT) as time_ns,
-                   {
-            telemetry.review_sql(
-                "otlp_attr(event.attributes, 'gen_ai.evaluation.score.label')",
-                "try_cast(otlp_attr(event.attributes, 'gen_ai.evaluation.score.value') as DOUBLE)",
-            )
-        } as review
+                   {evaluation_review} as review
             from (select row_id, unnest(agent_span.events) as event from _otlp_agents)
             where event.name = 'gen_ai.evaluation.result'
               and ($review_evaluation = ''

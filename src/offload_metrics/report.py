@@ -118,7 +118,9 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
     org_values: dict[str, object] = {**program}
     org_values.update(org_net[0] if org_net else {})
     org_values.update(org_finance[0] if org_finance else {})
-    org_values["estimated_agent_cost_usd"] = org_usage[0].get("estimated_agent_cost_usd") if org_usage else None
+    org_values["estimated_agent_cost_usd"] = (
+        org_usage[0].get("estimated_agent_cost_usd") if org_usage else None
+    )
     for key in (
         "estimated_agent_cost_usd",
         "hours_saved",
