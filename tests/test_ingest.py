@@ -950,7 +950,7 @@ def test_the_load_history_records_the_ingest_settings_and_reloads_when_they_chan
     assert (first.status, first.accepted, first.rejected) == ("loaded", 1, 1)
     assert (again.status, again.load_id) == ("already loaded", first.load_id)
     assert (wider.status, wider.accepted, wider.duplicate) == ("loaded", 1, 1)
-    recorded = conn.execute("select settings_json from loads order by load_id").fetchall()
+    recorded = conn.execute("select ingest_settings from loads order by load_id").fetchall()
     assert [json.loads(text) for (text,) in recorded] == [
         {"settings": {"ingest": {"min_date": "2000-01-01", "max_date": "2199-12-31"}}},
         {"settings": {"ingest": {"min_date": "1900-01-01", "max_date": "2199-12-31"}}},

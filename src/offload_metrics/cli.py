@@ -131,16 +131,36 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
 
 @main.command("ingest")
 @db_option
+@click.option("--kind", type=click.Choice(ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
 @config_option
-@click.option("--kind", type=click.Choice(list(schema.KINDS)), help="Input kind, when it cannot be detected.")
+@click.option(
+    "--mapping",
+    "mapping_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Organisation mapping (TOML or CSV) for telemetry files (default: the setting mapping.file).",
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def ingest_command(
-    db: Path | None, config_file: Path | None, kind: str | None, files: tuple[Path, ...]
+    db: Path | None,
+    kind: str | None,
+    config_file: Path | None,
+    mapping_file: Path | None,
+    files: tuple[Path, ...],
 ) -> None:
-    """Load CSV, Parquet or JSON Lines FILES into the database, one transaction per file.
+    """Load CSV, Parquet, JSON Lines, OpenTelemetry or Langfuse FILES, one transaction per file.
 
-    The [ingest] settings (date bounds) apply and are recorded with each load."""
+    The [ingest] settings (date bounds) and, for telemetry, the mapping apply and are recorded
+    with each load."""
+    from offload_metrics import mapping
+
     settings = _settings(config_file)
+    try:
+        organisation = mapping.load_mapping(
+            mapping_file or config.mapping_file(settings, config.settings_path(config_file))
+        )
+    except mapping.MappingError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
     conn = _open(db)
     results: list[ingest.LoadResult] = []
     failures: list[ingest.IngestError] = []
@@ -150,7 +170,7 @@ def ingest_command(
         try:
             result = ingest.run_with_progress(
                 lambda progress, file=file: ingest.load_file(
-                    conn, file, kind=kind, progress=progress, settings=settings
+                    conn, file, kind=kind, progress=progress, settings=settings, mapping=organisation
                 ),
                 display.tick,
                 state,
@@ -161,6 +181,11 @@ def ingest_command(
         finally:
             display.close()
     out.print(_summary_table(results, failures))
+    for result in results:
+        if result.records_read is not None and result.status == "loaded":
+            out.print(f"{result.file}: {result.message}")
+            for reason, count in result.reasons:
+                out.print(f"  {count:,} rejected: {reason}")
     for failure in failures:
         console.print(f"[red]{failure.file}[/red]: {failure.message}")
     if any(result.rejected or result.conflict for result in results):
@@ -176,11 +201,31 @@ def ingest_command(
 @click.option(
     "--format", "output", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
 )
-def rejects_command(db: Path | None, load_id: int | None, limit: int, output: str) -> None:
-    """List rejected and conflicting rows with file, line, column and reason."""
+@click.option(
+    "--unmapped", is_flag=True, help="Only the telemetry values no mapping rule matches, with their counts."
+)
+def rejects_command(db: Path | None, load_id: int | None, limit: int, output: str, unmapped: bool) -> None:
+    """List rejected and conflicting rows with file, line, column and reason, and unmapped values."""
+    from offload_metrics import mapping
+
     conn = _open(db, must_exist=True, read_only=True)
     frame = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
+    values = mapping.unmapped_values(conn)
     conn.close()
+    if unmapped:
+        frame = values
+    if output == "table" and not values.empty:
+        table = Table(
+            title="Unmapped values (add a mapping rule for each, then load the files again)",
+            title_justify="left",
+        )
+        for column in ("values", "records", "files"):
+            table.add_column(column, overflow="fold")
+        for row in values.itertuples(index=False):
+            table.add_row(row.unmapped, f"{row.records:,}", row.files)
+        out.print(table)
+        if unmapped:
+            return
     if output == "csv":
         click.echo(export.csv_bytes(frame).decode("utf-8"), nl=False)
         return
@@ -188,7 +233,7 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
         click.echo(frame.to_json(orient="records", indent=2))
         return
     if frame.empty:
-        out.print("No rejected or conflicting rows.")
+        out.print("No unmapped values." if unmapped else "No rejected or conflicting rows.")
         return
     table = Table(title="Rejected and conflicting rows", title_justify="left")
     for column in ("load_id", "file_name", "line", "column_name", "outcome", "reason"):

@@ -30,7 +30,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from offload_metrics import config, schema, store
+from offload_metrics import config, schema, store, telemetry
+from offload_metrics.mapping import Mapping, load_mapping
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -79,6 +80,7 @@ READER_REASONS = {
     "INVALID UNICODE": "is not valid UTF-8",
     "LINE SIZE OVER MAXIMUM": f"is longer than {MAX_LINE_BYTES // 1_000_000} MB",
 }
+ALL_KINDS = [*schema.KINDS, *telemetry.KINDS]
 PROGRESS_AFTER_SECONDS = 1.0
 GLOB_CHARACTERS = set("*?[]{}")
 COUNT_FIELDS = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
@@ -110,6 +112,13 @@ class LoadResult:
     ignored_columns: tuple[str, ...] = ()
     seconds: float = 0.0
     message: str = ""
+    # Telemetry files: records (spans, observations, scores) read, the usage events they made,
+    # records in no agent run, and the rejection reasons with their counts, most frequent first.
+    records_read: int | None = None
+    record_word: str = ""
+    events_made: int | None = None
+    outside: int = 0
+    reasons: tuple[tuple[str, int], ...] = ()
 
     @property
     def balanced(self) -> bool:
@@ -330,6 +339,9 @@ def expected_columns_text() -> str:
     for kind, model in schema.KINDS.items():
         required = [column.name for column in schema.columns(model) if column.required]
         lines.append(f"  {kind}: {', '.join(required)}")
+    for kind, needed in telemetry.LANGFUSE_COLUMNS.items():
+        lines.append(f"  {kind}: {', '.join(sorted(needed))}")
+    lines.append("  otlp_traces: OTLP JSON objects with resourceSpans")
     return "\n".join(lines)
 
 
@@ -707,16 +719,22 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
 
 
 def insert_sql(
-    model: type[schema.InputKind], header: Header, rejects: str, bounds: config.Ingest | None = None
+    model: type[schema.InputKind],
+    header: Header,
+    rejects: str,
+    bounds: config.Ingest | None = None,
+    source: Source | None = None,
+    carried: Sequence[str] = (),
 ) -> str:
     """One pass over the file: every record into the table, with its problems and raw text.
 
     The inner select parses each column once (raw text r<i>, value under the column's name); the
-    checks then refer to those names, so no value is parsed twice.
+    checks then refer to those names, so no value is parsed twice. carried names columns of the
+    source stored as they are, beside the contract (a telemetry event's estimated cost).
     """
     bounds = bounds or config.Ingest()
     contract = schema.columns(model)
-    source = source_sql(header, contract, rejects)
+    source = source or source_sql(header, contract, rejects)
     parsed = []
     checked = []
     for index, column in enumerate(contract):
@@ -732,6 +750,7 @@ def insert_sql(
         checked.append(column_sql_checks(column, f"r{index}", name, bounds))
     problems = problems_sql(model, checked)
     parsed.append(f"{source.ordinal} as _ordinal")
+    parsed += [quote_identifier(name) for name in carried]
     raw = f"[{', '.join(f'r{index}' for index in range(len(contract)))}]"
     if source.unreadable:
         parsed.append(f"{source.unreadable} as unreadable, {source.record_text} as record_text")
@@ -745,7 +764,8 @@ def insert_sql(
             stored.append(f"coalesce({name}, cast({sql_literal(str(column.default))} as {column.sql_type}))")
         else:
             stored.append(name)
-    names = ", ".join(quote_identifier(c.name) for c in contract)
+    stored += [quote_identifier(name) for name in carried]
+    names = ", ".join([quote_identifier(c.name) for c in contract] + [quote_identifier(n) for n in carried])
     # The raw list is built only for rows with problems: CASE evaluates its branch selectively.
     return f"""
         insert into {model.kind} ({names}, load_id, _ordinal, _problems, _raw)
@@ -1087,13 +1107,15 @@ def load_file(
     progress: LoadProgress | None = None,
     display_name: str | None = None,
     settings: config.Settings | None = None,
+    mapping: Mapping | None = None,
 ) -> LoadResult:
     """Load one file in one transaction; raise IngestError (database unchanged) if it cannot be loaded.
 
-    The ingest settings (date bounds) are recorded with the load: the same file loaded under other
-    settings is a new load, in which rows already stored count as duplicates."""
+    The ingest settings (date bounds; for telemetry files also the mapping and the telemetry
+    settings) are recorded with the load: the same file loaded under other settings is a new load,
+    in which rows already stored count as duplicates."""
     path = Path(path)
-    bounds = (settings or config.Settings()).ingest
+    settings = settings or config.Settings()
     name = display_name or path.name
     progress = progress or LoadProgress()
     progress.file = name
@@ -1102,7 +1124,7 @@ def load_file(
         raise IngestError(name, "no such file")
     with tempfile.TemporaryDirectory(prefix="offload-") as folder:
         return _load_file(
-            conn, path, _literal_path(path, Path(folder)), name, kind, progress, bounds, started
+            conn, path, _literal_path(path, Path(folder)), name, kind, progress, settings, mapping, started
         )
 
 
@@ -1124,17 +1146,31 @@ def _load_file(
     name: str,
     kind: str | None,
     progress: LoadProgress,
-    bounds: config.Ingest,
+    settings: config.Settings,
+    mapping: Mapping | None,
     started: float,
 ) -> LoadResult:
     """load_file's work; DuckDB reads `readable`, everything else reads `path`."""
-    fingerprint = bounds.fingerprint()
-    header = read_header(conn, path, readable)
-    kind = resolve_kind(name, header, kind)
-    model = schema.KINDS[kind]
-    _refuse_nested_columns(name, header, model)
-    contract_names = {c.name for c in schema.columns(model)}
-    ignored = tuple(column for column in header.names if column not in contract_names)
+    bounds = settings.ingest
+    if kind in telemetry.KINDS or (kind is None and _is_otlp(path)):
+        kind = kind or "otlp_traces"
+        header = Header("otlp", ()) if kind == "otlp_traces" else read_header(conn, path, readable)
+    else:
+        header = read_header(conn, path, readable)
+        if kind is None and schema.detect_kind(list(header.names)) is None:
+            kind = telemetry.detect_kind(header.names)
+    if kind in telemetry.KINDS:
+        model = telemetry_model(kind)
+        mapping = mapping or load_mapping(None)
+        fingerprint = telemetry.ingest_settings(settings, mapping)
+        ignored: tuple[str, ...] = ()
+    else:
+        kind = resolve_kind(name, header, kind)
+        model = schema.KINDS[kind]
+        _refuse_nested_columns(name, header, model)
+        fingerprint = bounds.fingerprint()
+        contract_names = {c.name for c in schema.columns(model)}
+        ignored = tuple(column for column in header.names if column not in contract_names)
     scan = FileScan(path, lines=header.file_format != "parquet")
     scan.start()
     rejects = "offload_rejects"
@@ -1142,13 +1178,14 @@ def _load_file(
     cur.execute("SET enable_progress_bar = true")
     cur.execute("SET enable_progress_bar_print = false")
     progress.connection = cur
+    staged: telemetry.Staged | None = None
     try:
         with store.transaction(cur):
             load_id = cur.execute("select coalesce(max(load_id), 0) + 1 from loads").fetchone()[0]  # type: ignore[index]
             cur.execute(
                 """
                 insert into loads (load_id, file_name, sha256, kind, file_format, size_bytes, rows_read, accepted,
-                                   duplicate, conflict, rejected, ignored_columns, started_at, outcome, settings_json)
+                                   duplicate, conflict, rejected, ignored_columns, started_at, outcome, ingest_settings)
                 values (?, ?, '', ?, ?, ?, 0, 0, 0, 0, 0, ?, ?, 'loading', ?)
                 """,
                 [
@@ -1171,33 +1208,57 @@ def _load_file(
             # Parquet rows carry their row number, so their order need not be kept: an insert that keeps
             # it leaves part-filled row groups (Parquet's and DuckDB's sizes differ) that the checkpoint
             # would rewrite, which took longer than the insert itself.
-            cur.execute("SET preserve_insertion_order = ?", [header.file_format != "parquet"])
+            cur.execute(
+                "SET preserve_insertion_order = ?",
+                [header.file_format != "parquet" or kind in telemetry.KINDS],
+            )
             try:
-                cur.execute(insert_sql(model, header, rejects, bounds), params)
+                if kind in telemetry.KINDS:
+                    staged = _stage_telemetry(cur, kind, readable, header, rejects, settings, mapping)  # type: ignore[arg-type]
+                    cur.execute(
+                        insert_sql(
+                            model,
+                            header,
+                            rejects,
+                            bounds,
+                            source=_telemetry_source(model),
+                            carried=_carried(kind),
+                        ),
+                        {"load_id": load_id},
+                    )
+                else:
+                    cur.execute(insert_sql(model, header, rejects, bounds), params)
             except duckdb.Error as error:
                 if _disk_full(error):
                     raise
                 raise IngestError(
                     name, f"could not be read as {header.file_format}: {_short(error)}"
                 ) from None
+            except telemetry.TelemetryError as error:
+                raise IngestError(name, str(error)) from None
             progress.enter("checking", 1.0)
             scan.result()
             earlier = cur.execute(
-                "select load_id, file_name from loads where sha256 = ? and settings_json = ? and outcome = 'loaded' "
-                "order by load_id limit 1",
+                "select load_id, file_name from loads where sha256 = ? and ingest_settings = ? "
+                "and outcome = 'loaded' order by load_id limit 1",
                 [scan.sha256, fingerprint],
             ).fetchone()
             if earlier:
                 raise _AlreadyLoaded(*earlier)
-            result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects, bounds)
-            if kind == "usage_events":
+            if staged is not None:
+                result = _classify_telemetry(cur, model, header, path, scan, load_id, rejects, staged, bounds)
+            else:
+                result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects, bounds)
+            if model.kind == "usage_events":
                 progress.enter("rollup")
                 store.append_usage_rollup(cur, load_id)
+            if model.kind in ("usage_events", "reviews"):
+                store.apply_reviews(cur, load_id)
             progress.enter("saving")
             cur.execute(
                 """
                 update loads set sha256 = ?, rows_read = ?, accepted = ?, duplicate = ?, conflict = ?, rejected = ?,
-                                 finished_at = ?, outcome = 'loaded'
+                                 finished_at = ?, outcome = 'loaded', records_read = ?, events_made = ?
                 where load_id = ?
                 """,
                 [
@@ -1208,6 +1269,8 @@ def _load_file(
                     result.conflict,
                     result.rejected,
                     _utc_now(),
+                    result.records_read,
+                    result.events_made,
                     load_id,
                 ],
             )
@@ -1234,6 +1297,9 @@ def _load_file(
         for suffix in ("errors", "scans"):
             with contextlib.suppress(duckdb.Error):
                 cur.execute(f"drop table if exists {rejects}_{suffix}")
+        if staged is not None:
+            with contextlib.suppress(duckdb.Error):
+                telemetry.drop_temporary(cur)
         progress.connection = None
         cur.close()
     # The load is committed; a checkpoint cannot run while another session has a transaction open,
@@ -1242,7 +1308,9 @@ def _load_file(
         conn.execute("checkpoint")
     result.file, result.kind, result.file_format = name, kind, header.file_format
     result.load_id, result.ignored_columns = load_id, ignored
-    if result.rows_read == 0:
+    if staged is not None:
+        result.message = _telemetry_message(result, staged)
+    elif result.rows_read == 0:
         result.message = "the file has a header but no rows"
     result.seconds = time.monotonic() - started
     progress.phase = "done"
@@ -1256,6 +1324,138 @@ class _AlreadyLoaded(Exception):
         super().__init__(load_id, file_name)
         self.load_id = load_id
         self.file_name = file_name
+
+
+# ---------------------------------------------------------------------------------------------
+# Telemetry files: an importer stages contract-shaped events, then the same checks, deduplication
+# and rollup as any usage file apply.
+
+
+def _is_otlp(path: Path) -> bool:
+    try:
+        with open_content(path, "rb") as handle:
+            return telemetry.is_otlp(handle.read(4096))
+    except (OSError, EOFError):
+        return False
+
+
+def telemetry_model(kind: str) -> type[schema.InputKind]:
+    """The table a telemetry kind loads into: usage events, or reviews of them."""
+    return telemetry.Review if kind == "langfuse_scores" else schema.UsageEvent
+
+
+def _carried(kind: str) -> tuple[str, ...]:
+    return () if kind == "langfuse_scores" else ("estimated_cost_usd", "trace_id")
+
+
+def _telemetry_source(model: type[schema.InputKind]) -> Source:
+    columns = {column.name: quote_identifier(column.name) for column in schema.columns(model)}
+    return Source("_tele_events", columns, {}, ordinal="_ordinal")
+
+
+def _stage_telemetry(
+    cur: duckdb.DuckDBPyConnection,
+    kind: str,
+    path: Path,
+    header: Header,
+    rejects: str,
+    settings: config.Settings,
+    mapping: Mapping,
+) -> telemetry.Staged:
+    if kind == "otlp_traces":
+        from offload_metrics import otlp
+
+        return otlp.stage(cur, path, is_gzip(path), rejects, settings, mapping)
+    from offload_metrics import langfuse
+
+    return langfuse.stage(cur, kind, path, header, rejects, settings, mapping)
+
+
+def _record_line_function(
+    path: Path, header: Header, scan: FileScan, staged: telemetry.Staged, reader_lines: list[int]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Physical line of each record (a TracesData line, a CSV row) by its number in the file."""
+    if staged.record_format == "document":
+        return lambda records: np.ones(len(records), dtype=np.int64)
+    if staged.record_format == "parquet":
+        return lambda records: np.asarray(records, dtype=np.int64) + 1
+    record_header = header if staged.record_format == "csv" else Header("jsonl", ())
+
+    def lines(records: np.ndarray) -> np.ndarray:
+        records = np.asarray(records, dtype=np.int64)
+        if not len(records):
+            return records
+        return record_lines(path, record_header, scan, records, reader_lines, staged.records_in_file)
+
+    return lines
+
+
+def _classify_telemetry(
+    cur: duckdb.DuckDBPyConnection,
+    model: type[schema.InputKind],
+    header: Header,
+    path: Path,
+    scan: FileScan,
+    load_id: int,
+    rejects: str,
+    staged: telemetry.Staged,
+    bounds: config.Ingest,
+) -> LoadResult:
+    """Classify the staged events like any file's rows, then add the records that made no event."""
+    reader_header = Header("jsonl", ()) if header.file_format == "otlp" else header
+    reader = _reader_rejects(cur, rejects, model, reader_header, path)
+    record_line = _record_line_function(path, header, scan, staged, list(reader["line"]))
+    record_of = np.asarray(
+        cur.execute("select record_no from _tele_events order by _ordinal").fetchnumpy()["record_no"],
+        dtype=np.int64,
+    )
+    result = _classify_and_clean(
+        cur, model, header, path, scan, load_id, rejects, bounds, reader=reader,
+        line_of=lambda ordinals: record_line(record_of[ordinals]),
+    )  # fmt: skip
+    records = np.asarray(
+        cur.execute("select distinct record_no from _tele_rejects order by 1").fetchnumpy()["record_no"],
+        dtype=np.int64,
+    )
+    if len(records):
+        cur.register("_tele_lines", pd.DataFrame({"record_no": records, "line": record_line(records)}))
+        try:
+            cur.execute(
+                """
+                insert into rejected_rows (load_id, line, column_name, outcome, reason, raw)
+                select $load_id, l.line, r.column_name, 'rejected', r.reason, r.raw
+                from _tele_rejects as r join _tele_lines as l on l.record_no = r.record_no
+                order by l.line
+                """,
+                {"load_id": load_id},
+            )
+        finally:
+            cur.unregister("_tele_lines")
+    result.rows_read += staged.rejected
+    result.rejected += staged.rejected
+    result.records_read = staged.records_read
+    result.events_made = staged.events
+    result.outside = staged.outside
+    result.reasons = tuple(
+        (reason, int(count))
+        for reason, count in cur.execute(
+            "select reason, count(*) from rejected_rows where load_id = ? and outcome = 'rejected' "
+            "group by reason order by count(*) desc, reason limit 10",
+            [load_id],
+        ).fetchall()
+    )
+    return result
+
+
+def _telemetry_message(result: LoadResult, staged: telemetry.Staged) -> str:
+    word = telemetry.RECORD_WORDS[result.kind]
+    made = "reviews" if result.kind == "langfuse_scores" else "usage events"
+    text = f"{staged.records_read:,} {word} read, {staged.events:,} {made} made, {staged.rejected:,} records rejected"
+    if staged.outside and result.kind == "langfuse_scores":
+        text += f", {staged.outside:,} {word} not named by the setting telemetry.review_evaluation"
+    elif staged.outside:
+        text += f", {staged.outside:,} {word} in no agent run"
+    return text
 
 
 def _utc_now() -> dt.datetime:
@@ -1279,26 +1479,32 @@ def _classify_and_clean(
     load_id: int,
     rejects: str,
     bounds: config.Ingest,
+    reader: pd.DataFrame | None = None,
+    line_of: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> LoadResult:
-    """Account for every record, store rejections and conflicts, delete all but accepted rows."""
+    """Account for every record, store rejections and conflicts, delete all but accepted rows.
+
+    reader gives the records the file's reader refused (else they are read from its rejects
+    table); line_of the line of each record by ordinal (else worked out from the file)."""
     table = model.kind
     params = {"load_id": load_id}
     stored, base = cur.execute(
         f"select count(*), coalesce(min(rowid), 0) from {table} where load_id = $load_id", params
     ).fetchone()  # type: ignore[misc]
-    reader = _reader_rejects(cur, rejects, model, header, path)
-    skipped = [(line, size) for line, size in scan.long_lines if line not in set(reader["line"])]
-    if skipped:
-        # Lines DuckDB's reader passed over without a rejection: counted and rejected here.
-        too_long = pd.DataFrame(
-            {
-                "line": [line for line, _ in skipped],
-                "column_name": [None] * len(skipped),
-                "reason": [f"line {READER_REASONS['LINE SIZE OVER MAXIMUM']}"] * len(skipped),
-                "raw": [json.dumps({"bytes": size}) for _, size in skipped],
-            }
-        )
-        reader = pd.concat([reader, too_long], ignore_index=True) if len(reader) else too_long
+    if reader is None:
+        reader = _reader_rejects(cur, rejects, model, header, path)
+        skipped = [(line, size) for line, size in scan.long_lines if line not in set(reader["line"])]
+        if skipped:
+            # Lines DuckDB's reader passed over without a rejection: counted and rejected here.
+            too_long = pd.DataFrame(
+                {
+                    "line": [line for line, _ in skipped],
+                    "column_name": [None] * len(skipped),
+                    "reason": [f"line {READER_REASONS['LINE SIZE OVER MAXIMUM']}"] * len(skipped),
+                    "raw": [json.dumps({"bytes": size}) for _, size in skipped],
+                }
+            )
+            reader = pd.concat([reader, too_long], ignore_index=True) if len(reader) else too_long
     first_column, reason, raw = reasons_sql(model, bounds)
     cur.execute(
         "create or replace temp table _outcome (ordinal BIGINT, outcome VARCHAR, column_name VARCHAR, "
@@ -1318,7 +1524,10 @@ def _classify_and_clean(
         "union select other_ordinal from _outcome where outcome = 'conflict' and other_ordinal is not null"
     ).fetchnumpy()["ordinal"]
     ordinals = np.sort(np.asarray(needed, dtype=np.int64))
-    lines = record_lines(path, header, scan, ordinals, list(reader["line"]), stored)
+    if line_of is not None:
+        lines = line_of(ordinals)
+    else:
+        lines = record_lines(path, header, scan, ordinals, list(reader["line"]), stored)
     line_map = pd.DataFrame({"ordinal": ordinals, "line": lines.astype(np.int64)})
     cur.register("_line_map", line_map)
     try:

@@ -46,6 +46,7 @@ USAGE_ROLLUP_COLUMNS = (
     ("cost_usd", "DECIMAL(38,8)"),
     ("latency_ms_sum", "BIGINT"),
     ("latency_count", "BIGINT"),
+    ("estimated_cost_usd", "DECIMAL(38,8)"),
 )
 
 
@@ -218,8 +219,23 @@ def _migration_1(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _migration_2(conn: duckdb.DuckDBPyConnection) -> None:
-    """Each load records the ingest settings it ran with (see config.Ingest.fingerprint)."""
-    conn.execute("alter table loads add column if not exists settings_json VARCHAR")
+    """The ingest settings a load used (date bounds; for telemetry the mapping too), what a
+    telemetry file held, estimated cost, traces of events, and reviews that arrive after their events."""
+    from offload_metrics import telemetry
+
+    for column in ("records_read BIGINT", "events_made BIGINT", "ingest_settings VARCHAR"):
+        conn.execute(f"alter table loads add column if not exists {column}")
+    # A telemetry event's cost worked out from the price table (0 when the source gave its cost).
+    conn.execute("alter table usage_events add column if not exists estimated_cost_usd DECIMAL(18,8)")
+    conn.execute("alter table usage_events add column if not exists trace_id VARCHAR")
+    conn.execute(
+        "alter table usage_daily add column if not exists estimated_cost_usd DECIMAL(38,8) default 0"
+    )
+    conn.execute(input_table_ddl(telemetry.Review).replace("create table", "create table if not exists", 1))
+    # The review each event counts with in usage_daily, where a later review changed it.
+    conn.execute(
+        "create table if not exists reviews_counted (event_id VARCHAR NOT NULL, review VARCHAR, load_id INTEGER NOT NULL)"
+    )
 
 
 MIGRATIONS = {1: _migration_1, 2: _migration_2}
@@ -276,7 +292,7 @@ def create_views(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute("insert or replace into meta values ('views_sha256', ?)", [_views_sha256()])
 
 
-DATA_TABLES = (*schema.KINDS, "usage_daily", "rejected_rows", "loads")
+DATA_TABLES = (*schema.KINDS, "reviews", "reviews_counted", "usage_daily", "rejected_rows", "loads")
 
 
 ROLLUP_BASELINE_KEY = "usage_daily_rows_after_compaction"
@@ -304,6 +320,41 @@ def _compact_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("drop table usage_daily_compacted")
     rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
     set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
+
+
+def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
+    """Bring usage_daily's correct and incorrect counts in line with reviews that arrived apart from
+    their events (a Langfuse scores file before or after its observations), for the events a load
+    touched. Runs inside the load's transaction."""
+    has_reviews = conn.execute("select exists (select 1 from reviews)").fetchone()
+    if not has_reviews or not has_reviews[0]:
+        return
+    conn.execute(sql_text("rollup_reviews.sql"), {"load_id": load_id})
+    zero = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS}
+    values = {
+        **zero,
+        "day": "day",
+        "function": "function",
+        "business_unit": "business_unit",
+        "team": "team",
+        "agent_id": "agent_id",
+        "correct": "sum(coalesce(review_after = 'correct', false)::INTEGER - coalesce(review_before = 'correct', false)::INTEGER)",
+        "incorrect": "sum(coalesce(review_after = 'incorrect', false)::INTEGER "
+        "- coalesce(review_before = 'incorrect', false)::INTEGER)",
+    }
+    conn.execute(
+        f"""
+        insert into usage_daily ({", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)})
+        select {", ".join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)}
+        from _review_changes
+        group by day, function, business_unit, team, agent_id
+        """
+    )
+    conn.execute(
+        "insert into reviews_counted select event_id, review_after, $load_id from _review_changes",
+        {"load_id": load_id},
+    )
+    conn.execute("drop table _review_changes")
 
 
 def clear(conn: duckdb.DuckDBPyConnection) -> None:
@@ -398,7 +449,7 @@ def loads(conn: duckdb.DuckDBPyConnection):
     return conn.execute(
         """
         select load_id, file_name, kind, file_format, rows_read, accepted, duplicate, conflict, rejected,
-               ignored_columns, started_at, finished_at, outcome, sha256, size_bytes
+               ignored_columns, started_at, finished_at, outcome, sha256, size_bytes, records_read, events_made
         from loads order by load_id desc
         """
     ).df()

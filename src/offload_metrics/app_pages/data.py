@@ -17,6 +17,8 @@ if ui.showing_sample():
 st.subheader("Load files")
 st.caption(
     "CSV (also gzip-compressed), Parquet or JSON Lines; the kind of each file is recognised from its columns. "
+    "OpenTelemetry traces (OTLP JSON) and Langfuse observation and score exports load too, mapped to the "
+    "organisation by the mapping file the setting mapping.file names. "
     "Every row ends accepted, duplicate, conflict or rejected, and a file loads whole or not at all. "
     "Run `offload-metrics schema` for the columns each kind needs."
 )
@@ -45,7 +47,9 @@ st.subheader("Load history", help="Every load: where each row read went.")
 ui.table(ui.loads(), {
     "load_id": ("Load", ui.COUNT), "file_name": ("File", ui.TEXT), "kind": ("Kind", ui.TEXT),
     "rows_read": ("Read", ui.COUNT), "accepted": ("Accepted", ui.COUNT), "duplicate": ("Duplicate", ui.COUNT),
-    "conflict": ("Conflict", ui.COUNT), "rejected": ("Rejected", ui.COUNT), "finished_at": ("Loaded at (UTC)", ui.TIME),
+    "conflict": ("Conflict", ui.COUNT), "rejected": ("Rejected", ui.COUNT),
+    "records_read": ("Spans or observations read", ui.COUNT), "events_made": ("Events made", ui.COUNT),
+    "finished_at": ("Loaded at (UTC)", ui.TIME),
 }, key="data_loads", empty="No file has been loaded.")  # fmt: skip
 st.caption("Over all loads:")
 ui.table(ui.data_quality(), {key: (key.replace("_", " ").capitalize(), ui.COUNT) for key in ingest.COUNT_FIELDS},
@@ -60,6 +64,15 @@ st.download_button(
     "Download all rejected rows (CSV)", export.csv_bytes(ui.rejected()), file_name="rejected_rows.csv",
     mime="text/csv", key="data_rejected_csv", icon=":material/download:",
 )  # fmt: skip
+
+st.subheader(
+    "Unmapped values",
+    help="Telemetry records no rule of the organisation mapping matched, by the values they carried: add a rule "
+    "for each (see the README), then load the same files again; the records that now map are added, nothing twice.",
+)
+ui.table(ui.unmapped(), {
+    "unmapped": ("Values", ui.TEXT), "records": ("Records", ui.COUNT), "files": ("Files", ui.TEXT),
+}, key="data_unmapped", empty="Every telemetry record loaded was mapped.")  # fmt: skip
 
 st.subheader("Settings", help="Thresholds, rates and the reinvestment share every metric uses.")
 if "settings_problem" in st.session_state:
@@ -113,6 +126,7 @@ if applied or saved:
     try:
         chosen = config.parse_settings(
             {
+                **settings.model_dump(mode="json"),
                 "gates": {"min_accuracy": min_accuracy, "min_automation": min_automation, "min_tasks": min_tasks,
                           "min_reviewed": min_reviewed, "window_days": window_days},
                 "net_output": {"validation_uplift": uplift, "hours_per_fte_month": fte_hours},
