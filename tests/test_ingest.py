@@ -1154,3 +1154,83 @@ def test_a_quoted_multi_line_field_over_the_csv_field_limit_loads_with_a_rejecte
     ]
     assert conn.execute("select length(blueprint) from agents where agent_id = 'm0'").fetchone() == (144_000,)
     assert loaded_after.accepted == 1
+
+
+MONEY_TEXT = st.builds(
+    lambda whole, decimals: f"{whole}.{decimals}" if decimals else str(whole),
+    st.integers(0, 10**11),
+    st.text(alphabet="0123456789", max_size=11),
+)
+COUNT_TEXT = st.one_of(
+    st.integers(0, 2**53 - 1).map(str), st.sampled_from(["1.0000000000000001", "12.0", "1e3", "2.5"])
+)
+
+
+def _money_is_valid(text: str) -> bool:
+    value = Decimal(text)
+    return value < 10**10 and value.normalize().as_tuple().exponent >= -8
+
+
+def _count_value(text: str) -> int | None:
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() and value < 2**53 else None
+
+
+def _write_typed_parquet(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """Parquet with money as DECIMAL(38,11) and counts as BIGINT, built from the texts exactly."""
+    with duckdb.connect() as connection:
+        connection.execute("create table t (event_id VARCHAR, cost_usd DECIMAL(38,11), api_calls BIGINT)")
+        connection.executemany("insert into t values (?, ?::DECIMAL(38,11), ?)", [list(row) for row in rows])
+        fixed = ", ".join(
+            f"{sql!r} as {name}"
+            for name, sql in example("usage_events").items()
+            if name not in ("event_id", "cost_usd", "api_calls")
+        ).replace('"', "'")
+        connection.execute(f"copy (select *, {fixed} from t) to '{path}' (format parquet)")
+    return path
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    file_format=st.sampled_from(["jsonl", "parquet"]),
+    values=st.lists(st.tuples(MONEY_TEXT, COUNT_TEXT), min_size=1, max_size=25),
+)
+def test_typed_jsonl_and_parquet_numbers_are_stored_exactly_or_rejected(
+    tmp_path_factory, file_format, values
+):
+    """Numbers written as JSON numbers or typed Parquet columns: every row accounted for, and each
+    stored amount equals the text it was written from, digit for digit."""
+    folder = tmp_path_factory.mktemp("typed")
+    if file_format == "parquet":
+        values = [
+            (money, str(_count_value(count) or 0)) for money, count in values
+        ]  # BIGINT holds whole numbers
+        path = _write_typed_parquet(
+            folder / "usage.parquet",
+            [(f"e{index}", money, count) for index, (money, count) in enumerate(values)],
+        )
+    else:
+        path = _jsonl_with_numbers(
+            folder / "usage.jsonl",
+            [
+                (f"e{index}", {"cost_usd": money, "api_calls": count})
+                for index, (money, count) in enumerate(values)
+            ],
+        )
+    expected = {
+        f"e{index}": (Decimal(money), _count_value(count))
+        for index, (money, count) in enumerate(values)
+        if _money_is_valid(money) and _count_value(count) is not None
+    }
+
+    with store.connect(folder / "db.duckdb") as connection:
+        result = load(connection, path)
+        stored = connection.execute("select event_id, cost_usd, api_calls from usage_events").fetchall()
+
+    assert result.balanced
+    assert (result.rows_read, result.accepted, result.rejected) == (
+        len(values),
+        len(expected),
+        len(values) - len(expected),
+    )
+    assert {event_id: (cost, calls) for event_id, cost, calls in stored} == expected
