@@ -1234,3 +1234,19 @@ def test_typed_jsonl_and_parquet_numbers_are_stored_exactly_or_rejected(
         len(values) - len(expected),
     )
     assert {event_id: (cost, calls) for event_id, cost, calls in stored} == expected
+
+
+def test_a_long_line_and_a_multi_line_field_in_one_file_keep_every_line_number(conn, tmp_path):
+    rows = [example("agents", agent_id=f"a{index}") for index in range(5)]
+    rows[0]["blueprint"] = "1. step\n2. step"  # lines 2-3
+    rows[2]["blueprint"] = "x" * 3_000_000  # line 5
+    rows[4]["risk_class"] = "bogus"  # line 7
+    path = write_csv(tmp_path / "agents.csv", rows)
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (5, 3, 2)
+    assert rejections(conn) == [
+        (5, None, "rejected", "line is longer than 2 MB"),
+        (7, "risk_class", "rejected", 'risk_class: must be one of low, medium, high (got "bogus")'),
+    ]
