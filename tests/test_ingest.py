@@ -1112,17 +1112,20 @@ def test_one_parquet_value_out_of_range_rejects_its_row_not_the_file(conn, tmp_p
 def _agents_with_a_long_blueprint(path: Path, megabytes: int) -> Path:
     rows = [example("agents", agent_id=f"a{index}") for index in range(5)]
     rows[2]["blueprint"] = "x" * (megabytes * 1_000_000)
-    return write_csv(path, rows)
+    return (write_jsonl if path.suffix == ".jsonl" else write_csv)(path, rows)
 
 
-@pytest.mark.parametrize("megabytes", [3, 24, 40])
-def test_a_line_longer_than_the_limit_is_counted_and_rejected_with_its_line(conn, tmp_path, megabytes):
-    path = _agents_with_a_long_blueprint(tmp_path / "agents.csv", megabytes)
+@pytest.mark.parametrize(("file_format", "megabytes"), [("csv", 3), ("csv", 24), ("csv", 40), ("jsonl", 40)])
+def test_a_line_longer_than_the_limit_is_counted_and_rejected_with_its_line(
+    conn, tmp_path, file_format, megabytes
+):
+    path = _agents_with_a_long_blueprint(tmp_path / f"agents.{file_format}", megabytes)
+    first_line = 2 if file_format == "csv" else 1
 
     result = load(conn, path)
 
     assert (result.rows_read, result.accepted, result.rejected) == (5, 4, 1)
-    assert rejections(conn) == [(4, None, "rejected", "line is longer than 2 MB")]
+    assert rejections(conn) == [(first_line + 2, None, "rejected", "line is longer than 2 MB")]
     assert [row[0] for row in table_rows(conn, "agents")] == ["a0", "a1", "a3", "a4"]
 
 
