@@ -117,6 +117,7 @@ def load_files(paths: Sequence[Path], say: Callable[[str], object], names: Seque
 
 def _load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequence[str] | None):
     results = []
+    current = settings()  # read here: the load runs in a worker thread, outside the session
     for index, path in enumerate(paths):
         name = names[index] if names else path.name
         bar = st.progress(0.0, text=f"{name}: starting")
@@ -125,7 +126,7 @@ def _load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequ
         try:
             result = ingest.run_with_progress(
                 lambda progress, conn=conn, path=path, name=name: ingest.load_file(
-                    conn, path, progress=progress, display_name=name
+                    conn, path, progress=progress, display_name=name, settings=current
                 ),
                 lambda progress, bar=bar, name=name: bar.progress(
                     min(progress.fraction, 1.0), text=f"{name}: {progress.phase}"
