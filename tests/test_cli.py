@@ -7,6 +7,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -394,3 +395,27 @@ def test_rejects_as_csv_neutralises_formula_cells(tmp_path, name):
     assert [(row["file_name"], row["column_name"], row["reason"]) for row in rows] == [
         ("'" + name, "status", 'status: must be one of completed, escalated, failed (got "=1+2")')
     ]
+
+
+@pytest.mark.parametrize("after_seconds", [0.5, 1.5, 3.0])
+def test_a_killed_ingest_leaves_the_previous_or_the_complete_new_state(tmp_path, after_seconds):
+    db = tmp_path / "db.duckdb"
+    first = write_csv(tmp_path / "first.csv", [example("usage_events", event_id="first")])
+    assert run("ingest", "--db", str(db), str(first)).returncode == 0
+    rows = [example("usage_events", event_id=f"e{index:07d}") for index in range(150_000)]
+    big = write_csv(tmp_path / "big.csv", rows)
+    child = subprocess.Popen(
+        [CLI, "ingest", "--db", str(db), str(big)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        child.wait(timeout=after_seconds)
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+
+    with duckdb.connect(str(db)) as conn:  # replays the write-ahead log of a killed writer
+        state = conn.execute(
+            "select (select count(*) from loads), (select list(outcome order by load_id) from loads), "
+            "(select count(*) from usage_events), (select sum(tasks) from usage_daily)"
+        ).fetchone()
+    assert state in [(1, ["loaded"], 1, 1), (2, ["loaded", "loaded"], 150_001, 150_001)]

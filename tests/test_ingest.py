@@ -1112,17 +1112,20 @@ def test_one_parquet_value_out_of_range_rejects_its_row_not_the_file(conn, tmp_p
 def _agents_with_a_long_blueprint(path: Path, megabytes: int) -> Path:
     rows = [example("agents", agent_id=f"a{index}") for index in range(5)]
     rows[2]["blueprint"] = "x" * (megabytes * 1_000_000)
-    return write_csv(path, rows)
+    return (write_jsonl if path.suffix == ".jsonl" else write_csv)(path, rows)
 
 
-@pytest.mark.parametrize("megabytes", [3, 24, 40])
-def test_a_line_longer_than_the_limit_is_counted_and_rejected_with_its_line(conn, tmp_path, megabytes):
-    path = _agents_with_a_long_blueprint(tmp_path / "agents.csv", megabytes)
+@pytest.mark.parametrize(("file_format", "megabytes"), [("csv", 3), ("csv", 24), ("csv", 40), ("jsonl", 40)])
+def test_a_line_longer_than_the_limit_is_counted_and_rejected_with_its_line(
+    conn, tmp_path, file_format, megabytes
+):
+    path = _agents_with_a_long_blueprint(tmp_path / f"agents.{file_format}", megabytes)
+    first_line = 2 if file_format == "csv" else 1
 
     result = load(conn, path)
 
     assert (result.rows_read, result.accepted, result.rejected) == (5, 4, 1)
-    assert rejections(conn) == [(4, None, "rejected", "line is longer than 2 MB")]
+    assert rejections(conn) == [(first_line + 2, None, "rejected", "line is longer than 2 MB")]
     assert [row[0] for row in table_rows(conn, "agents")] == ["a0", "a1", "a3", "a4"]
 
 
@@ -1154,3 +1157,99 @@ def test_a_quoted_multi_line_field_over_the_csv_field_limit_loads_with_a_rejecte
     ]
     assert conn.execute("select length(blueprint) from agents where agent_id = 'm0'").fetchone() == (144_000,)
     assert loaded_after.accepted == 1
+
+
+MONEY_TEXT = st.builds(
+    lambda whole, decimals: f"{whole}.{decimals}" if decimals else str(whole),
+    st.integers(0, 10**11),
+    st.text(alphabet="0123456789", max_size=11),
+)
+COUNT_TEXT = st.one_of(
+    st.integers(0, 2**53 - 1).map(str), st.sampled_from(["1.0000000000000001", "12.0", "1e3", "2.5"])
+)
+
+
+def _money_is_valid(text: str) -> bool:
+    value = Decimal(text)
+    return value < 10**10 and value.normalize().as_tuple().exponent >= -8
+
+
+def _count_value(text: str) -> int | None:
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() and value < 2**53 else None
+
+
+def _write_typed_parquet(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """Parquet with money as DECIMAL(38,11) and counts as BIGINT, built from the texts exactly."""
+    with duckdb.connect() as connection:
+        connection.execute("create table t (event_id VARCHAR, cost_usd DECIMAL(38,11), api_calls BIGINT)")
+        connection.executemany("insert into t values (?, ?::DECIMAL(38,11), ?)", [list(row) for row in rows])
+        fixed = ", ".join(
+            f"{sql!r} as {name}"
+            for name, sql in example("usage_events").items()
+            if name not in ("event_id", "cost_usd", "api_calls")
+        ).replace('"', "'")
+        connection.execute(f"copy (select *, {fixed} from t) to '{path}' (format parquet)")
+    return path
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    file_format=st.sampled_from(["jsonl", "parquet"]),
+    values=st.lists(st.tuples(MONEY_TEXT, COUNT_TEXT), min_size=1, max_size=25),
+)
+def test_typed_jsonl_and_parquet_numbers_are_stored_exactly_or_rejected(
+    tmp_path_factory, file_format, values
+):
+    """Numbers written as JSON numbers or typed Parquet columns: every row accounted for, and each
+    stored amount equals the text it was written from, digit for digit."""
+    folder = tmp_path_factory.mktemp("typed")
+    if file_format == "parquet":
+        values = [
+            (money, str(_count_value(count) or 0)) for money, count in values
+        ]  # BIGINT holds whole numbers
+        path = _write_typed_parquet(
+            folder / "usage.parquet",
+            [(f"e{index}", money, count) for index, (money, count) in enumerate(values)],
+        )
+    else:
+        path = _jsonl_with_numbers(
+            folder / "usage.jsonl",
+            [
+                (f"e{index}", {"cost_usd": money, "api_calls": count})
+                for index, (money, count) in enumerate(values)
+            ],
+        )
+    expected = {
+        f"e{index}": (Decimal(money), _count_value(count))
+        for index, (money, count) in enumerate(values)
+        if _money_is_valid(money) and _count_value(count) is not None
+    }
+
+    with store.connect(folder / "db.duckdb") as connection:
+        result = load(connection, path)
+        stored = connection.execute("select event_id, cost_usd, api_calls from usage_events").fetchall()
+
+    assert result.balanced
+    assert (result.rows_read, result.accepted, result.rejected) == (
+        len(values),
+        len(expected),
+        len(values) - len(expected),
+    )
+    assert {event_id: (cost, calls) for event_id, cost, calls in stored} == expected
+
+
+def test_a_long_line_and_a_multi_line_field_in_one_file_keep_every_line_number(conn, tmp_path):
+    rows = [example("agents", agent_id=f"a{index}") for index in range(5)]
+    rows[0]["blueprint"] = "1. step\n2. step"  # lines 2-3
+    rows[2]["blueprint"] = "x" * 3_000_000  # line 5
+    rows[4]["risk_class"] = "bogus"  # line 7
+    path = write_csv(tmp_path / "agents.csv", rows)
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (5, 3, 2)
+    assert rejections(conn) == [
+        (5, None, "rejected", "line is longer than 2 MB"),
+        (7, "risk_class", "rejected", 'risk_class: must be one of low, medium, high (got "bogus")'),
+    ]

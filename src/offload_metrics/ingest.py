@@ -19,6 +19,7 @@ import io
 import json
 import os
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -870,7 +871,7 @@ def _record_start_lines(path: Path, header: Header, skip: set[int], count: int) 
     if header.file_format == "csv":
         with (
             open_content(path, "r", encoding="utf-8-sig", errors="replace", newline="") as handle,
-            _csv_fields_up_to_a_line(),
+            _csv_fields_of_any_size(),
         ):
             reader = csv.reader(handle, delimiter=header.delimiter)
             next(reader, None)
@@ -892,9 +893,10 @@ def _record_start_lines(path: Path, header: Header, skip: set[int], count: int) 
 
 
 @contextlib.contextmanager
-def _csv_fields_up_to_a_line():
-    """Python's csv module refuses fields over 131,072 characters; a field may fill a whole line."""
-    previous = csv.field_size_limit(max(MAX_LINE_BYTES, csv.field_size_limit()))
+def _csv_fields_of_any_size():
+    """Python's csv module refuses fields over 131,072 characters; a field may be as long as the
+    longest line, rejected or not, and its lines still count."""
+    previous = csv.field_size_limit(sys.maxsize)
     try:
         yield
     finally:

@@ -407,12 +407,18 @@ def dates_outside(conn: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date
         for column in schema.columns(model):
             if column.base not in ("date", "timestamp"):
                 continue
-            day = f'cast("{column.name}" as DATE)'
+            name = f'"{column.name}"'
+            # Compared as stored, not cast, so the scan can skip row groups by their min and max.
+            outside = (
+                f"{name} < $first or {name} > $last"
+                if column.base == "date"
+                else f"{name} < $first::TIMESTAMP or {name} >= ($last + 1)::TIMESTAMP"
+            )
             rows = conn.execute(
                 f"""
-                select t.load_id, l.file_name, count(*), min("{column.name}")::VARCHAR, max("{column.name}")::VARCHAR
+                select t.load_id, l.file_name, count(*), min({name})::VARCHAR, max({name})::VARCHAR
                 from {model.kind} as t left join loads as l using (load_id)
-                where {day} < $first or {day} > $last
+                where {outside}
                 group by all order by t.load_id
                 """,
                 bounds,

@@ -119,7 +119,7 @@ def _load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequ
     from offload_metrics import mapping
 
     results: list[ingest.LoadResult] = []
-    chosen = settings()
+    chosen = settings()  # read here: the load runs in a worker thread, outside the session
     try:
         organisation = mapping.load_mapping(config.mapping_file(chosen, config.settings_path()))
     except mapping.MappingError as error:
