@@ -95,7 +95,7 @@ def _is_data(path: Path) -> bool:
 def _json_string(expression: str) -> str:
     """A string as a JSON string literal (as DuckDB's to_json writes it)."""
     wrapped = f"to_json(named_struct('v', {expression}))"
-    return f"substr({wrapped}, 6, length({wrapped}) - 6)"
+    return f"case when {expression} is not null then substr({wrapped}, 6, length({wrapped}) - 6) end"
 
 
 def _spark_string(text: str) -> str:
