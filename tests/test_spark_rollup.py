@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from conftest import example, write_csv, write_jsonl, write_parquet
-from offload_metrics import ingest, rules, schema, spark_rollup, store
+from offload_metrics import config, ingest, rules, schema, spark_rollup, store
 
 pytest.importorskip("pyspark", reason="the [spark] extra is not installed")
 if shutil.which("java") is None:
@@ -163,6 +163,8 @@ HOSTILE = [
     ("when-month-13", {"occurred_at": "2025-13-01T00:00:00Z"}),
     ("when-word", {"occurred_at": "yesterday"}),
     ("when-year-only", {"occurred_at": "2025"}),
+    ("when-too-late", {"occurred_at": "2200-01-01T00:00:00Z"}),
+    ("calls-inexact", {"api_calls": "1.0000000000000001"}),
     ("latency-negative", {"latency_ms": "-5"}),
     ("two-problems", {"status": "done", "cost_usd": "-2"}),
 ]
@@ -186,8 +188,8 @@ def test_every_rejection_reason_is_the_same_on_both_engines(spark, tmp_path):
         for file in sorted(files):
             ingest.load_file(conn, file)
         direct = _rollup(conn, "usage_daily")
-    # 19 rows: ok-1 and ok-offset accepted, 15 rejected, one duplicate and one conflict in c.parquet.
-    assert counts == {"rows_read": 19, "accepted": 2, "duplicate": 1, "conflict": 1, "rejected": 15}
+    # 21 rows: ok-1 and ok-offset accepted, 17 rejected, one duplicate and one conflict in c.parquet.
+    assert counts == {"rows_read": 21, "accepted": 2, "duplicate": 1, "conflict": 1, "rejected": 17}
     assert _spark_rejects(out) == _duckdb_rejects(db)
     with duckdb.connect() as conn:
         spark_rolled = _rollup(
@@ -244,5 +246,5 @@ def test_the_rules_give_the_reasons_duckdbs_ingest_gives():
     ]
     for model in schema.KINDS.values():
         for ruled in rules.column_rules(model):
-            duckdb_reasons = [reason for _, reason in ingest._checks(ruled.column, "r", "v")]
+            duckdb_reasons = [reason for _, reason in ingest._checks(ruled.column, "r", "v", config.Ingest())]
             assert [check.reason for check in ruled.checks] == duckdb_reasons, ruled.name

@@ -72,7 +72,7 @@ def load_rollup(
     progress = progress or ingest.LoadProgress()
     progress.file = name
     started = time.monotonic()
-    _read_manifest(folder, name)
+    manifest = _read_manifest(folder, name)
     files = {part: part_files(folder, part) for part in PARTS}
     sha256 = content_sha256(folder)
     size = sum(Path(file).stat().st_size for part in files.values() for file in part)
@@ -146,10 +146,21 @@ def load_rollup(
         cur.execute(
             """
             insert into loads (load_id, file_name, sha256, kind, file_format, size_bytes, rows_read, accepted,
-                               duplicate, conflict, rejected, ignored_columns, started_at, finished_at, outcome)
-            values (?, ?, ?, ?, 'parquet', ?, ?, ?, ?, ?, ?, [], ?, ?, 'loaded')
+                               duplicate, conflict, rejected, ignored_columns, started_at, finished_at, outcome,
+                               settings_json)
+            values (?, ?, ?, ?, 'parquet', ?, ?, ?, ?, ?, ?, [], ?, ?, 'loaded', ?)
             """,
-            [load_id, name, sha256, KIND, size, *(counts[field] for field in ingest.COUNT_FIELDS), now, now],
+            [
+                load_id,
+                name,
+                sha256,
+                KIND,
+                size,
+                *(counts[field] for field in ingest.COUNT_FIELDS),
+                now,
+                now,
+                json.dumps({"settings": manifest.get("settings")}, sort_keys=True),
+            ],
         )
         store.fold_usage_rollup(cur)
         cur.execute("commit")

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from offload_metrics import schema
+from offload_metrics import config, ingest, schema
 
 # The checks in the order a column is judged: its reason is that of the first one it fails.
 PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
-TESTS = ("required", "form", "places", "allowed", "ge", "gt")
+TESTS = ("required", "form", "places", "allowed", "bounds", "ge", "gt")
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,9 @@ class ColumnRules:
         return self.column.name
 
 
-def checks(column: schema.Column) -> tuple[Check, ...]:
-    """The checks of one column, in the order its first failing reason is chosen."""
+def checks(column: schema.Column, bounds: config.Ingest | None = None) -> tuple[Check, ...]:
+    """The checks of one column, in the order its first failing reason is chosen; dates and
+    timestamps must lie within the ingest settings' bounds (defaults when none are given)."""
     found: list[Check] = []
     if column.required:
         found.append(Check(column.name, "required", "is required"))
@@ -55,6 +56,8 @@ def checks(column: schema.Column) -> tuple[Check, ...]:
         )
     if column.allowed:
         found.append(Check(column.name, "allowed", f"must be one of {', '.join(column.allowed)}"))
+    if column.base in ("date", "timestamp"):
+        found.append(Check(column.name, "bounds", ingest._bounds_reason(bounds or config.Ingest())))
     if column.ge is not None:
         found.append(Check(column.name, "ge", f"must be ≥ {column.ge:g}", column.ge))
     if column.gt is not None:
@@ -62,9 +65,11 @@ def checks(column: schema.Column) -> tuple[Check, ...]:
     return tuple(found)
 
 
-def column_rules(model: type[schema.InputKind]) -> tuple[ColumnRules, ...]:
+def column_rules(
+    model: type[schema.InputKind], bounds: config.Ingest | None = None
+) -> tuple[ColumnRules, ...]:
     """Every contract column of a kind with its checks, in contract order."""
-    return tuple(ColumnRules(column, checks(column)) for column in schema.columns(model))
+    return tuple(ColumnRules(column, checks(column, bounds)) for column in schema.columns(model))
 
 
 def reason_text(check: Check) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from offload_metrics import ingest, rollup_folder, rules, schema, store
+from offload_metrics import config, ingest, rollup_folder, rules, schema, store
 
 MODEL = schema.UsageEvent
 LOCAL_SHUFFLE_PARTITIONS = "8"
@@ -30,6 +30,7 @@ TIMESTAMP_PATTERN = (
     r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?\s*$"
 )
 EXACT_INTEGER_LIMIT = ingest.EXACT_INTEGER_LIMIT
+EXACT_INTEGER_TYPE = ingest.EXACT_JSON_TYPES["integer"].lower()
 UNREADABLE_REASONS = {
     "csv": "line does not match the header (a field too many or too few, or a quote not closed)",
     "jsonl": "not a JSON object",
@@ -129,13 +130,17 @@ def _value(column: schema.Column, raw: str, number: str) -> str:
     return f"case when abs({number}) <= 1.7976931348623157E308 then {number} end"
 
 
-def _condition(check: rules.Check, column: schema.Column, raw: str, value: str) -> str:
+def _condition(check: rules.Check, column: schema.Column, raw: str, value: str, bounds: config.Ingest) -> str:
     """When a value breaks the check, in Spark SQL (null counts as not breaking, as in DuckDB)."""
     if check.test == "required":
         return f"{raw} is null"
     if check.test == "form":
         if column.base == "money":
             return f"{raw} is not null and ({value} is null or instr({raw}, '_') > 0)"
+        if column.base == "integer":
+            # As DuckDB's ingest: a DOUBLE reads 1.0000000000000001 as 1, so decimals are checked exactly.
+            exact = f"try_cast(trim({raw}) as {EXACT_INTEGER_TYPE}) = {value}"
+            return f"{raw} is not null and ({value} is null or (instr({raw}, '.') > 0 and not ({exact})))"
         return f"{raw} is not null and {value} is null"
     if check.test == "places":
         dot = f"instr({raw}, '.')"
@@ -147,6 +152,11 @@ def _condition(check: rules.Check, column: schema.Column, raw: str, value: str) 
         return f"{value} is not null and not ({few_places} or coalesce({exact}, false))"
     if check.test == "allowed":
         return f"{raw} is not null and {value} is null"
+    if check.test == "bounds":
+        low, high = f"date'{bounds.min_date.isoformat()}'", f"date'{bounds.max_date.isoformat()}'"
+        if column.base == "date":
+            return f"{value} < {low} or {value} > {high}"
+        return f"{value} < cast({low} as timestamp) or {value} >= cast(date_add({high}, 1) as timestamp)"
     if check.test == "ge":
         return f"{value} < {check.bound:g}"
     if check.test == "gt":
@@ -170,14 +180,17 @@ def _typed(frame, model: type[schema.InputKind]):
     )
 
 
-def _breaches(model: type[schema.InputKind]) -> list[tuple[str, str, list[tuple[str, str]]]]:
+def _breaches(
+    model: type[schema.InputKind], bounds: config.Ingest
+) -> list[tuple[str, str, list[tuple[str, str]]]]:
     """(column, whole breach, [(condition, reason)]) per contract column with checks, then per row rule."""
     found = []
-    values = {ruled.name: f"v{index}" for index, ruled in enumerate(rules.column_rules(model))}
-    for index, ruled in enumerate(rules.column_rules(model)):
+    contract = rules.column_rules(model, bounds)
+    values = {ruled.name: f"v{index}" for index, ruled in enumerate(contract)}
+    for index, ruled in enumerate(contract):
         conditions = [
             (
-                f"coalesce({_condition(check, ruled.column, f'r{index}', f'v{index}')}, false)",
+                f"coalesce({_condition(check, ruled.column, f'r{index}', f'v{index}', bounds)}, false)",
                 rules.reason_text(check),
             )
             for check in ruled.checks
@@ -190,7 +203,7 @@ def _breaches(model: type[schema.InputKind]) -> list[tuple[str, str, list[tuple[
     return found
 
 
-def flagged(frame, model: type[schema.InputKind]):
+def flagged(frame, model: type[schema.InputKind], bounds: config.Ingest):
     """Every record with its typed values (defaults applied) under the contract's names, a count of
     the rules it breaks (_problems) and, only when it breaks one, its raw text as a JSON array."""
     contract = schema.columns(model)
@@ -198,7 +211,9 @@ def flagged(frame, model: type[schema.InputKind]):
     frame = _typed(
         frame.selectExpr("_file", "_block", "_pos", "_unreadable", "_unreadable_reason", *raws), model
     )
-    problems = " + ".join(f"(case when {breach} then 1 else 0 end)" for _, breach, _ in _breaches(model))
+    problems = " + ".join(
+        f"(case when {breach} then 1 else 0 end)" for _, breach, _ in _breaches(model, bounds)
+    )
     frame = frame.selectExpr(
         "*", f"{problems} + (case when _unreadable is not null then 1 else 0 end) as _problems"
     )
@@ -223,7 +238,7 @@ def flagged(frame, model: type[schema.InputKind]):
     )
 
 
-def rejections(frame, model: type[schema.InputKind]):
+def rejections(frame, model: type[schema.InputKind], bounds: config.Ingest):
     """The records of a flagged frame that break a rule, each with its key, first broken column,
     reasons (worded as DuckDB's ingest words them) and raw values as JSON."""
     contract = schema.columns(model)
@@ -238,7 +253,7 @@ def rejections(frame, model: type[schema.InputKind]):
     )
     frame = _typed(frame, model)
     first, reasons = [], []
-    for name, breach, conditions in _breaches(model):
+    for name, breach, conditions in _breaches(model, bounds):
         first.append(f"case when {breach} then '{name}' end")
         cases = " ".join(f"when {condition} then {_spark_string(reason)}" for condition, reason in conditions)
         raw = next((f"r{index}" for index, column in enumerate(contract) if column.name == name), None)
@@ -269,16 +284,12 @@ def _spark_type(column: schema.Column) -> str:
 
 
 def rollup_select_sql() -> str:
-    """sql/rollup_usage_daily.sql as a query: its select over usage_events, less the INSERT target.
+    """sql/rollup_usage_daily.sql, the query each DuckDB load inserts into usage_daily, for Spark.
 
     One statement, two engines: DuckDB runs the file inside each load; Spark runs this over a view
     usage_events of the accepted events (all in load 1)."""
     text = store.sql_text("rollup_usage_daily.sql")
-    body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
-    target = "insert into usage_daily"
-    if not body.lstrip().startswith(target):
-        raise RuntimeError("rollup_usage_daily.sql no longer starts with its INSERT target")
-    return body.lstrip()[len(target) :].replace("$load_id", "1")
+    return "\n".join(line for line in text.splitlines() if not line.startswith("--")).replace("$load_id", "1")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,6 +402,7 @@ def run(
     master: str | None = None,
     conf: Sequence[tuple[str, str]] = (),
     spark=None,
+    bounds: config.Ingest | None = None,
 ) -> dict[str, int]:
     """Roll up the usage events the URIs name into the rollup folder `out`; returns the counts."""
     from pyspark import StorageLevel
@@ -403,7 +415,8 @@ def run(
     key = MODEL.key[0]
     # Both are read three times (rollup, rejected, counts): kept on disk, the files are parsed and
     # the keys sorted once.
-    checked = flagged(_events(spark, files), MODEL).persist(StorageLevel.DISK_ONLY)
+    bounds = bounds or config.Ingest()
+    checked = flagged(_events(spark, files), MODEL, bounds).persist(StorageLevel.DISK_ONLY)
     outcomes = None
     try:
         checked.createOrReplaceTempView("offload_checked")
@@ -432,7 +445,7 @@ def run(
             from offload_outcomes where _outcome = 'conflict'
             """
         )
-        rejections(checked, MODEL).unionByName(conflicts).write.mode("overwrite").parquet(
+        rejections(checked, MODEL, bounds).unionByName(conflicts).write.mode("overwrite").parquet(
             str(out / "rejected")
         )
         counts = spark.sql(
@@ -461,6 +474,7 @@ def run(
             "events": list(events),
             "files": len(files),
             "counts": totals,
+            "settings": json.loads(bounds.fingerprint())["settings"],
             "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         (out / rollup_folder.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
