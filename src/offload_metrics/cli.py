@@ -1,4 +1,4 @@
-"""The command line: offload-metrics ingest | report | sample | schema | rejects | clear | unload."""
+"""The command line: offload-metrics ingest | report | sample | schema | rejects | clear | unload | rollup."""
 
 from __future__ import annotations
 
@@ -386,6 +386,61 @@ def report_command(
         console.print(f"wrote {out}")
     else:
         click.echo(text)
+
+
+@main.command("rollup")
+@click.option("--engine", type=click.Choice(["spark"]), required=True, help="Where the rollup runs.")
+@click.option(
+    "--events",
+    "events",
+    multiple=True,
+    required=True,
+    metavar="URI",
+    help="Usage events as Parquet, CSV or JSON Lines: a file, a folder (searched to any depth) or a glob, "
+    "e.g. 'lake/events/month=*/*.parquet'. Repeat for more.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Rollup folder to write.",
+)
+@click.option("--master", help="Spark master URL, e.g. spark://127.0.0.1:7077 (default: local[*]).")
+@click.option("--conf", "conf", multiple=True, metavar="KEY=VALUE", help="A Spark setting. Repeat for more.")
+@config_option
+def rollup_command(
+    engine: str,
+    events: tuple[str, ...],
+    out_dir: Path,
+    master: str | None,
+    conf: tuple[str, ...],
+    config_file: Path | None,
+) -> None:
+    """Validate, deduplicate and roll up usage events on Spark into a folder that ingest loads."""
+    from offload_metrics import spark_rollup
+
+    bounds = _settings(config_file).ingest
+
+    settings = []
+    for item in conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            console.print(f"[red]--conf {item}[/red]: expected KEY=VALUE")
+            sys.exit(EXIT_USAGE)
+        settings.append((key, value))
+    try:
+        with console.status(f"Rolling up usage events on Spark ({master or 'local'})..."):
+            counts = spark_rollup.run(list(events), out_dir, master=master, conf=settings, bounds=bounds)
+    except spark_rollup.RollupError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+    table = Table(title=f"Rollup written to {out_dir}", title_justify="left")
+    for field in ingest.COUNT_FIELDS:
+        table.add_column(field.replace("_", " "), justify="right")
+    table.add_row(*(f"{counts[field]:,}" for field in ingest.COUNT_FIELDS))
+    out.print(table)
+    console.print(f"Load it with: offload-metrics ingest {out_dir}")
 
 
 @main.command("sample")

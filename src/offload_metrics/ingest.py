@@ -1122,6 +1122,8 @@ def load_file(
     progress = progress or LoadProgress()
     progress.file = name
     started = time.monotonic()
+    if path.is_dir():
+        return _load_folder(conn, path, progress, name)
     if not path.is_file():
         raise IngestError(name, "no such file")
     with tempfile.TemporaryDirectory(prefix="offload-") as folder:
@@ -1317,6 +1319,21 @@ def _load_file(
     result.seconds = time.monotonic() - started
     progress.phase = "done"
     return result
+
+
+def _load_folder(
+    conn: duckdb.DuckDBPyConnection, path: Path, progress: LoadProgress, name: str
+) -> LoadResult:
+    """A folder loads only when it is a usage rollup (written by `offload-metrics rollup`)."""
+    from offload_metrics import rollup_folder  # imports this module
+
+    if not rollup_folder.is_rollup_folder(path):
+        raise IngestError(
+            name,
+            f"is a folder without {rollup_folder.MANIFEST}: name its files (e.g. {name}/*), "
+            "or give a folder written by 'offload-metrics rollup'",
+        )
+    return rollup_folder.load_rollup(conn, path, progress=progress, display_name=name)
 
 
 class _AlreadyLoaded(Exception):

@@ -299,11 +299,16 @@ ROLLUP_BASELINE_KEY = "usage_daily_rows_after_compaction"
 
 
 def append_usage_rollup(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
-    """Add a load's rows to usage_daily; fold per-load rows once the rollup has doubled since last time.
+    """Add a load's rows to usage_daily, then fold it (fold_usage_rollup).
 
     Runs inside the load's transaction, so the rollup always matches the committed events.
     """
     conn.execute(f"insert into usage_daily {sql_text('rollup_usage_daily.sql')}", {"load_id": load_id})
+    fold_usage_rollup(conn)
+
+
+def fold_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
+    """Fold per-load rows of usage_daily into one per key once the rollup has doubled since last time."""
     rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
     baseline = get_meta(conn, ROLLUP_BASELINE_KEY)
     if baseline is None:
