@@ -25,6 +25,25 @@ def test_defaults_are_specs():
             "scale_months": (18, 36),
         },
         "finance": {"reinvestment_share": 0.25, "default_hourly_cost_usd": 60},
+        "forecast": {
+            "min_months": 6,
+            "interval": 0.80,
+            "draws": 100,
+            "seed": 1,
+            "horizon_months": 120,
+            "chart_months": 24,
+        },
+        "alerts": {
+            "gate_lookback_days": 30,
+            "cost_multiple": 2.0,
+            "cost_trailing_months": 6,
+            "plateau_months": 12,
+            "waiting_days": 90,
+            "usage_drop": 0.5,
+            "min_usage_tasks": 20,
+            "webhook_url": "",
+            "webhook_timeout_seconds": 10,
+        },
     }
 
 
@@ -81,5 +100,5 @@ def test_saved_settings_load_back_unchanged(tmp_path):
 
 def test_every_setting_is_described():
     described = config.describe_settings()
-    assert len(described) == 13
+    assert len(described) == 13 + 6 + 10  # SPEC, forecast, alerts
     assert all(row["description"] for row in described)

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from offload_metrics import display, export, ingest, metrics
+from offload_metrics import display, export, forecast, ingest, metrics
 from offload_metrics.config import Settings
 
 ORG_KEYS = (
@@ -158,6 +158,7 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
             metrics.team_leaderboard(metrics.net_output(conn, filters, settings, by=metrics.TEAMS)),
             ("function", "business_unit", "team", "best_uplift", "validated_months", "hours_saved"),
         ),
+        "forecast": forecast.forecast(adoption, program, settings),
     }
 
 
