@@ -100,5 +100,5 @@ def test_saved_settings_load_back_unchanged(tmp_path):
 
 def test_every_setting_is_described():
     described = config.describe_settings()
-    assert len(described) == 13 + 6 + 10  # SPEC, forecast, alerts
+    assert len(described) == 13 + 6 + 9  # SPEC, forecast, alerts
     assert all(row["description"] for row in described)
