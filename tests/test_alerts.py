@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -183,7 +184,7 @@ def test_the_command_exits_0_when_nothing_reaches_the_level(alerting_db):
 
 
 class _Receiver(http.server.BaseHTTPRequestHandler):
-    received: list = []
+    received: ClassVar[list] = []
     status = 200
     delay = 0.0
 
