@@ -6,10 +6,11 @@ import datetime as dt
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import Data
-from offload_metrics import forecast, ingest, metrics, report, store
+from offload_metrics import charts, forecast, ingest, metrics, report, store
 from offload_metrics.config import Settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
@@ -156,3 +157,78 @@ BACKTEST = [
     ("Marketing", "scale", "2025-07", "2025-07", 0),
     ("Sales Operations", "scale", "2025-09", "2025-08", 1),
 ]
+
+
+# --- the charts' projections ---------------------------------------------------------------------------
+
+
+def _marks(spec: dict) -> list[tuple[str, object]]:
+    found = []
+    for layer in spec.get("layer", []):
+        if "layer" in layer:
+            found += _marks(layer)
+        else:
+            mark = layer["mark"] if isinstance(layer["mark"], dict) else {"type": layer["mark"]}
+            found.append((mark["type"], mark.get("strokeDash")))
+    return found
+
+
+def test_the_cascade_and_s_curve_draw_projections_dashed_with_a_band():
+    adoption = pd.DataFrame(
+        {"function": ["A", "B"], "month": [pd.Timestamp("2025-01-01")] * 2, "offloaded_share": [0.2, 0.1],
+         "phase": "acceleration", "routine_hours": [300.0, 100.0]}
+    )  # fmt: skip
+    projection = pd.DataFrame(
+        {"function": ["A", "A"], "month": [pd.Timestamp("2025-01-01"), pd.Timestamp("2025-02-01")],
+         "share": [0.2, 0.3], "share_low": [0.2, 0.25], "share_high": [0.2, 0.4]}
+    )  # fmt: skip
+    spec = charts.cascade(adoption, Settings(), projection).to_dict()
+    assert _marks(spec) == [
+        ("rect", None),
+        ("line", None),
+        ("area", None),
+        ("line", [6, 4]),
+        ("rule", [4, 4]),
+    ]
+    band = next(layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "area")
+    assert (band["encoding"]["y"]["field"], band["encoding"]["y2"]["field"]) == ("share_low", "share_high")
+    # The projection keeps its function's colour: one scale over every function of the data.
+    assert band["encoding"]["color"]["scale"]["domain"] == ["A", "B"]
+    assert _marks(charts.cascade(adoption, Settings()).to_dict()) == [
+        ("rect", None),
+        ("line", None),
+        ("rule", [4, 4]),
+    ]
+    # The organisation: A (300 routine hours) projected, B (100 h) held at its 0.10.
+    # February: (0.3 x 300 + 0.1 x 100) / 400 = 0.25; range (0.25 x 300 + 10) / 400 = 0.2125 to (0.4 x 300 + 10) / 400 = 0.325.
+    organisation = forecast.organisation_projection(projection, adoption)
+    assert organisation.to_dict("records")[1] == {
+        "month": pd.Timestamp("2025-02-01"), "share": pytest.approx(0.25), "share_low": pytest.approx(0.2125),
+        "share_high": pytest.approx(0.325),
+    }  # fmt: skip
+    org_spec = charts.s_curve(adoption.assign(functions_at_scale=0), Settings(), None, organisation).to_dict()
+    assert _marks(org_spec)[-2:] == [("area", None), ("line", [6, 4])]
+
+
+def test_the_forecast_table_says_observed_projected_or_why_not():
+    summary = {
+        "functions": [
+            {"function": "A", "has_forecast": True, "reason": None, "ceiling": 0.7, "midpoint_month": "2025-06",
+             "crossings": [
+                 {"milestone": "crossing_point", "month": "2025-01", "low": "2025-01", "high": "2025-01", "observed": True},
+                 {"milestone": "acceleration", "month": "2025-03", "low": "2025-02", "high": "2025-05", "observed": False},
+                 {"milestone": "scale", "month": "2025-09", "low": "2025-07", "high": None, "observed": False},
+                 {"milestone": "saturation", "month": None, "low": None, "high": None, "observed": False},
+             ]},
+            {"function": "B", "has_forecast": False, "reason": "no_growth", "ceiling": None, "midpoint_month": None,
+             "crossings": []},
+        ]
+    }  # fmt: skip
+    rows = forecast.table(summary, Settings()).astype(object).where(lambda frame: frame.notna(), None)
+    assert rows.to_dict("records") == [
+        {"function": "A", "forecast": "yes", "ceiling": 0.7, "midpoint_month": "2025-06",
+         "crossing_point": "2025-01 (observed)", "acceleration": "2025-03 (2025-02 – 2025-05)",
+         "scale": "2025-09 (2025-07 – later)", "saturation": "not in sight"},
+        {"function": "B", "forecast": "no: its share is not growing", "ceiling": None, "midpoint_month": None,
+         "crossing_point": None, "acceleration": None, "scale": None, "saturation": None},
+    ]  # fmt: skip

@@ -386,3 +386,56 @@ def backtest(conn, settings: Settings, holdout_months: int = 6) -> list[dict[str
                 }
             )
     return rows
+
+
+def organisation_projection(projection: pd.DataFrame, adoption: pd.DataFrame) -> pd.DataFrame:
+    """The organisation's projected share: the functions' projections weighted by their routine
+    hours (as adoption_org sums them); a function without a forecast stays at its as_of share.
+    The functions' ranges add up as if they moved together: the cautious, wider range."""
+    columns = ["month", "share", "share_low", "share_high"]
+    if projection.empty:
+        return pd.DataFrame(columns=columns)
+    with_baseline = adoption.dropna(subset=["routine_hours"]).sort_values("month")
+    latest = with_baseline.groupby("function").last()
+    flat = [
+        pd.DataFrame({"function": name, "month": month, "share": row["offloaded_share"],
+                      "share_low": row["offloaded_share"], "share_high": row["offloaded_share"]})
+        for name, row in latest.iterrows()
+        if name not in set(projection["function"])
+        for month in [projection["month"].drop_duplicates()]
+    ]  # fmt: skip
+    weighted = pd.concat([projection, *flat], ignore_index=True).join(latest["routine_hours"], on="function")
+    for column in columns[1:]:
+        weighted[column] = weighted[column] * weighted["routine_hours"]
+    sums = weighted.groupby("month", as_index=False)[[*columns[1:], "routine_hours"]].sum()
+    for column in columns[1:]:
+        sums[column] = sums[column] / sums["routine_hours"]
+    return sums[columns]
+
+
+def table(summary: dict[str, object], settings: Settings) -> pd.DataFrame:
+    """forecast()'s functions as one row each: the fit, each milestone's month with its range (or
+    "observed"), and why a function has no forecast."""
+    rows = []
+    for item in summary["functions"]:  # type: ignore[union-attr]
+        row = {
+            "function": item["function"],
+            "forecast": "yes" if item["has_forecast"] else f"no: {reason_text(item['reason'], settings)}",
+            "ceiling": item["ceiling"],
+            "midpoint_month": item["midpoint_month"],
+        }
+        for crossing in item["crossings"]:
+            row[crossing["milestone"]] = describe_crossing(crossing)
+        rows.append(row)
+    names = [name for name, _ in milestones(settings)]
+    return pd.DataFrame(rows, columns=["function", "forecast", "ceiling", "midpoint_month", *names])
+
+
+def describe_crossing(crossing: dict[str, object]) -> str:
+    """ "2025-03 (observed)", "2026-01 (2025-11 – 2026-04)", or why there is no month."""
+    if crossing["observed"]:
+        return f"{crossing['month']} (observed)"
+    if crossing["month"] is None:
+        return "not in sight" if crossing["low"] is None else f"not in sight (from {crossing['low']})"
+    high = crossing["high"] or "later"
+    return f"{crossing['month']} ({crossing['low']} – {high})"
