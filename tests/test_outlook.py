@@ -5,7 +5,7 @@ from __future__ import annotations
 from test_app import expected_report, make_app, sample_app  # noqa: F401  (fixtures)
 
 
-def test_overview_shows_the_forecast_the_alerts_and_the_wins_of_the_report(sample_app, tmp_path):
+def test_overview_shows_the_forecast_the_alerts_and_the_wins_of_the_report(sample_app, tmp_path):  # noqa: F811
     built = expected_report(tmp_path)
     forecast, alerts, wins = built["forecast"]["org"], built["alerts"], built["wins"]
     tiles = {metric.label: (metric.value, metric.proto.delta) for metric in sample_app.metric}
@@ -23,7 +23,7 @@ def test_overview_shows_the_forecast_the_alerts_and_the_wins_of_the_report(sampl
     assert "[Replication Velocity](/replication)" in text
 
 
-def test_the_adoption_page_lists_each_functions_projected_crossings(sample_app):
+def test_the_adoption_page_lists_each_functions_projected_crossings(sample_app):  # noqa: F811
     sample_app.switch_page("src/offload_metrics/app_pages/adoption.py").run()
     assert not sample_app.exception
     table = next(frame for frame in sample_app.dataframe if "forecast" in frame.value.columns)
