@@ -101,3 +101,21 @@ def test_the_migration_adds_the_columns_to_an_older_database(db_path):
     assert store.schema_version(conn) == 2
     assert conn.execute("select seeding_strategy, source from agents").fetchall() == []
     conn.close()
+
+
+def test_the_sample_shows_vendor_agents_spreading_faster(conn):
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "sample_data"
+    for path in sorted(path for path in folder.iterdir() if not path.name.startswith(".")):
+        ingest.load_file(conn, path)
+    values = conn.execute("select distinct seeding_strategy, source from agents").fetchall()
+    assert {strategy for strategy, _ in values} == {"influencer", "pilot_program", "champion", "self_selected"}
+    assert {source for _, source in values} == {"vendor", "built"}
+    by_source = metrics.replication_summary(conn, metrics.Filters(), Settings(), by=("source",))
+    medians = dict(zip(by_source["source"], by_source["km_median_replication_days"], strict=True))
+    assert medians["vendor"] < medians["built"]
+    by_strategy = metrics.replication_summary(conn, metrics.Filters(), Settings(), by=("seeding_strategy",))
+    shown = metrics.drivers_table(by_strategy, "seeding_strategy")
+    # Self-selected agents mostly stay where they started: fewer than half copied, so no median.
+    assert shown.set_index("seeding_strategy").loc["self_selected", "km_median"] == "not reached"
