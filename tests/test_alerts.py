@@ -263,3 +263,24 @@ def test_an_unreachable_or_non_http_webhook_is_named(alerting_db):
     result = run("--db", str(alerting_db), "--webhook", "file:///etc/passwd")
     assert result.returncode == 4
     assert "only http:// and https:// URLs are supported" in result.stderr
+
+
+def test_the_filters_narrow_the_alerts(data):
+    data.event("mine", "validated", "2025-01-01", "Consumer")
+    data.event("theirs", "validated", "2025-01-01", "Sales", function="Sales")
+    data.usage("2025-04-02", "mine")
+    data.load()
+    chosen = metrics.Filters(as_of=dt.date(2025, 4, 2), functions=("Sales",))
+    assert [alert.subject for alert in alerts.evaluate(data.conn, chosen, Settings())] == ["theirs"]
+
+
+def test_without_a_database_the_command_says_so(tmp_path):
+    result = run("--db", str(tmp_path / "none.duckdb"))
+    assert result.returncode == 3
+    assert "No database at" in result.stderr
+
+
+def test_a_bad_severity_is_a_usage_error(alerting_db):
+    result = run("--db", str(alerting_db), "--min-severity", "urgent")
+    assert result.returncode == 2
+    assert "'urgent' is not one of 'info', 'warning', 'critical'" in result.stderr

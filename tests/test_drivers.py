@@ -110,7 +110,12 @@ def test_the_sample_shows_vendor_agents_spreading_faster(conn):
     for path in sorted(path for path in folder.iterdir() if not path.name.startswith(".")):
         ingest.load_file(conn, path)
     values = conn.execute("select distinct seeding_strategy, source from agents").fetchall()
-    assert {strategy for strategy, _ in values} == {"influencer", "pilot_program", "champion", "self_selected"}
+    assert {strategy for strategy, _ in values} == {
+        "influencer",
+        "pilot_program",
+        "champion",
+        "self_selected",
+    }
     assert {source for _, source in values} == {"vendor", "built"}
     by_source = metrics.replication_summary(conn, metrics.Filters(), Settings(), by=("source",))
     medians = dict(zip(by_source["source"], by_source["km_median_replication_days"], strict=True))

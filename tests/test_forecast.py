@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -232,3 +233,22 @@ def test_the_forecast_table_says_observed_projected_or_why_not():
         {"function": "B", "forecast": "no: its share is not growing", "ceiling": None, "midpoint_month": None,
          "crossing_point": None, "acceleration": None, "scale": None, "saturation": None},
     ]  # fmt: skip
+
+
+def test_hostile_histories_get_no_forecast_rather_than_a_wild_one(data):
+    # Saturated from the start (capped at 100% every month): nothing to grow.
+    data.baseline("Full", headcount=4, routine=100, function="Support", bu="Care")
+    for month in months("2024-01", 8):
+        data.saved(month, "Full", tasks=500, baseline=60, minutes=0, function="Support", bu="Care")
+    # One spike among zeros: six months with data but falling after the spike.
+    data.baseline("Spike", headcount=4, routine=1000, function="Legal", bu="Law")
+    for month, tasks in zip(months("2024-01", 8), (1, 1, 900, 1, 1, 1, 1, 1), strict=True):
+        data.saved(month, "Spike", tasks=tasks, baseline=60, minutes=0, function="Legal", bu="Law")
+    built = report.build(data.load(), metrics.Filters(), Settings())
+    reasons = {row["function"]: row["reason"] for row in built["forecast"]["functions"]}
+    assert reasons == {"Legal": "no_growth", "Support": "no_growth"}
+
+
+def test_a_fit_that_cannot_be_made_is_refused():
+    t = np.arange(6, dtype=float)
+    assert forecast._fit(t, np.full(6, np.nan), np.ones(6), p0=(0.5, 0.3, 3.0)) is None

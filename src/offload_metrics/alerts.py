@@ -130,7 +130,7 @@ def cost_spikes(conn, filters: metrics.Filters, settings: Settings) -> list[Aler
         usage = _monthly_usage(conn, filters, settings, by, rules.cost_trailing_months)
         for subject, rows in usage.groupby(by, sort=True):
             per_task = {
-                pd.Timestamp(row["month"]): Decimal(row["agent_cost_usd"]) / row["tasks"]
+                pd.Timestamp(row["month"]): Decimal(row["agent_cost_usd"] or 0) / row["tasks"]
                 for row in rows.to_dict("records")
                 if row["tasks"]
             }

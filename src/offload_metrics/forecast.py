@@ -138,7 +138,7 @@ def fit_function(frame: pd.DataFrame, settings: Settings, as_of_month: int) -> F
     crossings = []
     scale_draws = None
     for milestone, bound in milestones(settings):
-        reached = [month for month, value in observed_share.items() if value >= bound - 1e-9]
+        reached = [month for month, value in observed_share.items() if value >= bound - metrics.TOLERANCE]
         if reached:
             month = month_text(min(reached))
             crossings.append(Crossing(milestone, bound, month, month, month, True))
