@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from test_app import expected_report, make_app, sample_app  # noqa: F401  (fixtures)
 
+from offload_metrics import metrics, report
+from offload_metrics.config import Settings
+
 
 def test_overview_shows_the_forecast_the_alerts_and_the_wins_of_the_report(sample_app, tmp_path):  # noqa: F811
     built = expected_report(tmp_path)
@@ -13,7 +16,7 @@ def test_overview_shows_the_forecast_the_alerts_and_the_wins_of_the_report(sampl
     assert (forecast["status"], forecast["first_scale_month"], forecast["last_function"]) == (
         "observed", "2025-08", "R&D",
     )  # fmt: skip
-    assert tiles["Projected at scale"] == ("2025-08", "at scale since this month")
+    assert tiles["At scale since"] == ("2025-08", "reached; no projection needed")
     assert tiles["Reaches scale last"] == ("R&D", "not projected to reach scale within the horizon")
     headings = [element.value for element in sample_app.subheader]
     assert f"What needs attention ({len(alerts)} alerts)" in headings
@@ -31,3 +34,33 @@ def test_the_adoption_page_lists_each_functions_projected_crossings(sample_app):
     # Marketing crossed into acceleration in 2025-03 (the cascade's crossed_on for the sample).
     assert rows.loc["Marketing", "acceleration"] == "2025-03 (observed)"
     assert set(rows["forecast"]) == {"yes"}
+
+
+def test_a_projection_shows_its_month_range_and_the_function_that_comes_last(make_app, tmp_path):  # noqa: F811
+    import streamlit as st
+    from test_forecast import s_curve
+
+    from conftest import Data
+    from offload_metrics import store
+
+    app = make_app(sample=False)
+    app.run()
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        # As in test_forecast: Marketing reached 40% in 2024-11, Sales is projected there in 2025-03,
+        # 14 months after the first validation in 2024-01.
+        data = Data(conn, tmp_path)
+        s_curve(data, "Marketing", "Brand", 0.9, 0.5, 10, 12)
+        s_curve(data, "Sales", "Deals", 0.9, 0.5, 14, 12)
+        data.event("a1", "validated", "2024-01-10", "Brand")
+        data.load()
+        expected = report.build(conn, metrics.Filters(), Settings())["forecast"]["org"]
+    st.cache_data.clear()
+    app.run()
+    assert not app.exception
+    tiles = {metric.label: (metric.value, metric.proto.delta) for metric in app.metric}
+    assert tiles["Projected at scale"] == (
+        "2025-03",
+        f"range {expected['first_scale_month_low']} – {expected['first_scale_month_high']}; 14 months "
+        "(on track is 18-36)",
+    )
+    assert tiles["Reaches scale last"] == ("Sales", "projected at scale 2025-03")

@@ -45,8 +45,9 @@ def forecast_tiles() -> None:
     low, high = settings.adoption.scale_months
     first, second = st.columns(2)
     with first:
+        label = "Projected at scale"
         if org["status"] == "observed":
-            value, note = org["first_scale_month"], "at scale since this month"
+            label, value, note = "At scale since", org["first_scale_month"], "reached; no projection needed"
         elif org["status"] == "projected":
             value = org["first_scale_month"]
             note = f"range {org['first_scale_month_low']} – {org['first_scale_month_high'] or 'beyond the horizon'}"
@@ -54,7 +55,7 @@ def forecast_tiles() -> None:
                 note += f"; {display.plural(org['time_to_scale_months'], 'month')} (on track is {low}-{high})"
         else:
             value, note = "—", org["reason"] or "no forecast yet"
-        st.metric("Projected at scale", value, delta=note, delta_color="off", delta_arrow="off",
+        st.metric(label, value, delta=note, delta_color="off", delta_arrow="off",
                   help=forecast_help(), border=True)  # fmt: skip
     with second:
         last = org["last_function"] or "—"
