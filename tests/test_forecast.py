@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +18,7 @@ from offload_metrics import charts, forecast, ingest, metrics, report, store
 from offload_metrics.config import Settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+SCHEMA = json.loads(resources.files("offload_metrics").joinpath("report.schema.json").read_text())
 
 
 def months(first: str, count: int) -> list[str]:
@@ -66,6 +70,7 @@ def test_the_organisation_is_projected_to_scale_when_its_second_function_gets_th
     s_curve(data, "Sales", "Deals", 0.9, 0.5, 14, 12)
     data.event("a1", "validated", "2024-01-10", "Brand")
     built = report.build(data.load(), metrics.Filters(), Settings())
+    jsonschema.validate(built, SCHEMA)
     org = built["forecast"]["org"]
     assert (org["status"], org["first_scale_month"], org["time_to_scale_months"], org["trajectory"]) == (
         "projected", "2025-03", 14, "fast",

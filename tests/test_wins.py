@@ -94,3 +94,29 @@ def test_wins_are_in_the_report_and_its_summary(data):
         in summary
     )
     assert "No projection of scale: fewer than 2 functions have a forecast." in summary
+
+
+def test_an_empty_database_has_no_forecast_alerts_or_wins(conn):
+    built = report.build(conn, metrics.Filters(), Settings())
+    assert (built["forecast"]["functions"], built["alerts"], built["wins"]) == ([], [], [])
+    assert built["forecast"]["org"]["status"] == "none"
+
+
+def test_the_report_with_alerts_and_wins_follows_its_schema(data):
+    import json
+    from importlib import resources
+
+    import jsonschema
+
+    data.gated("below", "2025-03-15", tasks=100, completed=100, correct=79, incorrect=21)
+    data.baseline("Brand", headcount=4, routine=1000)
+    data.saved("2025-03", "Brand", tasks=200, baseline=60, minutes=0)
+    data.usage("2025-02-10", "pricey", function="Sales", cost="1.00", count=10)
+    data.usage("2025-03-10", "pricey", function="Sales", cost="5.00", count=10)
+    built = report.build(data.load(), RANGE, Settings())
+    schema = json.loads(resources.files("offload_metrics").joinpath("report.schema.json").read_text())
+    jsonschema.validate(built, schema)
+    assert {alert["rule"] for alert in built["alerts"]} == {
+        "gate_newly_failing", "agent_cost_per_task", "function_cost_per_task",
+    }  # fmt: skip
+    assert built["wins"]
