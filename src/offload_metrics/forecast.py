@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -76,7 +77,16 @@ def milestones(settings: Settings) -> list[tuple[str, float]]:
 
 
 def logistic(t, ceiling, rate, midpoint):
-    return ceiling / (1 + np.exp(-rate * (t - midpoint)))
+    return ceiling / (1 + _growth(t, rate, midpoint))
+
+
+def _growth(t, rate, midpoint):
+    """exp(-rate x (t - midpoint)), kept finite: far from the midpoint the share is 0 or the ceiling anyway."""
+    return np.exp(np.clip(-rate * (t - midpoint), -500, 500))
+
+
+# The fit's bounds: ceiling in (0, 1], rate per month, midpoint in months from the first month.
+BOUNDS = ((1e-6, 1e-4, -240.0), (1.0, 5.0, 480.0))
 
 
 def crossing_time(share: float, ceiling, rate, midpoint):
@@ -104,8 +114,37 @@ def _first_month_at(t: np.ndarray | float, start: int) -> np.ndarray:
     return np.ceil(np.asarray(t, dtype=float) - 1e-9) + start
 
 
+# Fits by their inputs: the report's forecast and the charts' projection fit the same series.
+_FITS: dict[tuple, FunctionForecast] = {}
+_FITS_KEPT = 128
+_FITS_LOCK = threading.Lock()  # the dashboard's sessions run in threads
+
+
 def fit_function(frame: pd.DataFrame, settings: Settings, as_of_month: int) -> FunctionForecast:
     """The forecast of one function from its rows of adoption() (months up to as_of)."""
+    key = (
+        tuple(frame["function"].astype(str)),
+        tuple(frame["month"].map(month_index)),
+        *(
+            tuple(frame[column].astype(float).fillna(-1.0))
+            for column in ("offloaded_share", "delegated_hours", "routine_hours")
+        ),
+        settings.forecast.model_dump_json(),
+        tuple(milestones(settings)),
+        as_of_month,
+    )
+    with _FITS_LOCK:
+        found = _FITS.get(key)
+    if found is None:
+        found = _fit_function(frame, settings, as_of_month)
+        with _FITS_LOCK:
+            if len(_FITS) >= _FITS_KEPT:
+                _FITS.pop(next(iter(_FITS)))
+            _FITS[key] = found
+    return found
+
+
+def _fit_function(frame: pd.DataFrame, settings: Settings, as_of_month: int) -> FunctionForecast:
     name = str(frame["function"].iloc[0])
     rows = frame.sort_values("month")
     if rows["offloaded_share"].isna().all():
@@ -191,7 +230,7 @@ def _fit(t: np.ndarray, share: np.ndarray, sigma: np.ndarray, p0) -> np.ndarray 
                 share,
                 p0=p0,
                 sigma=sigma,
-                bounds=((1e-6, 1e-4, -240.0), (1.0, 5.0, 480.0)),
+                bounds=BOUNDS,
                 maxfev=5_000,
             )
     except (RuntimeError, ValueError):
@@ -209,9 +248,36 @@ def _bootstrap(t, share, sigma, params, settings: Settings) -> np.ndarray:
     draws = []
     for _ in range(settings.forecast.draws):
         resampled = fitted + generator.choice(residuals, size=len(t), replace=True) * sigma
-        refit = _fit(t, resampled, sigma, p0=params)
+        refit = _refit(t, resampled, sigma, params)
         draws.append(params if refit is None else refit)
     return np.array(draws)
+
+
+def _refit(t, share, sigma, start) -> np.ndarray | None:
+    """The same weighted least squares as _fit, without the covariance and with the Jacobian written
+    out: the bootstrap runs it many times."""
+    from scipy.optimize import least_squares
+
+    def residuals(params):
+        return (logistic(t, *params) - share) / sigma
+
+    def jacobian(params):
+        ceiling, rate, midpoint = params
+        growth = _growth(t, rate, midpoint)
+        denominator = (1 + growth) ** 2
+        columns = (
+            1 / (1 + growth),
+            ceiling * (t - midpoint) * growth / denominator,
+            -ceiling * rate * growth / denominator,
+        )
+        return np.column_stack(columns) / sigma[:, None]
+
+    start = np.clip(start, BOUNDS[0], BOUNDS[1])
+    try:
+        result = least_squares(residuals, start, jac=jacobian, bounds=BOUNDS, method="trf", max_nfev=200)
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    return result.x if result.success and np.all(np.isfinite(result.x)) else None
 
 
 def forecast(adoption: pd.DataFrame, program: dict[str, object], settings: Settings) -> dict[str, object]:
