@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from offload_metrics import config
@@ -25,6 +27,7 @@ def test_defaults_are_specs():
             "scale_months": (18, 36),
         },
         "finance": {"reinvestment_share": 0.25, "default_hourly_cost_usd": 60},
+        "ingest": {"min_date": dt.date(1900, 1, 1), "max_date": dt.date(2199, 12, 31)},
         "forecast": {
             "min_months": 6,
             "interval": 0.80,
@@ -100,5 +103,5 @@ def test_saved_settings_load_back_unchanged(tmp_path):
 
 def test_every_setting_is_described():
     described = config.describe_settings()
-    assert len(described) == 13 + 6 + 9  # SPEC, forecast, alerts
+    assert len(described) == 15 + 6 + 9  # SPEC and ingest, forecast, alerts
     assert all(row["description"] for row in described)

@@ -98,7 +98,7 @@ def test_the_migration_adds_the_columns_to_an_older_database(db_path):
         names = [row[0] for row in raw.execute("select column_name from information_schema.columns where table_name = 'agents'").fetchall()]  # fmt: skip
     assert "source" not in names
     conn = store.connect(db_path)
-    assert store.schema_version(conn) == 2
+    assert store.schema_version(conn) == store.SCHEMA_VERSION
     assert conn.execute("select seeding_strategy, source from agents").fetchall() == []
     conn.close()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -78,6 +80,32 @@ class Finance(_Group):
     )
 
 
+class Ingest(_Group):
+    min_date: dt.date = Field(
+        dt.date(1900, 1, 1),
+        description="Dates and timestamps (UTC) before this day are rejected at ingest.",
+    )
+    max_date: dt.date = Field(
+        dt.date(2199, 12, 31),
+        description="Dates and timestamps (UTC) after this day are rejected at ingest.",
+    )
+
+    @field_validator("max_date")
+    @classmethod
+    def _after_min(cls, max_date: dt.date, info) -> dt.date:
+        min_date = info.data.get("min_date")
+        if min_date is not None and max_date < min_date:
+            raise ValueError("must not be before ingest.min_date")
+        return max_date
+
+    def fingerprint(self) -> str:
+        """What a load records of the settings it ran with; a load with another fingerprint is new.
+
+        A JSON object, keys sorted, so equal settings give equal text; other inputs of a load (a
+        mapping file's digest) are further top-level keys beside "settings"."""
+        return json.dumps({"settings": {"ingest": self.model_dump(mode="json")}}, sort_keys=True)
+
+
 class Forecast(_Group):
     min_months: int = Field(
         6, ge=3, le=120, description="Months with time-saved data a function needs before it gets a forecast."
@@ -105,7 +133,7 @@ class Alerts(_Group):
         description="An agent failing its gate at as_of alerts unless it failed this many days earlier too.",
     )
     cost_multiple: float = Field(
-        2.0, gt=1, le=100, description="Cost per task at or above this many times its trailing median alerts."
+        2.0, gt=1, le=100, description="Cost per task more than this many times its trailing median alerts."
     )
     cost_trailing_months: int = Field(
         6,
@@ -141,6 +169,7 @@ class Settings(_Group):
     net_output: NetOutput = Field(default_factory=NetOutput)
     adoption: Adoption = Field(default_factory=Adoption)
     finance: Finance = Field(default_factory=Finance)
+    ingest: Ingest = Field(default_factory=Ingest)
     forecast: Forecast = Field(default_factory=Forecast)
     alerts: Alerts = Field(default_factory=Alerts)
 
