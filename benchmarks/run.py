@@ -32,16 +32,20 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "overview": [
         ("program", ()), ("net_output", ("organisation",)), ("finance_summary", ("organisation",)),
         ("replication_summary", ("organisation",)), ("cascade", ()), ("adoption_org", ()), ("adoption", ()),
-        ("agents", ()), ("replication", ()),
+        ("agents", ()), ("replication", ()), ("forecast_projection", ()), ("forecast_summary", ()),
+        ("alert_list", ()), ("win_list", ()),
     ],
-    "adoption": [("adoption", ()), ("adoption_org", ()), ("cascade", ())],
+    "adoption": [
+        ("adoption", ()), ("adoption_org", ()), ("cascade", ()), ("forecast_projection", ()), ("forecast_summary", ()),
+    ],
     "net_output": [
         ("net_output", ("organisation",)), ("net_output", ("function", "business_unit", "team")),
         ("net_output", ("function",)),
     ],
     "replication": [
         ("replication_summary", ("organisation",)), ("replication_summary", ()), ("replication", ()),
-        ("replication_curve", ()), ("replication_trend", ()),
+        ("replication_curve", ()), ("replication_trend", ()), ("replication_summary", ("seeding_strategy",)),
+        ("replication_summary", ("source",)),
     ],
     "fleet": [
         ("usage", ("organisation",)), ("gates", ()), ("agents", ()), ("usage", ("month", "function")), ("usage", ()),

@@ -38,6 +38,25 @@ def test_defaults_are_specs():
             "langfuse_event_per": "agent",
             "prices": {},
         },
+        "forecast": {
+            "min_months": 6,
+            "interval": 0.80,
+            "draws": 100,
+            "seed": 1,
+            "horizon_months": 120,
+            "chart_months": 24,
+        },
+        "alerts": {
+            "gate_lookback_days": 30,
+            "cost_multiple": 2.0,
+            "cost_trailing_months": 6,
+            "plateau_months": 12,
+            "waiting_days": 90,
+            "usage_drop": 0.5,
+            "min_usage_tasks": 20,
+            "webhook_url": "",
+            "webhook_timeout_seconds": 10,
+        },
     }
 
 
@@ -94,7 +113,7 @@ def test_saved_settings_load_back_unchanged(tmp_path):
 
 def test_every_setting_is_described():
     described = config.describe_settings()
-    assert len(described) == 22
+    assert len(described) == 13 + 2 + 1 + 6 + 6 + 9  # SPEC, ingest, mapping, telemetry, forecast, alerts
     assert all(row["description"] for row in described)
 
 

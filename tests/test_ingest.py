@@ -74,6 +74,8 @@ EXPECTED_EXAMPLE_ROWS = {
         "low",
         "1. Connect the product catalog. 2. Copy the prompt pack. 3. Review 20 briefs.",
         dt.date(2024, 11, 2),
+        "champion",
+        "built",
     ),
     "org_baseline": ("Marketing", "Consumer", "Brand Content", 12, 700.0, Decimal("68.50000000")),
 }

@@ -56,6 +56,8 @@ SPEC_COLUMNS = {
         "risk_class",
         "blueprint",
         "created_on",
+        "seeding_strategy",  # round 2: what drives spread, optional
+        "source",
     ],
     "org_baseline": [
         "function",

@@ -57,10 +57,14 @@ def _phase_label_expr() -> str:
 
 
 def s_curve(
-    organisation: pd.DataFrame, settings: Settings, first_deployment: dt.date | None
+    organisation: pd.DataFrame,
+    settings: Settings,
+    first_deployment: dt.date | None,
+    projection: pd.DataFrame | None = None,
 ) -> alt.LayerChart:
     """The organisation's offloaded share by month over the phase bands, with the 18-36-month
-    window after the first validated agent marked: reaching scale inside it is on track."""
+    window after the first validated agent marked: reaching scale inside it is on track. With a
+    projection (forecast.organisation_projection), its dashed line and range follow the data."""
     line = (
         alt.Chart(organisation)
         .mark_line(point=True, color="#1b1b1b", strokeWidth=2.5)
@@ -96,19 +100,44 @@ def s_curve(
                 .mark_rect(opacity=0.12, color="#283593")
                 .encode(x="start:T", x2="end:T", tooltip=[alt.Tooltip("label:N", title="")]),
             )
+    if projection is not None and not projection.empty:
+        layers += projection_layers(projection, alt.value("#1b1b1b"))
     return alt.layer(*layers).properties(height=320)
 
 
-def cascade(adoption: pd.DataFrame, settings: Settings) -> alt.LayerChart:
-    """Each function's offloaded share by month, over the phase bands: the functional cascade."""
+def projection_layers(projection: pd.DataFrame, color) -> list[alt.Chart]:
+    """A forecast as a shaded range and a dashed line: columns month, share, share_low, share_high
+    (and function, when color encodes it)."""
+    tooltip = [
+        alt.Tooltip("month:T", format="%b %Y"),
+        alt.Tooltip("share:Q", format=".1%", title="Projected share"),
+        alt.Tooltip("share_low:Q", format=".1%", title="Range from"),
+        alt.Tooltip("share_high:Q", format=".1%", title="Range to"),
+    ]
+    if "function" in projection.columns:
+        tooltip.insert(0, alt.Tooltip("function:N"))
+    base = alt.Chart(projection).encode(x=alt.X("month:T", title="Month"), color=color)
+    band = base.mark_area(opacity=0.15).encode(y=alt.Y("share_low:Q"), y2="share_high:Q", tooltip=tooltip)
+    line = base.mark_line(strokeDash=[6, 4], strokeWidth=2).encode(y=alt.Y("share:Q"), tooltip=tooltip)
+    return [band, line]
+
+
+def cascade(
+    adoption: pd.DataFrame, settings: Settings, projection: pd.DataFrame | None = None
+) -> alt.LayerChart:
+    """Each function's offloaded share by month, over the phase bands: the functional cascade; with
+    a projection (forecast.projection), each forecast as a dashed line with its range."""
     crossing = pd.DataFrame({"share": [settings.crossing_share]})
+    # One colour per function in the lines and in their projections.
+    functions = sorted(set(adoption["function"]))
+    colors = alt.Scale(scheme="tableau10", domain=functions)
     lines = (
         alt.Chart(adoption.dropna(subset=["offloaded_share"]))
         .mark_line(strokeWidth=2)
         .encode(
             x=alt.X("month:T", title="Month"),
             y=alt.Y("offloaded_share:Q", title="Offloaded share", axis=alt.Axis(format=SHARE_AXIS)),
-            color=alt.Color("function:N", title="Function", scale=alt.Scale(scheme="tableau10")),
+            color=alt.Color("function:N", title="Function", scale=colors),
             tooltip=[
                 alt.Tooltip("function:N"),
                 alt.Tooltip("month:T", format="%b %Y"),
@@ -118,8 +147,11 @@ def cascade(adoption: pd.DataFrame, settings: Settings) -> alt.LayerChart:
         )
     )
     rule = alt.Chart(crossing).mark_rule(strokeDash=[4, 4], color="#555").encode(y="share:Q")
+    projected: list[alt.Chart] = []
+    if projection is not None and not projection.empty:
+        projected = projection_layers(projection, alt.Color("function:N", scale=colors, legend=None))
     return (
-        alt.layer(phase_bands(settings), lines, rule)
+        alt.layer(phase_bands(settings), lines, *projected, rule)
         .resolve_scale(color="independent")
         .properties(height=340)
     )

@@ -1,4 +1,4 @@
-"""The command line: offload-metrics ingest | report | sample | schema | rejects | clear | unload | rollup."""
+"""The command line: offload-metrics ingest | report | alerts | sample | schema | rejects | clear | unload | rollup."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from offload_metrics import config, export, ingest, metrics, report, sample, schema, store
+from offload_metrics import config, display, export, ingest, metrics, report, sample, schema, store
 
 # Piped output has no terminal width; tables then get room enough not to fold their cells.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
@@ -23,6 +23,7 @@ out = Console(width=_WIDTH)
 EXIT_FAILED_FILE = 1
 EXIT_USAGE = 2
 EXIT_DATABASE = 3
+EXIT_WEBHOOK = 4
 
 db_option = click.option(
     "--db",
@@ -165,21 +166,21 @@ def ingest_command(
     results: list[ingest.LoadResult] = []
     failures: list[ingest.IngestError] = []
     for file in files:
-        display = _ProgressDisplay()
+        bar = _ProgressDisplay()
         state = ingest.LoadProgress(file=file.name)
         try:
             result = ingest.run_with_progress(
                 lambda progress, file=file: ingest.load_file(
                     conn, file, kind=kind, progress=progress, settings=settings, mapping=organisation
                 ),
-                display.tick,
+                bar.tick,
                 state,
             )
             results.append(result)
         except ingest.IngestError as error:
             failures.append(error)
         finally:
-            display.close()
+            bar.close()
     out.print(_summary_table(results, failures))
     for result in results:
         if result.records_read is not None and result.status == "loaded":
@@ -441,6 +442,63 @@ def rollup_command(
     table.add_row(*(f"{counts[field]:,}" for field in ingest.COUNT_FIELDS))
     out.print(table)
     console.print(f"Load it with: offload-metrics ingest {out_dir}")
+
+
+@main.command("alerts")
+@db_option
+@click.option(
+    "--as-of", "as_of", type=date_type, help="Alert on this date (default: the latest date in the data)."
+)
+@config_option
+@click.option("--function", "functions", multiple=True, help="Only this business function (repeatable).")
+@click.option(
+    "--business-unit", "business_units", multiple=True, help="Only this business unit (repeatable)."
+)
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--min-severity",
+    type=click.Choice(["info", "warning", "critical"]),
+    default="info",
+    show_default=True,
+    help="Show, send and fail on alerts at or above this level.",
+)
+@click.option("--webhook", help="POST the JSON here (default: the alerts.webhook_url setting, if any).")
+def alerts_command(db, as_of, config_file, functions, business_units, output, min_severity, webhook) -> None:
+    """Print the alerts at as_of; exit 1 when any is at or above --min-severity (for cron or CI)."""
+    from offload_metrics import alerts
+
+    settings = _settings(config_file)
+    conn = _open(db, must_exist=True, read_only=True)
+    filters = metrics.Filters(
+        as_of=as_of.date() if as_of else None,
+        functions=tuple(functions),
+        business_units=tuple(business_units),
+    )
+    try:
+        filters = filters.resolve(conn)
+        found = alerts.at_or_above(alerts.evaluate(conn, filters, settings), min_severity)
+    except metrics.FilterError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+    finally:
+        conn.close()
+    body = alerts.to_json(found, filters.as_of)
+    if output == "json":
+        click.echo(body)
+    elif not found:
+        click.echo(f"No alerts at or above {min_severity} as of {filters.as_of}.")
+    else:
+        click.echo(f"{display.plural(len(found), 'alert')} as of {filters.as_of}:")
+        for alert in found:
+            click.echo(f"[{alert.severity}] {alert.rule}: {alert.message} (see {alert.page})")
+    url = webhook or settings.alerts.webhook_url
+    if url:
+        try:
+            alerts.send(url, body, settings.alerts.webhook_timeout_seconds)
+        except alerts.WebhookError as error:
+            console.print(f"[red]{error}[/red]; the alerts above were not delivered.")
+            sys.exit(EXIT_WEBHOOK)
+    sys.exit(1 if found else 0)
 
 
 @main.command("sample")

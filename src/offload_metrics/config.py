@@ -148,6 +148,62 @@ class Telemetry(_Group):
     )
 
 
+class Forecast(_Group):
+    min_months: int = Field(
+        6, ge=3, le=120, description="Months with time-saved data a function needs before it gets a forecast."
+    )
+    interval: float = Field(
+        0.80, gt=0, lt=1, description="Coverage of the forecast's range (0.80: the middle 80% of draws)."
+    )
+    draws: int = Field(
+        100, ge=20, le=5_000, description="Bootstrap refits (resampled residuals) that make the range."
+    )
+    seed: int = Field(1, description="Seed of the draws, so the same data gives the same range.")
+    horizon_months: int = Field(
+        120, ge=1, le=600, description="Months past as_of beyond which a crossing counts as not in sight."
+    )
+    chart_months: int = Field(
+        24, ge=1, le=120, description="Months past as_of that the charts draw the projection for."
+    )
+
+
+class Alerts(_Group):
+    gate_lookback_days: int = Field(
+        30,
+        ge=1,
+        le=3660,
+        description="An agent failing its gate at as_of alerts unless it failed this many days earlier too.",
+    )
+    cost_multiple: float = Field(
+        2.0, gt=1, le=100, description="Cost per task more than this many times its trailing median alerts."
+    )
+    cost_trailing_months: int = Field(
+        6,
+        ge=1,
+        le=60,
+        description="Months before the as_of month whose median cost per task is the yardstick.",
+    )
+    plateau_months: int = Field(
+        12, ge=1, le=240,
+        description="Months since the first deployment after which a function still in the pilot plateau alerts.",
+    )  # fmt: skip
+    waiting_days: int = Field(
+        90, ge=1, le=3660, description="Days a validated agent may wait for a first copy before it alerts."
+    )
+    usage_drop: Share = Field(
+        0.5, description="Fall in an agent's tasks from one month to the next (0.5: half) that alerts."
+    )
+    min_usage_tasks: int = Field(
+        20, ge=1, description="Tasks an agent needs in the earlier month for a fall to count."
+    )
+    webhook_url: str = Field(
+        "", description="URL that receives the alerts as JSON (POST) from the alerts command; empty: none."
+    )
+    webhook_timeout_seconds: float = Field(
+        10, gt=0, le=120, description="Seconds the alerts command waits for the webhook."
+    )
+
+
 class Settings(_Group):
     """All settings of the metrics; each group is a TOML table."""
 
@@ -158,6 +214,8 @@ class Settings(_Group):
     ingest: Ingest = Field(default_factory=Ingest)
     mapping: MappingSettings = Field(default_factory=MappingSettings)
     telemetry: Telemetry = Field(default_factory=Telemetry)
+    forecast: Forecast = Field(default_factory=Forecast)
+    alerts: Alerts = Field(default_factory=Alerts)
 
     @property
     def crossing_share(self) -> float:

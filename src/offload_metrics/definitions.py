@@ -21,7 +21,8 @@ DOCS_END = "<!-- definitions:end -->"
 # The order the documentation presents the families in.
 FAMILIES = (
     "usage", "gates", "net_output", "net_output_summary", "hours_by_agent", "adoption", "adoption_org",
-    "adoption_cascade", "adoption_program", "replication", "replication_curve", "replication_summary",
+    "adoption_cascade", "adoption_program", "replication", "replication_drivers", "replication_curve",
+    "replication_summary",
     "replication_trend", "finance", "finance_summary", "finance_trend", "agents", "catalog", "functions",
     "business_units", "data_range", "usage_selected", "time_saved_selected", "macro_adoption_phase", "macro_chosen",
     "stg_usage_daily", "stg_time_saved",

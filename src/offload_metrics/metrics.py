@@ -25,8 +25,8 @@ DIMENSIONS = {
     "usage": ("organisation", "function", "business_unit", "team", "agent_id", "month", "day"),
     "net_output_summary": ("organisation", "function", "business_unit", "team", "month"),
     "finance_summary": ("organisation", "function", "month"),
-    "replication_curve": ("organisation", "function"),
-    "replication_summary": ("organisation", "function"),
+    "replication_curve": ("organisation", "function", "seeding_strategy", "source"),
+    "replication_summary": ("organisation", "function", "seeding_strategy", "source"),
 }
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _PARAMETER = re.compile(r"\$(\w+)")
@@ -324,3 +324,33 @@ def grown_teams(teams_frame: pd.DataFrame) -> pd.DataFrame:
 def validated_catalog(catalog_frame: pd.DataFrame) -> pd.DataFrame:
     """The agents of a catalog() result that a pilot team validated: the ones to replicate."""
     return catalog_frame[catalog_frame["is_validated"]].reset_index(drop=True)
+
+
+# What drives spread: replication_summary by seeding_strategy or source (replication_drivers.sql).
+NOT_REACHED = "not reached"
+
+
+def drivers_table(summary_frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """A replication_summary(by=(by,)) result for showing: the Kaplan-Meier median as days, or "not
+    reached" where fewer than half the group's agents were copied; fastest group first."""
+    shown = summary_frame.copy()
+    shown["km_median"] = [
+        NOT_REACHED if pd.isna(value) else f"{int(value)} days"
+        for value in shown["km_median_replication_days"]
+    ]
+    order = shown["km_median_replication_days"].astype(float).fillna(float("inf"))
+    return (
+        shown.assign(_order=order).sort_values(["_order", by]).drop(columns="_order").reset_index(drop=True)
+    )
+
+
+def km_ratio(summary_frame: pd.DataFrame, by: str, slower: str, faster: str) -> float | None:
+    """How many times faster one group reaches its Kaplan-Meier median than another (e.g. built
+    against vendor); None unless both groups reached theirs and the faster one took a day or more."""
+    medians = summary_frame.set_index(by)["km_median_replication_days"]
+    if slower not in medians.index or faster not in medians.index:
+        return None
+    low, high = medians[faster], medians[slower]
+    if pd.isna(low) or pd.isna(high) or low <= 0:
+        return None
+    return float(high / low)

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from offload_metrics import display, export, ingest, metrics
+from offload_metrics import alerts, display, export, forecast, ingest, metrics, wins
 from offload_metrics.config import Settings
 
 ORG_KEYS = (
@@ -165,6 +165,10 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
             metrics.team_leaderboard(metrics.net_output(conn, filters, settings, by=metrics.TEAMS)),
             ("function", "business_unit", "team", "best_uplift", "validated_months", "hours_saved"),
         ),
+        # Round 2's look-ahead: forecasts, alerts at as_of, wins in the range (see report.schema.json).
+        "forecast": forecast.forecast(adoption, program, settings),
+        "alerts": alert_list(conn, filters, settings),
+        "wins": win_list(conn, filters, settings),
     }
 
 
@@ -211,6 +215,28 @@ def by_name(
     """A metric of metrics.py, or a table of this module, by its name: what a page asks for."""
     function = getattr(metrics, name, None) or globals()[name]
     return function(conn, filters, settings, by) if by else function(conn, filters, settings)
+
+
+def forecast_summary(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
+    """The adoption forecast of every function and the organisation (forecast.py)."""
+    filters = filters.resolve(conn)
+    adoption = metrics.adoption(conn, filters, settings)
+    return forecast.forecast(adoption, metrics.program(conn, filters, settings), settings)
+
+
+def forecast_projection(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
+    """Per function and month after as_of: the fitted share and its range, for the charts."""
+    return forecast.projection(metrics.adoption(conn, filters, settings), settings)
+
+
+def alert_list(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
+    """The alerts at as_of, as plain dicts (alerts.py)."""
+    return [alert.as_dict() for alert in alerts.evaluate(conn, filters, settings)]
+
+
+def win_list(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
+    """The wins in the range, as plain dicts (wins.py)."""
+    return wins.as_dicts(wins.evaluate(conn, filters, settings))
 
 
 def finance_tables(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
@@ -306,7 +332,33 @@ def markdown(report: Mapping[str, object]) -> str:
         f"- Reinvestment pool: **{display.money(org['reinvestment_pool_usd'])}**",
         "",
     ]
+    lines += outlook_markdown(report)
     return "\n".join(lines)
+
+
+def outlook_markdown(report: Mapping[str, object]) -> list[str]:
+    """The summary's look ahead: the projected month at scale and the wins of the range."""
+    projected = report.get("forecast", {}).get("org", {})  # type: ignore[union-attr]
+    lines = ["## Outlook", ""]
+    if projected.get("status") == "observed":
+        lines.append(f"- At scale since **{projected['first_scale_month']}**.")
+    elif projected.get("status") == "projected":
+        high = projected["first_scale_month_high"] or "beyond the forecast horizon"
+        lines.append(
+            f"- Projected at scale: **{projected['first_scale_month']}** (range {projected['first_scale_month_low']}"
+            f" – {high}), {_months(projected['time_to_scale_months'])} after the first validated agent "
+            f"({display.label(projected['trajectory'])})."
+        )
+    else:
+        lines.append(f"- No projection of scale: {projected.get('reason') or 'no forecast'}.")
+    if projected.get("last_function"):
+        when = projected.get("last_function_month") or "not within the forecast horizon"
+        lines.append(f"- Projected to reach scale last: **{_cell(projected['last_function'])}** ({when}).")
+    lines += ["", "## Wins in this range", ""]
+    found = report.get("wins") or []
+    lines += [f"- {_cell(win['message'])}" for win in found[:15]] or ["No new wins in this range."]  # type: ignore[index]
+    lines.append("")
+    return lines
 
 
 # Columns whose numbers read best aligned right in a Markdown table.

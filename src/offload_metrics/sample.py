@@ -426,6 +426,37 @@ class Story:
         return pd.DataFrame(rows)
 
 
+# How each group of agents is seeded, for agents copied quickly and for the rest: champions and
+# influencers spread agents; self-selected agents mostly stay where they started.
+SEEDING = ("influencer", "pilot_program", "champion", "self_selected")
+SEEDING_ODDS = {"fast": (0.3, 0.2, 0.4, 0.1), "slow": (0.15, 0.3, 0.15, 0.4)}
+VENDOR_ODDS = {"fast": 0.7, "slow": 0.25}
+
+
+def drivers(catalog: pd.DataFrame, replication: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The catalog with seeding_strategy and source, drawn with odds that follow how fast each agent
+    was copied, so that the drivers show a visible effect. A generator of its own keeps every other
+    value of the sample as it was."""
+    random = np.random.default_rng([seed, 14])
+    validated = replication[replication["event_type"] == "validated"].sort_values("occurred_on")
+    pilot = validated.drop_duplicates("agent_id").set_index("agent_id")
+    deployed = replication[replication["event_type"] == "deployed"].join(
+        pilot[["occurred_on", "business_unit"]], on="agent_id", rsuffix="_pilot"
+    )
+    copies = deployed[
+        (deployed["business_unit"] != deployed["business_unit_pilot"])
+        & (deployed["occurred_on"] >= deployed["occurred_on_pilot"])
+    ]
+    lag = (copies["occurred_on"] - copies["occurred_on_pilot"]).groupby(copies["agent_id"]).min()
+    fast = set(lag[lag <= lag.median()].index) if len(lag) else set()
+    strategies, sources = [], []
+    for agent in catalog["agent_id"]:
+        speed = "fast" if agent in fast else "slow"
+        strategies.append(str(random.choice(SEEDING, p=SEEDING_ODDS[speed])))
+        sources.append("vendor" if random.random() < VENDOR_ODDS[speed] else "built")
+    return catalog.assign(seeding_strategy=strategies, source=sources)
+
+
 def blueprint(agent: pd.Series) -> str:
     """The replication recipe of an agent, in Markdown."""
     task = agent["task_type"].replace("_", " ")
@@ -682,10 +713,11 @@ def generate(
     base = Story(months, seed).time_saved()["tasks"].sum()
     story = Story(months, seed, scale=events / base if base else 1.0)
     saved = story.time_saved()
+    replication = story.replication_events()
     tables = {
         "time_saved": saved,
-        "replication_events": story.replication_events(),
-        "agents": story.catalog(),
+        "replication_events": replication,
+        "agents": drivers(story.catalog(), replication, seed),
         "org_baseline": story.teams.drop(columns="lead"),
     }
     result = SampleResult(paths={}, rows={})

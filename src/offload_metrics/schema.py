@@ -171,6 +171,8 @@ class Agent(InputKind):
         "risk_class": "low",
         "blueprint": "1. Connect the product catalog. 2. Copy the prompt pack. 3. Review 20 briefs.",
         "created_on": "2024-11-02",
+        "seeding_strategy": "champion",
+        "source": "built",
     }
 
     agent_id: Text = Field(description="Unique id of the agent.")
@@ -186,6 +188,14 @@ class Agent(InputKind):
     )
     blueprint: Text | None = Field(None, description="The replication recipe, in Markdown.")
     created_on: dt.date | None = Field(None, description="When the agent was created.")
+    seeding_strategy: Literal["influencer", "pilot_program", "champion", "self_selected"] | None = Field(
+        None,
+        description="How the agent was seeded: influencer, pilot_program, champion or self_selected "
+        "(optional; compared on Replication Velocity).",
+    )
+    source: Literal["vendor", "built"] | None = Field(
+        None, description="vendor (bought) or built in house (optional; compared on Replication Velocity)."
+    )
 
 
 class OrgBaseline(InputKind):

@@ -21,7 +21,7 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
 DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and while a load is in
@@ -238,7 +238,13 @@ def _migration_2(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2}
+def _migration_3(conn: duckdb.DuckDBPyConnection) -> None:
+    """The catalog's optional drivers of spread; a fresh database has them from _migration_1 already."""
+    conn.execute("alter table agents add column if not exists seeding_strategy VARCHAR")
+    conn.execute("alter table agents add column if not exists source VARCHAR")
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3}
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> None:

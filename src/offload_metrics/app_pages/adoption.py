@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, ui
+from offload_metrics import charts, display, outlook, ui
 
 ui.page("Adoption cascade", "Adoption needs documented time savings and an organisation baseline.")
 
@@ -23,7 +23,8 @@ with third:
     ui.tile("Gap between them", display.share(ui.first(latest, "gap")), "gap", "adoption_org")
 
 st.subheader("Offloaded share by function", help=ui.help_for("offloaded_share", "adoption"))
-ui.chart(charts.cascade(adoption, settings), key="adoption_lines")
+ui.chart(charts.cascade(adoption, settings, ui.get("forecast_projection")), key="adoption_lines")
+outlook.forecast_table()
 st.subheader("Function by month", help=ui.help_for("offloaded_share", "adoption"))
 ui.chart(charts.heatmap(adoption), key="adoption_heatmap")
 

@@ -11,6 +11,7 @@ st.caption(f"{len(validated)} validated agents in the catalog. Pick one to read 
 ui.table(validated, {
     "name": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "risk_class": ("Risk", ui.TEXT),
     "validated_on": ("Validated on", ui.DAY), "replications": ("Replications", ui.COUNT),
+    "seeding_strategy": ("Seeding", ui.TEXT), "source": ("Source", ui.TEXT),
     "hours_saved": ("Hours saved", ui.NUMBER), "teams": ("Teams", ui.COUNT), "gate": ("Gate", ui.TEXT),
 }, family="catalog", key="catalog_table", height=320,
    empty="No agent in the catalog has been validated yet: load replication events with validated agents.")  # fmt: skip

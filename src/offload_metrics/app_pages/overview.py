@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, metrics, ui
+from offload_metrics import charts, display, metrics, outlook, ui
 
 ui.page("Overview", "Nothing is loaded yet.")
 
@@ -44,16 +44,18 @@ with third:
 with fourth:
     ui.tile("Reinvestment pool", display.money_short(ui.first(finance, "reinvestment_pool_usd")),
             "reinvestment_pool_usd", "finance_summary")  # fmt: skip
+outlook.forecast_tiles()
 
 left, right = st.columns(2)
 with left:
     st.subheader("The organisation's S-curve", help=ui.help_for("offloaded_share", "adoption_org"))
     ui.chart(
-        charts.s_curve(ui.get("adoption_org"), settings, program["first_deployment_month"]), key="s_curve"
-    )
+        charts.s_curve(ui.get("adoption_org"), settings, program["first_deployment_month"],
+                       outlook.organisation_projection()), key="s_curve"
+    )  # fmt: skip
 with right:
     st.subheader("The cascade across functions", help=ui.help_for("crossed_on", "adoption_cascade"))
-    ui.chart(charts.cascade(ui.get("adoption"), settings), key="cascade")
+    ui.chart(charts.cascade(ui.get("adoption"), settings, ui.get("forecast_projection")), key="cascade")
 
 st.subheader("Alerts")
 cull, plateau, backlog = st.columns(3)
@@ -77,3 +79,6 @@ with backlog:
     ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT),
                                 "days_waiting": ("Days waiting", ui.COUNT)},
              family="replication", key="overview_backlog", empty="No validated agent is waiting.")  # fmt: skip
+
+outlook.alerts_panel()
+outlook.wins_feed()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, metrics, ui
+from offload_metrics import charts, display, metrics, outlook, ui
 
 ui.page("Replication Velocity", "Replication needs replication events (validated and deployed agents).")
 
@@ -44,6 +44,8 @@ ui.table(backlog, {
     "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT),
     "validated_on": ("Validated on", ui.DAY), "days_waiting": ("Days waiting", ui.COUNT),
 }, family="replication", key="replication_backlog", empty="Every agent validated in this range has been replicated.")  # fmt: skip
+
+outlook.drivers_section()
 
 left, right = st.columns([2, 3])
 with left:

@@ -1,16 +1,18 @@
--- Definition: Replication Velocity per function (or for the organisation), over
--- agents validated within [from, to].
+-- Definition: Replication Velocity per function (or for the organisation, or per seeding strategy
+-- or source of the agents), over agents validated within [from, to].
 -- validated_agents: agents whose first validated event falls in the range.
 -- replicated_agents: those of them replicated by as_of.
 -- median_replication_days: median replication_days over replicated agents only (flatters a
 --   program that leaves agents unreplicated).
+-- total_replications: business units beyond the pilot units that copied these agents, summed over them.
 -- km_median_replication_days: the Kaplan-Meier median, the first time at which the survival
 --   curve reaches 0.5, counting agents not yet replicated as censored at as_of; null when the
 --   curve never reaches 0.5.
--- Grain: one row per function with validated agents (or one for the organisation).
+-- Grain: one row per function (or seeding strategy, or source) with validated agents, or one for
+-- the organisation.
 with agents as (
     select *, 'organisation' as organisation
-    from ({replication})
+    from ({replication_drivers})
     where in_range
 ),
 
@@ -29,7 +31,8 @@ counts as (
         {dimensions},
         count(*) as validated_agents,
         count(first_replicated_on) as replicated_agents,
-        median(replication_days) as median_replication_days
+        median(replication_days) as median_replication_days,
+        cast(sum(replications) as bigint) as total_replications
     from agents
     group by {dimensions}
 ),
