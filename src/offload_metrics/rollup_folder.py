@@ -147,7 +147,7 @@ def load_rollup(
             """
             insert into loads (load_id, file_name, sha256, kind, file_format, size_bytes, rows_read, accepted,
                                duplicate, conflict, rejected, ignored_columns, started_at, finished_at, outcome,
-                               settings_json)
+                               ingest_settings)
             values (?, ?, ?, ?, 'parquet', ?, ?, ?, ?, ?, ?, [], ?, ?, 'loaded', ?)
             """,
             [
