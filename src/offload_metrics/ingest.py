@@ -28,7 +28,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from offload_metrics import schema, store
+from offload_metrics import schema, store, vendor_costs
+from offload_metrics.mapping import Mapping
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -447,6 +448,8 @@ def _row_rule_sql(model: type[schema.InputKind], rule: schema.RowRule, values: d
     )
     referenced = sorted(set(names.findall(rule.sql)))
     expression = names.sub(lambda match: values[match.group(1)], rule.sql)
+    if not rule.needs_values:
+        return f"(not coalesce({expression}, true))"
     present = " and ".join(f"{values[name]} is not null" for name in referenced)
     return f"({present} and not ({expression}))"
 
@@ -496,10 +499,14 @@ def reasons_sql(model: type[schema.InputKind]) -> tuple[str, str, str]:
             f"case when {flag} then (case {cases} else {sql_literal(spec.column.name + ': invalid value')} end)"
             f" || {shown} end"
         )
+    raw_of = {spec.column.name: spec.raw for spec in specs}
     for offset, rule in enumerate(model.row_rules):
         flag = f"(_problems & {1 << (len(specs) + offset)}::UBIGINT) <> 0"
         first_column.append(f"when {flag} then {sql_literal(rule.column)}")
-        reasons.append(f"case when {flag} then {sql_literal(rule.column + ': ' + rule.reason)} end")
+        shown = ""
+        if rule.show_value:
+            shown = f" || coalesce(' (got ' || to_json(left({raw_of[rule.column]}, 80)) || ')', '')"
+        reasons.append(f"case when {flag} then {sql_literal(rule.column + ': ' + rule.reason)}{shown} end")
     first_column.append("end")
     reason = (
         f"case when {unreadable} then 'not a JSON object' "
@@ -579,14 +586,17 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
     )
 
 
-def insert_sql(model: type[schema.InputKind], header: Header, rejects: str) -> str:
-    """One pass over the file: every record into the table, with its problems and raw text.
+def insert_sql(
+    model: type[schema.InputKind], header: Header, rejects: str, source: Source | None = None
+) -> str:
+    """One pass over the file (or over the given source): every record into the table, with its
+    problems and raw text.
 
     The inner select parses each column once (raw text r<i>, value under the column's name); the
     checks then refer to those names, so no value is parsed twice.
     """
     contract = schema.columns(model)
-    source = source_sql(header, contract, rejects)
+    source = source or source_sql(header, contract, rejects)
     parsed = []
     checked = []
     for index, column in enumerate(contract):
@@ -775,7 +785,12 @@ def _classify_repeats(
 ) -> None:
     """Fill _outcome with the rows whose key was already stored or came earlier in this file."""
     table = model.kind
-    keys_equal = " and ".join(f"i.{quote_identifier(k)} = s.{quote_identifier(k)}" for k in model.key)
+    # An optional key column (a baseline for every task type) matches its stored twin when both are empty.
+    optional = {column.name for column in schema.columns(model) if not column.required}
+    keys_equal = " and ".join(
+        f"i.{quote_identifier(k)} {'is not distinct from' if k in optional else '='} s.{quote_identifier(k)}"
+        for k in model.key
+    )
     key_hash = "hash(" + ", ".join(quote_identifier(k) for k in model.key) + ")"
     partition = ", ".join(quote_identifier(k) for k in model.key)
     params = {"load_id": load_id, "base": base}
@@ -922,8 +937,11 @@ def load_file(
     kind: str | None = None,
     progress: LoadProgress | None = None,
     display_name: str | None = None,
+    mapping: Mapping | None = None,
 ) -> LoadResult:
-    """Load one file in one transaction; raise IngestError (database unchanged) if it cannot be loaded."""
+    """Load one file in one transaction; raise IngestError (database unchanged) if it cannot be loaded.
+
+    mapping applies to the kinds the organisation mapping assigns (vendor costs); none maps nothing."""
     path = Path(path)
     name = display_name or path.name
     progress = progress or LoadProgress()
@@ -931,7 +949,8 @@ def load_file(
     started = time.monotonic()
     if not path.is_file():
         raise IngestError(name, "no such file")
-    header = read_header(conn, path)
+    report = _vendor_report(path, name)
+    header = Header("json", report.names) if report is not None else read_header(conn, path)
     kind = resolve_kind(name, header, kind)
     model = schema.KINDS[kind]
     contract_names = {c.name for c in schema.columns(model)}
@@ -956,7 +975,7 @@ def load_file(
         )
         progress.enter("reading", 0.0)
         params: dict[str, object] = {"path": str(path), "load_id": load_id}
-        if header.file_format != "parquet":
+        if header.file_format not in ("parquet", "json"):
             params["compression"] = "gzip" if is_gzip(path) else "none"
         if header.file_format == "csv":
             params["delimiter"] = header.delimiter
@@ -965,7 +984,12 @@ def load_file(
         # would rewrite, which took longer than the insert itself.
         cur.execute("SET preserve_insertion_order = ?", [header.file_format != "parquet"])
         try:
-            cur.execute(insert_sql(model, header, rejects), params)
+            source = vendor_costs.report_source(report, cur) if report is not None else None
+            if kind in vendor_costs.MAPPED_KINDS:
+                source = source or source_sql(header, schema.columns(model), rejects)
+                source = vendor_costs.mapped_source(cur, source, params, mapping)
+            statement = insert_sql(model, header, rejects, source)
+            cur.execute(statement, {key: value for key, value in params.items() if f"${key}" in statement})
         except duckdb.Error as error:
             raise IngestError(name, f"could not be read as {header.file_format}: {_short(error)}") from None
         progress.enter("checking", 1.0)
@@ -985,7 +1009,8 @@ def load_file(
                 seconds=time.monotonic() - started,
                 message=f"identical to load {earlier[0]} ({earlier[1]}); nothing added",
             )
-        result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects)
+        known_lines = report.lines if report is not None else None
+        result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects, known_lines)
         if kind == "usage_events":
             progress.enter("rollup")
             store.append_usage_rollup(cur, load_id)
@@ -1022,6 +1047,8 @@ def load_file(
         for suffix in ("errors", "scans"):
             with contextlib.suppress(duckdb.Error):
                 cur.execute(f"drop table if exists {rejects}_{suffix}")
+        with contextlib.suppress(duckdb.Error):
+            vendor_costs.drop_temporaries(cur)
         progress.connection = None
         cur.close()
     # The load is committed; a checkpoint cannot run while another session has a transaction open,
@@ -1035,6 +1062,26 @@ def load_file(
     result.seconds = time.monotonic() - started
     progress.phase = "done"
     return result
+
+
+def _vendor_report(path: Path, name: str) -> vendor_costs.Report | None:
+    """A vendor's JSON cost pages, read into rows of the vendor_costs contract; None for any other file."""
+    try:
+        with open_content(path, "rb") as handle:
+            head = handle.read(vendor_costs.HEAD_BYTES)
+    except (OSError, EOFError):
+        return None  # read_header says what is wrong with the file
+    if not vendor_costs.looks_like_report(head):
+        return None
+    try:
+        with open_content(path, "r", encoding="utf-8-sig") as handle:
+            text = handle.read()
+    except UnicodeDecodeError as error:
+        raise IngestError(name, f"not UTF-8 text (invalid byte at offset {error.start})") from None
+    try:
+        return vendor_costs.read_report(text)
+    except vendor_costs.ReportError as error:
+        raise IngestError(name, f"is not a readable vendor cost report: {error}") from None
 
 
 def _utc_now() -> dt.datetime:
@@ -1053,8 +1100,11 @@ def _classify_and_clean(
     scan: FileScan,
     load_id: int,
     rejects: str,
+    known_lines: np.ndarray | None = None,
 ) -> LoadResult:
-    """Account for every record, store rejections and conflicts, delete all but accepted rows."""
+    """Account for every record, store rejections and conflicts, delete all but accepted rows.
+
+    known_lines: the line of each record by ordinal, where the source knows them (vendor reports)."""
     table = model.kind
     params = {"load_id": load_id}
     stored, base = cur.execute(
@@ -1080,7 +1130,10 @@ def _classify_and_clean(
         "union select other_ordinal from _outcome where outcome = 'conflict' and other_ordinal is not null"
     ).fetchnumpy()["ordinal"]
     ordinals = np.sort(np.asarray(needed, dtype=np.int64))
-    lines = record_lines(path, header, scan, ordinals, list(reader["line"]), stored)
+    if known_lines is not None:
+        lines = known_lines[ordinals]
+    else:
+        lines = record_lines(path, header, scan, ordinals, list(reader["line"]), stored)
     line_map = pd.DataFrame({"ordinal": ordinals, "line": lines.astype(np.int64)})
     cur.register("_line_map", line_map)
     try:

@@ -18,7 +18,7 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
 DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and while a load is in
@@ -31,6 +31,7 @@ USAGE_ROLLUP_COLUMNS = (
     ("business_unit", "VARCHAR"),
     ("team", "VARCHAR"),
     ("agent_id", "VARCHAR"),
+    ("task_type", "VARCHAR"),
     ("tasks", "BIGINT"),
     ("completed", "BIGINT"),
     ("escalated", "BIGINT"),
@@ -178,7 +179,25 @@ def _migration_1(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(_usage_rollup_ddl())
 
 
-MIGRATIONS = {1: _migration_1}
+def _migration_2(conn: duckdb.DuckDBPyConnection) -> None:
+    """Vendor costs and task baselines; the task type in the usage rollup, for estimated time saved."""
+    for model in (schema.VendorCost, schema.TaskBaseline):
+        conn.execute(input_table_ddl(model).replace("create table", "create table if not exists", 1))
+    rollup_columns = [row[0] for row in conn.execute("describe usage_daily").fetchall()]
+    if "task_type" not in rollup_columns:
+        # Rebuilt from the stored events, one load at a time as the loads wrote it, so that every
+        # sum stays what it was and each key gains its task types.
+        conn.execute("drop table usage_daily")
+        conn.execute(_usage_rollup_ddl())
+        for (load_id,) in conn.execute(
+            "select distinct load_id from usage_events order by load_id"
+        ).fetchall():
+            conn.execute(sql_text("rollup_usage_daily.sql"), {"load_id": load_id})
+        rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
+        set_meta(conn, ROLLUP_BASELINE_KEY, str(rows) if rows else None)
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2}
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> None:
