@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SETTINGS_ENV = "OFFLOAD_METRICS_CONFIG"
 DEFAULT_SETTINGS_FILE = "offload.toml"
@@ -76,6 +76,47 @@ class Finance(_Group):
     default_hourly_cost_usd: float = Field(
         60, gt=0, description="Hourly rate for teams without a baseline rate, in USD."
     )
+    cost_source: Literal["usage", "vendor", "larger"] = Field(
+        "usage",
+        description="Which agent cost finance uses per function-month: usage (the usage log), vendor "
+        "(the vendor cost reports) or larger (the larger of the two).",
+    )
+
+
+SIX_MINUTES = "6 minutes per completed task"
+Minutes = Annotated[float, Field(ge=0, le=100000)]
+
+
+class Estimates(_Group):
+    preset: str = Field(
+        "",
+        description="Named preset of estimates.presets used where no task baseline applies; empty: none "
+        "(no estimate without a task baseline).",
+    )
+    presets: dict[str, tuple[Minutes, Minutes]] = Field(
+        default_factory=lambda: {SIX_MINUTES: (6.0, 0.0)},
+        description="Named presets: [baseline minutes, minutes with the agent] per completed task, "
+        "for the whole organisation.",
+    )
+
+    @field_validator("presets")
+    @classmethod
+    def _saves_time(cls, presets: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for name, (baseline, _with_agent) in presets.items():
+            if not name.strip() or baseline <= 0:
+                raise ValueError(f"preset {name!r} needs a name and baseline minutes above 0")
+        return presets
+
+    @model_validator(mode="after")
+    def _preset_is_named(self) -> Estimates:
+        if self.preset and self.preset not in self.presets:
+            raise ValueError(f"preset {self.preset!r} is not one of the presets: {', '.join(self.presets)}")
+        return self
+
+    @property
+    def chosen(self) -> tuple[float, float] | None:
+        """The chosen preset's (baseline, with-agent) minutes, or None."""
+        return self.presets.get(self.preset) if self.preset else None
 
 
 class Settings(_Group):
@@ -85,6 +126,7 @@ class Settings(_Group):
     net_output: NetOutput = Field(default_factory=NetOutput)
     adoption: Adoption = Field(default_factory=Adoption)
     finance: Finance = Field(default_factory=Finance)
+    estimates: Estimates = Field(default_factory=Estimates)
 
     @property
     def crossing_share(self) -> float:

@@ -27,6 +27,9 @@ DIMENSIONS = {
     "finance_summary": ("organisation", "function", "month"),
     "replication_curve": ("organisation", "function"),
     "replication_summary": ("organisation", "function"),
+    "reconciliation_summary": ("organisation", "function", "month"),
+    "estimates_summary": ("organisation", "function", "business_unit", "team", "month"),
+    "coverage": ("organisation", "function"),
 }
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _PARAMETER = re.compile(r"\$(\w+)")
@@ -113,6 +116,7 @@ def render(name: str, dimensions: tuple[str, ...] = ()) -> str:
 def parameters(filters: Filters, settings: Settings) -> dict[str, object]:
     """Every value a metric file may refer to, by its $name."""
     gates, adoption = settings.gates, settings.adoption
+    preset = settings.estimates.chosen
     return {
         "as_of": filters.as_of,
         "date_from": filters.date_from,
@@ -136,6 +140,10 @@ def parameters(filters: Filters, settings: Settings) -> dict[str, object]:
         "scale_months_high": adoption.scale_months[1],
         "default_hourly_cost_usd": settings.finance.default_hourly_cost_usd,
         "reinvestment_share": settings.finance.reinvestment_share,
+        "cost_source": settings.finance.cost_source,
+        "preset_name": settings.estimates.preset or None,
+        "preset_baseline_minutes": preset[0] if preset else None,
+        "preset_with_agent_minutes": preset[1] if preset else None,
         "tolerance": TOLERANCE,
     }
 
@@ -258,6 +266,40 @@ def finance_summary(
 ):
     """Finance at a coarser grain, with ROI and cost per task (finance_summary.sql)."""
     return query(conn, "finance_summary", filters, settings, by, exact=exact)
+
+
+def reconciliation(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
+    """Per function-month: usage-log cost against vendor cost, and the difference (reconciliation.sql)."""
+    return query(conn, "reconciliation", filters, settings, exact=exact)
+
+
+def reconciliation_summary(
+    conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",), *, exact=False
+):
+    """The reconciliation at a coarser grain, with unassigned vendor cost (reconciliation_summary.sql)."""
+    return query(conn, "reconciliation_summary", filters, settings, by, exact=exact)
+
+
+def reconciliation_accounts(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
+    """Per vendor account: its cost, where the mapping puts it, that unit's usage cost (reconciliation_accounts.sql)."""
+    return query(conn, "reconciliation_accounts", filters, settings, exact=exact)
+
+
+def estimates(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
+    """Per team-month without documented savings: estimated hours saved and their basis (estimates.sql)."""
+    return query(conn, "estimates", filters, settings, exact=exact)
+
+
+def estimates_summary(
+    conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",), *, exact=False
+):
+    """Estimated time saved at a coarser grain (estimates_summary.sql)."""
+    return query(conn, "estimates_summary", filters, settings, by, exact=exact)
+
+
+def coverage(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)) -> pd.DataFrame:
+    """The share of usage tasks and cost with documented savings, and with estimates (coverage.sql)."""
+    return query(conn, "coverage", filters, settings, by)
 
 
 def agents(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
