@@ -239,7 +239,7 @@ class VendorCost(InputKind):
     row_rules: ClassVar[tuple[RowRule, ...]] = (
         RowRule(
             "account",
-            "function is not null",
+            "account is null or function is not null",
             "no rule of the organisation mapping maps this account",
             needs_values=False,
             show_value=True,
