@@ -30,6 +30,7 @@ DIMENSIONS = {
     "reconciliation_summary": ("organisation", "function", "month"),
     "estimates_summary": ("organisation", "function", "business_unit", "team", "month"),
     "coverage": ("organisation", "function"),
+    "savings_side_by_side": ("organisation", "function"),
 }
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _PARAMETER = re.compile(r"\$(\w+)")
@@ -302,6 +303,11 @@ def coverage(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("f
     return query(conn, "coverage", filters, settings, by)
 
 
+def savings_side_by_side(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)):
+    """Documented and estimated hours saved side by side, never added (savings_side_by_side.sql)."""
+    return query(conn, "savings_side_by_side", filters, settings, by)
+
+
 def agents(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
     """Every agent with usage or a validation in the range: gate, replication, catalog (agents.sql)."""
     return query(conn, "agents", filters, settings)
@@ -346,6 +352,29 @@ def replication_backlog(replication_frame: pd.DataFrame) -> pd.DataFrame:
 def in_plateau(cascade_frame: pd.DataFrame) -> pd.DataFrame:
     """The functions of a cascade result that are in the pilot plateau in the as_of month."""
     return cascade_frame[cascade_frame["phase"] == "pilot_plateau"].reset_index(drop=True)
+
+
+def estimate_basis(estimates_frame: pd.DataFrame, limit: int = 5) -> str:
+    """The distinct bases of an estimates() result in words, the most used first, for hover text."""
+    if estimates_frame.empty or estimates_frame["basis"].isna().all():
+        return "No task baseline or preset applies to this selection, so nothing is estimated."
+    parts = estimates_frame["basis"].dropna().str.split(" | ", regex=False)
+    counted = parts.explode().value_counts()
+    shown = list(counted.index[:limit])
+    more = len(counted) - len(shown)
+    return "Estimated from: " + "; ".join(shown) + (f"; and {more} more" if more > 0 else "") + "."
+
+
+COST_SOURCE_WORDS = {
+    "usage": "the usage log's cost",
+    "vendor": "the vendors' billed cost",
+    "larger": "the larger of the usage log's and the vendors' cost, per function-month",
+}
+
+
+def cost_source_words(settings: Settings) -> str:
+    """Which agent cost finance uses, in words, for every cost figure's label."""
+    return COST_SOURCE_WORDS[settings.finance.cost_source]
 
 
 # The grain of net_output() that team_leaderboard and grown_teams select from.

@@ -9,7 +9,8 @@
 --   before every type), else the chosen preset; null when none applies.
 -- estimated_labor_value_usd: estimated_hours_saved x the team's loaded_hourly_cost_usd
 --   (default_hourly_cost_usd where the team has no baseline).
--- basis: the baselines used, in words: where each applies, its minutes, its source and note.
+-- basis: the baselines used, in words (where each applies, its minutes, its source and note),
+--   separated by " | ".
 -- Grain: one row per team-month with completed usage tasks and no time_saved rows.
 with usage as (
     select function, business_unit, team, month, task_type, cast(sum(completed) as bigint) as completed_tasks
@@ -91,7 +92,7 @@ team_months as (
         cast(coalesce(sum(completed_tasks) filter (where baseline_minutes is not null), 0) as bigint)
             as estimated_tasks,
         sum(completed_tasks * (baseline_minutes - with_agent_minutes) / 60) as estimated_hours_saved,
-        string_agg(distinct basis, '; ' order by basis) as basis
+        string_agg(distinct basis, ' | ' order by basis) as basis
     from with_preset
     group by function, business_unit, team, month
 ),

@@ -3,6 +3,7 @@
 -- vendor_cost_usd: sum of the account's vendor cost in the range, assigned or not.
 -- is_unassigned: no mapping rule maps the account; its rows were rejected, and their amounts count
 --   here so that the accounts add up to what the vendors billed.
+-- assigned_to: function / business unit / team the mapping gives the account, or unassigned.
 -- unit_vendor_cost_usd: vendor cost of every account the mapping assigns to the same function,
 --   business unit and team.
 -- unit_usage_cost_usd: usage-log cost of that unit (its team, or the whole business unit when the
@@ -53,6 +54,7 @@ final as (
         assigned.team,
         assigned.vendor_cost_usd,
         false as is_unassigned,
+        assigned.function || ' / ' || assigned.business_unit || coalesce(' / ' || assigned.team, '') as assigned_to,
         units.unit_vendor_cost_usd,
         unit_usage.unit_usage_cost_usd,
         units.unit_vendor_cost_usd - unit_usage.unit_usage_cost_usd as difference_usd,
@@ -76,6 +78,7 @@ final as (
         NULL::VARCHAR as team,
         vendor_cost_usd,
         true as is_unassigned,
+        'unassigned' as assigned_to,
         NULL::DECIMAL(38, 8) as unit_vendor_cost_usd,
         NULL::DECIMAL(38, 8) as unit_usage_cost_usd,
         NULL::DECIMAL(38, 8) as difference_usd,
