@@ -24,7 +24,8 @@ def test_defaults_are_specs():
             "scale_min_functions": 2,
             "scale_months": (18, 36),
         },
-        "finance": {"reinvestment_share": 0.25, "default_hourly_cost_usd": 60},
+        "finance": {"reinvestment_share": 0.25, "default_hourly_cost_usd": 60, "cost_source": "usage"},
+        "estimates": {"preset": "", "presets": {"6 minutes per completed task": (6.0, 0.0)}},
     }
 
 
@@ -81,5 +82,5 @@ def test_saved_settings_load_back_unchanged(tmp_path):
 
 def test_every_setting_is_described():
     described = config.describe_settings()
-    assert len(described) == 13
+    assert len(described) == 16
     assert all(row["description"] for row in described)
