@@ -262,6 +262,11 @@ def _anthropic_cost(bucket: dict, result: object) -> dict[str, str | None]:
     }
 
 
+def ingest_settings(mapping: Mapping | None) -> str:
+    """What, besides the file, decides a vendor cost load's rows (recorded with the load): the mapping."""
+    return json.dumps({"mapping_sha256": (mapping or EMPTY).fingerprint}, sort_keys=True)
+
+
 def report_source(report: Report, cur: duckdb.DuckDBPyConnection):
     """The report's rows as a pipeline source (registered on cur; text columns, known ordinals)."""
     from offload_metrics import ingest

@@ -17,6 +17,8 @@ if ui.showing_sample():
 st.subheader("Load files")
 st.caption(
     "CSV (also gzip-compressed), Parquet or JSON Lines; the kind of each file is recognised from its columns. "
+    "OpenTelemetry traces (OTLP JSON) and Langfuse observation and score exports load too, mapped to the "
+    "organisation by the mapping file the setting mapping.file names. "
     "Every row ends accepted, duplicate, conflict or rejected, and a file loads whole or not at all. "
     "Run `offload-metrics schema` for the columns each kind needs."
 )
@@ -60,6 +62,15 @@ st.download_button(
     "Download all rejected rows (CSV)", export.csv_bytes(ui.rejected()), file_name="rejected_rows.csv",
     mime="text/csv", key="data_rejected_csv", icon=":material/download:",
 )  # fmt: skip
+
+st.subheader(
+    "Unmapped values",
+    help="Telemetry records no rule of the organisation mapping matched, by the values they carried: add a rule "
+    "for each (see the README), then load the same files again; the records that now map are added, nothing twice.",
+)
+ui.table(ui.unmapped(), {
+    "unmapped": ("Values", ui.TEXT), "records": ("Records", ui.COUNT), "files": ("Files", ui.TEXT),
+}, key="data_unmapped", empty="Every telemetry record loaded was mapped.")  # fmt: skip
 
 st.subheader("Settings", help="Thresholds, rates and the reinvestment share every metric uses.")
 if "settings_problem" in st.session_state:
@@ -113,6 +124,7 @@ if applied or saved:
     try:
         chosen = config.parse_settings(
             {
+                **settings.model_dump(mode="json"),
                 "gates": {"min_accuracy": min_accuracy, "min_automation": min_automation, "min_tasks": min_tasks,
                           "min_reviewed": min_reviewed, "window_days": window_days},
                 "net_output": {"validation_uplift": uplift, "hours_per_fte_month": fte_hours},
