@@ -174,3 +174,47 @@ def test_a_cents_string_converts_exactly_and_never_through_a_float():
     assert vendor_costs._dollars("-250", cents=True) == "-2.50"
     assert vendor_costs._dollars("12.3456789", cents=True) == "0.12345679"
     assert vendor_costs._dollars("12O", cents=True) == "12O"  # handed on, for the pipeline to reject
+
+
+def test_after_the_mapping_covers_an_account_a_reload_loads_its_rows_and_nothing_twice(conn):
+    first = load(conn, FIXTURES / "openai_costs_page.json")
+    wider = mapping.Mapping(
+        (*MAPPING.rules, mapping.Rule(5, "openai.project_id", "proj_unknown", "Sales", "Enterprise", None))
+    )
+
+    again = load(conn, FIXTURES / "openai_costs_page.json", mapping=wider)
+
+    assert (first.accepted, first.rejected) == (4, 2)
+    # The four rows stored before are duplicates; proj_unknown's row now maps; the row without a
+    # project is still rejected.
+    assert (again.status, again.accepted, again.duplicate, again.rejected) == ("loaded", 1, 4, 1)
+    assert conn.execute(
+        "select account, function, amount_usd from vendor_costs where account = 'proj_unknown'"
+    ).fetchall() == [("proj_unknown", "Sales", Decimal("0.75000000"))]
+    # What is unassigned now is only the row with no project: $0.25, counted once over both loads.
+    assert conn.execute("select account, amount_usd from stg_vendor_unassigned").fetchall() == [
+        (None, Decimal("0.25000000"))
+    ]
+
+
+def test_the_command_line_loads_a_report_with_a_mapping_file(tmp_path):
+    import subprocess
+    import sys
+
+    cli = str(Path(sys.executable).with_name("offload-metrics"))
+    db = tmp_path / "cli.duckdb"
+    done = subprocess.run(
+        [cli, "ingest", "--db", str(db), "--mapping", str(FIXTURES / "mapping.toml"),
+         str(FIXTURES / "anthropic_cost_report.json")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "loaded" in done.stdout
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as connection:
+        assert connection.execute("select count(*), sum(amount_usd) from vendor_costs").fetchone() == (
+            4,
+            Decimal("21.86295679"),
+        )
