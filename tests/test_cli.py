@@ -123,7 +123,8 @@ def test_schema_prints_the_contract_and_json_schema():
     assert "one of completed, escalated, failed; required" in text.stdout
     document = json.loads(run("schema", "--json").stdout)
     assert set(document) == {
-        "usage_events", "time_saved", "replication_events", "agents", "org_baseline", "vendor_costs", "task_baselines",
+        "usage_events", "time_saved", "replication_events", "agents", "org_baseline", "vendor_costs", "vendor_usage",
+        "task_baselines",
     }  # fmt: skip
 
 

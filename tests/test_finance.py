@@ -247,3 +247,32 @@ def test_a_preset_must_be_one_of_the_named_presets():
         parse_settings({"estimates": {"preset": "seven minutes"}})
     edited = parse_settings({"estimates": {"preset": "Quick", "presets": {"Quick": [3, 1]}}})
     assert edited.estimates.chosen == (3.0, 1.0)
+
+
+def test_reconciliation_sets_the_vendors_token_counts_against_the_usage_logs(costs, tmp_path):
+    # The usage log of the costs fixture has no tokens; the vendor counted 1,000 in and 250 out for
+    # Marketing's account in March.
+    rules = tmp_path / "usage_mapping.csv"
+    rules.write_text(
+        "source,match,function,business_unit,team\nvendor.account,acct-mkt,Marketing,Consumer,Brand\n"
+    )
+    path = write_csv(
+        tmp_path / "vendor_usage.csv",
+        [
+            {
+                "day": "2025-03-03",
+                "vendor": "llm",
+                "account": "acct-mkt",
+                "input_tokens": 1000,
+                "output_tokens": 250,
+            }
+        ],
+    )
+    assert ingest.load_file(costs, path, mapping=mapping.load_mapping(rules)).accepted == 1
+
+    frame = metrics.reconciliation(costs, metrics.Filters(), Settings(), exact=True)
+
+    assert records(frame, "function", "usage_tokens", "vendor_tokens") == [
+        ("Marketing", 0, 1250),
+        ("Sales", 0, 0),
+    ]

@@ -161,7 +161,7 @@ def test_an_unreadable_report_changes_nothing_and_says_why(conn, tmp_path, conte
     path = tmp_path / "costs.json"
     path.write_text(content)
 
-    with pytest.raises(ingest.IngestError, match="is not a readable vendor cost report") as raised:
+    with pytest.raises(ingest.IngestError, match="is not a readable vendor cost or usage report") as raised:
         load(conn, path)
 
     assert message in str(raised.value)
@@ -218,3 +218,38 @@ def test_the_command_line_loads_a_report_with_a_mapping_file(tmp_path):
             4,
             Decimal("21.86295679"),
         )
+
+
+USAGE_ROWS = (
+    "select day::VARCHAR, vendor, account, model, line_item, input_tokens, cached_input_tokens, output_tokens, "
+    "requests, function, team from vendor_usage order by all"
+)
+
+
+def test_openai_completions_usage_and_an_anthropic_usage_report_load_into_one_usage_table(conn):
+    openai = load(conn, FIXTURES / "openai_usage_completions.json")
+    anthropic = load(conn, FIXTURES / "anthropic_usage_report.json")
+
+    assert (openai.kind, openai.accepted, openai.rejected) == ("vendor_usage", 2, 0)
+    assert (anthropic.kind, anthropic.accepted, anthropic.rejected) == ("vendor_usage", 1, 1)
+    assert conn.execute(USAGE_ROWS).fetchall() == [
+        # Anthropic's input is uncached 1500 + cache reads 300 + cache writes 100 + 50.
+        ("2025-03-03", "anthropic", "wrkspc_01Support", "claude-sonnet-4-20250514",
+         "service_tier=standard; context_window=0-200k", 1950, 300, 700, None, "Customer Support", "Tier 1"),
+        # A batch row is its own line; OpenAI's input_tokens already include the cached ones.
+        ("2025-03-03", "openai", "proj_brand", "gpt-4o-2024-08-06", "batch=true", 40, 0, 10, 1, "Marketing", "Brand"),
+        ("2025-03-03", "openai", "proj_brand", "gpt-4o-2024-08-06", None, 1000, 200, 500, 5, "Marketing", "Brand"),
+    ]  # fmt: skip
+    # The default workspace's row has a token count that is not a number: rejected, never coerced.
+    assert conn.execute(REJECTS).fetchall() == [
+        (1, "output_tokens", 'output_tokens: must be a whole number (got "12O")')
+    ]
+
+
+def test_cost_and_usage_results_in_one_file_are_refused(conn, tmp_path):
+    costs = json.loads((FIXTURES / "openai_costs_page.json").read_text())
+    usage = json.loads((FIXTURES / "openai_usage_completions.json").read_text())
+    (tmp_path / "both.json").write_text(json.dumps([costs, usage]))
+
+    with pytest.raises(ingest.IngestError, match="mixes cost and usage results"):
+        load(conn, tmp_path / "both.json")

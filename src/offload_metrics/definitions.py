@@ -29,7 +29,7 @@ FAMILIES = (
     # Finance on vendor bills, and estimated time saved.
     "reconciliation", "reconciliation_summary", "reconciliation_accounts", "vendor_unassigned", "estimates",
     "estimates_summary", "coverage", "vendor_costs_selected", "stg_vendor_costs", "stg_vendor_unassigned",
-    "stg_task_baselines", "savings_side_by_side",
+    "stg_task_baselines", "savings_side_by_side", "stg_vendor_usage",
 )  # fmt: skip
 
 

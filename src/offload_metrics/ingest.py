@@ -969,6 +969,7 @@ def load_file(
     report = _vendor_report(path, name)
     if report is not None:
         header = Header("json", report.names)
+        kind = kind or report.kind
     elif kind in telemetry.KINDS or (kind is None and _is_otlp(path)):
         kind = kind or "otlp_traces"
         header = Header("otlp", ()) if kind == "otlp_traces" else read_header(conn, path)
@@ -1141,7 +1142,7 @@ def load_file(
 
 
 def _vendor_report(path: Path, name: str) -> vendor_costs.Report | None:
-    """A vendor's JSON cost pages, read into rows of the vendor_costs contract; None for any other file."""
+    """A vendor's JSON cost or usage pages, read into rows of their contract; None for any other file."""
     try:
         with open_content(path, "rb") as handle:
             head = handle.read(vendor_costs.HEAD_BYTES)
@@ -1157,7 +1158,7 @@ def _vendor_report(path: Path, name: str) -> vendor_costs.Report | None:
     try:
         return vendor_costs.read_report(text)
     except vendor_costs.ReportError as error:
-        raise IngestError(name, f"is not a readable vendor cost report: {error}") from None
+        raise IngestError(name, f"is not a readable vendor cost or usage report: {error}") from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,7 +41,8 @@ COST_KEYS = ("usage_cost_usd", "vendor_cost_usd")
 ESTIMATE_KEYS = ("estimated_hours_saved", "estimated_labor_value_usd")
 COVERAGE_KEYS = ("documented_task_share", "documented_cost_share", "estimated_task_share")
 RECONCILIATION_KEYS = (
-    "function", "month", "usage_cost_usd", "vendor_cost_usd", "difference_usd", "difference_share",
+    "function", "month", "usage_cost_usd", "vendor_cost_usd", "difference_usd", "difference_share", "usage_tokens",
+    "vendor_tokens",
 )  # fmt: skip
 ACCOUNT_KEYS = (
     "vendor", "account", "function", "business_unit", "team", "vendor_cost_usd", "is_unassigned",
@@ -63,7 +64,7 @@ INTEGERS = {
     "time_to_scale_months", "cascade_rank", "validated_agents", "replicated_agents", "reviewed",
     "replication_days", "replications", "validated_teams", "teams_grew_headcount", "headcount",
     "baseline_headcount", "days_waiting", "validated_months", "completed_tasks", "estimated_tasks",
-    "documented_tasks",
+    "documented_tasks", "usage_tokens", "vendor_tokens",
 }  # fmt: skip
 # What a function without data of a kind reports: counts and money are 0, ratios are undefined.
 ZERO_WHEN_ABSENT = {

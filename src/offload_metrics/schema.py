@@ -265,6 +265,43 @@ class VendorCost(InputKind):
     team: Text | None = Field(None, description=MAPPED_NOTE)
 
 
+class VendorUsage(InputKind):
+    """Tokens and requests a vendor counted, per day, account and model (OpenAI's completions usage
+    and Anthropic's usage report are read into the same columns)."""
+
+    kind: ClassVar[str] = "vendor_usage"
+    key: ClassVar[tuple[str, ...]] = ("day", "vendor", "account", "model", "line_item")
+    title: ClassVar[str] = "Vendor usage report"
+    example: ClassVar[dict[str, str]] = {
+        "day": "2025-03-04",
+        "vendor": "openai",
+        "account": "proj_brand_content",
+        "model": "gpt-4o-2024-08-06",
+        "input_tokens": "120000",
+        "output_tokens": "30000",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = VendorCost.row_rules
+
+    day: dt.date = Field(description="The day counted (the UTC day the vendor's bucket starts).")
+    vendor: Text = Field(description="Who counted: openai, anthropic, or any name.")
+    account: Text = Field(
+        description="The vendor's account: an OpenAI project id, an Anthropic workspace id (default "
+        "for Anthropic's default workspace), or any account name."
+    )
+    model: Text | None = Field(None, description="The model used.")
+    line_item: Text | None = Field(
+        None,
+        description="Other grouping the report carries (API key, user, batch, service tier), as key=value pairs.",
+    )
+    input_tokens: Count = Field(description="All input tokens, cached ones included.")
+    cached_input_tokens: Count = Field(0, description="Input tokens read from the vendor's prompt cache.")
+    output_tokens: Count = Field(description="Output tokens.")
+    requests: Count | None = Field(None, description="Model requests, where the vendor counts them.")
+    function: Text | None = Field(None, description=MAPPED_NOTE)
+    business_unit: Text | None = Field(None, description=MAPPED_NOTE)
+    team: Text | None = Field(None, description=MAPPED_NOTE)
+
+
 class TaskBaseline(InputKind):
     """Minutes a task takes by hand and with an agent, for estimating time saved where no team
     documented it."""
@@ -311,7 +348,16 @@ class TaskBaseline(InputKind):
 
 KINDS: dict[str, type[InputKind]] = {
     model.kind: model
-    for model in (UsageEvent, TimeSaved, ReplicationEvent, Agent, OrgBaseline, VendorCost, TaskBaseline)
+    for model in (
+        UsageEvent,
+        TimeSaved,
+        ReplicationEvent,
+        Agent,
+        OrgBaseline,
+        VendorCost,
+        VendorUsage,
+        TaskBaseline,
+    )
 }
 
 

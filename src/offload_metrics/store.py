@@ -201,8 +201,8 @@ def _migration_2(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _migration_3(conn: duckdb.DuckDBPyConnection) -> None:
-    """Vendor costs and task baselines; the task type in the usage rollup, for estimated time saved."""
-    for model in (schema.VendorCost, schema.TaskBaseline):
+    """Vendor costs and usage, task baselines; the task type in the usage rollup, for estimated time saved."""
+    for model in (schema.VendorCost, schema.VendorUsage, schema.TaskBaseline):
         conn.execute(input_table_ddl(model).replace("create table", "create table if not exists", 1))
     rollup_columns = [row[0] for row in conn.execute("describe usage_daily").fetchall()]
     if "task_type" not in rollup_columns:

@@ -1,5 +1,5 @@
-"""Vendor cost reports: OpenAI and Anthropic cost pages read into the vendor_costs contract, and the
-organisation mapping put beside every vendor_costs row.
+"""Vendor reports: OpenAI and Anthropic cost pages read into the vendor_costs contract, their usage
+pages into vendor_usage, and the organisation mapping put beside every row of both.
 
 Two hooks of ingest.load_file, so that vendor files go through the same lossless pipeline as every
 other kind (checks, duplicates, conflicts, rejects, load history):
@@ -35,13 +35,22 @@ from offload_metrics import schema
 from offload_metrics.mapping import EMPTY, Mapping
 
 KIND = schema.VendorCost.kind
-MAPPED_KINDS = (KIND,)
+USAGE_KIND = schema.VendorUsage.kind
+MAPPED_KINDS = (KIND, USAGE_KIND)
 # Where each vendor's account is found, as the organisation mapping names it.
 ACCOUNT_SOURCES = {"openai": "openai.project_id", "anthropic": "anthropic.workspace_id"}
 OTHER_ACCOUNT_SOURCE = "vendor.account"
 # Anthropic reports its default workspace with a null workspace_id.
 ANTHROPIC_DEFAULT_WORKSPACE = "default"
-REPORT_COLUMNS = ("day", "vendor", "account", "line_item", "model", "amount_usd", "currency")
+REPORT_COLUMNS = {
+    KIND: ("day", "vendor", "account", "line_item", "model", "amount_usd", "currency"),
+    USAGE_KIND: (
+        "day", "vendor", "account", "model", "line_item", "input_tokens", "cached_input_tokens", "output_tokens",
+        "requests",
+    ),
+}  # fmt: skip
+# A result with one of these keys is a usage report's (tokens), else a cost report's (amounts).
+TOKEN_MARKERS = {"input_tokens", "uncached_input_tokens", "output_tokens"}
 MAPPED_COLUMNS = ("function", "business_unit", "team")
 CENT = Decimal(1).scaleb(-schema.MONEY_SCALE)
 HEAD_BYTES = 65536
@@ -58,13 +67,17 @@ class ReportError(ValueError):
 class Report:
     """A vendor report's results as text columns of the contract, one row per result."""
 
-    report_format: str  # openai_costs | anthropic_costs
-    rows: pd.DataFrame  # REPORT_COLUMNS as text, and _ordinal
+    report_format: str  # openai_costs | anthropic_costs | openai_usage | anthropic_usage
+    rows: pd.DataFrame  # the kind's REPORT_COLUMNS as text, and _ordinal
     lines: np.ndarray  # the physical line each result starts on
 
     @property
+    def kind(self) -> str:
+        return USAGE_KIND if self.report_format.endswith("_usage") else KIND
+
+    @property
     def names(self) -> tuple[str, ...]:
-        return REPORT_COLUMNS
+        return REPORT_COLUMNS[self.kind]
 
 
 def looks_like_report(head: bytes) -> bool:
@@ -83,7 +96,8 @@ def read_report(text: str) -> Report:
     pages_with_offsets = _pages(text)
     records: list[dict[str, str | None]] = []
     offsets: list[int] = []
-    formats = set()
+    formats: set[str] = set()
+    vendors: set[str] = set()
     for start, page in pages_with_offsets:
         if not isinstance(page, dict) or not isinstance(page.get("data"), list):
             raise ReportError("a page must be a JSON object with a data list of time buckets")
@@ -92,22 +106,29 @@ def read_report(text: str) -> Report:
         for position, bucket in enumerate(page["data"]):
             if not isinstance(bucket, dict) or not isinstance(bucket.get("results"), list):
                 raise ReportError(f"data[{position}] is not a time bucket with a results list")
-            if "starting_at" in bucket:
-                formats.add("anthropic_costs")
-                records += [_anthropic_cost(bucket, result) for result in bucket["results"]]
-            else:
-                formats.add("openai_costs")
-                records += [_openai_cost(bucket, result) for result in bucket["results"]]
+            vendor = "anthropic" if "starting_at" in bucket else "openai"
+            vendors.add(vendor)
+            for result in bucket["results"]:
+                is_usage = isinstance(result, dict) and bool(TOKEN_MARKERS & set(result))
+                report_format = f"{vendor}_{'usage' if is_usage else 'costs'}"
+                formats.add(report_format)
+                records.append(READERS[report_format](bucket, result))
             results += len(bucket["results"])
         # Each result's line, when the scan found them all (else the page's first line).
         offsets += found if len(found) == results else [start] * results
-    if len(formats) > 1:
+    if len(vendors) > 1:
         raise ReportError("mixes OpenAI and Anthropic pages; load each vendor's pages as its own file")
-    frame = pd.DataFrame(records, columns=list(REPORT_COLUMNS), dtype=object)
+    if len(formats) > 1:
+        raise ReportError(
+            "mixes cost and usage results; load the cost report and the usage report as two files"
+        )
+    report_format = formats.pop() if formats else "openai_costs"
+    columns = REPORT_COLUMNS[USAGE_KIND if report_format.endswith("_usage") else KIND]
+    frame = pd.DataFrame(records, columns=list(columns), dtype=object)
     frame["_ordinal"] = np.arange(len(frame), dtype=np.int64)
     newlines = [match.start() for match in re.finditer("\n", text)]
     lines = np.asarray([bisect.bisect_left(newlines, offset) + 1 for offset in offsets], dtype=np.int64)
-    return Report(formats.pop() if formats else "openai_costs", frame, lines)
+    return Report(report_format, frame, lines)
 
 
 def _pages(text: str) -> list[tuple[int, object]]:
@@ -267,6 +288,68 @@ def ingest_settings(mapping: Mapping | None) -> str:
     return json.dumps({"mapping_sha256": (mapping or EMPTY).fingerprint}, sort_keys=True)
 
 
+def _count(*values: object) -> str | None:
+    """The sum of token counts as text; a value that is not a whole number is handed on as it is."""
+    present = [value for value in values if value is not None]
+    if not present:
+        return None
+    if all(isinstance(value, int) and not isinstance(value, bool) for value in present):
+        return str(sum(present))  # type: ignore[arg-type]
+    return _text(next(value for value in present if not isinstance(value, int) or isinstance(value, bool)))
+
+
+def _grouping(result: dict, keys: tuple[str, ...]) -> str | None:
+    """The grouping values a usage result carries besides account and model, as one line item."""
+    parts = [f"{key}={_text(result[key])}" for key in keys if result.get(key) not in (None, "")]
+    return "; ".join(parts) or None
+
+
+def _openai_usage(bucket: dict, result: object) -> dict[str, str | None]:
+    result = result if isinstance(result, dict) else {}
+    return {
+        "day": _utc_day_of_seconds(bucket.get("start_time")),
+        "vendor": "openai",
+        "account": _text(result.get("project_id")),
+        "model": _text(result.get("model")),
+        "line_item": _grouping(result, ("api_key_id", "user_id", "batch", "service_tier")),
+        # OpenAI's input_tokens already include the cached ones.
+        "input_tokens": _count(result.get("input_tokens")),
+        "cached_input_tokens": _count(result.get("input_cached_tokens")),
+        "output_tokens": _count(result.get("output_tokens")),
+        "requests": _count(result.get("num_model_requests")),
+    }
+
+
+def _anthropic_usage(bucket: dict, result: object) -> dict[str, str | None]:
+    result = result if isinstance(result, dict) else {}
+    creation = result.get("cache_creation") if isinstance(result.get("cache_creation"), dict) else {}
+    return {
+        "day": _utc_day_of_rfc3339(bucket.get("starting_at")),
+        "vendor": "anthropic",
+        "account": _text(result.get("workspace_id")) or ANTHROPIC_DEFAULT_WORKSPACE,
+        "model": _text(result.get("model")),
+        "line_item": _grouping(result, ("api_key_id", "service_tier", "context_window", "inference_geo")),
+        # All input: uncached, read from the cache and written to it.
+        "input_tokens": _count(
+            result.get("uncached_input_tokens"),
+            result.get("cache_read_input_tokens"),
+            creation.get("ephemeral_1h_input_tokens"),
+            creation.get("ephemeral_5m_input_tokens"),
+        ),
+        "cached_input_tokens": _count(result.get("cache_read_input_tokens")),
+        "output_tokens": _count(result.get("output_tokens")),
+        "requests": None,
+    }
+
+
+READERS = {
+    "openai_costs": _openai_cost,
+    "anthropic_costs": _anthropic_cost,
+    "openai_usage": _openai_usage,
+    "anthropic_usage": _anthropic_usage,
+}
+
+
 def report_source(report: Report, cur: duckdb.DuckDBPyConnection):
     """The report's rows as a pipeline source (registered on cur; text columns, known ordinals)."""
     from offload_metrics import ingest
@@ -274,7 +357,7 @@ def report_source(report: Report, cur: duckdb.DuckDBPyConnection):
     cur.register(REPORT_VIEW, report.rows)
     return ingest.Source(
         reader=REPORT_VIEW,
-        columns={name: ingest.quote_identifier(name) for name in REPORT_COLUMNS},
+        columns={name: ingest.quote_identifier(name) for name in report.names},
         native_types={},
         ordinal="_ordinal",
     )

@@ -7,6 +7,8 @@
 -- unassigned_vendor_cost_usd: vendor cost no mapping rule assigns; it belongs to no function, so by
 --   function it is a row of its own with no function (shown as unassigned).
 -- billed_usd: vendor_cost_usd + unassigned_vendor_cost_usd, what the vendors billed in all.
+-- usage_tokens: sum of the usage log's input and output tokens.
+-- vendor_tokens: sum of the input and output tokens the vendors counted for assigned accounts.
 with function_months as (
     select *, 'organisation' as organisation
     from ({reconciliation})
@@ -22,7 +24,9 @@ assigned as (
     select
         {dimensions},
         sum(usage_cost_usd) as usage_cost_usd,
-        sum(vendor_cost_usd) as vendor_cost_usd
+        sum(vendor_cost_usd) as vendor_cost_usd,
+        cast(sum(usage_tokens) as bigint) as usage_tokens,
+        cast(sum(vendor_tokens) as bigint) as vendor_tokens
     from function_months
     group by {dimensions}
 ),
@@ -43,7 +47,9 @@ final as (
             / nullif(coalesce(assigned.vendor_cost_usd, 0), 0) as difference_share,
         unassigned_grouped.unassigned_vendor_cost_usd,
         coalesce(assigned.vendor_cost_usd, 0) + coalesce(unassigned_grouped.unassigned_vendor_cost_usd, 0)
-            as billed_usd
+            as billed_usd,
+        coalesce(assigned.usage_tokens, 0) as usage_tokens,
+        coalesce(assigned.vendor_tokens, 0) as vendor_tokens
     from assigned
     full outer join unassigned_grouped using ({dimensions})
 )
