@@ -253,3 +253,12 @@ def test_cost_and_usage_results_in_one_file_are_refused(conn, tmp_path):
 
     with pytest.raises(ingest.IngestError, match="mixes cost and usage results"):
         load(conn, tmp_path / "both.json")
+
+
+def test_unmapped_vendor_accounts_are_listed_with_the_telemetry_values_to_map(conn):
+    load(conn, FIXTURES / "openai_costs_page.json")
+
+    assert mapping.unmapped_values(conn).to_dict("records") == [
+        {"unmapped": 'openai.project_id="proj_unknown"', "records": 1, "files": "openai_costs_page.json"},
+        {"unmapped": "openai.project_id=(none)", "records": 1, "files": "openai_costs_page.json"},
+    ]

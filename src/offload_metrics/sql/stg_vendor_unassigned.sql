@@ -19,7 +19,7 @@ with rejected as (
 ),
 
 latest as (
-    select day, vendor, account, line_item, model, arg_max(amount_usd, load_id) as amount_usd
+    select day, vendor, account, line_item, model, arg_max(amount_usd, load_id) as amount_usd, max(load_id) as load_id
     from rejected
     where day is not null and amount_usd is not null
     group by day, vendor, account, line_item, model
@@ -33,7 +33,8 @@ final as (
         latest.account,
         latest.line_item,
         latest.model,
-        latest.amount_usd
+        latest.amount_usd,
+        latest.load_id
     from latest
     where not exists (
         select 1
