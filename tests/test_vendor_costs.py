@@ -262,3 +262,41 @@ def test_unmapped_vendor_accounts_are_listed_with_the_telemetry_values_to_map(co
         {"unmapped": 'openai.project_id="proj_unknown"', "records": 1, "files": "openai_costs_page.json"},
         {"unmapped": "openai.project_id=(none)", "records": 1, "files": "openai_costs_page.json"},
     ]
+
+
+def test_hostile_results_are_each_rejected_with_their_reason_and_nothing_is_coerced(conn, tmp_path):
+    def result(value, **changes):
+        return {"object": "organization.costs.result", "amount": {"value": value, "currency": "usd"},
+                "line_item": "x", "project_id": "proj_brand", **changes}  # fmt: skip
+
+    page = {
+        "object": "page",
+        "data": [
+            {"start_time": 1740960000, "results": [
+                result(1e30, line_item="huge"),
+                result("12O", line_item="letters"),
+                result(True, line_item="boolean"),
+                "not an object",
+                result(-1.5, line_item="credit"),
+                result(0.1, line_item='quote " and \' in it', project_id="proj_'; drop table loads; --"),
+            ]},
+            {"start_time": "1740960000", "results": [result(1)]},
+        ],
+    }  # fmt: skip
+    (tmp_path / "hostile.json").write_text(json.dumps(page))
+
+    loaded = load(conn, tmp_path / "hostile.json")
+
+    assert (loaded.rows_read, loaded.accepted, loaded.rejected) == (7, 1, 6)
+    assert conn.execute("select line_item, amount_usd from vendor_costs").fetchall() == [
+        ("credit", Decimal("-1.50000000"))
+    ]
+    assert [reason for _, _, reason in conn.execute(REJECTS).fetchall()] == [
+        'amount_usd: must be a decimal number (at most 8 decimal places) (got "1000000000000000000000000000000")',
+        'amount_usd: must be a decimal number (at most 8 decimal places) (got "12O")',
+        'amount_usd: must be a decimal number (at most 8 decimal places) (got "true")',
+        "account: is required; amount_usd: is required",
+        'account: no rule of the organisation mapping maps this account (got "proj_\'; drop table loads; --")',
+        'day: must be a date (YYYY-MM-DD) (got "1740960000")',
+    ]
+    assert conn.execute("select count(*) from loads").fetchone() == (1,)
