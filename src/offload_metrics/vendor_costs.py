@@ -4,12 +4,13 @@ pages into vendor_usage, and the organisation mapping put beside every row of bo
 Two hooks of ingest.load_file, so that vendor files go through the same lossless pipeline as every
 other kind (checks, duplicates, conflicts, rejects, load history):
 
-- read_report(path): a vendor's JSON cost pages as a relation of the contract's columns in text,
-  with the line where each result starts, or None when the file is not such a report;
-- mapped_source(cur, source, params, mapping): the source of a vendor_costs load (a report, or a
-  plain CSV, Parquet or JSON Lines file of the kind) with the function, business unit and team the
-  organisation mapping gives each row's account. A row no rule maps breaks the kind's row rule and
-  is rejected with its account named; the reconciliation shows its amount as unassigned.
+- read_report(text): a vendor's JSON cost or usage pages as a relation of the contract's columns in
+  text, with the line where each result starts (ingest calls it when looks_like_report says so);
+- mapped_source(cur, source, params, mapping): the source of a vendor_costs or vendor_usage load
+  (a report, or a plain CSV, Parquet or JSON Lines file of the kind) with the function, business
+  unit and team the organisation mapping gives each row's account. A row no rule maps breaks the
+  kind's row rule and is rejected with its account named; the reconciliation shows a cost row's
+  amount as unassigned.
 
 Amounts: Anthropic writes a decimal string in cents ("123.45" is $1.2345), converted by moving the
 decimal point; OpenAI writes a JSON number, read from its text (never through a float). Both are
@@ -81,8 +82,8 @@ class Report:
 
 
 def looks_like_report(head: bytes) -> bool:
-    """Whether the start of a (decompressed) file is a vendor's JSON cost page: JSON that has
-    time buckets with results, which no row-per-line input kind has."""
+    """Whether the start of a (decompressed) file is a vendor's JSON cost or usage page: JSON that
+    has time buckets with results, which no row-per-line input kind has."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     return (
         text[:1] in (b"{", b"[")
@@ -142,7 +143,8 @@ def _pages(text: str) -> list[tuple[int, object]]:
             ) from None
         pages = []
         offset = 0
-        for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        # Split on line feeds only: JSON text may hold other line separators (U+2028) inside strings.
+        for number, line in enumerate(text.split("\n"), start=1):
             if line.strip():
                 try:
                     pages.append((offset, json.loads(line, parse_float=Decimal)))
@@ -150,7 +152,7 @@ def _pages(text: str) -> list[tuple[int, object]]:
                     raise ReportError(
                         f"line {number} is not a JSON page (column {line_error.colno}: {line_error.msg})"
                     ) from None
-            offset += len(line)
+            offset += len(line) + 1
         return pages
     if isinstance(whole, list):
         starts = _top_level_objects(text)
