@@ -329,3 +329,17 @@ def test_net_output_shows_documented_and_estimated_hours_side_by_side(finance_ap
     assert shown["Hours saved"] == "259 h"
     charts = finance_app.get("vega_lite_chart")
     assert any("Estimated" in chart.proto.spec for chart in charts)
+
+
+def test_the_settings_form_switches_the_cost_source_and_the_finance_page_follows(finance_app):
+    finance_app.switch_page(page("data")).run()
+    finance_app.selectbox(key="s_cost_source").set_value("larger")
+    finance_app.selectbox(key="s_estimate_preset").set_value("6 minutes per completed task")
+    finance_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
+
+    assert not finance_app.exception, [error.value for error in finance_app.exception]
+    finance_app.switch_page(page("finance")).run()
+    # Usage log: $4 in March, $1 in April; bills: $5 in March. The larger per month: $5 + $1.
+    assert tiles(finance_app)["Agent cost"] == "$6"
+    captions = " ".join(element.value for element in finance_app.caption)
+    assert "finance.cost_source is larger" in captions

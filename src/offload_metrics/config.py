@@ -70,6 +70,14 @@ class Adoption(_Group):
         return band
 
 
+COST_SOURCES = {
+    "usage": "the usage log",
+    "vendor": "the vendors' bills",
+    "larger": "the larger of the two",
+}
+CostSource = Literal["usage", "vendor", "larger"]
+
+
 class Finance(_Group):
     reinvestment_share: Share = Field(
         0.25, description="Share of positive net savings earmarked for the reinvestment pool."
@@ -77,7 +85,7 @@ class Finance(_Group):
     default_hourly_cost_usd: float = Field(
         60, gt=0, description="Hourly rate for teams without a baseline rate, in USD."
     )
-    cost_source: Literal["usage", "vendor", "larger"] = Field(
+    cost_source: CostSource = Field(
         "usage",
         description="Which agent cost finance uses per function-month: usage (the usage log), vendor "
         "(the vendor cost reports) or larger (the larger of the two).",
