@@ -276,3 +276,17 @@ def test_reconciliation_sets_the_vendors_token_counts_against_the_usage_logs(cos
         ("Marketing", 0, 1250),
         ("Sales", 0, 0),
     ]
+
+
+def test_the_executive_summary_names_the_cost_source_and_keeps_estimates_apart(costs):
+    settings = parse_settings({"finance": {"cost_source": "larger"}})
+
+    text = report.markdown(report.build(costs, metrics.Filters(), settings))
+
+    assert (
+        "- Agent cost is the larger of the usage log's and the vendors' cost, per function-month: usage log $7.00; "
+        "vendor bills $6.00 assigned and $0.70 unassigned (no mapping rule)."
+    ) in text
+    # Marketing $5.00 (bills) + Sales $4.00 (usage log).
+    assert "- Agent cost: **$9.00**" in text
+    assert "- Estimated labor value where no team documented savings: — (estimated, not in net savings)" in text

@@ -366,9 +366,25 @@ def markdown(report: Mapping[str, object]) -> str:
         f"- Agent cost: **{display.money(org['agent_cost_usd'])}**",
         f"- Net savings: **{display.money(org['net_savings_usd'])}**",
         f"- Reinvestment pool: **{display.money(org['reinvestment_pool_usd'])}**",
+        *_markdown_bills_and_estimates(org),
         "",
     ]
     return "\n".join(lines)
+
+
+def _markdown_bills_and_estimates(org: Mapping[str, object]) -> list[str]:
+    """The summary's lines on vendor bills and estimated savings (absent from older reports)."""
+    if "cost_source" not in org:
+        return []
+    source = metrics.COST_SOURCE_WORDS[str(org["cost_source"])]
+    return [
+        f"- Agent cost is {source}: usage log {display.money(org['usage_cost_usd'])}; vendor bills "
+        f"{display.money(org['vendor_cost_usd'])} assigned and {display.money(org['unassigned_vendor_cost_usd'])} "
+        "unassigned (no mapping rule).",
+        f"- Estimated labor value where no team documented savings: {display.money(org['estimated_labor_value_usd'])} "
+        f"(estimated, not in net savings); documented savings cover "
+        f"{display.share(org['documented_task_share'])} of usage tasks.",
+    ]
 
 
 # Columns whose numbers read best aligned right in a Markdown table.
