@@ -288,6 +288,9 @@ def expected_columns_text() -> str:
     for kind, model in schema.KINDS.items():
         required = [column.name for column in schema.columns(model) if column.required]
         lines.append(f"  {kind}: {', '.join(required)}")
+    for kind, needed in telemetry.LANGFUSE_COLUMNS.items():
+        lines.append(f"  {kind}: {', '.join(sorted(needed))}")
+    lines.append("  otlp_traces: OTLP JSON objects with resourceSpans")
     return "\n".join(lines)
 
 
@@ -1285,7 +1288,9 @@ def _telemetry_message(result: LoadResult, staged: telemetry.Staged) -> str:
     word = telemetry.RECORD_WORDS[result.kind]
     made = "reviews" if result.kind == "langfuse_scores" else "usage events"
     text = f"{staged.records_read:,} {word} read, {staged.events:,} {made} made, {staged.rejected:,} records rejected"
-    if staged.outside:
+    if staged.outside and result.kind == "langfuse_scores":
+        text += f", {staged.outside:,} {word} not named by the setting telemetry.review_evaluation"
+    elif staged.outside:
         text += f", {staged.outside:,} {word} in no agent run"
     return text
 

@@ -211,6 +211,18 @@ def _observation_runs(
         "try_cast(a.input_raw as BIGINT)", "try_cast(a.output_raw as BIGINT)", "p"
     )
     own_is_unit = "true" if not per_trace else "false"
+    estimated_children = f"sum({estimate_children}) filter (where u.is_generation and u.cost_raw is null)"
+    task_type_metadata = _metadata("a", "$task_type_attribute")
+    if per_trace:
+        occurred_at = "strftime(a.first_start, '%Y-%m-%dT%H:%M:%S.%f')"
+        agent_id, is_error = "coalesce(a.trace_agent, a.trace_name)", "a.trace_error"
+        latency = "cast(epoch_ms(a.trace_end) - epoch_ms(a.first_start) as VARCHAR)"
+    else:
+        occurred_at, agent_id, is_error = "a.start_time", "a.name", "a.is_error"
+        latency = (
+            "coalesce(cast(epoch_ms(try_cast(a.end_time as TIMESTAMP)) - epoch_ms(try_cast(a.start_time as TIMESTAMP))"
+            " as VARCHAR), cast(round(try_cast(a.latency as DOUBLE) * 1000) as BIGINT)::VARCHAR)"
+        )
     cur.execute(
         f"""
         create or replace temp table _lf_runs as
@@ -240,9 +252,7 @@ def _observation_runs(
                 count(u.cost_raw) filter (where u.is_generation) as with_cost,
                 max(u.cost_raw) filter (where u.is_generation and u.cost_raw is not null and u.cost_n is null) as cost_bad,
                 sum(coalesce(u.cost_n, {estimate_children})) filter (where u.is_generation) as cost_sum,
-                coalesce(sum({
-            estimate_children
-        }) filter (where u.is_generation and u.cost_raw is null), 0) as estimated
+                coalesce({estimated_children}, 0) as estimated
             from units as u
             left join _tele_prices as p on p.model = u.model
             group by u.run_key
@@ -275,15 +285,10 @@ def _observation_runs(
                 a.record_no,
                 a.event_id,
                 a.trace_id,
-                {
-            "strftime(a.first_start, '%Y-%m-%dT%H:%M:%S.%f')" if per_trace else "a.start_time"
-        } as occurred_at,
-                {"coalesce(a.trace_agent, a.trace_name)" if per_trace else "a.name"} as agent_id,
-                coalesce(case when $task_type_attribute <> '' then {
-            _metadata("a", "$task_type_attribute")
-        } end,
-                         a.trace_name, a.name) as task_type,
-                case when {"a.trace_error" if per_trace else "a.is_error"} then 'failed'
+                {occurred_at} as occurred_at,
+                {agent_id} as agent_id,
+                coalesce(case when $task_type_attribute <> '' then {task_type_metadata} end, a.trace_name, a.name) as task_type,
+                case when {is_error} then 'failed'
                      when $escalated_attribute <> '' and lower(coalesce(
                          {_metadata("a", "$escalated_attribute")}, 'false')) not in ('false', '0', '')
                          then 'escalated'
@@ -298,12 +303,7 @@ def _observation_runs(
                      when a.own_is_unit or (a.cost_raw is not null and coalesce(a.with_cost, 0) = 0)
                          then cast(coalesce(a.own_cost, a.own_estimate) as VARCHAR)
                      else coalesce(a.cost_bad, cast(a.cost_sum as VARCHAR)) end as cost_usd,
-                {
-            "cast(epoch_ms(a.trace_end) - epoch_ms(a.first_start) as VARCHAR)"
-            if per_trace
-            else "coalesce(cast(epoch_ms(try_cast(a.end_time as TIMESTAMP)) - epoch_ms(try_cast(a.start_time as TIMESTAMP)) as VARCHAR), cast(round(try_cast(a.latency as DOUBLE) * 1000) as BIGINT)::VARCHAR)"
-        }
-                    as latency_ms,
+                {latency} as latency_ms,
                 case when a.cost_raw is not null and (a.own_is_unit or coalesce(a.with_cost, 0) = 0) then 0::DECIMAL(18,8)
                      when a.own_is_unit then coalesce(a.own_estimate, 0)
                      else coalesce(a.estimated, 0) end as estimated_cost_usd,

@@ -168,9 +168,11 @@ class Mapping:
                 group by o.row_id
             ),
             named as (
+                -- Only the records no rule maps need their values named.
                 select row_id,
                        string_agg(source || '=' || to_json(value)::VARCHAR, ', ' order by position, value) as seen
                 from offered
+                where row_id not in (select row_id from matched)
                 group by row_id
             ),
             final as (

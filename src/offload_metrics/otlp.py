@@ -19,6 +19,7 @@ from offload_metrics.mapping import Mapping
 
 # A Collector batch is one line; lines of many megabytes are normal.
 MAX_LINE_BYTES = 1 << 26
+PARSE_BATCH_BYTES = 32 << 20
 _ATTRIBUTES = [
     {"key": "VARCHAR", "value": {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR",
                                  "boolValue": "BOOLEAN"}}
@@ -48,6 +49,8 @@ create or replace temp macro otlp_text(v) as
              case when v.boolValue then 'true' when not v.boolValue then 'false' end);
 create or replace temp macro otlp_attr(attributes, wanted) as
     otlp_text(list_extract(list_filter(attributes, lambda a: a.key = wanted), 1).value);
+create or replace temp macro otlp_keyed(attributes, attribute_keys, wanted) as
+    otlp_text(attributes[list_position(attribute_keys, wanted)].value);
 """
 
 
@@ -93,56 +96,98 @@ def _read_records(cur: duckdb.DuckDBPyConnection, path: Path, compressed: bool, 
     return "document"
 
 
+def _batches(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
+    """Ranges of _otlp_lines' rowids holding about PARSE_BATCH_BYTES of text each.
+
+    DuckDB works on 2,048 rows at a time: 2,048 Collector batches of a few megabytes each, parsed
+    at once, would need gigabytes. Parsing a few dozen megabytes at a time keeps memory flat."""
+    first, count, total = cur.execute(
+        "select coalesce(min(rowid), 0), count(*), coalesce(sum(strlen(line)), 0) from _otlp_lines"
+    ).fetchone()  # type: ignore[misc]
+    per_batch = max(1, min(2048, int(PARSE_BATCH_BYTES * count / total) if total else 2048))
+    return [
+        (start, min(start + per_batch, first + count)) for start in range(first, first + count, per_batch)
+    ]
+
+
 def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
-    """One row per span (and one per unreadable record, with span fields null), in _otlp_spans."""
+    """One row per span (and one per unreadable record, with span fields null, its reason and the
+    start of its text), in _otlp_spans."""
     base = telemetry.first_rowid(cur, "_otlp_lines")
     inference = ", ".join(f"'{name}'" for name in INFERENCE_OPERATIONS)
     cur.execute(MACROS)
+    for number, (start, stop) in enumerate(_batches(cur) or [(base, base)]):
+        target = "create or replace temp table _otlp_spans as" if number == 0 else "insert into _otlp_spans"
+        _parse_batch(cur, target, base, start, stop, inference)
+
+
+def _parse_batch(
+    cur: duckdb.DuckDBPyConnection, target: str, base: int, start: int, stop: int, inference: str
+) -> None:
     cur.execute(
         f"""
-        create or replace temp table _otlp_spans as
+        {target}
         with records as (
-            select rowid - {base} as record_no, try(from_json(line, '{TRACES_DATA}')) as doc
+            select rowid - {base} as record_no, try(from_json(line, '{TRACES_DATA}')) as doc, line
             from _otlp_lines
+            where rowid >= {start} and rowid < {stop}
         ),
         resources as (
-            select record_no, doc.resourceSpans is null as unreadable,
+            -- CASE evaluates its branch only for the rows that take it: valid lines are parsed once.
+            select record_no,
+                   case when doc.resourceSpans is null then
+                       case when not json_valid(line) then 'not valid JSON'
+                            else 'not an OTLP traces object (no resourceSpans list)' end
+                   end as unreadable_reason,
+                   case when doc.resourceSpans is null then left(line, 200) end as unreadable_text,
+                   doc.resourceSpans is null as unreadable,
                    unnest(case when doc.resourceSpans is null then [NULL] else doc.resourceSpans end) as rs
             from records
         ),
         scopes as (
-            select record_no, unreadable, rs.resource.attributes as resource_attributes,
+            select record_no, unreadable, unreadable_reason, unreadable_text,
+                   rs.resource.attributes as resource_attributes,
                    unnest(case when unreadable then [NULL] else rs.scopeSpans end) as ss
             from resources
         ),
         spans as (
-            select record_no, unreadable, resource_attributes,
+            select record_no, unreadable, unreadable_reason, unreadable_text, resource_attributes,
                    unnest(case when unreadable then [NULL] else ss.spans end) as s
             from scopes
         ),
-        parsed as (
-            select record_no, unreadable, resource_attributes, s,
-                   otlp_attr(s.attributes, 'gen_ai.operation.name') as operation
+        keyed as (
+            -- Each span's attribute keys once, so that every lookup below is a scan of plain text.
+            select record_no, unreadable, unreadable_reason, unreadable_text, resource_attributes, s,
+                   list_transform(s.attributes, lambda a: a.key) as attribute_keys
             from spans
+        ),
+        parsed as (
+            select *, otlp_keyed(s.attributes, attribute_keys, 'gen_ai.operation.name') as operation
+            from keyed
         ),
         final as (
             select
                 record_no,
                 unreadable,
+                unreadable_reason,
+                unreadable_text,
                 lower(s.traceId) as trace_id,
                 lower(s.spanId) as span_id,
                 lower(nullif(s.parentSpanId, '')) as parent_id,
+                -- The tree is walked on a 64-bit hash of (trace, span): a join on one integer, not two texts.
+                hash(lower(s.traceId), lower(s.spanId)) as node_key,
+                hash(lower(s.traceId), lower(nullif(s.parentSpanId, ''))) as parent_key,
                 coalesce(operation = 'invoke_agent', starts_with(s.name, 'invoke_agent')) as is_agent,
                 coalesce(operation in ({inference}), false) as is_inference,
                 coalesce(operation = 'execute_tool', false) as is_tool,
-                coalesce(otlp_attr(s.attributes, 'gen_ai.usage.input_tokens'),
-                         otlp_attr(s.attributes, 'gen_ai.usage.prompt_tokens')) as input_raw,
-                coalesce(otlp_attr(s.attributes, 'gen_ai.usage.output_tokens'),
-                         otlp_attr(s.attributes, 'gen_ai.usage.completion_tokens')) as output_raw,
-                coalesce(otlp_attr(s.attributes, 'gen_ai.usage.cost.amount'),
-                         otlp_attr(s.attributes, 'gen_ai.usage.cost')) as cost_raw,
-                coalesce(otlp_attr(s.attributes, 'gen_ai.response.model'),
-                         otlp_attr(s.attributes, 'gen_ai.request.model')) as model,
+                coalesce(otlp_keyed(s.attributes, attribute_keys, 'gen_ai.usage.input_tokens'),
+                         otlp_keyed(s.attributes, attribute_keys, 'gen_ai.usage.prompt_tokens')) as input_raw,
+                coalesce(otlp_keyed(s.attributes, attribute_keys, 'gen_ai.usage.output_tokens'),
+                         otlp_keyed(s.attributes, attribute_keys, 'gen_ai.usage.completion_tokens')) as output_raw,
+                coalesce(otlp_keyed(s.attributes, attribute_keys, 'gen_ai.usage.cost.amount'),
+                         otlp_keyed(s.attributes, attribute_keys, 'gen_ai.usage.cost')) as cost_raw,
+                coalesce(otlp_keyed(s.attributes, attribute_keys, 'gen_ai.response.model'),
+                         otlp_keyed(s.attributes, attribute_keys, 'gen_ai.request.model')) as model,
                 case when is_agent then s end as agent_span,
                 case when is_agent then resource_attributes end as agent_resource
             from parsed
@@ -169,44 +214,56 @@ def _agent_runs(
     estimate_own = telemetry.estimate_sql(
         "try_cast(a.input_raw as BIGINT)", "try_cast(a.output_raw as BIGINT)", "p"
     )
+    estimated_children = f"sum({estimate_children}) filter (where u.is_inference and u.cost_raw is null)"
+    evaluation_review = telemetry.review_sql(
+        "otlp_attr(event.attributes, 'gen_ai.evaluation.score.label')",
+        "try_cast(otlp_attr(event.attributes, 'gen_ai.evaluation.score.value') as DOUBLE)",
+    )
     cur.execute(
         f"""
         create or replace temp table _tele_runs as
         with recursive
         nodes as (
-            -- One row per span id: a span the Collector sent twice is one node of the tree.
-            select distinct on (trace_id, span_id) trace_id, span_id, parent_id, is_agent
+            -- One row per span: a span the Collector sent twice is one node of the tree.
+            select node_key, any_value(parent_key) as parent_key, bool_or(is_agent) as is_agent
             from _otlp_spans
             where not unreadable
+            group by node_key
         ),
-        walk(trace_id, span_id, cursor, hops) as (
-            select trace_id, span_id, parent_id, 1
+        walk(node_key, cursor, hops) as (
+            select node_key, parent_key, 1
             from _otlp_spans
             where (is_inference or is_tool) and parent_id is not null and not is_agent
             union all
-            select w.trace_id, w.span_id, n.parent_id, w.hops + 1
+            select w.node_key, n.parent_key, w.hops + 1
             from walk as w
-            join nodes as n on n.trace_id = w.trace_id and n.span_id = w.cursor
-            where not n.is_agent and n.parent_id is not null and w.hops < 256
+            join nodes as n on n.node_key = w.cursor
+            where not n.is_agent and n.parent_key is not null and w.hops < 256
         ),
         owned as (
             -- The nearest invoke_agent ancestor of each inference or tool span.
-            select distinct w.trace_id, w.span_id, w.cursor as agent_span_id
+            select distinct w.node_key, w.cursor as agent_key
             from walk as w
-            join nodes as n on n.trace_id = w.trace_id and n.span_id = w.cursor and n.is_agent
+            join nodes as n on n.node_key = w.cursor and n.is_agent
         ),
         units as (
-            select distinct on (o.trace_id, o.span_id) o.trace_id, o.agent_span_id, s.is_inference, s.is_tool,
-                   s.input_raw, s.output_raw, s.cost_raw, s.model,
-                   try_cast(s.input_raw as BIGINT) as input_n, try_cast(s.output_raw as BIGINT) as output_n,
-                   {telemetry.money_sql("s.cost_raw")} as cost_n
+            select o.agent_key, o.node_key, any_value(s.trace_id) as trace_id,
+                   any_value(s.is_inference) as is_inference, any_value(s.is_tool) as is_tool,
+                   any_value(s.input_raw) as input_raw, any_value(s.output_raw) as output_raw,
+                   any_value(s.cost_raw) as cost_raw, any_value(s.model) as model
             from owned as o
-            join _otlp_spans as s on s.trace_id = o.trace_id and s.span_id = o.span_id
+            join _otlp_spans as s on s.node_key = o.node_key
+            group by o.agent_key, o.node_key
+        ),
+        typed_units as (
+            select *, try_cast(input_raw as BIGINT) as input_n, try_cast(output_raw as BIGINT) as output_n,
+                   {telemetry.money_sql("cost_raw")} as cost_n
+            from units
         ),
         children as (
             select
                 u.trace_id,
-                u.agent_span_id,
+                u.agent_key,
                 count(*) as api_calls,
                 count(*) filter (where u.is_inference) as inference_spans,
                 sum(u.input_n) filter (where u.is_inference) as input_sum,
@@ -216,21 +273,14 @@ def _agent_runs(
                 count(u.cost_raw) filter (where u.is_inference) as with_cost,
                 max(u.cost_raw) filter (where u.is_inference and u.cost_raw is not null and u.cost_n is null) as cost_bad,
                 sum(coalesce(u.cost_n, {estimate_children})) filter (where u.is_inference) as cost_sum,
-                coalesce(sum({
-            estimate_children
-        }) filter (where u.is_inference and u.cost_raw is null), 0) as estimated
-            from units as u
+                coalesce({estimated_children}, 0) as estimated
+            from typed_units as u
             left join _tele_prices as p on p.model = u.model
-            group by u.trace_id, u.agent_span_id
+            group by u.trace_id, u.agent_key
         ),
         evaluations as (
             select row_id, try_cast(event.timeUnixNano as HUGEINT) as time_ns,
-                   {
-            telemetry.review_sql(
-                "otlp_attr(event.attributes, 'gen_ai.evaluation.score.label')",
-                "try_cast(otlp_attr(event.attributes, 'gen_ai.evaluation.score.value') as DOUBLE)",
-            )
-        } as review
+                   {evaluation_review} as review
             from (select row_id, unnest(agent_span.events) as event from _otlp_agents)
             where event.name = 'gen_ai.evaluation.result'
               and ($review_evaluation = ''
@@ -300,7 +350,7 @@ def _agent_runs(
                          'the invoke_agent span ' || a.trace_id || ':' || a.span_id
                          || ' has neither gen_ai.agent.id nor gen_ai.agent.name' end as reject_reason
             from agents as a
-            left join children as c on c.trace_id = a.trace_id and c.agent_span_id = a.span_id
+            left join children as c on c.agent_key = a.node_key and c.trace_id = a.trace_id
             left join reviews as r on r.row_id = a.row_id
         )
         select * from final
@@ -339,28 +389,22 @@ def stage(
     """Read an OTLP JSON file into _tele_events and _tele_rejects (see telemetry.py)."""
     record_format = _read_records(cur, path, compressed, rejects)
     _parse_spans(cur)
-    base = telemetry.first_rowid(cur, "_otlp_lines")
+    records = cur.execute("select count(*) from _otlp_lines").fetchone()[0]  # type: ignore[index]
+    # The text is parsed: free its memory for the agent tree.
+    cur.execute("drop table _otlp_lines")
     telemetry.create_rejects(cur)
     cur.execute(
-        f"""
+        """
         insert into _tele_rejects
-        select s.record_no, NULL,
-               case when not json_valid(l.line) then 'not valid JSON'
-                    else 'not an OTLP traces object (no resourceSpans list)' end,
-               json_object('line', left(l.line, 200))::VARCHAR
-        from _otlp_spans as s
-        join _otlp_lines as l on l.rowid - {base} = s.record_no
-        where s.unreadable
+        select record_no, NULL, unreadable_reason, json_object('line', unreadable_text)::VARCHAR
+        from _otlp_spans
+        where unreadable
         """
     )
     sources = _agent_runs(cur, settings, mapping)
     telemetry.finish(cur, mapping, sources)
-    spans, agents, records = cur.execute(
-        """
-        select count(*) filter (where not unreadable), count(*) filter (where is_agent),
-               (select count(*) from _otlp_lines)
-        from _otlp_spans
-        """
+    spans, agents = cur.execute(
+        "select count(*) filter (where not unreadable), count(*) filter (where is_agent) from _otlp_spans"
     ).fetchone()  # type: ignore[misc]
     in_runs = cur.execute("select coalesce(sum(cast(api_calls as BIGINT)), 0) from _tele_runs").fetchone()[0]  # type: ignore[index]
     events = cur.execute("select count(*) from _tele_events").fetchone()[0]  # type: ignore[index]

@@ -383,7 +383,7 @@ def loads(conn: duckdb.DuckDBPyConnection):
     return conn.execute(
         """
         select load_id, file_name, kind, file_format, rows_read, accepted, duplicate, conflict, rejected,
-               ignored_columns, started_at, finished_at, outcome, sha256, size_bytes
+               ignored_columns, started_at, finished_at, outcome, sha256, size_bytes, records_read, events_made
         from loads order by load_id desc
         """
     ).df()

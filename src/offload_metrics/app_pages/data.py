@@ -47,7 +47,9 @@ st.subheader("Load history", help="Every load: where each row read went.")
 ui.table(ui.loads(), {
     "load_id": ("Load", ui.COUNT), "file_name": ("File", ui.TEXT), "kind": ("Kind", ui.TEXT),
     "rows_read": ("Read", ui.COUNT), "accepted": ("Accepted", ui.COUNT), "duplicate": ("Duplicate", ui.COUNT),
-    "conflict": ("Conflict", ui.COUNT), "rejected": ("Rejected", ui.COUNT), "finished_at": ("Loaded at (UTC)", ui.TIME),
+    "conflict": ("Conflict", ui.COUNT), "rejected": ("Rejected", ui.COUNT),
+    "records_read": ("Spans or observations read", ui.COUNT), "events_made": ("Events made", ui.COUNT),
+    "finished_at": ("Loaded at (UTC)", ui.TIME),
 }, key="data_loads", empty="No file has been loaded.")  # fmt: skip
 st.caption("Over all loads:")
 ui.table(ui.data_quality(), {key: (key.replace("_", " ").capitalize(), ui.COUNT) for key in ingest.COUNT_FIELDS},
