@@ -289,4 +289,6 @@ def test_the_executive_summary_names_the_cost_source_and_keeps_estimates_apart(c
     ) in text
     # Marketing $5.00 (bills) + Sales $4.00 (usage log).
     assert "- Agent cost: **$9.00**" in text
-    assert "- Estimated labor value where no team documented savings: — (estimated, not in net savings)" in text
+    assert (
+        "- Estimated labor value where no team documented savings: — (estimated, not in net savings)" in text
+    )
