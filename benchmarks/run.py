@@ -40,7 +40,8 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     ],
     "net_output": [
         ("net_output", ("organisation",)), ("net_output", ("function", "business_unit", "team")),
-        ("net_output", ("function",)),
+        ("net_output", ("function",)), ("savings_side_by_side", ("organisation",)), ("savings_side_by_side", ()),
+        ("coverage", ("organisation",)), ("estimates", ()),
     ],
     "replication": [
         ("replication_summary", ("organisation",)), ("replication_summary", ()), ("replication", ()),
@@ -53,7 +54,9 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "catalog": [("catalog", ())],
     "finance": [
         ("finance_summary", ("organisation",)), ("finance_summary", ()), ("finance_trend", ()), ("finance_tables", ()),
-        ("usage", ("organisation",)),
+        ("usage", ("organisation",)), ("reconciliation_summary", ("organisation",)), ("reconciliation", ()),
+        ("reconciliation_accounts", ()), ("estimates", ()), ("estimates_summary", ("organisation",)),
+        ("coverage", ("organisation",)),
     ],
 }  # fmt: skip
 TARGETS = {

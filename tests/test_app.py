@@ -251,3 +251,95 @@ def test_business_unit_choices_follow_the_chosen_functions(sample_app):
     legal = set(sample_app.multiselect(key="business_unit").options)
     assert legal == {"Commercial Legal", "Compliance"}
     assert legal < everyone
+
+
+# --- Vendor bills and estimated savings ----------------------------------------------------------------
+
+
+@pytest.fixture
+def finance_app(make_app, tmp_path):
+    """Marketing's Brand team: 4 completed briefs at $1.00 in March without time_saved (estimated with
+    the team's 45 -> 8 minute baseline) and one in a documented April; its vendor account billed
+    $5.00 in March; $0.70 went to an account no rule maps."""
+    from offload_metrics import ingest, mapping
+
+    app = make_app(sample=False)
+    app.run()
+    usage = [
+        example("usage_events", event_id=f"e{index}", occurred_at=f"2025-03-0{index + 1}T10:00:00Z",
+                cost_usd="1.00", team="Brand", task_type="campaign_brief")
+        for index in range(4)
+    ] + [example("usage_events", event_id="e4", occurred_at="2025-04-02T10:00:00Z", cost_usd="1.00", team="Brand",
+                 task_type="campaign_brief")]  # fmt: skip
+    rules = tmp_path / "mapping.csv"
+    rules.write_text(
+        "source,match,function,business_unit,team\nvendor.account,acct-mkt,Marketing,Consumer,Brand\n"
+    )
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        ingest.load_file(conn, write_csv(tmp_path / "usage.csv", usage))
+        ingest.load_file(conn, write_csv(tmp_path / "saved.csv", [example("time_saved", team="Brand",
+                         period_start="2025-04-01", period_end="2025-04-30")]))  # fmt: skip
+        ingest.load_file(
+            conn, write_csv(tmp_path / "baselines.csv", [example("task_baselines", team="Brand")])
+        )
+        ingest.load_file(
+            conn,
+            write_csv(tmp_path / "bills.csv", [
+                {"day": "2025-03-10", "vendor": "llm", "account": "acct-mkt", "amount_usd": "5.00"},
+                {"day": "2025-03-10", "vendor": "llm", "account": "acct-lost", "amount_usd": "0.70"},
+            ]),
+            mapping=mapping.load_mapping(rules),
+        )  # fmt: skip
+    st.cache_data.clear()
+    return app
+
+
+def test_finance_reconciles_the_usage_log_with_the_bills_and_shows_estimates_apart(finance_app, tmp_path):
+    finance_app.switch_page(page("finance")).run()
+
+    assert not finance_app.exception, [error.value for error in finance_app.exception]
+    shown = tiles(finance_app)
+    assert shown["Cost in the usage log"] == "$5.00"  # 4 in March and 1 in April at $1.00
+    assert shown["Cost on the vendors' bills"] == "$5.00"
+    assert shown["Bills minus usage log"] == "$0.00"
+    assert shown["Unassigned vendor cost"] == "$0.70"
+    # 4 completed briefs x (45 - 8) / 60 hours x $60 (the team has no baseline rate) = $148.00.
+    assert shown["Labor value, estimated"] == "$148"
+    # 4 of the 5 usage tasks are in March, which has no time_saved row; April's one task is covered.
+    assert shown["Usage tasks with documented savings"] == "20.0%"
+    hover = {metric.label: metric.proto.help for metric in finance_app.metric}
+    assert (
+        "team Consumer / Brand, campaign_brief: 45 -> 8 minutes per task (estimate"
+        in hover["Labor value, estimated"]
+    )
+    agent_cost = next(metric for metric in finance_app.metric if metric.label == "Agent cost")
+    assert agent_cost.proto.delta.startswith("the usage log's cost")
+    captions = " ".join(element.value for element in finance_app.caption)
+    assert "finance.cost_source is usage" in captions
+
+
+def test_net_output_shows_documented_and_estimated_hours_side_by_side(finance_app):
+    finance_app.switch_page(page("net_output")).run()
+
+    assert not finance_app.exception, [error.value for error in finance_app.exception]
+    shown = tiles(finance_app)
+    # Documented: April's row, 420 x (45 - 8) / 60 = 259 hours; estimated: 4 x 37 / 60 = 2.47 hours.
+    assert shown["Hours saved, documented"] == "259 h"
+    assert shown["Hours saved, estimated"] == "2 h"
+    assert shown["Hours saved"] == "259 h"
+    charts = finance_app.get("vega_lite_chart")
+    assert any("Estimated" in chart.proto.spec for chart in charts)
+
+
+def test_the_settings_form_switches_the_cost_source_and_the_finance_page_follows(finance_app):
+    finance_app.switch_page(page("data")).run()
+    finance_app.selectbox(key="s_cost_source").set_value("larger")
+    finance_app.selectbox(key="s_estimate_preset").set_value("6 minutes per completed task")
+    finance_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
+
+    assert not finance_app.exception, [error.value for error in finance_app.exception]
+    finance_app.switch_page(page("finance")).run()
+    # Usage log: $4 in March, $1 in April; bills: $5 in March. The larger per month: $5 + $1.
+    assert tiles(finance_app)["Agent cost"] == "$6"
+    captions = " ".join(element.value for element in finance_app.caption)
+    assert "finance.cost_source is larger" in captions

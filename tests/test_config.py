@@ -27,8 +27,9 @@ def test_defaults_are_specs():
             "scale_min_functions": 2,
             "scale_months": (18, 36),
         },
-        "finance": {"reinvestment_share": 0.25, "default_hourly_cost_usd": 60},
+        "finance": {"reinvestment_share": 0.25, "default_hourly_cost_usd": 60, "cost_source": "usage"},
         "ingest": {"min_date": dt.date(1900, 1, 1), "max_date": dt.date(2199, 12, 31)},
+        "estimates": {"preset": "", "presets": {"6 minutes per completed task": (6.0, 0.0)}},
         "mapping": {"file": ""},
         "telemetry": {
             "task_type_attribute": "",
@@ -113,7 +114,9 @@ def test_saved_settings_load_back_unchanged(tmp_path):
 
 def test_every_setting_is_described():
     described = config.describe_settings()
-    assert len(described) == 13 + 2 + 1 + 6 + 6 + 9  # SPEC, ingest, mapping, telemetry, forecast, alerts
+    assert (
+        len(described) == 13 + 2 + 1 + 6 + 6 + 9 + 3
+    )  # SPEC, ingest, mapping, telemetry, forecast, alerts, finance
     assert all(row["description"] for row in described)
 
 

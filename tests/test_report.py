@@ -107,6 +107,10 @@ def test_an_empty_database_gives_zeros_and_nulls(conn):
         "hours_saved": 0.0, "net_output_uplift": None, "labor_value_usd": 0.0, "agent_cost_usd": 0.0,
         "net_savings_usd": 0.0, "reinvestment_pool_usd": 0.0, "first_deployment_month": None,
         "first_scale_month": None, "estimated_agent_cost_usd": 0.0,
+        # Finance on vendor bills and estimates (additive keys).
+        "cost_source": "usage", "usage_cost_usd": 0.0, "vendor_cost_usd": 0.0, "unassigned_vendor_cost_usd": 0.0,
+        "estimated_hours_saved": None, "estimated_labor_value_usd": None, "documented_task_share": None,
+        "documented_cost_share": None, "estimated_task_share": None,
     }  # fmt: skip
     assert (built["functions"], built["adoption"], built["teams"], built["agents"]) == ([], [], [], [])
     assert built["data_quality"] == {

@@ -67,6 +67,43 @@ SPEC_COLUMNS = {
         "routine_hours_per_month",
         "loaded_hourly_cost_usd",
     ],
+    # Second round: the plain CSV form of vendor cost reports, and task baselines for estimates.
+    "vendor_costs": [
+        "day",
+        "vendor",
+        "account",
+        "line_item",
+        "model",
+        "amount_usd",
+        "currency",
+        "function",
+        "business_unit",
+        "team",
+    ],
+    "vendor_usage": [
+        "day",
+        "vendor",
+        "account",
+        "model",
+        "line_item",
+        "input_tokens",
+        "cached_input_tokens",
+        "output_tokens",
+        "requests",
+        "function",
+        "business_unit",
+        "team",
+    ],
+    "task_baselines": [
+        "function",
+        "business_unit",
+        "team",
+        "task_type",
+        "baseline_minutes_per_task",
+        "minutes_per_task_with_agent",
+        "source",
+        "note",
+    ],
 }
 
 

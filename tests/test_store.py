@@ -7,6 +7,7 @@ import sys
 import textwrap
 from decimal import Decimal
 
+import duckdb
 import pytest
 
 from conftest import example, snapshot, table_rows, write_csv
@@ -190,3 +191,29 @@ def test_an_unload_that_fails_part_way_changes_nothing(conn, tmp_path):
         store.unload(conn, 1)
 
     assert snapshot(conn) == before
+
+
+def test_an_old_database_gains_the_vendor_and_baseline_tables_and_task_types_in_its_rollup(db_path, data):
+    data.usage("2025-03-03", "a1", count=2).usage("2025-03-04", "a1", cost="1.50")
+    data.rows["usage_events"][0]["task_type"] = "brief"
+    data.load().close()
+    with duckdb.connect(str(db_path)) as old:
+        # The database as schema version 1 left it: no vendor or baseline table, no task type.
+        old.execute("drop table vendor_costs")
+        old.execute("drop table task_baselines")
+        old.execute("create table usage_daily_v1 as select * exclude (task_type) from usage_daily")
+        old.execute("drop table usage_daily")
+        old.execute("alter table usage_daily_v1 rename to usage_daily")
+        old.execute("update meta set value = '1' where key = 'schema_version'")
+
+    with store.connect(db_path) as connection:
+        assert store.schema_version(connection) == store.SCHEMA_VERSION
+        assert connection.execute("select count(*) from vendor_costs").fetchone() == (0,)
+        assert connection.execute("select count(*) from task_baselines").fetchone() == (0,)
+        assert connection.execute(
+            "select day::VARCHAR, task_type, sum(tasks), sum(cost_usd) from usage_daily group by all order by all"
+        ).fetchall() == [
+            ("2025-03-03", "brief", 1, 0),
+            ("2025-03-03", None, 1, 0),
+            ("2025-03-04", None, 1, Decimal("1.50000000")),
+        ]

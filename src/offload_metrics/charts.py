@@ -297,6 +297,18 @@ def _paired_bars(
     )
 
 
+def documented_and_estimated(frame: pd.DataFrame) -> alt.Chart:
+    """Documented and estimated hours saved per function, paired bars that are never stacked."""
+    return _paired_bars(
+        frame,
+        {"hours_saved": "Documented", "estimated_hours_saved": "Estimated"},
+        ("measure", "hours"),
+        "Hours saved",
+        ",.0f",
+        ["#1565c0", "#b0bec5"],
+    )
+
+
 def replication_trend(trend: pd.DataFrame) -> alt.Chart:
     """Median days to replication by validation quarter."""
     return (

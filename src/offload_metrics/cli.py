@@ -138,7 +138,8 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
     "--mapping",
     "mapping_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Organisation mapping (TOML or CSV) for telemetry files (default: the setting mapping.file).",
+    help="Organisation mapping (TOML or CSV) for telemetry files and vendor cost reports "
+    "(default: the setting mapping.file).",
 )
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def ingest_command(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SETTINGS_ENV = "OFFLOAD_METRICS_CONFIG"
 DEFAULT_SETTINGS_FILE = "offload.toml"
@@ -72,6 +72,14 @@ class Adoption(_Group):
         return band
 
 
+COST_SOURCES = {
+    "usage": "the usage log",
+    "vendor": "the vendors' bills",
+    "larger": "the larger of the two",
+}
+CostSource = Literal["usage", "vendor", "larger"]
+
+
 class Finance(_Group):
     reinvestment_share: Share = Field(
         0.25, description="Share of positive net savings earmarked for the reinvestment pool."
@@ -79,6 +87,47 @@ class Finance(_Group):
     default_hourly_cost_usd: float = Field(
         60, gt=0, description="Hourly rate for teams without a baseline rate, in USD."
     )
+    cost_source: CostSource = Field(
+        "usage",
+        description="Which agent cost finance uses per function-month: usage (the usage log), vendor "
+        "(the vendor cost reports) or larger (the larger of the two).",
+    )
+
+
+SIX_MINUTES = "6 minutes per completed task"
+Minutes = Annotated[float, Field(ge=0, le=100000)]
+
+
+class Estimates(_Group):
+    preset: str = Field(
+        "",
+        description="Named preset of estimates.presets used where no task baseline applies; empty: none "
+        "(no estimate without a task baseline).",
+    )
+    presets: dict[str, tuple[Minutes, Minutes]] = Field(
+        default_factory=lambda: {SIX_MINUTES: (6.0, 0.0)},
+        description="Named presets: [baseline minutes, minutes with the agent] per completed task, "
+        "for the whole organisation.",
+    )
+
+    @field_validator("presets")
+    @classmethod
+    def _saves_time(cls, presets: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for name, (baseline, _with_agent) in presets.items():
+            if not name.strip() or baseline <= 0:
+                raise ValueError(f"preset {name!r} needs a name and baseline minutes above 0")
+        return presets
+
+    @model_validator(mode="after")
+    def _preset_is_named(self) -> Estimates:
+        if self.preset and self.preset not in self.presets:
+            raise ValueError(f"preset {self.preset!r} is not one of the presets: {', '.join(self.presets)}")
+        return self
+
+    @property
+    def chosen(self) -> tuple[float, float] | None:
+        """The chosen preset's (baseline, with-agent) minutes, or None."""
+        return self.presets.get(self.preset) if self.preset else None
 
 
 class Ingest(_Group):
@@ -212,6 +261,7 @@ class Settings(_Group):
     adoption: Adoption = Field(default_factory=Adoption)
     finance: Finance = Field(default_factory=Finance)
     ingest: Ingest = Field(default_factory=Ingest)
+    estimates: Estimates = Field(default_factory=Estimates)
     mapping: MappingSettings = Field(default_factory=MappingSettings)
     telemetry: Telemetry = Field(default_factory=Telemetry)
     forecast: Forecast = Field(default_factory=Forecast)

@@ -27,6 +27,10 @@ FAMILIES = (
     "business_units", "data_range", "usage_selected", "time_saved_selected", "macro_adoption_phase", "macro_chosen",
     "stg_usage_daily", "stg_time_saved",
     "rollup_usage_daily", "rollup_usage_daily_compact", "rollup_reviews",
+    # Finance on vendor bills, and estimated time saved.
+    "reconciliation", "reconciliation_summary", "reconciliation_accounts", "vendor_unassigned", "estimates",
+    "estimates_summary", "coverage", "vendor_costs_selected", "stg_vendor_costs", "stg_vendor_unassigned",
+    "stg_task_baselines", "savings_side_by_side", "stg_vendor_usage",
 )  # fmt: skip
 
 

@@ -31,7 +31,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from offload_metrics import config, schema, store, telemetry
+from offload_metrics import config, schema, store, telemetry, vendor_costs
 from offload_metrics.mapping import Mapping, load_mapping
 
 EXTENSIONS = {
@@ -540,6 +540,8 @@ def _row_rule_sql(model: type[schema.InputKind], rule: schema.RowRule, values: d
     )
     referenced = sorted(set(names.findall(rule.sql)))
     expression = names.sub(lambda match: values[match.group(1)], rule.sql)
+    if not rule.needs_values:
+        return f"(not coalesce({expression}, true))"
     present = " and ".join(f"{values[name]} is not null" for name in referenced)
     return f"({present} and not ({expression}))"
 
@@ -589,10 +591,14 @@ def reasons_sql(model: type[schema.InputKind], bounds: config.Ingest) -> tuple[s
             f"case when {flag} then (case {cases} else {sql_literal(spec.column.name + ': invalid value')} end)"
             f" || {shown} end"
         )
+    raw_of = {spec.column.name: spec.raw for spec in specs}
     for offset, rule in enumerate(model.row_rules):
         flag = f"(_problems & {1 << (len(specs) + offset)}::UBIGINT) <> 0"
         first_column.append(f"when {flag} then {sql_literal(rule.column)}")
-        reasons.append(f"case when {flag} then {sql_literal(rule.column + ': ' + rule.reason)} end")
+        shown = ""
+        if rule.show_value:
+            shown = f" || coalesce(' (got ' || to_json(left({raw_of[rule.column]}, 80)) || ')', '')"
+        reasons.append(f"case when {flag} then {sql_literal(rule.column + ': ' + rule.reason)}{shown} end")
     nested = f"(_problems & {NESTED}) <> 0"
     line = _raw_value(0)
     nested_columns, nested_reasons = [], []
@@ -727,7 +733,8 @@ def insert_sql(
     source: Source | None = None,
     carried: Sequence[str] = (),
 ) -> str:
-    """One pass over the file: every record into the table, with its problems and raw text.
+    """One pass over the file (or over the given source): every record into the table, with its
+    problems and raw text.
 
     The inner select parses each column once (raw text r<i>, value under the column's name); the
     checks then refer to those names, so no value is parsed twice. carried names columns of the
@@ -959,7 +966,12 @@ def _classify_repeats(
 ) -> None:
     """Fill _outcome with the rows whose key was already stored or came earlier in this file."""
     table = model.kind
-    keys_equal = " and ".join(f"i.{quote_identifier(k)} = s.{quote_identifier(k)}" for k in model.key)
+    # An optional key column (a baseline for every task type) matches its stored twin when both are empty.
+    optional = {column.name for column in schema.columns(model) if not column.required}
+    keys_equal = " and ".join(
+        f"i.{quote_identifier(k)} {'is not distinct from' if k in optional else '='} s.{quote_identifier(k)}"
+        for k in model.key
+    )
     key_hash = "hash(" + ", ".join(quote_identifier(k) for k in model.key) + ")"
     partition = ", ".join(quote_identifier(k) for k in model.key)
     params = {"load_id": load_id, "base": base}
@@ -1114,8 +1126,9 @@ def load_file(
     """Load one file in one transaction; raise IngestError (database unchanged) if it cannot be loaded.
 
     The ingest settings (date bounds; for telemetry files also the mapping and the telemetry
-    settings) are recorded with the load: the same file loaded under other settings is a new load,
-    in which rows already stored count as duplicates."""
+    settings; for kinds the mapping assigns, such as vendor costs, the mapping) are recorded with
+    the load: the same file loaded under other settings is a new load, in which rows already stored
+    count as duplicates. Without a mapping, mapped kinds' rows are unmapped."""
     path = Path(path)
     settings = settings or config.Settings()
     name = display_name or path.name
@@ -1156,7 +1169,11 @@ def _load_file(
 ) -> LoadResult:
     """load_file's work; DuckDB reads `readable`, everything else reads `path`."""
     bounds = settings.ingest
-    if kind in telemetry.KINDS or (kind is None and _is_otlp(path)):
+    report = _vendor_report(path, name)
+    if report is not None:
+        header = Header("json", report.names)
+        kind = kind or report.kind
+    elif kind in telemetry.KINDS or (kind is None and _is_otlp(path)):
         kind = kind or "otlp_traces"
         header = Header("otlp", ()) if kind == "otlp_traces" else read_header(conn, path, readable)
     else:
@@ -1172,7 +1189,12 @@ def _load_file(
         kind = resolve_kind(name, header, kind)
         model = schema.KINDS[kind]
         _refuse_nested_columns(name, header, model)
-        fingerprint = bounds.fingerprint()
+        # A mapped kind's rows depend on the mapping: after it changes, the same file loads again.
+        fingerprint = (
+            vendor_costs.ingest_settings(settings, mapping)
+            if kind in vendor_costs.MAPPED_KINDS
+            else bounds.fingerprint()
+        )
         contract_names = {c.name for c in schema.columns(model)}
         ignored = tuple(column for column in header.names if column not in contract_names)
     scan = FileScan(path, lines=header.file_format != "parquet")
@@ -1205,7 +1227,7 @@ def _load_file(
             )
             progress.enter("reading", 0.0)
             params: dict[str, object] = {"path": str(readable), "load_id": load_id}
-            if header.file_format != "parquet":
+            if header.file_format not in ("parquet", "json"):
                 params["compression"] = "gzip" if is_gzip(path) else "none"
             if header.file_format == "csv":
                 params["delimiter"] = header.delimiter
@@ -1231,7 +1253,14 @@ def _load_file(
                         {"load_id": load_id},
                     )
                 else:
-                    cur.execute(insert_sql(model, header, rejects, bounds), params)
+                    source = vendor_costs.report_source(report, cur) if report is not None else None
+                    if kind in vendor_costs.MAPPED_KINDS:
+                        source = source or source_sql(header, schema.columns(model), rejects)
+                        source = vendor_costs.mapped_source(cur, source, params, mapping)
+                    statement = insert_sql(model, header, rejects, bounds, source=source)
+                    cur.execute(
+                        statement, {key: value for key, value in params.items() if f"${key}" in statement}
+                    )
             except duckdb.Error as error:
                 if _disk_full(error):
                     raise
@@ -1251,6 +1280,12 @@ def _load_file(
                 raise _AlreadyLoaded(*earlier)
             if staged is not None:
                 result = _classify_telemetry(cur, model, header, path, scan, load_id, rejects, staged, bounds)
+            elif report is not None:
+                lines = report.lines
+                result = _classify_and_clean(
+                    cur, model, header, path, scan, load_id, rejects, bounds,
+                    line_of=lambda ordinals: lines[ordinals],
+                )  # fmt: skip
             else:
                 result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects, bounds)
             if model.kind == "usage_events":
@@ -1304,6 +1339,8 @@ def _load_file(
         if staged is not None:
             with contextlib.suppress(duckdb.Error):
                 telemetry.drop_temporary(cur)
+        with contextlib.suppress(duckdb.Error):
+            vendor_costs.drop_temporaries(cur)
         progress.connection = None
         cur.close()
     # The load is committed; a checkpoint cannot run while another session has a transaction open,
@@ -1343,6 +1380,26 @@ class _AlreadyLoaded(Exception):
         super().__init__(load_id, file_name)
         self.load_id = load_id
         self.file_name = file_name
+
+
+def _vendor_report(path: Path, name: str) -> vendor_costs.Report | None:
+    """A vendor's JSON cost or usage pages, read into rows of their contract; None for any other file."""
+    try:
+        with open_content(path, "rb") as handle:
+            head = handle.read(vendor_costs.HEAD_BYTES)
+    except (OSError, EOFError):
+        return None  # read_header says what is wrong with the file
+    if not vendor_costs.looks_like_report(head):
+        return None
+    try:
+        with open_content(path, "r", encoding="utf-8-sig") as handle:
+            text = handle.read()
+    except UnicodeDecodeError as error:
+        raise IngestError(name, f"not UTF-8 text (invalid byte at offset {error.start})") from None
+    try:
+        return vendor_costs.read_report(text)
+    except vendor_costs.ReportError as error:
+        raise IngestError(name, f"is not a readable vendor cost or usage report: {error}") from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -193,7 +193,8 @@ class Mapping:
 
 def unmapped_values(conn: duckdb.DuckDBPyConnection):
     """Values no mapping rule matched, with how many records carried each, over loads whose records
-    are still unmapped (a record that a later load mapped no longer counts): the rules to add."""
+    are still unmapped (a record that a later load mapped no longer counts): the rules to add.
+    Vendor cost accounts count their cost rows that no later load stored."""
     return conn.execute(
         """
         with unmapped as (
@@ -203,11 +204,26 @@ def unmapped_values(conn: duckdb.DuckDBPyConnection):
             join loads as l on l.load_id = r.load_id
             where r.column_name = 'mapping'
         ),
-        final as (
+        telemetry as (
             select unmapped, count(distinct event_id) as records, string_agg(distinct file_name, ', ') as files
             from unmapped
             where event_id not in (select event_id from usage_events)
             group by unmapped
+        ),
+        vendor_accounts as (
+            select
+                case v.vendor when 'openai' then 'openai.project_id' when 'anthropic' then 'anthropic.workspace_id'
+                    else 'vendor.account' end || '=' || coalesce(to_json(v.account)::VARCHAR, '(none)') as unmapped,
+                count(*) as records,
+                string_agg(distinct l.file_name, ', ') as files
+            from stg_vendor_unassigned as v
+            join loads as l on l.load_id = v.load_id
+            group by all
+        ),
+        final as (
+            select * from telemetry
+            union all
+            select * from vendor_accounts
         )
         select * from final order by records desc, unmapped
         """

@@ -36,10 +36,26 @@ AGENT_KEYS = (
     "first_replicated_on", "replication_days", "replications",
 )  # fmt: skip
 AGENT_EXTRA_KEYS = ("name", "risk_class", "pilot_unit", "days_waiting")
+# Finance on vendor bills and estimated time saved (additive keys).
+COST_KEYS = ("usage_cost_usd", "vendor_cost_usd")
+ESTIMATE_KEYS = ("estimated_hours_saved", "estimated_labor_value_usd")
+COVERAGE_KEYS = ("documented_task_share", "documented_cost_share", "estimated_task_share")
+RECONCILIATION_KEYS = (
+    "function", "month", "usage_cost_usd", "vendor_cost_usd", "difference_usd", "difference_share", "usage_tokens",
+    "vendor_tokens",
+)  # fmt: skip
+ACCOUNT_KEYS = (
+    "vendor", "account", "function", "business_unit", "team", "vendor_cost_usd", "is_unassigned",
+    "unit_vendor_cost_usd", "unit_usage_cost_usd", "difference_usd", "difference_share",
+)  # fmt: skip
+TEAM_ESTIMATE_KEYS = (
+    "function", "business_unit", "team", "month", "completed_tasks", "estimated_tasks", "estimated_hours_saved",
+    "estimated_labor_value_usd", "basis",
+)  # fmt: skip
 
 SHARES = {
     "offloaded_share", "escalation_rate", "failure_rate", "automation_rate", "net_output_uplift", "accuracy",
-    "automation",
+    "automation", "difference_share", *COVERAGE_KEYS,
 }  # fmt: skip
 MONTHS = {"month", "crossed_on", "first_deployment_month", "first_scale_month"}
 DAYS = {"validated_on", "first_replicated_on"}
@@ -47,7 +63,8 @@ INTEGERS = {
     "tasks", "api_calls", "tokens", "active_agents", "functions_at_scale", "months_since_first_deployment",
     "time_to_scale_months", "cascade_rank", "validated_agents", "replicated_agents", "reviewed",
     "replication_days", "replications", "validated_teams", "teams_grew_headcount", "headcount",
-    "baseline_headcount", "days_waiting", "validated_months",
+    "baseline_headcount", "days_waiting", "validated_months", "completed_tasks", "estimated_tasks",
+    "documented_tasks", "usage_tokens", "vendor_tokens",
 }  # fmt: skip
 # What a function without data of a kind reports: counts and money are 0, ratios are undefined.
 ZERO_WHEN_ABSENT = {
@@ -95,6 +112,8 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
     cascade = _by_function(metrics.cascade(conn, filters, settings))
     replication = _by_function(metrics.replication_summary(conn, filters, settings))
     finance = _by_function(metrics.finance_summary(conn, filters, settings, exact=True))
+    estimates = _by_function(metrics.estimates_summary(conn, filters, settings, exact=True))
+    coverage = _by_function(metrics.coverage(conn, filters, settings))
     rows = []
     for name in names:
         merged: dict[str, object] = {"function": name}
@@ -105,9 +124,13 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
         for key in ZERO_WHEN_ABSENT:
             if display.missing(merged.get(key)):
                 merged[key] = 0
+        if settings.finance.cost_source != "usage":
+            # The usage figure came first; finance's agent cost follows the cost source.
+            merged["agent_cost_usd"] = finance.get(name, {}).get("agent_cost_usd") or 0
         rows.append({key: value(key, merged.get(key)) for key in FUNCTION_KEYS})
         rows[-1]["automation_rate"] = value("automation_rate", merged.get("automation_rate"))
         rows[-1]["validated_teams"] = value("validated_teams", merged.get("validated_teams") or 0)
+        rows[-1].update(_finance_additions(merged, estimates.get(name, {}), coverage.get(name, {})))
 
     program = metrics.program(conn, filters, settings)
     org_net = metrics.net_output(conn, filters, settings, by=("organisation",)).to_dict("records")
@@ -135,6 +158,22 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
     org["at_scale"] = bool(org["at_scale"])
     org["first_deployment_month"] = value("first_deployment_month", org_values.get("first_deployment_month"))
     org["first_scale_month"] = value("first_scale_month", org_values.get("first_scale_month"))
+    org_reconciliation = metrics.reconciliation_summary(
+        conn, filters, settings, by=("organisation",), exact=True
+    )
+    org_estimates = metrics.estimates_summary(conn, filters, settings, by=("organisation",), exact=True)
+    org_coverage = metrics.coverage(conn, filters, settings, by=("organisation",))
+    org.update(
+        _finance_additions(
+            {**_first_record(org_reconciliation), **org_finance[0]} if org_finance else {},
+            _first_record(org_estimates),
+            _first_record(org_coverage),
+        )
+    )
+    org["cost_source"] = settings.finance.cost_source
+    org["unassigned_vendor_cost_usd"] = value(
+        "unassigned_vendor_cost_usd", _first_record(org_reconciliation).get("unassigned_vendor_cost_usd") or 0
+    )
 
     adoption = metrics.adoption(conn, filters, settings)
     teams = metrics.net_output_teams(conn, filters, settings)
@@ -169,7 +208,30 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
         "forecast": forecast.forecast(adoption, program, settings),
         "alerts": alert_list(conn, filters, settings),
         "wins": win_list(conn, filters, settings),
+        # Finance on vendor bills, and time saved estimated where no team documented it.
+        "reconciliation": _records(
+            metrics.reconciliation(conn, filters, settings, exact=True), RECONCILIATION_KEYS
+        ),
+        "reconciliation_accounts": _records(
+            metrics.reconciliation_accounts(conn, filters, settings, exact=True), ACCOUNT_KEYS
+        ),
+        "estimates": _records(metrics.estimates(conn, filters, settings, exact=True), TEAM_ESTIMATE_KEYS),
     }
+
+
+def _first_record(frame: pd.DataFrame) -> dict[str, object]:
+    return frame.to_dict("records")[0] if len(frame) else {}
+
+
+def _finance_additions(
+    costs: Mapping[str, object], estimates: Mapping[str, object], coverage: Mapping[str, object]
+) -> dict[str, object]:
+    """The additive finance keys of a function or the organisation: both cost sources, the
+    estimates (never part of hours_saved) and the coverage of documented savings."""
+    result = {key: value(key, costs.get(key) or 0) for key in COST_KEYS}
+    result.update({key: value(key, estimates.get(key)) for key in ESTIMATE_KEYS})
+    result.update({key: value(key, coverage.get(key)) for key in COVERAGE_KEYS})
+    return result
 
 
 def to_json(report: Mapping[str, object]) -> str:
@@ -330,6 +392,7 @@ def markdown(report: Mapping[str, object]) -> str:
         f"- Agent cost: **{display.money(org['agent_cost_usd'])}**",
         f"- Net savings: **{display.money(org['net_savings_usd'])}**",
         f"- Reinvestment pool: **{display.money(org['reinvestment_pool_usd'])}**",
+        *_markdown_bills_and_estimates(org),
         "",
     ]
     lines += outlook_markdown(report)
@@ -359,6 +422,21 @@ def outlook_markdown(report: Mapping[str, object]) -> list[str]:
     lines += [f"- {_cell(win['message'])}" for win in found[:15]] or ["No new wins in this range."]  # type: ignore[index]
     lines.append("")
     return lines
+
+
+def _markdown_bills_and_estimates(org: Mapping[str, object]) -> list[str]:
+    """The summary's lines on vendor bills and estimated savings (absent from older reports)."""
+    if "cost_source" not in org:
+        return []
+    source = metrics.COST_SOURCE_WORDS[str(org["cost_source"])]
+    return [
+        f"- Agent cost is {source}: usage log {display.money(org['usage_cost_usd'])}; vendor bills "
+        f"{display.money(org['vendor_cost_usd'])} assigned and {display.money(org['unassigned_vendor_cost_usd'])} "
+        "unassigned (no mapping rule).",
+        f"- Estimated labor value where no team documented savings: {display.money(org['estimated_labor_value_usd'])} "
+        f"(estimated, not in net savings); documented savings cover "
+        f"{display.share(org['documented_task_share'])} of usage tasks.",
+    ]
 
 
 # Columns whose numbers read best aligned right in a Markdown table.

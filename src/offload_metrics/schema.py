@@ -20,6 +20,8 @@ Text = Annotated[str, Field(min_length=1)]
 Count = Annotated[int, Field(ge=0)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=MONEY_SCALE)]
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=MONEY_SCALE)]
+# An invoice line can be negative (a credit or a refund).
+SignedMoney = Annotated[Decimal, Field(max_digits=18, decimal_places=MONEY_SCALE)]
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ class RowRule:
     column: str
     sql: str
     reason: str
+    # False: the rule is checked even where the columns it names are empty (a rule about emptiness).
+    needs_values: bool = True
+    # True: the reason shows the value of `column`, as a column's own checks do.
+    show_value: bool = False
 
 
 class InputKind(BaseModel):
@@ -223,8 +229,145 @@ class OrgBaseline(InputKind):
     loaded_hourly_cost_usd: PositiveMoney = Field(description="Fully loaded cost of an hour of work, in USD.")
 
 
+MAPPED_NOTE = "Set by the organisation mapping (a value in the file is not used)."
+
+
+class VendorCost(InputKind):
+    """What a vendor billed, per day, account and line item (OpenAI and Anthropic cost reports
+    are read into the same columns)."""
+
+    kind: ClassVar[str] = "vendor_costs"
+    key: ClassVar[tuple[str, ...]] = ("day", "vendor", "account", "line_item", "model")
+    title: ClassVar[str] = "Vendor cost report"
+    example: ClassVar[dict[str, str]] = {
+        "day": "2025-03-04",
+        "vendor": "openai",
+        "account": "proj_brand_content",
+        "line_item": "gpt-4o-2024-08-06, input",
+        "amount_usd": "12.3456",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = (
+        RowRule(
+            "account",
+            "account is null or function is not null",
+            "no rule of the organisation mapping maps this account",
+            needs_values=False,
+            show_value=True,
+        ),
+    )
+
+    day: dt.date = Field(description="The day billed (the UTC day the vendor's bucket starts).")
+    vendor: Text = Field(description="Who billed: openai, anthropic, or any name (internal chargeback).")
+    account: Text = Field(
+        description="The vendor's account: an OpenAI project id, an Anthropic workspace id (default "
+        "for Anthropic's default workspace), or any account name."
+    )
+    line_item: Text | None = Field(
+        None,
+        description="What was billed (OpenAI line_item; Anthropic cost type, token type, tier); "
+        "empty for the day's total.",
+    )
+    model: Text | None = Field(None, description="The model billed, where the vendor names it.")
+    amount_usd: SignedMoney = Field(description="The amount in USD, exact (negative for a credit).")
+    currency: Literal["USD"] = Field("USD", description="The report's currency; only USD is accepted.")
+    function: Text | None = Field(None, description=MAPPED_NOTE)
+    business_unit: Text | None = Field(None, description=MAPPED_NOTE)
+    team: Text | None = Field(None, description=MAPPED_NOTE)
+
+
+class VendorUsage(InputKind):
+    """Tokens and requests a vendor counted, per day, account and model (OpenAI's completions usage
+    and Anthropic's usage report are read into the same columns)."""
+
+    kind: ClassVar[str] = "vendor_usage"
+    key: ClassVar[tuple[str, ...]] = ("day", "vendor", "account", "model", "line_item")
+    title: ClassVar[str] = "Vendor usage report"
+    example: ClassVar[dict[str, str]] = {
+        "day": "2025-03-04",
+        "vendor": "openai",
+        "account": "proj_brand_content",
+        "model": "gpt-4o-2024-08-06",
+        "input_tokens": "120000",
+        "output_tokens": "30000",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = VendorCost.row_rules
+
+    day: dt.date = Field(description="The day counted (the UTC day the vendor's bucket starts).")
+    vendor: Text = Field(description="Who counted: openai, anthropic, or any name.")
+    account: Text = Field(
+        description="The vendor's account: an OpenAI project id, an Anthropic workspace id (default "
+        "for Anthropic's default workspace), or any account name."
+    )
+    model: Text | None = Field(None, description="The model used.")
+    line_item: Text | None = Field(
+        None,
+        description="Other grouping the report carries (API key, user, batch, service tier), as key=value pairs.",
+    )
+    input_tokens: Count = Field(description="All input tokens, cached ones included.")
+    cached_input_tokens: Count = Field(0, description="Input tokens read from the vendor's prompt cache.")
+    output_tokens: Count = Field(description="Output tokens.")
+    requests: Count | None = Field(None, description="Model requests, where the vendor counts them.")
+    function: Text | None = Field(None, description=MAPPED_NOTE)
+    business_unit: Text | None = Field(None, description=MAPPED_NOTE)
+    team: Text | None = Field(None, description=MAPPED_NOTE)
+
+
+class TaskBaseline(InputKind):
+    """Minutes a task takes by hand and with an agent, for estimating time saved where no team
+    documented it."""
+
+    kind: ClassVar[str] = "task_baselines"
+    key: ClassVar[tuple[str, ...]] = ("function", "business_unit", "team", "task_type")
+    title: ClassVar[str] = "Task baselines"
+    example: ClassVar[dict[str, str]] = {
+        "function": "Marketing",
+        "business_unit": "Consumer",
+        "team": "Brand Content",
+        "task_type": "campaign_brief",
+        "baseline_minutes_per_task": "45",
+        "minutes_per_task_with_agent": "8",
+        "source": "estimate",
+        "note": "Time study of 30 briefs, March 2025",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = (
+        RowRule(
+            "business_unit",
+            "team is null or business_unit is not null",
+            "is required when team is given (a team is named by business unit and team)",
+            needs_values=False,
+        ),
+    )
+
+    function: Text = Field(description="Business function the baseline applies to.")
+    business_unit: Text | None = Field(
+        None, description="Business unit it applies to; empty for the whole function."
+    )
+    team: Text | None = Field(None, description="Team it applies to; empty for the whole business unit.")
+    task_type: Text | None = Field(None, description="Kind of task; empty for every kind.")
+    baseline_minutes_per_task: Annotated[float, Field(gt=0)] = Field(
+        description="Minutes a task takes a person without the agent."
+    )
+    minutes_per_task_with_agent: Annotated[float, Field(ge=0)] = Field(
+        description="Minutes of human time per task with the agent (oversight, review, edits)."
+    )
+    source: Literal["documented", "estimate"] = Field(
+        description="documented (measured, e.g. a time study) or estimate (a judgement or a vendor's figure)."
+    )
+    note: Text | None = Field(None, description="Where the figures come from.")
+
+
 KINDS: dict[str, type[InputKind]] = {
-    model.kind: model for model in (UsageEvent, TimeSaved, ReplicationEvent, Agent, OrgBaseline)
+    model.kind: model
+    for model in (
+        UsageEvent,
+        TimeSaved,
+        ReplicationEvent,
+        Agent,
+        OrgBaseline,
+        VendorCost,
+        VendorUsage,
+        TaskBaseline,
+    )
 }
 
 

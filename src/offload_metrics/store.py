@@ -21,7 +21,7 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
 DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and while a load is in
@@ -34,6 +34,7 @@ USAGE_ROLLUP_COLUMNS = (
     ("business_unit", "VARCHAR"),
     ("team", "VARCHAR"),
     ("agent_id", "VARCHAR"),
+    ("task_type", "VARCHAR"),
     ("tasks", "BIGINT"),
     ("completed", "BIGINT"),
     ("escalated", "BIGINT"),
@@ -244,7 +245,29 @@ def _migration_3(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("alter table agents add column if not exists source VARCHAR")
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3}
+def _migration_4(conn: duckdb.DuckDBPyConnection) -> None:
+    """Vendor costs and usage, task baselines; the task type in the usage rollup, for estimated time saved."""
+    for model in (schema.VendorCost, schema.VendorUsage, schema.TaskBaseline):
+        conn.execute(input_table_ddl(model).replace("create table", "create table if not exists", 1))
+    rollup_columns = [row[0] for row in conn.execute("describe usage_daily").fetchall()]
+    if "task_type" not in rollup_columns:
+        # Rebuilt from the stored events, one load at a time as the loads wrote it, so that every
+        # sum stays what it was and each key gains its task types.
+        conn.execute("drop table usage_daily")
+        conn.execute(_usage_rollup_ddl())
+        for (load_id,) in conn.execute(
+            "select distinct load_id from usage_events order by load_id"
+        ).fetchall():
+            conn.execute(sql_text("rollup_usage_daily.sql"), {"load_id": load_id})
+        # Reviews that arrived apart from their events are applied again, load by load.
+        conn.execute("delete from reviews_counted")
+        for (load_id,) in conn.execute("select load_id from loads order by load_id").fetchall():
+            apply_reviews(conn, load_id)
+        rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
+        set_meta(conn, ROLLUP_BASELINE_KEY, str(rows) if rows else None)
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4}
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> None:
@@ -349,6 +372,7 @@ def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
         "business_unit": "business_unit",
         "team": "team",
         "agent_id": "agent_id",
+        "task_type": "task_type",
         "correct": "sum(coalesce(review_after = 'correct', false)::INTEGER - coalesce(review_before = 'correct', false)::INTEGER)",
         "incorrect": "sum(coalesce(review_after = 'incorrect', false)::INTEGER "
         "- coalesce(review_before = 'incorrect', false)::INTEGER)",
@@ -358,7 +382,7 @@ def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
         insert into usage_daily ({", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)})
         select {", ".join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)}
         from _review_changes
-        group by day, function, business_unit, team, agent_id
+        group by day, function, business_unit, team, agent_id, task_type
         """
     )
     conn.execute(

@@ -103,6 +103,18 @@ with st.form("settings_form", border=True):
             "Default hourly cost (USD)", value=float(settings.finance.default_hourly_cost_usd), key="s_hourly",
             step=1.0, help=config.Finance.model_fields["default_hourly_cost_usd"].description,
         )  # fmt: skip
+        cost_sources = list(config.COST_SOURCES)
+        cost_source = st.selectbox(
+            "Agent cost from", cost_sources, index=cost_sources.index(settings.finance.cost_source),
+            format_func=config.COST_SOURCES.get, key="s_cost_source",
+            help=config.Finance.model_fields["cost_source"].description,
+        )  # fmt: skip
+        presets = ["", *settings.estimates.presets]
+        preset = st.selectbox(
+            "Estimate preset", presets, index=presets.index(settings.estimates.preset),
+            format_func=lambda name: name or "none", key="s_estimate_preset",
+            help=config.Estimates.model_fields["preset"].description,
+        )  # fmt: skip
     with adoption:
         st.markdown("**Adoption**")
         bounds = st.text_input("Phase bounds", value=", ".join(f"{b:g}" for b in settings.adoption.phase_bounds),
@@ -132,7 +144,9 @@ if applied or saved:
                 "net_output": {"validation_uplift": uplift, "hours_per_fte_month": fte_hours},
                 "adoption": {"phase_bounds": config.split_numbers(bounds), "scale_share": scale_share,
                              "scale_min_functions": scale_min, "scale_months": config.split_numbers(band)},
-                "finance": {"reinvestment_share": reinvestment_share, "default_hourly_cost_usd": hourly},
+                "finance": {"reinvestment_share": reinvestment_share, "default_hourly_cost_usd": hourly,
+                            "cost_source": cost_source},
+                "estimates": {**settings.estimates.model_dump(mode="json"), "preset": preset},
             },
             source="settings",
         )  # fmt: skip

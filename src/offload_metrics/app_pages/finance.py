@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, export, ui
+from offload_metrics import charts, display, export, metrics, ui
 
 ui.page("Finance", "Finance needs documented time savings, usage costs and team rates.")
 
@@ -22,7 +22,8 @@ with second:
         display.money_short(ui.first(organisation, "agent_cost_usd")),
         "agent_cost_usd",
         "finance",
-        delta=f"{display.money_short(ui.first(usage, 'estimated_agent_cost_usd'))} of it estimated from prices",
+        delta=f"{metrics.cost_source_words(settings)}; "
+        f"{display.money_short(ui.first(usage, 'estimated_agent_cost_usd'))} of it estimated from prices",
     )
 with third:
     ui.tile("Net savings", display.money_short(ui.first(organisation, "net_savings_usd")), "net_savings_usd",
@@ -75,3 +76,74 @@ with second:
         file_name="finance.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="finance_xlsx", icon=":material/download:",
     )  # fmt: skip
+
+# --- Vendor bills and estimated savings ---------------------------------------------------------------
+# The reconciliation of the usage log's cost against the vendors' bills, and documented savings
+# beside estimated ones, with how much of the usage the documented savings cover.
+
+st.header("Usage log against the vendors' bills", help=ui.help_for("Definition", "reconciliation"))
+st.caption(
+    f"Every cost figure on this page uses {metrics.cost_source_words(settings)} "
+    f"(the setting finance.cost_source is {settings.finance.cost_source})."
+)
+reconciled = ui.get("reconciliation_summary", by=("organisation",))
+first, second, third, fourth = st.columns(4)
+with first:
+    ui.tile("Cost in the usage log", display.money(ui.first(reconciled, "usage_cost_usd")),
+            "usage_cost_usd", "reconciliation_summary")  # fmt: skip
+with second:
+    ui.tile("Cost on the vendors' bills", display.money(ui.first(reconciled, "vendor_cost_usd")),
+            "vendor_cost_usd", "reconciliation_summary", delta="assigned to functions")  # fmt: skip
+with third:
+    ui.tile("Bills minus usage log", display.money(ui.first(reconciled, "difference_usd")),
+            "difference_usd", "reconciliation_summary",
+            delta=f"{display.share(ui.first(reconciled, 'difference_share'))} of the bills")  # fmt: skip
+with fourth:
+    ui.tile("Unassigned vendor cost", display.money(ui.first(reconciled, "unassigned_vendor_cost_usd") or 0),
+            "unassigned_vendor_cost_usd", "reconciliation_summary",
+            delta="no mapping rule for the account")  # fmt: skip
+left, right = st.columns(2)
+with left:
+    st.subheader("By function and month", help=ui.help_for("difference_usd", "reconciliation"))
+    ui.table(ui.get("reconciliation"), {
+        "function": ("Function", ui.TEXT), "month": ("Month", ui.MONTH),
+        "usage_cost_usd": ("Usage log", ui.MONEY), "vendor_cost_usd": ("Vendor bills", ui.MONEY),
+        "difference_usd": ("Difference", ui.MONEY), "difference_share": ("Share of bills", ui.SHARE),
+    }, family="reconciliation", key="finance_reconciliation",
+       empty="No vendor cost report is loaded: load OpenAI or Anthropic cost exports, or a vendor_costs CSV.")  # fmt: skip
+with right:
+    st.subheader("By vendor account", help=ui.help_for("Definition", "reconciliation_accounts"))
+    ui.table(ui.get("reconciliation_accounts"), {
+        "vendor": ("Vendor", ui.TEXT), "account": ("Account", ui.TEXT), "assigned_to": ("Assigned to", ui.TEXT),
+        "vendor_cost_usd": ("Billed", ui.MONEY), "unit_usage_cost_usd": ("Unit's usage log", ui.MONEY),
+        "difference_usd": ("Unit's difference", ui.MONEY),
+    }, family="reconciliation_accounts", key="finance_accounts",
+       empty="No vendor account has cost in this range.")  # fmt: skip
+
+st.header("Documented and estimated savings", help=ui.help_for("Definition", "estimates"))
+estimates = ui.get("estimates")
+estimated = ui.get("estimates_summary", by=("organisation",))
+covered = ui.get("coverage", by=("organisation",))
+basis = metrics.estimate_basis(estimates)
+first, second, third, fourth = st.columns(4)
+with first:
+    ui.tile("Labor value, documented", display.money_short(ui.first(organisation, "labor_value_usd")),
+            "labor_value_usd", "finance")  # fmt: skip
+with second:
+    st.metric("Labor value, estimated", display.money_short(ui.first(estimated, "estimated_labor_value_usd")),
+              delta="estimated, not in net savings", delta_color="off", delta_arrow="off", border=True,
+              help=f"{ui.help_for('estimated_labor_value_usd', 'estimates')}\n\n{basis}")  # fmt: skip
+with third:
+    ui.tile("Usage tasks with documented savings", display.share(ui.first(covered, "documented_task_share")),
+            "documented_task_share", "coverage")  # fmt: skip
+with fourth:
+    ui.tile("Usage cost with documented savings", display.share(ui.first(covered, "documented_cost_share")),
+            "documented_cost_share", "coverage")  # fmt: skip
+st.subheader("Estimated savings by team and month", help=basis)
+ui.table(estimates, {
+    "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
+    "month": ("Month", ui.MONTH), "completed_tasks": ("Completed tasks", ui.COUNT),
+    "estimated_hours_saved": ("Estimated hours", ui.NUMBER),
+    "estimated_labor_value_usd": ("Estimated labor value", ui.MONEY), "basis": ("Basis (estimated)", ui.TEXT),
+}, family="estimates", key="finance_estimates",
+   empty="Every team-month with usage has documented savings, so nothing is estimated.")  # fmt: skip

@@ -1,17 +1,21 @@
 -- Definition: Finance of the organisation per month over the range, with the pool as it builds up.
 -- labor_value_usd: labor value of the month, summed over functions.
 -- agent_cost_usd: agent cost of the month, summed over functions.
+-- usage_cost_usd: usage-log cost of the month, summed over functions.
+-- vendor_cost_usd: assigned vendor cost of the month, summed over functions.
 -- net_savings_usd: net savings of the month, summed over functions.
 -- reinvestment_pool_usd: the pools of the month's function-months, summed (as in finance.sql).
 -- cumulative_pool_usd: the reinvestment pool earmarked from the start of the range to the month.
--- Grain: one row per month with time savings or usage.
+-- Grain: one row per month with time savings, usage or vendor cost.
 with months as (
     select
         month,
         sum(labor_value_usd) as labor_value_usd,
         sum(agent_cost_usd) as agent_cost_usd,
         sum(net_savings_usd) as net_savings_usd,
-        sum(reinvestment_pool_usd) as reinvestment_pool_usd
+        sum(reinvestment_pool_usd) as reinvestment_pool_usd,
+        sum(usage_cost_usd) as usage_cost_usd,
+        sum(vendor_cost_usd) as vendor_cost_usd
     from ({finance})
     group by month
 ),

@@ -3,7 +3,7 @@
 -- load touches (its own events, or the events its reviews name), the review that holds is the
 -- latest review naming the event, else the latest naming its trace, else the event's own review;
 -- the rollup gets the difference between that and the review it counted before the load, on the
--- event's day, function, business unit, team and agent. Parameter: $load_id.
+-- event's day, function, business unit, team, agent and task type. Parameter: $load_id.
 create or replace temp table _review_changes as
 with event_links as (
     select e.event_id, r.review, r.reviewed_at, r.review_id, r.load_id, 1 as specificity
@@ -50,6 +50,7 @@ final as (
         e.business_unit,
         e.team,
         e.agent_id,
+        e.task_type,
         coalesce(c.review, cast(e.review as VARCHAR)) as review_before,
         cast(h.review as VARCHAR) as review_after
     from touched as t

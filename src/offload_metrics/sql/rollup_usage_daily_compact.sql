@@ -9,6 +9,7 @@ with final as (
         business_unit,
         team,
         agent_id,
+        task_type,
         sum(tasks) as tasks,
         sum(completed) as completed,
         sum(escalated) as escalated,
@@ -23,7 +24,7 @@ with final as (
         sum(latency_count) as latency_count,
         sum(estimated_cost_usd) as estimated_cost_usd
     from usage_daily
-    group by day, function, business_unit, team, agent_id
+    group by day, function, business_unit, team, agent_id, task_type
 )
 
 select * from final
