@@ -137,6 +137,8 @@ def parameters(filters: Filters, settings: Settings) -> dict[str, object]:
         "default_hourly_cost_usd": settings.finance.default_hourly_cost_usd,
         "reinvestment_share": settings.finance.reinvestment_share,
         "tolerance": TOLERANCE,
+        "first_agents": settings.network.first_agents,
+        "min_tie_hours": settings.network.min_tie_hours,
     }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from offload_metrics import display, export, ingest, metrics
+from offload_metrics import display, export, ingest, metrics, network
 from offload_metrics.config import Settings
 
 ORG_KEYS = (
@@ -201,8 +201,8 @@ def by_name(
     settings: Settings,
     by: tuple[str, ...] = (),
 ):
-    """A metric of metrics.py, or a table of this module, by its name: what a page asks for."""
-    function = getattr(metrics, name, None) or globals()[name]
+    """A metric of metrics.py or network.py, or a table of this module, by its name: what a page asks for."""
+    function = getattr(metrics, name, None) or getattr(network, name, None) or globals()[name]
     return function(conn, filters, settings, by) if by else function(conn, filters, settings)
 
 

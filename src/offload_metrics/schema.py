@@ -32,7 +32,7 @@ class RowRule:
 
 
 class InputKind(BaseModel):
-    """Base of the five input kinds."""
+    """Base of the input kinds."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -213,8 +213,64 @@ class OrgBaseline(InputKind):
     loaded_hourly_cost_usd: PositiveMoney = Field(description="Fully loaded cost of an hour of work, in USD.")
 
 
+class Collaboration(InputKind):
+    """Hours two teams spent working together in a period, one row per pair of teams and period."""
+
+    kind: ClassVar[str] = "collaboration"
+    key: ClassVar[tuple[str, ...]] = (
+        "period_start",
+        "source_business_unit",
+        "source_team",
+        "target_business_unit",
+        "target_team",
+    )
+    title: ClassVar[str] = "Collaboration between teams"
+    example: ClassVar[dict[str, str]] = {
+        "period_start": "2025-03-01",
+        "period_end": "2025-03-31",
+        "source_function": "Marketing",
+        "source_business_unit": "Consumer",
+        "source_team": "Brand Content",
+        "target_function": "Sales Operations",
+        "target_business_unit": "Field Sales Ops",
+        "target_team": "Deal Desk",
+        "collaboration_hours": "42.5",
+        "meeting_count": "18",
+        "email_count": "240",
+        "direction": "undirected",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = (
+        RowRule("period_end", "period_end >= period_start", "must not be before period_start"),
+        RowRule(
+            "target_team",
+            "source_business_unit <> target_business_unit or source_team <> target_team",
+            "pairs a team with itself (time within a team is not a tie between teams)",
+        ),
+    )
+
+    period_start: dt.date = Field(description="First day of the period; the row counts in this month.")
+    period_end: dt.date = Field(description="Last day of the period (not before period_start).")
+    source_function: Text = Field(description="Business function of the first team.")
+    source_business_unit: Text = Field(description="Business unit of the first team.")
+    source_team: Text = Field(description="The first team.")
+    target_function: Text = Field(description="Business function of the second team.")
+    target_business_unit: Text = Field(description="Business unit of the second team.")
+    target_team: Text = Field(description="The second team (not the first team itself).")
+    collaboration_hours: Annotated[float, Field(ge=0)] = Field(
+        description="Hours the two teams spent working together in the period (meetings, mail, chat, calls)."
+    )
+    meeting_count: Count | None = Field(None, description="Meetings the two teams shared in the period.")
+    email_count: Count | None = Field(None, description="Emails between the two teams in the period.")
+    direction: Literal["undirected", "directed"] = Field(
+        "undirected",
+        description="undirected: the hours are the pair's; directed: the hours the first team invested "
+        "with the second (a tie adds both directions).",
+    )
+
+
 KINDS: dict[str, type[InputKind]] = {
-    model.kind: model for model in (UsageEvent, TimeSaved, ReplicationEvent, Agent, OrgBaseline)
+    model.kind: model
+    for model in (UsageEvent, TimeSaved, ReplicationEvent, Agent, OrgBaseline, Collaboration)
 }
 
 

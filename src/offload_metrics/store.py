@@ -18,7 +18,7 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
 DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and while a load is in
@@ -128,9 +128,10 @@ def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
     return int(get_meta(conn, "schema_version") or 0)
 
 
-def input_table_ddl(model: type[schema.InputKind]) -> str:
+def input_table_ddl(model: type[schema.InputKind], if_not_exists: bool = False) -> str:
     columns = [f'"{column.name}" {column.sql_type}' for column in schema.columns(model)]
-    return f"create table {model.kind} ({', '.join(columns + list(LOAD_COLUMNS))})"
+    exists = "if not exists " if if_not_exists else ""
+    return f"create table {exists}{model.kind} ({', '.join(columns + list(LOAD_COLUMNS))})"
 
 
 def _usage_rollup_ddl() -> str:
@@ -178,7 +179,12 @@ def _migration_1(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(_usage_rollup_ddl())
 
 
-MIGRATIONS = {1: _migration_1}
+def _migration_2(conn: duckdb.DuckDBPyConnection) -> None:
+    """The collaboration kind: hours two teams spent together (a fresh database has it from migration 1)."""
+    conn.execute(input_table_ddl(schema.Collaboration, if_not_exists=True))
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2}
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> None:

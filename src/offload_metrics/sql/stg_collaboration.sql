@@ -1,0 +1,30 @@
+-- Definition: Collaboration between teams per calendar month, one row per unordered pair of teams
+-- (a team is its business unit and team, named in the pair's first order by business unit, then
+-- team): the hours of every row on the pair, in either order and either direction, summed in the
+-- month of the row's period_start. So weekly rows add up to their month, and a directed row (the
+-- time one team invested with the other) adds to the other direction's.
+with ordered as (
+    select
+        cast(date_trunc('month', period_start) as date) as month,
+        (source_business_unit, source_team) <= (target_business_unit, target_team) as source_first,
+        *
+    from collaboration
+),
+
+final as (
+    select
+        month,
+        max(case when source_first then source_function else target_function end) as a_function,
+        case when source_first then source_business_unit else target_business_unit end as a_business_unit,
+        case when source_first then source_team else target_team end as a_team,
+        max(case when source_first then target_function else source_function end) as b_function,
+        case when source_first then target_business_unit else source_business_unit end as b_business_unit,
+        case when source_first then target_team else source_team end as b_team,
+        sum(collaboration_hours) as collaboration_hours,
+        sum(meeting_count) as meeting_count,
+        sum(email_count) as email_count
+    from ordered
+    group by all
+)
+
+select * from final
