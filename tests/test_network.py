@@ -160,3 +160,192 @@ def test_no_collaboration_data_lists_the_baseline_teams_as_isolated(data):
     conn = data.baseline("A", 10, 800).load()
     teams = network.network_teams(conn, metrics.Filters(), Settings())
     assert records(teams, "team", "weighted_degree", "network_position") == [("A", 0.0, "isolated")]
+
+
+# --- where to seed next -------------------------------------------------------------------------------
+
+TRIANGLE = [tie("U/P", "U/Q", 10), tie("U/Q", "U/R", 10), tie("U/P", "U/R", 10)]
+EVEN = {"F1": 0.5, "F2": 0.5, "F3": 0.5}
+
+
+def seed_ranking(tmp_path, name, ties=TRIANGLE, appetite=EVEN, routine=None, build=None):
+    """The seed list of an organisation of teams P, Q, R (functions F1, F2, F3, 10 people, 800
+    routine hours a month unless `routine` says otherwise) with the given ties and stated appetite."""
+    from conftest import Data
+    from offload_metrics import store
+
+    folder = tmp_path / name
+    folder.mkdir()
+    conn = store.connect(folder / "db.duckdb")
+    data = Data(conn, folder)
+    for team, function in (("P", "F1"), ("Q", "F2"), ("R", "F3")):
+        data.baseline(team, 10, (routine or {}).get(team, 800), function=function, bu="U")
+    if build:
+        build(data)
+    data.load()
+    load_ties(conn, folder, ties)
+    settings = Settings.model_validate({"network": {"appetite": appetite}})
+    frame = network.seed_candidates(conn, metrics.Filters(), settings)
+    conn.close()
+    return {row.team: (row.seed_rank, pytest.approx(row.seed_score)) for row in frame.itertuples()}, frame
+
+
+# Default weights: 0.4 centrality, 0.3 appetite, 0.3 pain. In the even triangle every team has the
+# same degree (1 scaled) and eigenvector (1 scaled) and no betweenness: index 2/3. Pain is the mean of
+# routine hours per head (80, scaled 1) and the slowest task's minutes (none: 0): 0.5.
+BASE = 0.4 * 2 / 3 + 0.3 * 0.5 + 0.3 * 0.5
+
+
+def test_the_seed_ranking_of_equal_teams_is_a_tie(tmp_path):
+    ranking, frame = seed_ranking(tmp_path, "base")
+    assert ranking == {"P": (1, BASE), "Q": (1, BASE), "R": (1, BASE)}
+    assert frame.loc[frame["team"] == "P", "reason"].item() == (
+        "among the most central teams (rank 1 of 3); 80 routine hours per head a month; F1 has a medium appetite "
+        "for risk"
+    )
+
+
+def test_more_centrality_moves_a_team_up(tmp_path):
+    # A star on Q: Q has degree 20 (P, R: 10), eigenvector 1/sqrt(2) (leaves 1/2) and lies on the one
+    # P-R path (betweenness 1). Index Q = 1; P, R = (0.5 + (1/2)/(1/sqrt(2)) + 0) / 3.
+    leaf = (0.5 + math.sqrt(0.5)) / 3
+    ranking, _ = seed_ranking(tmp_path, "star", ties=[tie("U/P", "U/Q", 10), tie("U/Q", "U/R", 10)])
+    assert ranking == {
+        "Q": (1, 0.4 * 1 + 0.3 * 0.5 + 0.15),
+        "P": (2, 0.4 * leaf + 0.3 * 0.5 + 0.15),
+        "R": (2, 0.4 * leaf + 0.3 * 0.5 + 0.15),
+    }
+
+
+def test_a_bolder_function_moves_its_team_up(tmp_path):
+    ranking, _ = seed_ranking(tmp_path, "appetite", appetite={**EVEN, "F3": 0.9})
+    assert ranking == {"R": (1, 0.4 * 2 / 3 + 0.3 * 0.9 + 0.15), "P": (2, BASE), "Q": (2, BASE)}
+
+
+def test_a_function_that_validated_fast_moves_its_teams_up(tmp_path):
+    def pilot(data):
+        # S (F2) is a pilot team: its agent ran first on 5 March and was validated on 15 March.
+        data.baseline("S", 10, 800, function="F2", bu="U")
+        data.usage("2025-03-05", "s-agent", function="F2", bu="U", team="S")
+        data.rows["replication_events"].append(
+            {"event_id": "v1", "agent_id": "s-agent", "event_type": "validated", "occurred_on": "2025-03-15",
+             "function": "F2", "business_unit": "U", "team": "S"}
+        )  # fmt: skip
+
+    ranking, frame = seed_ranking(tmp_path, "measured", build=pilot)
+    # F2 is the only function measured, so the fastest: measured 1, combined 0.5 x 0.5 + 0.5 x 1.
+    assert ranking == {"Q": (1, 0.4 * 2 / 3 + 0.3 * 0.75 + 0.15), "P": (2, BASE), "R": (2, BASE)}
+    assert "S" not in ranking  # a team with a validated agent is seeded already
+    assert (
+        frame.loc[frame["team"] == "Q", "reason"]
+        .item()
+        .endswith("F2 validates fastest (10 days from first use to validation)")
+    )
+
+
+def test_more_routine_hours_per_head_move_a_team_up(tmp_path):
+    # R: 1,600 routine hours for 10 people = 160 per head, the most (scaled 1); P and Q have half.
+    ranking, _ = seed_ranking(tmp_path, "routine", routine={"R": 1600})
+    assert ranking == {
+        "R": (1, 0.4 * 2 / 3 + 0.15 + 0.3 * 0.5),
+        "P": (2, 0.4 * 2 / 3 + 0.15 + 0.3 * 0.25),
+        "Q": (2, 0.4 * 2 / 3 + 0.15 + 0.3 * 0.25),
+    }
+
+
+def test_slower_tasks_in_a_function_move_its_team_up(tmp_path):
+    # F1 documented a task type that takes 240 minutes by hand (team T, outside the network).
+    def slow_task(data):
+        data.saved("2025-03", "T", 10, 240, 60, function="F1", bu="U")
+
+    ranking, frame = seed_ranking(tmp_path, "minutes", build=slow_task)
+    assert ranking == {"P": (1, 0.4 * 2 / 3 + 0.15 + 0.3 * 1.0), "Q": (2, BASE), "R": (2, BASE)}
+    assert "takes 240 minutes by hand" in frame.loc[frame["team"] == "P", "reason"].item()
+
+
+def test_a_team_with_validated_net_output_is_not_a_seed_candidate(tmp_path):
+    # P saved 600 x (60 - 12) / 60 = 480 hours of its 10 x 160 = 1,600: uplift 0.30, validated.
+    def validated(data):
+        data.saved("2025-03", "P", 600, 60, 12, function="F1", bu="U", headcount=10)
+
+    ranking, _ = seed_ranking(tmp_path, "validated", build=validated)
+    assert set(ranking) == {"Q", "R"}
+
+
+def test_self_selected_teams_are_those_running_uncatalogued_agents_or_agents_ahead_of_their_unit(data):
+    data.agent("a", "Marketing")
+    data.rows["replication_events"].append(
+        {"event_id": "v1", "agent_id": "a", "event_type": "validated", "occurred_on": "2025-01-20",
+         "function": "Marketing", "business_unit": "Home", "team": "Pilot"}
+    )  # fmt: skip
+    data.event("a", "deployed", "2025-02-01", "Away")
+    data.usage("2025-01-02", "a", bu="Home", team="Pilot")  # the pilot itself: legitimate
+    data.usage("2025-01-05", "a", bu="Away", team="Early", count=3)  # before "a" reached Away
+    data.usage("2025-02-10", "a", bu="Away", team="Later")  # after: nothing to legitimise
+    data.usage("2025-02-11", "homebrew", bu="Away", team="Later", count=2)  # not in the catalog
+    conn = data.load()
+    teams = network.grassroots_teams(conn, metrics.Filters(), Settings())
+    assert records(teams, "business_unit", "team", "runs", "tasks", "reason") == [
+        ("Away", "Early", ["a"], 3, "ran a before a validated agent reached Away on 2025-02-01"),
+        ("Away", "Later", ["homebrew"], 2, "runs homebrew, not in the catalog"),
+    ]
+
+
+# --- did success spread along the network? ----------------------------------------------------------
+
+
+def test_the_permutation_p_value_matches_the_exact_binomial_tail():
+    # Five copies, each of which could have gone to two units, one of them tied: at random each lands
+    # on a tie with probability 1/2, so all five do with probability 1/32.
+    flags = [np.array([1, 0])] * 5
+    assert network.permutation_p_value(flags, 5, 40_000, seed=7) == pytest.approx(1 / 32, abs=0.003)
+    assert network.permutation_p_value(flags, 3, 40_000, seed=7) == pytest.approx(16 / 32, abs=0.01)
+    assert network.permutation_p_value(flags, 0, 1_000, seed=7) == 1.0
+    assert network.permutation_p_value(flags, 5, 1_000, seed=7) == network.permutation_p_value(
+        flags, 5, 1_000, 7
+    )
+
+
+def spread_organisation(data, tmp_path, agents: int, tie_month: str = "2025-01"):
+    """Units Home, Near and Far; Home and Near collaborate; every agent is validated in Home on
+    1 March and copied to Near 10 + its number days later."""
+    for unit in ("Home", "Near", "Far"):
+        data.baseline("T", 10, 800, bu=unit)
+    for number in range(agents):
+        data.event(f"a{number}", "validated", "2025-03-01", "Home")
+        data.event(f"a{number}", "deployed", f"2025-03-{11 + number}", "Near")
+    conn = data.load()
+    load_ties(conn, tmp_path, [tie("Home/T", "Near/T", 6, month=tie_month)])
+    return conn
+
+
+def test_replication_along_ties_against_chance(data, tmp_path):
+    conn = spread_organisation(data, tmp_path, agents=5)
+    settings = Settings.model_validate({"network": {"permutations": 40_000}})
+    spread = network.replication_spread(conn, metrics.Filters(), settings)
+    assert records(spread, "agent_id", "business_unit", "replication_days", "tie_hours", "tied", "candidates",
+                   "tied_candidates") == [
+        (f"a{number}", "Near", 10 + number, 6.0, True, 2, 1) for number in range(5)
+    ]  # fmt: skip
+    summary = network.replication_spread_summary(conn, metrics.Filters(), settings).iloc[0]
+    assert (summary["replications"], summary["along_ties"], summary["share_along_ties"]) == (5, 5, 1.0)
+    assert summary["expected_share"] == 0.5  # one of two candidate units tied, for each copy
+    assert summary["p_value"] == pytest.approx(1 / 32, abs=0.003)
+    assert summary["median_days_along_ties"] == 12  # 10, 11, 12, 13, 14
+    assert summary["median_days_not_along_ties"] is None
+    assert summary["followed_network"]
+    assert summary["verdict"].startswith(
+        "Replication followed the network: 100% of 5 copies went to units already tied to the pilot unit, "
+        "against 50% expected if copies went to units at random (p = 0.03"
+    )
+
+
+def test_too_few_replications_say_so_and_a_tie_in_the_deployment_month_does_not_count(data, tmp_path):
+    conn = spread_organisation(data, tmp_path, agents=2, tie_month="2025-03")
+    summary = network.replication_spread_summary(conn, metrics.Filters(), Settings()).iloc[0]
+    assert (summary["replications"], summary["along_ties"], summary["expected_share"]) == (2, 0, 0.0)
+    assert summary["median_days_not_along_ties"] == 10.5
+    assert summary["followed_network"] is None
+    assert (
+        summary["verdict"] == "Too few replications to tell: 2 in the range, and the test needs at least 5."
+    )
