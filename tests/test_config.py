@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from offload_metrics import config
@@ -25,6 +27,15 @@ def test_defaults_are_specs():
             "scale_months": (18, 36),
         },
         "finance": {"reinvestment_share": 0.25, "default_hourly_cost_usd": 60},
+        "mapping": {"file": ""},
+        "telemetry": {
+            "task_type_attribute": "",
+            "escalated_attribute": "",
+            "review_evaluation": "",
+            "review_threshold": 0.5,
+            "langfuse_event_per": "agent",
+            "prices": {},
+        },
     }
 
 
@@ -81,5 +92,19 @@ def test_saved_settings_load_back_unchanged(tmp_path):
 
 def test_every_setting_is_described():
     described = config.describe_settings()
-    assert len(described) == 13
+    assert len(described) == 20
     assert all(row["description"] for row in described)
+
+
+def test_prices_are_exact_decimals_and_survive_a_save(tmp_path):
+    path = tmp_path / "offload.toml"
+    path.write_text('[telemetry.prices]\n"gpt-4o-mini" = [0.15, "0.6"]\n', encoding="utf-8")
+    settings = config.load_settings(path)
+    assert settings.telemetry.prices == {"gpt-4o-mini": (Decimal("0.15"), Decimal("0.6"))}
+    assert config.load_settings(config.save_settings(settings, tmp_path / "saved.toml")) == settings
+
+
+def test_the_mapping_file_is_read_beside_the_settings_file(tmp_path):
+    settings = config.parse_settings({"mapping": {"file": "org.toml"}})
+    assert config.mapping_file(settings, tmp_path / "offload.toml") == tmp_path / "org.toml"
+    assert config.mapping_file(config.Settings(), tmp_path / "offload.toml") is None

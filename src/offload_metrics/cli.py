@@ -100,12 +100,51 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
     return table
 
 
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Settings file (default: ${config.SETTINGS_ENV}, else ./{config.DEFAULT_SETTINGS_FILE} if present).",
+)
+
+
+def _settings(config_file: Path | None) -> config.Settings:
+    try:
+        return config.load_settings(config_file)
+    except config.SettingsError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+
+
 @main.command("ingest")
 @db_option
-@click.option("--kind", type=click.Choice(list(schema.KINDS)), help="Input kind, when it cannot be detected.")
+@click.option("--kind", type=click.Choice(ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
+@config_option
+@click.option(
+    "--mapping",
+    "mapping_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Organisation mapping (TOML or CSV) for telemetry files (default: the setting mapping.file).",
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def ingest_command(db: Path | None, kind: str | None, files: tuple[Path, ...]) -> None:
-    """Load CSV, Parquet or JSON Lines FILES into the database, one transaction per file."""
+def ingest_command(
+    db: Path | None,
+    kind: str | None,
+    config_file: Path | None,
+    mapping_file: Path | None,
+    files: tuple[Path, ...],
+) -> None:
+    """Load CSV, Parquet, JSON Lines, OpenTelemetry or Langfuse FILES, one transaction per file."""
+    from offload_metrics import mapping
+
+    settings = _settings(config_file)
+    try:
+        organisation = mapping.load_mapping(
+            mapping_file or config.mapping_file(settings, config.settings_path(config_file))
+        )
+    except mapping.MappingError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
     conn = _open(db)
     results: list[ingest.LoadResult] = []
     failures: list[ingest.IngestError] = []
@@ -114,7 +153,9 @@ def ingest_command(db: Path | None, kind: str | None, files: tuple[Path, ...]) -
         state = ingest.LoadProgress(file=file.name)
         try:
             result = ingest.run_with_progress(
-                lambda progress, file=file: ingest.load_file(conn, file, kind=kind, progress=progress),
+                lambda progress, file=file: ingest.load_file(
+                    conn, file, kind=kind, progress=progress, settings=settings, mapping=organisation
+                ),
                 display.tick,
                 state,
             )
@@ -199,12 +240,7 @@ date_type = click.DateTime(formats=["%Y-%m-%d"])
     "--from", "date_from", type=date_type, help="Start of the range (default: the start of the data)."
 )
 @click.option("--to", "date_to", type=date_type, help="End of the range (default: as-of).")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help=f"Settings file (default: ${config.SETTINGS_ENV}, else ./{config.DEFAULT_SETTINGS_FILE} if present).",
-)
+@config_option
 @click.option("--function", "functions", multiple=True, help="Only this business function (repeatable).")
 @click.option(
     "--business-unit", "business_units", multiple=True, help="Only this business unit (repeatable)."
@@ -222,11 +258,7 @@ def report_command(
     db, as_of, date_from, date_to, config_file, functions, business_units, output, out
 ) -> None:
     """Compute every metric and write the report as JSON, CSV, Excel or Markdown."""
-    try:
-        settings = config.load_settings(config_file)
-    except config.SettingsError as error:
-        console.print(f"[red]{error}[/red]")
-        sys.exit(EXIT_USAGE)
+    settings = _settings(config_file)
     conn = _open(db, must_exist=True)
     filters = metrics.Filters(
         as_of=as_of.date() if as_of else None,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import tomllib
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -160,6 +161,46 @@ class Network(_Group):
             raise ValueError("the seed score needs at least one weight above 0")
         return pain
 
+class MappingSettings(_Group):
+    file: str = Field(
+        "",
+        description="Organisation mapping file (TOML or CSV) for telemetry and other imports; "
+        "a relative path is read from the settings file's folder; empty: none, imports are unmapped.",
+    )
+
+
+PricePerMillion = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=8)]
+
+
+class Telemetry(_Group):
+    task_type_attribute: str = Field(
+        "",
+        description="Span attribute (OpenTelemetry) or metadata key (Langfuse) naming the task type; "
+        "empty: the span or observation name.",
+    )
+    escalated_attribute: str = Field(
+        "",
+        description="Span attribute, span event name (OpenTelemetry) or metadata key (Langfuse) that marks "
+        "an agent run as escalated when present and not false; empty: none.",
+    )
+    review_evaluation: str = Field(
+        "",
+        description="Evaluation name (gen_ai.evaluation.name) or Langfuse score name that is the review; "
+        "empty: any evaluation on the span, and no Langfuse score.",
+    )
+    review_threshold: float = Field(
+        0.5,
+        description="A numeric evaluation score at or above this reviews the task correct, below it incorrect.",
+    )
+    langfuse_event_per: Literal["agent", "trace"] = Field(
+        "agent", description="One usage event per Langfuse AGENT observation (agent) or per trace (trace)."
+    )
+    prices: dict[str, tuple[PricePerMillion, PricePerMillion]] = Field(
+        default_factory=dict,
+        description="USD per million input and output tokens by model, for agent runs that carry no cost; "
+        "such cost is marked estimated.",
+    )
+
 
 class Settings(_Group):
     """All settings of the metrics; each group is a TOML table."""
@@ -169,6 +210,8 @@ class Settings(_Group):
     adoption: Adoption = Field(default_factory=Adoption)
     finance: Finance = Field(default_factory=Finance)
     network: Network = Field(default_factory=Network)
+    mapping: MappingSettings = Field(default_factory=MappingSettings)
+    telemetry: Telemetry = Field(default_factory=Telemetry)
 
     @property
     def crossing_share(self) -> float:
@@ -208,6 +251,14 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, must_exist: boo
     except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"{file}: not valid TOML: {error}") from None
     return parse_settings(data, source=str(file))
+
+
+def mapping_file(settings: Settings, settings_file: Path) -> Path | None:
+    """The mapping file the settings name, a relative path taken from the settings file's folder."""
+    if not settings.mapping.file:
+        return None
+    named = Path(settings.mapping.file).expanduser()
+    return named if named.is_absolute() else settings_file.parent / named
 
 
 def parse_settings(data: dict[str, object], source: str = "settings") -> Settings:

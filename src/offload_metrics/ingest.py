@@ -28,7 +28,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from offload_metrics import schema, store
+from offload_metrics import config, schema, store, telemetry
+from offload_metrics.mapping import Mapping
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -75,6 +76,7 @@ READER_REASONS = {
     "INVALID UNICODE": "is not valid UTF-8",
     "LINE SIZE OVER MAXIMUM": "is longer than the maximum line size",
 }
+ALL_KINDS = [*schema.KINDS, *telemetry.KINDS]
 PROGRESS_AFTER_SECONDS = 1.0
 COUNT_FIELDS = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
 
@@ -922,8 +924,12 @@ def load_file(
     kind: str | None = None,
     progress: LoadProgress | None = None,
     display_name: str | None = None,
+    settings: config.Settings | None = None,
+    mapping: Mapping | None = None,
 ) -> LoadResult:
-    """Load one file in one transaction; raise IngestError (database unchanged) if it cannot be loaded."""
+    """Load one file in one transaction; raise IngestError (database unchanged) if it cannot be loaded.
+
+    settings and mapping apply to telemetry files (defaults, and the empty mapping, when absent)."""
     path = Path(path)
     name = display_name or path.name
     progress = progress or LoadProgress()
