@@ -132,7 +132,7 @@ def test_saved_settings_load_back_unchanged(tmp_path):
 
 def test_every_setting_is_described():
     described = config.describe_settings()
-    assert len(described) == 20
+    assert len(described) == 20 + 13  # 13 network settings
     assert all(row["description"] for row in described)
 
 

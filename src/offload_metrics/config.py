@@ -161,6 +161,7 @@ class Network(_Group):
             raise ValueError("the seed score needs at least one weight above 0")
         return pain
 
+
 class MappingSettings(_Group):
     file: str = Field(
         "",
