@@ -79,7 +79,7 @@ def test_rows_on_a_pair_add_up_per_month_in_either_order_and_direction(conn, tmp
     assert load_ties(conn, tmp_path, rows).accepted == 5
     monthly = conn.execute(
         "select month::varchar, a_business_unit, a_team, b_business_unit, b_team, collaboration_hours "
-        "from stg_collaboration order by all"
+        "from stg_team_ties order by all"
     ).fetchall()
     assert monthly == [
         ("2025-03-01", "U", "A", "U", "B", 2 + 3 + 4),

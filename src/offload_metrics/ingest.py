@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import gzip
 import hashlib
@@ -28,7 +29,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from offload_metrics import config, schema, store, telemetry
+from offload_metrics import config, schema, store, telemetry, viva
 from offload_metrics.mapping import Mapping
 
 EXTENSIONS = {
@@ -76,7 +77,7 @@ READER_REASONS = {
     "INVALID UNICODE": "is not valid UTF-8",
     "LINE SIZE OVER MAXIMUM": "is longer than the maximum line size",
 }
-ALL_KINDS = [*schema.KINDS, *telemetry.KINDS]
+ALL_KINDS = [*schema.KINDS, *schema.IMPORTED_KINDS, *telemetry.KINDS]
 PROGRESS_AFTER_SECONDS = 1.0
 COUNT_FIELDS = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
 
@@ -304,9 +305,9 @@ def resolve_kind(file: str, header: Header, kind: str | None) -> str:
                 f"the columns ({', '.join(names) or 'none'}) {what}; name the kind with --kind. "
                 f"Each kind needs these columns:\n{expected_columns_text()}",
             )
-    if kind not in schema.KINDS:
+    if kind not in schema.KINDS and kind not in schema.IMPORTED_KINDS:
         raise IngestError(file, f"unknown kind {kind!r}; kinds are {', '.join(schema.KINDS)}")
-    missing = [c.name for c in schema.columns(schema.KINDS[kind]) if c.required and c.name not in names]
+    missing = [c.name for c in schema.columns(schema.model_of(kind)) if c.required and c.name not in names]
     if missing:
         raise IngestError(file, f"is not a {kind} file: missing required column(s) {', '.join(missing)}")
     return kind
@@ -391,6 +392,13 @@ def _checks(column: schema.Column, raw: str, value: str) -> tuple[tuple[str, str
     if column.allowed:
         checks.append(
             (f"{raw} is not null and {value} is null", f"must be one of {', '.join(column.allowed)}")
+        )
+    if column.lookup:
+        checks.append(
+            (
+                f"{raw} is not null and {raw} not in (select value from {column.lookup})",
+                "no rule of the organisation mapping matches this group; add one for it",
+            )
         )
     if column.ge is not None:
         checks.append((f"{value} < {_number_literal(column.ge)}", f"must be ≥ {column.ge:g}"))
@@ -938,8 +946,16 @@ def load_file(
     if not path.is_file():
         raise IngestError(name, "no such file")
     header = read_header(conn, path)
+    # A vendor export read as it comes (Viva Insights): its header in contract names, its groups
+    # mapped before the insert and what they mapped to kept after it. None for every other file.
+    try:
+        imported = viva.recognise(header, kind, mapping)
+    except viva.VivaError as error:
+        raise IngestError(name, str(error)) from None
+    if imported:
+        header, kind = dataclasses.replace(header, names=imported.names), viva.KIND
     kind = resolve_kind(name, header, kind)
-    model = schema.KINDS[kind]
+    model = schema.model_of(kind)
     contract_names = {c.name for c in schema.columns(model)}
     ignored = tuple(column for column in header.names if column not in contract_names)
     scan = FileScan(path)
@@ -971,14 +987,17 @@ def load_file(
         # would rewrite, which took longer than the insert itself.
         cur.execute("SET preserve_insertion_order = ?", [header.file_format != "parquet"])
         try:
+            if imported:
+                imported.prepare(cur, source_sql, header, params)
             cur.execute(insert_sql(model, header, rejects), params)
         except duckdb.Error as error:
             raise IngestError(name, f"could not be read as {header.file_format}: {_short(error)}") from None
         progress.enter("checking", 1.0)
         scan.result()
+        identity = imported.identity(scan.sha256) if imported else scan.sha256
         earlier = cur.execute(
             "select load_id, file_name from loads where sha256 = ? and outcome = 'loaded' order by load_id limit 1",
-            [scan.sha256],
+            [identity],
         ).fetchone()
         if earlier:
             cur.execute("rollback")
@@ -992,6 +1011,8 @@ def load_file(
                 message=f"identical to load {earlier[0]} ({earlier[1]}); nothing added",
             )
         result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects)
+        if imported:
+            imported.finish(cur, load_id)
         if kind == "usage_events":
             progress.enter("rollup")
             store.append_usage_rollup(cur, load_id)
@@ -1003,7 +1024,7 @@ def load_file(
             where load_id = ?
             """,
             [
-                scan.sha256,
+                identity,
                 result.rows_read,
                 result.accepted,
                 result.duplicate,

@@ -268,10 +268,80 @@ class Collaboration(InputKind):
     )
 
 
+class VivaCollaboration(InputKind):
+    """A Microsoft Viva Insights group-to-group query export, loaded as it comes.
+
+    Its columns are named by the export (`PrimaryCollaborator_Organization`, `Group collaboration
+    time invested`, or with underscores as the vivainsights packages rename them); viva.py reads
+    them under these names. Each group is mapped to a team by the organisation mapping (source
+    `viva.<attribute>`); the export's pseudo-groups `Within Group` and `Unclassified Collaborators`
+    are kept as the primary group's own time and its time with people outside the query.
+    """
+
+    kind: ClassVar[str] = "viva_collaboration"
+    key: ClassVar[tuple[str, ...]] = ("metric_date", "primary_collaborator", "secondary_collaborator")
+    title: ClassVar[str] = "Viva Insights group-to-group collaboration"
+    example: ClassVar[dict[str, str]] = {
+        "PrimaryCollaborator_Organization": "Brand Content",
+        "PrimaryCollaborator_GroupSize": "12",
+        "SecondaryCollaborator_Organization": "Deal Desk",
+        "SecondaryCollaborator_GroupSize": "9",
+        "MetricDate": "2025-03-02",
+        "% Group collaboration time invested": "6.2",
+        "Group collaboration time invested": "21.5",
+        "Group email sent count": "130",
+        "Group email time invested": "7.5",
+        "Group meeting count": "9",
+        "Group meeting time invested": "14",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = (
+        RowRule(
+            "secondary_collaborator",
+            "primary_collaborator <> secondary_collaborator",
+            "pairs a group with itself (the export reports a group's own time as Within Group)",
+        ),
+    )
+
+    primary_collaborator: Text = Field(
+        description="The group whose time this is (PrimaryCollaborator_<attribute>).",
+        json_schema_extra={"lookup": "_viva_teams"},
+    )
+    primary_group_size: Count | None = Field(None, description="People in the primary group.")
+    secondary_collaborator: Text = Field(
+        description="The group it spent the time with, or Within Group, or Unclassified Collaborators.",
+        json_schema_extra={"lookup": "_viva_collaborators"},
+    )
+    secondary_group_size: Count | None = Field(None, description="People in the secondary group.")
+    metric_date: dt.date = Field(
+        description="Start of the week or month (MetricDate); summed per calendar month."
+    )
+    collaboration_share: Annotated[float, Field(ge=0)] | None = Field(
+        None,
+        description="% Group collaboration time invested: share of the primary group's collaboration time.",
+    )
+    collaboration_hours: Annotated[float, Field(ge=0)] = Field(
+        description="Group collaboration time invested: hours the primary group spent with the secondary."
+    )
+    email_count: Annotated[float, Field(ge=0)] | None = Field(None, description="Group email sent count.")
+    email_hours: Annotated[float, Field(ge=0)] | None = Field(None, description="Group email time invested.")
+    meeting_count: Annotated[float, Field(ge=0)] | None = Field(None, description="Group meeting count.")
+    meeting_hours: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="Group meeting time invested."
+    )
+
+
 KINDS: dict[str, type[InputKind]] = {
     model.kind: model
     for model in (UsageEvent, TimeSaved, ReplicationEvent, Agent, OrgBaseline, Collaboration)
 }
+# Kinds read from a vendor's export as it comes (its own column names, through the organisation
+# mapping), not written to the contract: they have tables and the lossless load, not a CSV example.
+IMPORTED_KINDS: dict[str, type[InputKind]] = {VivaCollaboration.kind: VivaCollaboration}
+
+
+def model_of(kind: str) -> type[InputKind]:
+    """The model of a contract or imported kind."""
+    return KINDS.get(kind) or IMPORTED_KINDS[kind]
 
 
 @dataclass(frozen=True)
@@ -286,6 +356,9 @@ class Column:
     ge: float | None
     gt: float | None
     description: str
+    # A temporary table (column `value`) of the values the column may hold, filled for each load by
+    # its importer: the groups the organisation mapping knows.
+    lookup: str | None = None
 
     @property
     def sql_type(self) -> str:
@@ -364,6 +437,7 @@ def columns(model: type[InputKind]) -> tuple[Column, ...]:
         ge = next((float(m.ge) for m in metadata if isinstance(m, annotated_types.Ge)), None)
         gt = next((float(m.gt) for m in metadata if isinstance(m, annotated_types.Gt)), None)
         default = None if field.is_required() else field.default
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         result.append(
             Column(
                 name=name,
@@ -374,6 +448,7 @@ def columns(model: type[InputKind]) -> tuple[Column, ...]:
                 ge=ge,
                 gt=gt,
                 description=field.description or "",
+                lookup=extra.get("lookup"),  # type: ignore[arg-type]
             )
         )
     return tuple(result)

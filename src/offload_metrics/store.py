@@ -180,8 +180,14 @@ def _migration_1(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _migration_2(conn: duckdb.DuckDBPyConnection) -> None:
-    """The collaboration kind: hours two teams spent together (a fresh database has it from migration 1)."""
+    """Collaboration between teams: the contract kind (a fresh database has it from migration 1),
+    Viva Insights group-to-group rows, and what each load's Viva groups mapped to."""
     conn.execute(input_table_ddl(schema.Collaboration, if_not_exists=True))
+    conn.execute(input_table_ddl(schema.VivaCollaboration, if_not_exists=True))
+    conn.execute(
+        "create table if not exists viva_groups (load_id INTEGER NOT NULL, source VARCHAR NOT NULL, "
+        "value VARCHAR NOT NULL, function VARCHAR NOT NULL, business_unit VARCHAR NOT NULL, team VARCHAR)"
+    )
 
 
 MIGRATIONS = {1: _migration_1, 2: _migration_2}
@@ -248,7 +254,7 @@ def create_views(conn: duckdb.DuckDBPyConnection) -> None:
         raise
 
 
-DATA_TABLES = (*schema.KINDS, "usage_daily", "rejected_rows", "loads")
+DATA_TABLES = (*schema.KINDS, *schema.IMPORTED_KINDS, "viva_groups", "usage_daily", "rejected_rows", "loads")
 
 
 ROLLUP_BASELINE_KEY = "usage_daily_rows_after_compaction"

@@ -15,7 +15,7 @@ with final as (
         sum(collaboration_hours) as collaboration_hours,
         sum(meeting_count) as meeting_count,
         sum(email_count) as email_count
-    from stg_collaboration
+    from stg_team_ties
     where month between $date_from and $date_to
     group by a_business_unit, a_team, b_business_unit, b_team
     having sum(collaboration_hours) > 0

@@ -5,10 +5,10 @@
 -- Grain: one row per team (business unit, team).
 with named as (
     select a_function as function, a_business_unit as business_unit, a_team as team
-    from stg_collaboration
+    from stg_team_ties
     union all
     select b_function, b_business_unit, b_team
-    from stg_collaboration
+    from stg_team_ties
 ),
 
 teams as (

@@ -46,20 +46,20 @@ replications as (
 units as (
     select business_unit from stg_org_baseline
     union
-    select a_business_unit from stg_collaboration
+    select a_business_unit from stg_team_ties
     union
-    select b_business_unit from stg_collaboration
+    select b_business_unit from stg_team_ties
     union
     select business_unit from events
 ),
 
 unit_months as (
     select month, a_business_unit as unit, b_business_unit as other, collaboration_hours
-    from stg_collaboration
+    from stg_team_ties
     where a_business_unit <> b_business_unit
     union all
     select month, b_business_unit, a_business_unit, collaboration_hours
-    from stg_collaboration
+    from stg_team_ties
     where a_business_unit <> b_business_unit
 ),
 

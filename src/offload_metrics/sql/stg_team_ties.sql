@@ -2,13 +2,28 @@
 -- (a team is its business unit and team, named in the pair's first order by business unit, then
 -- team): the hours of every row on the pair, in either order and either direction, summed in the
 -- month of the row's period_start. So weekly rows add up to their month, and a directed row (the
--- time one team invested with the other) adds to the other direction's.
-with ordered as (
+-- time one team invested with the other) adds to the other direction's. Viva Insights rows are
+-- directed rows of their mapped teams, dated by MetricDate; their within-team and unclassified
+-- time is not a tie (stg_team_collaboration keeps it).
+with pairs as (
+    select
+        period_start, source_function, source_business_unit, source_team, target_function,
+        target_business_unit, target_team, collaboration_hours, meeting_count, email_count
+    from collaboration
+    union all
+    select
+        metric_date, source_function, source_business_unit, source_team, target_function,
+        target_business_unit, target_team, collaboration_hours, meeting_count, email_count
+    from stg_collaboration_viva
+    where not is_within and not is_unclassified
+),
+
+ordered as (
     select
         cast(date_trunc('month', period_start) as date) as month,
         (source_business_unit, source_team) <= (target_business_unit, target_team) as source_first,
         *
-    from collaboration
+    from pairs
 ),
 
 final as (
