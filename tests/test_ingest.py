@@ -74,6 +74,20 @@ EXPECTED_EXAMPLE_ROWS = {
         dt.date(2024, 11, 2),
     ),
     "org_baseline": ("Marketing", "Consumer", "Brand Content", 12, 700.0, Decimal("68.50000000")),
+    "collaboration": (
+        dt.date(2025, 3, 1),
+        dt.date(2025, 3, 31),
+        "Marketing",
+        "Consumer",
+        "Brand Content",
+        "Sales Operations",
+        "Field Sales Ops",
+        "Deal Desk",
+        42.5,
+        18,
+        240,
+        "undirected",
+    ),
 }
 
 
