@@ -349,3 +349,14 @@ def test_too_few_replications_say_so_and_a_tie_in_the_deployment_month_does_not_
     assert (
         summary["verdict"] == "Too few replications to tell: 2 in the range, and the test needs at least 5."
     )
+
+
+def test_the_docs_carry_the_network_definitions_word_for_word():
+    from pathlib import Path
+
+    from offload_metrics import definitions
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "metrics.md").read_text(encoding="utf-8")
+    for name, text in network.DEFINITIONS.items():
+        assert f"- **`{name}`**: {text}" in docs
+        assert definitions.lookup(name) == text

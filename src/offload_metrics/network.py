@@ -32,6 +32,53 @@ TEAM_COLUMNS = (
 )  # fmt: skip
 
 
+# What each number of this module means: the one place these definitions are written (docs/metrics.md
+# carries the same words, a test keeps them equal, and the dashboard shows them on hover).
+DEFINITIONS = {
+    "weighted_degree": "hours of all the team's ties over the range (the sum of collaboration_hours of the "
+    "pairs it is part of).",
+    "eigenvector": "eigenvector centrality: the team's entry in the principal eigenvector (unit length) of the "
+    "hours matrix of its connected component, times that component's leading eigenvalue over the largest "
+    "component's; 0 for an isolated team. High for a team that works with teams that are central themselves.",
+    "betweenness": "betweenness centrality: the share of pairs of other teams whose shortest path passes "
+    "through the team, a tie's length being 1 / its hours, normalised by (n-1)(n-2)/2 for n teams.",
+    "centrality_index": "network centrality index = (weighted_degree / largest weighted_degree + eigenvector / "
+    "largest eigenvector + betweenness / largest betweenness) / 3 over every team of the organisation (a "
+    "measure whose largest value is 0 counts 0), in [0, 1].",
+    "centrality_rank": "1 for the highest centrality index; equal values share the better rank (likewise "
+    "weighted_degree_rank, eigenvector_rank and betweenness_rank).",
+    "cross_unit_share": "share of the team's tie hours spent with teams of other business units.",
+    "is_bridge": "cross_unit_share above the setting network.bridge_share.",
+    "connects": "the other business units the team's ties reach, most hours first.",
+    "network_position": "main network (the largest connected component), separate group k (a smaller "
+    "component, numbered by size), or isolated (no tie in the range).",
+    "seed_score": "(centrality_weight x centrality_index + appetite_weight x appetite + pain_weight x pain) / "
+    "(the sum of the three weights), for each team without validated Net Output in any month up to as_of and "
+    "without a validated agent; seed_rank 1 is the best place for the next agent.",
+    "appetite": "the function's appetite for risk: (1 - measured_appetite_weight) x stated + "
+    "measured_appetite_weight x measured, where measured = the fastest function's days_to_validation / this "
+    "function's (each at least 1 day); the stated appetite (network.appetite, else network.default_appetite) "
+    "alone where nothing is measured.",
+    "pain": "(routine_hours_per_head / its largest over all teams + top_task_minutes / its largest) / 2, a "
+    "missing part counting 0.",
+    "routine_hours_per_head": "routine_hours_per_month / headcount, from the organisation baseline.",
+    "top_task_minutes": "baseline minutes per task of the function's most time-consuming documented task type "
+    "(task_pain.sql).",
+    "share_along_ties": "replications whose new business unit was tied to the pilot unit before the "
+    "deployment, over all replications in the range.",
+    "expected_share": "the mean over replications of the share of their candidate units (every business unit "
+    "but the pilot unit) tied to the pilot unit before the deployment: the share expected if copies went to "
+    "units at random.",
+    "p_value": "one-sided permutation test: each copy reassigned to one of its candidate units at random, "
+    "network.permutations times with the seed network.random_seed; (1 + reassignments with at least as many "
+    "copies along ties) / (1 + permutations).",
+    "median_days_along_ties": "median replication_days of the replications along ties "
+    "(median_days_not_along_ties: of the others).",
+    "followed_network": "p_value below network.significance when there are at least network.min_replications "
+    "replications; null (too few to tell) otherwise.",
+}
+
+
 def _whole_organisation(filters: metrics.Filters, conn: duckdb.DuckDBPyConnection) -> metrics.Filters:
     """The filters' dates, without the function and business unit choices."""
     return dataclasses.replace(filters.resolve(conn), functions=(), business_units=())
