@@ -518,3 +518,23 @@ def spread_verdict(summary: dict, minimum: int, significance: float) -> str:
     if summary["followed_network"]:
         return f"Replication followed the network: {facts}."
     return f"No clear sign that replication followed the network: {facts}, not below {significance:g}."
+
+
+def network_summary(conn, filters: metrics.Filters, settings: Settings) -> pd.DataFrame:
+    """One row: teams listed, ties among them, bridges, isolated teams, separate groups, seed
+    candidates and self-selected teams."""
+    teams = network_teams(conn, filters, settings)
+    separate = teams.loc[(teams["component"] > 1) & (teams["component_size"] > 1), "component"]
+    return pd.DataFrame(
+        [
+            {
+                "teams": len(teams),
+                "ties": len(network_ties(conn, filters, settings)),
+                "bridges": int(teams["is_bridge"].sum()),
+                "isolated_teams": int((teams["network_position"] == "isolated").sum()),
+                "separate_groups": int(separate.nunique()),
+                "seed_candidates": len(seed_candidates(conn, filters, settings)),
+                "grassroots_teams": len(grassroots_teams(conn, filters, settings)),
+            }
+        ]
+    )

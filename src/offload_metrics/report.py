@@ -35,18 +35,24 @@ AGENT_KEYS = (
     "first_replicated_on", "replication_days", "replications",
 )  # fmt: skip
 AGENT_EXTRA_KEYS = ("name", "risk_class", "pilot_unit", "days_waiting")
+NETWORK_TEAM_KEYS = tuple(key for key in network.TEAM_COLUMNS if key not in ("x", "y"))
+SEED_KEYS = network.SEED_COLUMNS
+GRASSROOTS_KEYS = network.GRASSROOTS_COLUMNS
+SPREAD_KEYS = network.SPREAD_COLUMNS
 
 SHARES = {
     "offloaded_share", "escalation_rate", "failure_rate", "automation_rate", "net_output_uplift", "accuracy",
     "automation",
 }  # fmt: skip
 MONTHS = {"month", "crossed_on", "first_deployment_month", "first_scale_month"}
-DAYS = {"validated_on", "first_replicated_on"}
+DAYS = {"validated_on", "first_replicated_on", "deployed_on", "first_used_on"}
 INTEGERS = {
     "tasks", "api_calls", "tokens", "active_agents", "functions_at_scale", "months_since_first_deployment",
     "time_to_scale_months", "cascade_rank", "validated_agents", "replicated_agents", "reviewed",
     "replication_days", "replications", "validated_teams", "teams_grew_headcount", "headcount",
-    "baseline_headcount", "days_waiting", "validated_months",
+    "baseline_headcount", "days_waiting", "validated_months", "weighted_degree_rank", "eigenvector_rank",
+    "betweenness_rank", "centrality_rank", "component", "component_size", "seed_rank", "along_ties", "candidates",
+    "tied_candidates",
 }  # fmt: skip
 # What a function without data of a kind reports: counts and money are 0, ratios are undefined.
 ZERO_WHEN_ABSENT = {
@@ -158,7 +164,23 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
             metrics.team_leaderboard(metrics.net_output(conn, filters, settings, by=metrics.TEAMS)),
             ("function", "business_unit", "team", "best_uplift", "validated_months", "hours_saved"),
         ),
+        # The collaboration network, where to seed next, and whether replication followed the network.
+        "network_teams": _records(network.network_teams(conn, filters, settings), NETWORK_TEAM_KEYS),
+        "where_to_seed": _records(network.seed_candidates(conn, filters, settings), SEED_KEYS),
+        "grassroots_teams": _records(network.grassroots_teams(conn, filters, settings), GRASSROOTS_KEYS),
+        "replication_spread": _spread(conn, filters, settings),
     }
+
+
+def _spread(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> dict[str, object]:
+    summary = network.replication_spread_summary(conn, filters, settings).to_dict("records")[0]
+    result = {key: value(key, raw) for key, raw in summary.items()}
+    for flag in ("enough_replications", "followed_network"):
+        result[flag] = None if result[flag] is None else bool(result[flag])
+    result["rows"] = _records(network.replication_spread(conn, filters, settings), SPREAD_KEYS)
+    return result
 
 
 def to_json(report: Mapping[str, object]) -> str:
@@ -289,6 +311,20 @@ def markdown(report: Mapping[str, object]) -> str:
         },
         empty="Every validated agent has been replicated.",
     )
+    lines += ["", "## Where to seed next", ""]
+    lines += _markdown_table(
+        report.get("where_to_seed", [])[:5],  # type: ignore[index, union-attr]
+        {
+            "rank": lambda team: str(team["seed_rank"]),
+            "team": lambda team: _cell(team["team"]),
+            "business unit": lambda team: _cell(team["business_unit"]),
+            "seed score": lambda team: display.number(team["seed_score"]),
+            "why": lambda team: _cell(team["reason"]),
+        },
+        empty="No team is left to seed: every team has validated Net Output or a validated agent.",
+    )
+    spread = report.get("replication_spread") or {}
+    lines += ["", "## Did replication follow the network?", "", str(spread.get("verdict", "")).strip() or "—"]  # type: ignore[union-attr]
     lines += [
         "",
         "## Savings and the reinvestment pool",
@@ -304,7 +340,7 @@ def markdown(report: Mapping[str, object]) -> str:
 
 # Columns whose numbers read best aligned right in a Markdown table.
 _RIGHT = {"validated months", "best month's uplift", "accuracy", "automation", "tasks", "days waiting", "share",
-          "cascade rank"}  # fmt: skip
+          "cascade rank", "rank", "seed score"}  # fmt: skip
 
 
 def _markdown_table(rows: list[dict], columns: dict[str, Callable[[dict], str]], empty: str) -> list[str]:
