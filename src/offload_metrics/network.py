@@ -511,9 +511,10 @@ def spread_verdict(summary: dict, minimum: int, significance: float) -> str:
     if count < minimum:
         return f"Too few replications to tell: {count} in the range, and the test needs at least {minimum}."
     share, expected = summary["share_along_ties"], summary["expected_share"]
+    p_value = summary["p_value"]
     facts = (
         f"{share:.0%} of {count} copies went to units already tied to the pilot unit, against {expected:.0%} "
-        f"expected if copies went to units at random (p = {summary['p_value']:.3f})"
+        f"expected if copies went to units at random ({'p < 0.001' if p_value < 0.001 else f'p = {p_value:.3f}'})"
     )
     if summary["followed_network"]:
         return f"Replication followed the network: {facts}."

@@ -426,6 +426,82 @@ class Story:
         return pd.DataFrame(rows)
 
 
+# Functions whose work meets: the informal network's ties across functions.
+PARTNERS = (
+    ("Marketing", "Sales Operations"),
+    ("Sales Operations", "Customer Support"),
+    ("Marketing", "Customer Support"),
+    ("Finance", "Sales Operations"),
+    ("Finance", "HR"),
+    ("Legal", "Finance"),
+    ("Legal", "Sales Operations"),
+    ("R&D", "Customer Support"),
+)
+# Its own stream: drawing the network must not move a single row of the other files.
+NETWORK_STREAM = 0xC0
+
+
+def collaboration(story: Story, seed: int) -> pd.DataFrame:
+    """Monthly hours between teams, consistent with the story: teams that lead their function's
+    adoption (and pilot its agents) are the hubs, so central teams adopt first; a function's units
+    are tied in a chain (first-second, second-third), so most copies of an agent go to a unit
+    already tied to its pilot unit, and the rest do not."""
+    random = np.random.default_rng([seed, NETWORK_STREAM])
+    teams = story.teams.reset_index(drop=True)
+    pairs: dict[tuple[int, int], float] = {}
+
+    def tie(first: int, second: int, hours: float) -> None:
+        key = (min(first, second), max(first, second))
+        pairs[key] = pairs.get(key, 0.0) + hours
+
+    for _, unit in teams.groupby(["function", "business_unit"], sort=False):
+        members = list(unit.index)
+        for position, first in enumerate(members):
+            for second in members[position + 1 :]:
+                tie(first, second, 18 + 14 * teams.at[first, "lead"] * teams.at[second, "lead"])
+    hubs = {}
+    for plan in FUNCTIONS:
+        own = teams[teams["function"] == plan.name]
+        hub = int(own["lead"].idxmax())
+        hubs[plan.name] = hub
+        for left, right in zip(plan.units, plan.units[1:], strict=False):
+            for name in plan.teams:
+                first = own[(own["business_unit"] == left) & (own["team"] == name)].index
+                second = own[(own["business_unit"] == right) & (own["team"] == name)].index
+                if len(first) and len(second):
+                    tie(
+                        int(first[0]),
+                        int(second[0]),
+                        4 * (teams.at[first[0], "lead"] + teams.at[second[0], "lead"]),
+                    )
+    for left, right in PARTNERS:
+        tie(hubs[left], hubs[right], 9.0)
+    rows = []
+    for month in range(story.months):
+        first_day = month_start(month)
+        last_day = first_day + dt.timedelta(days=days_in(first_day) - 1)
+        for (first, second), hours in pairs.items():
+            worked = round(hours * float(random.uniform(0.75, 1.25)), 1)
+            a, b = teams.loc[first], teams.loc[second]
+            rows.append(
+                {
+                    "period_start": first_day,
+                    "period_end": last_day,
+                    "source_function": a["function"],
+                    "source_business_unit": a["business_unit"],
+                    "source_team": a["team"],
+                    "target_function": b["function"],
+                    "target_business_unit": b["business_unit"],
+                    "target_team": b["team"],
+                    "collaboration_hours": worked,
+                    "meeting_count": max(1, round(worked / 1.5)),
+                    "email_count": int(random.poisson(worked * 6)),
+                    "direction": "undirected",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def blueprint(agent: pd.Series) -> str:
     """The replication recipe of an agent, in Markdown."""
     task = agent["task_type"].replace("_", " ")
@@ -672,7 +748,7 @@ def generate(
     clean: bool = False,
     compress: bool = False,
 ) -> SampleResult:
-    """Write the five input kinds for the sample organisation into `out`."""
+    """Write the six input kinds for the sample organisation into `out`."""
     if months < 1:
         raise ValueError("months must be at least 1")
     if events < 0:
@@ -704,6 +780,11 @@ def generate(
     result.paths["usage_events"] = usage_path
     result.rows["usage_events"] = counts.pop("rows")
     result.defects["usage_events"] = counts
+    network = collaboration(story, seed)
+    result.paths["collaboration"] = out / "collaboration.csv"
+    _write_frame(network, result.paths["collaboration"], "collaboration")
+    result.rows["collaboration"] = len(network)
+    result.defects["collaboration"] = {"duplicate": 0, "conflict": 0, "rejected": 0}
     manifest = {
         "generator": "offload-metrics sample",
         "seed": seed,
@@ -716,6 +797,6 @@ def generate(
         "rows": result.rows,
         "defects": result.defects,
     }
-    # Hidden, so that `offload-metrics ingest DIR/*` loads the five files and not the manifest.
+    # Hidden, so that `offload-metrics ingest DIR/*` loads the six files and not the manifest.
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return result

@@ -28,6 +28,7 @@ SAMPLE_FILES = (
     "replication_events.csv",
     "time_saved.csv",
     "usage_events.csv.gz",
+    "collaboration.csv",
 )
 UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq", "jsonl", "ndjson", "json", "gz"]
 
