@@ -199,7 +199,19 @@ def tables(report: Mapping[str, object]) -> dict[str, pd.DataFrame]:
         "teams": pd.DataFrame(report["teams"], columns=[*TEAM_KEYS, "grew_headcount"]),
         "agents": pd.DataFrame(report["agents"], columns=[*AGENT_KEYS, *AGENT_EXTRA_KEYS]),
         "data_quality": pd.DataFrame([report["data_quality"]], columns=list(ingest.COUNT_FIELDS)),
+        "network_teams": _flat(report.get("network_teams", []), NETWORK_TEAM_KEYS),
+        "where_to_seed": _flat(report.get("where_to_seed", []), SEED_KEYS),
+        "grassroots_teams": _flat(report.get("grassroots_teams", []), GRASSROOTS_KEYS),
+        "replication_spread": _flat(report.get("replication_spread", {}).get("rows", []), SPREAD_KEYS),  # type: ignore[union-attr]
     }
+
+
+def _flat(rows: object, keys: tuple[str, ...]) -> pd.DataFrame:
+    """Report rows as a table, a list in a cell (teams, agents) as text joined by "; "."""
+    frame = pd.DataFrame(rows, columns=list(keys))
+    for column in frame.columns:
+        frame[column] = ["; ".join(cell) if isinstance(cell, list) else cell for cell in frame[column]]
+    return frame
 
 
 def write_csv(report: Mapping[str, object], folder: Path) -> list[Path]:
