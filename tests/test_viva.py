@@ -75,7 +75,7 @@ def export(path, columns=SPACED, rows=ROWS):
         for primary, secondary, day, hours in rows:
             size = SIZES.get(secondary, "")
             writer.writerow(
-                [primary, SIZES[primary], secondary, size, day, "4.2", hours, "12", "1.5", "3", hours / 2]
+                [primary, SIZES[primary], secondary, size, day, "4.2", hours, "12", "1.5", "3", "2"]
             )
     return path
 
@@ -179,3 +179,51 @@ def test_a_viva_export_that_is_not_csv_or_groups_by_two_attributes_gets_one_mess
     with pytest.raises(ingest.IngestError, match="groups by more than one attribute"):
         load(conn, path, rules(tmp_path))
     assert conn.execute("select count(*) from loads").fetchone() == (0,)
+
+
+def test_a_repeated_viva_row_with_other_hours_is_a_conflict_and_bad_hours_a_rejection(conn, tmp_path):
+    rows = [
+        ("Brand Content", "Deal Desk", "2025-03-02", 10),
+        ("Brand Content", "Deal Desk", "2025-03-02", 10),  # the same row again
+        ("Brand Content", "Deal Desk", "2025-03-02", 12),  # line 4: same groups and week, other hours
+        ("Deal Desk", "Brand Content", "2025-03-02", "lots"),  # line 5
+    ]
+    result = load(conn, export(tmp_path / "g2g.csv", rows=rows), rules(tmp_path))
+
+    assert counts(result) == ("viva_collaboration", 4, 1, 1, 1, 1)
+    assert conn.execute("select line, outcome, column_name from rejected_rows order by line").fetchall() == [
+        (4, "conflict", "collaboration_hours"),
+        (5, "rejected", "collaboration_hours"),
+    ]
+
+
+def test_a_viva_export_as_parquet_is_refused_with_one_message(conn, tmp_path):
+    import duckdb
+
+    source = export(tmp_path / "g2g.csv", rows=ROWS[:1])
+    path = tmp_path / "g2g.parquet"
+    with duckdb.connect() as scratch:
+        scratch.execute("copy (select * from read_csv(?, all_varchar = true)) to ? (format parquet)",
+                        [str(source), str(path)])  # fmt: skip
+    with pytest.raises(ingest.IngestError, match="read as CSV"):
+        load(conn, path, rules(tmp_path))
+
+
+def test_the_cli_loads_a_viva_export_with_a_mapping_and_exits_0_with_rejects(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli = Path(sys.executable).with_name("offload-metrics")
+    (tmp_path / "mapping.toml").write_text(RULES, encoding="utf-8")
+    done = subprocess.run(
+        [str(cli), "ingest", "--db", str(tmp_path / "db.duckdb"), "--mapping", str(tmp_path / "mapping.toml"),
+         str(export(tmp_path / "g2g.csv"))],
+        capture_output=True, text=True, timeout=120, env={"COLUMNS": "200", "PATH": ""},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    rejects = subprocess.run(
+        [str(cli), "rejects", "--db", str(tmp_path / "db.duckdb")], capture_output=True, text=True, timeout=120,
+        env={"COLUMNS": "300", "PATH": ""},
+    )  # fmt: skip
+    assert "Legal Ops" in rejects.stdout
