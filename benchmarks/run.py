@@ -49,6 +49,7 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "catalog": [("catalog", ())],
     "finance": [
         ("finance_summary", ("organisation",)), ("finance_summary", ()), ("finance_trend", ()), ("finance_tables", ()),
+        ("usage", ("organisation",)),
     ],
 }  # fmt: skip
 TARGETS = {

@@ -259,3 +259,26 @@ def test_a_missing_or_binary_file_is_named(tmp_path):
     (tmp_path / "bad.csv").write_bytes(b"source,match\n\xff\xfe\n")
     with pytest.raises(mapping.MappingError, match="not UTF-8 text"):
         mapping.load_mapping(tmp_path / "bad.csv")
+
+
+def _readme_blocks(heading: str) -> list[str]:
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index(heading) :]
+    section = section[: section.index("\n## ", 1)]
+    return [
+        block.split("\n", 1)[1] for block in section.split("```toml")[1:] for block in [block.split("```")[0]]
+    ]
+
+
+def test_the_readme_examples_load(tmp_path):
+    from offload_metrics import config
+
+    rules_text, settings_text = _readme_blocks("### The organisation mapping")
+    rules = mapping.load_mapping(write(tmp_path / "org.toml", rules_text))
+    assert [(rule.source, rule.match, rule.is_glob, rule.team) for rule in rules.rules] == [
+        ("resource.service.namespace", "checkout", False, "Checkout"),
+        ("langfuse.metadata.team", "support-*", True, None),
+    ]
+    settings = config.load_settings(write(tmp_path / "offload.toml", settings_text))
+    assert config.mapping_file(settings, tmp_path / "offload.toml") == tmp_path / "org.toml"
+    assert settings.telemetry.review_threshold == 0.7

@@ -106,7 +106,7 @@ def test_an_empty_database_gives_zeros_and_nulls(conn):
         "months_since_first_deployment": None, "time_to_scale_months": None, "trajectory": None,
         "hours_saved": 0.0, "net_output_uplift": None, "labor_value_usd": 0.0, "agent_cost_usd": 0.0,
         "net_savings_usd": 0.0, "reinvestment_pool_usd": 0.0, "first_deployment_month": None,
-        "first_scale_month": None,
+        "first_scale_month": None, "estimated_agent_cost_usd": 0.0,
     }  # fmt: skip
     assert (built["functions"], built["adoption"], built["teams"], built["agents"]) == ([], [], [], [])
     assert built["data_quality"] == {

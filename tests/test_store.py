@@ -26,11 +26,14 @@ def test_tables_are_derived_from_the_contract(conn):
         names_and_types = [(row[0], row[1]) for row in described]
         expected = [(column.name, column.sql_type) for column in schema.columns(model)]
         assert names_and_types[: len(expected)] == expected
+        # Telemetry events carry their estimated cost and trace beside the contract.
+        telemetry_columns = ["estimated_cost_usd", "trace_id"] if kind == "usage_events" else []
         assert [name for name, _ in names_and_types[len(expected) :]] == [
             "load_id",
             "_ordinal",
             "_problems",
             "_raw",
+            *telemetry_columns,
         ]
     assert dict(conn.execute("describe usage_events").fetchall()[i][:2] for i in (1, 12)) == {
         "occurred_at": "TIMESTAMP",

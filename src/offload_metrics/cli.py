@@ -165,6 +165,11 @@ def ingest_command(
         finally:
             display.close()
     out.print(_summary_table(results, failures))
+    for result in results:
+        if result.records_read is not None and result.status == "loaded":
+            out.print(f"{result.file}: {result.message}")
+            for reason, count in result.reasons:
+                out.print(f"  {count:,} rejected: {reason}")
     for failure in failures:
         console.print(f"[red]{failure.file}[/red]: {failure.message}")
     if any(result.rejected or result.conflict for result in results):
@@ -180,11 +185,31 @@ def ingest_command(
 @click.option(
     "--format", "output", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
 )
-def rejects_command(db: Path | None, load_id: int | None, limit: int, output: str) -> None:
-    """List rejected and conflicting rows with file, line, column and reason."""
+@click.option(
+    "--unmapped", is_flag=True, help="Only the telemetry values no mapping rule matches, with their counts."
+)
+def rejects_command(db: Path | None, load_id: int | None, limit: int, output: str, unmapped: bool) -> None:
+    """List rejected and conflicting rows with file, line, column and reason, and unmapped values."""
+    from offload_metrics import mapping
+
     conn = _open(db, must_exist=True)
     frame = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
+    values = mapping.unmapped_values(conn)
     conn.close()
+    if unmapped:
+        frame = values
+    if output == "table" and not values.empty:
+        table = Table(
+            title="Unmapped values (add a mapping rule for each, then load the files again)",
+            title_justify="left",
+        )
+        for column in ("values", "records", "files"):
+            table.add_column(column, overflow="fold")
+        for row in values.itertuples(index=False):
+            table.add_row(row.unmapped, f"{row.records:,}", row.files)
+        out.print(table)
+        if unmapped:
+            return
     if output == "csv":
         click.echo(frame.to_csv(index=False), nl=False)
         return
@@ -192,7 +217,7 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
         click.echo(frame.to_json(orient="records", indent=2))
         return
     if frame.empty:
-        out.print("No rejected or conflicting rows.")
+        out.print("No unmapped values." if unmapped else "No rejected or conflicting rows.")
         return
     table = Table(title="Rejected and conflicting rows", title_justify="left")
     for column in ("load_id", "file_name", "line", "column_name", "outcome", "reason"):

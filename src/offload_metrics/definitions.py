@@ -26,7 +26,7 @@ FAMILIES = (
     "appetite_measured", "grassroots", "finance", "finance_summary", "finance_trend", "agents", "catalog", "functions",
     "business_units", "data_range", "usage_selected", "time_saved_selected", "macro_adoption_phase", "macro_chosen",
     "stg_usage_daily", "stg_time_saved", "stg_team_ties", "stg_collaboration_viva", "stg_team_collaboration",
-    "rollup_usage_daily", "rollup_usage_daily_compact",
+    "rollup_usage_daily", "rollup_usage_daily_compact", "rollup_reviews",
 )  # fmt: skip
 
 

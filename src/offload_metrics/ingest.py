@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from offload_metrics import config, schema, store, telemetry, viva
-from offload_metrics.mapping import Mapping
+from offload_metrics.mapping import Mapping, load_mapping
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -108,6 +108,13 @@ class LoadResult:
     ignored_columns: tuple[str, ...] = ()
     seconds: float = 0.0
     message: str = ""
+    # Telemetry files: records (spans, observations, scores) read, the usage events they made,
+    # records in no agent run, and the rejection reasons with their counts, most frequent first.
+    records_read: int | None = None
+    record_word: str = ""
+    events_made: int | None = None
+    outside: int = 0
+    reasons: tuple[tuple[str, int], ...] = ()
 
     @property
     def balanced(self) -> bool:
@@ -589,14 +596,21 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
     )
 
 
-def insert_sql(model: type[schema.InputKind], header: Header, rejects: str) -> str:
+def insert_sql(
+    model: type[schema.InputKind],
+    header: Header,
+    rejects: str,
+    source: Source | None = None,
+    carried: Sequence[str] = (),
+) -> str:
     """One pass over the file: every record into the table, with its problems and raw text.
 
     The inner select parses each column once (raw text r<i>, value under the column's name); the
-    checks then refer to those names, so no value is parsed twice.
+    checks then refer to those names, so no value is parsed twice. carried names columns of the
+    source stored as they are, beside the contract (a telemetry event's estimated cost).
     """
     contract = schema.columns(model)
-    source = source_sql(header, contract, rejects)
+    source = source or source_sql(header, contract, rejects)
     parsed = []
     checked = []
     for index, column in enumerate(contract):
@@ -611,6 +625,7 @@ def insert_sql(model: type[schema.InputKind], header: Header, rejects: str) -> s
         checked.append(column_sql_checks(column, f"r{index}", name))
     problems = problems_sql(model, checked)
     parsed.append(f"{source.ordinal} as _ordinal")
+    parsed += [quote_identifier(name) for name in carried]
     raw = f"[{', '.join(f'r{index}' for index in range(len(contract)))}]"
     if source.unreadable:
         parsed.append(f"{source.unreadable} as unreadable, {source.record_text} as record_text")
@@ -623,7 +638,8 @@ def insert_sql(model: type[schema.InputKind], header: Header, rejects: str) -> s
             stored.append(f"coalesce({name}, cast({sql_literal(str(column.default))} as {column.sql_type}))")
         else:
             stored.append(name)
-    names = ", ".join(quote_identifier(c.name) for c in contract)
+    stored += [quote_identifier(name) for name in carried]
+    names = ", ".join([quote_identifier(c.name) for c in contract] + [quote_identifier(n) for n in carried])
     # The raw list is built only for rows with problems: CASE evaluates its branch selectively.
     return f"""
         insert into {model.kind} ({names}, load_id, _ordinal, _problems, _raw)
@@ -945,19 +961,34 @@ def load_file(
     started = time.monotonic()
     if not path.is_file():
         raise IngestError(name, "no such file")
-    header = read_header(conn, path)
-    # A vendor export read as it comes (Viva Insights): its header in contract names, its groups
-    # mapped before the insert and what they mapped to kept after it. None for every other file.
-    try:
-        imported = viva.recognise(header, kind, mapping)
-    except viva.VivaError as error:
-        raise IngestError(name, str(error)) from None
-    if imported:
-        header, kind = dataclasses.replace(header, names=imported.names), viva.KIND
-    kind = resolve_kind(name, header, kind)
-    model = schema.model_of(kind)
-    contract_names = {c.name for c in schema.columns(model)}
-    ignored = tuple(column for column in header.names if column not in contract_names)
+    if kind in telemetry.KINDS or (kind is None and _is_otlp(path)):
+        kind = kind or "otlp_traces"
+        header = Header("otlp", ()) if kind == "otlp_traces" else read_header(conn, path)
+    else:
+        header = read_header(conn, path)
+        if kind is None and schema.detect_kind(list(header.names)) is None:
+            kind = telemetry.detect_kind(header.names)
+    imported: viva.VivaImport | None = None
+    if kind in telemetry.KINDS:
+        model = telemetry_model(kind)
+        settings = settings or config.Settings()
+        mapping = mapping or load_mapping(None)
+        ingest_settings: str | None = telemetry.ingest_settings(settings, mapping)
+        ignored: tuple[str, ...] = ()
+    else:
+        # A vendor export read as it comes (Viva Insights): its header in contract names, its groups
+        # mapped before the insert and what they mapped to kept after it. None for every other file.
+        try:
+            imported = viva.recognise(header, kind, mapping)
+        except viva.VivaError as error:
+            raise IngestError(name, str(error)) from None
+        if imported:
+            header, kind = dataclasses.replace(header, names=imported.names), viva.KIND
+        kind = resolve_kind(name, header, kind)
+        model = schema.model_of(kind)
+        ingest_settings = imported.ingest_settings if imported else None
+        contract_names = {c.name for c in schema.columns(model)}
+        ignored = tuple(column for column in header.names if column not in contract_names)
     scan = FileScan(path)
     scan.start()
     rejects = "offload_rejects"
@@ -966,15 +997,25 @@ def load_file(
     cur.execute("SET enable_progress_bar_print = false")
     progress.connection = cur
     cur.execute("begin transaction")
+    staged: telemetry.Staged | None = None
     try:
         load_id = cur.execute("select coalesce(max(load_id), 0) + 1 from loads").fetchone()[0]  # type: ignore[index]
         cur.execute(
             """
             insert into loads (load_id, file_name, sha256, kind, file_format, size_bytes, rows_read, accepted,
-                               duplicate, conflict, rejected, ignored_columns, started_at, outcome)
-            values (?, ?, '', ?, ?, ?, 0, 0, 0, 0, 0, ?, ?, 'loading')
+                               duplicate, conflict, rejected, ignored_columns, started_at, outcome, ingest_settings)
+            values (?, ?, '', ?, ?, ?, 0, 0, 0, 0, 0, ?, ?, 'loading', ?)
             """,
-            [load_id, name, kind, header.file_format, path.stat().st_size, list(ignored), _utc_now()],
+            [
+                load_id,
+                name,
+                kind,
+                header.file_format,
+                path.stat().st_size,
+                list(ignored),
+                _utc_now(),
+                ingest_settings,
+            ],
         )
         progress.enter("reading", 0.0)
         params: dict[str, object] = {"path": str(path), "load_id": load_id}
@@ -985,19 +1026,32 @@ def load_file(
         # Parquet rows carry their row number, so their order need not be kept: an insert that keeps
         # it leaves part-filled row groups (Parquet's and DuckDB's sizes differ) that the checkpoint
         # would rewrite, which took longer than the insert itself.
-        cur.execute("SET preserve_insertion_order = ?", [header.file_format != "parquet"])
+        cur.execute(
+            "SET preserve_insertion_order = ?", [header.file_format != "parquet" or kind in telemetry.KINDS]
+        )
         try:
-            if imported:
-                imported.prepare(cur, source_sql, header, params)
-            cur.execute(insert_sql(model, header, rejects), params)
+            if kind in telemetry.KINDS:
+                staged = _stage_telemetry(cur, kind, path, header, rejects, settings, mapping)  # type: ignore[arg-type]
+                cur.execute(
+                    insert_sql(
+                        model, header, rejects, source=_telemetry_source(model), carried=_carried(kind)
+                    ),
+                    {"load_id": load_id},
+                )
+            else:
+                if imported:
+                    imported.prepare(cur, source_sql, header, params)
+                cur.execute(insert_sql(model, header, rejects), params)
         except duckdb.Error as error:
             raise IngestError(name, f"could not be read as {header.file_format}: {_short(error)}") from None
+        except telemetry.TelemetryError as error:
+            raise IngestError(name, str(error)) from None
         progress.enter("checking", 1.0)
         scan.result()
-        identity = imported.identity(scan.sha256) if imported else scan.sha256
         earlier = cur.execute(
-            "select load_id, file_name from loads where sha256 = ? and outcome = 'loaded' order by load_id limit 1",
-            [identity],
+            "select load_id, file_name from loads where sha256 = ? and outcome = 'loaded' "
+            "and ingest_settings is not distinct from ? order by load_id limit 1",
+            [scan.sha256, ingest_settings],
         ).fetchone()
         if earlier:
             cur.execute("rollback")
@@ -1010,27 +1064,34 @@ def load_file(
                 seconds=time.monotonic() - started,
                 message=f"identical to load {earlier[0]} ({earlier[1]}); nothing added",
             )
-        result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects)
+        if staged is not None:
+            result = _classify_telemetry(cur, model, header, path, scan, load_id, rejects, staged)
+        else:
+            result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects)
         if imported:
             imported.finish(cur, load_id)
-        if kind == "usage_events":
+        if model.kind == "usage_events":
             progress.enter("rollup")
             store.append_usage_rollup(cur, load_id)
+        if model.kind in ("usage_events", "reviews"):
+            store.apply_reviews(cur, load_id)
         progress.enter("saving")
         cur.execute(
             """
             update loads set sha256 = ?, rows_read = ?, accepted = ?, duplicate = ?, conflict = ?, rejected = ?,
-                             finished_at = ?, outcome = 'loaded'
+                             finished_at = ?, outcome = 'loaded', records_read = ?, events_made = ?
             where load_id = ?
             """,
             [
-                identity,
+                scan.sha256,
                 result.rows_read,
                 result.accepted,
                 result.duplicate,
                 result.conflict,
                 result.rejected,
                 _utc_now(),
+                result.records_read,
+                result.events_made,
                 load_id,
             ],
         )
@@ -1049,6 +1110,9 @@ def load_file(
         for suffix in ("errors", "scans"):
             with contextlib.suppress(duckdb.Error):
                 cur.execute(f"drop table if exists {rejects}_{suffix}")
+        if staged is not None:
+            with contextlib.suppress(duckdb.Error):
+                telemetry.drop_temporary(cur)
         progress.connection = None
         cur.close()
     # The load is committed; a checkpoint cannot run while another session has a transaction open,
@@ -1057,11 +1121,142 @@ def load_file(
         conn.execute("checkpoint")
     result.file, result.kind, result.file_format = name, kind, header.file_format
     result.load_id, result.ignored_columns = load_id, ignored
-    if result.rows_read == 0:
+    if staged is not None:
+        result.message = _telemetry_message(result, staged)
+    elif result.rows_read == 0:
         result.message = "the file has a header but no rows"
     result.seconds = time.monotonic() - started
     progress.phase = "done"
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Telemetry files: an importer stages contract-shaped events, then the same checks, deduplication
+# and rollup as any usage file apply.
+
+
+def _is_otlp(path: Path) -> bool:
+    try:
+        with open_content(path, "rb") as handle:
+            return telemetry.is_otlp(handle.read(4096))
+    except (OSError, EOFError):
+        return False
+
+
+def telemetry_model(kind: str) -> type[schema.InputKind]:
+    """The table a telemetry kind loads into: usage events, or reviews of them."""
+    return telemetry.Review if kind == "langfuse_scores" else schema.UsageEvent
+
+
+def _carried(kind: str) -> tuple[str, ...]:
+    return () if kind == "langfuse_scores" else ("estimated_cost_usd", "trace_id")
+
+
+def _telemetry_source(model: type[schema.InputKind]) -> Source:
+    columns = {column.name: quote_identifier(column.name) for column in schema.columns(model)}
+    return Source("_tele_events", columns, {}, ordinal="_ordinal")
+
+
+def _stage_telemetry(
+    cur: duckdb.DuckDBPyConnection,
+    kind: str,
+    path: Path,
+    header: Header,
+    rejects: str,
+    settings: config.Settings,
+    mapping: Mapping,
+) -> telemetry.Staged:
+    if kind == "otlp_traces":
+        from offload_metrics import otlp
+
+        return otlp.stage(cur, path, is_gzip(path), rejects, settings, mapping)
+    from offload_metrics import langfuse
+
+    return langfuse.stage(cur, kind, path, header, rejects, settings, mapping)
+
+
+def _record_line_function(
+    path: Path, header: Header, scan: FileScan, staged: telemetry.Staged, reader_lines: list[int]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Physical line of each record (a TracesData line, a CSV row) by its number in the file."""
+    if staged.record_format == "document":
+        return lambda records: np.ones(len(records), dtype=np.int64)
+    if staged.record_format == "parquet":
+        return lambda records: np.asarray(records, dtype=np.int64) + 1
+    record_header = header if staged.record_format == "csv" else Header("jsonl", ())
+
+    def lines(records: np.ndarray) -> np.ndarray:
+        records = np.asarray(records, dtype=np.int64)
+        if not len(records):
+            return records
+        return record_lines(path, record_header, scan, records, reader_lines, staged.records_in_file)
+
+    return lines
+
+
+def _classify_telemetry(
+    cur: duckdb.DuckDBPyConnection,
+    model: type[schema.InputKind],
+    header: Header,
+    path: Path,
+    scan: FileScan,
+    load_id: int,
+    rejects: str,
+    staged: telemetry.Staged,
+) -> LoadResult:
+    """Classify the staged events like any file's rows, then add the records that made no event."""
+    reader_header = Header("jsonl", ()) if header.file_format == "otlp" else header
+    reader = _reader_rejects(cur, rejects, model, reader_header, path)
+    record_line = _record_line_function(path, header, scan, staged, list(reader["line"]))
+    record_of = np.asarray(
+        cur.execute("select record_no from _tele_events order by _ordinal").fetchnumpy()["record_no"],
+        dtype=np.int64,
+    )
+    result = _classify_and_clean(
+        cur, model, header, path, scan, load_id, rejects, reader=reader,
+        line_of=lambda ordinals: record_line(record_of[ordinals]),
+    )  # fmt: skip
+    records = np.asarray(
+        cur.execute("select distinct record_no from _tele_rejects order by 1").fetchnumpy()["record_no"],
+        dtype=np.int64,
+    )
+    if len(records):
+        cur.register("_tele_lines", pd.DataFrame({"record_no": records, "line": record_line(records)}))
+        try:
+            cur.execute(
+                """
+                insert into rejected_rows (load_id, line, column_name, outcome, reason, raw)
+                select $load_id, l.line, r.column_name, 'rejected', r.reason, r.raw
+                from _tele_rejects as r join _tele_lines as l on l.record_no = r.record_no
+                order by l.line
+                """,
+                {"load_id": load_id},
+            )
+        finally:
+            cur.unregister("_tele_lines")
+    result.rows_read += staged.rejected
+    result.rejected += staged.rejected
+    result.records_read = staged.records_read
+    result.events_made = staged.events
+    result.outside = staged.outside
+    result.reasons = tuple(
+        (reason, int(count))
+        for reason, count in cur.execute(
+            "select reason, count(*) from rejected_rows where load_id = ? and outcome = 'rejected' "
+            "group by reason order by count(*) desc, reason limit 10",
+            [load_id],
+        ).fetchall()
+    )
+    return result
+
+
+def _telemetry_message(result: LoadResult, staged: telemetry.Staged) -> str:
+    word = telemetry.RECORD_WORDS[result.kind]
+    made = "reviews" if result.kind == "langfuse_scores" else "usage events"
+    text = f"{staged.records_read:,} {word} read, {staged.events:,} {made} made, {staged.rejected:,} records rejected"
+    if staged.outside:
+        text += f", {staged.outside:,} {word} in no agent run"
+    return text
 
 
 def _utc_now() -> dt.datetime:
@@ -1080,14 +1275,20 @@ def _classify_and_clean(
     scan: FileScan,
     load_id: int,
     rejects: str,
+    reader: pd.DataFrame | None = None,
+    line_of: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> LoadResult:
-    """Account for every record, store rejections and conflicts, delete all but accepted rows."""
+    """Account for every record, store rejections and conflicts, delete all but accepted rows.
+
+    reader gives the records the file's reader refused (else they are read from its rejects
+    table); line_of the line of each record by ordinal (else worked out from the file)."""
     table = model.kind
     params = {"load_id": load_id}
     stored, base = cur.execute(
         f"select count(*), coalesce(min(rowid), 0) from {table} where load_id = $load_id", params
     ).fetchone()  # type: ignore[misc]
-    reader = _reader_rejects(cur, rejects, model, header, path)
+    if reader is None:
+        reader = _reader_rejects(cur, rejects, model, header, path)
     first_column, reason, raw = reasons_sql(model)
     cur.execute(
         "create or replace temp table _outcome (ordinal BIGINT, outcome VARCHAR, column_name VARCHAR, "
@@ -1107,7 +1308,10 @@ def _classify_and_clean(
         "union select other_ordinal from _outcome where outcome = 'conflict' and other_ordinal is not null"
     ).fetchnumpy()["ordinal"]
     ordinals = np.sort(np.asarray(needed, dtype=np.int64))
-    lines = record_lines(path, header, scan, ordinals, list(reader["line"]), stored)
+    if line_of is not None:
+        lines = line_of(ordinals)
+    else:
+        lines = record_lines(path, header, scan, ordinals, list(reader["line"]), stored)
     line_map = pd.DataFrame({"ordinal": ordinals, "line": lines.astype(np.int64)})
     cur.register("_line_map", line_map)
     try:

@@ -30,6 +30,7 @@ API (importers use these; nothing else reads the file):
 - ``Mapping.register(conn) -> str``: creates the temporary table of rules (``rule_no``, ``source``,
   ``pattern``, ``is_glob``, ``function``, ``business_unit``, ``team``) on that connection and
   returns its name; the sources table sits beside it.
+- ``unmapped_values(conn)``: each value no rule matched, with its count of records still unmapped.
 - ``Mapping.match_sql(rows, candidates) -> str``: SQL over two relations, ``rows`` with a
   ``row_id`` column (every record) and ``candidates`` with ``(row_id, source, value)`` (each
   source value a record has), that returns one row per ``row_id`` with the first matching rule's
@@ -186,6 +187,29 @@ class Mapping:
                            then 'no mapping rule matches ' || unmapped || {_literal(hint)} end as reason
             from final
         """
+
+
+def unmapped_values(conn: duckdb.DuckDBPyConnection):
+    """Values no mapping rule matched, with how many records carried each, over loads whose records
+    are still unmapped (a record that a later load mapped no longer counts): the rules to add."""
+    return conn.execute(
+        """
+        with unmapped as (
+            select json_extract_string(r.raw, '$.unmapped') as unmapped,
+                   json_extract_string(r.raw, '$.event_id') as event_id, l.file_name
+            from rejected_rows as r
+            join loads as l on l.load_id = r.load_id
+            where r.column_name = 'mapping'
+        ),
+        final as (
+            select unmapped, count(distinct event_id) as records, string_agg(distinct file_name, ', ') as files
+            from unmapped
+            where event_id not in (select event_id from usage_events)
+            group by unmapped
+        )
+        select * from final order by records desc, unmapped
+        """
+    ).df()
 
 
 def _literal(text: str) -> str:

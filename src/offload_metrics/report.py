@@ -17,13 +17,14 @@ from offload_metrics.config import Settings
 ORG_KEYS = (
     "offloaded_share", "phase", "functions_at_scale", "at_scale", "months_since_first_deployment",
     "time_to_scale_months", "trajectory", "hours_saved", "net_output_uplift", "labor_value_usd",
-    "agent_cost_usd", "net_savings_usd", "reinvestment_pool_usd",
+    "agent_cost_usd", "net_savings_usd", "reinvestment_pool_usd", "estimated_agent_cost_usd",
 )  # fmt: skip
 FUNCTION_KEYS = (
     "function", "tasks", "api_calls", "tokens", "agent_cost_usd", "active_agents", "escalation_rate",
     "failure_rate", "delegated_hours", "hours_saved", "net_output_uplift", "offloaded_share", "phase",
     "crossed_on", "cascade_rank", "validated_agents", "replicated_agents", "median_replication_days",
     "km_median_replication_days", "labor_value_usd", "net_savings_usd", "reinvestment_pool_usd", "roi",
+    "estimated_agent_cost_usd",
 )  # fmt: skip
 ADOPTION_KEYS = ("function", "month", "delegated_hours", "offloaded_share", "phase")
 TEAM_KEYS = (
@@ -58,6 +59,7 @@ INTEGERS = {
 ZERO_WHEN_ABSENT = {
     "tasks", "api_calls", "tokens", "agent_cost_usd", "active_agents", "delegated_hours", "hours_saved",
     "validated_agents", "replicated_agents", "labor_value_usd", "net_savings_usd", "reinvestment_pool_usd",
+    "estimated_agent_cost_usd",
 }  # fmt: skip
 
 
@@ -118,10 +120,15 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
     org_finance = metrics.finance_summary(conn, filters, settings, by=("organisation",), exact=True).to_dict(
         "records"
     )
+    org_usage = metrics.usage(conn, filters, settings, by=("organisation",), exact=True).to_dict("records")
     org_values: dict[str, object] = {**program}
     org_values.update(org_net[0] if org_net else {})
     org_values.update(org_finance[0] if org_finance else {})
+    org_values["estimated_agent_cost_usd"] = (
+        org_usage[0].get("estimated_agent_cost_usd") if org_usage else None
+    )
     for key in (
+        "estimated_agent_cost_usd",
         "hours_saved",
         "labor_value_usd",
         "agent_cost_usd",

@@ -18,7 +18,7 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
 DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and while a load is in
@@ -43,6 +43,7 @@ USAGE_ROLLUP_COLUMNS = (
     ("cost_usd", "DECIMAL(38,8)"),
     ("latency_ms_sum", "BIGINT"),
     ("latency_count", "BIGINT"),
+    ("estimated_cost_usd", "DECIMAL(38,8)"),
 )
 
 
@@ -180,6 +181,26 @@ def _migration_1(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _migration_2(conn: duckdb.DuckDBPyConnection) -> None:
+    """Telemetry: the ingest settings a load used, what a telemetry file held, estimated cost,
+    traces of events, and reviews that arrive after their events."""
+    from offload_metrics import telemetry
+
+    for column in ("records_read BIGINT", "events_made BIGINT", "ingest_settings VARCHAR"):
+        conn.execute(f"alter table loads add column if not exists {column}")
+    # A telemetry event's cost worked out from the price table (0 when the source gave its cost).
+    conn.execute("alter table usage_events add column if not exists estimated_cost_usd DECIMAL(18,8)")
+    conn.execute("alter table usage_events add column if not exists trace_id VARCHAR")
+    conn.execute(
+        "alter table usage_daily add column if not exists estimated_cost_usd DECIMAL(38,8) default 0"
+    )
+    conn.execute(input_table_ddl(telemetry.Review).replace("create table", "create table if not exists", 1))
+    # The review each event counts with in usage_daily, where a later review changed it.
+    conn.execute(
+        "create table if not exists reviews_counted (event_id VARCHAR NOT NULL, review VARCHAR, load_id INTEGER NOT NULL)"
+    )
+
+
+def _migration_3(conn: duckdb.DuckDBPyConnection) -> None:
     """Collaboration between teams: the contract kind (a fresh database has it from migration 1),
     Viva Insights group-to-group rows, and what each load's Viva groups mapped to."""
     conn.execute(input_table_ddl(schema.Collaboration, if_not_exists=True))
@@ -190,7 +211,7 @@ def _migration_2(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2}
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3}
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> None:
@@ -254,7 +275,10 @@ def create_views(conn: duckdb.DuckDBPyConnection) -> None:
         raise
 
 
-DATA_TABLES = (*schema.KINDS, *schema.IMPORTED_KINDS, "viva_groups", "usage_daily", "rejected_rows", "loads")
+DATA_TABLES = (
+    *schema.KINDS, *schema.IMPORTED_KINDS, "viva_groups", "reviews", "reviews_counted", "usage_daily",
+    "rejected_rows", "loads",
+)  # fmt: skip
 
 
 ROLLUP_BASELINE_KEY = "usage_daily_rows_after_compaction"
@@ -277,6 +301,41 @@ def append_usage_rollup(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
         conn.execute("drop table usage_daily_compacted")
         rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
         set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
+
+
+def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
+    """Bring usage_daily's correct and incorrect counts in line with reviews that arrived apart from
+    their events (a Langfuse scores file before or after its observations), for the events a load
+    touched. Runs inside the load's transaction."""
+    has_reviews = conn.execute("select exists (select 1 from reviews)").fetchone()
+    if not has_reviews or not has_reviews[0]:
+        return
+    conn.execute(sql_text("rollup_reviews.sql"), {"load_id": load_id})
+    zero = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS}
+    values = {
+        **zero,
+        "day": "day",
+        "function": "function",
+        "business_unit": "business_unit",
+        "team": "team",
+        "agent_id": "agent_id",
+        "correct": "sum(coalesce(review_after = 'correct', false)::INTEGER - coalesce(review_before = 'correct', false)::INTEGER)",
+        "incorrect": "sum(coalesce(review_after = 'incorrect', false)::INTEGER "
+        "- coalesce(review_before = 'incorrect', false)::INTEGER)",
+    }
+    conn.execute(
+        f"""
+        insert into usage_daily ({", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)})
+        select {", ".join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)}
+        from _review_changes
+        group by day, function, business_unit, team, agent_id
+        """
+    )
+    conn.execute(
+        "insert into reviews_counted select event_id, review_after, $load_id from _review_changes",
+        {"load_id": load_id},
+    )
+    conn.execute("drop table _review_changes")
 
 
 def clear(conn: duckdb.DuckDBPyConnection) -> None:

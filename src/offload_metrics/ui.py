@@ -117,7 +117,15 @@ def load_files(paths: Sequence[Path], say: Callable[[str], object], names: Seque
 
 
 def _load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequence[str] | None):
-    results = []
+    from offload_metrics import mapping
+
+    results: list[ingest.LoadResult] = []
+    chosen = settings()
+    try:
+        organisation = mapping.load_mapping(config.mapping_file(chosen, config.settings_path()))
+    except mapping.MappingError as error:
+        say(f"Nothing was loaded: the organisation mapping cannot be used: {error}")
+        return results
     for index, path in enumerate(paths):
         name = names[index] if names else path.name
         bar = st.progress(0.0, text=f"{name}: starting")
@@ -126,7 +134,7 @@ def _load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequ
         try:
             result = ingest.run_with_progress(
                 lambda progress, conn=conn, path=path, name=name: ingest.load_file(
-                    conn, path, progress=progress, display_name=name
+                    conn, path, progress=progress, display_name=name, settings=chosen, mapping=organisation
                 ),
                 lambda progress, bar=bar, name=name: bar.progress(
                     min(progress.fraction, 1.0), text=f"{name}: {progress.phase}"
@@ -292,6 +300,14 @@ def loads() -> pd.DataFrame:
 def rejected(limit: int | None = None) -> pd.DataFrame:
     with cursor() as conn:
         return store.rejected_rows(conn, limit=limit)
+
+
+def unmapped() -> pd.DataFrame:
+    """Telemetry values no mapping rule matches, with their counts."""
+    from offload_metrics import mapping
+
+    with cursor() as conn:
+        return mapping.unmapped_values(conn)
 
 
 def data_quality() -> pd.DataFrame:

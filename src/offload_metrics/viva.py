@@ -14,7 +14,7 @@ loads the rows that now map, and nothing twice (the rows already loaded are dupl
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import json
 import re
 
 import duckdb
@@ -65,9 +65,11 @@ class VivaImport:
     def source(self) -> str:
         return SOURCE_PREFIX + self.attribute
 
-    def identity(self, sha256: str) -> str:
-        """What "already loaded" compares: the file's content and the mapping it was loaded under."""
-        return hashlib.sha256(f"{sha256}:{self.mapping.fingerprint}".encode()).hexdigest()
+    @property
+    def ingest_settings(self) -> str:
+        """What, besides the file, decides the rows a load keeps (recorded with the load): the
+        mapping. The same file under another mapping is not "already loaded"."""
+        return json.dumps({"mapping_sha256": self.mapping.fingerprint}, sort_keys=True)
 
     def prepare(self, cur: duckdb.DuckDBPyConnection, source_sql, header, params: dict[str, object]) -> None:
         """Before the insert: map every group value of the file, and fill the lookup tables the

@@ -17,6 +17,8 @@ if ui.showing_sample():
 st.subheader("Load files")
 st.caption(
     "CSV (also gzip-compressed), Parquet or JSON Lines; the kind of each file is recognised from its columns. "
+    "OpenTelemetry traces (OTLP JSON) and Langfuse observation and score exports load too, mapped to the "
+    "organisation by the mapping file the setting mapping.file names. "
     "Every row ends accepted, duplicate, conflict or rejected, and a file loads whole or not at all. "
     "Run `offload-metrics schema` for the columns each kind needs."
 )
@@ -60,6 +62,15 @@ st.download_button(
     "Download all rejected rows (CSV)", export.csv_bytes(ui.rejected()), file_name="rejected_rows.csv",
     mime="text/csv", key="data_rejected_csv", icon=":material/download:",
 )  # fmt: skip
+
+st.subheader(
+    "Unmapped values",
+    help="Telemetry records no rule of the organisation mapping matched, by the values they carried: add a rule "
+    "for each (see the README), then load the same files again; the records that now map are added, nothing twice.",
+)
+ui.table(ui.unmapped(), {
+    "unmapped": ("Values", ui.TEXT), "records": ("Records", ui.COUNT), "files": ("Files", ui.TEXT),
+}, key="data_unmapped", empty="Every telemetry record loaded was mapped.")  # fmt: skip
 
 st.subheader("Settings", help="Thresholds, rates and the reinvestment share every metric uses.")
 if "settings_problem" in st.session_state:

@@ -9,6 +9,7 @@ ui.page("Finance", "Finance needs documented time savings, usage costs and team 
 settings = ui.settings()
 organisation = ui.get("finance_summary", by=("organisation",))
 by_function = ui.get("finance_summary")
+usage = ui.get("usage", by=("organisation",))
 trend = ui.get("finance_trend")
 
 first, second, third, fourth = st.columns(4)
@@ -21,6 +22,7 @@ with second:
         display.money_short(ui.first(organisation, "agent_cost_usd")),
         "agent_cost_usd",
         "finance",
+        delta=f"{display.money_short(ui.first(usage, 'estimated_agent_cost_usd'))} of it estimated from prices",
     )
 with third:
     ui.tile("Net savings", display.money_short(ui.first(organisation, "net_savings_usd")), "net_savings_usd",

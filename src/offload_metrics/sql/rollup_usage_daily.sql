@@ -29,7 +29,8 @@ final as (
         sum(output_tokens) as output_tokens,
         sum(cost_usd) as cost_usd,
         coalesce(sum(latency_ms), 0) as latency_ms_sum,
-        count(latency_ms) as latency_count
+        count(latency_ms) as latency_count,
+        coalesce(sum(estimated_cost_usd), 0) as estimated_cost_usd
     from load_rows
     group by 1, 2, 3, 4, 5
 )

@@ -20,7 +20,8 @@ with final as (
         sum(output_tokens) as output_tokens,
         sum(cost_usd) as cost_usd,
         sum(latency_ms_sum) as latency_ms_sum,
-        sum(latency_count) as latency_count
+        sum(latency_count) as latency_count,
+        sum(estimated_cost_usd) as estimated_cost_usd
     from usage_daily
     group by day, function, business_unit, team, agent_id
 )

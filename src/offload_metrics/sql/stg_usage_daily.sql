@@ -17,5 +17,6 @@ select
     input_tokens + output_tokens as tokens,
     cost_usd,
     latency_ms_sum,
-    latency_count
+    latency_count,
+    estimated_cost_usd
 from usage_daily

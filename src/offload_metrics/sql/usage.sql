@@ -4,6 +4,8 @@
 -- api_calls: sum of api_calls over those tasks.
 -- tokens: sum of input_tokens + output_tokens.
 -- agent_cost_usd: sum of cost_usd, what the agents cost.
+-- estimated_agent_cost_usd: the part of agent_cost_usd worked out from the price table setting for
+--   telemetry that carried no cost (tokens x USD per million); the rest came with the events.
 -- active_agents: number of distinct agents that ran at least one task.
 -- escalation_rate: escalated tasks / tasks (handed to a person).
 -- failure_rate: failed tasks / tasks.
@@ -24,6 +26,7 @@ final as (
         cast(sum(api_calls) as bigint) as api_calls,
         cast(sum(tokens) as bigint) as tokens,
         sum(cost_usd) as agent_cost_usd,
+        sum(estimated_cost_usd) as estimated_agent_cost_usd,
         count(distinct agent_id) as active_agents,
         sum(escalated) / sum(tasks) as escalation_rate,
         sum(failed) / sum(tasks) as failure_rate,
