@@ -227,3 +227,28 @@ def test_the_cli_loads_a_viva_export_with_a_mapping_and_exits_0_with_rejects(tmp
         env={"COLUMNS": "300", "PATH": ""},
     )  # fmt: skip
     assert "Legal Ops" in rejects.stdout
+
+
+def test_the_samples_viva_export_gives_the_network_of_its_collaboration_file(tmp_path):
+    from offload_metrics import sample, store
+
+    result = sample.generate(tmp_path / "data", events=2000, months=3, clean=True, viva_out=tmp_path / "viva")
+    networks = {}
+    for name, files, organisation in (
+        ("contract", [result.paths["org_baseline"], result.paths["collaboration"]], None),
+        ("viva", [result.paths["org_baseline"], result.viva["viva_collaboration"]],
+         mapping.load_mapping(result.viva["mapping"])),
+    ):  # fmt: skip
+        with store.connect(tmp_path / f"{name}.duckdb") as connection:
+            for path in files:
+                loaded = ingest.load_file(connection, path, mapping=organisation)
+                assert loaded.rejected == 0, name
+            teams = network.network_teams(connection, metrics.Filters(), Settings())
+            networks[name] = {
+                (row.business_unit, row.team): (round(row.weighted_degree), row.centrality_rank)
+                for row in teams.itertuples()
+            }
+    # Weekly, directed rows rounded to 0.01 hour add up to the monthly pair hours within rounding.
+    assert networks["viva"].keys() == networks["contract"].keys()
+    for team, (hours, _) in networks["contract"].items():
+        assert abs(networks["viva"][team][0] - hours) <= 1, team

@@ -198,7 +198,7 @@ def centrality(graph: nx.Graph, bridge_share: float) -> pd.DataFrame:
                     "network_position": position,
                 }
             )
-    frame = pd.DataFrame(rows, columns=[column for column in TEAM_COLUMNS if column not in _LATER])
+    frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
     frame["centrality_index"] = sum(_scaled(frame[measure]) for measure in MEASURES) / len(MEASURES)
@@ -206,10 +206,6 @@ def centrality(graph: nx.Graph, bridge_share: float) -> pd.DataFrame:
         name = "centrality_rank" if measure == "centrality_index" else f"{measure}_rank"
         frame[name] = _rank(frame[measure].round(12))
     return frame
-
-
-_LATER = {"weighted_degree_rank", "eigenvector_rank", "betweenness_rank", "centrality_index", "centrality_rank",
-          "phase", "x", "y"}  # fmt: skip
 
 
 def _layout(graph: nx.Graph, seed: int) -> dict[Team, tuple[float, float]]:

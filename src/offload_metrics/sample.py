@@ -93,6 +93,7 @@ class SampleResult:
     paths: dict[str, Path]
     rows: dict[str, int]
     defects: dict[str, dict[str, int]] = field(default_factory=dict)
+    viva: dict[str, Path] = field(default_factory=dict)  # the Viva-shaped export and its mapping, if asked
 
 
 def month_start(index: int) -> dt.date:
@@ -502,6 +503,73 @@ def collaboration(story: Story, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+VIVA_ATTRIBUTE = "Organization"
+VIVA_COLUMNS = (
+    f"PrimaryCollaborator_{VIVA_ATTRIBUTE}", "PrimaryCollaborator_GroupSize", f"SecondaryCollaborator_{VIVA_ATTRIBUTE}",
+    "SecondaryCollaborator_GroupSize", "MetricDate", "% Group collaboration time invested",
+    "Group collaboration time invested", "Group email sent count", "Group email time invested", "Group meeting count",
+    "Group meeting time invested",
+)  # fmt: skip
+
+
+def viva_export(story: Story, network: pd.DataFrame, seed: int) -> tuple[list[list[object]], str]:
+    """The same network as a Viva Insights group-to-group query would export it, with the mapping
+    file that turns its groups back into teams: weekly rows (the week's Sunday), each pair once per
+    direction, every group's `Within Group` and `Unclassified Collaborators` time."""
+    random = np.random.default_rng([seed, NETWORK_STREAM, 1])
+    teams = story.teams.reset_index(drop=True)
+    group = {(row.business_unit, row.team): f"{row.business_unit} - {row.team}" for row in teams.itertuples()}
+    size = {group[(row.business_unit, row.team)]: int(row.headcount) for row in teams.itertuples()}
+    rows: list[list[object]] = []
+
+    def row(primary: str, secondary: str, secondary_size: object, sunday: dt.date, hours: float) -> None:
+        meetings = round(hours * 0.6, 2)
+        rows.append([primary, size[primary], secondary, secondary_size, sunday.isoformat(),
+                     round(float(random.uniform(1, 12)), 2), round(hours, 2), int(random.poisson(hours * 3)),
+                     round(hours - meetings, 2), round(hours / 1.5, 1), meetings])  # fmt: skip
+
+    for month in range(story.months):
+        first_day = month_start(month)
+        sundays = [first_day + dt.timedelta(days=offset) for offset in range(days_in(first_day))]
+        sundays = [day for day in sundays if day.weekday() == 6]
+        pairs = network[network["period_start"] == first_day]
+        for pair in pairs.itertuples():
+            a = group[(pair.source_business_unit, pair.source_team)]
+            b = group[(pair.target_business_unit, pair.target_team)]
+            for sunday in sundays:
+                weekly = pair.collaboration_hours / len(sundays)
+                share = float(random.uniform(0.35, 0.65))
+                row(a, b, size[b], sunday, weekly * share)
+                row(b, a, size[a], sunday, weekly * (1 - share))
+        for name in group.values():
+            for sunday in sundays:
+                row(name, "Within Group", size[name], sunday, size[name] * float(random.uniform(2, 4)))
+                row(name, "Unclassified Collaborators", 0, sunday, float(random.uniform(0.1, 0.8)))
+    rules = []
+    for (unit, team), name in group.items():
+        function = teams[(teams["business_unit"] == unit) & (teams["team"] == team)]["function"].iloc[0]
+        rules.append(
+            f'[[rule]]\nsource = "viva.{VIVA_ATTRIBUTE}"\nmatch = "{name}"\nfunction = "{function}"\n'
+            f'business_unit = "{unit}"\nteam = "{team}"\n'
+        )
+    return rows, "\n".join(rules)
+
+
+def write_viva(story: Story, network: pd.DataFrame, seed: int, folder: Path) -> dict[str, Path]:
+    """The Viva-shaped export and its mapping, in a folder of their own (not the sample's, whose
+    collaboration file holds the same network)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows, rules = viva_export(story, network, seed)
+    export = folder / "group_to_group.csv"
+    with export.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(VIVA_COLUMNS)
+        writer.writerows(rows)
+    mapping = folder / "mapping.toml"
+    mapping.write_text(rules, encoding="utf-8")
+    return {"viva_collaboration": export, "mapping": mapping}
+
+
 def blueprint(agent: pd.Series) -> str:
     """The replication recipe of an agent, in Markdown."""
     task = agent["task_type"].replace("_", " ")
@@ -747,6 +815,7 @@ def generate(
     seed: int = DEFAULT_SEED,
     clean: bool = False,
     compress: bool = False,
+    viva_out: Path | None = None,
 ) -> SampleResult:
     """Write the six input kinds for the sample organisation into `out`."""
     if months < 1:
@@ -785,6 +854,8 @@ def generate(
     _write_frame(network, result.paths["collaboration"], "collaboration")
     result.rows["collaboration"] = len(network)
     result.defects["collaboration"] = {"duplicate": 0, "conflict": 0, "rejected": 0}
+    if viva_out is not None:
+        result.viva = write_viva(story, network, seed, viva_out)
     manifest = {
         "generator": "offload-metrics sample",
         "seed": seed,
