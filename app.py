@@ -21,6 +21,7 @@ PAGES = {
         st.Page(ui.PAGES / "replication.py", title="Replication Velocity", icon=":material/content_copy:"),
         st.Page(ui.PAGES / "fleet.py", title="Agent fleet", icon=":material/smart_toy:"),
         st.Page(ui.PAGES / "catalog.py", title="Agent catalog", icon=":material/menu_book:"),
+        st.Page(ui.PAGES / "seed.py", title="Where to seed next", icon=":material/hub:"),
     ],
     "Finance": [st.Page(ui.PAGES / "finance.py", title="Finance", icon=":material/payments:")],
     "Data": [st.Page(ui.PAGES / "data.py", title="Data", icon=":material/database:")],

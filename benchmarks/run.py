@@ -46,7 +46,11 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "replication": [
         ("replication_summary", ("organisation",)), ("replication_summary", ()), ("replication", ()),
         ("replication_curve", ()), ("replication_trend", ()), ("replication_summary", ("seeding_strategy",)),
-        ("replication_summary", ("source",)),
+        ("replication_summary", ("source",)), ("replication_spread_summary", ()), ("replication_spread", ()),
+    ],
+    "seed": [
+        ("network_summary", ()), ("network_teams", ()), ("seed_candidates", ()), ("network_ties", ()),
+        ("grassroots_teams", ()),
     ],
     "fleet": [
         ("usage", ("organisation",)), ("gates", ()), ("agents", ()), ("usage", ("month", "function")), ("usage", ()),

@@ -14,7 +14,7 @@ from offload_metrics.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = ("overview", "adoption", "net_output", "replication", "fleet", "catalog", "finance", "data")
+PAGES = ("overview", "adoption", "net_output", "replication", "fleet", "catalog", "seed", "finance", "data")
 
 
 def page(name: str) -> str:
@@ -343,3 +343,35 @@ def test_the_settings_form_switches_the_cost_source_and_the_finance_page_follows
     assert tiles(finance_app)["Agent cost"] == "$6"
     captions = " ".join(element.value for element in finance_app.caption)
     assert "finance.cost_source is larger" in captions
+
+
+def test_where_to_seed_next_ranks_the_reports_teams_with_reasons_and_draws_the_network(sample_app, tmp_path):
+    sample_app.switch_page(page("seed")).run()
+    assert not sample_app.exception, [error.value for error in sample_app.exception]
+    expected = expected_report(tmp_path)
+    ranking = next(frame.value for frame in sample_app.dataframe if "reason" in frame.value.columns)
+    first = expected["where_to_seed"][0]
+    assert (ranking["team"].iloc[0], ranking["business_unit"].iloc[0], ranking["reason"].iloc[0]) == (
+        first["team"], first["business_unit"], first["reason"],
+    )  # fmt: skip
+    assert tiles(sample_app)["Teams in the network"] == display.count(len(expected["network_teams"]))
+    picture = [chart for chart in sample_app.get("vega_lite_chart") if "Centrality index" in chart.proto.spec]
+    assert picture, "the network picture is missing"
+
+
+def test_the_function_filter_narrows_where_to_seed_next(sample_app, tmp_path):
+    sample_app.switch_page(page("seed")).run()
+    sample_app.sidebar.multiselect(key="function").set_value(["Finance"]).run()
+    assert not sample_app.exception, [error.value for error in sample_app.exception]
+    ranking = next(frame.value for frame in sample_app.dataframe if "reason" in frame.value.columns)
+    expected = expected_report(tmp_path, metrics.Filters(functions=("Finance",)))["where_to_seed"]
+    assert list(ranking["team"]) == [row["team"] for row in expected]
+    assert set(ranking["function"]) <= {"Finance"}
+
+
+def test_replication_velocity_says_whether_replication_followed_the_network(sample_app, tmp_path):
+    sample_app.switch_page(page("replication")).run()
+    assert not sample_app.exception, [error.value for error in sample_app.exception]
+    verdict = expected_report(tmp_path)["replication_spread"]["verdict"]
+    assert verdict.startswith("Replication followed the network")
+    assert verdict in [info.value for info in sample_app.info]

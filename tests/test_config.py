@@ -30,6 +30,29 @@ def test_defaults_are_specs():
         "finance": {"reinvestment_share": 0.25, "default_hourly_cost_usd": 60, "cost_source": "usage"},
         "ingest": {"min_date": dt.date(1900, 1, 1), "max_date": dt.date(2199, 12, 31)},
         "estimates": {"preset": "", "presets": {"6 minutes per completed task": (6.0, 0.0)}},
+        "network": {
+            "bridge_share": 0.4,
+            "centrality_weight": 0.4,
+            "appetite_weight": 0.3,
+            "pain_weight": 0.3,
+            "appetite": {
+                "Marketing": 0.9,
+                "R&D": 0.85,
+                "Sales Operations": 0.7,
+                "Customer Support": 0.6,
+                "HR": 0.45,
+                "Finance": 0.3,
+                "Legal": 0.2,
+            },
+            "default_appetite": 0.5,
+            "measured_appetite_weight": 0.5,
+            "first_agents": 3,
+            "min_tie_hours": 0,
+            "min_replications": 5,
+            "permutations": 2000,
+            "random_seed": 7,
+            "significance": 0.05,
+        },
         "mapping": {"file": ""},
         "telemetry": {
             "task_type_attribute": "",
@@ -59,6 +82,23 @@ def test_defaults_are_specs():
             "webhook_timeout_seconds": 10,
         },
     }
+
+
+def test_an_appetite_table_changes_the_functions_it_names_and_keeps_the_others(tmp_path):
+    path = tmp_path / "offload.toml"
+    path.write_text('[network.appetite]\nFinance = 0.8\n"Field Ops" = 0.1\n', encoding="utf-8")
+    network = config.load_settings(path).network
+    assert (network.appetite_of("Finance"), network.appetite_of("Legal")) == (0.8, 0.2)
+    assert (network.appetite_of("Field Ops"), network.appetite_of("Unnamed")) == (0.1, 0.5)
+
+
+def test_the_seed_score_needs_a_weight(tmp_path):
+    path = tmp_path / "offload.toml"
+    path.write_text(
+        "[network]\ncentrality_weight = 0\nappetite_weight = 0\npain_weight = 0\n", encoding="utf-8"
+    )
+    with pytest.raises(config.SettingsError, match="at least one weight above 0"):
+        config.load_settings(path)
 
 
 def test_a_toml_file_overrides_some_settings(tmp_path):
@@ -114,9 +154,8 @@ def test_saved_settings_load_back_unchanged(tmp_path):
 
 def test_every_setting_is_described():
     described = config.describe_settings()
-    assert (
-        len(described) == 13 + 2 + 1 + 6 + 6 + 9 + 3
-    )  # SPEC, ingest, mapping, telemetry, forecast, alerts, finance
+    # SPEC, ingest, mapping, telemetry, forecast, alerts, finance, network
+    assert len(described) == 13 + 2 + 1 + 6 + 6 + 9 + 3 + 13
     assert all(row["description"] for row in described)
 
 

@@ -114,6 +114,20 @@ EXPECTED_EXAMPLE_ROWS = {
         "estimate",
         "Time study of 30 briefs, March 2025",
     ),
+    "collaboration": (
+        dt.date(2025, 3, 1),
+        dt.date(2025, 3, 31),
+        "Marketing",
+        "Consumer",
+        "Brand Content",
+        "Sales Operations",
+        "Field Sales Ops",
+        "Deal Desk",
+        42.5,
+        18,
+        240,
+        "undirected",
+    ),
 }
 # Vendor cost rows need the organisation mapping to be accepted; it maps the example's projects.
 EXAMPLE_MAPPING = mapping.Mapping(

@@ -150,7 +150,8 @@ def test_csv_tables_cannot_run_as_formulas(data, tmp_path):
     functions = list(csv.DictReader(io.StringIO((tmp_path / "out" / "functions.csv").read_text())))
     assert functions[0]["net_savings_usd"] == "-5.0"
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
-        "adoption.csv", "agents.csv", "data_quality.csv", "functions.csv", "org.csv", "teams.csv",
+        "adoption.csv", "agents.csv", "data_quality.csv", "functions.csv", "grassroots_teams.csv", "network_teams.csv",
+        "org.csv", "replication_spread.csv", "teams.csv", "where_to_seed.csv",
     ]  # fmt: skip
 
 
@@ -159,7 +160,10 @@ def test_excel_has_a_sheet_per_table_with_money_as_currency(data, tmp_path):
     path = tmp_path / "report.xlsx"
     path.write_bytes(report.excel(built))
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["org", "functions", "adoption", "teams", "agents", "data_quality"]
+    assert book.sheetnames == [
+        "org", "functions", "adoption", "teams", "agents", "data_quality", "network_teams", "where_to_seed",
+        "grassroots_teams", "replication_spread",
+    ]  # fmt: skip
     sheet = book["functions"]
     header = [cell.value for cell in sheet[1]]
     labor = sheet.cell(row=3, column=header.index("labor_value_usd") + 1)

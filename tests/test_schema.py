@@ -104,6 +104,20 @@ SPEC_COLUMNS = {
         "source",
         "note",
     ],
+    "collaboration": [
+        "period_start",
+        "period_end",
+        "source_function",
+        "source_business_unit",
+        "source_team",
+        "target_function",
+        "target_business_unit",
+        "target_team",
+        "collaboration_hours",
+        "meeting_count",
+        "email_count",
+        "direction",
+    ],
 }
 
 

@@ -52,6 +52,21 @@ def test_opening_again_keeps_the_schema_version_and_the_data(db_path, tmp_path):
         assert connection.execute("select count(*) from agents").fetchone() == (1,)
 
 
+def test_a_database_from_before_collaboration_gains_its_tables_and_keeps_its_data(db_path, tmp_path):
+    with store.connect(db_path) as connection:
+        ingest.load_file(connection, write_csv(tmp_path / "a.csv", [example("agents")]))
+        # As schema version 1 left it: no collaboration tables.
+        for table in ("collaboration", "viva_collaboration", "viva_groups"):
+            connection.execute(f"drop table {table}")
+        connection.execute("update meta set value = '1' where key = 'schema_version'")
+    with store.connect(db_path) as connection:
+        assert store.schema_version(connection) == store.SCHEMA_VERSION
+        assert connection.execute("select count(*) from agents").fetchone() == (1,)
+        result = ingest.load_file(connection, write_csv(tmp_path / "c.csv", [example("collaboration")]))
+        assert (result.kind, result.accepted) == ("collaboration", 1)
+        assert connection.execute("select count(*) from viva_groups").fetchone() == (0,)
+
+
 def test_a_newer_database_is_refused(db_path):
     with store.connect(db_path) as connection:
         connection.execute("update meta set value = '99' where key = 'schema_version'")

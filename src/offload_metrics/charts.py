@@ -462,3 +462,96 @@ def cost_per_task(summary: pd.DataFrame) -> alt.Chart:
         "$,.2f",
         ["#1565c0", "#ef6c00"],
     )
+
+
+# Stronger than the phase bands' tints: the network picture colours points, not areas.
+PHASE_POINT_COLORS = {
+    "pilot_plateau": "#d9822b",
+    "crossing_point": "#e3b505",
+    "acceleration": "#3c9d4e",
+    "saturation": "#2f6fb3",
+}
+
+
+def network_picture(teams: pd.DataFrame, ties: pd.DataFrame) -> alt.LayerChart:
+    """Teams at their layout positions: ties as lines as wide as their hours, teams as points as large
+    as their centrality index and coloured by their function's adoption phase."""
+    teams = teams.assign(
+        phase_label=[
+            display.label(phase) if isinstance(phase, str) else "No adoption data" for phase in teams["phase"]
+        ]
+    )
+    hidden = alt.Axis(labels=False, ticks=False, grid=False, domain=False, title=None)
+    edges = (
+        alt.Chart(ties)
+        .mark_rule(color="#9e9e9e", opacity=0.55)
+        .encode(
+            x=alt.X("a_x:Q", axis=hidden),
+            y=alt.Y("a_y:Q", axis=hidden),
+            x2="b_x:Q",
+            y2="b_y:Q",
+            strokeWidth=alt.StrokeWidth(
+                "collaboration_hours:Q", scale=alt.Scale(range=[0.5, 6]), legend=None
+            ),
+            tooltip=[
+                alt.Tooltip("a_team:N", title="Team"),
+                alt.Tooltip("b_team:N", title="With"),
+                alt.Tooltip("collaboration_hours:Q", format=",.0f", title="Hours"),
+            ],
+        )
+    )
+    domain = [display.label(phase) for phase in PHASE_POINT_COLORS] + ["No adoption data"]
+    nodes = (
+        alt.Chart(teams)
+        .mark_circle(opacity=0.9, stroke="#1b1b1b", strokeWidth=0.5)
+        .encode(
+            x=alt.X("x:Q", axis=hidden),
+            y=alt.Y("y:Q", axis=hidden),
+            size=alt.Size("centrality_index:Q", scale=alt.Scale(range=[30, 900]), title="Centrality index"),
+            color=alt.Color(
+                "phase_label:N",
+                scale=alt.Scale(domain=domain, range=[*PHASE_POINT_COLORS.values(), "#bdbdbd"]),
+                title="Function's phase",
+            ),
+            tooltip=[
+                alt.Tooltip("team:N", title="Team"),
+                alt.Tooltip("business_unit:N", title="Business unit"),
+                alt.Tooltip("function:N", title="Function"),
+                alt.Tooltip("phase_label:N", title="Phase"),
+                alt.Tooltip("centrality_index:Q", format=".2f", title="Centrality index"),
+                alt.Tooltip("centrality_rank:Q", title="Rank"),
+                alt.Tooltip("network_position:N", title="Position"),
+            ],
+        )
+    )
+    return alt.layer(edges, nodes).properties(height=520)
+
+
+def spread(summary: pd.DataFrame) -> alt.Chart:
+    """The share of replications that went along collaboration ties against the share chance gives."""
+    row = summary.iloc[0] if len(summary) else None
+    frame = pd.DataFrame(
+        {
+            "what": ["Copies along ties", "Expected at random"],
+            "share": [
+                None if row is None else row["share_along_ties"],
+                None if row is None else row["expected_share"],
+            ],
+        }
+    )
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("what:N", title=None, sort=None),
+            x=alt.X(
+                "share:Q",
+                title="Share of replications",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format=SHARE_AXIS),
+            ),
+            color=alt.Color("what:N", scale=alt.Scale(range=["#2f6fb3", "#bdbdbd"]), legend=None),
+            tooltip=[alt.Tooltip("what:N", title=" "), alt.Tooltip("share:Q", format=".0%", title="Share")],
+        )
+        .properties(height=110)
+    )

@@ -515,10 +515,20 @@ def alerts_command(db, as_of, config_file, functions, business_units, output, mi
 )
 @click.option("--clean", is_flag=True, help="No duplicates, conflicts or bad values.")
 @click.option("--compress", is_flag=True, help="Write usage events as usage_events.csv.gz.")
-def sample_command(out: Path, events: int, months: int, seed: int, clean: bool, compress: bool) -> None:
-    """Write the sample organisation's five input files (and a manifest) into OUT."""
+@click.option(
+    "--viva",
+    "viva_out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write the network as a Viva Insights group-to-group export, with its mapping, into this folder.",
+)
+def sample_command(
+    out: Path, events: int, months: int, seed: int, clean: bool, compress: bool, viva_out: Path | None
+) -> None:
+    """Write the sample organisation's input files (and a manifest) into OUT."""
     with console.status(f"Generating {events:,} usage events and the rest of the story..."):
-        result = sample.generate(out, events=events, months=months, seed=seed, clean=clean, compress=compress)
+        result = sample.generate(
+            out, events=events, months=months, seed=seed, clean=clean, compress=compress, viva_out=viva_out
+        )
     table = Table(title=f"Sample written to {out}", title_justify="left")
     for column in ("file", "rows", "duplicates", "conflicts", "bad values"):
         table.add_column(column, justify="left" if column == "file" else "right")
@@ -531,3 +541,8 @@ def sample_command(out: Path, events: int, months: int, seed: int, clean: bool, 
         )
     console.print(table)
     console.print(f"Load it with: offload-metrics ingest {out}/*")
+    if result.viva:
+        console.print(
+            f"The Viva export holds the same network: offload-metrics ingest --mapping {result.viva['mapping']} "
+            f"{result.viva['viva_collaboration']} (into a database without {out}/collaboration.csv)"
+        )

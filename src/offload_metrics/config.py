@@ -156,6 +156,89 @@ class Ingest(_Group):
         return json.dumps({"settings": {"ingest": self.model_dump(mode="json")}, **inputs}, sort_keys=True)
 
 
+# A function's stated appetite for risk and autonomy (0 cautious, 1 eager), as the domain's playbook
+# describes functions; an organisation overrides any of them, and names its own functions.
+DEFAULT_APPETITE = {
+    "Marketing": 0.9,
+    "R&D": 0.85,
+    "Sales Operations": 0.7,
+    "Customer Support": 0.6,
+    "HR": 0.45,
+    "Finance": 0.3,
+    "Legal": 0.2,
+}
+
+
+class Network(_Group):
+    bridge_share: Share = Field(
+        0.4,
+        description="A team is a bridge when ties to other business units carry more than this share of its hours.",
+    )
+    centrality_weight: float = Field(
+        0.4, ge=0, description="Weight of the network centrality index in the seed score."
+    )
+    appetite_weight: float = Field(
+        0.3, ge=0, description="Weight of the function's appetite for risk in the seed score."
+    )
+    pain_weight: float = Field(
+        0.3, ge=0, description="Weight of the team's pain (routine hours, slow tasks) in the seed score."
+    )
+    appetite: dict[str, Share] = Field(
+        default_factory=lambda: dict(DEFAULT_APPETITE),
+        description="Stated appetite for risk per function, from 0 (cautious) to 1 (eager).",
+    )
+    default_appetite: Share = Field(
+        0.5, description="Stated appetite of a function the appetite table does not name."
+    )
+    measured_appetite_weight: Share = Field(
+        0.5,
+        description="Weight of the measured appetite (how fast the function's first agents were validated) "
+        "against the stated one, where it can be measured.",
+    )
+    first_agents: int = Field(
+        3, ge=1, description="How many of a function's first agents measure its appetite."
+    )
+    min_tie_hours: float = Field(
+        0,
+        ge=0,
+        description="Two business units are tied when their teams spent more hours together than this.",
+    )
+    min_replications: int = Field(
+        5,
+        ge=1,
+        description="Fewer replications than this are too few to tell whether they followed the network.",
+    )
+    permutations: int = Field(
+        2000, ge=100, le=1_000_000, description="Random reassignments in the permutation test."
+    )
+    random_seed: int = Field(
+        7, description="Seed of the permutation test and of the network picture's layout."
+    )
+    significance: Share = Field(
+        0.05, description="A p-value below this says replication followed the network more than chance would."
+    )
+
+    @field_validator("appetite", mode="before")
+    @classmethod
+    def _over_defaults(cls, given: object) -> object:
+        """A settings table names the functions it changes; the others keep their defaults."""
+        return {**DEFAULT_APPETITE, **given} if isinstance(given, dict) else given
+
+    def appetite_of(self, function: str) -> float:
+        return self.appetite.get(function, self.default_appetite)
+
+    @property
+    def seed_weights(self) -> tuple[float, float, float]:
+        return (self.centrality_weight, self.appetite_weight, self.pain_weight)
+
+    @field_validator("pain_weight")
+    @classmethod
+    def _some_weight(cls, pain: float, info) -> float:
+        if pain + info.data.get("centrality_weight", 0) + info.data.get("appetite_weight", 0) <= 0:
+            raise ValueError("the seed score needs at least one weight above 0")
+        return pain
+
+
 class MappingSettings(_Group):
     file: str = Field(
         "",
@@ -262,6 +345,7 @@ class Settings(_Group):
     finance: Finance = Field(default_factory=Finance)
     ingest: Ingest = Field(default_factory=Ingest)
     estimates: Estimates = Field(default_factory=Estimates)
+    network: Network = Field(default_factory=Network)
     mapping: MappingSettings = Field(default_factory=MappingSettings)
     telemetry: Telemetry = Field(default_factory=Telemetry)
     forecast: Forecast = Field(default_factory=Forecast)

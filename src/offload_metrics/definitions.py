@@ -22,10 +22,11 @@ DOCS_END = "<!-- definitions:end -->"
 FAMILIES = (
     "usage", "gates", "net_output", "net_output_summary", "hours_by_agent", "adoption", "adoption_org",
     "adoption_cascade", "adoption_program", "replication", "replication_drivers", "replication_curve",
-    "replication_summary",
-    "replication_trend", "finance", "finance_summary", "finance_trend", "agents", "catalog", "functions",
+    "replication_summary", "replication_trend", "replication_ties", "collaboration_ties", "network_nodes",
+    "pilot_teams", "task_pain", "appetite_measured", "grassroots", "finance", "finance_summary", "finance_trend",
+    "agents", "catalog", "functions",
     "business_units", "data_range", "usage_selected", "time_saved_selected", "macro_adoption_phase", "macro_chosen",
-    "stg_usage_daily", "stg_time_saved",
+    "stg_usage_daily", "stg_time_saved", "stg_team_ties", "stg_collaboration_viva", "stg_team_collaboration",
     "rollup_usage_daily", "rollup_usage_daily_compact", "rollup_reviews",
     # Finance on vendor bills, and estimated time saved.
     "reconciliation", "reconciliation_summary", "reconciliation_accounts", "vendor_unassigned", "estimates",
@@ -73,6 +74,10 @@ def lookup(metric: str, family: str | None = None) -> str:
         candidates.sort(key=lambda d: d.file != f"{family}.sql")
     if candidates:
         return candidates[0].text
+    from offload_metrics import network  # the network's numbers are computed in Python, not SQL
+
+    if metric in network.DEFINITIONS:
+        return network.DEFINITIONS[metric]
     described = [
         c.description for model in schema.KINDS.values() for c in schema.columns(model) if c.name == metric
     ]

@@ -90,6 +90,13 @@ def ratio(value: object) -> str:
     return f"{float(value):,.1f}x"  # type: ignore[arg-type]
 
 
+def number(value: object, places: int = 2) -> str:
+    """A plain number, such as a p-value or an index: 0.031."""
+    if missing(value):
+        return "—"
+    return f"{float(value):,.{places}f}"  # type: ignore[arg-type]
+
+
 def days(value: object) -> str:
     if missing(value):
         return "—"

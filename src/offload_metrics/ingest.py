@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import errno
 import gzip
@@ -31,7 +32,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from offload_metrics import config, schema, store, telemetry, vendor_costs
+from offload_metrics import config, schema, store, telemetry, vendor_costs, viva
 from offload_metrics.mapping import Mapping, load_mapping
 
 EXTENSIONS = {
@@ -81,7 +82,7 @@ READER_REASONS = {
     "INVALID UNICODE": "is not valid UTF-8",
     "LINE SIZE OVER MAXIMUM": f"is longer than {MAX_LINE_BYTES // 1_000_000} MB",
 }
-ALL_KINDS = [*schema.KINDS, *telemetry.KINDS]
+ALL_KINDS = [*schema.KINDS, *schema.IMPORTED_KINDS, *telemetry.KINDS]
 PROGRESS_AFTER_SECONDS = 1.0
 GLOB_CHARACTERS = set("*?[]{}")
 COUNT_FIELDS = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
@@ -366,9 +367,9 @@ def resolve_kind(file: str, header: Header, kind: str | None) -> str:
                 f"the columns ({', '.join(names) or 'none'}) {what}; name the kind with --kind. "
                 f"Each kind needs these columns:\n{expected_columns_text()}",
             )
-    if kind not in schema.KINDS:
+    if kind not in schema.KINDS and kind not in schema.IMPORTED_KINDS:
         raise IngestError(file, f"unknown kind {kind!r}; kinds are {', '.join(schema.KINDS)}")
-    missing = [c.name for c in schema.columns(schema.KINDS[kind]) if c.required and c.name not in names]
+    missing = [c.name for c in schema.columns(schema.model_of(kind)) if c.required and c.name not in names]
     if missing:
         raise IngestError(file, f"is not a {kind} file: missing required column(s) {', '.join(missing)}")
     return kind
@@ -462,6 +463,13 @@ def _checks(
         )
     if column.base in ("date", "timestamp"):
         checks.append((_outside_bounds(column, value, bounds), _bounds_reason(bounds)))
+    if column.lookup:
+        checks.append(
+            (
+                f"{raw} is not null and {raw} not in (select value from {column.lookup})",
+                "no rule of the organisation mapping matches this group; add one for it",
+            )
+        )
     if column.ge is not None:
         checks.append((f"{value} < {_number_literal(column.ge)}", f"must be ≥ {column.ge:g}"))
     if column.gt is not None:
@@ -1180,21 +1188,31 @@ def _load_file(
         header = read_header(conn, path, readable)
         if kind is None and schema.detect_kind(list(header.names)) is None:
             kind = telemetry.detect_kind(header.names)
+    imported: viva.VivaImport | None = None
     if kind in telemetry.KINDS:
         model = telemetry_model(kind)
         mapping = mapping or load_mapping(None)
         fingerprint = telemetry.ingest_settings(settings, mapping)
         ignored: tuple[str, ...] = ()
     else:
+        # A vendor export read as it comes (Viva Insights): its header in contract names, its groups
+        # mapped before the insert and what they mapped to kept after it. None for every other file.
+        try:
+            imported = viva.recognise(header, kind, mapping)
+        except viva.VivaError as error:
+            raise IngestError(name, str(error)) from None
+        if imported:
+            header, kind = dataclasses.replace(header, names=imported.names), viva.KIND
         kind = resolve_kind(name, header, kind)
-        model = schema.KINDS[kind]
+        model = schema.model_of(kind)
         _refuse_nested_columns(name, header, model)
         # A mapped kind's rows depend on the mapping: after it changes, the same file loads again.
-        fingerprint = (
-            vendor_costs.ingest_settings(settings, mapping)
-            if kind in vendor_costs.MAPPED_KINDS
-            else bounds.fingerprint()
-        )
+        if imported:
+            fingerprint = imported.ingest_settings(settings)
+        elif kind in vendor_costs.MAPPED_KINDS:
+            fingerprint = vendor_costs.ingest_settings(settings, mapping)
+        else:
+            fingerprint = bounds.fingerprint()
         contract_names = {c.name for c in schema.columns(model)}
         ignored = tuple(column for column in header.names if column not in contract_names)
     scan = FileScan(path, lines=header.file_format != "parquet")
@@ -1253,6 +1271,8 @@ def _load_file(
                         {"load_id": load_id},
                     )
                 else:
+                    if imported:
+                        imported.prepare(cur, source_sql, header, params)
                     source = vendor_costs.report_source(report, cur) if report is not None else None
                     if kind in vendor_costs.MAPPED_KINDS:
                         source = source or source_sql(header, schema.columns(model), rejects)
@@ -1288,6 +1308,8 @@ def _load_file(
                 )  # fmt: skip
             else:
                 result = _classify_and_clean(cur, model, header, path, scan, load_id, rejects, bounds)
+            if imported:
+                imported.finish(cur, load_id)
             if model.kind == "usage_events":
                 progress.enter("rollup")
                 store.append_usage_rollup(cur, load_id)

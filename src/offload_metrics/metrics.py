@@ -146,6 +146,8 @@ def parameters(filters: Filters, settings: Settings) -> dict[str, object]:
         "preset_baseline_minutes": preset[0] if preset else None,
         "preset_with_agent_minutes": preset[1] if preset else None,
         "tolerance": TOLERANCE,
+        "first_agents": settings.network.first_agents,
+        "min_tie_hours": settings.network.min_tie_hours,
     }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from offload_metrics import alerts, display, export, forecast, ingest, metrics, wins
+from offload_metrics import alerts, display, export, forecast, ingest, metrics, network, wins
 from offload_metrics.config import Settings
 
 ORG_KEYS = (
@@ -52,19 +52,25 @@ TEAM_ESTIMATE_KEYS = (
     "function", "business_unit", "team", "month", "completed_tasks", "estimated_tasks", "estimated_hours_saved",
     "estimated_labor_value_usd", "basis",
 )  # fmt: skip
+NETWORK_TEAM_KEYS = tuple(key for key in network.TEAM_COLUMNS if key not in ("x", "y"))
+SEED_KEYS = network.SEED_COLUMNS
+GRASSROOTS_KEYS = network.GRASSROOTS_COLUMNS
+SPREAD_KEYS = network.SPREAD_COLUMNS
 
 SHARES = {
     "offloaded_share", "escalation_rate", "failure_rate", "automation_rate", "net_output_uplift", "accuracy",
     "automation", "difference_share", *COVERAGE_KEYS,
 }  # fmt: skip
 MONTHS = {"month", "crossed_on", "first_deployment_month", "first_scale_month"}
-DAYS = {"validated_on", "first_replicated_on"}
+DAYS = {"validated_on", "first_replicated_on", "deployed_on", "first_used_on"}
 INTEGERS = {
     "tasks", "api_calls", "tokens", "active_agents", "functions_at_scale", "months_since_first_deployment",
     "time_to_scale_months", "cascade_rank", "validated_agents", "replicated_agents", "reviewed",
     "replication_days", "replications", "validated_teams", "teams_grew_headcount", "headcount",
     "baseline_headcount", "days_waiting", "validated_months", "completed_tasks", "estimated_tasks",
-    "documented_tasks", "usage_tokens", "vendor_tokens",
+    "documented_tasks", "usage_tokens", "vendor_tokens", "weighted_degree_rank", "eigenvector_rank",
+    "betweenness_rank", "centrality_rank", "component", "component_size", "seed_rank", "along_ties", "candidates",
+    "tied_candidates",
 }  # fmt: skip
 # What a function without data of a kind reports: counts and money are 0, ratios are undefined.
 ZERO_WHEN_ABSENT = {
@@ -216,7 +222,23 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
             metrics.reconciliation_accounts(conn, filters, settings, exact=True), ACCOUNT_KEYS
         ),
         "estimates": _records(metrics.estimates(conn, filters, settings, exact=True), TEAM_ESTIMATE_KEYS),
+        # The collaboration network, where to seed next, and whether replication followed the network.
+        "network_teams": _records(network.network_teams(conn, filters, settings), NETWORK_TEAM_KEYS),
+        "where_to_seed": _records(network.seed_candidates(conn, filters, settings), SEED_KEYS),
+        "grassroots_teams": _records(network.grassroots_teams(conn, filters, settings), GRASSROOTS_KEYS),
+        "replication_spread": _spread(conn, filters, settings),
     }
+
+
+def _spread(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> dict[str, object]:
+    summary = network.replication_spread_summary(conn, filters, settings).to_dict("records")[0]
+    result = {key: value(key, raw) for key, raw in summary.items()}
+    for flag in ("enough_replications", "followed_network"):
+        result[flag] = None if result[flag] is None else bool(result[flag])
+    result["rows"] = _records(network.replication_spread(conn, filters, settings), SPREAD_KEYS)
+    return result
 
 
 def _first_record(frame: pd.DataFrame) -> dict[str, object]:
@@ -250,7 +272,19 @@ def tables(report: Mapping[str, object]) -> dict[str, pd.DataFrame]:
         "teams": pd.DataFrame(report["teams"], columns=[*TEAM_KEYS, "grew_headcount"]),
         "agents": pd.DataFrame(report["agents"], columns=[*AGENT_KEYS, *AGENT_EXTRA_KEYS]),
         "data_quality": pd.DataFrame([report["data_quality"]], columns=list(ingest.COUNT_FIELDS)),
+        "network_teams": _flat(report.get("network_teams", []), NETWORK_TEAM_KEYS),
+        "where_to_seed": _flat(report.get("where_to_seed", []), SEED_KEYS),
+        "grassroots_teams": _flat(report.get("grassroots_teams", []), GRASSROOTS_KEYS),
+        "replication_spread": _flat(report.get("replication_spread", {}).get("rows", []), SPREAD_KEYS),  # type: ignore[union-attr]
     }
+
+
+def _flat(rows: object, keys: tuple[str, ...]) -> pd.DataFrame:
+    """Report rows as a table, a list in a cell (teams, agents) as text joined by "; "."""
+    frame = pd.DataFrame(rows, columns=list(keys))
+    for column in frame.columns:
+        frame[column] = ["; ".join(cell) if isinstance(cell, list) else cell for cell in frame[column]]
+    return frame
 
 
 def write_csv(report: Mapping[str, object], folder: Path) -> list[Path]:
@@ -274,8 +308,8 @@ def by_name(
     settings: Settings,
     by: tuple[str, ...] = (),
 ):
-    """A metric of metrics.py, or a table of this module, by its name: what a page asks for."""
-    function = getattr(metrics, name, None) or globals()[name]
+    """A metric of metrics.py or network.py, or a table of this module, by its name: what a page asks for."""
+    function = getattr(metrics, name, None) or getattr(network, name, None) or globals()[name]
     return function(conn, filters, settings, by) if by else function(conn, filters, settings)
 
 
@@ -384,6 +418,20 @@ def markdown(report: Mapping[str, object]) -> str:
         },
         empty="Every validated agent has been replicated.",
     )
+    lines += ["", "## Where to seed next", ""]
+    lines += _markdown_table(
+        report.get("where_to_seed", [])[:5],  # type: ignore[index, union-attr]
+        {
+            "rank": lambda team: str(team["seed_rank"]),
+            "team": lambda team: _cell(team["team"]),
+            "business unit": lambda team: _cell(team["business_unit"]),
+            "seed score": lambda team: display.number(team["seed_score"]),
+            "why": lambda team: _cell(team["reason"]),
+        },
+        empty="No team is left to seed: every team has validated Net Output or a validated agent.",
+    )
+    spread = report.get("replication_spread") or {}
+    lines += ["", "## Did replication follow the network?", "", str(spread.get("verdict", "")).strip() or "—"]  # type: ignore[union-attr]
     lines += [
         "",
         "## Savings and the reinvestment pool",
@@ -441,7 +489,7 @@ def _markdown_bills_and_estimates(org: Mapping[str, object]) -> list[str]:
 
 # Columns whose numbers read best aligned right in a Markdown table.
 _RIGHT = {"validated months", "best month's uplift", "accuracy", "automation", "tasks", "days waiting", "share",
-          "cascade rank"}  # fmt: skip
+          "cascade rank", "rank", "seed score"}  # fmt: skip
 
 
 def _markdown_table(rows: list[dict], columns: dict[str, Callable[[dict], str]], empty: str) -> list[str]:

@@ -38,7 +38,7 @@ class RowRule:
 
 
 class InputKind(BaseModel):
-    """Base of the five input kinds."""
+    """Base of the input kinds."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -356,6 +356,123 @@ class TaskBaseline(InputKind):
     note: Text | None = Field(None, description="Where the figures come from.")
 
 
+class Collaboration(InputKind):
+    """Hours two teams spent working together in a period, one row per pair of teams and period."""
+
+    kind: ClassVar[str] = "collaboration"
+    key: ClassVar[tuple[str, ...]] = (
+        "period_start",
+        "source_business_unit",
+        "source_team",
+        "target_business_unit",
+        "target_team",
+    )
+    title: ClassVar[str] = "Collaboration between teams"
+    example: ClassVar[dict[str, str]] = {
+        "period_start": "2025-03-01",
+        "period_end": "2025-03-31",
+        "source_function": "Marketing",
+        "source_business_unit": "Consumer",
+        "source_team": "Brand Content",
+        "target_function": "Sales Operations",
+        "target_business_unit": "Field Sales Ops",
+        "target_team": "Deal Desk",
+        "collaboration_hours": "42.5",
+        "meeting_count": "18",
+        "email_count": "240",
+        "direction": "undirected",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = (
+        RowRule("period_end", "period_end >= period_start", "must not be before period_start"),
+        RowRule(
+            "target_team",
+            "source_business_unit <> target_business_unit or source_team <> target_team",
+            "pairs a team with itself (time within a team is not a tie between teams)",
+        ),
+    )
+
+    period_start: dt.date = Field(description="First day of the period; the row counts in this month.")
+    period_end: dt.date = Field(description="Last day of the period (not before period_start).")
+    source_function: Text = Field(description="Business function of the first team.")
+    source_business_unit: Text = Field(description="Business unit of the first team.")
+    source_team: Text = Field(description="The first team.")
+    target_function: Text = Field(description="Business function of the second team.")
+    target_business_unit: Text = Field(description="Business unit of the second team.")
+    target_team: Text = Field(description="The second team (not the first team itself).")
+    collaboration_hours: Annotated[float, Field(ge=0)] = Field(
+        description="Hours the two teams spent working together in the period (meetings, mail, chat, calls)."
+    )
+    meeting_count: Count | None = Field(None, description="Meetings the two teams shared in the period.")
+    email_count: Count | None = Field(None, description="Emails between the two teams in the period.")
+    direction: Literal["undirected", "directed"] = Field(
+        "undirected",
+        description="undirected: the hours are the pair's; directed: the hours the first team invested "
+        "with the second (a tie adds both directions).",
+    )
+
+
+class VivaCollaboration(InputKind):
+    """A Microsoft Viva Insights group-to-group query export, loaded as it comes.
+
+    Its columns are named by the export (`PrimaryCollaborator_Organization`, `Group collaboration
+    time invested`, or with underscores as the vivainsights packages rename them); viva.py reads
+    them under these names. Each group is mapped to a team by the organisation mapping (source
+    `viva.<attribute>`); the export's pseudo-groups `Within Group` and `Unclassified Collaborators`
+    are kept as the primary group's own time and its time with people outside the query.
+    """
+
+    kind: ClassVar[str] = "viva_collaboration"
+    key: ClassVar[tuple[str, ...]] = ("metric_date", "primary_collaborator", "secondary_collaborator")
+    title: ClassVar[str] = "Viva Insights group-to-group collaboration"
+    example: ClassVar[dict[str, str]] = {
+        "PrimaryCollaborator_Organization": "Brand Content",
+        "PrimaryCollaborator_GroupSize": "12",
+        "SecondaryCollaborator_Organization": "Deal Desk",
+        "SecondaryCollaborator_GroupSize": "9",
+        "MetricDate": "2025-03-02",
+        "% Group collaboration time invested": "6.2",
+        "Group collaboration time invested": "21.5",
+        "Group email sent count": "130",
+        "Group email time invested": "7.5",
+        "Group meeting count": "9",
+        "Group meeting time invested": "14",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = (
+        RowRule(
+            "secondary_collaborator",
+            "primary_collaborator <> secondary_collaborator",
+            "pairs a group with itself (the export reports a group's own time as Within Group)",
+        ),
+    )
+
+    primary_collaborator: Text = Field(
+        description="The group whose time this is (PrimaryCollaborator_<attribute>).",
+        json_schema_extra={"lookup": "_viva_teams"},
+    )
+    primary_group_size: Count | None = Field(None, description="People in the primary group.")
+    secondary_collaborator: Text = Field(
+        description="The group it spent the time with, or Within Group, or Unclassified Collaborators.",
+        json_schema_extra={"lookup": "_viva_collaborators"},
+    )
+    secondary_group_size: Count | None = Field(None, description="People in the secondary group.")
+    metric_date: dt.date = Field(
+        description="Start of the week or month (MetricDate); summed per calendar month."
+    )
+    collaboration_share: Annotated[float, Field(ge=0)] | None = Field(
+        None,
+        description="% Group collaboration time invested: share of the primary group's collaboration time.",
+    )
+    collaboration_hours: Annotated[float, Field(ge=0)] = Field(
+        description="Group collaboration time invested: hours the primary group spent with the secondary."
+    )
+    email_count: Annotated[float, Field(ge=0)] | None = Field(None, description="Group email sent count.")
+    email_hours: Annotated[float, Field(ge=0)] | None = Field(None, description="Group email time invested.")
+    meeting_count: Annotated[float, Field(ge=0)] | None = Field(None, description="Group meeting count.")
+    meeting_hours: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="Group meeting time invested."
+    )
+
+
 KINDS: dict[str, type[InputKind]] = {
     model.kind: model
     for model in (
@@ -367,8 +484,17 @@ KINDS: dict[str, type[InputKind]] = {
         VendorCost,
         VendorUsage,
         TaskBaseline,
+        Collaboration,
     )
 }
+# Kinds read from a vendor's export as it comes (its own column names, through the organisation
+# mapping), not written to the contract: they have tables and the lossless load, not a CSV example.
+IMPORTED_KINDS: dict[str, type[InputKind]] = {VivaCollaboration.kind: VivaCollaboration}
+
+
+def model_of(kind: str) -> type[InputKind]:
+    """The model of a contract or imported kind."""
+    return KINDS.get(kind) or IMPORTED_KINDS[kind]
 
 
 @dataclass(frozen=True)
@@ -383,6 +509,9 @@ class Column:
     ge: float | None
     gt: float | None
     description: str
+    # A temporary table (column `value`) of the values the column may hold, filled for each load by
+    # its importer: the groups the organisation mapping knows.
+    lookup: str | None = None
 
     @property
     def sql_type(self) -> str:
@@ -461,6 +590,7 @@ def columns(model: type[InputKind]) -> tuple[Column, ...]:
         ge = next((float(m.ge) for m in metadata if isinstance(m, annotated_types.Ge)), None)
         gt = next((float(m.gt) for m in metadata if isinstance(m, annotated_types.Gt)), None)
         default = None if field.is_required() else field.default
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         result.append(
             Column(
                 name=name,
@@ -471,6 +601,7 @@ def columns(model: type[InputKind]) -> tuple[Column, ...]:
                 ge=ge,
                 gt=gt,
                 description=field.description or "",
+                lookup=extra.get("lookup"),  # type: ignore[arg-type]
             )
         )
     return tuple(result)

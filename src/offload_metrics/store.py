@@ -21,7 +21,7 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
 DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and while a load is in
@@ -169,9 +169,10 @@ def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
     return int(get_meta(conn, "schema_version") or 0)
 
 
-def input_table_ddl(model: type[schema.InputKind]) -> str:
+def input_table_ddl(model: type[schema.InputKind], if_not_exists: bool = False) -> str:
     columns = [f'"{column.name}" {column.sql_type}' for column in schema.columns(model)]
-    return f"create table {model.kind} ({', '.join(columns + list(LOAD_COLUMNS))})"
+    exists = "if not exists " if if_not_exists else ""
+    return f"create table {exists}{model.kind} ({', '.join(columns + list(LOAD_COLUMNS))})"
 
 
 def _usage_rollup_ddl() -> str:
@@ -267,7 +268,18 @@ def _migration_4(conn: duckdb.DuckDBPyConnection) -> None:
         set_meta(conn, ROLLUP_BASELINE_KEY, str(rows) if rows else None)
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4}
+def _migration_5(conn: duckdb.DuckDBPyConnection) -> None:
+    """Collaboration between teams: the contract kind (a fresh database has it from migration 1),
+    Viva Insights group-to-group rows, and what each load's Viva groups mapped to."""
+    conn.execute(input_table_ddl(schema.Collaboration, if_not_exists=True))
+    conn.execute(input_table_ddl(schema.VivaCollaboration, if_not_exists=True))
+    conn.execute(
+        "create table if not exists viva_groups (load_id INTEGER NOT NULL, source VARCHAR NOT NULL, "
+        "value VARCHAR NOT NULL, function VARCHAR NOT NULL, business_unit VARCHAR NOT NULL, team VARCHAR)"
+    )
+
+
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5}
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> None:
@@ -321,7 +333,10 @@ def create_views(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute("insert or replace into meta values ('views_sha256', ?)", [_views_sha256()])
 
 
-DATA_TABLES = (*schema.KINDS, "reviews", "reviews_counted", "usage_daily", "rejected_rows", "loads")
+DATA_TABLES = (
+    *schema.KINDS, *schema.IMPORTED_KINDS, "viva_groups", "reviews", "reviews_counted", "usage_daily",
+    "rejected_rows", "loads",
+)  # fmt: skip
 
 
 ROLLUP_BASELINE_KEY = "usage_daily_rows_after_compaction"

@@ -28,6 +28,7 @@ SAMPLE_FILES = (
     "replication_events.csv",
     "time_saved.csv",
     "usage_events.csv.gz",
+    "collaboration.csv",
 )
 UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq", "jsonl", "ndjson", "json", "gz"]
 
@@ -366,6 +367,9 @@ DAY = "day"
 MONTH = "month"
 TIME = "time"
 TEXT = "text"
+NUMBER2 = "number2"
+LIST = "list"
+FLAG = "flag"
 # How a column of each kind shows in a table.
 COLUMN_KINDS = {
     MONEY: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="dollar"),
@@ -376,6 +380,9 @@ COLUMN_KINDS = {
     MONTH: lambda title, hover: st.column_config.DateColumn(title, help=hover, format="YYYY-MM"),
     TIME: lambda title, hover: st.column_config.DatetimeColumn(title, help=hover, format="YYYY-MM-DD HH:mm"),
     TEXT: lambda title, hover: st.column_config.TextColumn(title, help=hover),
+    NUMBER2: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="%.2f"),
+    LIST: lambda title, hover: st.column_config.ListColumn(title, help=hover),
+    FLAG: lambda title, hover: st.column_config.CheckboxColumn(title, help=hover),
 }
 
 

@@ -138,6 +138,7 @@ if applied or saved:
     try:
         chosen = config.parse_settings(
             {
+                # The groups this form does not show keep the session's values.
                 **settings.model_dump(mode="json"),
                 "gates": {"min_accuracy": min_accuracy, "min_automation": min_automation, "min_tasks": min_tasks,
                           "min_reviewed": min_reviewed, "window_days": window_days},

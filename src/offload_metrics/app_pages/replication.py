@@ -58,3 +58,30 @@ with right:
         "validated_on": ("Validated on", ui.DAY), "first_replicated_on": ("First replicated", ui.DAY),
         "replication_days": ("Days", ui.COUNT), "replications": ("Units", ui.COUNT),
     }, family="replication", key="replication_agents", height=360)  # fmt: skip
+
+# Did success spread along the collaboration network?
+st.subheader("Did success spread along the network?", help=ui.help_for("share_along_ties"))
+spread = ui.get("replication_spread_summary")
+st.info(ui.first(spread, "verdict"), icon=":material/hub:")
+first, second, third, fourth = st.columns(4)
+with first:
+    ui.tile("Copies along ties", display.share(ui.first(spread, "share_along_ties"), 0), "share_along_ties",
+            delta=f"{display.count(ui.first(spread, 'along_ties') or 0)} of "
+                  f"{display.count(ui.first(spread, 'replications') or 0)}")  # fmt: skip
+with second:
+    ui.tile("Expected at random", display.share(ui.first(spread, "expected_share"), 0), "expected_share")
+with third:
+    ui.tile("p-value", display.number(ui.first(spread, "p_value"), 3), "p_value")
+with fourth:
+    ui.tile("Median days along ties", display.days(ui.first(spread, "median_days_along_ties")),
+            "median_days_along_ties",
+            delta=f"not along ties {display.days(ui.first(spread, 'median_days_not_along_ties'))}")  # fmt: skip
+left, right = st.columns([2, 3])
+with left:
+    ui.chart(charts.spread(spread), key="replication_spread")
+with right:
+    ui.table(ui.get("replication_spread"), {
+        "agent_id": ("Agent", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT), "business_unit": ("Copied to", ui.TEXT),
+        "deployed_on": ("Deployed on", ui.DAY), "replication_days": ("Days", ui.COUNT),
+        "tied": ("Tied before", ui.FLAG), "tie_hours": ("Hours together before", ui.NUMBER),
+    }, key="replication_spread_rows", height=260, empty="No replication in this range.")  # fmt: skip
