@@ -224,14 +224,37 @@ def settings() -> Settings:
 FILTER_KEYS = ("as_of", "range", "function", "business_unit")
 
 
+def problem(error: Exception) -> str:
+    """What went wrong, in one line: for messages that name what could not be done and why."""
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:300].rstrip(".")
+
+
 def sidebar_filters() -> metrics.Filters:
-    """The shared filters, kept in the URL so that a view can be shared by link."""
+    """The shared filters, kept in the URL so that a view can be shared by link; whatever the data
+    holds, the pages still run (on all of it) when the filters cannot be drawn."""
+    try:
+        return _sidebar_filters()
+    except Exception as error:  # any data at all must leave the pages, and the Data page, working
+        st.sidebar.warning(
+            f"The filters could not be shown: {problem(error)}. The pages show all the data; look for a bad "
+            "load on the Data page.",
+            icon=":material/warning:",
+        )
+        return metrics.Filters()
+
+
+def _sidebar_filters() -> metrics.Filters:
     version = data_version()
     first, last = _data_range(version)
     names = _function_choices(version)
     if first is None or last is None:
         st.sidebar.caption("Filters appear once data is loaded.")
         return metrics.Filters()
+    if not isinstance(first, dt.date) or not isinstance(last, dt.date):  # DuckDB gives BC dates as text
+        raise ValueError(
+            f"the data's dates run from {first} to {last}, beyond the dates a calendar here holds"
+        )
     st.sidebar.header("Filters")
     as_of = st.sidebar.date_input(
         "As of", value=last, min_value=first, max_value=last, key="as_of", bind="query-params",
@@ -314,6 +337,13 @@ def get(name: str, by: Sequence[str] = ()):
         )
     except metrics.FilterError as error:
         st.warning(str(error))
+        st.stop()
+    except Exception as error:  # a figure the data does not allow: say which and why, keep the app up
+        st.warning(
+            f"The {name.replace('_', ' ')} figures could not be computed: {problem(error)}. "
+            "The Data page shows what was loaded and can remove it.",
+            icon=":material/warning:",
+        )
         st.stop()
 
 
