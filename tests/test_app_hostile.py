@@ -181,3 +181,43 @@ with store.connect(sys.argv[1], read_only=True) as conn:
     print(*[row[0] for row in conn.execute("select file_name from loads where file_name = 'more.csv'").fetchall()])
     print(conn.execute("select agent_id from agents where agent_id = 'more'").fetchone()[0])
 """
+
+
+IMAGE = "![x](http://127.0.0.1:9/x.png)"
+
+
+def test_an_upload_name_too_long_for_the_file_system_loads_under_its_own_name(tmp_path, make_app):
+    app = make_app()
+    app.run()
+    app.switch_page(page("data")).run()
+    name = "ü" * 200 + ".csv"  # 402 bytes: more than any common file system takes (255)
+    content = write_csv(tmp_path / "agents.csv", [example("agents", agent_id="long")]).read_bytes()
+    app.file_uploader(key="upload_files").upload(name, content, "text/csv")
+    app.button(key="FormSubmitter:upload_form-Load").click().run()
+    assert not app.exception, [error.value for error in app.exception]
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
+        assert conn.execute("select file_name, kind, accepted from loads").fetchall() == [(name, "agents", 1)]
+
+
+def test_file_names_and_headers_from_an_upload_are_shown_as_text(tmp_path, make_app):
+    app = make_app()
+    app.run()
+    app.switch_page(page("data")).run()
+    good = write_csv(tmp_path / "a.csv", [example("agents", agent_id="named")]).read_bytes()
+    headers = f"{IMAGE},b\n1,2\n".encode()
+    app.file_uploader(key="upload_files").set_value(
+        [(f"{IMAGE}.csv", good, "text/csv"), ("h.csv", headers, "text/csv")]
+    )
+    app.button(key="FormSubmitter:upload_form-Load").click().run()
+    assert not app.exception, [error.value for error in app.exception]
+    said = [
+        element.value
+        for element in app.markdown
+        if "rows read" in element.value or "not loaded" in element.value
+    ]
+    escaped = r"\!\[x\]\(http\:\/\/127\.0\.0\.1\:9\/x\.png\)"
+    assert said[0] == (
+        f"**{escaped}\\.csv**: agents\\, 1 rows read\\: 1 accepted\\, 0 duplicate\\, 0 conflicting\\, 0 rejected"
+    )
+    assert said[1].startswith(f"**h\\.csv** was not loaded: the columns \\({escaped}\\, b\\) does not match")
+    assert all("![" not in text for text in said)
