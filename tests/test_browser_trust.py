@@ -285,3 +285,52 @@ def test_markdown_from_data_makes_no_browser_fetch_anything(tmp_path, recorder, 
         assert main.locator("a[href^='data:']").count() == 0
         assert page.locator("[data-testid='stException']").count() == 0
     assert Recorder.requests == []
+
+
+# --- readers during a load -------------------------------------------------------------------------------
+
+READER_PAGES = ("", "adoption", "net_output", "replication", "fleet", "catalog", "finance", "data")
+
+
+def test_sessions_reading_while_a_file_loads_see_no_errors(tmp_path, browser):
+    import duckdb
+
+    events = tmp_path / "more_usage.csv"
+    with duckdb.connect() as conn:  # the sample's usage six times over, under new event ids
+        conn.execute(
+            "copy (select * replace ('copy' || copy.range || '-' || event_id as event_id) "
+            "from read_csv(?, all_varchar = true), range(6) as copy) to ? (header)",
+            [str(SAMPLE / "usage_events.csv.gz"), str(events)],
+        )
+    small = [
+        {"name": name, "mimeType": "text/csv", "buffer": (SAMPLE / name).read_bytes()}
+        for name in ("agents.csv", "org_baseline.csv", "replication_events.csv", "time_saved.csv")
+    ]
+    with streamlit_server(tmp_path, OFFLOAD_METRICS_SAMPLE="off") as (url, _):
+        loading = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+        upload(loading, url, small)
+        readers = [browser.new_context(viewport={"width": 1280, "height": 900}).new_page() for _ in range(3)]
+        for reader in readers:
+            reader.goto(url)
+            settle(reader)
+        loading.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(events))
+        loading.get_by_text("more_usage.csv").first.wait_for(timeout=30_000)
+        loading.get_by_role("button", name="Load", exact=True).click()
+        done = loading.get_by_text("Loaded 1 of 1 file(s)").first
+        errors, during, deadline = [], 0, time.monotonic() + 240
+        step = 0
+        while time.monotonic() < deadline:
+            finished = done.is_visible()
+            for reader in readers:
+                reader.goto(f"{url}/{READER_PAGES[step % len(READER_PAGES)]}")
+                settle(reader)
+                errors += [reader.url] * reader.locator("[data-testid='stException']").count()
+                step += 1
+            if finished:
+                break
+            during += len(readers)
+        done.wait_for(timeout=60_000)
+        assert errors == []
+        assert during >= 3, "the readers finished pages while the file loaded"
+        assert loading.locator("[data-testid='stException']").count() == 0
+        loading.get_by_text("more_usage.csv: usage_events").first.wait_for(state="attached", timeout=10_000)
