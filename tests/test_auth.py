@@ -156,6 +156,8 @@ def test_each_role_sees_its_pages_and_figures(make_app, role):
     assert not app.exception
     assert ("Agent cost" in {metric.label for metric in app.metric}) is money
     assert ("Cost" in str(app.get("button_group")[0].proto.options)) is money
+    charts = " ".join(str(chart.proto) for chart in app.get("vega_lite_chart"))
+    assert ("agent_cost_usd" in charts) is money  # a chart's data reaches the browser whole
     functions = next(frame.value for frame in app.dataframe if "api_calls" in frame.value.columns)
     assert ("agent_cost_usd" in functions.columns) is money
     assert ("$" in shown_text(app)) is money

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from enum import Enum
 
+import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
@@ -94,6 +95,15 @@ FINANCE_FIGURES = frozenset({"roi"})
 def is_finance_figure(name: str) -> bool:
     """A dollar amount, ROI or cost per task: shown to finance and admin only (every page, every export)."""
     return display.is_money(name) or name in FINANCE_FIGURES
+
+
+def without_money(result: object) -> object:
+    """A metric's result with every finance figure taken out (frames' columns, mappings' keys)."""
+    if isinstance(result, pd.DataFrame):
+        return result.drop(columns=[column for column in result.columns if is_finance_figure(str(column))])
+    if isinstance(result, dict):
+        return {key: without_money(value) for key, value in result.items() if not is_finance_figure(str(key))}
+    return result
 
 
 def require(capability: Capability) -> None:

@@ -329,10 +329,11 @@ def _cached(name: str, filters: tuple, settings_json: str, by: tuple[str, ...], 
 
 
 def get(name: str, by: Sequence[str] = ()):
-    """A metric for the current filters and settings, from the cache when nothing changed."""
+    """A metric for the current filters and settings, from the cache when nothing changed; without
+    finance figures for a viewer who may not see money."""
     chosen = current_filters()
     try:
-        return _cached(
+        result = _cached(
             name, dataclasses.astuple(chosen), settings().model_dump_json(), tuple(by), data_version()
         )
     except metrics.FilterError as error:
@@ -345,6 +346,8 @@ def get(name: str, by: Sequence[str] = ()):
             icon=":material/warning:",
         )
         st.stop()
+    # Not even sent to the browser (a chart carries its whole frame) unless this viewer may see money.
+    return result if auth.can_see_money() else auth.without_money(result)
 
 
 # --- showing --------------------------------------------------------------------------------------------
