@@ -204,6 +204,19 @@ def test_with_no_default_role_an_unlisted_user_sees_nothing(make_app, tmp_path):
     assert not app.metric and not app.dataframe
 
 
+def test_a_roles_table_that_cannot_be_read_gives_no_one_a_role_and_says_why(make_app, tmp_path):
+    app = make_app(USERS["admin"])
+    (tmp_path / "offload.toml").write_text('[roles]\nadmin = "ada@example.org"\n', encoding="utf-8")
+    app.run()
+    assert not app.exception
+    assert [error.value for error in app.error] == [
+        "Roles cannot be given until the settings file is fixed. "
+        f"{tmp_path / 'offload.toml'}: invalid settings\n"
+        "  roles.admin: Input should be a valid list (got 'ada@example.org')"
+    ]
+    assert not app.metric and not app.dataframe
+
+
 def test_a_session_change_stays_in_the_session_and_only_an_admin_saves_it(make_app, tmp_path):
     app = make_app(USERS["program"])
     app.run()

@@ -150,3 +150,31 @@ def test_the_shared_database_serves_readers_during_a_write_and_other_processes_b
     with shared.reading() as conn:
         assert conn.execute("select count(*) from usage_events").fetchone() == (result.accepted,)
     shared.close()
+
+
+def test_the_shared_database_reads_beside_another_reader_and_says_when_it_cannot_write(db_path, tmp_path):
+    with store.connect(db_path) as connection:
+        ingest.load_file(connection, write_csv(tmp_path / "a.csv", [example("agents")]))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import time, duckdb
+            conn = duckdb.connect({str(db_path)!r}, read_only=True)
+            print("reading", flush=True)
+            time.sleep(60)
+        """)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "reading"
+        shared = store.SharedDatabase(db_path)
+        with shared.reading() as conn:
+            assert conn.execute("select count(*) from agents").fetchone() == (1,)
+        with pytest.raises(store.DatabaseBusy, match=f"in use by process {holder.pid}"), shared.writing():
+            pass
+        with shared.reading() as conn:
+            assert conn.execute("select count(*) from agents").fetchone() == (1,)
+        shared.close()
+    finally:
+        holder.kill()
+        holder.wait()

@@ -43,6 +43,7 @@ class Viewer:
     role: str | None
     capabilities: frozenset[Capability]
     signed_in: bool
+    problem: str | None = None
 
 
 LOCAL = Viewer(name=LOCAL_USER, role="admin", capabilities=CAPABILITIES["admin"], signed_in=False)
@@ -70,10 +71,13 @@ def viewer() -> Viewer:
     user = st.user
     if not user.is_logged_in:
         return Viewer(name="", role=None, capabilities=frozenset(), signed_in=False)
-    roles = config.load_roles()
     email = str(user.get("email") or "")
-    role = roles.role_of(email, _groups(user.get(roles.groups_claim)))
     name = email or str(user.get("sub") or user.get("name") or "")
+    try:
+        roles = config.load_roles()
+    except config.SettingsError as error:  # no one gets a role from a file that cannot be read
+        return Viewer(name=name, role=None, capabilities=frozenset(), signed_in=True, problem=str(error))
+    role = roles.role_of(email, _groups(user.get(roles.groups_claim)))
     return Viewer(
         name=name, role=role, capabilities=CAPABILITIES.get(role or "", frozenset()), signed_in=True
     )
@@ -133,9 +137,12 @@ def gate() -> Viewer:
         st.logout()
     if current.role is None:
         st.title("Offload metrics")
-        st.warning(
-            "You are signed in, but the settings file gives you no role. Ask an administrator to add you.",
-            icon=":material/lock:",
-        )
+        if current.problem:
+            st.error(f"Roles cannot be given until the settings file is fixed. {current.problem}")
+        else:
+            st.warning(
+                "You are signed in, but the settings file gives you no role. Ask an administrator to add you.",
+                icon=":material/lock:",
+            )
         st.stop()
     return current

@@ -362,7 +362,10 @@ class SharedDatabase:
         self._readers = 0
         self._switching = False
         self._depth = 0
-        connect(self.path).close()  # create and migrate once
+        # Create and migrate once; if another process reads the file, it exists, and opening it
+        # read-only says whether it needs migrating.
+        with contextlib.suppress(DatabaseBusy):
+            connect(self.path).close()
         self._conn: duckdb.DuckDBPyConnection | None = connect(self.path, read_only=True)
 
     @contextlib.contextmanager
