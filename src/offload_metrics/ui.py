@@ -95,7 +95,9 @@ def sample_disabled() -> bool:
 
 
 def start_on_sample(force: bool = False) -> list[ingest.LoadResult]:
-    """An empty database starts on the bundled sample, once per process (or when asked to)."""
+    """An empty database starts on the bundled sample, once per process (or when an admin asks)."""
+    if force:
+        auth.require(auth.Capability.LOAD)
     state = _process(str(store.db_path().resolve()))
     with state["lock"]:  # type: ignore[attr-defined]
         if state["sample_checked"] and not force:
