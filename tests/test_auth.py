@@ -191,7 +191,10 @@ def test_a_user_in_a_group_gets_the_groups_role(make_app):
 def test_a_user_no_entry_names_gets_the_default_role(make_app):
     app = make_app({"email": "visitor@example.org"})
     app.run()
-    assert any("visitor@example.org (executive)" in caption.value for caption in app.sidebar.caption)
+    # The address is the provider's text, shown as typed (escaped Markdown).
+    assert "Signed in as visitor\\@example\\.org (executive)." in [
+        caption.value for caption in app.sidebar.caption
+    ]
     assert "Net savings" not in {metric.label for metric in app.metric}
 
 

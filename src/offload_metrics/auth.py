@@ -132,7 +132,7 @@ def gate() -> Viewer:
         if st.button("Sign in", key="sign_in", type="primary", icon=":material/login:"):
             st.login()
         st.stop()
-    st.sidebar.caption(f"Signed in as {current.name} ({current.role or 'no role'}).")
+    st.sidebar.caption(f"Signed in as {display.plain(current.name)} ({current.role or 'no role'}).")
     if st.sidebar.button("Sign out", key="sign_out", icon=":material/logout:"):
         st.logout()
     if current.role is None:

@@ -145,26 +145,27 @@ def _load_files(
     results = []
     for index, path in enumerate(paths):
         name = names[index] if names else path.name
-        bar = st.progress(0.0, text=f"{name}: starting")
+        shown = display.plain(name)  # progress text is Markdown
+        bar = st.progress(0.0, text=f"{shown}: starting")
         state = ingest.LoadProgress(file=name)
         try:
             result = ingest.run_with_progress(
                 lambda progress, path=path, name=name: ingest.load_file(
                     conn, path, progress=progress, display_name=name
                 ),
-                lambda progress, bar=bar, name=name: bar.progress(
-                    min(progress.fraction, 1.0), text=f"{name}: {progress.phase}"
+                lambda progress, bar=bar, shown=shown: bar.progress(
+                    min(progress.fraction, 1.0), text=f"{shown}: {progress.phase}"
                 ),
                 state,
             )
         except ingest.IngestError as error:
             bar.empty()
-            say(f"**{display.plain(name)}** was not loaded: {display.plain(error.message)}")
+            say(f"**{shown}** was not loaded: {display.plain(error.message)}")
             continue
         bar.empty()
         results.append(result)
         store.record_audit(conn, who or auth.viewer().name, "load", f"{name}: {describe(result)}")
-        say(f"**{display.plain(name)}**: {display.plain(describe(result))}")
+        say(f"**{shown}**: {display.plain(describe(result))}")
     st.cache_data.clear()
     return results
 
