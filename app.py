@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from offload_metrics import ui
+from offload_metrics import auth, ui
 
 st.set_page_config(page_title="Offload metrics", page_icon=":material/insights:", layout="wide")
 
+auth.gate()
 ui.start_on_sample()
 st.session_state["filters"] = ui.sidebar_filters()
 
@@ -26,11 +27,15 @@ PAGES = {
     "Finance": [st.Page(ui.PAGES / "finance.py", title="Finance", icon=":material/payments:")],
     "Data": [st.Page(ui.PAGES / "data.py", title="Data", icon=":material/database:")],
 }
+if not auth.can_see_money():
+    del PAGES["Finance"]
 st.navigation(PAGES).run()
 
 # After the page, so that a file the page just loaded counts: then the data is no longer only the sample.
 if ui.showing_sample():
     st.sidebar.info("Showing the bundled sample organisation, not your data.", icon=":material/science:")
-    if st.sidebar.button("Clear the sample and load my own files", key="clear_sample", width="stretch"):
+    if auth.can(auth.Capability.CLEAR) and st.sidebar.button(
+        "Clear the sample and load my own files", key="clear_sample", width="stretch"
+    ):
         ui.clear_database()
         st.switch_page(ui.PAGES / "data.py")

@@ -48,8 +48,8 @@ def sample_app(make_app):
 
 
 def expected_report(tmp_path: Path, filters: metrics.Filters | None = None) -> dict:
-    """The report on the app's database, as the CLI would compute it."""
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    """The report on the app's database, as the CLI would compute it (beside the app: read-only)."""
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         return report.build(conn, filters or metrics.Filters(), Settings())
 
 
@@ -66,7 +66,7 @@ def test_the_app_starts_on_the_sample_and_says_so(sample_app, tmp_path):
 def test_the_sample_clears_in_one_click(sample_app, tmp_path):
     sample_app.button(key="clear_sample").click().run()
     assert not sample_app.exception
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert store.is_empty(conn)
     assert not any("bundled sample" in info.value for info in sample_app.sidebar.info)
 
@@ -165,7 +165,7 @@ def test_uploading_a_file_loads_its_rows(make_app, tmp_path):
     app.file_uploader(key="upload_files").upload("usage.csv", content, "text/csv")
     app.button(key="FormSubmitter:upload_form-Load").click().run()
     assert not app.exception, [error.value for error in app.exception]
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert conn.execute("select count(*) from usage_events").fetchone() == (1,)
         assert conn.execute("select file_name, accepted, rejected from loads").fetchall() == [
             ("usage.csv", 1, 1)
@@ -180,7 +180,7 @@ def test_an_upload_that_is_not_what_it_says_is_refused(make_app, tmp_path):
     app.button(key="FormSubmitter:upload_form-Load").click().run()
     assert not app.exception
     assert any("not a text file" in element.value for element in app.markdown)
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert store.is_empty(conn)
 
 
@@ -216,7 +216,7 @@ def test_clearing_the_database_needs_confirmation(sample_app, tmp_path):
     sample_app.checkbox(key="clear_confirm").check().run()
     sample_app.button(key="clear_database").click().run()
     assert not sample_app.exception
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert store.is_empty(conn)
 
 
@@ -224,6 +224,7 @@ def test_the_catalog_shows_a_blueprint_without_raw_html(make_app, tmp_path):
     app = make_app(sample=False)
     app.run()
     blueprint = "## Steps\n\n1. Connect the inbox.\n\n<script>alert('x')</script>"
+    st.cache_resource.clear()  # the app holds the file read-only; this test writes to it directly
     with store.connect(tmp_path / "app.duckdb") as conn:
         from offload_metrics import ingest
 
@@ -232,8 +233,10 @@ def test_the_catalog_shows_a_blueprint_without_raw_html(make_app, tmp_path):
     st.cache_data.clear()
     app.switch_page(page("catalog")).run()
     assert not app.exception
-    shown = [element for element in app.markdown if "Connect the inbox" in element.value]
-    assert shown and not shown[0].proto.allow_html
+    shown = [element.proto.body for element in app.get("html") if "Connect the inbox" in element.proto.body]
+    assert shown == [
+        "<h2>Steps</h2>\n<ol>\n<li>Connect the inbox.</li>\n</ol>\n<p>&lt;script&gt;alert('x')&lt;/script&gt;</p>"
+    ]
     assert [button.proto.label for button in app.get("download_button")] == [
         "Download the one-page blueprint"
     ]

@@ -250,3 +250,37 @@ def test_a_range_inside_months_covers_those_whole_months(data):
     assert (inside["from"], inside["to"]) == ("2025-02-01", "2025-02-28")
     assert inside["functions"] == whole["functions"]
     assert {row["month"] for row in inside["teams"]} == {"2025-02"}
+
+
+def test_the_markdown_summary_escapes_html_and_images_from_data(data):
+    script, image, tag = (
+        "<script>alert(1)</script>",
+        "![x](http://127.0.0.1:9/x.png)",
+        "<img src=x onerror=alert(1)>",
+    )
+    data.usage("2025-03-15", tag, function=script, bu=image, status="failed", review="incorrect", count=60)
+    text = report.markdown(report.build(data.load(), metrics.Filters(), Settings()))
+    assert (
+        "| &lt;img src=x onerror=alert(1)&gt; | &lt;script&gt;alert(1)&lt;/script&gt; | 0.0% | 0.0% | 60 |"
+        in text
+    )
+    assert "<script" not in text and "<img" not in text and "![" not in text
+
+
+def test_the_blueprint_page_escapes_html_and_images_from_data():
+    agent = {
+        "agent_id": "a<1>",
+        "name": "<b>Brief writer</b>",
+        "description": "Drafts & checks. <img src=x onerror=alert(1)>",
+        "function": "<i>Marketing</i>",
+        "blueprint": "1. Connect ![x](http://127.0.0.1:9/x.png)\n<script>alert(1)</script>",
+    }
+    page = report.blueprint_page(agent, dt.date(2025, 3, 31))
+    assert page.startswith(
+        "# &lt;b&gt;Brief writer&lt;/b&gt; (a&lt;1&gt;)\n\n"
+        "Drafts &amp; checks. &lt;img src=x onerror=alert(1)&gt;\n\n"
+        "| | |\n|---|---|\n| Function | &lt;i&gt;Marketing&lt;/i&gt; |\n"
+    )
+    assert page.endswith(
+        "## Blueprint\n\n1. Connect !\\[x](http://127.0.0.1:9/x.png)\n&lt;script&gt;alert(1)&lt;/script&gt;\n"
+    )

@@ -232,3 +232,91 @@ def test_an_old_database_gains_the_vendor_and_baseline_tables_and_task_types_in_
             ("2025-03-03", None, 1, 0),
             ("2025-03-04", None, 1, Decimal("1.50000000")),
         ]
+
+
+def test_an_older_database_gains_the_audit_table_and_keeps_its_rows(db_path, tmp_path):
+    with store.connect(db_path) as connection:
+        ingest.load_file(connection, write_csv(tmp_path / "a.csv", [example("agents")]))
+        connection.execute("drop table audit")
+        connection.execute("update meta set value = '1' where key = 'schema_version'")
+    with store.connect(db_path) as connection:
+        assert store.schema_version(connection) == store.SCHEMA_VERSION
+        assert connection.execute("select count(*) from agents").fetchone() == (1,)
+        store.record_audit(connection, "ada@example.org", "clear", "cleared")
+        store.clear(connection)
+        assert connection.execute("select who, action, detail from audit").fetchall() == [
+            ("ada@example.org", "clear", "cleared")
+        ]
+
+
+def test_the_shared_database_serves_readers_during_a_write_and_other_processes_between_writes(tmp_path):
+    import threading
+    import time
+    from pathlib import Path
+
+    path = tmp_path / "shared.duckdb"
+    shared = store.SharedDatabase(path)
+    events = Path(__file__).resolve().parents[1] / "sample_data" / "usage_events.csv.gz"
+    read_beside = [
+        sys.executable,
+        "-c",
+        f"import duckdb; duckdb.connect({str(path)!r}, read_only=True).close()",
+    ]
+    assert subprocess.run(read_beside, capture_output=True, timeout=60).returncode == 0
+    writing, errors, counts = threading.Event(), [], []
+
+    def read() -> None:
+        deadline = time.monotonic() + 120
+        writing.wait(30)
+        while writing.is_set() and time.monotonic() < deadline:
+            try:
+                with shared.reading() as conn:
+                    counts.append(conn.execute("select count(*) from usage_events").fetchone()[0])
+            except Exception as error:
+                errors.append(error)
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for thread in readers:
+        thread.start()
+    with shared.writing() as conn:
+        writing.set()
+        result = ingest.load_file(conn, events)
+        time.sleep(0.2)  # readers also run after the commit, before the switch back
+    writing.clear()
+    for thread in readers:
+        thread.join(timeout=180)
+    assert errors == []
+    assert set(counts) <= {0, result.accepted} and 0 in counts
+    # Held read-only again: another process reads beside it, and this one still reads.
+    assert subprocess.run(read_beside, capture_output=True, timeout=60).returncode == 0
+    with shared.reading() as conn:
+        assert conn.execute("select count(*) from usage_events").fetchone() == (result.accepted,)
+    shared.close()
+
+
+def test_the_shared_database_reads_beside_another_reader_and_says_when_it_cannot_write(db_path, tmp_path):
+    with store.connect(db_path) as connection:
+        ingest.load_file(connection, write_csv(tmp_path / "a.csv", [example("agents")]))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import time, duckdb
+            conn = duckdb.connect({str(db_path)!r}, read_only=True)
+            print("reading", flush=True)
+            time.sleep(60)
+        """)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "reading"
+        shared = store.SharedDatabase(db_path)
+        with shared.reading() as conn:
+            assert conn.execute("select count(*) from agents").fetchone() == (1,)
+        with pytest.raises(store.DatabaseBusy, match=f"in use by process {holder.pid}"), shared.writing():
+            pass
+        with shared.reading() as conn:
+            assert conn.execute("select count(*) from agents").fetchone() == (1,)
+        shared.close()
+    finally:
+        holder.kill()
+        holder.wait()

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import tomllib
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -357,14 +358,58 @@ class Settings(_Group):
         return self.adoption.phase_bounds[1]
 
 
+ROLE_NAMES = ("executive", "program", "finance", "admin")
+Role = Literal["executive", "program", "finance", "admin"]
+
+
+class Roles(_Group):
+    """Who may see what once sign-in is on: the settings file's [roles] table.
+
+    Read from the file on every check, never from a session, so no one can widen their own role; it
+    is not part of the metrics' settings (not in reports, not on the settings form).
+    """
+
+    executive: list[str] = Field(
+        [], description="Emails or group names that see the leadership and program pages, without money."
+    )
+    program: list[str] = Field(
+        [], description="Emails or group names that see the leadership and program pages, without money."
+    )
+    finance: list[str] = Field(
+        [], description="Emails or group names that also see the Finance page and every dollar figure."
+    )
+    admin: list[str] = Field(
+        [], description="Emails or group names that also load files, save settings and clear the database."
+    )
+    groups_claim: str = Field(
+        "groups", min_length=1, description="The OIDC claim that lists a signed-in user's groups."
+    )
+    default_role: Literal["executive", "program", "finance", "admin", "none"] = Field(
+        "executive", description="The role of a signed-in user no entry names; 'none' turns them away."
+    )
+
+    def role_of(self, email: str | None, groups: Sequence[str] = ()) -> Role | None:
+        """The highest role whose entries name the email (any case) or one of the groups."""
+        names = {str(group) for group in groups}
+        address = (email or "").strip().casefold()
+        for role in reversed(ROLE_NAMES):
+            for entry in getattr(self, role):
+                if entry in names or (address and entry.strip().casefold() == address):
+                    return role  # type: ignore[return-value]
+        return None if self.default_role == "none" else self.default_role
+
+
+ROLES_TABLE = "roles"
+
+
 class SettingsError(ValueError):
     """A settings file that cannot be used, with one line per problem."""
 
 
-def describe_error(error: ValidationError, source: str) -> str:
+def describe_error(error: ValidationError, source: str, prefix: str = "") -> str:
     lines = [f"{source}: invalid settings"]
     for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"])
+        key = prefix + ".".join(str(part) for part in problem["loc"])
         message = problem["msg"]
         if problem["type"] == "extra_forbidden":
             message = "unknown setting"
@@ -377,6 +422,13 @@ def settings_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(explicit or os.environ.get(SETTINGS_ENV) or DEFAULT_SETTINGS_FILE)
 
 
+def _read_toml(file: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{file}: not valid TOML: {error}") from None
+
+
 def load_settings(path: str | os.PathLike[str] | None = None, *, must_exist: bool = False) -> Settings:
     """Settings from a TOML file; defaults where the file is absent or silent."""
     file = settings_path(path)
@@ -384,11 +436,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, must_exist: boo
         if must_exist or path is not None:
             raise SettingsError(f"{file}: settings file not found")
         return Settings()
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise SettingsError(f"{file}: not valid TOML: {error}") from None
-    return parse_settings(data, source=str(file))
+    return parse_settings(_read_toml(file), source=str(file))
 
 
 def mapping_file(settings: Settings, settings_file: Path) -> Path | None:
@@ -400,18 +448,39 @@ def mapping_file(settings: Settings, settings_file: Path) -> Path | None:
 
 
 def parse_settings(data: dict[str, object], source: str = "settings") -> Settings:
+    """The metrics' settings; a [roles] table beside them is read by load_roles."""
     try:
-        return Settings.model_validate(data)
+        return Settings.model_validate({key: value for key, value in data.items() if key != ROLES_TABLE})
     except ValidationError as error:
         raise SettingsError(describe_error(error, source)) from None
 
 
+def load_roles(path: str | os.PathLike[str] | None = None) -> Roles:
+    """The [roles] table of the settings file (nobody named, everyone signed in an executive, if absent)."""
+    file = settings_path(path)
+    if not file.exists():
+        return Roles()
+    return parse_roles(_read_toml(file).get(ROLES_TABLE, {}), source=str(file))  # type: ignore[arg-type]
+
+
+def parse_roles(data: dict[str, object], source: str = "settings") -> Roles:
+    try:
+        return Roles.model_validate(data)
+    except ValidationError as error:
+        raise SettingsError(describe_error(error, source, prefix=f"{ROLES_TABLE}.")) from None
+
+
 def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None) -> Path:
-    """Write settings as TOML, atomically, and return the path written."""
+    """Write settings as TOML, atomically, keeping the file's [roles] table; return the path written."""
     file = settings_path(path)
     file.parent.mkdir(parents=True, exist_ok=True)
+    data = settings.model_dump(mode="json")
+    if file.exists():
+        roles = _read_toml(file).get(ROLES_TABLE)
+        if roles is not None:
+            data[ROLES_TABLE] = roles
     temporary = file.with_suffix(file.suffix + ".tmp")
-    temporary.write_text(tomli_w.dumps(settings.model_dump(mode="json")), encoding="utf-8")
+    temporary.write_text(tomli_w.dumps(data), encoding="utf-8")
     temporary.replace(file)
     return file
 
@@ -430,6 +499,17 @@ def describe_settings() -> list[dict[str, object]]:
                 }
             )
     return rows
+
+
+def changes(before: Settings, after: Settings) -> list[str]:
+    """Each setting that differs, as 'group.key: before -> after'."""
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return [
+        f"{group}.{key}: {old[group][key]} -> {value}"
+        for group, values in new.items()
+        for key, value in values.items()
+        if old[group][key] != value
+    ]
 
 
 def split_numbers(text: str) -> list[float]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
+
+from markdown_it import MarkdownIt
 
 CENT = Decimal("0.01")
 MONEY_SUFFIXES = ("_usd", "_per_task")
@@ -145,3 +149,38 @@ def label(value: object) -> str:
         return "—"
     text = str(value)
     return PHASE_LABELS.get(text) or TRAJECTORY_LABELS.get(text) or text.replace("_", " ").capitalize()
+
+
+# --- text from data -----------------------------------------------------------------------------------
+# File names, column headers, agent names and blueprints come from whoever wrote the files: shown,
+# they must never fetch anything, run anything or look like the dashboard's own words.
+
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(text: object) -> str:
+    """Text for a Markdown element, shown exactly as typed: every ASCII punctuation mark escaped."""
+    return _PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
+
+
+_LINK_SCHEMES = ("http://", "https://", "mailto:")
+
+
+def _safe_renderer() -> MarkdownIt:
+    renderer = MarkdownIt("commonmark", {"html": False}).disable("image")
+    renderer.validateLink = lambda url: url.strip().lower().startswith(_LINK_SCHEMES)  # type: ignore[method-assign]
+    return renderer
+
+
+_SAFE_MARKDOWN = _safe_renderer()
+
+
+def markdown_html(text: str) -> str:
+    """Markdown from data as HTML without images, raw HTML or links other than http(s) and mail."""
+    return _SAFE_MARKDOWN.render(text)
+
+
+def inert_markdown(text: object) -> str:
+    """Markdown from data for an export: its HTML escaped and its images turned into plain links."""
+    escaped = html.escape(str(text), quote=False)
+    return escaped.replace("![", "!\\[")

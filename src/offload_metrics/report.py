@@ -511,8 +511,8 @@ def _months(count: object) -> str:
 
 
 def _cell(text: object) -> str:
-    """Text for a Markdown table cell: pipes and line breaks would break the table."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text from data for a Markdown table cell: inert (no HTML, no images), pipes and line breaks escaped."""
+    return display.inert_markdown(text).replace("|", "\\|").replace("\n", " ")
 
 
 def blueprint_page(agent: Mapping[str, object], as_of: object) -> str:
@@ -535,14 +535,17 @@ def blueprint_page(agent: Mapping[str, object], as_of: object) -> str:
         ("Hours saved (Net Output proof)", display.hours(agent.get("hours_saved"))),
         ("Teams using it", display.count(agent.get("teams"))),
     ]
-    lines = [f"# {agent.get('name') or agent.get('agent_id')} ({agent.get('agent_id')})", ""]
+    title = display.inert_markdown(f"{agent.get('name') or agent.get('agent_id')} ({agent.get('agent_id')})")
+    lines = [f"# {' '.join(title.split())}", ""]
     if agent.get("description"):
-        lines += [str(agent["description"]), ""]
+        lines += [display.inert_markdown(agent["description"]), ""]
     lines += ["| | |", "|---|---|"]
     lines += [
         f"| {name} | {_cell('—' if display.missing(value) or value == '' else value)} |"
         for name, value in facts
     ]
     lines += ["", f"As of {display.day(as_of)}.", "", "## Blueprint", ""]
-    lines.append(str(agent.get("blueprint") or "No blueprint has been recorded for this agent yet."))
+    lines.append(
+        display.inert_markdown(agent.get("blueprint") or "No blueprint has been recorded for this agent yet.")
+    )
     return "\n".join(lines) + "\n"

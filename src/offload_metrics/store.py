@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -21,7 +22,7 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
 DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and while a load is in
@@ -279,7 +280,28 @@ def _migration_5(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3, 4: _migration_4, 5: _migration_5}
+def _migration_6(conn: duckdb.DuckDBPyConnection) -> None:
+    """The audit trail: who loaded, cleared or saved settings, and when (kept when data is cleared)."""
+    conn.execute(
+        """
+        create table if not exists audit (
+            recorded_at TIMESTAMP NOT NULL,
+            who VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            detail VARCHAR
+        )
+        """
+    )
+
+
+MIGRATIONS = {
+    1: _migration_1,
+    2: _migration_2,
+    3: _migration_3,
+    4: _migration_4,
+    5: _migration_5,
+    6: _migration_6,
+}
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> None:
@@ -509,3 +531,109 @@ def loads(conn: duckdb.DuckDBPyConnection):
         from loads order by load_id desc
         """
     ).df()
+
+
+AUDIT_ACTIONS = ("load", "clear", "save settings")
+
+
+def record_audit(conn: duckdb.DuckDBPyConnection, who: str, action: str, detail: str | None = None) -> None:
+    """Add one line to the audit trail, in the caller's transaction (or its own)."""
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    conn.execute("insert into audit values (?, ?, ?, ?)", [now, who, action, detail])
+
+
+def audit(conn: duckdb.DuckDBPyConnection, limit: int = 1000):
+    """The audit trail, newest first."""
+    return conn.execute(
+        "select recorded_at, who, action, detail from audit order by recorded_at desc, rowid desc limit ?",
+        [limit],
+    ).df()
+
+
+class SharedDatabase:
+    """One process's hold on a database file: read-only, except while it writes.
+
+    DuckDB lets many processes read a file, or one write it; holding it read-only between writes lets
+    `report` and `rejects` read beside the dashboard. A write waits for the queries in flight, reopens
+    the file read-write (one writer at a time), and reopens it read-only when done; queries that start
+    meanwhile run on the writer's connection and see the last committed data.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._state = threading.Condition()
+        self._writer = threading.RLock()
+        self._readers = 0
+        self._switching = False
+        self._depth = 0
+        # Create and migrate once; if another process reads the file, it exists, and opening it
+        # read-only says whether it needs migrating.
+        with contextlib.suppress(DatabaseBusy):
+            connect(self.path).close()
+        self._conn: duckdb.DuckDBPyConnection | None = connect(self.path, read_only=True)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own for one or more queries."""
+        with self._state:
+            while self._switching:
+                self._state.wait()
+            if self._conn is None:
+                self._conn = connect(self.path, read_only=True)
+            self._readers += 1
+            cursor = self._conn.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+            with self._state:
+                self._readers -= 1
+                self._state.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The read-write connection, for a load, a clear or a settings save (re-entrant)."""
+        with self._writer:
+            if self._depth == 0:
+                self._reopen(read_only=False)
+            self._depth += 1
+            try:
+                yield self._conn  # type: ignore[misc]
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._reopen(read_only=True)
+
+    def _reopen(self, read_only: bool) -> None:
+        with self._state:
+            self._switching = True
+            while self._readers:
+                self._state.wait()
+            try:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+                try:
+                    self._conn = connect(self.path, read_only=read_only)
+                except StoreError:
+                    if read_only:
+                        raise  # the next query tries again
+                    # Another process reads the file: stay readable, and say why nothing changed.
+                    self._conn = connect(self.path, read_only=True)
+                    raise
+            finally:
+                self._switching = False
+                self._state.notify_all()
+
+    def close(self) -> None:
+        with self._state:
+            self._switching = True
+            while self._readers:
+                self._state.wait()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            self._switching = False
+            self._state.notify_all()

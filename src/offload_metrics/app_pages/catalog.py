@@ -40,5 +40,4 @@ if chosen is not None and records:
         mime="text/markdown", key="catalog_download", icon=":material/download:",
     )  # fmt: skip
     with st.container(border=True):
-        # Markdown from the registry is shown as Markdown only: raw HTML in it is not rendered.
-        st.markdown(agent["blueprint"] or "No blueprint has been recorded for this agent yet.")
+        ui.markdown_from_data(agent["blueprint"] or "No blueprint has been recorded for this agent yet.")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import config, export, ingest, store, ui
+from offload_metrics import auth, config, export, ingest, store, ui
 
 st.title("Data")
 settings = ui.settings()
@@ -22,26 +22,29 @@ st.caption(
     "Every row ends accepted, duplicate, conflict or rejected, and a file loads whole or not at all. "
     "Run `offload-metrics schema` for the columns each kind needs."
 )
-with st.form("upload_form", clear_on_submit=True, border=True):
-    files = st.file_uploader(
-        "Files to load", type=ui.UPLOAD_TYPES, accept_multiple_files=True, key="upload_files",
-        help="Up to 1 GB each. The content is checked, not just the name: a file that is not what it says is refused.",
-    )  # fmt: skip
-    submitted = st.form_submit_button("Load", type="primary", icon=":material/upload:")
-if submitted and files:
-    with (
-        ui.uploaded(files) as (paths, names),
-        st.status(f"Loading {len(paths)} file(s)...", expanded=True) as status,
-    ):
-        results = ui.load_files(paths, st.write, names)
-        status.update(label=f"Loaded {len(results)} of {len(paths)} file(s)", state="complete")
-elif submitted:
-    st.warning("Choose one or more files first.")
-elif not ui.has_data():
-    st.info("Nothing is loaded yet. Upload your files above, or load the bundled sample organisation.")
-    if st.button("Load the bundled sample", key="load_sample", icon=":material/science:"):
-        ui.start_on_sample(force=True)
-        st.rerun()
+if not auth.can(auth.Capability.LOAD):
+    st.caption("Loading files is for administrators.")
+else:
+    with st.form("upload_form", clear_on_submit=True, border=True):
+        files = st.file_uploader(
+            "Files to load", type=ui.UPLOAD_TYPES, accept_multiple_files=True, key="upload_files",
+            help="Up to 1 GB each. The content is checked, not just the name: a file that is not what it says is refused.",
+        )  # fmt: skip
+        submitted = st.form_submit_button("Load", type="primary", icon=":material/upload:")
+    if submitted and files:
+        with (
+            ui.uploaded(files) as (paths, names),
+            st.status(f"Loading {len(paths)} file(s)...", expanded=True) as status,
+        ):
+            results = ui.load_files(paths, st.write, names)
+            status.update(label=f"Loaded {len(results)} of {len(paths)} file(s)", state="complete")
+    elif submitted:
+        st.warning("Choose one or more files first.")
+    elif not ui.has_data():
+        st.info("Nothing is loaded yet. Upload your files above, or load the bundled sample organisation.")
+        if st.button("Load the bundled sample", key="load_sample", icon=":material/science:"):
+            ui.start_on_sample(force=True)
+            st.rerun()
 
 st.subheader("Load history", help="Every load: where each row read went.")
 ui.table(ui.loads(), {
@@ -93,28 +96,34 @@ with st.form("settings_form", border=True):
                                        step=1, help=config.Gates.model_fields["min_reviewed"].description)  # fmt: skip
         window_days = st.number_input("Window (days)", value=settings.gates.window_days, key="s_window_days", step=1,
                                       help=config.Gates.model_fields["window_days"].description)  # fmt: skip
-    with finance:
-        st.markdown("**Finance**")
-        reinvestment_share = st.number_input(
-            "Reinvestment share", value=settings.finance.reinvestment_share, key="s_reinvestment_share", step=0.05,
-            format="%.2f", help=config.Finance.model_fields["reinvestment_share"].description,
-        )  # fmt: skip
-        hourly = st.number_input(
-            "Default hourly cost (USD)", value=float(settings.finance.default_hourly_cost_usd), key="s_hourly",
-            step=1.0, help=config.Finance.model_fields["default_hourly_cost_usd"].description,
-        )  # fmt: skip
-        cost_sources = list(config.COST_SOURCES)
-        cost_source = st.selectbox(
-            "Agent cost from", cost_sources, index=cost_sources.index(settings.finance.cost_source),
-            format_func=config.COST_SOURCES.get, key="s_cost_source",
-            help=config.Finance.model_fields["cost_source"].description,
-        )  # fmt: skip
-        presets = ["", *settings.estimates.presets]
-        preset = st.selectbox(
-            "Estimate preset", presets, index=presets.index(settings.estimates.preset),
-            format_func=lambda name: name or "none", key="s_estimate_preset",
-            help=config.Estimates.model_fields["preset"].description,
-        )  # fmt: skip
+    reinvestment_share, hourly = (
+        settings.finance.reinvestment_share,
+        float(settings.finance.default_hourly_cost_usd),
+    )
+    cost_source, preset = settings.finance.cost_source, settings.estimates.preset
+    if auth.can_see_money():  # the default hourly cost is a dollar amount
+        with finance:
+            st.markdown("**Finance**")
+            reinvestment_share = st.number_input(
+                "Reinvestment share", value=settings.finance.reinvestment_share, key="s_reinvestment_share", step=0.05,
+                format="%.2f", help=config.Finance.model_fields["reinvestment_share"].description,
+            )  # fmt: skip
+            hourly = st.number_input(
+                "Default hourly cost (USD)", value=float(settings.finance.default_hourly_cost_usd), key="s_hourly",
+                step=1.0, help=config.Finance.model_fields["default_hourly_cost_usd"].description,
+            )  # fmt: skip
+            cost_sources = list(config.COST_SOURCES)
+            cost_source = st.selectbox(
+                "Agent cost from", cost_sources, index=cost_sources.index(settings.finance.cost_source),
+                format_func=config.COST_SOURCES.get, key="s_cost_source",
+                help=config.Finance.model_fields["cost_source"].description,
+            )  # fmt: skip
+            presets = ["", *settings.estimates.presets]
+            preset = st.selectbox(
+                "Estimate preset", presets, index=presets.index(settings.estimates.preset),
+                format_func=lambda name: name or "none", key="s_estimate_preset",
+                help=config.Estimates.model_fields["preset"].description,
+            )  # fmt: skip
     with adoption:
         st.markdown("**Adoption**")
         bounds = st.text_input("Phase bounds", value=", ".join(f"{b:g}" for b in settings.adoption.phase_bounds),
@@ -133,7 +142,9 @@ with st.form("settings_form", border=True):
                                     key="s_fte_hours", step=1.0, help=config.NetOutput.model_fields["hours_per_fte_month"].description)  # fmt: skip
     apply, save = st.columns(2)
     applied = apply.form_submit_button("Apply for this session", type="primary")
-    saved = save.form_submit_button(f"Apply and save to {config.settings_path()}")
+    saved = auth.can(auth.Capability.SAVE_SETTINGS) and save.form_submit_button(
+        f"Apply and save to {config.settings_path()}"
+    )
 if applied or saved:
     try:
         chosen = config.parse_settings(
@@ -158,17 +169,23 @@ if applied or saved:
         st.session_state.pop("settings_problem", None)
         message = "Settings applied to this session."
         if saved:
-            message = f"Settings applied and saved to {config.save_settings(chosen)}."
+            message = f"Settings applied and saved to {ui.save_settings(chosen)}."
         st.success(message)
 
-st.subheader("Start over")
-with st.expander("Delete every loaded row and load record", icon=":material/delete_forever:"):
-    st.write(
-        f"This clears the database {store.db_path().name}: all rows, rejections and the load history. The files "
-        "you loaded are not touched. It cannot be undone."
-    )
-    confirmed = st.checkbox("Yes, delete all loaded data", key="clear_confirm")
-    if st.button("Clear the database", key="clear_database", disabled=not confirmed, type="primary"):
-        ui.clear_database()
-        st.session_state.pop("clear_confirm", None)
-        st.rerun()
+st.subheader("Audit", help="Who loaded files, cleared the database or saved settings, and when.")
+ui.table(ui.audit(), {
+    "recorded_at": ("When (UTC)", ui.TIME), "who": ("Who", ui.TEXT), "action": ("Action", ui.TEXT), "detail": ("What", ui.TEXT),
+}, key="data_audit", height=240, empty="Nothing has been loaded, cleared or saved yet.")  # fmt: skip
+
+if auth.can(auth.Capability.CLEAR):
+    st.subheader("Start over")
+    with st.expander("Delete every loaded row and load record", icon=":material/delete_forever:"):
+        st.write(
+            f"This clears the database {store.db_path().name}: all rows, rejections and the load history. The files "
+            "you loaded are not touched. It cannot be undone."
+        )
+        confirmed = st.checkbox("Yes, delete all loaded data", key="clear_confirm")
+        if st.button("Clear the database", key="clear_database", disabled=not confirmed, type="primary"):
+            ui.clear_database()
+            st.session_state.pop("clear_confirm", None)
+            st.rerun()

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, export, metrics, ui
+from offload_metrics import auth, charts, display, export, metrics, ui
 
+auth.require(auth.Capability.MONEY)
 ui.page("Finance", "Finance needs documented time savings, usage costs and team rates.")
 
 settings = ui.settings()

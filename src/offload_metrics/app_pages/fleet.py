@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, metrics, ui
+from offload_metrics import auth, charts, display, metrics, ui
 
 ui.page("Agent fleet", "The fleet needs agent usage logs.")
 
@@ -23,7 +23,9 @@ with fourth:
     ui.tile("Escalation rate", display.share(ui.first(usage, "escalation_rate")), "escalation_rate", "usage",
             delta=f"failure rate {display.share(ui.first(usage, 'failure_rate'))}")  # fmt: skip
 
-MEASURES = {"Tasks": "tasks", "API calls": "api_calls", "Tokens": "tokens", "Cost": "agent_cost_usd"}
+MEASURES = {"Tasks": "tasks", "API calls": "api_calls", "Tokens": "tokens"}
+if auth.can_see_money():
+    MEASURES["Cost"] = "agent_cost_usd"
 measure = st.segmented_control("Show", list(MEASURES), default="Tasks", key="fleet_measure")
 st.subheader(
     f"{measure or 'Tasks'} by month and function", help=ui.help_for(MEASURES[measure or "Tasks"], "usage")
