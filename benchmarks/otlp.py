@@ -88,7 +88,10 @@ def generate(path: Path, events: int, spans_per_line: int) -> dict[str, int]:
                     f"{tokens},400,0,5000\n"
                 )
             resource_attributes = ",".join(
-                [_attribute("service.name", f"{namespace}-agents"), _attribute("service.namespace", namespace)]
+                [
+                    _attribute("service.name", f"{namespace}-agents"),
+                    _attribute("service.namespace", namespace),
+                ]
             )
             otlp.write(
                 f'{{"resourceSpans":[{{"resource":{{"attributes":[{resource_attributes}]}},'
@@ -108,7 +111,9 @@ def worker(task: str, path: Path, db: Path) -> dict[str, float]:
     started = time.perf_counter()
     if task == "baseline":
         with duckdb.connect(str(db)) as conn:
-            conn.execute("SET memory_limit = ?", [os.environ.get(store.MEMORY_ENV) or store.DEFAULT_MEMORY_LIMIT])
+            conn.execute(
+                "SET memory_limit = ?", [os.environ.get(store.MEMORY_ENV) or store.DEFAULT_MEMORY_LIMIT]
+            )
             conn.execute(
                 """
                 create table spans as
@@ -147,7 +152,9 @@ def measure(task: str, path: Path, repeat: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=400_000)
     parser.add_argument("--spans-per-line", type=int, default=400)
     parser.add_argument("--repeat", type=int, default=3)

@@ -208,7 +208,7 @@ def _observation_runs(
         runs_sql = "select id as run_key, id as event_id, * from _lf_observations where is_agent"
     estimate_children = telemetry.estimate_sql("input_n", "output_n", "p")
     estimate_own = telemetry.estimate_sql(
-        "try_cast(a.input_raw as BIGINT)", "try_cast(a.output_raw as BIGINT)", "p"
+        telemetry.count_sql("a.input_raw"), telemetry.count_sql("a.output_raw"), "p"
     )
     own_is_unit = "true" if not per_trace else "false"
     estimated_children = f"sum({estimate_children}) filter (where u.is_generation and u.cost_raw is null)"
@@ -234,8 +234,8 @@ def _observation_runs(
         create or replace temp table _tele_runs as
         with owned as ({owner_sql}),
         units as (
-            select distinct on (w.run_key, o.id) w.run_key, o.*, try_cast(o.input_raw as BIGINT) as input_n,
-                   try_cast(o.output_raw as BIGINT) as output_n, {telemetry.money_sql("o.cost_raw")} as cost_n
+            select distinct on (w.run_key, o.id) w.run_key, o.*, {telemetry.count_sql("o.input_raw")} as input_n,
+                   {telemetry.count_sql("o.output_raw")} as output_n, {telemetry.money_sql("o.cost_raw")} as cost_n
             from owned as w join _lf_observations as o on o.id = w.id
         ),
         children as (
