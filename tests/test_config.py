@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -27,6 +28,7 @@ def test_defaults_are_specs():
             "scale_months": (18, 36),
         },
         "finance": {"reinvestment_share": 0.25, "default_hourly_cost_usd": 60},
+        "ingest": {"min_date": dt.date(1900, 1, 1), "max_date": dt.date(2199, 12, 31)},
         "mapping": {"file": ""},
         "telemetry": {
             "task_type_attribute": "",
@@ -92,7 +94,7 @@ def test_saved_settings_load_back_unchanged(tmp_path):
 
 def test_every_setting_is_described():
     described = config.describe_settings()
-    assert len(described) == 20
+    assert len(described) == 22
     assert all(row["description"] for row in described)
 
 

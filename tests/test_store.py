@@ -5,10 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 
 import pytest
 
-from conftest import example, write_csv
+from conftest import example, snapshot, table_rows, write_csv
 from offload_metrics import ingest, schema, store
 
 
@@ -93,3 +94,99 @@ def test_clear_removes_every_row_and_load(conn, tmp_path):
     for table in store.DATA_TABLES:
         assert conn.execute(f"select count(*) from {table}").fetchone() == (0,), table
     assert store.is_empty(conn)
+
+
+def test_a_transaction_commits_on_success_and_rolls_back_on_any_error(conn):
+    with store.transaction(conn):
+        conn.execute("insert into meta values ('kept', '1')")
+    with pytest.raises(KeyboardInterrupt), store.transaction(conn):
+        conn.execute("insert into meta values ('dropped', '1')")
+        raise KeyboardInterrupt
+    with pytest.raises(ZeroDivisionError), store.transaction(conn):
+        conn.execute("insert into meta values ('dropped too', '1')")
+        _ = 1 / 0
+
+    assert conn.execute("select key from meta where value = '1' order by key").fetchall() == [("kept",)]
+    with store.transaction(conn):  # no transaction was left open
+        conn.execute("insert into meta values ('after', '2')")
+
+
+def _usage(event_id: str, day: str, agent: str, cost: str) -> dict[str, object]:
+    return example(
+        "usage_events", event_id=event_id, occurred_at=f"{day}T12:00:00Z", agent_id=agent, cost_usd=cost
+    )
+
+
+def test_unload_removes_one_load_with_everything_it_added_even_after_compaction(conn, tmp_path):
+    first = write_csv(
+        tmp_path / "first.csv",
+        [
+            _usage("a1", "2025-03-01", "x", "1.10"),
+            _usage("a2", "2025-03-02", "x", "2.20"),
+            _usage("bad", "no", "x", "1"),
+        ],
+    )
+    agents = write_csv(tmp_path / "agents.csv", [example("agents")])
+    # Three new day x agent keys: the rollup grows past twice its first size and is compacted, which
+    # folds the two loads' rows for 2025-03-02 / x into one.
+    second = write_csv(
+        tmp_path / "second.csv",
+        [
+            _usage("b1", "2025-03-02", "x", "0.05"),
+            _usage("b2", "2025-03-03", "x", "0.30"),
+            _usage("b3", "2025-03-03", "y", "0.40"),
+            _usage("b4", "2025-03-04", "y", "0.50"),
+        ],
+    )
+    loaded = [ingest.load_file(conn, path).load_id for path in (first, agents, second)]
+    # 6 rows (2 + 4) passed twice the first load's 2: compacted to 5 keys, 2025-03-02 / x folded.
+    assert conn.execute("select count(*) from usage_daily").fetchone() == (5,)
+
+    removed = store.unload(conn, loaded[0])
+
+    assert removed == {"usage_events": 2, "rejected_rows": 1, "loads": 1}
+    assert [row[0] for row in conn.execute("select load_id from loads order by 1").fetchall()] == loaded[1:]
+    assert conn.execute("select event_id from usage_events order by 1").fetchall() == [
+        ("b1",),
+        ("b2",),
+        ("b3",),
+        ("b4",),
+    ]
+    assert conn.execute("select count(*) from rejected_rows").fetchone() == (0,)
+    assert conn.execute(
+        "select day::VARCHAR, agent_id, tasks, cost_usd from usage_daily order by day, agent_id"
+    ).fetchall() == [
+        ("2025-03-02", "x", 1, Decimal("0.05")),
+        ("2025-03-03", "x", 1, Decimal("0.30")),
+        ("2025-03-03", "y", 1, Decimal("0.40")),
+        ("2025-03-04", "y", 1, Decimal("0.50")),
+    ]
+    assert len(table_rows(conn, "agents")) == 1
+
+
+def test_unload_of_an_unknown_load_changes_nothing(conn, tmp_path):
+    ingest.load_file(conn, write_csv(tmp_path / "agents.csv", [example("agents")]))
+    before = snapshot(conn)
+
+    with pytest.raises(store.StoreError, match="There is no load 7"):
+        store.unload(conn, 7)
+
+    assert snapshot(conn) == before
+
+
+def test_an_unload_that_fails_part_way_changes_nothing(conn, tmp_path):
+    ingest.load_file(conn, write_csv(tmp_path / "usage.csv", [example("usage_events")]))
+    # A usage_daily that refuses the negated rows an unload adds: the unload breaks after its first
+    # deletes.
+    conn.execute("create table kept as select * from usage_daily")
+    conn.execute("drop table usage_daily")
+    columns = ", ".join(f"{name} {sql_type}" for name, sql_type in store.USAGE_ROLLUP_COLUMNS)
+    conn.execute(f"create table usage_daily ({columns}, check (tasks > 0))")
+    conn.execute("insert into usage_daily select * from kept")
+    conn.execute("drop table kept")
+    before = snapshot(conn)
+
+    with pytest.raises(Exception, match=r"(?i)constraint"):
+        store.unload(conn, 1)
+
+    assert snapshot(conn) == before

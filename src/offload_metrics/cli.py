@@ -1,4 +1,4 @@
-"""The command line: offload-metrics ingest | report | sample | schema | rejects."""
+"""The command line: offload-metrics ingest | report | sample | schema | rejects | clear | unload."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 import click
+import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from offload_metrics import config, ingest, metrics, report, sample, schema, store
+from offload_metrics import config, export, ingest, metrics, report, sample, schema, store
 
 # Piped output has no terminal width; tables then get room enough not to fold their cells.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
@@ -32,16 +33,44 @@ db_option = click.option(
 )
 
 
-def _open(db: Path | None, *, must_exist: bool = False):
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Settings file (default: ${config.SETTINGS_ENV}, else ./{config.DEFAULT_SETTINGS_FILE} if present).",
+)
+
+
+def _settings(config_file: Path | None) -> config.Settings:
+    try:
+        return config.load_settings(config_file)
+    except config.SettingsError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+
+
+def _open(db: Path | None, *, must_exist: bool = False, read_only: bool = False):
+    """The database; read_only for commands that only read, so they run beside a dashboard or on a
+    read-only file system (an outdated schema is migrated once first, when the file allows)."""
     path = store.db_path(db)
     if must_exist and not path.exists():
         console.print(f"[red]No database at {path}[/red]: load files first with 'offload-metrics ingest'.")
         sys.exit(EXIT_DATABASE)
+    new_folder = not path.parent.exists()
     try:
-        return store.connect(path)
+        if read_only:
+            try:
+                return store.connect(path, read_only=True)
+            except store.OutdatedSchema:
+                store.connect(path).close()
+                return store.connect(path, read_only=True)
+        connection = store.connect(path)
     except store.StoreError as error:
         console.print(f"[red]{error}[/red]")
         sys.exit(EXIT_DATABASE)
+    if new_folder:
+        console.print(f"Created the folder {path.parent} for the new database {path.name}.")
+    return connection
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,26 +129,10 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
     return table
 
 
-config_option = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help=f"Settings file (default: ${config.SETTINGS_ENV}, else ./{config.DEFAULT_SETTINGS_FILE} if present).",
-)
-
-
-def _settings(config_file: Path | None) -> config.Settings:
-    try:
-        return config.load_settings(config_file)
-    except config.SettingsError as error:
-        console.print(f"[red]{error}[/red]")
-        sys.exit(EXIT_USAGE)
-
-
 @main.command("ingest")
 @db_option
-@click.option("--kind", type=click.Choice(ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
 @config_option
+@click.option("--kind", type=click.Choice(ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
 @click.option(
     "--mapping",
     "mapping_file",
@@ -129,12 +142,15 @@ def _settings(config_file: Path | None) -> config.Settings:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def ingest_command(
     db: Path | None,
-    kind: str | None,
     config_file: Path | None,
+    kind: str | None,
     mapping_file: Path | None,
     files: tuple[Path, ...],
 ) -> None:
-    """Load CSV, Parquet, JSON Lines, OpenTelemetry or Langfuse FILES, one transaction per file."""
+    """Load CSV, Parquet, JSON Lines, OpenTelemetry or Langfuse FILES, one transaction per file.
+
+    The [ingest] settings (date bounds) apply and are recorded with each load; telemetry files are
+    mapped to the organisation by --mapping (or the setting mapping.file)."""
     from offload_metrics import mapping
 
     settings = _settings(config_file)
@@ -192,7 +208,7 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
     """List rejected and conflicting rows with file, line, column and reason, and unmapped values."""
     from offload_metrics import mapping
 
-    conn = _open(db, must_exist=True)
+    conn = _open(db, must_exist=True, read_only=True)
     frame = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
     values = mapping.unmapped_values(conn)
     conn.close()
@@ -211,7 +227,7 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
         if unmapped:
             return
     if output == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
+        click.echo(export.csv_bytes(frame).decode("utf-8"), nl=False)
         return
     if output == "json":
         click.echo(frame.to_json(orient="records", indent=2))
@@ -227,6 +243,50 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
             str(row.load_id), row.file_name, str(row.line), row.column_name or "", row.outcome, row.reason
         )
     out.print(table)
+
+
+@main.command("clear")
+@db_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def clear_command(db: Path | None, yes: bool) -> None:
+    """Remove every load: all rows, rejected rows and the load history, in one transaction."""
+    conn = _open(db, must_exist=True)
+    loads = len(store.loads(conn))
+    if not yes:
+        click.confirm(f"Remove all {loads} loads from {store.db_path(db)}?", abort=True)
+    store.clear(conn)
+    conn.close()
+    out.print(f"Removed {loads} loads; the database is empty.")
+
+
+@main.command("unload")
+@db_option
+@click.argument("load_id", type=int)
+def unload_command(db: Path | None, load_id: int) -> None:
+    """Remove one load (LOAD_ID, as in the Data page and 'rejects') with every row it added."""
+    conn = _open(db, must_exist=True)
+    history = store.loads(conn)
+    try:
+        removed = store.unload(conn, load_id)
+    except store.StoreError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+    finally:
+        conn.close()
+    row = history[history["load_id"] == load_id].iloc[0]
+    rows = removed.get(row["kind"], 0)
+    out.print(
+        f"Removed load {load_id} ({row['file_name']}): {rows:,} {row['kind']} rows, "
+        f"{removed.get('rejected_rows', 0):,} rejected rows."
+    )
+    later = history[(history["load_id"] > load_id) & (history["kind"] == row["kind"])]
+    skipped = later[(later["duplicate"] > 0) | (later["conflict"] > 0)]
+    if not skipped.empty:
+        console.print(
+            "Later loads of this kind skipped rows as repeats of stored ones, perhaps of this load's: "
+            f"loads {', '.join(str(value) for value in skipped['load_id'])}. Unload and load them again "
+            "to add those rows."
+        )
 
 
 @main.command("schema")
@@ -284,7 +344,15 @@ def report_command(
 ) -> None:
     """Compute every metric and write the report as JSON, CSV, Excel or Markdown."""
     settings = _settings(config_file)
-    conn = _open(db, must_exist=True)
+    conn = _open(db, must_exist=True, read_only=True)
+    outside = store.dates_outside(conn, settings.ingest.min_date, settings.ingest.max_date)
+    if outside:
+        conn.close()
+        console.print("[red]The database holds dates this program cannot report on:[/red]")
+        for line in outside:
+            console.print(f"  {line}")
+        console.print("Or remove every load with 'offload-metrics clear'.")
+        sys.exit(EXIT_DATABASE)
     filters = metrics.Filters(
         as_of=as_of.date() if as_of else None,
         date_from=date_from.date() if date_from else None,
@@ -297,6 +365,10 @@ def report_command(
     except metrics.FilterError as error:
         console.print(f"[red]{error}[/red]")
         sys.exit(EXIT_USAGE)
+    except (duckdb.Error, ArithmeticError, ValueError) as error:
+        # Whatever the database holds, a message naming the problem rather than a traceback.
+        console.print(f"[red]The report could not be computed from {store.db_path(db)}[/red]: {error}")
+        sys.exit(EXIT_DATABASE)
     finally:
         conn.close()
     if output == "csv":

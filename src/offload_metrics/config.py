@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import tomllib
 from decimal import Decimal
@@ -79,6 +81,32 @@ class Finance(_Group):
     )
 
 
+class Ingest(_Group):
+    min_date: dt.date = Field(
+        dt.date(1900, 1, 1),
+        description="Dates and timestamps (UTC) before this day are rejected at ingest.",
+    )
+    max_date: dt.date = Field(
+        dt.date(2199, 12, 31),
+        description="Dates and timestamps (UTC) after this day are rejected at ingest.",
+    )
+
+    @field_validator("max_date")
+    @classmethod
+    def _after_min(cls, max_date: dt.date, info) -> dt.date:
+        min_date = info.data.get("min_date")
+        if min_date is not None and max_date < min_date:
+            raise ValueError("must not be before ingest.min_date")
+        return max_date
+
+    def fingerprint(self) -> str:
+        """What a load records of the settings it ran with; a load with another fingerprint is new.
+
+        A JSON object, keys sorted, so equal settings give equal text; other inputs of a load (a
+        mapping file's digest) are further top-level keys beside "settings"."""
+        return json.dumps({"settings": {"ingest": self.model_dump(mode="json")}}, sort_keys=True)
+
+
 class MappingSettings(_Group):
     file: str = Field(
         "",
@@ -127,6 +155,7 @@ class Settings(_Group):
     net_output: NetOutput = Field(default_factory=NetOutput)
     adoption: Adoption = Field(default_factory=Adoption)
     finance: Finance = Field(default_factory=Finance)
+    ingest: Ingest = Field(default_factory=Ingest)
     mapping: MappingSettings = Field(default_factory=MappingSettings)
     telemetry: Telemetry = Field(default_factory=Telemetry)
 

@@ -404,6 +404,7 @@ def stage(
     cur: duckdb.DuckDBPyConnection,
     kind: str,
     path: Path,
+    readable: Path,
     header,
     rejects: str,
     settings: config.Settings,
@@ -414,7 +415,7 @@ def stage(
 
     fields = OBSERVATION_FIELDS if kind == "langfuse_observations" else SCORE_FIELDS
     compressed = header.file_format != "parquet" and is_gzip(path)
-    _read_rows(cur, path, header.file_format, header.names, header.native_types, header.delimiter, compressed,
+    _read_rows(cur, readable, header.file_format, header.names, header.native_types, header.delimiter, compressed,
                rejects, fields)  # fmt: skip
     records = cur.execute("select count(*) from _lf_rows").fetchone()[0]  # type: ignore[index]
     telemetry.create_rejects(cur)

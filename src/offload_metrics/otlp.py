@@ -67,9 +67,12 @@ def _first_line_is_object(path: Path, compressed: bool) -> bool:
     return False
 
 
-def _read_records(cur: duckdb.DuckDBPyConnection, path: Path, compressed: bool, rejects: str) -> str:
-    """Each TracesData object of the file as a row of _otlp_lines (in file order); its format."""
-    params = {"path": str(path), "compression": "gzip" if compressed else "none"}
+def _read_records(
+    cur: duckdb.DuckDBPyConnection, path: Path, readable: Path, compressed: bool, rejects: str
+) -> str:
+    """Each TracesData object of the file as a row of _otlp_lines (in file order); its format.
+    DuckDB reads `readable` (the file under a name it takes literally)."""
+    params = {"path": str(readable), "compression": "gzip" if compressed else "none"}
     if _first_line_is_object(path, compressed):
         cur.execute(
             f"""
@@ -381,13 +384,14 @@ def _agent_runs(
 def stage(
     cur: duckdb.DuckDBPyConnection,
     path: Path,
+    readable: Path,
     compressed: bool,
     rejects: str,
     settings: config.Settings,
     mapping: Mapping,
 ) -> telemetry.Staged:
     """Read an OTLP JSON file into _tele_events and _tele_rejects (see telemetry.py)."""
-    record_format = _read_records(cur, path, compressed, rejects)
+    record_format = _read_records(cur, path, readable, compressed, rejects)
     _parse_spans(cur)
     records = cur.execute("select count(*) from _otlp_lines").fetchone()[0]  # type: ignore[index]
     # The text is parsed: free its memory for the agent tree.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -18,7 +21,7 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
 DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and while a load is in
@@ -51,8 +54,25 @@ class StoreError(RuntimeError):
     """The database cannot be used as asked; the message says why and what to do."""
 
 
+class OutdatedSchema(StoreError):
+    """A database of an older schema opened read-only: it needs one read-write open to migrate."""
+
+
 class DatabaseBusy(StoreError):
     """Another process holds the database file."""
+
+
+@contextlib.contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One write: begin, commit when the block ends, roll back on any error (Ctrl-C included)."""
+    conn.execute("begin transaction")
+    try:
+        yield conn
+        conn.execute("commit")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            conn.execute("rollback")
+        raise
 
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -77,6 +97,7 @@ def connect(
     file = db_path(path)
     if read_only and not file.exists():
         raise StoreError(f"No database at {file}: load data first with 'offload-metrics ingest'.")
+    _refuse_other_files(file)
     if not read_only:
         file.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -99,10 +120,28 @@ def connect(
     return conn
 
 
+# A DuckDB database file has this at byte 8 (after its checksum); an empty file becomes a database.
+DUCKDB_MAGIC = b"DUCK"
+
+
+def _refuse_other_files(file: Path) -> None:
+    """A file that is not a DuckDB database: DuckDB would open a CSV or Parquet path as an empty
+    in-memory database, and a load would save nothing."""
+    if not file.is_file():
+        return
+    with file.open("rb") as handle:
+        head = handle.read(12)
+    if head and head[8:12] != DUCKDB_MAGIC:
+        raise StoreError(
+            f"{file} is not a DuckDB database (it holds other data): name a database file with --db."
+        )
+
+
 def _check_version(conn: duckdb.DuckDBPyConnection, file: Path) -> None:
     version = schema_version(conn)
     if version != SCHEMA_VERSION or get_meta(conn, "views_sha256") != _views_sha256():
-        raise StoreError(
+        conn.close()
+        raise (OutdatedSchema if version <= SCHEMA_VERSION else StoreError)(
             f"{file} has schema version {version}, this program needs {SCHEMA_VERSION}: "
             "open it once without read-only access to migrate it."
         )
@@ -180,11 +219,16 @@ def _migration_1(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _migration_2(conn: duckdb.DuckDBPyConnection) -> None:
-    """Telemetry: the ingest settings a load used, what a telemetry file held, estimated cost,
-    traces of events, and reviews that arrive after their events."""
+    """Each load records the ingest settings it ran with (see config.Ingest.fingerprint)."""
+    conn.execute("alter table loads add column if not exists settings_json VARCHAR")
+
+
+def _migration_3(conn: duckdb.DuckDBPyConnection) -> None:
+    """Telemetry: what a telemetry file held, estimated cost, traces of events, and reviews that
+    arrive apart from their events."""
     from offload_metrics import telemetry
 
-    for column in ("records_read BIGINT", "events_made BIGINT", "ingest_settings VARCHAR"):
+    for column in ("records_read BIGINT", "events_made BIGINT"):
         conn.execute(f"alter table loads add column if not exists {column}")
     # A telemetry event's cost worked out from the price table (0 when the source gave its cost).
     conn.execute("alter table usage_events add column if not exists estimated_cost_usd DECIMAL(18,8)")
@@ -199,7 +243,7 @@ def _migration_2(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS = {1: _migration_1, 2: _migration_2}
+MIGRATIONS = {1: _migration_1, 2: _migration_2, 3: _migration_3}
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> None:
@@ -210,14 +254,9 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
             f"The database has schema version {version}, newer than this program ({SCHEMA_VERSION})."
         )
     for target in range(version + 1, SCHEMA_VERSION + 1):
-        conn.execute("begin transaction")
-        try:
+        with transaction(conn):
             MIGRATIONS[target](conn)
             conn.execute("insert or replace into meta values ('schema_version', ?)", [str(target)])
-            conn.execute("commit")
-        except Exception:
-            conn.execute("rollback")
-            raise
     if get_meta(conn, "views_sha256") != _views_sha256():
         create_views(conn)
 
@@ -249,18 +288,13 @@ def _views_sha256() -> str:
 
 def create_views(conn: duckdb.DuckDBPyConnection) -> None:
     """(Re)create the staging views so they match this program's SQL files."""
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         for name in _view_files():
             if name.startswith("macro_"):
                 conn.execute(sql_text(name))
             else:
                 conn.execute(f"create or replace view {name.removesuffix('.sql')} as {sql_text(name)}")
         conn.execute("insert or replace into meta values ('views_sha256', ?)", [_views_sha256()])
-        conn.execute("commit")
-    except Exception:
-        conn.execute("rollback")
-        raise
 
 
 DATA_TABLES = (*schema.KINDS, "reviews", "reviews_counted", "usage_daily", "rejected_rows", "loads")
@@ -274,18 +308,23 @@ def append_usage_rollup(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
 
     Runs inside the load's transaction, so the rollup always matches the committed events.
     """
-    conn.execute(sql_text("rollup_usage_daily.sql"), {"load_id": load_id})
+    conn.execute(f"insert into usage_daily {sql_text('rollup_usage_daily.sql')}", {"load_id": load_id})
     rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
     baseline = get_meta(conn, ROLLUP_BASELINE_KEY)
     if baseline is None:
         set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
     elif rows > 2 * int(baseline):
-        conn.execute(sql_text("rollup_usage_daily_compact.sql"))
-        conn.execute("delete from usage_daily")
-        conn.execute("insert into usage_daily select * from usage_daily_compacted")
-        conn.execute("drop table usage_daily_compacted")
-        rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
-        set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
+        _compact_usage_rollup(conn)
+
+
+def _compact_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
+    """Fold usage_daily to one row per key; a key whose tasks sum to zero (all unloaded) goes."""
+    conn.execute(sql_text("rollup_usage_daily_compact.sql"))
+    conn.execute("delete from usage_daily")
+    conn.execute("insert into usage_daily select * from usage_daily_compacted where tasks <> 0")
+    conn.execute("drop table usage_daily_compacted")
+    rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
+    set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
 
 
 def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
@@ -323,18 +362,110 @@ def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
     conn.execute("drop table _review_changes")
 
 
+def _remove_counted_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
+    """Take out of usage_daily what later reviews changed for a load's events (its own reviews
+    are gone with the negation of its rollup)."""
+    zero = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS}
+    values = {
+        **zero,
+        **{name: f"e.{name}" for name in ("function", "business_unit", "team", "agent_id")},
+        "day": "cast(e.occurred_at as date)",
+        "correct": "-sum(coalesce(c.review = 'correct', false)::INTEGER - coalesce(e.review = 'correct', false)::INTEGER)",
+        "incorrect": "-sum(coalesce(c.review = 'incorrect', false)::INTEGER "
+        "- coalesce(e.review = 'incorrect', false)::INTEGER)",
+    }
+    conn.execute(
+        f"""
+        insert into usage_daily ({", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)})
+        select {", ".join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)}
+        from usage_events as e
+        join (select event_id, arg_max(review, load_id) as review from reviews_counted group by event_id) as c
+            on c.event_id = e.event_id
+        where e.load_id = $load_id
+        group by all
+        """,
+        {"load_id": load_id},
+    )
+    conn.execute(
+        "delete from reviews_counted where event_id in (select event_id from usage_events where load_id = ?)",
+        [load_id],
+    )
+
+
 def clear(conn: duckdb.DuckDBPyConnection) -> None:
     """Delete every loaded row, rejection and load record, in one transaction."""
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         set_meta(conn, ROLLUP_BASELINE_KEY, None)
         for table in DATA_TABLES:
             conn.execute(f"delete from {table}")
-        conn.execute("commit")
-    except Exception:
-        conn.execute("rollback")
-        raise
     conn.execute("checkpoint")
+
+
+def unload(conn: duckdb.DuckDBPyConnection, load_id: int) -> dict[str, int]:
+    """Remove one load with everything it added, in one transaction; return the rows removed per table.
+
+    Its contribution to usage_daily is taken out by adding the negation of its own rollup and
+    folding, so the rollup equals the remaining events exactly, whatever compaction merged."""
+    with transaction(conn):
+        if not conn.execute("select count(*) from loads where load_id = ?", [load_id]).fetchone()[0]:  # type: ignore[index]
+            raise StoreError(
+                f"There is no load {load_id}; the load ids are in 'offload-metrics rejects' and the Data page."
+            )
+        removed: dict[str, int] = {}
+        has_usage = conn.execute("select count(*) from usage_events where load_id = ?", [load_id]).fetchone()[
+            0
+        ]  # type: ignore[index]
+        if conn.execute("select count(*) from reviews where load_id = ?", [load_id]).fetchone()[0]:  # type: ignore[index]
+            raise StoreError(
+                f"Load {load_id} holds reviews (a Langfuse scores file), which cannot be unloaded one by one yet: "
+                "clear the database and load the files again without it."
+            )
+        if has_usage:
+            keys = [name for name, _ in USAGE_ROLLUP_COLUMNS[:5]]
+            negated = keys + [f"-{name}" for name, _ in USAGE_ROLLUP_COLUMNS[5:]]
+            conn.execute(
+                f"insert into usage_daily select {', '.join(negated)} from ({sql_text('rollup_usage_daily.sql')})",
+                {"load_id": load_id},
+            )
+            _remove_counted_reviews(conn, load_id)
+            _compact_usage_rollup(conn)
+        for table in (*schema.KINDS, "rejected_rows", "loads"):
+            count = conn.execute(f"delete from {table} where load_id = ?", [load_id]).fetchone()[0]  # type: ignore[index]
+            if count:
+                removed[table] = int(count)
+    with contextlib.suppress(duckdb.TransactionException):
+        conn.execute("checkpoint")
+    return removed
+
+
+def dates_outside(conn: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> list[str]:
+    """Stored dates before `first` or after `last` (as an older version could store): one line per
+    column and load, naming the load to remove. Values are compared and shown as SQL text, since
+    Python cannot hold a BC date."""
+    problems = []
+    bounds = {"first": first, "last": last}
+    for model in schema.KINDS.values():
+        for column in schema.columns(model):
+            if column.base not in ("date", "timestamp"):
+                continue
+            day = f'cast("{column.name}" as DATE)'
+            rows = conn.execute(
+                f"""
+                select t.load_id, l.file_name, count(*), min("{column.name}")::VARCHAR, max("{column.name}")::VARCHAR
+                from {model.kind} as t left join loads as l using (load_id)
+                where {day} < $first or {day} > $last
+                group by all order by t.load_id
+                """,
+                bounds,
+            ).fetchall()
+            for load_id, file_name, count, low, high in rows:
+                shown = low if low == high else f"{low} to {high}"
+                problems.append(
+                    f"{model.kind}.{column.name}: {count} value{'s' if count > 1 else ''} outside "
+                    f"{first.isoformat()} to {last.isoformat()} ({shown}) in load {load_id} ({file_name}); "
+                    f"remove that load with 'offload-metrics unload {load_id}'"
+                )
+    return problems
 
 
 def is_empty(conn: duckdb.DuckDBPyConnection) -> bool:

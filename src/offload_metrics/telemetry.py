@@ -107,12 +107,16 @@ def is_otlp(head: bytes) -> bool:
     return bool(OTLP_START.match(head))
 
 
-def ingest_settings(settings: config.Settings, mapping: Mapping) -> str:
-    """What, besides the file, decides the events a telemetry load makes (recorded with the load)."""
+def fingerprint(settings: config.Settings, mapping: Mapping) -> str:
+    """What a telemetry load records of its inputs besides the file (see config.Ingest.fingerprint):
+    the ingest and telemetry settings, and the mapping's digest. Another fingerprint, another load."""
     return json.dumps(
         {
-            "mapping_sha256": mapping.fingerprint,
-            "telemetry": settings.telemetry.model_dump(mode="json"),
+            "settings": {
+                "ingest": settings.ingest.model_dump(mode="json"),
+                "telemetry": settings.telemetry.model_dump(mode="json"),
+            },
+            "mapping": mapping.fingerprint,
         },
         sort_keys=True,
     )

@@ -3,8 +3,8 @@
 -- transaction; a key may therefore have one row per load, and every reader sums over the key. The
 -- sum over usage_daily always equals the same aggregate over all of usage_events. Plain INSERT ...
 -- SELECT ... GROUP BY, so the same statement runs in the warehouse where raw events live.
--- Parameter: $load_id.
-insert into usage_daily
+-- Parameter: $load_id. A query: the load inserts its rows into usage_daily, and unloading the load
+-- inserts their negation.
 with load_rows as (
     select *
     from usage_events
