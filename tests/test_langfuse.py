@@ -243,3 +243,16 @@ def test_broken_records_are_rejected_with_their_line_and_the_rest_loads(conn, tm
         assert store.rejected_rows(other)[["line", "reason"]].values.tolist() == [
             [3, "line has more fields than the header"]
         ]
+
+
+def test_unloading_events_takes_out_what_their_later_reviews_changed(conn, tmp_path):
+    settings = config.parse_settings({"telemetry": {"review_evaluation": "correctness"}})
+    events = ingest.load_file(conn, write_export(tmp_path / "o.csv", OBSERVATIONS, "csv"), settings=settings,
+                              mapping=org(tmp_path))  # fmt: skip
+    reviews = ingest.load_file(conn, write_export(tmp_path / "s.csv", SCORES[:2], "csv"), settings=settings)
+    assert conn.execute("select sum(correct), sum(incorrect) from usage_daily").fetchone() == (1, 1)
+    with pytest.raises(store.StoreError, match="holds reviews"):
+        store.unload(conn, reviews.load_id)
+    store.unload(conn, events.load_id)
+    assert conn.execute("select count(*), coalesce(sum(correct), 0) from usage_daily").fetchone() == (0, 0)
+    assert conn.execute("select count(*) from reviews_counted").fetchone() == (0,)
