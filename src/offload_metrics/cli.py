@@ -134,6 +134,7 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
 @db_option
 @click.option("--kind", type=click.Choice(ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
 @config_option
+@click.option("--kind", type=click.Choice(ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
 @click.option(
     "--mapping",
     "mapping_file",
@@ -144,8 +145,8 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def ingest_command(
     db: Path | None,
-    kind: str | None,
     config_file: Path | None,
+    kind: str | None,
     mapping_file: Path | None,
     files: tuple[Path, ...],
 ) -> None:
