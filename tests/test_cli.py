@@ -122,7 +122,14 @@ def test_schema_prints_the_contract_and_json_schema():
     assert text.returncode == 0
     assert "one of completed, escalated, failed; required" in text.stdout
     document = json.loads(run("schema", "--json").stdout)
-    assert set(document) == {"usage_events", "time_saved", "replication_events", "agents", "org_baseline"}
+    assert set(document) == {
+        "usage_events",
+        "time_saved",
+        "replication_events",
+        "agents",
+        "org_baseline",
+        "collaboration",
+    }
 
 
 def test_the_progress_bar_appears_only_after_a_second():
