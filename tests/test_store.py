@@ -156,6 +156,9 @@ def test_unload_removes_one_load_with_everything_it_added_even_after_compaction(
     )
     loaded = [ingest.load_file(conn, path).load_id for path in (first, agents, second)]
     # 6 rows (2 + 4) passed twice the first load's 2: compacted to 5 keys, 2025-03-02 / x folded.
+    # The rollup's grain includes task_type, but every row here has the example's task type
+    # (campaign_brief), so the keys are still the 5 day x agent pairs: 03-01/x, 03-02/x (both loads),
+    # 03-03/x, 03-03/y, 03-04/y.
     assert conn.execute("select count(*) from usage_daily").fetchone() == (5,)
 
     removed = store.unload(conn, loaded[0])

@@ -50,6 +50,9 @@ USAGE_ROLLUP_COLUMNS = (
     ("latency_count", "BIGINT"),
     ("estimated_cost_usd", "DECIMAL(38,8)"),
 )
+# The rollup's grain: its date and text columns (day, function, business unit, team, agent, task type);
+# every other column is a measure that sums over the key (and is negated when a load is unloaded).
+USAGE_ROLLUP_KEYS = tuple(name for name, sql_type in USAGE_ROLLUP_COLUMNS if sql_type in ("DATE", "VARCHAR"))
 
 
 class StoreError(RuntimeError):
@@ -260,7 +263,9 @@ def _migration_4(conn: duckdb.DuckDBPyConnection) -> None:
         for (load_id,) in conn.execute(
             "select distinct load_id from usage_events order by load_id"
         ).fetchall():
-            conn.execute(sql_text("rollup_usage_daily.sql"), {"load_id": load_id})
+            conn.execute(
+                f"insert into usage_daily {sql_text('rollup_usage_daily.sql')}", {"load_id": load_id}
+            )
         # Reviews that arrived apart from their events are applied again, load by load.
         conn.execute("delete from reviews_counted")
         for (load_id,) in conn.execute("select load_id from loads order by load_id").fetchall():
@@ -404,12 +409,7 @@ def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
     zero = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS}
     values = {
         **zero,
-        "day": "day",
-        "function": "function",
-        "business_unit": "business_unit",
-        "team": "team",
-        "agent_id": "agent_id",
-        "task_type": "task_type",
+        **{name: name for name in USAGE_ROLLUP_KEYS},
         "correct": "sum(coalesce(review_after = 'correct', false)::INTEGER - coalesce(review_before = 'correct', false)::INTEGER)",
         "incorrect": "sum(coalesce(review_after = 'incorrect', false)::INTEGER "
         "- coalesce(review_before = 'incorrect', false)::INTEGER)",
@@ -419,7 +419,7 @@ def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
         insert into usage_daily ({", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)})
         select {", ".join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)}
         from _review_changes
-        group by day, function, business_unit, team, agent_id, task_type
+        group by {", ".join(USAGE_ROLLUP_KEYS)}
         """
     )
     conn.execute(
@@ -435,7 +435,7 @@ def _remove_counted_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> No
     zero = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS}
     values = {
         **zero,
-        **{name: f"e.{name}" for name in ("function", "business_unit", "team", "agent_id")},
+        **{name: f"e.{name}" for name in USAGE_ROLLUP_KEYS},
         "day": "cast(e.occurred_at as date)",
         "correct": "-sum(coalesce(c.review = 'correct', false)::INTEGER - coalesce(e.review = 'correct', false)::INTEGER)",
         "incorrect": "-sum(coalesce(c.review = 'incorrect', false)::INTEGER "
@@ -488,8 +488,7 @@ def unload(conn: duckdb.DuckDBPyConnection, load_id: int) -> dict[str, int]:
                 "clear the database and load the files again without it."
             )
         if has_usage:
-            keys = [name for name, _ in USAGE_ROLLUP_COLUMNS[:5]]
-            negated = keys + [f"-{name}" for name, _ in USAGE_ROLLUP_COLUMNS[5:]]
+            negated = [name if name in USAGE_ROLLUP_KEYS else f"-{name}" for name, _ in USAGE_ROLLUP_COLUMNS]
             conn.execute(
                 f"insert into usage_daily select {', '.join(negated)} from ({sql_text('rollup_usage_daily.sql')})",
                 {"load_id": load_id},
