@@ -12,18 +12,29 @@ from conftest import snapshot
 from offload_metrics import ingest, rollup_folder, store
 
 
-def write_folder(folder: Path, rollup: list[tuple], counts: tuple, rejected: list[tuple] = ()) -> Path:
-    """A rollup folder of hand-made rows, in the layout spark_rollup writes."""
+def write_folder(
+    folder: Path,
+    rollup: list[dict],
+    counts: tuple,
+    rejected: list[tuple] = (),
+    *,
+    reversed_columns: bool = False,
+) -> Path:
+    """A rollup folder of hand-made rows, in the layout spark_rollup writes (its rollup columns in
+    reverse order when asked: they are read by name)."""
     for part in rollup_folder.PARTS:
         (folder / part).mkdir(parents=True)
     with duckdb.connect() as conn:
         conn.execute(
             f"create table r ({', '.join(f'{name} {sql_type}' for name, sql_type in store.USAGE_ROLLUP_COLUMNS)})"
         )
-        conn.executemany(f"insert into r values ({', '.join('?' * 17)})", rollup)
-        conn.execute(
-            f"copy (select * replace (cast(cost_usd as DECIMAL(38,8)) as cost_usd) from r) to '{folder}/rollup/part-0.parquet'"
+        names = [name for name, _ in store.USAGE_ROLLUP_COLUMNS]
+        conn.executemany(
+            f"insert into r ({', '.join(names)}) values ({', '.join('?' * len(names))})",
+            [[values[name] for name in names] for values in rollup],
         )
+        order = ", ".join(reversed(names) if reversed_columns else names)
+        conn.execute(f"copy (select {order} from r) to '{folder}/rollup/part-0.parquet'")
         conn.execute(
             "create table c (file VARCHAR, rows_read BIGINT, accepted BIGINT, duplicate BIGINT, conflict BIGINT, rejected BIGINT)"
         )
@@ -41,10 +52,14 @@ def write_folder(folder: Path, rollup: list[tuple], counts: tuple, rejected: lis
     return folder
 
 
-def row(day: str, team: str, tasks: int, cost: str) -> tuple:
-    # tasks all completed and correct, 2 API calls and 100 + 50 tokens each, 1 s latency each
-    return (day, "Marketing", "Consumer", team, "mkt-brief-writer", tasks, tasks, 0, 0, tasks, 0,
-            2 * tasks, 100 * tasks, 50 * tasks, cost, 1000 * tasks, tasks)  # fmt: skip
+def row(day: str, team: str, tasks: int, cost: str, estimated: str = "0") -> dict:
+    """One rollup row by column name (every column of store.USAGE_ROLLUP_COLUMNS): tasks all completed
+    and correct, 2 API calls and 100 + 50 tokens each, 1 s latency each."""
+    return {"day": day, "function": "Marketing", "business_unit": "Consumer", "team": team,
+            "agent_id": "mkt-brief-writer", "task_type": "campaign_brief", "tasks": tasks, "completed": tasks,
+            "escalated": 0, "failed": 0, "correct": tasks, "incorrect": 0, "api_calls": 2 * tasks,
+            "input_tokens": 100 * tasks, "output_tokens": 50 * tasks, "cost_usd": cost,
+            "latency_ms_sum": 1000 * tasks, "latency_count": tasks, "estimated_cost_usd": estimated}  # fmt: skip
 
 
 REJECTED = (
@@ -61,7 +76,10 @@ def test_next_months_rollup_adds_and_the_same_rollup_again_adds_nothing(conn, tm
     may = write_folder(tmp_path / "may", [row("2025-05-30", "Brand", 3, "0.30000000"), row("2025-05-31", "Brand", 1, "0.10000001")],
                        ("a.csv", 6, 4, 1, 0, 1), [REJECTED])  # fmt: skip
     june = write_folder(
-        tmp_path / "june", [row("2025-06-01", "Brand", 2, "0.20000000")], ("b.csv", 2, 2, 0, 0, 0)
+        tmp_path / "june",
+        [row("2025-06-01", "Brand", 2, "0.20000000", estimated="0.05000000")],
+        ("b.csv", 2, 2, 0, 0, 0),
+        reversed_columns=True,
     )
     first = ingest.load_file(conn, may)
     assert (first.status, first.kind, first.rows_read, first.accepted, first.duplicate, first.rejected) == (
@@ -70,8 +88,12 @@ def test_next_months_rollup_adds_and_the_same_rollup_again_adds_nothing(conn, tm
     again = ingest.load_file(conn, may)
     assert again.status == "already loaded"
     assert conn.execute(
-        "select strftime(day, '%Y-%m'), sum(tasks), sum(cost_usd)::VARCHAR from usage_daily group by 1 order by 1"
-    ).fetchall() == [("2025-05", 4, "0.40000001"), ("2025-06", 2, "0.20000000")]
+        "select strftime(day, '%Y-%m'), task_type, sum(tasks), sum(cost_usd)::VARCHAR, "
+        "sum(estimated_cost_usd)::VARCHAR from usage_daily group by 1, 2 order by 1"
+    ).fetchall() == [
+        ("2025-05", "campaign_brief", 4, "0.40000001", "0.00000000"),
+        ("2025-06", "campaign_brief", 2, "0.20000000", "0.05000000"),
+    ]
     assert conn.execute("select sum(rows_read), sum(accepted), sum(rejected) from loads").fetchone() == (
         8,
         6,

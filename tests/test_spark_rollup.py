@@ -29,9 +29,9 @@ USAGE_FILES = ("usage_events_1.csv.gz", "usage_events_2.csv.gz")
 OTHER_FILES = ("org_baseline.csv", "agents.csv", "time_saved.csv", "replication_events.csv")
 CLI = shutil.which("offload-metrics") or str(Path(sys.executable).with_name("offload-metrics"))
 ROLLUP_SUMS = (
-    "day, function, business_unit, team, agent_id, sum(tasks), sum(completed), sum(escalated), sum(failed), "
-    "sum(correct), sum(incorrect), sum(api_calls), sum(input_tokens), sum(output_tokens), sum(cost_usd), "
-    "sum(latency_ms_sum), sum(latency_count)"
+    "day, function, business_unit, team, agent_id, task_type, sum(tasks), sum(completed), sum(escalated), "
+    "sum(failed), sum(correct), sum(incorrect), sum(api_calls), sum(input_tokens), sum(output_tokens), "
+    "sum(cost_usd), sum(latency_ms_sum), sum(latency_count), sum(estimated_cost_usd)"
 )
 
 
@@ -197,7 +197,9 @@ def test_every_rejection_reason_is_the_same_on_both_engines(spark, tmp_path):
         )
     assert spark_rolled == direct
     # The offset event counts on June 1st (UTC), the other on the example's March 4th.
-    assert [(str(row[0]), row[5]) for row in spark_rolled] == [("2025-03-04", 1), ("2025-06-01", 1)]
+    assert [(str(row[0]), row[6]) for row in spark_rolled] == [("2025-03-04", 1), ("2025-06-01", 1)]
+    # A usage file's events carry no estimated cost: 0 in the rollup, on both engines.
+    assert [row[-1] for row in spark_rolled] == [0, 0]
 
 
 def test_the_dedup_statement_gives_the_same_outcomes_on_duckdb_and_spark(spark):

@@ -97,6 +97,9 @@ def load_rollup(
         load_id = cur.execute("select coalesce(max(load_id), 0) + 1 from loads").fetchone()[0]  # type: ignore[index]
         progress.enter("reading", 0.0)
         counts = _counts(cur, name, files["counts"])
+        # Every rollup column, read and written by name: the Parquet's column order and the table's
+        # (which follows the migrations) need not match store.USAGE_ROLLUP_COLUMNS'.
+        names = ", ".join(ingest.quote_identifier(column) for column, _ in store.USAGE_ROLLUP_COLUMNS)
         columns = ", ".join(
             f"cast({ingest.quote_identifier(column)} as {sql_type})"
             for column, sql_type in store.USAGE_ROLLUP_COLUMNS
@@ -104,7 +107,7 @@ def load_rollup(
         progress.enter("rollup", 0.5)
         try:
             inserted = cur.execute(
-                f"insert into usage_daily select {columns} from read_parquet($files)",
+                f"insert into usage_daily ({names}) select {columns} from read_parquet($files)",
                 {"files": files["rollup"]},
             ).fetchone()
             tasks = cur.execute(

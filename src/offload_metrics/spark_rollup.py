@@ -31,6 +31,9 @@ TIMESTAMP_PATTERN = (
 )
 EXACT_INTEGER_LIMIT = ingest.EXACT_INTEGER_LIMIT
 EXACT_INTEGER_TYPE = ingest.EXACT_JSON_TYPES["integer"].lower()
+# Columns usage_events holds beside the contract (ingest._carried: a telemetry event's estimated
+# cost and trace), with their Spark types; null for a usage file's events, as DuckDB stores them.
+CARRIED_COLUMNS = (("estimated_cost_usd", f"decimal(18, {schema.MONEY_SCALE})"), ("trace_id", "string"))
 UNREADABLE_REASONS = {
     "csv": "line does not match the header (a field too many or too few, or a quote not closed)",
     "jsonl": "not a JSON object",
@@ -425,8 +428,12 @@ def run(
         )
         outcomes = spark.sql(rules.dedup_sql(MODEL, "offload_valid")).persist(StorageLevel.DISK_ONLY)
         outcomes.createOrReplaceTempView("offload_outcomes")
+        # usage_events as DuckDB's ingest stores a usage file's events: load_id, and the columns a
+        # telemetry importer carries beside the contract, which a usage file leaves null (its estimated
+        # cost is none: the rollup sums it to 0).
+        carried = ", ".join(f"cast(null as {spark_type}) as {name}" for name, spark_type in CARRIED_COLUMNS)
         spark.sql(
-            "select *, 1 as load_id from offload_outcomes where _outcome = 'accepted'"
+            f"select *, 1 as load_id, {carried} from offload_outcomes where _outcome = 'accepted'"
         ).createOrReplaceTempView("usage_events")
         rollup_columns = ", ".join(
             f"cast({name} as {_rollup_type(sql_type)}) as {name}"
