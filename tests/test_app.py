@@ -278,6 +278,7 @@ def finance_app(make_app, tmp_path):
     rules.write_text(
         "source,match,function,business_unit,team\nvendor.account,acct-mkt,Marketing,Consumer,Brand\n"
     )
+    st.cache_resource.clear()  # the app holds the file read-only; this fixture writes to it directly
     with store.connect(tmp_path / "app.duckdb") as conn:
         ingest.load_file(conn, write_csv(tmp_path / "usage.csv", usage))
         ingest.load_file(conn, write_csv(tmp_path / "saved.csv", [example("time_saved", team="Brand",
