@@ -134,7 +134,6 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
 @db_option
 @click.option("--kind", type=click.Choice(ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
 @config_option
-@click.option("--kind", type=click.Choice(ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
 @click.option(
     "--mapping",
     "mapping_file",
