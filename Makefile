@@ -16,7 +16,7 @@ run: $(STAMP)
 	$(BIN)/streamlit run app.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
