@@ -425,9 +425,9 @@ def _well_formed(column: schema.Column, raw: str, value: str) -> str | None:
     if column.base == "money":
         return f"(strpos({raw}, '_') = 0)"
     if column.base == "integer":
-        # A DOUBLE reads 1.0000000000000001 as 1: decimals are checked exactly.
-        exact = f"try_cast({raw} as {EXACT_JSON_TYPES['integer']}) = {value}"
-        return f"(strpos({raw}, '_') = 0 and (strpos({raw}, '.') = 0 or {exact}))"
+        # A DOUBLE reads 1.0000000000000001 as 1: decimals are counted on the text.
+        plain = f"(strpos({raw}, '.') = 0 and strpos({raw}, 'e') = 0 and strpos({raw}, 'E') = 0)"
+        return f"(strpos({raw}, '_') = 0 and ({plain} or {decimal_places_sql(raw)} = 0))"
     if column.base == "timestamp":
         # Starts with a digit (so not 'epoch' or 'infinity'); string comparison, no allocation.
         return f"({raw} >= '0' and {raw} < ':')"
@@ -440,6 +440,9 @@ def _checks(
     checks: list[tuple[str, str]] = []
     if column.required:
         checks.append((f"{raw} is null", "is required"))
+    if column.base in EXACT_LIMITS:
+        decimals = "." + "9" * schema.MONEY_SCALE if column.base == "money" else ""
+        checks.append(_too_many_digits(raw, value, EXACT_LIMITS[column.base], decimals))
     if column.base != "text":
         form = _well_formed(column, raw, value)
         broken = f"{value} is null" if form is None else f"({value} is null or not {form})"
@@ -450,10 +453,10 @@ def _checks(
             f"(strpos({raw}, 'e') = 0 and strpos({raw}, 'E') = 0 "
             f"and ({dot} = 0 or length({raw}) - {dot} <= {schema.MONEY_SCALE}))"
         )
-        exact = f"try_cast({raw} as DECIMAL(38,18)) = {value}"
+        exact = f"{decimal_places_sql(raw)} <= {schema.MONEY_SCALE}"
         checks.append(
             (
-                f"{value} is not null and not ({few_places} or {exact})",
+                f"{value} is not null and not ({few_places} or coalesce({exact}, false))",
                 f"has more than {schema.MONEY_SCALE} decimal places (money is stored exactly)",
             )
         )
@@ -475,6 +478,41 @@ def _checks(
     if column.gt is not None:
         checks.append((f"{value} <= {_number_literal(column.gt)}", f"must be > {column.gt:g}"))
     return tuple(checks)
+
+
+# The largest magnitude each exact column stores without changing a digit: integers pass through
+# a DOUBLE (whole up to 2^53), money is DECIMAL(18,8) (10 digits before the point).
+EXACT_LIMITS = {"integer": EXACT_INTEGER_LIMIT, "money": 10 ** (18 - schema.MONEY_SCALE)}
+# A plain number's whole digits, decimals and exponent, as written.
+NUMBER_PARTS = r"^\s*[+-]?([0-9]*)\.?([0-9]*)(?:[eE]([+-]?[0-9]+))?\s*$"
+
+
+def decimal_places_sql(raw: str) -> str:
+    """SQL: the decimal places the number written as `raw` needs, counted on its text, so a value
+    with more digits than any DECIMAL holds is never rounded before it is counted (1e2 needs 0,
+    1.50 needs 1, 1.5e-30 needs 31); null when raw is not a plain number or its exponent is absurd."""
+    parts = f"regexp_extract({raw}, {sql_literal(NUMBER_PARTS)}, ['whole', 'decimals', 'exponent'])"
+    digits = "(p.whole || p.decimals)"
+    exponent = "try_cast(coalesce(nullif(p.exponent, ''), '0') as BIGINT)"
+    places = (
+        f"case when ltrim({digits}, '0') = '' then 0 "
+        f"else greatest(length(p.decimals) - {exponent} - (length({digits}) - length(rtrim({digits}, '0'))), 0) end"
+    )
+    return (
+        f"(case when regexp_full_match({raw}, {sql_literal(NUMBER_PATTERN)}) "
+        f"then list_transform([{parts}], lambda p: {places})[1] end)"
+    )
+
+
+def _too_many_digits(raw: str, value: str, limit: int, largest_decimals: str) -> tuple[str, str]:
+    """A plain number too large to store exactly (1e400, 30 digits): named as such, not as a
+    malformed value."""
+    number = f"try_cast({raw} as DOUBLE)"
+    return (
+        f"({raw} is not null and {value} is null and regexp_full_match({raw}, {sql_literal(NUMBER_PATTERN)}) "
+        f"and abs({number}) >= {limit})",
+        f"has more digits than can be stored exactly (the largest is {limit - 1:,}{largest_decimals})",
+    )
 
 
 def _outside_bounds(column: schema.Column, value: str, bounds: config.Ingest) -> str:
@@ -652,14 +690,31 @@ UNREADABLE = f"{1 << UNREADABLE_BIT}::UBIGINT"
 # reasons are then read from the record's text, kept whole.
 NESTED_BIT = 62
 NESTED = f"{1 << NESTED_BIT}::UBIGINT"
-# Exact types JSON numbers of integer and money columns are read as: wide enough for every value
-# these columns hold (money 10 integer digits, integers below 2^53) with decimals to spare, so a
-# value with more decimals than allowed is seen as such, not rounded first.
+# Wide exact types for integer and money text (the Spark rollup checks decimals with them; here
+# decimals are counted on the text, see decimal_places_sql).
 EXACT_JSON_TYPES = {"money": "DECIMAL(38,28)", "integer": "DECIMAL(38,22)"}
 
 
 def _json_path(name: str) -> str:
     return "$." + json.dumps(name)
+
+
+def _jsonl_number_text(name: str, decoded: str) -> str:
+    """SQL: the digits of top-level key `name`'s number as written in `line`.
+
+    A key inside a string has its closing quote escaped, so only keys of objects match; of those,
+    the ones whose number is the decoded value's. When they disagree (the same key in a nested
+    object, written differently) or the key is written with escapes, the text says so and the
+    row is rejected: a number is stored only from digits known to be its own."""
+    pattern = sql_literal(f'"{re.escape(name)}"\\s*:\\s*(-?[0-9][0-9.eE+-]*)')
+    found = (
+        f"list_distinct(list_filter(regexp_extract_all(line, {pattern}, 1), "
+        f"lambda c: try_cast(c as DOUBLE) = try_cast({decoded} as DOUBLE)))"
+    )
+    return (
+        f"list_transform([{found}], lambda f: case when len(f) = 1 then f[1] "
+        f"else {decoded} || ' (its digits cannot be told apart in the line)' end)[1]"
+    )
 
 
 @dataclass(frozen=True)
@@ -696,18 +751,8 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
         paths = ", ".join(sql_literal(_json_path(name)) for name in present)
         extract = f"json_extract_string(line, [{paths}])" if present else "[]::VARCHAR[]"
         types = f"json_type(line, [{paths}])" if present else "[]::VARCHAR[]"
-        # DuckDB reads a JSON number as a double, except when it transforms it into a DECIMAL: then
-        # it reads the digits as written. Integer and money values come that way, as exact text.
-        exact = {
-            c.name: EXACT_JSON_TYPES[c.base]
-            for c in contract
-            if c.name in present and c.base in EXACT_JSON_TYPES
-        }
-        structure = sql_literal(json.dumps(exact))
-        numbers = f"json_transform(line, {structure})" if exact else "NULL"
         reader = (
-            f"(select v, line, case when v is not null then {types} end as t, "
-            f"case when v is not null then {numbers} end as n "
+            f"(select v, line, case when v is not null then {types} end as t "
             f"from (select case when json_valid(line) then case when json_type(line) = 'OBJECT' "
             f"then {extract} end end as v, line "
             f"from {_jsonl_lines_reader(rejects)} "
@@ -716,11 +761,10 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
         columns = {}
         for index, name in enumerate(present):
             text = f"v[{index + 1}]"
-            if name in exact:
-                digits = f"regexp_replace(cast(n.{quote_identifier(name)} as VARCHAR), '\\.?0+$', '')"
-                text = (
-                    f"(case when t[{index + 1}] = 'DOUBLE' then coalesce({digits}, {text}) else {text} end)"
-                )
+            if next(c for c in contract if c.name == name).base in EXACT_LIMITS:
+                # DuckDB reads a JSON number with a fraction or exponent as a DOUBLE, whose text has
+                # lost digits: integer and money values are read from the line as written.
+                text = f"(case when t[{index + 1}] = 'DOUBLE' then {_jsonl_number_text(name, text)} else {text} end)"
             columns[name] = text
         nested = "list_has_any(t, ['OBJECT', 'ARRAY'])" if present else "false"
         return Source(reader, columns, {}, unreadable="v is null", record_text="line", nested=nested)
