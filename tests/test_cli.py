@@ -233,6 +233,40 @@ def test_unload_removes_one_load_and_names_what_it_removed(tmp_path):
     assert "Traceback" not in unknown.stderr
 
 
+def test_ingest_unload_and_clear_record_who_and_what_in_the_audit(tmp_path):
+    db = tmp_path / "db.duckdb"
+    usage = write_csv(
+        tmp_path / "usage.csv", [example("usage_events"), example("usage_events", event_id="b", status="x")]
+    )
+    agents = write_csv(tmp_path / "agents.csv", [example("agents")])
+    ada = {"LOGNAME": "ada", "USER": "ada", "LNAME": "ada", "USERNAME": "ada"}
+    grace = {"LOGNAME": "grace", "USER": "grace", "LNAME": "grace", "USERNAME": "grace"}
+
+    loaded = run("ingest", "--db", str(db), str(usage), str(agents), env=ada)
+    again = run("ingest", "--db", str(db), str(agents), env=ada)
+    unloaded = run("unload", "1", "--db", str(db), env=grace)
+    cleared = run("clear", "--db", str(db), "--yes", env=grace)
+
+    assert [loaded.returncode, again.returncode, unloaded.returncode, cleared.returncode] == [0, 0, 0, 0]
+    with duckdb.connect(str(db), read_only=True) as conn:
+        audit = conn.execute("select who, action, detail from audit order by recorded_at, rowid").fetchall()
+    assert audit == [
+        (
+            "ada",
+            "load",
+            "usage.csv: usage_events, 2 rows read: 1 accepted, 0 duplicate, 0 conflicting, 1 rejected",
+        ),
+        (
+            "ada",
+            "load",
+            "agents.csv: agents, 1 rows read: 1 accepted, 0 duplicate, 0 conflicting, 0 rejected",
+        ),
+        ("ada", "load", "agents.csv: identical to load 2 (agents.csv); nothing added"),
+        ("grace", "unload", "Removed load 1 (usage.csv): 1 usage_events rows, 1 rejected rows."),
+        ("grace", "clear", "cleared db.duckdb: 1 load removed"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("day", "shown"),
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
@@ -72,6 +73,14 @@ def _open(db: Path | None, *, must_exist: bool = False, read_only: bool = False)
     if new_folder:
         console.print(f"Created the folder {path.parent} for the new database {path.name}.")
     return connection
+
+
+def _who() -> str:
+    """The operating system user running the command, as the audit names them."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment or the password database
+        return f"uid {os.getuid()}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -178,6 +187,7 @@ def ingest_command(
                 state,
             )
             results.append(result)
+            store.record_audit(conn, _who(), "load", f"{file.name}: {display.load_outcome(result)}")
         except ingest.IngestError as error:
             failures.append(error)
         finally:
@@ -257,6 +267,9 @@ def clear_command(db: Path | None, yes: bool) -> None:
     if not yes:
         click.confirm(f"Remove all {loads} loads from {store.db_path(db)}?", abort=True)
     store.clear(conn)
+    store.record_audit(
+        conn, _who(), "clear", f"cleared {store.db_path(db).name}: {display.plural(loads, 'load')} removed"
+    )
     conn.close()
     out.print(f"Removed {loads} loads; the database is empty.")
 
@@ -270,17 +283,19 @@ def unload_command(db: Path | None, load_id: int) -> None:
     history = store.loads(conn)
     try:
         removed = store.unload(conn, load_id)
+        row = history[history["load_id"] == load_id].iloc[0]
+        rows = removed.get(row["kind"], 0)
+        what = (
+            f"Removed load {load_id} ({row['file_name']}): {rows:,} {row['kind']} rows, "
+            f"{removed.get('rejected_rows', 0):,} rejected rows."
+        )
+        store.record_audit(conn, _who(), "unload", what)
     except store.StoreError as error:
         console.print(f"[red]{error}[/red]")
         sys.exit(EXIT_USAGE)
     finally:
         conn.close()
-    row = history[history["load_id"] == load_id].iloc[0]
-    rows = removed.get(row["kind"], 0)
-    out.print(
-        f"Removed load {load_id} ({row['file_name']}): {rows:,} {row['kind']} rows, "
-        f"{removed.get('rejected_rows', 0):,} rejected rows."
-    )
+    out.print(what)
     later = history[(history["load_id"] > load_id) & (history["kind"] == row["kind"])]
     skipped = later[(later["duplicate"] > 0) | (later["conflict"] > 0)]
     if not skipped.empty:

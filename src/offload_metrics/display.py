@@ -184,3 +184,14 @@ def inert_markdown(text: object) -> str:
     """Markdown from data for an export: its HTML escaped and its images turned into plain links."""
     escaped = html.escape(str(text), quote=False)
     return escaped.replace("![", "!\\[")
+
+
+def load_outcome(result) -> str:
+    """Where one file's rows went (an ingest.LoadResult), as the Data page, the CLI and the audit say it."""
+    if result.status != "loaded":
+        return result.message
+    text = (
+        f"{result.kind}, {result.rows_read:,} rows read: {result.accepted:,} accepted, {result.duplicate:,} "
+        f"duplicate, {result.conflict:,} conflicting, {result.rejected:,} rejected"
+    )
+    return f"{text} ({result.message})" if result.message else text

@@ -568,7 +568,7 @@ def loads(conn: duckdb.DuckDBPyConnection):
     ).df()
 
 
-AUDIT_ACTIONS = ("load", "clear", "save settings")
+AUDIT_ACTIONS = ("load", "clear", "unload", "save settings")
 
 
 def record_audit(conn: duckdb.DuckDBPyConnection, who: str, action: str, detail: str | None = None) -> None:

@@ -173,20 +173,10 @@ def _load_files(
             continue
         bar.empty()
         results.append(result)
-        store.record_audit(conn, who or auth.viewer().name, "load", f"{name}: {describe(result)}")
-        say(f"**{shown}**: {display.plain(describe(result))}")
+        store.record_audit(conn, who or auth.viewer().name, "load", f"{name}: {display.load_outcome(result)}")
+        say(f"**{shown}**: {display.plain(display.load_outcome(result))}")
     st.cache_data.clear()
     return results
-
-
-def describe(result: ingest.LoadResult) -> str:
-    if result.status != "loaded":
-        return result.message
-    text = (
-        f"{result.kind}, {result.rows_read:,} rows read: {result.accepted:,} accepted, {result.duplicate:,} "
-        f"duplicate, {result.conflict:,} conflicting, {result.rejected:,} rejected"
-    )
-    return f"{text} ({result.message})" if result.message else text
 
 
 # Bytes of a file name every common file system takes (most allow 255), with room for the index.
