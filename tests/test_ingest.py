@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -1312,7 +1313,9 @@ def _agents_with_a_long_blueprint(path: Path, megabytes: int) -> Path:
     return (write_jsonl if path.suffix == ".jsonl" else write_csv)(path, rows)
 
 
-@pytest.mark.parametrize(("file_format", "megabytes"), [("csv", 3), ("csv", 24), ("csv", 40), ("jsonl", 40)])
+@pytest.mark.parametrize(
+    ("file_format", "megabytes"), [("csv", 3), ("csv", 24), ("csv", 40), ("csv", 100), ("jsonl", 40)]
+)
 def test_a_line_longer_than_the_limit_is_counted_and_rejected_with_its_line(
     conn, tmp_path, file_format, megabytes
 ):
@@ -1336,6 +1339,55 @@ def test_a_gzip_with_one_enormous_line_reads_every_other_line(conn, tmp_path):
 
     assert (result.rows_read, result.accepted, result.rejected) == (5, 4, 1)
     assert rejections(conn) == [(4, None, "rejected", "line is longer than 2 MB")]
+
+
+def test_a_gzip_json_lines_line_of_half_a_gigabyte_is_rejected_without_being_held_in_memory(tmp_path):
+    """The command line loads a gzip whose third line is 512 MiB decompressed, streamed into the gzip
+    in 1 MiB pieces: the line is rejected with its number, the other four load, and the process never
+    holds the line (its peak memory stays below the line's size). benchmarks/long_line.py runs the
+    same at 4 GB."""
+    path = tmp_path / "agents.jsonl.gz"
+    piece = b"x" * (1 << 20)
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        for index in range(5):
+            line = json.dumps(example("agents", agent_id=f"a{index}", blueprint="")).encode()
+            if index == 2:
+                head, tail = line.split(b'"blueprint": ""')
+                handle.write(head + b'"blueprint": "')
+                for _ in range(512):
+                    handle.write(piece)
+                line = b'"' + tail
+            handle.write(line + b"\n")
+    db = tmp_path / "db.duckdb"
+    cli = shutil.which("offload-metrics") or str(Path(sys.executable).with_name("offload-metrics"))
+
+    # A child's peak memory counts the memory of the process it was forked from, so the command runs
+    # under a small Python that reports its child's peak (ru_maxrss, KiB on Linux).
+    measure = (
+        "import resource, subprocess, sys; "
+        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+        "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+
+    measured = subprocess.run(
+        [sys.executable, "-c", measure, cli, "ingest", "--db", str(db), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    code, peak_kib = (int(word) for word in measured.stdout.split())
+    assert code == 0, measured.stderr
+    assert peak_kib * 1024 < 512 * (1 << 20), f"peak {peak_kib // 1024} MiB"
+    with duckdb.connect(str(db), read_only=True) as connection:
+        assert connection.execute("select rows_read, accepted, rejected from loads").fetchall() == [(5, 4, 1)]
+        assert rejections(connection) == [(3, None, "rejected", "line is longer than 2 MB")]
+        assert connection.execute("select agent_id from agents order by 1").fetchall() == [
+            ("a0",),
+            ("a1",),
+            ("a3",),
+            ("a4",),
+        ]
 
 
 def test_a_quoted_multi_line_field_over_the_csv_field_limit_loads_with_a_rejected_row(conn, tmp_path):
