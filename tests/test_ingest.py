@@ -1075,6 +1075,8 @@ LONG_NUMBERS = [
     ("negative-zero", {"cost_usd": "-0.0", "api_calls": "-0.0"}),
     ("exponent", {"api_calls": "1E2", "cost_usd": "1E2"}),
     ("money-1.5e-30", {"cost_usd": "1.5e-30"}),
+    ("calls-tiny", {"api_calls": "1e-99999999999999999999"}),
+    ("money-tiny", {"cost_usd": "1e-99999999999999999999"}),
 ]
 # By the contract: money has at most 8 decimal places and 10 before the point, counts are whole and
 # below 2^53, and a value is stored exactly or its row is rejected. -0.0 is zero (DECIMAL and
@@ -1109,7 +1111,7 @@ def test_numbers_with_more_digits_than_storable_are_rejected_never_rounded(conn,
 
     result = load(conn, path)
 
-    assert (result.rows_read, result.accepted, result.rejected) == (11, 3, 8)
+    assert (result.rows_read, result.accepted, result.rejected) == (13, 3, 10)
     assert conn.execute(
         "select event_id, api_calls, cost_usd from usage_events order by event_id"
     ).fetchall() == [
@@ -1127,6 +1129,18 @@ def test_numbers_with_more_digits_than_storable_are_rejected_never_rounded(conn,
             "cost_usd",
             "rejected",
             'cost_usd: has more than 8 decimal places (money is stored exactly) (got "1.5e-30")',
+        ),
+        (
+            first_line + 10,
+            "api_calls",
+            "rejected",
+            'api_calls: must be a whole number (got "1e-99999999999999999999")',
+        ),
+        (
+            first_line + 11,
+            "cost_usd",
+            "rejected",
+            'cost_usd: must be a decimal number (at most 8 decimal places) (got "1e-99999999999999999999")',
         ),
     ]
 

@@ -443,7 +443,7 @@ def _well_formed(column: schema.Column, raw: str, value: str) -> str | None:
     if column.base == "integer":
         # A DOUBLE reads 1.0000000000000001 as 1: decimals are counted on the text.
         plain = f"(strpos({raw}, '.') = 0 and strpos({raw}, 'e') = 0 and strpos({raw}, 'E') = 0)"
-        return f"(strpos({raw}, '_') = 0 and ({plain} or {decimal_places_sql(raw)} = 0))"
+        return f"(strpos({raw}, '_') = 0 and ({plain} or coalesce({decimal_places_sql(raw)} = 0, false)))"
     if column.base == "timestamp":
         # Starts with a digit (so not 'epoch' or 'infinity'); string comparison, no allocation.
         return f"({raw} >= '0' and {raw} < ':')"
@@ -511,7 +511,7 @@ def decimal_places_sql(raw: str) -> str:
     digits = "(p.whole || p.decimals)"
     exponent = "try_cast(coalesce(nullif(p.exponent, ''), '0') as BIGINT)"
     places = (
-        f"case when ltrim({digits}, '0') = '' then 0 "
+        f"case when ltrim({digits}, '0') = '' then 0 when {exponent} is null then NULL "
         f"else greatest(length(p.decimals) - {exponent} - (length({digits}) - length(rtrim({digits}, '0'))), 0) end"
     )
     return (
