@@ -457,8 +457,7 @@ def _checks(
     if column.required:
         checks.append((f"{raw} is null", "is required"))
     if column.base in EXACT_LIMITS:
-        decimals = "." + "9" * schema.MONEY_SCALE if column.base == "money" else ""
-        checks.append(_too_many_digits(raw, value, EXACT_LIMITS[column.base], decimals))
+        checks.append(_too_many_digits(raw, value, column.base))
     if column.base != "text":
         form = _well_formed(column, raw, value)
         broken = f"{value} is null" if form is None else f"({value} is null or not {form})"
@@ -520,15 +519,20 @@ def decimal_places_sql(raw: str) -> str:
     )
 
 
-def _too_many_digits(raw: str, value: str, limit: int, largest_decimals: str) -> tuple[str, str]:
+def _too_many_digits(raw: str, value: str, base: str) -> tuple[str, str]:
     """A plain number too large to store exactly (1e400, 30 digits): named as such, not as a
     malformed value."""
     number = f"try_cast({raw} as DOUBLE)"
     return (
         f"({raw} is not null and {value} is null and regexp_full_match({raw}, {sql_literal(NUMBER_PATTERN)}) "
-        f"and abs({number}) >= {limit})",
-        f"has more digits than can be stored exactly (the largest is {limit - 1:,}{largest_decimals})",
+        f"and abs({number}) >= {EXACT_LIMITS[base]})",
+        too_many_digits_reason(base),
     )
+
+
+def too_many_digits_reason(base: str) -> str:
+    decimals = "." + "9" * schema.MONEY_SCALE if base == "money" else ""
+    return f"has more digits than can be stored exactly (the largest is {EXACT_LIMITS[base] - 1:,}{decimals})"
 
 
 def _outside_bounds(column: schema.Column, value: str, bounds: config.Ingest) -> str:
