@@ -1157,13 +1157,16 @@ def test_jsonl_numbers_are_read_from_their_own_key_not_a_nested_one_or_a_string(
         + ', "note": "\\"cost_usd\\": 1.0", "cost_usd": 1.00000000000000000000000000001}',
         base.replace('"x"', '"nested-same-value"')
         + ', "meta": {"cost_usd": 1.0}, "cost_usd": 1.00000000000000000000000000001}',
+        # The key written with an escape, and another key ending in a quote and cost_usd.
+        base.replace('"x"', '"escaped-key"')
+        + ', "cost\\u005fusd": 1.00000000000000000000000000001, "x\\"cost_usd": 1.0}',
     ]
     path = tmp_path / "usage.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     result = load(conn, path)
 
-    assert (result.rows_read, result.accepted, result.rejected) == (3, 1, 2)
+    assert (result.rows_read, result.accepted, result.rejected) == (4, 1, 3)
     assert conn.execute("select event_id, cost_usd from usage_events").fetchall() == [
         ("nested-differs", Decimal("1.25"))
     ]
@@ -1176,6 +1179,13 @@ def test_jsonl_numbers_are_read_from_their_own_key_not_a_nested_one_or_a_string(
         ),
         (
             3,
+            "cost_usd",
+            "rejected",
+            "cost_usd: must be a decimal number (at most 8 decimal places) "
+            '(got "1.0 (its digits cannot be told apart in the line)")',
+        ),
+        (
+            4,
             "cost_usd",
             "rejected",
             "cost_usd: must be a decimal number (at most 8 decimal places) "

@@ -722,11 +722,12 @@ def _json_path(name: str) -> str:
 def _jsonl_number_text(name: str, decoded: str) -> str:
     """SQL: the digits of top-level key `name`'s number as written in `line`.
 
-    A key inside a string has its closing quote escaped, so only keys of objects match; of those,
-    the ones whose number is the decoded value's. When they disagree (the same key in a nested
-    object, written differently) or the key is written with escapes, the text says so and the
-    row is rejected: a number is stored only from digits known to be its own."""
-    pattern = sql_literal(f'"{re.escape(name)}"\\s*:\\s*(-?[0-9][0-9.eE+-]*)')
+    A key opens after `{`, `,` or white space, where a quote inside a string cannot stand (it is
+    escaped there), so only keys of objects match; of those, the ones whose number is the decoded
+    value's. When they disagree (the same key in a nested object, written differently) or the key
+    is written with escapes, the text says so and the row is rejected: a number is stored only
+    from digits known to be its own."""
+    pattern = sql_literal(f'[{{,\\s]"{re.escape(name)}"\\s*:\\s*(-?[0-9][0-9.eE+-]*)')
     found = (
         f"list_distinct(list_filter(regexp_extract_all(line, {pattern}, 1), "
         f"lambda c: try_cast(c as DOUBLE) = try_cast({decoded} as DOUBLE)))"
