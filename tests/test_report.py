@@ -101,7 +101,9 @@ def test_an_empty_database_gives_zeros_and_nulls(conn):
     built = report.build(conn, metrics.Filters(), Settings())
     jsonschema.validate(built, SCHEMA)
     assert built["as_of"] == dt.datetime.now(dt.UTC).date().isoformat()
-    assert built["org"] == {
+    org = dict(built["org"])
+    assert (org.pop("roi"), org.pop("previous")["has_data"]) == (None, False)
+    assert org == {
         "offloaded_share": None, "phase": None, "functions_at_scale": 0, "at_scale": False,
         "months_since_first_deployment": None, "time_to_scale_months": None, "trajectory": None,
         "hours_saved": 0.0, "net_output_uplift": None, "labor_value_usd": 0.0, "agent_cost_usd": 0.0,
@@ -242,3 +244,49 @@ def test_a_range_inside_months_covers_those_whole_months(data):
     assert (inside["from"], inside["to"]) == ("2025-02-01", "2025-02-28")
     assert inside["functions"] == whole["functions"]
     assert {row["month"] for row in inside["teams"]} == {"2025-02"}
+
+
+def test_the_previous_period_is_the_same_number_of_whole_months_just_before_from():
+    quarter = metrics.Filters(
+        as_of=dt.date(2025, 6, 15), date_from=dt.date(2025, 4, 1), date_to=dt.date(2025, 6, 15),
+        functions=("Marketing",), business_units=("Consumer",), history_from=dt.date(2024, 1, 1),
+    )  # fmt: skip
+    assert metrics.previous_period(quarter) == metrics.Filters(
+        as_of=dt.date(2025, 3, 31), date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 3, 31),
+        functions=("Marketing",), business_units=("Consumer",), history_from=dt.date(2024, 1, 1),
+    )  # fmt: skip
+    across_a_year = metrics.Filters(
+        as_of=dt.date(2025, 2, 28), date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 2, 28),
+        history_from=dt.date(2025, 1, 1),
+    )  # fmt: skip
+    previous = metrics.previous_period(across_a_year)
+    assert (previous.date_from, previous.date_to, previous.history_from) == (
+        dt.date(2024, 11, 1), dt.date(2024, 12, 31), dt.date(2024, 11, 1),
+    )  # fmt: skip
+    with pytest.raises(ValueError):
+        metrics.previous_period(metrics.Filters())
+
+
+def test_the_report_compares_with_the_previous_period(data):
+    conn = rich(data).load()
+    march = report.build(
+        conn, metrics.Filters(date_from=dt.date(2025, 3, 1), date_to=dt.date(2025, 3, 31)), Settings()
+    )
+    jsonschema.validate(march, SCHEMA)
+    previous = march["org"]["previous"]
+    # February: two teams each saved 90 tasks x (40 - 8) minutes = 48 h at $55.50 an hour, and ran
+    # 30 tasks at $3.33.
+    assert (previous["from"], previous["to"], previous["months"], previous["has_data"]) == (
+        "2025-02-01", "2025-02-28", 1, True,
+    )  # fmt: skip
+    assert previous["hours_saved"] == pytest.approx(96.0)
+    assert (previous["labor_value_usd"], previous["agent_cost_usd"], previous["net_savings_usd"]) == (
+        5328.0, 199.8, 5128.2,
+    )  # fmt: skip
+    assert previous["roi"] == pytest.approx(5128.2 / 199.8)
+    # The whole history has nothing before it: the comparison says so instead of showing zeros.
+    everything = report.build(conn, metrics.Filters(), Settings())
+    jsonschema.validate(everything, SCHEMA)
+    before = everything["org"]["previous"]
+    assert (before["from"], before["to"], before["has_data"]) == ("2024-10-01", "2024-12-31", False)
+    assert before["hours_saved"] is None and before["net_savings_usd"] is None

@@ -80,6 +80,35 @@ class Filters:
         )
 
 
+def months_between(first: dt.date, last: dt.date) -> int:
+    """How many calendar months the days first..last touch (both months counted)."""
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The first of the month `months` after (or before, when negative) the month of `day`."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def previous_period(filters: Filters) -> Filters:
+    """The comparison period of resolved filters: the same number of whole months just before
+    `date_from`, with as_of at its last day and the same functions and business units."""
+    if not filters.is_resolved:
+        raise ValueError("previous_period needs resolved filters (Filters.resolve)")
+    assert filters.date_from and filters.date_to and filters.history_from
+    months = months_between(filters.date_from, filters.date_to)
+    date_from = add_months(filters.date_from, -months)
+    date_to = filters.date_from - dt.timedelta(days=1)
+    return dataclasses.replace(
+        filters,
+        as_of=date_to,
+        date_from=date_from,
+        date_to=date_to,
+        history_from=min(filters.history_from, date_from),
+    )
+
+
 def month_end(day: dt.date) -> dt.date:
     following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return following - dt.timedelta(days=1)

@@ -84,6 +84,51 @@ def _by_function(frame: pd.DataFrame) -> dict[str, dict[str, object]]:
     return {row["function"]: row for row in frame.to_dict("records")}
 
 
+def org_figures(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict:
+    """The organisation's headline figures (the report's `org`) for resolved filters."""
+    program = metrics.program(conn, filters, settings)
+    org_net = metrics.net_output(conn, filters, settings, by=("organisation",)).to_dict("records")
+    org_finance = metrics.finance_summary(conn, filters, settings, by=("organisation",), exact=True).to_dict(
+        "records"
+    )
+    org_values: dict[str, object] = {**program}
+    org_values.update(org_net[0] if org_net else {})
+    org_values.update(org_finance[0] if org_finance else {})
+    for key in (
+        "hours_saved",
+        "labor_value_usd",
+        "agent_cost_usd",
+        "net_savings_usd",
+        "reinvestment_pool_usd",
+    ):
+        if display.missing(org_values.get(key)):
+            org_values[key] = 0
+    org = {key: value(key, org_values.get(key)) for key in ORG_KEYS}
+    org["at_scale"] = bool(org["at_scale"])
+    org["first_deployment_month"] = value("first_deployment_month", org_values.get("first_deployment_month"))
+    org["first_scale_month"] = value("first_scale_month", org_values.get("first_scale_month"))
+    org["roi"] = value("roi", org_values.get("roi"))
+    return org
+
+
+def previous_figures(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict:
+    """The same figures for the previous period (metrics.previous_period): the same number of whole
+    months just before `from`. Without any data in that period the figures are null."""
+    previous = metrics.previous_period(filters)
+    first, _ = metrics.data_range(conn)
+    has_data = first is not None and previous.date_to >= first  # type: ignore[operator]
+    figures = org_figures(conn, previous, settings)
+    if not has_data:
+        figures = dict.fromkeys(figures)
+    return {
+        "from": display.day(previous.date_from),
+        "to": display.day(previous.date_to),
+        "months": metrics.months_between(previous.date_from, previous.date_to),  # type: ignore[arg-type]
+        "has_data": has_data,
+        **{key: figures[key] for key in (*ORG_KEYS, "roi")},
+    }
+
+
 def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict[str, object]:
     """The report in SPEC's shape. Scripts depend on these names: add keys, never rename."""
     filters = filters.resolve(conn)
@@ -107,27 +152,8 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
         rows[-1]["automation_rate"] = value("automation_rate", merged.get("automation_rate"))
         rows[-1]["validated_teams"] = value("validated_teams", merged.get("validated_teams") or 0)
 
-    program = metrics.program(conn, filters, settings)
-    org_net = metrics.net_output(conn, filters, settings, by=("organisation",)).to_dict("records")
-    org_finance = metrics.finance_summary(conn, filters, settings, by=("organisation",), exact=True).to_dict(
-        "records"
-    )
-    org_values: dict[str, object] = {**program}
-    org_values.update(org_net[0] if org_net else {})
-    org_values.update(org_finance[0] if org_finance else {})
-    for key in (
-        "hours_saved",
-        "labor_value_usd",
-        "agent_cost_usd",
-        "net_savings_usd",
-        "reinvestment_pool_usd",
-    ):
-        if display.missing(org_values.get(key)):
-            org_values[key] = 0
-    org = {key: value(key, org_values.get(key)) for key in ORG_KEYS}
-    org["at_scale"] = bool(org["at_scale"])
-    org["first_deployment_month"] = value("first_deployment_month", org_values.get("first_deployment_month"))
-    org["first_scale_month"] = value("first_scale_month", org_values.get("first_scale_month"))
+    org = org_figures(conn, filters, settings)
+    org["previous"] = previous_figures(conn, filters, settings)
 
     adoption = metrics.adoption(conn, filters, settings)
     teams = metrics.net_output_teams(conn, filters, settings)
