@@ -31,6 +31,7 @@ DIMENSIONS = {
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _PARAMETER = re.compile(r"\$(\w+)")
 _COMMENT = re.compile(r"--[^\n]*")
+_HEADER = re.compile(r"\A(?:--[^\n]*\n)+")
 # Shares and rates are ratios of floating-point sums: a value that is exactly on a threshold on paper
 # (0.30, 0.15, 0.5) can land a rounding step below it. Every threshold comparison allows this much.
 TOLERANCE = 1e-9
@@ -123,7 +124,8 @@ def data_range(conn: duckdb.DuckDBPyConnection) -> tuple[dt.date | None, dt.date
 @functools.cache
 def render(name: str, dimensions: tuple[str, ...] = ()) -> str:
     """The SQL of a metric file with its {dimensions} and nested {file} slots filled."""
-    text = store.sql_text(f"{name}.sql")
+    # The header is documentation: its plain-language lines name settings in {braces} too.
+    text = _HEADER.sub("", store.sql_text(f"{name}.sql"))
 
     def fill(match: re.Match[str]) -> str:
         slot = match.group(1)

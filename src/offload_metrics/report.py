@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from offload_metrics import display, export, ingest, metrics
+from offload_metrics import display, export, ingest, metrics, summary
 from offload_metrics.config import Settings
 
 ORG_KEYS = (
@@ -241,149 +241,6 @@ def finance_tables(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, se
     }
 
 
-def markdown(report: Mapping[str, object]) -> str:
-    """A one-page executive summary."""
-    org, functions = report["org"], report["functions"]
-    settings = Settings.model_validate(report["settings"])
-    assert isinstance(org, dict) and isinstance(functions, list)
-    crossing = display.share(settings.crossing_share, 0)
-    uplift = display.share(settings.net_output.validation_uplift, 0)
-    accuracy = display.share(settings.gates.min_accuracy, 0)
-    automation = display.share(settings.gates.min_automation, 0)
-    lines = [
-        f"# Offloading report as of {report['as_of']}",
-        "",
-        f"Range {report['from']} to {report['to']}.",
-        "",
-        "## Where the organisation stands",
-        "",
-        f"- Offloaded share of routine work: **{display.share(org['offloaded_share'])}**, "
-        f"phase **{display.label(org['phase'])}**.",
-        f"- Functions at scale this month: **{org['functions_at_scale']}** "
-        f"({'at scale' if org['at_scale'] else 'not yet at scale'}).",
-        f"- Trajectory: **{display.label(org['trajectory'])}**; "
-        f"{_months(org['months_since_first_deployment'])} since the first validated agent; "
-        f"time to scale: {_months(org['time_to_scale_months'])}.",
-        f"- Hours saved: **{display.hours(org['hours_saved'])}**; Net Output uplift "
-        f"**{display.share(org['net_output_uplift'])}**.",
-        "",
-        "## Functions by phase",
-        "",
-    ]
-    lines += _markdown_table(
-        sorted(functions, key=lambda item: -(item["offloaded_share"] or 0)),
-        {
-            "function": lambda row: _cell(row["function"]),
-            "phase": lambda row: display.label(row["phase"]),
-            "share": lambda row: display.share(row["offloaded_share"]),
-            f"crossed {crossing}": lambda row: row["crossed_on"] or "—",
-            "cascade rank": lambda row: str(row["cascade_rank"] or "—"),
-        },
-        empty="No function has data yet.",
-    )
-    lines += ["", f"## Teams with validated Net Output (+{uplift} without more headcount)", ""]
-    lines += _markdown_table(
-        report["validated_teams"][:10],  # type: ignore[index]
-        {
-            "team": lambda team: _cell(team["team"]),
-            "business unit": lambda team: _cell(team["business_unit"]),
-            "validated months": lambda team: str(team["validated_months"]),
-            "best month's uplift": lambda team: display.share(team["best_uplift"]),
-        },
-        empty="No team has validated Net Output yet.",
-    )
-    lines += ["", f"## Cull list: agents below {accuracy} accuracy or {automation} automation", ""]
-    lines += _markdown_table(
-        report["cull_list"],  # type: ignore[arg-type]
-        {
-            "agent": lambda agent: _cell(agent["agent_id"]),
-            "function": lambda agent: _cell(agent["function"]),
-            "accuracy": lambda agent: display.share(agent["accuracy"]),
-            "automation": lambda agent: display.share(agent["automation"]),
-            "tasks": lambda agent: display.count(agent["tasks"]),
-        },
-        empty="No agent fails the gate.",
-    )
-    lines += ["", "## Replication backlog: validated agents not yet replicated", ""]
-    lines += _markdown_table(
-        report["replication_backlog"][:10],  # type: ignore[index]
-        {
-            "agent": lambda agent: _cell(agent["agent_id"]),
-            "function": lambda agent: _cell(agent["function"]),
-            "validated on": lambda agent: str(agent["validated_on"]),
-            "days waiting": lambda agent: str(agent["days_waiting"]),
-        },
-        empty="Every validated agent has been replicated.",
-    )
-    lines += [
-        "",
-        "## Savings and the reinvestment pool",
-        "",
-        f"- Labor value of hours saved: **{display.money(org['labor_value_usd'])}**",
-        f"- Agent cost: **{display.money(org['agent_cost_usd'])}**",
-        f"- Net savings: **{display.money(org['net_savings_usd'])}**",
-        f"- Reinvestment pool: **{display.money(org['reinvestment_pool_usd'])}**",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-# Columns whose numbers read best aligned right in a Markdown table.
-_RIGHT = {"validated months", "best month's uplift", "accuracy", "automation", "tasks", "days waiting", "share",
-          "cascade rank"}  # fmt: skip
-
-
-def _markdown_table(rows: list[dict], columns: dict[str, Callable[[dict], str]], empty: str) -> list[str]:
-    """A Markdown table of rows, one column per (title, how to show a row's value); `empty` if none."""
-    if not rows:
-        return [empty]
-    lines = [
-        "| " + " | ".join(columns) + " |",
-        "|" + "|".join("---:" if t in _RIGHT else "---" for t in columns) + "|",
-    ]
-    lines += ["| " + " | ".join(show(row) for show in columns.values()) + " |" for row in rows]
-    return lines
-
-
-def _months(count: object) -> str:
-    if count is None:
-        return "—"
-    return "1 month" if count == 1 else f"{count} months"
-
-
-def _cell(text: object) -> str:
-    """Text for a Markdown table cell: pipes and line breaks would break the table."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def blueprint_page(agent: Mapping[str, object], as_of: object) -> str:
-    """A one-page replication blueprint of an agent: its facts, its proof, and its recipe."""
-    facts = [
-        ("Function", agent.get("function")),
-        (
-            "Owner",
-            " / ".join(
-                str(part) for part in (agent.get("owner_business_unit"), agent.get("owner_team")) if part
-            ),
-        ),
-        ("Risk class", agent.get("risk_class")),
-        ("Validated on", display.day(agent.get("validated_on"))),
-        ("Pilot unit", agent.get("pilot_unit")),
-        ("Replicated to", f"{agent.get('replications') or 0} business units"),
-        ("Gate", display.label(agent.get("gate"))),
-        ("Accuracy", display.share(agent.get("accuracy"))),
-        ("Automation", display.share(agent.get("automation"))),
-        ("Hours saved (Net Output proof)", display.hours(agent.get("hours_saved"))),
-        ("Teams using it", display.count(agent.get("teams"))),
-    ]
-    lines = [f"# {agent.get('name') or agent.get('agent_id')} ({agent.get('agent_id')})", ""]
-    if agent.get("description"):
-        lines += [str(agent["description"]), ""]
-    lines += ["| | |", "|---|---|"]
-    lines += [
-        f"| {name} | {_cell('—' if display.missing(value) or value == '' else value)} |"
-        for name, value in facts
-    ]
-    lines += ["", f"As of {display.day(as_of)}.", "", "## Blueprint", ""]
-    lines.append(str(agent.get("blueprint") or "No blueprint has been recorded for this agent yet."))
-    return "\n".join(lines) + "\n"
+# The Markdown summary and the blueprint page live in summary.py, which the dashboard uses too.
+markdown = summary.markdown
+blueprint_page = summary.blueprint_page

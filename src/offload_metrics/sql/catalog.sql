@@ -1,7 +1,11 @@
 -- Definition: The agent catalog for replication: every catalogued agent with its validation,
 -- gate, replications and Net Output proof.
+-- Definition, in words: The agents worth copying: validated by a pilot team, with their proof and their
+--   recipe.
 -- hours_saved: documented hours the agent saved over the range (the Net Output proof).
+-- hours_saved, in words: The hours the agent saved in the chosen months: its proof.
 -- teams: distinct teams that documented savings with the agent over the range.
+-- teams, in words: How many teams documented savings with the agent.
 -- is_validated: the agent has a validated event up to as_of (within the filters).
 -- Grain: one row per agent in the catalog.
 with catalog as (

@@ -1,0 +1,220 @@
+"""The one-page executive summary and an agent's blueprint page, as Markdown and printable HTML.
+
+The report command and the dashboard's Overview both render the summary from here, from the
+report's JSON shape (report.build), so the two never differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from markdown_it import MarkdownIt
+
+from offload_metrics import display
+from offload_metrics.config import Settings
+
+
+def markdown(report: Mapping[str, object]) -> str:
+    """A one-page executive summary."""
+    org, functions = report["org"], report["functions"]
+    settings = Settings.model_validate(report["settings"])
+    assert isinstance(org, dict) and isinstance(functions, list)
+    crossing = display.share(settings.crossing_share, 0)
+    uplift = display.share(settings.net_output.validation_uplift, 0)
+    accuracy = display.share(settings.gates.min_accuracy, 0)
+    automation = display.share(settings.gates.min_automation, 0)
+    lines = [
+        f"# Offloading report as of {report['as_of']}",
+        "",
+        f"Range {report['from']} to {report['to']}.",
+        "",
+        "## Where the organisation stands",
+        "",
+        f"- Offloaded share of routine work: **{display.share(org['offloaded_share'])}**, "
+        f"phase **{display.label(org['phase'])}**.",
+        f"- Functions at scale this month: **{org['functions_at_scale']}** "
+        f"({'at scale' if org['at_scale'] else 'not yet at scale'}).",
+        f"- Trajectory: **{display.label(org['trajectory'])}**; "
+        f"{_months(org['months_since_first_deployment'])} since the first validated agent; "
+        f"time to scale: {_months(org['time_to_scale_months'])}.",
+        f"- Hours saved: **{display.hours(org['hours_saved'])}**; Net Output uplift "
+        f"**{display.share(org['net_output_uplift'])}**.",
+        *_previous_lines(org),
+        "",
+        "## Functions by phase",
+        "",
+    ]
+    lines += _markdown_table(
+        sorted(functions, key=lambda item: -(item["offloaded_share"] or 0)),
+        {
+            "function": lambda row: _cell(row["function"]),
+            "phase": lambda row: display.label(row["phase"]),
+            "share": lambda row: display.share(row["offloaded_share"]),
+            f"crossed {crossing}": lambda row: row["crossed_on"] or "—",
+            "cascade rank": lambda row: str(row["cascade_rank"] or "—"),
+        },
+        empty="No function has data yet.",
+    )
+    lines += ["", f"## Teams with validated Net Output (+{uplift} without more headcount)", ""]
+    lines += _markdown_table(
+        report["validated_teams"][:10],  # type: ignore[index]
+        {
+            "team": lambda team: _cell(team["team"]),
+            "business unit": lambda team: _cell(team["business_unit"]),
+            "validated months": lambda team: str(team["validated_months"]),
+            "best month's uplift": lambda team: display.share(team["best_uplift"]),
+        },
+        empty="No team has validated Net Output yet.",
+    )
+    lines += ["", f"## Cull list: agents below {accuracy} accuracy or {automation} automation", ""]
+    lines += _markdown_table(
+        report["cull_list"],  # type: ignore[arg-type]
+        {
+            "agent": lambda agent: _cell(agent["agent_id"]),
+            "function": lambda agent: _cell(agent["function"]),
+            "accuracy": lambda agent: display.share(agent["accuracy"]),
+            "automation": lambda agent: display.share(agent["automation"]),
+            "tasks": lambda agent: display.count(agent["tasks"]),
+        },
+        empty="No agent fails the gate.",
+    )
+    lines += ["", "## Replication backlog: validated agents not yet replicated", ""]
+    lines += _markdown_table(
+        report["replication_backlog"][:10],  # type: ignore[index]
+        {
+            "agent": lambda agent: _cell(agent["agent_id"]),
+            "function": lambda agent: _cell(agent["function"]),
+            "validated on": lambda agent: str(agent["validated_on"]),
+            "days waiting": lambda agent: str(agent["days_waiting"]),
+        },
+        empty="Every validated agent has been replicated.",
+    )
+    lines += [
+        "",
+        "## Savings and the reinvestment pool",
+        "",
+        f"- Labor value of hours saved: **{display.money(org['labor_value_usd'])}**",
+        f"- Agent cost: **{display.money(org['agent_cost_usd'])}**",
+        f"- Net savings: **{display.money(org['net_savings_usd'])}**",
+        f"- Reinvestment pool: **{display.money(org['reinvestment_pool_usd'])}**",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# The headline figures compared with the previous period, and how each is shown.
+COMPARED = (
+    ("Offloaded share", "offloaded_share", display.share),
+    ("Hours saved", "hours_saved", display.hours),
+    ("Net Output uplift", "net_output_uplift", display.share),
+    ("Net savings", "net_savings_usd", display.money),
+    ("Reinvestment pool", "reinvestment_pool_usd", display.money),
+)
+
+
+def _previous_lines(org: Mapping[str, object]) -> list[str]:
+    """One line comparing the headline figures with the previous period (org.previous)."""
+    previous = org.get("previous")
+    if not isinstance(previous, Mapping):
+        return []
+    span = display.period(previous["from"], previous["to"])
+    if not previous["has_data"]:
+        return [f"- Against the previous period ({span}): no data loaded for it, so no change is shown."]
+    changes = [
+        f"{name} {display.change(shown, org[key], previous[key]) or '—'}" for name, key, shown in COMPARED
+    ]
+    return [f"- Against the previous period ({span}): " + "; ".join(changes) + "."]
+
+
+# Columns whose numbers read best aligned right in a Markdown table.
+_RIGHT = {"validated months", "best month's uplift", "accuracy", "automation", "tasks", "days waiting", "share",
+          "cascade rank"}  # fmt: skip
+
+
+def _markdown_table(rows: list[dict], columns: dict[str, Callable[[dict], str]], empty: str) -> list[str]:
+    """A Markdown table of rows, one column per (title, how to show a row's value); `empty` if none."""
+    if not rows:
+        return [empty]
+    lines = [
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join("---:" if t in _RIGHT else "---" for t in columns) + "|",
+    ]
+    lines += ["| " + " | ".join(show(row) for show in columns.values()) + " |" for row in rows]
+    return lines
+
+
+def _months(count: object) -> str:
+    if count is None:
+        return "—"
+    return "1 month" if count == 1 else f"{count} months"
+
+
+def _cell(text: object) -> str:
+    """Text for a Markdown table cell: pipes and line breaks would break the table."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def blueprint_page(agent: Mapping[str, object], as_of: object) -> str:
+    """A one-page replication blueprint of an agent: its facts, its proof, and its recipe."""
+    facts = [
+        ("Function", agent.get("function")),
+        (
+            "Owner",
+            " / ".join(
+                str(part) for part in (agent.get("owner_business_unit"), agent.get("owner_team")) if part
+            ),
+        ),
+        ("Risk class", agent.get("risk_class")),
+        ("Validated on", display.day(agent.get("validated_on"))),
+        ("Pilot unit", agent.get("pilot_unit")),
+        ("Replicated to", f"{agent.get('replications') or 0} business units"),
+        ("Gate", display.label(agent.get("gate"))),
+        ("Accuracy", display.share(agent.get("accuracy"))),
+        ("Automation", display.share(agent.get("automation"))),
+        ("Hours saved (Net Output proof)", display.hours(agent.get("hours_saved"))),
+        ("Teams using it", display.count(agent.get("teams"))),
+    ]
+    lines = [f"# {agent.get('name') or agent.get('agent_id')} ({agent.get('agent_id')})", ""]
+    if agent.get("description"):
+        lines += [str(agent["description"]), ""]
+    lines += ["| | |", "|---|---|"]
+    lines += [
+        f"| {name} | {_cell('—' if display.missing(value) or value == '' else value)} |"
+        for name, value in facts
+    ]
+    lines += ["", f"As of {display.day(as_of)}.", "", "## Blueprint", ""]
+    lines.append(_without_own_heading(agent.get("blueprint"), agent.get("name")))
+    return "\n".join(lines) + "\n"
+
+
+def _without_own_heading(blueprint: object, name: object) -> str:
+    """The recipe without a first heading that only repeats the agent's name (the page has it)."""
+    if display.missing(blueprint) or not str(blueprint).strip():
+        return "No blueprint has been recorded for this agent yet."
+    first, _, rest = str(blueprint).strip().partition("\n")
+    if first.startswith("#") and first.lstrip("#").strip() == str(name).strip():
+        return rest.strip() or "No blueprint has been recorded for this agent yet."
+    return str(blueprint).strip()
+
+
+_PARSER = MarkdownIt("commonmark", {"html": False}).enable("table")
+_PRINT_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60rem; margin: 2rem auto;
+       color: #1b1b1b; line-height: 1.45; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; }
+th, td { border: 1px solid #ccc; padding: 0.2rem 0.6rem; text-align: left; }
+td[style*="right"], th[style*="right"] { text-align: right; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 1.4rem; }
+@media print { body { margin: 0; } h2 { break-after: avoid; } table { break-inside: avoid; } }
+"""
+
+
+def html(markdown_text: str, title: str) -> str:
+    """A Markdown page as a self-contained printable HTML page (no script, no outside resource;
+    raw HTML in the text is shown as text)."""
+    body = _PARSER.render(markdown_text)
+    safe_title = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{safe_title}</title><style>{_PRINT_STYLE}</style></head>\n<body>\n{body}</body></html>\n"
+    )
