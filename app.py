@@ -6,7 +6,8 @@ import streamlit as st
 
 from offload_metrics import ui
 
-st.set_page_config(page_title="Offload metrics", page_icon=":material/insights:", layout="wide")
+# A file of our own: a Material or emoji icon would make the browser fetch it from outside this machine.
+st.set_page_config(page_title="Offload metrics", page_icon=str(ui.ICON), layout="wide")
 
 ui.start_on_sample()
 st.session_state["filters"] = ui.sidebar_filters()
@@ -27,9 +28,5 @@ PAGES = {
 }
 st.navigation(PAGES).run()
 
-# After the page, so that a file the page just loaded counts: then the data is no longer only the sample.
-if ui.showing_sample():
-    st.sidebar.info("Showing the bundled sample organisation, not your data.", icon=":material/science:")
-    if st.sidebar.button("Clear the sample and load my own files", key="clear_sample", width="stretch"):
-        ui.clear_database()
-        st.switch_page(ui.PAGES / "data.py")
+# After the page, so that a file the page just loaded counts.
+ui.sample_notice()

@@ -107,9 +107,27 @@ def test_every_tile_carries_its_definition_on_hover(sample_app):
             assert metric.proto.help, f"{name}: {metric.label} has no definition"
     sample_app.switch_page(page("overview")).run()
     hover = {metric.label: metric.proto.help for metric in sample_app.metric}
-    assert hover["Offloaded share"] == definitions.lookup("offloaded_share", "adoption_org")
-    assert hover["Trajectory"] == definitions.lookup("trajectory", "adoption_program")
-    assert hover["Trajectory"].endswith("else in_progress. Null before any validated agent.")
+    assert hover["Offloaded share"] == (
+        "The share of the organisation's routine hours that agents now do.\n\n"
+        "Formula: docs/metrics.md, adoption_org.sql."
+    )
+    assert "against the usual 18 to 36 months" in hover["Trajectory"]
+    assert "_" not in hover["Trajectory"].split("Formula:")[0], "no code names in the plain words"
+
+
+def test_hover_text_follows_the_settings_the_user_changed(sample_app):
+    sample_app.switch_page(page("data")).run()
+    sample_app.text_input(key="s_phase_bounds").set_value("5%, 20, 0.7")
+    sample_app.text_input(key="s_scale_months").set_value("12, 24")
+    sample_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
+    assert not sample_app.error, [error.value for error in sample_app.error]
+    sample_app.switch_page(page("overview")).run()
+    hover = {metric.label: metric.proto.help for metric in sample_app.metric}
+    assert "against the usual 12 to 24 months" in hover["Trajectory"]
+    assert "still below 5%" in hover["Trajectory"]
+    sample_app.switch_page(page("adoption")).run()
+    phase_help = [header.proto.help for header in sample_app.subheader if header.value == "Offloaded share by function"]
+    assert phase_help and "15%" not in phase_help[0]
 
 
 def test_finance_and_fleet_tiles_match_the_report(sample_app, tmp_path):
@@ -190,10 +208,21 @@ def test_the_settings_form_rejects_bad_values_and_applies_good_ones(sample_app):
     sample_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
     assert any("adoption.phase_bounds" in error.value for error in sample_app.error)
     sample_app.text_input(key="s_phase_bounds").set_value("0.1, 0.15, 0.6")
-    sample_app.number_input(key="s_min_accuracy").set_value(0.5)
+    sample_app.text_input(key="s_min_accuracy").set_value("0.5")
     sample_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
     assert any("applied" in success.value for success in sample_app.success)
     assert sample_app.session_state["settings"].gates.min_accuracy == 0.5
+
+
+@pytest.mark.parametrize(("typed", "read"), [("80", "as a percent: 80%"), ("80%", "as a percent: 80%"),
+                                             ("0.8", "as a fraction: 80%")])  # fmt: skip
+def test_a_share_setting_accepts_80_80_percent_or_0_8_and_says_which_it_got(sample_app, typed, read):
+    sample_app.switch_page(page("data")).run()
+    sample_app.text_input(key="s_min_accuracy").set_value(typed)
+    sample_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
+    assert sample_app.session_state["settings"].gates.min_accuracy == pytest.approx(0.8)
+    [message] = [success.value for success in sample_app.success]
+    assert f"Minimum accuracy: read '{typed}' {read} (0.8)" in message
 
 
 def test_a_stricter_gate_lengthens_the_cull_list(sample_app):

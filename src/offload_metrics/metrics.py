@@ -110,6 +110,25 @@ def previous_period(filters: Filters) -> Filters:
     )
 
 
+# Quick ranges, in whole months ending with the as_of month (DECISIONS 11).
+PRESETS = ("All data", "This quarter", "Last quarter", "Last 3 months", "Last 12 months", "Year to date")
+CUSTOM = "Custom range"
+
+
+def preset_range(preset: str, as_of: dt.date, first: dt.date) -> tuple[dt.date, dt.date]:
+    """(from, to) of a quick range as of a day; `first` is the first day of the data."""
+    quarter_start = dt.date(as_of.year, (as_of.month - 1) // 3 * 3 + 1, 1)
+    ranges = {
+        "All data": (first, as_of),
+        "This quarter": (quarter_start, as_of),
+        "Last quarter": (add_months(quarter_start, -3), quarter_start - dt.timedelta(days=1)),
+        "Last 3 months": (add_months(as_of, -2), as_of),
+        "Last 12 months": (add_months(as_of, -11), as_of),
+        "Year to date": (dt.date(as_of.year, 1, 1), as_of),
+    }
+    return ranges[preset]
+
+
 def month_end(day: dt.date) -> dt.date:
     following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return following - dt.timedelta(days=1)
@@ -296,6 +315,26 @@ def agents(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
     return query(conn, "agents", filters, settings)
 
 
+def loaded_kinds(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    """The input kinds of which at least one row was accepted: what a figure can be computed from."""
+    rows = conn.execute("select distinct kind from loads where accepted > 0").fetchall()
+    return {row[0] for row in rows}
+
+
+def catalog_rejections(conn: duckdb.DuckDBPyConnection, agent_ids: Sequence[str]) -> pd.DataFrame:
+    """The rejected or conflicting catalog rows of these agents: why they have no catalog entry."""
+    return conn.execute(
+        """
+        select try(json_extract_string(r.raw, '$.agent_id')) as agent_id, l.file_name, r.line, r.column_name,
+               r.outcome, r.reason
+        from rejected_rows as r join loads as l using (load_id)
+        where l.kind = 'agents' and try(json_extract_string(r.raw, '$.agent_id')) in (select unnest($agents))
+        order by agent_id, l.load_id, r.line
+        """,
+        {"agents": list(agent_ids)},
+    ).df()
+
+
 def data_quality(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Where every row read went, over all loads."""
     # Constant column names; an aggregate without a group by returns one row, of nulls before any load.
@@ -317,10 +356,18 @@ def _plain(value: object) -> object:
 # once); a page never filters rows itself.
 
 
-def cull_list(agents_frame: pd.DataFrame) -> pd.DataFrame:
-    """The agents of an agents() result that fail the gate, worst accuracy first."""
+def cull_list(agents_frame: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
+    """The agents of an agents() result that fail the gate, worst accuracy first; with the settings,
+    `fails_on` names the rates below their bar (accuracy, automation or both)."""
     failing = agents_frame[agents_frame["gate"] == "fail"]
-    return failing.sort_values(["accuracy", "automation"]).reset_index(drop=True)
+    failing = failing.sort_values(["accuracy", "automation"]).reset_index(drop=True)
+    if settings is not None:
+        bars = {"accuracy": settings.gates.min_accuracy, "automation": settings.gates.min_automation}
+        failing["fails_on"] = [
+            tuple(name for name, bar in bars.items() if row[name] < bar - TOLERANCE)
+            for row in failing.to_dict("records")
+        ]
+    return failing
 
 
 def replication_backlog(replication_frame: pd.DataFrame) -> pd.DataFrame:
@@ -332,6 +379,11 @@ def replication_backlog(replication_frame: pd.DataFrame) -> pd.DataFrame:
     return waiting.sort_values("days_waiting", ascending=False).reset_index(drop=True)
 
 
+def in_range(monthly_frame: pd.DataFrame) -> pd.DataFrame:
+    """The months of an adoption() or adoption_org() result within [from, to]."""
+    return monthly_frame[monthly_frame["in_range"]].reset_index(drop=True)
+
+
 def in_plateau(cascade_frame: pd.DataFrame) -> pd.DataFrame:
     """The functions of a cascade result that are in the pilot plateau in the as_of month."""
     return cascade_frame[cascade_frame["phase"] == "pilot_plateau"].reset_index(drop=True)
@@ -339,6 +391,18 @@ def in_plateau(cascade_frame: pd.DataFrame) -> pd.DataFrame:
 
 # The grain of net_output() that team_leaderboard and grown_teams select from.
 TEAMS = ("function", "business_unit", "team")
+
+
+def team_labels(teams_frame: pd.DataFrame) -> pd.DataFrame:
+    """A result by TEAMS with `team_label`: "Tier 1 · Consumer Support", with the function added where
+    the same business unit and team name appear under two functions, so no two teams share a label."""
+    labelled = teams_frame.copy()
+    labelled["team_label"] = labelled["team"].astype(str) + " · " + labelled["business_unit"].astype(str)
+    repeated = labelled["team_label"].duplicated(keep=False)
+    labelled.loc[repeated, "team_label"] = (
+        labelled.loc[repeated, "team_label"] + " · " + labelled.loc[repeated, "function"].astype(str)
+    )
+    return labelled
 
 
 def team_leaderboard(teams_frame: pd.DataFrame) -> pd.DataFrame:
@@ -352,6 +416,12 @@ def grown_teams(teams_frame: pd.DataFrame) -> pd.DataFrame:
     return teams_frame[teams_frame["teams_grew_headcount"] > 0].reset_index(drop=True)
 
 
+NO_CATALOG_ENTRY = "no catalog entry"
+
+
 def validated_catalog(catalog_frame: pd.DataFrame) -> pd.DataFrame:
-    """The agents of a catalog() result that a pilot team validated: the ones to replicate."""
-    return catalog_frame[catalog_frame["is_validated"]].reset_index(drop=True)
+    """The agents of a catalog() result that a pilot team validated: the ones to replicate. An agent
+    without an accepted catalog row is named "no catalog entry" rather than left out."""
+    validated = catalog_frame[catalog_frame["is_validated"]].reset_index(drop=True)
+    validated["name"] = validated["name"].astype(object).where(validated["in_catalog"], NO_CATALOG_ENTRY)
+    return validated

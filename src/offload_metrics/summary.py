@@ -187,6 +187,16 @@ def blueprint_page(agent: Mapping[str, object], as_of: object) -> str:
     return "\n".join(lines) + "\n"
 
 
+def blueprint_text(agent: Mapping[str, object]) -> str:
+    """The agent's recipe as written in the catalog, or why there is none."""
+    if agent.get("in_catalog") is False:
+        return "This agent has no catalog entry, so no blueprint: load its row of the agent catalog."
+    blueprint = agent.get("blueprint")
+    if display.missing(blueprint) or not str(blueprint).strip():
+        return "No blueprint has been recorded for this agent yet."
+    return str(blueprint)
+
+
 def _without_own_heading(blueprint: object, name: object) -> str:
     """The recipe without a first heading that only repeats the agent's name (the page has it)."""
     if display.missing(blueprint) or not str(blueprint).strip():

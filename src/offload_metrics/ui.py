@@ -17,11 +17,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from offload_metrics import config, definitions, ingest, metrics, report, store
+from offload_metrics import config, definitions, display, ingest, metrics, report, store
 from offload_metrics.config import Settings
 
 SAMPLE_ENV = "OFFLOAD_METRICS_SAMPLE"
 PAGES = Path(__file__).resolve().parent / "app_pages"
+ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 SAMPLE_FILES = (
     "agents.csv",
     "org_baseline.csv",
@@ -98,24 +99,73 @@ def start_on_sample(force: bool = False) -> list[ingest.LoadResult]:
         return results
 
 
+# The last load id of the bundled sample: loads up to it are the sample's (it loads only into an empty
+# database, and a clear forgets it).
 SAMPLE_KEY = "sample_last_load"
+
+
+def _sample_last_load() -> int | None:
+    with cursor() as conn:
+        last = store.get_meta(conn, SAMPLE_KEY)
+    return int(last) if last is not None else None
+
+
+def has_sample() -> bool:
+    """Whether any rows of the bundled sample are in the database (alone or mixed with the user's)."""
+    last = _sample_last_load()
+    if last is None:
+        return False
+    with cursor() as conn:
+        row = conn.execute("select count(*) from loads where load_id <= ?", [last]).fetchone()
+    return bool(row and row[0])
 
 
 def showing_sample() -> bool:
     """Whether the database holds the bundled sample and nothing else (so it can go in one click)."""
-    with cursor() as conn:
-        last = store.get_meta(conn, SAMPLE_KEY)
-    return last is not None and str(data_version()[0]) == last
+    last = _sample_last_load()
+    return last is not None and data_version()[0] == last and has_sample()
 
 
-def load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequence[str] | None = None):
-    """Load files one by one with a progress bar; say what happened to each. One session of this
-    server loads at a time (each load takes the next load id)."""
+def sample_notice() -> None:
+    """On every page while sample rows are in the database: say so, and how to be rid of them."""
+    if showing_sample():
+        st.sidebar.info("Showing the bundled sample organisation, not your data.", icon=":material/science:")
+        if st.sidebar.button("Clear the sample and load my own files", key="clear_sample", width="stretch"):
+            clear_database()
+            st.switch_page(PAGES / "data.py")
+    elif has_sample():
+        st.sidebar.warning(
+            "The bundled sample organisation is mixed with your files: every figure includes it. Start over "
+            "on the Data page to keep only your own.",
+            icon=":material/science:",
+        )
+
+
+def replace_sample(paths: Sequence[Path], say: Callable[[str], object], names=None, kind=None, fail=None):
+    """Clear the sample and load the user's files in one step."""
+    clear_database()
+    return load_files(paths, say, names, kind, fail)
+
+
+def load_files(
+    paths: Sequence[Path],
+    say: Callable[[str], object],
+    names: Sequence[str] | None = None,
+    kind: str | None = None,
+    fail: Callable[[str], object] | None = None,
+):
+    """Load files one by one with a progress bar; say what happened to each (`fail` for a file that
+    could not be loaded). One session of this server loads at a time (each load takes the next id)."""
     with _process(str(store.db_path().resolve()))["lock"]:  # type: ignore[attr-defined]
-        return _load_files(paths, say, names)
+        return _load_files(paths, say, names, kind, fail or say)
 
 
-def _load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequence[str] | None):
+def web_message(message: str) -> str:
+    """An ingest message for someone on the Data page, who names the kind with the Kind menu."""
+    return message.replace("name the kind with --kind", "choose its kind under 'Kind of file' and load it again")
+
+
+def _load_files(paths, say, names, kind, fail):
     results = []
     for index, path in enumerate(paths):
         name = names[index] if names else path.name
@@ -125,7 +175,7 @@ def _load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequ
         try:
             result = ingest.run_with_progress(
                 lambda progress, conn=conn, path=path, name=name: ingest.load_file(
-                    conn, path, progress=progress, display_name=name
+                    conn, path, kind=kind, progress=progress, display_name=name
                 ),
                 lambda progress, bar=bar, name=name: bar.progress(
                     min(progress.fraction, 1.0), text=f"{name}: {progress.phase}"
@@ -134,7 +184,7 @@ def _load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequ
             )
         except ingest.IngestError as error:
             bar.empty()
-            say(f"**{error.file}** was not loaded: {error.message}")
+            fail(f"**{error.file}** was not loaded: {web_message(error.message)}")
             continue
         bar.empty()
         results.append(result)
@@ -180,11 +230,41 @@ def settings() -> Settings:
     return st.session_state["settings"]
 
 
-FILTER_KEYS = ("as_of", "range", "function", "business_unit")
+FILTER_KEYS = ("as_of", "period", "range", "function", "business_unit")
+
+
+def _range_for(preset: str, as_of: dt.date, first: dt.date) -> tuple[dt.date, dt.date]:
+    start, end = metrics.preset_range(preset, as_of, first)
+    return max(start, first), max(min(end, as_of), first)
+
+
+def _on_period(first: dt.date, last: dt.date) -> None:
+    """A quick range fills the date inputs, so that they always show what applies."""
+    preset = st.session_state.get("period")
+    if preset in metrics.PRESETS:
+        as_of = st.session_state.get("as_of") or last
+        st.session_state["range"] = _range_for(preset, as_of, first)
+
+
+def _on_as_of(first: dt.date, last: dt.date) -> None:
+    """A new as_of moves a quick range with it, and a custom range never ends after as_of."""
+    as_of = st.session_state.get("as_of") or last
+    preset = st.session_state.get("period", metrics.PRESETS[0])
+    if preset in metrics.PRESETS:
+        st.session_state["range"] = _range_for(preset, as_of, first)
+        return
+    picked = st.session_state.get("range") or (first, last)
+    start, end = (picked[0], picked[-1]) if len(picked) else (first, last)
+    st.session_state["range"] = (min(start, as_of), min(end, as_of))
+
+
+def _on_range() -> None:
+    st.session_state["period"] = metrics.CUSTOM
 
 
 def sidebar_filters() -> metrics.Filters:
-    """The shared filters, kept in the URL so that a view can be shared by link."""
+    """The shared filters, kept in the URL so that a view can be shared by link. Below them, the
+    months that actually apply (whole months, never past as_of) and the period compared with."""
     version = data_version()
     first, last = _data_range(version)
     names = _function_choices(version)
@@ -194,11 +274,19 @@ def sidebar_filters() -> metrics.Filters:
     st.sidebar.header("Filters")
     as_of = st.sidebar.date_input(
         "As of", value=last, min_value=first, max_value=last, key="as_of", bind="query-params",
+        format="YYYY-MM-DD", on_change=_on_as_of, args=(first, last),
         help="The report date: the gate window ends here and phases are those of its month. "
         "Defaults to the latest date in the data.",
     )  # fmt: skip
+    as_of = as_of if isinstance(as_of, dt.date) else last
+    st.sidebar.selectbox(
+        "Period", [*metrics.PRESETS, metrics.CUSTOM], key="period", bind="query-params",
+        on_change=_on_period, args=(first, last),
+        help="Quick ranges in whole months ending with the As of month; choose dates below for any other.",
+    )  # fmt: skip
     picked = st.sidebar.date_input(
         "Date range", value=(first, last), min_value=first, max_value=last, key="range", bind="query-params",
+        format="YYYY-MM-DD", on_change=_on_range,
         help="Totals and monthly tables cover these months (a date inside a month takes the whole month); "
         "milestones use all history up to As of.",
     )  # fmt: skip
@@ -211,21 +299,43 @@ def sidebar_filters() -> metrics.Filters:
         "Business unit", units, key="business_unit", bind="query-params", placeholder="All business units",
         help="Only these business units.",
     )  # fmt: skip
-    if st.sidebar.button("Reset filters", key="reset_filters", width="stretch"):
-        for key in FILTER_KEYS:
-            st.session_state.pop(key, None)
-        st.rerun()
     date_from, date_to = (
         (picked[0], picked[-1]) if isinstance(picked, tuple | list) and picked else (first, last)
     )
-    as_of = as_of if isinstance(as_of, dt.date) else last
-    return metrics.Filters(
+    chosen = metrics.Filters(
         as_of=as_of,
         date_from=date_from,
         date_to=min(date_to, as_of),
         functions=tuple(chosen_functions),
         business_units=tuple(chosen_units),
     )
+    st.sidebar.caption(applied_text(chosen, version))
+    if st.sidebar.button("Reset filters", key="reset_filters", width="stretch"):
+        for key in FILTER_KEYS:
+            st.session_state.pop(key, None)
+        st.rerun()
+    return chosen
+
+
+def applied_text(chosen: metrics.Filters, version: tuple[int, int]) -> str:
+    """What the figures cover, as resolved: whole months, never past as_of; and the comparison."""
+    try:
+        resolved, previous = _resolved(dataclasses.astuple(chosen), version)
+    except metrics.FilterError as error:
+        return f"Nothing applies: {error}"
+    months = metrics.months_between(resolved.date_from, resolved.date_to)  # type: ignore[arg-type]
+    return (
+        f"Showing **{display.period(resolved.date_from, resolved.date_to)}** "
+        f"({display.plural(months, 'month')}, as of {display.day(resolved.as_of)}); "
+        f"changes are against {display.period(previous.date_from, previous.date_to)}."
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _resolved(filters: tuple, version: tuple[int, int]) -> tuple[metrics.Filters, metrics.Filters]:
+    with cursor() as conn:
+        resolved = metrics.Filters(*filters).resolve(conn)
+    return resolved, metrics.previous_period(resolved)
 
 
 # The sidebar runs on every rerun: what it shows changes only with the data.
@@ -264,16 +374,61 @@ def _cached(name: str, filters: tuple, settings_json: str, by: tuple[str, ...], 
         )
 
 
-def get(name: str, by: Sequence[str] = ()):
-    """A metric for the current filters and settings, from the cache when nothing changed."""
+def get(name: str, by: Sequence[str] = (), *, previous: bool = False):
+    """A metric for the current filters and settings, from the cache when nothing changed; with
+    previous=True, for the previous period (metrics.previous_period), or None when that period
+    has no data."""
     chosen = current_filters()
     try:
+        if previous:
+            _, before = _resolved(dataclasses.astuple(chosen), data_version())
+            first, _ = _data_range(data_version())
+            if first is None or before.date_to < first:  # type: ignore[operator]
+                return None
+            chosen = before
         return _cached(
             name, dataclasses.astuple(chosen), settings().model_dump_json(), tuple(by), data_version()
         )
     except metrics.FilterError as error:
         st.warning(str(error))
         st.stop()
+
+
+def export_about() -> list[tuple[str, str]]:
+    """What a download covers: as of, the applied range, the filters and the settings that differ."""
+    resolved, _ = _resolved(dataclasses.astuple(current_filters()), data_version())
+    changed = config.non_defaults(settings())
+    return [
+        ("As of", display.day(resolved.as_of) or "—"),
+        ("Range", f"{display.period(resolved.date_from, resolved.date_to)} "
+                  f"({display.day(resolved.date_from)} to {display.day(resolved.date_to)})"),
+        ("Functions", ", ".join(resolved.functions) or "All"),
+        ("Business units", ", ".join(resolved.business_units) or "All"),
+        ("Settings that differ from the defaults",
+         "; ".join(f"{key} = {value} (default {default})" for key, value, default in changed) or "None"),
+        ("Database", store.db_path().name),
+    ]  # fmt: skip
+
+
+def loaded_kinds() -> set[str]:
+    """The input kinds with at least one accepted row."""
+    return _loaded_kinds(data_version())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _loaded_kinds(version: tuple[int, int]) -> set[str]:
+    with cursor() as conn:
+        return metrics.loaded_kinds(conn)
+
+
+def missing_kinds(*kinds: str) -> list[str]:
+    """Which of these input kinds nothing has been loaded of."""
+    present = loaded_kinds()
+    return [kind for kind in kinds if kind not in present]
+
+
+def needs_note(kinds: Sequence[str]) -> str:
+    return f"Load {display.kinds(kinds)} to see this."
 
 
 # --- showing --------------------------------------------------------------------------------------------
@@ -291,6 +446,11 @@ def loads() -> pd.DataFrame:
 def rejected(limit: int | None = None) -> pd.DataFrame:
     with cursor() as conn:
         return store.rejected_rows(conn, limit=limit)
+
+
+def catalog_rejections(agent_ids: tuple[str, ...]) -> pd.DataFrame:
+    with cursor() as conn:
+        return metrics.catalog_rejections(conn, agent_ids)
 
 
 def data_quality() -> pd.DataFrame:
@@ -326,41 +486,98 @@ def empty_state(what: str) -> None:
 
 
 def help_for(metric: str, family: str | None = None) -> str:
-    return definitions.lookup(metric, family)
+    """The hover text of a figure: plain words with the current settings, and where the formula is."""
+    return definitions.in_words(metric, family, settings())
 
 
-def tile(label: str, value: str, metric: str, family: str | None = None, delta: str | None = None) -> None:
-    """A headline number with its SPEC definition on hover."""
-    st.metric(
-        label,
-        value,
-        delta=delta,
-        delta_color="off",
-        delta_arrow="off",  # the delta line gives context, not a change
-        help=help_for(metric, family) or None,
-        border=True,
-    )
+def tile(
+    label: str,
+    value: str,
+    metric: str,
+    family: str | None = None,
+    *,
+    note: str | None = None,
+    change: str | None = None,
+    lower_is_better: bool = False,
+    trend: Sequence[float] | None = None,
+    needs: Sequence[str] = (),
+) -> None:
+    """A headline number with its definition on hover; below it, its change against the previous
+    period (with direction), a trend line where a series exists, and a note that wraps, never cut.
+    When an input kind it needs has not been loaded, it says which instead of a misleading number."""
+    lacking = missing_kinds(*needs)
+    if lacking:
+        value, change, trend, note = "—", None, None, needs_note(lacking)
+    compared = None
+    if change is not None:
+        _, before = _resolved(dataclasses.astuple(current_filters()), data_version())
+        compared = f"vs {display.period(before.date_from, before.date_to)}"
+    with st.container(border=True):
+        st.metric(
+            label,
+            value,
+            delta=change,
+            delta_color="inverse" if lower_is_better else "normal",
+            delta_description=compared,
+            help=help_for(metric, family) or None,
+            chart_data=list(trend) if trend is not None and len(trend) > 1 else None,
+            chart_type="area",
+        )
+        if note:
+            st.caption(note)
+
+
+def changed(formatter, current: object, previous_frame, column: str) -> str | None:
+    """A tile's change: current minus the previous period's value of the column (None without one)."""
+    if previous_frame is None:
+        return None
+    return display.change(formatter, current, first(previous_frame, column))
+
+
+def series(frame: pd.DataFrame, column: str) -> list[float]:
+    """A column as a list of numbers for a tile's trend line (missing months left out)."""
+    if frame is None or frame.empty or column not in frame.columns:
+        return []
+    return [float(value) for value in frame[column] if not display.missing(value)]
 
 
 MONEY = "money"
 SHARE = "share"
 COUNT = "count"
 NUMBER = "number"
+HOURS = "hours"
+RATIO = "ratio"
+DAYS = "days"
+POINTS = "points"
+LABEL = "label"
 DAY = "day"
 MONTH = "month"
 TIME = "time"
 TEXT = "text"
-# How a column of each kind shows in a table.
-COLUMN_KINDS = {
-    MONEY: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="dollar"),
-    SHARE: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="percent"),
-    COUNT: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="localized"),
-    NUMBER: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="%,.1f"),
-    DAY: lambda title, hover: st.column_config.DateColumn(title, help=hover, format="YYYY-MM-DD"),
-    MONTH: lambda title, hover: st.column_config.DateColumn(title, help=hover, format="YYYY-MM"),
-    TIME: lambda title, hover: st.column_config.DatetimeColumn(title, help=hover, format="YYYY-MM-DD HH:mm"),
-    TEXT: lambda title, hover: st.column_config.TextColumn(title, help=hover),
+# Numbers stay numbers (so a column sorts as numbers) and show as display.py shows them; codes and
+# dates are formatted text.
+NUMBER_FORMATS = {MONEY: "dollar", COUNT: "localized", NUMBER: "%,.1f", HOURS: "%,.0f h", DAYS: "%,.0f days"}
+TEXT_FORMATTERS = {
+    SHARE: display.share,
+    POINTS: display.points,
+    RATIO: display.ratio,
+    LABEL: display.label,
+    DAY: display.day,
+    MONTH: display.month,
+    TIME: lambda value: None if display.missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M"),
+    TEXT: lambda value: None if display.missing(value) else str(value),
 }
+
+
+def shown(frame: pd.DataFrame, columns: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """The columns of a frame as a table shows them: text kinds formatted by display.py."""
+    present = [name for name in columns if name in frame.columns]
+    table = frame[present].copy()
+    for name in present:
+        kind = columns[name][1]
+        if kind in TEXT_FORMATTERS:
+            table[name] = table[name].map(TEXT_FORMATTERS[kind]).astype(object)
+    return table
 
 
 def table(
@@ -370,29 +587,59 @@ def table(
     key: str | None = None,
     height: int | str = "auto",
     empty: str | None = None,
+    highlight: str | None = None,
+    failing: str | None = None,
 ) -> None:
     """A table of the given columns (name -> (title, kind)), with definitions as column help; the
-    `empty` message instead when there are no rows."""
+    `empty` message instead when there are no rows. `highlight` names a gate column whose failing
+    values are marked; `failing` names a column listing, per row, the cells to mark as below their bar."""
     if empty is not None and frame.empty:
         st.caption(empty)
         return
-    present = [name for name in columns if name in frame.columns]
-    config_for = {
-        name: COLUMN_KINDS[kind](title, help_for(name, family) or None)
-        for name, (title, kind) in columns.items()
-    }
+    table = shown(frame, columns)
+    config_for = {}
+    for name, (title, kind) in columns.items():
+        hover = help_for(name, family) or None
+        if kind in NUMBER_FORMATS:
+            config_for[name] = st.column_config.NumberColumn(title, help=hover, format=NUMBER_FORMATS[kind])
+        else:
+            config_for[name] = st.column_config.TextColumn(title, help=hover)
+    data = table
+    if highlight and highlight in table.columns:
+        data = table.style.map(_gate_style, subset=[highlight])
+    if failing and failing in frame.columns:
+        marks = pd.DataFrame("", index=table.index, columns=table.columns)
+        for index, names in frame[failing].items():
+            for name in names:
+                if name in marks.columns:
+                    marks.loc[index, name] = FAILING_STYLE
+        data = table.style.apply(lambda _: marks, axis=None)
     st.dataframe(
-        frame[present],
-        column_config=config_for,
-        column_order=present,
-        hide_index=True,
-        key=key,
-        height=height,
+        data, column_config=config_for, column_order=list(table.columns), hide_index=True, key=key, height=height
     )
+
+
+FAILING_STYLE = "background-color: #fde0dc; color: #b71c1c; font-weight: 600"
+
+
+def _gate_style(value: object) -> str:
+    if value == display.label("fail"):
+        return FAILING_STYLE
+    if value == display.label("insufficient_data"):
+        return "background-color: #eeeeee; color: #424242"
+    return ""
 
 
 def chart(figure, key: str | None = None) -> None:
     st.altair_chart(figure, width="stretch", key=key)
+
+
+def can_show(*kinds: str) -> bool:
+    """Whether the inputs of a chart or table are loaded; if not, say which to load instead."""
+    lacking = missing_kinds(*kinds)
+    if lacking:
+        st.info(needs_note(lacking), icon=":material/upload_file:")
+    return not lacking
 
 
 def first(frame: pd.DataFrame, column: str) -> object:
