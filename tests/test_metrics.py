@@ -571,3 +571,15 @@ def test_an_agent_failing_the_gate_is_listed_whatever_the_range(data):
         metrics.cull_list(metrics.agents(conn, march, SETTINGS)), "agent_id", "gate", "range_tasks"
     ) == [("late", "fail", 0)]
     assert set(metrics.agents(conn, march, SETTINGS)["agent_id"]) == {"early", "late"}
+
+
+def test_team_labels_carry_the_business_unit_and_the_function_where_needed():
+    import pandas as pd
+
+    teams = pd.DataFrame(
+        {"function": ["Support", "Support", "Sales", "Support"], "business_unit": ["Care", "Desk", "Care", "Care"],
+         "team": ["Tier 1", "Tier 1", "Ops", "Ops"]}
+    )  # fmt: skip
+    assert metrics.team_labels(teams)["team_label"].tolist() == [
+        "Tier 1 · Care", "Tier 1 · Desk", "Ops · Care · Sales", "Ops · Care · Support",
+    ]  # fmt: skip

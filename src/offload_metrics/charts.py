@@ -124,7 +124,10 @@ def cascade(adoption: pd.DataFrame, settings: Settings) -> alt.LayerChart:
             x=month_x(),
             y=alt.Y("offloaded_share:Q", title="Offloaded share", axis=alt.Axis(format=SHARE_AXIS)),
             color=alt.Color(
-                "function:N", title="Function", scale=alt.Scale(scheme="tableau10"), legend=alt.Legend(**LEGEND)
+                "function:N",
+                title="Function",
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(**LEGEND),
             ),
             tooltip=[
                 alt.Tooltip("function:N"),
@@ -222,7 +225,10 @@ def survival(curve: pd.DataFrame) -> alt.LayerChart:
                 scale=alt.Scale(domain=[0, 1]),
             ),
             color=alt.Color(
-                "function:N", title="Function", scale=alt.Scale(scheme="tableau10"), legend=alt.Legend(**LEGEND)
+                "function:N",
+                title="Function",
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(**LEGEND),
             ),
             tooltip=[
                 alt.Tooltip("function:N"),
@@ -358,7 +364,10 @@ def usage_over_time(usage: pd.DataFrame, measure: str) -> alt.Chart:
             x=month_x(),
             y=alt.Y(f"{measure}:Q", title=title, stack=True, axis=alt.Axis(format=value_format)),
             color=alt.Color(
-                "function:N", title="Function", scale=alt.Scale(scheme="tableau10"), legend=alt.Legend(**LEGEND)
+                "function:N",
+                title="Function",
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(**LEGEND),
             ),
             tooltip=[
                 alt.Tooltip("function:N"),
@@ -389,7 +398,10 @@ def gate_scatter(gates: pd.DataFrame, settings: Settings) -> alt.LayerChart:
                 scale=alt.Scale(zero=False),
             ),
             size=alt.Size(
-                "tasks:Q", title="Tasks in window", scale=alt.Scale(range=[40, 600]), legend=alt.Legend(**LEGEND)
+                "tasks:Q",
+                title="Tasks in window",
+                scale=alt.Scale(range=[40, 600]),
+                legend=alt.Legend(**LEGEND),
             ),
             color=alt.Color(
                 "gate_label:N",
@@ -451,11 +463,15 @@ def savings_vs_cost(trend: pd.DataFrame) -> alt.LayerChart:
         .encode(
             x=month_x(),
             y=alt.Y("usd:Q", title="USD per month", axis=alt.Axis(format=MONEY_AXIS)),
-            color=alt.Color("series:N", title=None, scale=colors, legend=alt.Legend(orient="bottom", labelLimit=0)),
+            color=alt.Color(
+                "series:N", title=None, scale=colors, legend=alt.Legend(orient="bottom", labelLimit=0)
+            ),
             tooltip=tooltip,
         )
     )
-    return alt.layer(base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=40)).properties(height=320)
+    return alt.layer(base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=40)).properties(
+        height=320
+    )
 
 
 def cumulative_pool(trend: pd.DataFrame) -> alt.Chart:

@@ -225,6 +225,6 @@ def html(markdown_text: str, title: str) -> str:
     body = _PARSER.render(markdown_text)
     safe_title = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{safe_title}</title><style>{_PRINT_STYLE}</style></head>\n<body>\n{body}</body></html>\n"
     )

@@ -162,7 +162,9 @@ def load_files(
 
 def web_message(message: str) -> str:
     """An ingest message for someone on the Data page, who names the kind with the Kind menu."""
-    return message.replace("name the kind with --kind", "choose its kind under 'Kind of file' and load it again")
+    return message.replace(
+        "name the kind with --kind", "choose its kind under 'Kind of file' and load it again"
+    )
 
 
 def _load_files(paths, say, names, kind, fail):
@@ -324,10 +326,15 @@ def applied_text(chosen: metrics.Filters, version: tuple[int, int]) -> str:
     except metrics.FilterError as error:
         return f"Nothing applies: {error}"
     months = metrics.months_between(resolved.date_from, resolved.date_to)  # type: ignore[arg-type]
+    first, _ = _data_range(version)
+    compared = (
+        f"changes are against {display.period(previous.date_from, previous.date_to)}"
+        if first is not None and previous.date_to >= first  # type: ignore[operator]
+        else "no data before it, so no change is shown"
+    )
     return (
         f"Showing **{display.period(resolved.date_from, resolved.date_to)}** "
-        f"({display.plural(months, 'month')}, as of {display.day(resolved.as_of)}); "
-        f"changes are against {display.period(previous.date_from, previous.date_to)}."
+        f"({display.plural(months, 'month')}, as of {display.day(resolved.as_of)}); {compared}."
     )
 
 
@@ -615,7 +622,12 @@ def table(
                     marks.loc[index, name] = FAILING_STYLE
         data = table.style.apply(lambda _: marks, axis=None)
     st.dataframe(
-        data, column_config=config_for, column_order=list(table.columns), hide_index=True, key=key, height=height
+        data,
+        column_config=config_for,
+        column_order=list(table.columns),
+        hide_index=True,
+        key=key,
+        height=height,
     )
 
 

@@ -168,7 +168,9 @@ if applied or saved:
         message = "Settings applied to this session."
         if saved:
             message = f"Settings applied and saved to {config.save_settings(chosen)}."
-        read = [f"{name}: {how}" for name, (_, how) in shares.items()] + [f"Phase bounds: {'; '.join(bounds_read)}"]
+        read = [f"{name}: {how}" for name, (_, how) in shares.items()] + [
+            f"Phase bounds: {'; '.join(bounds_read)}"
+        ]
         st.success(message + "\n\n" + "\n".join(f"- {line}" for line in read))
 
 st.subheader("Start over")

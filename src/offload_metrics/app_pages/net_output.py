@@ -38,7 +38,12 @@ with fourth:
 # the metric, its grain, the chart's label column and the table's name columns.
 GROUPS = {
     "Function": ("net_output", ("function",), "function", ("function",)),
-    "Business unit": ("net_output", ("function", "business_unit"), "business_unit", ("business_unit", "function")),
+    "Business unit": (
+        "net_output",
+        ("function", "business_unit"),
+        "business_unit",
+        ("business_unit", "function"),
+    ),
     "Team": ("net_output", metrics.TEAMS, "team_label", ("team", "business_unit")),
     "Agent": ("hours_by_agent", (), "agent_id", ("agent_id",)),
 }
@@ -56,7 +61,9 @@ COLUMNS = {
     "delegated_hours": ("Delegated", ui.HOURS),
     "net_output_uplift": ("Uplift", ui.SHARE),
 }
-shown = {column: COLUMNS[column] for column in (*names, "hours_saved", "delegated_hours", "net_output_uplift")}
+shown = {
+    column: COLUMNS[column] for column in (*names, "hours_saved", "delegated_hours", "net_output_uplift")
+}
 if ui.can_show(*SAVINGS):
     left, right = st.columns([3, 2])
     with left:

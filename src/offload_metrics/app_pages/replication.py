@@ -27,7 +27,9 @@ with third:
             note=f"Plain median {display.days(ui.first(organisation, 'median_replication_days'))}, "
                  "replicated agents only")  # fmt: skip
 with fourth:
-    ui.tile("Waiting for a first copy", display.count(len(backlog)), "days_waiting", "replication", needs=EVENTS)
+    ui.tile(
+        "Waiting for a first copy", display.count(len(backlog)), "days_waiting", "replication", needs=EVENTS
+    )
 
 left, right = st.columns([3, 2])
 with left:
