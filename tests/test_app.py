@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from conftest import example, write_csv
-from offload_metrics import definitions, display, metrics, report, store
+from offload_metrics import display, metrics, report, store
 from offload_metrics.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -457,9 +457,9 @@ def test_a_failed_upload_is_an_error_and_the_kind_can_be_chosen_on_the_page(make
     app.switch_page(page("data")).run()
     # The required columns of both the agent catalog and the organisation baseline: it fits two kinds.
     ambiguous = (
-        "agent_id,name,owner_function,function,business_unit,team,headcount,routine_hours_per_month,"
-        "loaded_hourly_cost_usd\nx,X,Marketing,Marketing,Consumer,Brand,3,100,50\n"
-    ).encode()
+        b"agent_id,name,owner_function,function,business_unit,team,headcount,routine_hours_per_month,"
+        b"loaded_hourly_cost_usd\nx,X,Marketing,Marketing,Consumer,Brand,3,100,50\n"
+    )
     upload(app, "odd.csv", ambiguous)
     app.button(key="FormSubmitter:upload_form-Load").click().run()
     [error] = [element.value for element in app.error]
@@ -473,10 +473,6 @@ def test_a_failed_upload_is_an_error_and_the_kind_can_be_chosen_on_the_page(make
 
 
 def test_the_overview_offers_the_executive_summary_and_finance_exports_say_what_they_cover(sample_app):
-    import io
-
-    import openpyxl
-
     labels = {button.proto.label: button for button in sample_app.get("download_button")}
     assert {"Download the summary (Markdown)", "Download the summary (printable HTML)"} <= set(labels)
     sample_app.switch_page(page("finance")).run()

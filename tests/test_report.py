@@ -152,6 +152,61 @@ def test_csv_tables_cannot_run_as_formulas(data, tmp_path):
     ]  # fmt: skip
 
 
+def test_csv_values_are_the_jsons_ranks_integers_booleans_true_false(data, tmp_path):
+    built = report.build(rich(data).load(), metrics.Filters(), Settings())
+    report.write_csv(built, tmp_path / "out")
+
+    def read(name: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO((tmp_path / "out" / f"{name}.csv").read_text())))
+
+    functions = {row["function"]: row for row in read("functions")}
+    for row in built["functions"]:
+        shown = functions[row["function"]]
+        for key in ("cascade_rank", "tasks", "validated_agents", "labor_value_usd", "offloaded_share", "roi"):
+            assert shown[key] == ("" if row[key] is None else str(row[key])), key
+    assert functions["Finance"]["cascade_rank"] == ""
+    assert {row["validated_net_output"] for row in read("teams")} <= {"true", "false"}
+    [org] = read("org")
+    assert org["at_scale"] in ("true", "false") and org["functions_at_scale"] == str(
+        built["org"]["functions_at_scale"]
+    )
+    assert org["previous_has_data"] == "false"
+
+
+def test_dashboard_exports_have_readable_headers_months_and_what_they_cover():
+    from decimal import Decimal
+
+    import pandas as pd
+
+    from offload_metrics import export
+
+    frame = pd.DataFrame(
+        {"function": ["Marketing"], "month": [dt.date(2025, 3, 1)], "labor_value_usd": [Decimal("1234.57")],
+         "roi": [98.7349]}, dtype=object,
+    )  # fmt: skip
+    about = [("As of", "2025-06-30"), ("Range", "2025-01 to 2025-06"), ("Functions", "All")]
+    text = export.csv_bytes(frame, about, for_people=True).decode()
+    assert text.splitlines() == [
+        "# As of: 2025-06-30",
+        "# Range: 2025-01 to 2025-06",
+        "# Functions: All",
+        "Function,Month (YYYY-MM),Labor value of hours saved (USD),ROI (x: net savings per USD of agent cost)",
+        "Marketing,2025-03,1234.57,98.73",
+    ]
+    book = openpyxl.load_workbook(
+        io.BytesIO(export.excel_bytes({"by month": frame}, about_lines=about, for_people=True))
+    )
+    assert book.sheetnames == ["About", "by month"]
+    assert [[cell.value for cell in row] for row in book["About"].iter_rows(min_row=2)] == [
+        list(line) for line in about
+    ]
+    sheet = book["by month"]
+    assert [cell.value for cell in sheet[1]][:2] == ["Function", "Month (YYYY-MM)"]
+    assert (sheet["B2"].value, sheet["C2"].number_format, sheet["D2"].value, sheet["D2"].number_format) == (
+        "2025-03", "$#,##0.00", 98.73, '0.0"x"',
+    )  # fmt: skip
+
+
 def test_excel_has_a_sheet_per_table_with_money_as_currency(data, tmp_path):
     built = report.build(rich(data).load(), metrics.Filters(), Settings())
     path = tmp_path / "report.xlsx"

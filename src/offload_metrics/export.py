@@ -26,7 +26,10 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     safe = frame.copy()
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
-            safe[column] = safe[column].map(safe_text)
+            # Kept as objects: mapping would turn an integer column with a gap into floats (1.0).
+            safe[column] = pd.Series(
+                [safe_text(value) for value in safe[column]], index=safe.index, dtype=object
+            )
     return safe
 
 
@@ -84,13 +87,22 @@ def about(lines: Iterable[tuple[str, str]]) -> pd.DataFrame:
     return pd.DataFrame(list(lines), columns=["", "Value"])
 
 
+def _written(column: pd.Series) -> pd.Series:
+    """A column as CSV writes it: booleans true/false, values otherwise as they are (kept as objects,
+    so an integer column with a gap is not turned into floats)."""
+    if column.dtype != object and not pd.api.types.is_bool_dtype(column):
+        return column
+    values = [("true" if value else "false") if isinstance(value, bool) else value for value in column]
+    return pd.Series(values, index=column.index, dtype=object)
+
+
 def csv_bytes(
     frame: pd.DataFrame, about_lines: Iterable[tuple[str, str]] = (), *, for_people: bool = False
 ) -> bytes:
     """CSV of a frame; with about_lines, first a "# name: value" line each (what the file covers); for
     people, readable headers and months. Booleans are written true/false."""
     table = readable(frame) if for_people else frame
-    table = table.map(lambda value: ("true" if value else "false") if isinstance(value, bool) else value)
+    table = table.apply(_written)
     preamble = "".join(f"# {name}: {value}\n" for name, value in about_lines)
     return (preamble + safe_frame(table).to_csv(index=False)).encode("utf-8")
 

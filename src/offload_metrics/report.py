@@ -192,17 +192,27 @@ def to_json(report: Mapping[str, object]) -> str:
 
 
 def tables(report: Mapping[str, object]) -> dict[str, pd.DataFrame]:
-    """The report as flat tables, one per section, for CSV and Excel."""
+    """The report as flat tables, one per section, for CSV and Excel: the JSON's values as they are
+    (object columns, so a rank stays an integer and a missing value stays empty)."""
     org = {"as_of": report["as_of"], "from": report["from"], "to": report["to"], **report["org"]}  # type: ignore[dict-item]
+    previous = org.pop("previous", None) or {}
+    org.update({f"previous_{key}": value for key, value in previous.items()})
+
+    def frame(rows: object, columns: list[str]) -> pd.DataFrame:
+        # Column by column, as objects: a frame built from records would turn an int column with a
+        # null into floats (1.0).
+        records = list(rows)  # type: ignore[call-overload]
+        return pd.DataFrame(
+            {column: pd.Series([row.get(column) for row in records], dtype=object) for column in columns}
+        )
+
     return {
-        "org": pd.DataFrame([org]),
-        "functions": pd.DataFrame(
-            report["functions"], columns=[*FUNCTION_KEYS, "automation_rate", "validated_teams"]
-        ),
-        "adoption": pd.DataFrame(report["adoption"], columns=list(ADOPTION_KEYS)),
-        "teams": pd.DataFrame(report["teams"], columns=[*TEAM_KEYS, "grew_headcount"]),
-        "agents": pd.DataFrame(report["agents"], columns=[*AGENT_KEYS, *AGENT_EXTRA_KEYS]),
-        "data_quality": pd.DataFrame([report["data_quality"]], columns=list(ingest.COUNT_FIELDS)),
+        "org": frame([org], list(org)),
+        "functions": frame(report["functions"], [*FUNCTION_KEYS, "automation_rate", "validated_teams"]),
+        "adoption": frame(report["adoption"], list(ADOPTION_KEYS)),
+        "teams": frame(report["teams"], [*TEAM_KEYS, "grew_headcount"]),
+        "agents": frame(report["agents"], [*AGENT_KEYS, *AGENT_EXTRA_KEYS]),
+        "data_quality": frame([report["data_quality"]], list(ingest.COUNT_FIELDS)),
     }
 
 
