@@ -32,13 +32,13 @@ db_option = click.option(
 )
 
 
-def _open(db: Path | None, *, must_exist: bool = False):
+def _open(db: Path | None, *, must_exist: bool = False, read_only: bool = False):
     path = store.db_path(db)
     if must_exist and not path.exists():
         console.print(f"[red]No database at {path}[/red]: load files first with 'offload-metrics ingest'.")
         sys.exit(EXIT_DATABASE)
     try:
-        return store.connect(path)
+        return store.connect(path, read_only=read_only)
     except store.StoreError as error:
         console.print(f"[red]{error}[/red]")
         sys.exit(EXIT_DATABASE)
@@ -100,6 +100,11 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
     return table
 
 
+def _db_flag(db: Path | None) -> str:
+    """The --db the user gave, for a command a hint suggests next (nothing when none was given)."""
+    return f" --db {db}" if db else ""
+
+
 @main.command("ingest")
 @db_option
 @click.option("--kind", type=click.Choice(list(schema.KINDS)), help="Input kind, when it cannot be detected.")
@@ -127,7 +132,9 @@ def ingest_command(db: Path | None, kind: str | None, files: tuple[Path, ...]) -
     for failure in failures:
         console.print(f"[red]{failure.file}[/red]: {failure.message}")
     if any(result.rejected or result.conflict for result in results):
-        console.print("Rejected and conflicting rows, with line and reason: offload-metrics rejects")
+        console.print(
+            f"Rejected and conflicting rows, with line and reason: offload-metrics rejects{_db_flag(db)}"
+        )
     conn.close()
     sys.exit(EXIT_FAILED_FILE if failures else 0)
 
@@ -141,8 +148,9 @@ def ingest_command(db: Path | None, kind: str | None, files: tuple[Path, ...]) -
 )
 def rejects_command(db: Path | None, load_id: int | None, limit: int, output: str) -> None:
     """List rejected and conflicting rows with file, line, column and reason."""
-    conn = _open(db, must_exist=True)
+    conn = _open(db, must_exist=True, read_only=True)
     frame = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
+    total = store.rejected_count(conn, load_id=load_id)
     conn.close()
     if output == "csv":
         click.echo(frame.to_csv(index=False), nl=False)
@@ -153,7 +161,8 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
     if frame.empty:
         out.print("No rejected or conflicting rows.")
         return
-    table = Table(title="Rejected and conflicting rows", title_justify="left")
+    shown = f"showing {len(frame):,} of {total:,}" if len(frame) < total else f"all {total:,}"
+    table = Table(title=f"Rejected and conflicting rows ({shown})", title_justify="left")
     for column in ("load_id", "file_name", "line", "column_name", "outcome", "reason"):
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in frame.itertuples(index=False):
@@ -161,6 +170,10 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
             str(row.load_id), row.file_name, str(row.line), row.column_name or "", row.outcome, row.reason
         )
     out.print(table)
+    if len(frame) < total:
+        console.print(
+            f"Showing {len(frame):,} of {total:,}: --limit 0 lists them all, --format csv writes them."
+        )
 
 
 @main.command("schema")
@@ -227,7 +240,15 @@ def report_command(
     except config.SettingsError as error:
         console.print(f"[red]{error}[/red]")
         sys.exit(EXIT_USAGE)
-    conn = _open(db, must_exist=True)
+    conn = _open(db, must_exist=True, read_only=True)
+    _check_choices(conn, "--function", functions, metrics.functions(conn, metrics.Filters()))
+    _check_choices(conn, "--business-unit", business_units, metrics.business_units(conn, metrics.Filters()))
+    _, last = metrics.data_range(conn)
+    if as_of and last and as_of.date() > last:
+        console.print(
+            f"[yellow]Warning:[/yellow] --as-of {as_of.date()} is after the latest data ({last}): nothing after "
+            f"{last} is loaded, so the figures are those of {last} and the gate window ends in days without data."
+        )
     filters = metrics.Filters(
         as_of=as_of.date() if as_of else None,
         date_from=date_from.date() if date_from else None,
@@ -259,6 +280,18 @@ def report_command(
         click.echo(text)
 
 
+def _check_choices(conn, option: str, given: tuple[str, ...], known: list[str]) -> None:
+    """An unknown filter value is an error naming the known ones, not a report of nulls."""
+    unknown = [value for value in given if value not in known]
+    if unknown:
+        conn.close()
+        listed = ", ".join(known) or "none (nothing is loaded)"
+        console.print(
+            f"[red]Unknown {option} {', '.join(repr(value) for value in unknown)}.[/red] Known: {listed}."
+        )
+        sys.exit(EXIT_USAGE)
+
+
 @main.command("sample")
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write."
@@ -272,7 +305,13 @@ def report_command(
 )
 @click.option("--clean", is_flag=True, help="No duplicates, conflicts or bad values.")
 @click.option("--compress", is_flag=True, help="Write usage events as usage_events.csv.gz.")
-def sample_command(out: Path, events: int, months: int, seed: int, clean: bool, compress: bool) -> None:
+@click.option(
+    "--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The database the printed load command names (nothing is loaded here).",
+)  # fmt: skip
+def sample_command(
+    out: Path, events: int, months: int, seed: int, clean: bool, compress: bool, db: Path | None
+) -> None:
     """Write the sample organisation's five input files (and a manifest) into OUT."""
     with console.status(f"Generating {events:,} usage events and the rest of the story..."):
         result = sample.generate(out, events=events, months=months, seed=seed, clean=clean, compress=compress)
@@ -287,4 +326,4 @@ def sample_command(out: Path, events: int, months: int, seed: int, clean: bool, 
             *(f"{defects.get(key, 0):,}" for key in ("duplicate", "conflict", "rejected")),
         )
     console.print(table)
-    console.print(f"Load it with: offload-metrics ingest {out}/*")
+    console.print(f"Load it with: offload-metrics ingest{_db_flag(db)} {out}/*")
