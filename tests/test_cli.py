@@ -251,3 +251,24 @@ def test_the_readmes_examples_run_as_written_on_the_bundled_sample(tmp_path):
         assert result.returncode == 0, f"{command}: {result.stderr}"
     assert (tmp_path / "report" / "functions.csv").exists()
     assert (tmp_path / "report.xlsx").exists()
+
+
+def test_make_run_says_each_step_and_which_database_it_serves(tmp_path):
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("$(STAMP): pyproject.toml", 1)[1].split("\nrun:", 1)[0]
+    steps = [line for line in recipe.splitlines() if line.strip().startswith("@echo")]
+    assert len(steps) == 4 and "[1/3]" in steps[0] and "[3/3]" in steps[2]
+    assert "offload_metrics.startup" in makefile.split("\nrun:", 1)[1].split("\ntest:", 1)[0]
+
+    def startup(db: Path, **env: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "offload_metrics.startup"], capture_output=True, text=True, timeout=60,
+            env={**os.environ, "OFFLOAD_METRICS_DB": str(db), **env},
+        )  # fmt: skip
+        return result.stdout.strip()
+
+    db = tmp_path / "app.duckdb"
+    assert startup(db) == f"Database: {db} (new: the bundled sample loads on first start)"
+    assert startup(db, OFFLOAD_METRICS_SAMPLE="off") == f"Database: {db} (new: starts empty)"
+    run("ingest", "--db", str(db), str(write_csv(tmp_path / "a.csv", [example("agents")])))
+    assert startup(db) == f"Database: {db} (1 load of your files; no sample)"

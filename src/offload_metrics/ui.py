@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from offload_metrics import config, definitions, display, ingest, metrics, report, store
+from offload_metrics import config, definitions, display, ingest, metrics, report, startup, store
 from offload_metrics.config import Settings
 
 SAMPLE_ENV = "OFFLOAD_METRICS_SAMPLE"
@@ -96,12 +96,14 @@ def start_on_sample(force: bool = False) -> list[ingest.LoadResult]:
             conn.execute("begin transaction")
             store.set_meta(conn, SAMPLE_KEY, str(data_version()[0]))
             conn.execute("commit")
+        # For the terminal that started the server (make run): where the data went.
+        print(f"Loaded the bundled sample into {store.db_path().resolve()}", flush=True)
         return results
 
 
 # The last load id of the bundled sample: loads up to it are the sample's (it loads only into an empty
 # database, and a clear forgets it).
-SAMPLE_KEY = "sample_last_load"
+SAMPLE_KEY = startup.SAMPLE_KEY
 
 
 def _sample_last_load() -> int | None:
