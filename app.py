@@ -26,7 +26,8 @@ PAGES = {
     "Finance": [st.Page(ui.PAGES / "finance.py", title="Finance", icon=":material/payments:")],
     "Data": [st.Page(ui.PAGES / "data.py", title="Data", icon=":material/database:")],
 }
-st.navigation(PAGES).run()
+# Pages in the top bar: the sidebar holds the filters, all of them on screen at 1440x900.
+st.navigation(PAGES, position="top").run()
 
 # After the page, so that a file the page just loaded counts.
 ui.sample_notice()

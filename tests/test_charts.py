@@ -111,7 +111,7 @@ def test_savings_and_cost_share_one_axis_with_a_legend_and_a_full_hover():
     )  # fmt: skip
     spec = charts.savings_vs_cost(trend).to_dict()
     assert "resolve" not in spec, "cost is not drawn on a scale of its own"
-    assert marks(spec) == ["line", "point"]
+    assert marks(spec) == ["bar", "line"]
     encoding = layers(spec)[0]["encoding"]
     assert encoding["y"]["field"] == "usd" and "orient" not in encoding["y"].get("axis", {})
     assert encoding["color"]["legend"]["orient"] == "bottom"

@@ -174,22 +174,52 @@ def heatmap(adoption: pd.DataFrame) -> alt.Chart:
     )
 
 
+GAP_SERIES = {
+    "leading_share": ("Leading function", "#2e7d32"),
+    "lagging_share": ("Lagging function", "#c62828"),
+}
+
+
 def gap(organisation: pd.DataFrame) -> alt.LayerChart:
-    """The leading and the lagging function's share by month, and the gap between them."""
-    base = alt.Chart(organisation.dropna(subset=["leading_share"])).encode(x=alt.X("month:T", title="Month"))
+    """The leading and the lagging function's share by month (with a legend), and the gap between them
+    shaded; the hover gives the gap in percentage points."""
+    months = organisation.dropna(subset=["leading_share"]).assign(gap_points=lambda frame: frame["gap"] * 100)
+    tooltip = [
+        MONTH_TOOLTIP,
+        alt.Tooltip("leading_function:N", title="Leading"),
+        alt.Tooltip("leading_share:Q", format=".1%", title="Leading share"),
+        alt.Tooltip("lagging_function:N", title="Lagging"),
+        alt.Tooltip("lagging_share:Q", format=".1%", title="Lagging share"),
+        alt.Tooltip("gap_points:Q", format=".1f", title="Gap (pp)"),
+    ]
+    base = alt.Chart(months).encode(x=month_x())
     band = base.mark_area(opacity=0.2, color="#6a1b9a").encode(
         y=alt.Y("lagging_share:Q", title="Offloaded share", axis=alt.Axis(format=SHARE_AXIS)),
         y2="leading_share:Q",
-        tooltip=[
-            MONTH_TOOLTIP,
-            alt.Tooltip("gap:Q", format=".1%", title="Gap"),
-            alt.Tooltip("leading_function:N", title="Leading"),
-            alt.Tooltip("lagging_function:N", title="Lagging"),
-        ],
+        tooltip=tooltip,
     )
-    leading = base.mark_line(color="#2e7d32").encode(y="leading_share:Q")
-    lagging = base.mark_line(color="#c62828").encode(y="lagging_share:Q")
-    return alt.layer(band, leading, lagging).properties(height=260)
+    names = {column: title for column, (title, _) in GAP_SERIES.items()}
+    lines = (
+        base.transform_fold(list(GAP_SERIES), as_=["series_key", "share"])
+        .transform_calculate(
+            series=" : ".join(f"datum.series_key == '{key}' ? '{title}'" for key, title in names.items())
+            + " : datum.series_key"
+        )
+        .mark_line(strokeWidth=2)
+        .encode(
+            y="share:Q",
+            color=alt.Color(
+                "series:N",
+                title=None,
+                legend=alt.Legend(orient="bottom", labelLimit=0),
+                scale=alt.Scale(
+                    domain=list(names.values()), range=[color for _, color in GAP_SERIES.values()]
+                ),
+            ),
+            tooltip=tooltip,
+        )
+    )
+    return alt.layer(band, lines).properties(height=260)
 
 
 def bars(frame: pd.DataFrame, category: str, value: str, title: str, value_format: str = ",.0f") -> alt.Chart:
@@ -333,7 +363,7 @@ def replication_trend(trend: pd.DataFrame) -> alt.Chart:
         .mark_bar(color="#00838f")
         .encode(
             x=alt.X("quarter:O", title="Validated in"),
-            y=alt.Y("median_replication_days:Q", title="Median days to first replication"),
+            y=alt.Y("median_replication_days:Q", title="Median days to first copy"),
             tooltip=[
                 alt.Tooltip("quarter:O"),
                 alt.Tooltip("validated_agents:Q", title="Validated"),
@@ -453,25 +483,28 @@ def savings_vs_cost(trend: pd.DataFrame) -> alt.LayerChart:
         alt.Tooltip("net_savings_usd:Q", format="$,.2f", title="Net savings"),
         alt.Tooltip("reinvestment_pool_usd:Q", format="$,.2f", title="Added to the pool"),
     ]
-    base = (
+    color = alt.Color("series:N", title=None, scale=colors, legend=alt.Legend(orient="bottom", labelLimit=0))
+    y = alt.Y("usd:Q", title="USD per month", axis=alt.Axis(format=MONEY_AXIS))
+    labor, *lines = SAVINGS_MEASURES
+    # Labor value as bars, cost and net savings as lines over them: net savings is often almost the
+    # labor value, and a bar under a line keeps both visible.
+    bars = (
         alt.Chart(trend)
-        .transform_fold(list(SAVINGS_MEASURES), as_=["measure", "usd"])
+        .transform_calculate(usd=f"datum.{labor}", series=f"'{names[labor]}'")
+        .mark_bar(opacity=0.45)
+        .encode(x=month_x(), y=y, color=color, tooltip=tooltip)
+    )
+    curves = (
+        alt.Chart(trend)
+        .transform_fold(lines, as_=["measure", "usd"])
         .transform_calculate(
-            series=" : ".join(f"datum.measure == '{column}' ? '{title}'" for column, title in names.items())
+            series=" : ".join(f"datum.measure == '{column}' ? '{names[column]}'" for column in lines)
             + " : datum.measure"
         )
-        .encode(
-            x=month_x(),
-            y=alt.Y("usd:Q", title="USD per month", axis=alt.Axis(format=MONEY_AXIS)),
-            color=alt.Color(
-                "series:N", title=None, scale=colors, legend=alt.Legend(orient="bottom", labelLimit=0)
-            ),
-            tooltip=tooltip,
-        )
+        .mark_line(strokeWidth=2, point=True)
+        .encode(x=month_x(), y=y, color=color, tooltip=tooltip)
     )
-    return alt.layer(base.mark_line(strokeWidth=2), base.mark_point(filled=True, size=40)).properties(
-        height=320
-    )
+    return alt.layer(bars, curves).properties(height=320)
 
 
 def cumulative_pool(trend: pd.DataFrame) -> alt.Chart:

@@ -521,7 +521,7 @@ def tile(
     if change is not None:
         _, before = _resolved(dataclasses.astuple(current_filters()), data_version())
         compared = f"vs {display.period(before.date_from, before.date_to)}"
-    with st.container(border=True):
+    with st.container(border=True, height="stretch"):
         st.metric(
             label,
             value,
@@ -612,7 +612,8 @@ def table(
         if kind in NUMBER_FORMATS:
             config_for[name] = st.column_config.NumberColumn(title, help=hover, format=NUMBER_FORMATS[kind])
         else:
-            config_for[name] = st.column_config.TextColumn(title, help=hover)
+            aligned = "right" if kind in (SHARE, POINTS, RATIO) else None
+            config_for[name] = st.column_config.TextColumn(title, help=hover, alignment=aligned)
     data = table
     if highlight and highlight in table.columns:
         data = table.style.map(_gate_style, subset=[highlight])

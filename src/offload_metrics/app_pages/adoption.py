@@ -33,16 +33,16 @@ st.subheader("Function by month", help=ui.help_for("offloaded_share", "adoption"
 if ui.can_show(*ADOPTION):
     ui.chart(charts.heatmap(adoption), key="adoption_heatmap")
 
-left, right = st.columns([3, 2])
-with left:
-    st.subheader("When each function entered each phase", help=ui.help_for("Definition", "adoption_cascade"))
-    ui.table(cascade, {
-        "function": ("Function", ui.TEXT), "phase": ("Phase now", ui.LABEL),
-        "offloaded_share": ("Share now", ui.SHARE), "entered_crossing_point_on": ("Crossing point", ui.MONTH),
-        "crossed_on": (f"Acceleration (crossed {display.setting_share(settings.crossing_share)})", ui.MONTH), "entered_saturation_on": ("Saturation", ui.MONTH),
-        "cascade_rank": ("Cascade rank", ui.COUNT),
-    }, family="adoption_cascade", key="adoption_phases", empty="No function has adoption data yet.")  # fmt: skip
-with right:
-    st.subheader("Leading against lagging", help=ui.help_for("gap", "adoption_org"))
-    if ui.can_show(*ADOPTION):
-        ui.chart(charts.gap(organisation), key="adoption_gap")
+low, crossing, high = (display.setting_share(bound) for bound in settings.adoption.phase_bounds)
+st.subheader("When each function entered each phase", help=ui.help_for("Definition", "adoption_cascade"))
+ui.table(cascade, {
+    "function": ("Function", ui.TEXT), "phase": ("Phase now", ui.LABEL), "offloaded_share": ("Share now", ui.SHARE),
+    "entered_crossing_point_on": (f"Crossing point (reached {low})", ui.MONTH),
+    "crossed_on": (f"Acceleration (crossed {crossing})", ui.MONTH),
+    "entered_saturation_on": (f"Saturation (reached {high})", ui.MONTH), "cascade_rank": ("Cascade rank", ui.COUNT),
+}, family="adoption_cascade", key="adoption_phases", empty="No function has adoption data yet.")  # fmt: skip
+st.caption("— means the function has not reached that phase by as of.")
+
+st.subheader("Leading against lagging", help=ui.help_for("gap", "adoption_org"))
+if ui.can_show(*ADOPTION):
+    ui.chart(charts.gap(organisation), key="adoption_gap")

@@ -82,10 +82,10 @@ if agent:
     st.markdown("**All rejected and conflicting rows:**")
 ui.table(ui.rejected(limit=5000), {
     "file_name": ("File", ui.TEXT), "line": ("Line", ui.COUNT), "column_name": ("Column", ui.TEXT),
-    "outcome": ("Outcome", ui.LABEL), "reason": ("Reason", ui.TEXT), "raw": ("Raw values", ui.TEXT),
+    "outcome": ("Outcome", ui.LABEL), "reason": ("Reason", ui.TEXT),
 }, key="data_rejected", height=320, empty="No row has been rejected.")  # fmt: skip
 st.download_button(
-    "Download all rejected rows (CSV)", export.csv_bytes(ui.rejected()), file_name="rejected_rows.csv",
+    "Download all rejected rows with their raw values (CSV)", export.csv_bytes(ui.rejected()), file_name="rejected_rows.csv",
     mime="text/csv", key="data_rejected_csv", icon=":material/download:",
 )  # fmt: skip
 

@@ -27,12 +27,12 @@ with second:
             change=ui.changed(display.share, uplift, before, "net_output_uplift"),
             trend=ui.series(monthly, "net_output_uplift"))  # fmt: skip
 with third:
-    ui.tile("Teams with validated Net Output", display.count(len(leaderboard)), "validated_teams",
+    ui.tile("Validated teams", display.count(len(leaderboard)), "validated_teams",
             "net_output_summary", needs=SAVINGS,
-            note=f"+{display.setting_share(settings.net_output.validation_uplift)} without more headcount")  # fmt: skip
+            note=f"Net Output +{display.setting_share(settings.net_output.validation_uplift)} without more headcount")  # fmt: skip
 with fourth:
-    ui.tile("Teams that grew headcount", display.count(len(grown)), "teams_grew_headcount", "net_output_summary",
-            needs=SAVINGS)  # fmt: skip
+    ui.tile("Teams that grew", display.count(len(grown)), "teams_grew_headcount", "net_output_summary",
+            needs=SAVINGS, note="Headcount above their baseline")  # fmt: skip
 
 # A team is (function, business unit, team): teams are labelled with their business unit. Per group:
 # the metric, its grain, the chart's label column and the table's name columns.

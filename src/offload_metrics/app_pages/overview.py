@@ -104,7 +104,7 @@ with backlog:
 st.subheader("The one-page executive summary", help="The same page as `offload-metrics report --format md`.")
 page = summary.markdown(ui.get("build"))
 title = f"Offloading report as of {display.day(ui.current_filters().as_of)}"
-first, second, _ = st.columns([1, 1, 2])
+first, second = st.columns(2)
 with first:
     st.download_button("Download the summary (Markdown)", page.encode("utf-8"), file_name="offload-summary.md",
                        mime="text/markdown", key="overview_summary_md", icon=":material/download:")  # fmt: skip

@@ -54,16 +54,15 @@ ui.table(backlog, {
     "validated_on": ("Validated on", ui.DAY), "days_waiting": ("Days waiting", ui.COUNT),
 }, family="replication", key="replication_backlog", empty="Every agent validated in this range has been replicated.")  # fmt: skip
 
-left, right = st.columns([2, 3])
-with left:
-    st.subheader("By validation quarter", help=ui.help_for("Definition", "replication_trend"))
-    if ui.can_show(*EVENTS):
-        ui.chart(charts.replication_trend(ui.get("replication_trend")), key="replication_trend")
-with right:
-    st.subheader("Every validated agent", help=ui.help_for("Definition", "replication"))
-    ui.table(agents, {
-        "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT),
-        "validated_on": ("Validated on", ui.DAY), "first_replicated_on": ("First copy", ui.DAY),
-        "replication_days": ("Days", ui.COUNT), "replications": ("Units", ui.COUNT),
-    }, family="replication", key="replication_agents", height=360,
-       empty="No agent has been validated up to as of.")  # fmt: skip
+st.subheader("By validation quarter", help=ui.help_for("Definition", "replication_trend"))
+if ui.can_show(*EVENTS):
+    ui.chart(charts.replication_trend(ui.get("replication_trend")), key="replication_trend")
+
+st.subheader("Every validated agent", help=ui.help_for("Definition", "replication"))
+ui.table(agents, {
+    "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT),
+    "validated_on": ("Validated on", ui.DAY), "first_replicated_on": ("First copy", ui.DAY),
+    "replication_days": ("Days to first copy", ui.COUNT), "replications": ("Units using it", ui.COUNT),
+}, family="replication", key="replication_agents", height=360,
+   empty="No agent has been validated up to as of.")  # fmt: skip
+st.caption("— under First copy: no other business unit has copied the agent yet.")
