@@ -163,7 +163,14 @@ CLIPPED = """() => {
     }
     return cut;
 }"""
-RAW_CODES = ("pilot_plateau", "crossing_point", "insufficient_data", "on_track", "pilot_purgatory", "in_progress")
+RAW_CODES = (
+    "pilot_plateau",
+    "crossing_point",
+    "insufficient_data",
+    "on_track",
+    "pilot_purgatory",
+    "in_progress",
+)
 
 
 @pytest.mark.parametrize("path", list(PAGES), ids=[name or "overview" for name in PAGES])
@@ -183,8 +190,8 @@ def test_every_page_renders_its_charts_without_error(server, page, path):
     OUTPUT.mkdir(parents=True, exist_ok=True)
     # The main area scrolls inside the window: a window as tall as the page shows all of it.
     height = page.evaluate(
-        "() => Math.min(8000, Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
-        "[data-testid=\"stMain\"] *')].map((element) => element.scrollHeight)))"
+        '() => Math.min(8000, Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
+        '[data-testid="stMain"] *\')].map((element) => element.scrollHeight)))'
     )
     page.set_viewport_size({"width": 1440, "height": max(900, height)})
     page.wait_for_timeout(1000)
@@ -263,10 +270,32 @@ def test_the_finance_csv_downloads(server, page):
     text = saved.read_text(encoding="utf-8")
     about = [line for line in text.splitlines() if line.startswith("# ")]
     assert about[:2] == ["# As of: 2025-12-31", "# Range: 2024-01 to 2025-12 (2024-01-01 to 2025-12-31)"]
-    rows = list(csv.DictReader(io.StringIO("\n".join(line for line in text.splitlines() if not line.startswith("# ")))))
+    rows = list(
+        csv.DictReader(
+            io.StringIO("\n".join(line for line in text.splitlines() if not line.startswith("# ")))
+        )
+    )
     assert rows
     money_columns = ("Labor value of hours saved (USD)", "Agent cost (USD)", "Net savings (USD)")
     assert {"Function", "Month (YYYY-MM)", *money_columns} <= set(rows[0])
     assert all(len(row["Month (YYYY-MM)"]) == 7 for row in rows)
     money = [row[column] for row in rows for column in money_columns]
     assert all(len(value.partition(".")[2]) <= 2 for value in money), "money is shown in cents"
+
+
+def test_enter_applies_a_typed_date_and_the_sidebar_shows_the_applied_range(server, page):
+    url, _ = server
+    page.goto(f"{url}/finance")
+    settle(page, PAGES["finance"])
+    applied = page.locator("[data-testid='stSidebar'] [data-testid='stCaptionContainer']").first
+    assert "as of 2025-12-31" in applied.inner_text()
+    page.get_by_role("spinbutton", name="month, As of").click()
+    page.keyboard.type("06")
+    page.keyboard.press("Enter")
+    # Applied at once (not after the field loses focus): the range now ends with as of.
+    page.wait_for_function(
+        "() => document.querySelector(\"[data-testid='stSidebar'] [data-testid='stCaptionContainer']\")"
+        ".innerText.includes('as of 2025-06-30')",
+        timeout=10_000,
+    )
+    assert "Showing 2024-01 to 2025-06 (18 months, as of 2025-06-30)" in applied.inner_text()

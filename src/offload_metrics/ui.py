@@ -314,11 +314,38 @@ def sidebar_filters() -> metrics.Filters:
         business_units=tuple(chosen_units),
     )
     st.sidebar.caption(applied_text(chosen, version))
+    enter_applies_dates()
     if st.sidebar.button("Reset filters", key="reset_filters", width="stretch"):
         for key in FILTER_KEYS:
             st.session_state.pop(key, None)
         st.rerun()
     return chosen
+
+
+# A date field applies when it loses focus; Enter should apply it too. Our own script, installed
+# once per page: on Enter in a date field, it moves the focus out of the field, which applies it.
+_ENTER_APPLIES_DATES = """<script>
+if (!document.__offloadEnterApplies) {
+  document.__offloadEnterApplies = true;
+  document.addEventListener("keydown", (event) => {
+    const field = event.target.closest && event.target.closest("[data-testid='stDateInputField']");
+    if (event.key === "Enter" && field) {
+      // What a click beside the field does: a press outside it, then the focus leaves it.
+      setTimeout(() => {
+        for (const type of ["pointerdown", "mousedown", "pointerup", "mouseup", "click"]) {
+          document.body.dispatchEvent(new MouseEvent(type, { bubbles: true }));
+        }
+        document.activeElement && document.activeElement.blur();
+      }, 0);
+    }
+  }, true);
+}
+</script>"""
+
+
+def enter_applies_dates() -> None:
+    with st.sidebar:
+        st.html(_ENTER_APPLIES_DATES, unsafe_allow_javascript=True)
 
 
 def applied_text(chosen: metrics.Filters, version: tuple[int, int]) -> str:
