@@ -345,3 +345,22 @@ def test_the_report_compares_with_the_previous_period(data):
     before = everything["org"]["previous"]
     assert (before["from"], before["to"], before["has_data"]) == ("2024-10-01", "2024-12-31", False)
     assert before["hours_saved"] is None and before["net_savings_usd"] is None
+
+
+def test_the_blueprint_page_has_no_duplicated_heading_and_the_summary_prints_as_html(data):
+    from offload_metrics import summary
+
+    agent = {
+        "agent_id": "a1",
+        "name": "Brief writer",
+        "blueprint": "## Brief writer\n\n1. Connect the inbox.",
+    }
+    page = summary.blueprint_page(agent, dt.date(2025, 3, 31))
+    assert page.count("Brief writer") == 1
+    assert "## Blueprint\n\n1. Connect the inbox." in page
+    text = report.markdown(report.build(rich(data).load(), metrics.Filters(), Settings()))
+    assert "- Against the previous period (2024-10 to 2024-12): no data loaded for it" in text
+    html = summary.html(text + "\n<script>alert(1)</script>\n", "Report <as of>")
+    assert html.startswith("<!doctype html>") and "<title>Report &lt;as of&gt;</title>" in html
+    assert "<table>" in html and "<h2>Where the organisation stands</h2>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
