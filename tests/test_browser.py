@@ -181,7 +181,13 @@ def test_every_page_renders_its_charts_without_error(server, page, path):
         ("http://127.0.0.1", "data:", "blob:", "about:")) else None)  # fmt: skip
     page.goto(f"{url}/{path}")
     settle(page, PAGES[path])
-    page.wait_for_timeout(1500)  # tables and trend lines draw after the script ends
+    # Tables and trend lines draw after the script ends.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll(\"[data-testid='stDataFrame']\")].every("
+        "(grid) => grid.querySelector('.dvn-scroller canvas, canvas'))",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(1500)
     drawn = page.locator(".vega-embed canvas, .vega-embed svg").count()
     assert drawn >= PAGES[path]
     assert page.locator("[data-testid='stException']").count() == 0

@@ -640,7 +640,9 @@ def table(
             config_for[name] = st.column_config.NumberColumn(title, help=hover, format=NUMBER_FORMATS[kind])
         else:
             aligned = "right" if kind in (SHARE, POINTS, RATIO) else None
-            config_for[name] = st.column_config.TextColumn(title, help=hover, alignment=aligned)
+            # Words for codes ("Insufficient data") get room enough; other text sizes itself.
+            width = _text_width(title, table.get(name)) if kind == LABEL else None
+            config_for[name] = st.column_config.TextColumn(title, help=hover, alignment=aligned, width=width)
     data = table
     if highlight and highlight in table.columns:
         data = table.style.map(_gate_style, subset=[highlight])
@@ -659,6 +661,12 @@ def table(
         key=key,
         height=height,
     )
+
+
+def _text_width(title: str, values: pd.Series | None) -> int:
+    """Pixels enough for a text column's longest value and its title: a cell is never cut."""
+    longest = max([len(title) + 3, *(len(str(value)) for value in (values if values is not None else []))])
+    return min(420, 8 * longest + 24)
 
 
 FAILING_STYLE = "background-color: #fde0dc; color: #b71c1c; font-weight: 600"
