@@ -280,7 +280,7 @@ def test_the_catalog_shows_a_blueprint_without_raw_html(make_app, tmp_path):
 def test_finance_offers_csv_and_excel_downloads(sample_app):
     sample_app.switch_page(page("finance")).run()
     labels = [button.proto.label for button in sample_app.get("download_button")]
-    assert labels == ["Download CSV (by function and month)", "Download Excel (three sheets)"]
+    assert labels == ["Download CSV (by function and month)", "Download Excel (about + three sheets)"]
 
 
 def test_business_unit_choices_follow_the_chosen_functions(sample_app):
