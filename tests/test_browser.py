@@ -181,26 +181,25 @@ def test_every_page_renders_its_charts_without_error(server, page, path):
         ("http://127.0.0.1", "data:", "blob:", "about:")) else None)  # fmt: skip
     page.goto(f"{url}/{path}")
     settle(page, PAGES[path])
-    # Tables and trend lines draw after the script ends.
-    page.wait_for_function(
-        "() => [...document.querySelectorAll(\"[data-testid='stDataFrame']\")].every("
-        "(grid) => grid.querySelector('.dvn-scroller canvas, canvas'))",
-        timeout=60_000,
-    )
-    page.wait_for_timeout(1500)
     drawn = page.locator(".vega-embed canvas, .vega-embed svg").count()
     assert drawn >= PAGES[path]
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.locator("[data-testid='stAlertContentError']").count() == 0
-    clipped = page.evaluate(CLIPPED)
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    # The main area scrolls inside the window: a window as tall as the page shows all of it.
+    # The main area scrolls inside the window: a window as tall as the page shows all of it (and
+    # draws every table, which draws only once on screen).
     height = page.evaluate(
         '() => Math.min(8000, Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
         '[data-testid="stMain"] *\')].map((element) => element.scrollHeight)))'
     )
     page.set_viewport_size({"width": 1440, "height": max(900, height)})
-    page.wait_for_timeout(1000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll(\"[data-testid='stDataFrame']\")].every("
+        "(grid) => grid.querySelector('canvas'))",
+        timeout=60_000,
+    )
+    page.wait_for_timeout(1500)
+    clipped = page.evaluate(CLIPPED)
     page.screenshot(path=OUTPUT / f"{path or 'overview'}.png", full_page=True)
     assert clipped == []
     text = page.locator("[data-testid='stMain']").inner_text()

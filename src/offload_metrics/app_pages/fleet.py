@@ -63,8 +63,7 @@ with right:
 
 st.subheader("Every agent's gate", help=ui.help_for("Definition", "gates"))
 ui.table(agents, {
-    "agent_id": ("Agent", ui.TEXT), "name": ("Name", ui.TEXT), "function": ("Function", ui.TEXT),
-    "tasks": ("Tasks in window", ui.COUNT), "reviewed": ("Reviewed", ui.COUNT), "accuracy": ("Accuracy", ui.SHARE),
+    "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "tasks": ("Tasks in window", ui.COUNT), "reviewed": ("Reviewed", ui.COUNT), "accuracy": ("Accuracy", ui.SHARE),
     "automation": ("Automation", ui.SHARE), "gate": ("Gate", ui.LABEL), "range_tasks": ("Tasks in range", ui.COUNT),
 }, family="gates", key="fleet_agents", height=420, highlight="gate")  # fmt: skip
 
