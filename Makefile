@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint sample clean
+.PHONY: run test bench lint sample clean spark-demo
 
 $(STAMP): pyproject.toml
 	@echo "==> [1/3] Creating the virtual environment $(VENV) (if missing)"
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	@echo "==> [2/3] Upgrading pip"
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "==> [3/3] Installing offload-metrics and its dependencies (about a minute the first time)"
-	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	@touch $(STAMP)
 	@echo "==> Installed"
 
@@ -26,6 +26,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+spark-demo: $(STAMP)
+	benchmarks/spark_cluster.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

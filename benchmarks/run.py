@@ -32,16 +32,25 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "overview": [
         ("program", ()), ("net_output", ("organisation",)), ("finance_summary", ("organisation",)),
         ("replication_summary", ("organisation",)), ("cascade", ()), ("adoption_org", ()), ("adoption", ()),
-        ("agents", ()), ("replication", ()),
+        ("agents", ()), ("replication", ()), ("forecast_projection", ()), ("forecast_summary", ()),
+        ("alert_list", ()), ("win_list", ()),
     ],
-    "adoption": [("adoption", ()), ("adoption_org", ()), ("cascade", ())],
+    "adoption": [
+        ("adoption", ()), ("adoption_org", ()), ("cascade", ()), ("forecast_projection", ()), ("forecast_summary", ()),
+    ],
     "net_output": [
         ("net_output", ("organisation",)), ("net_output", ("function", "business_unit", "team")),
-        ("net_output", ("function",)),
+        ("net_output", ("function",)), ("savings_side_by_side", ("organisation",)), ("savings_side_by_side", ()),
+        ("coverage", ("organisation",)), ("estimates", ()),
     ],
     "replication": [
         ("replication_summary", ("organisation",)), ("replication_summary", ()), ("replication", ()),
-        ("replication_curve", ()), ("replication_trend", ()),
+        ("replication_curve", ()), ("replication_trend", ()), ("replication_summary", ("seeding_strategy",)),
+        ("replication_summary", ("source",)), ("replication_spread_summary", ()), ("replication_spread", ()),
+    ],
+    "seed": [
+        ("network_summary", ()), ("network_teams", ()), ("seed_candidates", ()), ("network_ties", ()),
+        ("grassroots_teams", ()),
     ],
     "fleet": [
         ("usage", ("organisation",)), ("gates", ()), ("agents", ()), ("usage", ("month", "function")), ("usage", ()),
@@ -49,6 +58,9 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "catalog": [("catalog", ())],
     "finance": [
         ("finance_summary", ("organisation",)), ("finance_summary", ()), ("finance_trend", ()), ("finance_tables", ()),
+        ("usage", ("organisation",)), ("reconciliation_summary", ("organisation",)), ("reconciliation", ()),
+        ("reconciliation_accounts", ()), ("estimates", ()), ("estimates_summary", ("organisation",)),
+        ("coverage", ("organisation",)),
     ],
 }  # fmt: skip
 TARGETS = {

@@ -105,6 +105,7 @@ class Data:
         output_tokens: int = 0,
         cost: str = "0",
         count: int = 1,
+        task_type: str = "",
     ) -> Data:
         for _ in range(count):
             self.rows["usage_events"].append(
@@ -121,6 +122,7 @@ class Data:
                     "input_tokens": input_tokens,
                     "output_tokens": output_tokens,
                     "cost_usd": cost,
+                    "task_type": task_type,
                 }
             )
         return self
@@ -193,6 +195,31 @@ class Data:
                 "headcount": headcount,
                 "routine_hours_per_month": routine,
                 "loaded_hourly_cost_usd": rate,
+            }
+        )
+        return self
+
+    def task_baseline(
+        self,
+        function: str,
+        baseline: float,
+        with_agent: float,
+        bu: str = "",
+        team: str = "",
+        task_type: str = "",
+        source: str = "estimate",
+        note: str = "",
+    ) -> Data:
+        self.rows["task_baselines"].append(
+            {
+                "function": function,
+                "business_unit": bu,
+                "team": team,
+                "task_type": task_type,
+                "baseline_minutes_per_task": baseline,
+                "minutes_per_task_with_agent": with_agent,
+                "source": source,
+                "note": note,
             }
         )
         return self

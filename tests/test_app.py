@@ -14,7 +14,7 @@ from offload_metrics.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = ("overview", "adoption", "net_output", "replication", "fleet", "catalog", "finance", "data")
+PAGES = ("overview", "adoption", "net_output", "replication", "fleet", "catalog", "seed", "finance", "data")
 
 
 def page(name: str) -> str:
@@ -48,8 +48,8 @@ def sample_app(make_app):
 
 
 def expected_report(tmp_path: Path, filters: metrics.Filters | None = None) -> dict:
-    """The report on the app's database, as the CLI would compute it."""
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    """The report on the app's database, as the CLI would compute it (beside the app: read-only)."""
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         return report.build(conn, filters or metrics.Filters(), Settings())
 
 
@@ -73,7 +73,7 @@ def test_the_app_starts_on_the_sample_and_says_so(sample_app, tmp_path):
 def test_the_sample_clears_in_one_click(sample_app, tmp_path):
     sample_app.button(key="clear_sample").click().run()
     assert not sample_app.exception
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert store.is_empty(conn)
     assert not any("bundled sample" in info.value for info in sample_app.sidebar.info)
 
@@ -192,7 +192,7 @@ def test_uploading_a_file_loads_its_rows(make_app, tmp_path):
     app.file_uploader(key="upload_files").upload("usage.csv", content, "text/csv")
     app.button(key="FormSubmitter:upload_form-Load").click().run()
     assert not app.exception, [error.value for error in app.exception]
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert conn.execute("select count(*) from usage_events").fetchone() == (1,)
         assert conn.execute("select file_name, accepted, rejected from loads").fetchall() == [
             ("usage.csv", 1, 1)
@@ -207,7 +207,7 @@ def test_an_upload_that_is_not_what_it_says_is_refused(make_app, tmp_path):
     app.button(key="FormSubmitter:upload_form-Load").click().run()
     assert not app.exception
     assert any("not a text file" in element.value for element in app.error)
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert store.is_empty(conn)
 
 
@@ -254,7 +254,7 @@ def test_clearing_the_database_needs_confirmation(sample_app, tmp_path):
     sample_app.checkbox(key="clear_confirm").check().run()
     sample_app.button(key="clear_database").click().run()
     assert not sample_app.exception
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert store.is_empty(conn)
 
 
@@ -262,6 +262,7 @@ def test_the_catalog_shows_a_blueprint_without_raw_html(make_app, tmp_path):
     app = make_app(sample=False)
     app.run()
     blueprint = "## Steps\n\n1. Connect the inbox.\n\n<script>alert('x')</script>"
+    st.cache_resource.clear()  # the app holds the file read-only; this test writes to it directly
     with store.connect(tmp_path / "app.duckdb") as conn:
         from offload_metrics import ingest
 
@@ -270,8 +271,10 @@ def test_the_catalog_shows_a_blueprint_without_raw_html(make_app, tmp_path):
     st.cache_data.clear()
     app.switch_page(page("catalog")).run()
     assert not app.exception
-    shown = [element for element in app.markdown if "Connect the inbox" in element.value]
-    assert shown and not shown[0].proto.allow_html
+    shown = [element.proto.body for element in app.get("html") if "Connect the inbox" in element.proto.body]
+    assert shown == [
+        "<h2>Steps</h2>\n<ol>\n<li>Connect the inbox.</li>\n</ol>\n<p>&lt;script&gt;alert('x')&lt;/script&gt;</p>"
+    ]
     assert [button.proto.label for button in app.get("download_button")] == [
         "Download the one-page blueprint"
     ]
@@ -486,3 +489,127 @@ def test_the_overview_offers_the_executive_summary_and_finance_exports_say_what_
     assert [button.proto.label for button in sample_app.get("download_button")] == [
         "Download CSV (by function and month)", "Download Excel (about + three sheets)",
     ]  # fmt: skip
+
+
+# --- Vendor bills and estimated savings ----------------------------------------------------------------
+
+
+@pytest.fixture
+def finance_app(make_app, tmp_path):
+    """Marketing's Brand team: 4 completed briefs at $1.00 in March without time_saved (estimated with
+    the team's 45 -> 8 minute baseline) and one in a documented April; its vendor account billed
+    $5.00 in March; $0.70 went to an account no rule maps."""
+    from offload_metrics import ingest, mapping
+
+    app = make_app(sample=False)
+    app.run()
+    usage = [
+        example("usage_events", event_id=f"e{index}", occurred_at=f"2025-03-0{index + 1}T10:00:00Z",
+                cost_usd="1.00", team="Brand", task_type="campaign_brief")
+        for index in range(4)
+    ] + [example("usage_events", event_id="e4", occurred_at="2025-04-02T10:00:00Z", cost_usd="1.00", team="Brand",
+                 task_type="campaign_brief")]  # fmt: skip
+    rules = tmp_path / "mapping.csv"
+    rules.write_text(
+        "source,match,function,business_unit,team\nvendor.account,acct-mkt,Marketing,Consumer,Brand\n"
+    )
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        ingest.load_file(conn, write_csv(tmp_path / "usage.csv", usage))
+        ingest.load_file(conn, write_csv(tmp_path / "saved.csv", [example("time_saved", team="Brand",
+                         period_start="2025-04-01", period_end="2025-04-30")]))  # fmt: skip
+        ingest.load_file(
+            conn, write_csv(tmp_path / "baselines.csv", [example("task_baselines", team="Brand")])
+        )
+        ingest.load_file(
+            conn,
+            write_csv(tmp_path / "bills.csv", [
+                {"day": "2025-03-10", "vendor": "llm", "account": "acct-mkt", "amount_usd": "5.00"},
+                {"day": "2025-03-10", "vendor": "llm", "account": "acct-lost", "amount_usd": "0.70"},
+            ]),
+            mapping=mapping.load_mapping(rules),
+        )  # fmt: skip
+    st.cache_data.clear()
+    return app
+
+
+def test_finance_reconciles_the_usage_log_with_the_bills_and_shows_estimates_apart(finance_app, tmp_path):
+    finance_app.switch_page(page("finance")).run()
+
+    assert not finance_app.exception, [error.value for error in finance_app.exception]
+    shown = tiles(finance_app)
+    assert shown["Cost in the usage log"] == "$5.00"  # 4 in March and 1 in April at $1.00
+    assert shown["Cost on the vendors' bills"] == "$5.00"
+    assert shown["Bills minus usage log"] == "$0.00"
+    assert shown["Unassigned vendor cost"] == "$0.70"
+    # 4 completed briefs x (45 - 8) / 60 hours x $60 (the team has no baseline rate) = $148.00.
+    assert shown["Labor value, estimated"] == "$148"
+    # 4 of the 5 usage tasks are in March, which has no time_saved row; April's one task is covered.
+    assert shown["Usage tasks with documented savings"] == "20.0%"
+    hover = {metric.label: metric.proto.help for metric in finance_app.metric}
+    assert (
+        "team Consumer / Brand, campaign_brief: 45 -> 8 minutes per task (estimate"
+        in hover["Labor value, estimated"]
+    )
+    agent_cost = next(metric for metric in finance_app.metric if metric.label == "Agent cost")
+    assert agent_cost.proto.delta.startswith("the usage log's cost")
+    captions = " ".join(element.value for element in finance_app.caption)
+    assert "finance.cost_source is usage" in captions
+
+
+def test_net_output_shows_documented_and_estimated_hours_side_by_side(finance_app):
+    finance_app.switch_page(page("net_output")).run()
+
+    assert not finance_app.exception, [error.value for error in finance_app.exception]
+    shown = tiles(finance_app)
+    # Documented: April's row, 420 x (45 - 8) / 60 = 259 hours; estimated: 4 x 37 / 60 = 2.47 hours.
+    assert shown["Hours saved, documented"] == "259 h"
+    assert shown["Hours saved, estimated"] == "2 h"
+    assert shown["Hours saved"] == "259 h"
+    charts = finance_app.get("vega_lite_chart")
+    assert any("Estimated" in chart.proto.spec for chart in charts)
+
+
+def test_the_settings_form_switches_the_cost_source_and_the_finance_page_follows(finance_app):
+    finance_app.switch_page(page("data")).run()
+    finance_app.selectbox(key="s_cost_source").set_value("larger")
+    finance_app.selectbox(key="s_estimate_preset").set_value("6 minutes per completed task")
+    finance_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
+
+    assert not finance_app.exception, [error.value for error in finance_app.exception]
+    finance_app.switch_page(page("finance")).run()
+    # Usage log: $4 in March, $1 in April; bills: $5 in March. The larger per month: $5 + $1.
+    assert tiles(finance_app)["Agent cost"] == "$6"
+    captions = " ".join(element.value for element in finance_app.caption)
+    assert "finance.cost_source is larger" in captions
+
+
+def test_where_to_seed_next_ranks_the_reports_teams_with_reasons_and_draws_the_network(sample_app, tmp_path):
+    sample_app.switch_page(page("seed")).run()
+    assert not sample_app.exception, [error.value for error in sample_app.exception]
+    expected = expected_report(tmp_path)
+    ranking = next(frame.value for frame in sample_app.dataframe if "reason" in frame.value.columns)
+    first = expected["where_to_seed"][0]
+    assert (ranking["team"].iloc[0], ranking["business_unit"].iloc[0], ranking["reason"].iloc[0]) == (
+        first["team"], first["business_unit"], first["reason"],
+    )  # fmt: skip
+    assert tiles(sample_app)["Teams in the network"] == display.count(len(expected["network_teams"]))
+    picture = [chart for chart in sample_app.get("vega_lite_chart") if "Centrality index" in chart.proto.spec]
+    assert picture, "the network picture is missing"
+
+
+def test_the_function_filter_narrows_where_to_seed_next(sample_app, tmp_path):
+    sample_app.switch_page(page("seed")).run()
+    sample_app.sidebar.multiselect(key="function").set_value(["Finance"]).run()
+    assert not sample_app.exception, [error.value for error in sample_app.exception]
+    ranking = next(frame.value for frame in sample_app.dataframe if "reason" in frame.value.columns)
+    expected = expected_report(tmp_path, metrics.Filters(functions=("Finance",)))["where_to_seed"]
+    assert list(ranking["team"]) == [row["team"] for row in expected]
+    assert set(ranking["function"]) <= {"Finance"}
+
+
+def test_replication_velocity_says_whether_replication_followed_the_network(sample_app, tmp_path):
+    sample_app.switch_page(page("replication")).run()
+    assert not sample_app.exception, [error.value for error in sample_app.exception]
+    verdict = expected_report(tmp_path)["replication_spread"]["verdict"]
+    assert verdict.startswith("Replication followed the network")
+    assert verdict in [info.value for info in sample_app.info]

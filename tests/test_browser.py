@@ -25,9 +25,10 @@ PAGES = {
     "": 2,
     "adoption": 3,
     "net_output": 1,
-    "replication": 3,
+    "replication": 4,
     "fleet": 2,
     "catalog": 0,
+    "seed": 1,
     "finance": 3,
     "data": 0,
 }

@@ -151,3 +151,14 @@ def test_bars_sort_by_value_and_medians_fold_both_medians():
     legend = layers(spec)[0]["encoding"]["color"]["legend"]
     assert (legend["orient"], legend["labelLimit"]) == ("bottom", 0)
     assert layers(spec)[0]["encoding"]["y"]["axis"]["labelLimit"] == 0
+
+
+def test_documented_and_estimated_hours_are_paired_never_stacked():
+    frame = pd.DataFrame({"function": ["A"], "hours_saved": [10.0], "estimated_hours_saved": [4.0]})
+    spec = charts.documented_and_estimated(frame).to_dict()
+    assert spec["transform"][0] == {
+        "fold": ["hours_saved", "estimated_hours_saved"],
+        "as": ["measure", "hours"],
+    }
+    assert spec["transform"][1]["calculate"] == "datum.measure == 'hours_saved' ? 'Documented' : 'Estimated'"
+    assert spec["encoding"]["yOffset"] == {"field": "kind", "type": "nominal"}

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import duckdb
+import pytest
 
 from conftest import example, write_csv
 
@@ -122,7 +128,10 @@ def test_schema_prints_the_contract_and_json_schema():
     assert text.returncode == 0
     assert "one of completed, escalated, failed; required" in text.stdout
     document = json.loads(run("schema", "--json").stdout)
-    assert set(document) == {"usage_events", "time_saved", "replication_events", "agents", "org_baseline"}
+    assert set(document) == {
+        "usage_events", "time_saved", "replication_events", "agents", "org_baseline", "vendor_costs", "vendor_usage",
+        "task_baselines",
+    }  # fmt: skip
 
 
 def test_the_progress_bar_appears_only_after_a_second():
@@ -272,3 +281,274 @@ def test_make_run_says_each_step_and_which_database_it_serves(tmp_path):
     assert startup(db, OFFLOAD_METRICS_SAMPLE="off") == f"Database: {db} (new: starts empty)"
     run("ingest", "--db", str(db), str(write_csv(tmp_path / "a.csv", [example("agents")])))
     assert startup(db) == f"Database: {db} (1 load of your files; no sample)"
+
+
+def test_ingest_reads_the_date_bounds_from_the_settings_file_like_report(tmp_path):
+    db = tmp_path / "db.duckdb"
+    settings = tmp_path / "offload.toml"
+    settings.write_text("[ingest]\nmin_date = 2000-01-01\nmax_date = 2030-12-31\n", encoding="utf-8")
+    usage = write_csv(
+        tmp_path / "usage.csv",
+        [
+            example("usage_events"),
+            example("usage_events", event_id="late", occurred_at="2031-01-01T00:00:00Z"),
+        ],
+    )
+
+    from_cwd = run("ingest", "--db", str(db), str(usage), cwd=tmp_path)
+    rejects = run("rejects", "--db", str(db), "--format", "json")
+
+    assert from_cwd.returncode == 0, from_cwd.stderr
+    assert [(row["line"], row["reason"]) for row in json.loads(rejects.stdout)] == [
+        (
+            3,
+            "occurred_at: must be between 2000-01-01 and 2030-12-31 (settings ingest.min_date and "
+            'ingest.max_date) (got "2031-01-01T00:00:00Z")',
+        )
+    ]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[ingest]\nmin_date = 2000-01-01\nmax_date = 1999-01-01\n", encoding="utf-8")
+    refused = run("ingest", "--db", str(db), "--config", str(bad), str(usage))
+    assert refused.returncode == 2
+    assert "ingest.max_date: Value error, must not be before ingest.min_date" in refused.stderr
+
+
+def _loaded_db(tmp_path: Path) -> Path:
+    db = tmp_path / "db.duckdb"
+    usage = write_csv(
+        tmp_path / "usage.csv", [example("usage_events"), example("usage_events", event_id="b")]
+    )
+    agents = write_csv(tmp_path / "agents.csv", [example("agents")])
+    assert run("ingest", "--db", str(db), str(usage), str(agents)).returncode == 0
+    return db
+
+
+def _counts(db: Path) -> tuple[int, int, int]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(
+            "select (select count(*) from loads), (select count(*) from usage_events), "
+            "(select count(*) from usage_daily)"
+        ).fetchone()
+
+
+def test_clear_asks_first_and_then_removes_every_load(tmp_path):
+    db = _loaded_db(tmp_path)
+
+    declined = subprocess.run(
+        [CLI, "clear", "--db", str(db)], input="n\n", capture_output=True, text=True, timeout=120
+    )
+    kept = _counts(db)
+    cleared = run("clear", "--db", str(db), "--yes")
+
+    assert declined.returncode == 1
+    assert kept == (2, 2, 1)
+    assert cleared.returncode == 0, cleared.stderr
+    assert "Removed 2 loads" in cleared.stdout
+    assert _counts(db) == (0, 0, 0)
+
+
+def test_unload_removes_one_load_and_names_what_it_removed(tmp_path):
+    db = _loaded_db(tmp_path)
+
+    removed = run("unload", "1", "--db", str(db))
+    unknown = run("unload", "9", "--db", str(db))
+
+    assert removed.returncode == 0, removed.stderr
+    assert "Removed load 1 (usage.csv): 2 usage_events rows, 0 rejected rows" in " ".join(
+        removed.stdout.split()
+    )
+    assert _counts(db) == (1, 0, 0)
+    assert unknown.returncode == 2
+    assert "There is no load 9" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("day", "shown"),
+    [
+        ("'0044-03-15 (BC)'", "0044-03-15 (BC)"),
+        ("'9999-12-31'", "9999-12-31"),
+        ("'0001-01-01 00:30:00'", "0001-01-01"),
+    ],
+)
+def test_report_names_dates_an_older_version_stored_instead_of_a_traceback(tmp_path, day, shown):
+    db = _loaded_db(tmp_path)
+    with duckdb.connect(str(db)) as conn:
+        conn.execute(f"update usage_events set occurred_at = {day}::TIMESTAMP where event_id = 'b'")
+        conn.execute(f"update usage_daily set day = {day}::TIMESTAMP::DATE")
+
+    result = run("report", "--db", str(db))
+
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    message = " ".join(result.stderr.split())
+    assert "usage_events.occurred_at: 1 value outside 1900-01-01 to 2199-12-31" in message
+    assert f"({shown}" in message
+    assert "load 1 (usage.csv)" in message
+    assert "offload-metrics unload 1" in message
+
+
+@pytest.mark.parametrize("name", ["usage.csv", "data.parquet"])
+def test_a_db_that_is_not_a_duckdb_database_is_refused(tmp_path, name):
+    usage = write_csv(tmp_path / "usage.csv", [example("usage_events")])
+    not_a_db = usage if name == "usage.csv" else tmp_path / name
+    if name == "data.parquet":
+        with duckdb.connect() as conn:
+            conn.execute(f"copy (select 1 as x) to '{not_a_db}' (format parquet)")
+    content = not_a_db.read_bytes()
+
+    result = run("ingest", "--db", str(not_a_db), str(usage))
+
+    assert result.returncode == 3
+    assert f"{not_a_db} is not a DuckDB database" in " ".join(result.stderr.split())
+    assert "loaded" not in result.stdout
+    assert not_a_db.read_bytes() == content
+
+
+def test_a_database_in_a_missing_folder_is_created_with_a_message(tmp_path):
+    usage = write_csv(tmp_path / "usage.csv", [example("usage_events")])
+    db = tmp_path / "new" / "folder" / "db.duckdb"
+
+    result = run("ingest", "--db", str(db), str(usage))
+
+    assert result.returncode == 0, result.stderr
+    assert f"Created the folder {db.parent} for the new database" in " ".join(result.stderr.split())
+    assert db.is_file()
+
+
+@pytest.mark.parametrize(("literal", "other"), [("a*.csv", "abc.csv"), ("a[bc].csv", "ab.csv")])
+def test_file_arguments_are_literal_paths_never_globs(tmp_path, literal, other):
+    write_csv(tmp_path / literal, [example("usage_events", event_id="literal")])
+    write_csv(tmp_path / other, [example("usage_events", event_id="other")])
+    db = tmp_path / "db.duckdb"
+
+    result = run("ingest", "--db", str(db), str(tmp_path / literal))
+
+    assert result.returncode == 0, result.stderr
+    with duckdb.connect(str(db), read_only=True) as conn:
+        assert conn.execute("select event_id from usage_events").fetchall() == [("literal",)]
+        assert conn.execute("select file_name, rows_read from loads").fetchall() == [(literal, 1)]
+
+
+def test_report_and_rejects_read_beside_a_process_holding_the_database_read_only(tmp_path):
+    db = _loaded_db(tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, duckdb; c = duckdb.connect(sys.argv[1], read_only=True); print('ready', flush=True); "
+            "time.sleep(60)",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        report = run("report", "--db", str(db))
+        rejects = run("rejects", "--db", str(db))
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert report.returncode == 0, report.stderr
+    assert _tasks(report) == 2
+    assert rejects.returncode == 0, rejects.stderr
+
+
+def _tasks(report: subprocess.CompletedProcess) -> int:
+    return sum(function["tasks"] for function in json.loads(report.stdout)["functions"])
+
+
+def _mount_tmpfs(folder: Path, size: str) -> None:
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"this machine does not let the tests mount a file system: {mounted.stderr!r}")
+
+
+def test_report_and_rejects_work_on_a_read_only_file_system(tmp_path):
+    db = _loaded_db(tmp_path)
+    mount = tmp_path / "ro"
+    _mount_tmpfs(mount, "16m")
+    try:
+        (mount / "db.duckdb").write_bytes(db.read_bytes())
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        report = run("report", "--db", str(mount / "db.duckdb"))
+        rejects = run("rejects", "--db", str(mount / "db.duckdb"), "--format", "json")
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+    assert report.returncode == 0, report.stderr
+    assert _tasks(report) == 2
+    assert rejects.returncode == 0, rejects.stderr
+    assert json.loads(rejects.stdout) == []
+
+
+def test_a_full_disk_says_disk_full_and_keeps_what_was_loaded(tmp_path):
+    mount = tmp_path / "small"
+    _mount_tmpfs(mount, "3m")
+    try:
+        db = mount / "db.duckdb"
+        agents = write_csv(tmp_path / "agents.csv", [example("agents")])
+        assert run("ingest", "--db", str(db), str(agents)).returncode == 0
+        rows = [
+            example("usage_events", event_id=f"event-{index:07d}", agent_id=f"agent-{index}")
+            for index in range(60000)
+        ]
+        usage = write_csv(tmp_path / "usage.csv", rows)
+
+        result = run("ingest", "--db", str(db), str(usage))
+        kept = run("rejects", "--db", str(db), "--format", "json")
+        report = run("report", "--db", str(db))
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 1
+    assert "usage.csv: the disk is full" in message
+    assert "could not be read" not in message
+    assert kept.returncode == 0, kept.stderr
+    assert report.returncode == 0, report.stderr
+    assert _tasks(report) == 0
+
+
+@pytest.mark.parametrize("name", ["=1+2.csv", " =1+2.csv", "\n=1+2.csv", "＝1+2.csv", "@SUM(A1).csv"])
+def test_rejects_as_csv_neutralises_formula_cells(tmp_path, name):
+    db = tmp_path / "db.duckdb"
+    usage = write_csv(tmp_path / name, [example("usage_events", status="=1+2")])
+    assert run("ingest", "--db", str(db), str(usage)).returncode == 0
+
+    result = run("rejects", "--db", str(db), "--format", "csv")
+
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(row["file_name"], row["column_name"], row["reason"]) for row in rows] == [
+        ("'" + name, "status", 'status: must be one of completed, escalated, failed (got "=1+2")')
+    ]
+
+
+@pytest.mark.parametrize("after_seconds", [0.5, 1.5, 3.0])
+def test_a_killed_ingest_leaves_the_previous_or_the_complete_new_state(tmp_path, after_seconds):
+    db = tmp_path / "db.duckdb"
+    first = write_csv(tmp_path / "first.csv", [example("usage_events", event_id="first")])
+    assert run("ingest", "--db", str(db), str(first)).returncode == 0
+    rows = [example("usage_events", event_id=f"e{index:07d}") for index in range(150_000)]
+    big = write_csv(tmp_path / "big.csv", rows)
+    child = subprocess.Popen(
+        [CLI, "ingest", "--db", str(db), str(big)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        child.wait(timeout=after_seconds)
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+
+    with duckdb.connect(str(db)) as conn:  # replays the write-ahead log of a killed writer
+        state = conn.execute(
+            "select (select count(*) from loads), (select list(outcome order by load_id) from loads), "
+            "(select count(*) from usage_events), (select sum(tasks) from usage_daily)"
+        ).fetchone()
+    assert state in [(1, ["loaded"], 1, 1), (2, ["loaded", "loaded"], 150_001, 150_001)]

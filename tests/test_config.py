@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import pytest
 
 from offload_metrics import config
@@ -24,8 +27,78 @@ def test_defaults_are_specs():
             "scale_min_functions": 2,
             "scale_months": (18, 36),
         },
-        "finance": {"reinvestment_share": 0.25, "default_hourly_cost_usd": 60},
+        "finance": {"reinvestment_share": 0.25, "default_hourly_cost_usd": 60, "cost_source": "usage"},
+        "ingest": {"min_date": dt.date(1900, 1, 1), "max_date": dt.date(2199, 12, 31)},
+        "estimates": {"preset": "", "presets": {"6 minutes per completed task": (6.0, 0.0)}},
+        "network": {
+            "bridge_share": 0.4,
+            "centrality_weight": 0.4,
+            "appetite_weight": 0.3,
+            "pain_weight": 0.3,
+            "appetite": {
+                "Marketing": 0.9,
+                "R&D": 0.85,
+                "Sales Operations": 0.7,
+                "Customer Support": 0.6,
+                "HR": 0.45,
+                "Finance": 0.3,
+                "Legal": 0.2,
+            },
+            "default_appetite": 0.5,
+            "measured_appetite_weight": 0.5,
+            "first_agents": 3,
+            "min_tie_hours": 0,
+            "min_replications": 5,
+            "permutations": 2000,
+            "random_seed": 7,
+            "significance": 0.05,
+        },
+        "mapping": {"file": ""},
+        "telemetry": {
+            "task_type_attribute": "",
+            "escalated_attribute": "",
+            "review_evaluation": "",
+            "review_threshold": 0.5,
+            "langfuse_event_per": "agent",
+            "prices": {},
+        },
+        "forecast": {
+            "min_months": 6,
+            "interval": 0.80,
+            "draws": 100,
+            "seed": 1,
+            "horizon_months": 120,
+            "chart_months": 24,
+        },
+        "alerts": {
+            "gate_lookback_days": 30,
+            "cost_multiple": 2.0,
+            "cost_trailing_months": 6,
+            "plateau_months": 12,
+            "waiting_days": 90,
+            "usage_drop": 0.5,
+            "min_usage_tasks": 20,
+            "webhook_url": "",
+            "webhook_timeout_seconds": 10,
+        },
     }
+
+
+def test_an_appetite_table_changes_the_functions_it_names_and_keeps_the_others(tmp_path):
+    path = tmp_path / "offload.toml"
+    path.write_text('[network.appetite]\nFinance = 0.8\n"Field Ops" = 0.1\n', encoding="utf-8")
+    network = config.load_settings(path).network
+    assert (network.appetite_of("Finance"), network.appetite_of("Legal")) == (0.8, 0.2)
+    assert (network.appetite_of("Field Ops"), network.appetite_of("Unnamed")) == (0.1, 0.5)
+
+
+def test_the_seed_score_needs_a_weight(tmp_path):
+    path = tmp_path / "offload.toml"
+    path.write_text(
+        "[network]\ncentrality_weight = 0\nappetite_weight = 0\npain_weight = 0\n", encoding="utf-8"
+    )
+    with pytest.raises(config.SettingsError, match="at least one weight above 0"):
+        config.load_settings(path)
 
 
 def test_a_toml_file_overrides_some_settings(tmp_path):
@@ -81,5 +154,20 @@ def test_saved_settings_load_back_unchanged(tmp_path):
 
 def test_every_setting_is_described():
     described = config.describe_settings()
-    assert len(described) == 13
+    # SPEC, ingest, mapping, telemetry, forecast, alerts, finance, network
+    assert len(described) == 13 + 2 + 1 + 6 + 6 + 9 + 3 + 13
     assert all(row["description"] for row in described)
+
+
+def test_prices_are_exact_decimals_and_survive_a_save(tmp_path):
+    path = tmp_path / "offload.toml"
+    path.write_text('[telemetry.prices]\n"gpt-4o-mini" = [0.15, "0.6"]\n', encoding="utf-8")
+    settings = config.load_settings(path)
+    assert settings.telemetry.prices == {"gpt-4o-mini": (Decimal("0.15"), Decimal("0.6"))}
+    assert config.load_settings(config.save_settings(settings, tmp_path / "saved.toml")) == settings
+
+
+def test_the_mapping_file_is_read_beside_the_settings_file(tmp_path):
+    settings = config.parse_settings({"mapping": {"file": "org.toml"}})
+    assert config.mapping_file(settings, tmp_path / "offload.toml") == tmp_path / "org.toml"
+    assert config.mapping_file(config.Settings(), tmp_path / "offload.toml") is None

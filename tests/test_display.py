@@ -77,3 +77,30 @@ def test_codes_read_as_words_and_settings_as_percents():
         == "documented time savings and the organisation baseline"
     )
     assert display.period("2025-01-01", "2025-03-31") == "2025-01 to 2025-03"
+
+
+def test_text_from_data_shows_as_typed_in_markdown():
+    assert display.plain("![x](http://h/x.png) *a*\nb") == r"\!\[x\]\(http\:\/\/h\/x\.png\) \*a\* b"
+
+
+def test_markdown_from_data_renders_without_images_html_or_odd_links():
+    text = (
+        "## Steps\n\n1. Connect ![x](http://127.0.0.1:9/x.png) and [docs](https://example.org/docs)\n\n"
+        "![ref][r] [data](data:text/html,hi) [js](javascript:alert(1)) [file](file:///etc/passwd)\n\n"
+        '<img src="http://127.0.0.1:9/y.png" onerror="alert(1)"><script>alert(1)</script>\n\n'
+        "[r]: http://127.0.0.1:9/r.png"
+    )
+    assert display.markdown_html(text) == (
+        '<h2>Steps</h2>\n<ol>\n<li>Connect !<a href="http://127.0.0.1:9/x.png">x</a> and '
+        '<a href="https://example.org/docs">docs</a></li>\n</ol>\n'
+        '<p>!<a href="http://127.0.0.1:9/r.png">ref</a> [data](data:text/html,hi) [js](javascript:alert(1)) '
+        "[file](file:///etc/passwd)</p>\n"
+        "<p>&lt;img src=&quot;http://127.0.0.1:9/y.png&quot; onerror=&quot;alert(1)&quot;&gt;"
+        "&lt;script&gt;alert(1)&lt;/script&gt;</p>\n"
+    )
+
+
+def test_markdown_for_an_export_keeps_its_formatting_but_not_its_html_or_images():
+    assert display.inert_markdown("**Do** <b>this</b> & ![x](http://h/x.png)") == (
+        "**Do** &lt;b&gt;this&lt;/b&gt; &amp; !\\[x](http://h/x.png)"
+    )

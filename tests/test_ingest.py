@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import example, snapshot, table_rows, write_csv, write_jsonl, write_parquet
-from offload_metrics import ingest, schema, store
+from offload_metrics import config, ingest, mapping, schema, store
 
 WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}
 EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
@@ -72,13 +74,76 @@ EXPECTED_EXAMPLE_ROWS = {
         "low",
         "1. Connect the product catalog. 2. Copy the prompt pack. 3. Review 20 briefs.",
         dt.date(2024, 11, 2),
+        "champion",
+        "built",
     ),
     "org_baseline": ("Marketing", "Consumer", "Brand Content", 12, 700.0, Decimal("68.50000000")),
+    "vendor_costs": (
+        dt.date(2025, 3, 4),
+        "openai",
+        "proj_brand_content",
+        "gpt-4o-2024-08-06, input",
+        None,
+        Decimal("12.34560000"),
+        "USD",
+        "Marketing",
+        "Consumer",
+        "Brand Content",
+    ),
+    "vendor_usage": (
+        dt.date(2025, 3, 4),
+        "openai",
+        "proj_brand_content",
+        "gpt-4o-2024-08-06",
+        None,
+        120000,
+        0,
+        30000,
+        None,
+        "Marketing",
+        "Consumer",
+        "Brand Content",
+    ),
+    "task_baselines": (
+        "Marketing",
+        "Consumer",
+        "Brand Content",
+        "campaign_brief",
+        45.0,
+        8.0,
+        "estimate",
+        "Time study of 30 briefs, March 2025",
+    ),
+    "collaboration": (
+        dt.date(2025, 3, 1),
+        dt.date(2025, 3, 31),
+        "Marketing",
+        "Consumer",
+        "Brand Content",
+        "Sales Operations",
+        "Field Sales Ops",
+        "Deal Desk",
+        42.5,
+        18,
+        240,
+        "undirected",
+    ),
 }
+# Vendor cost rows need the organisation mapping to be accepted; it maps the example's projects.
+EXAMPLE_MAPPING = mapping.Mapping(
+    (mapping.Rule(1, "openai.project_id", "proj_brand_content*", "Marketing", "Consumer", "Brand Content"),)
+)
 
 
 def load(conn, path: Path, **options) -> ingest.LoadResult:
-    return ingest.load_file(conn, path, **options)
+    return ingest.load_file(conn, path, **{"mapping": EXAMPLE_MAPPING, **options})
+
+
+def varied_key(kind: str) -> str:
+    """The key column that tells a kind's rows apart: the last required one."""
+    model = schema.KINDS[kind]
+    required = {column.name for column in schema.columns(model) if column.required}
+    return [name for name in model.key if name in required][-1]
 
 
 def rejections(conn) -> list[tuple]:
@@ -474,7 +539,7 @@ def test_unknown_columns_are_ignored_and_named(conn, tmp_path):
 
 
 def _variants(kind: str) -> list[dict[str, object]]:
-    key = schema.KINDS[kind].key[-1]
+    key = varied_key(kind)
     return [example(kind, **{key: f"{example(kind)[key]}-{index}"}) for index in range(3)]
 
 
@@ -482,7 +547,7 @@ def _variants(kind: str) -> list[dict[str, object]]:
 def test_the_same_data_as_csv_parquet_and_jsonl_gives_identical_tables(tmp_path, kind):
     tables = {}
     for file_format, writer in WRITERS.items():
-        rows = [*_variants(kind), example(kind, **{schema.KINDS[kind].key[-1]: ""})]
+        rows = [*_variants(kind), example(kind, **{varied_key(kind): ""})]
         path = writer(tmp_path / f"{kind}.{EXTENSIONS[file_format]}", rows)
         with store.connect(tmp_path / f"{file_format}.duckdb") as connection:
             result = load(connection, path)
@@ -576,7 +641,9 @@ def test_a_database_failure_part_way_is_one_message_and_changes_nothing(conn, tm
     with pytest.raises(ingest.IngestError) as raised:
         load(conn, write_csv(tmp_path / "second.csv", [example("usage_events", event_id="b")]),
              progress=ingest.LoadProgress(on_phase=out_of_space))  # fmt: skip
-    assert raised.value.message == "could not be loaded, and nothing was changed: No space left on device"
+    assert raised.value.message == (
+        "the disk is full: nothing was changed; free some space and load it again (No space left on device)"
+    )
     assert snapshot(conn) == before
 
 
@@ -850,3 +917,402 @@ def test_a_row_rule_names_columns_whole():
         ingest._row_rule_sql(schema.TimeSaved, rule, values)
         == "(b is not null and m is not null and not (m <= b))"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Trust: dates, exact JSON Lines numbers, nested values, late keys, long lines
+
+BOUNDS_REASON = "must be between 1900-01-01 and 2199-12-31 (settings ingest.min_date and ingest.max_date)"
+DATE_COLUMNS = [
+    ("usage_events", "occurred_at"),
+    ("time_saved", "period_start"),
+    ("time_saved", "period_end"),
+    ("replication_events", "occurred_on"),
+    ("agents", "created_on"),
+]
+# The dates the issue quotes. A BC date in a date column already fails the YYYY-MM-DD form; in a
+# timestamp column it parsed. 0001-01-01T00:30+01:00 is 23:30 UTC on the last day of 1 BC.
+OUT_OF_RANGE = ["0044-03-15 (BC)", "0001-01-01T00:30+01:00", "9999-12-31"]
+
+
+def _date_reason(kind: str, column: str, value: str) -> str:
+    is_timestamp = column == "occurred_at"
+    if not is_timestamp and value[:10] != value:  # not YYYY-MM-DD: the form is wrong
+        return f"{column}: must be a date (YYYY-MM-DD) (got {json.dumps(value)})"
+    return f"{column}: {BOUNDS_REASON} (got {json.dumps(value)})"
+
+
+def _with_date(kind: str, column: str, value: str) -> dict[str, object]:
+    changes: dict[str, object] = {column: value}
+    if column == "period_start":
+        changes["period_end"] = "2025-03-31"
+    if column == "period_end":
+        changes["period_start"] = "1899-01-01"  # itself out of range: both columns are named
+    return example(kind, **changes)
+
+
+@pytest.mark.parametrize("file_format", list(WRITERS))
+@pytest.mark.parametrize(("kind", "column"), DATE_COLUMNS)
+def test_dates_outside_the_sane_range_are_rejected_in_every_date_column(
+    conn, tmp_path, kind, column, file_format
+):
+    key = schema.KINDS[kind].key[0]
+    rows = [{**_with_date(kind, column, value), key: f"k{index}"} for index, value in enumerate(OUT_OF_RANGE)]
+    rows.append(example(kind, **{key: "fine"}))
+    path = WRITERS[file_format](tmp_path / f"{kind}.{EXTENSIONS[file_format]}", rows)
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (4, 1, 3)
+    reasons = [reason for _, _, _, reason in rejections(conn)]
+    for value, reason in zip(OUT_OF_RANGE, reasons, strict=True):
+        expected = _date_reason(kind, column, value)
+        if column == "period_end":
+            expected = f'period_start: {BOUNDS_REASON} (got "1899-01-01"); ' + expected
+        if column == "period_start" and value == "9999-12-31":
+            expected += "; period_end: must not be before period_start"
+        assert reason == expected
+
+
+def test_the_date_bounds_are_settings(conn, tmp_path):
+    rows = [
+        example("usage_events", event_id="old", occurred_at="1950-06-01T00:00:00Z"),
+        example("usage_events"),
+    ]
+    path = write_csv(tmp_path / "usage.csv", rows)
+    bounds = config.parse_settings(
+        {"ingest": {"min_date": dt.date(2000, 1, 1), "max_date": dt.date(2030, 12, 31)}}
+    )
+
+    result = load(conn, path, settings=bounds)
+
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert rejections(conn) == [
+        (
+            2,
+            "occurred_at",
+            "rejected",
+            "occurred_at: must be between 2000-01-01 and 2030-12-31 (settings ingest.min_date and "
+            'ingest.max_date) (got "1950-06-01T00:00:00Z")',
+        )
+    ]
+
+
+def test_the_load_history_records_the_ingest_settings_and_reloads_when_they_change(conn, tmp_path):
+    rows = [
+        example("usage_events", event_id="old", occurred_at="1950-06-01T00:00:00Z"),
+        example("usage_events"),
+    ]
+    path = write_csv(tmp_path / "usage.csv", rows)
+    narrow = config.parse_settings({"ingest": {"min_date": dt.date(2000, 1, 1)}})
+
+    first = load(conn, path, settings=narrow)
+    again = load(conn, path, settings=narrow)
+    wider = load(conn, path)
+
+    assert (first.status, first.accepted, first.rejected) == ("loaded", 1, 1)
+    assert (again.status, again.load_id) == ("already loaded", first.load_id)
+    assert (wider.status, wider.accepted, wider.duplicate) == ("loaded", 1, 1)
+    recorded = conn.execute("select ingest_settings from loads order by load_id").fetchall()
+    assert [json.loads(text) for (text,) in recorded] == [
+        {"settings": {"ingest": {"min_date": "2000-01-01", "max_date": "2199-12-31"}}},
+        {"settings": {"ingest": {"min_date": "1900-01-01", "max_date": "2199-12-31"}}},
+    ]
+
+
+def _jsonl_with_numbers(path: Path, rows: list[tuple[str, dict[str, str]]]) -> Path:
+    """JSON Lines whose numbers are written as the given text, unquoted (json.dumps would round)."""
+    lines = []
+    for event_id, numbers in rows:
+        record = {key: value for key, value in example("usage_events", event_id=event_id).items()}
+        for name in ("api_calls", "input_tokens", "output_tokens", "cost_usd", "latency_ms"):
+            record.pop(name)
+        text = json.dumps(record)[:-1]
+        lines.append(text + "".join(f', "{name}": {number}' for name, number in numbers.items()) + "}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_jsonl_numbers_reach_decimal_and_integer_columns_exactly_or_are_rejected(conn, tmp_path):
+    path = _jsonl_with_numbers(
+        tmp_path / "usage.jsonl",
+        [
+            ("a", {"cost_usd": "1234567890.12345678", "api_calls": "4"}),
+            ("b", {"cost_usd": "12345678.123456789"}),
+            ("c", {"cost_usd": "99999999.999999999"}),
+            ("d", {"api_calls": "1.0000000000000001"}),
+            ("e", {"cost_usd": "99999999.99999999", "input_tokens": "9007199254740991", "latency_ms": "1e3"}),
+        ],
+    )
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (5, 2, 3)
+    stored = conn.execute(
+        "select event_id, api_calls, input_tokens, cost_usd, latency_ms from usage_events order by event_id"
+    ).fetchall()
+    assert stored == [
+        ("a", 4, 0, Decimal("1234567890.12345678"), None),
+        ("e", 0, 9007199254740991, Decimal("99999999.99999999"), 1000),
+    ]
+    places = "has more than 8 decimal places (money is stored exactly)"
+    assert rejections(conn) == [
+        (2, "cost_usd", "rejected", f'cost_usd: {places} (got "12345678.123456789")'),
+        (3, "cost_usd", "rejected", f'cost_usd: {places} (got "99999999.999999999")'),
+        (4, "api_calls", "rejected", 'api_calls: must be a whole number (got "1.0000000000000001")'),
+    ]
+
+
+def test_jsonl_keys_first_written_after_the_first_100_objects_count(conn, tmp_path):
+    rows = [(f"e{index:03d}", {}) for index in range(150)] + [
+        ("late", {"cost_usd": "1.25", "api_calls": "3"})
+    ]
+    path = _jsonl_with_numbers(tmp_path / "usage.jsonl", rows)
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.ignored_columns) == (151, 151, ())
+    assert conn.execute(
+        "select api_calls, cost_usd from usage_events where event_id = 'late'"
+    ).fetchall() == [(3, Decimal("1.25"))]
+    assert conn.execute("select sum(cost_usd), sum(api_calls) from usage_events").fetchall() == [
+        (Decimal("1.25"), 3)
+    ]
+
+
+def test_jsonl_objects_or_arrays_where_a_single_value_is_expected_are_rejected(conn, tmp_path):
+    nested = example("usage_events", event_id="n1") | {"agent_id": {"a": 1}}
+    listed = example("usage_events", event_id="n2") | {"cost_usd": [1], "team": ["x", "y"]}
+    path = tmp_path / "usage.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(row) for row in (nested, listed, example("usage_events"))) + "\n",
+        encoding="utf-8",
+    )
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (3, 1, 2)
+    single = "must be a single value, not a JSON object or array"
+    assert rejections(conn) == [
+        (1, "agent_id", "rejected", f'agent_id: {single} (got {{"a":1}})'),
+        (2, "team", "rejected", f'team: {single} (got ["x","y"]); cost_usd: {single} (got [1])'),
+    ]
+    assert table_rows(conn, "usage_events") == [EXPECTED_EXAMPLE_ROWS["usage_events"]]
+
+
+@pytest.mark.parametrize("file_format", list(WRITERS))
+def test_digit_separators_in_integer_columns_are_rejected(conn, tmp_path, file_format):
+    rows = [example("usage_events", event_id="x", api_calls="1_000"), example("usage_events")]
+    path = WRITERS[file_format](tmp_path / f"usage.{EXTENSIONS[file_format]}", rows)
+
+    result = load(conn, path)
+
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert [reason for *_, reason in rejections(conn)] == ['api_calls: must be a whole number (got "1_000")']
+
+
+def _parquet(path: Path, select: str) -> Path:
+    with duckdb.connect() as connection:
+        connection.execute(f"copy ({select}) to '{path}' (format parquet)")
+    return path
+
+
+USAGE_SELECT = (
+    "select 'e' || i as event_id, '2025-03-04T09:15:00Z' as occurred_at, 'a1' as agent_id, 'Marketing' as function, "
+    "'Consumer' as business_unit, 'completed' as status"
+)
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        ("{'a': 1} as agent_id", "column agent_id is STRUCT(a INTEGER) in the Parquet file; it must be text"),
+        ("['x', 'y'] as agent_id", "column agent_id is VARCHAR[] in the Parquet file; it must be text"),
+        (
+            "[1, 2] as api_calls",
+            "column api_calls is INTEGER[] in the Parquet file; it must be a whole number",
+        ),
+    ],
+)
+def test_parquet_struct_and_list_columns_are_refused_with_the_reason(conn, tmp_path, column, message):
+    select = USAGE_SELECT.replace("'a1' as agent_id", "") if "agent_id" in column else USAGE_SELECT
+    path = _parquet(tmp_path / "usage.parquet", f"{select.replace(', ,', ',')}, {column} from range(2) t(i)")
+    before = snapshot(conn)
+
+    with pytest.raises(ingest.IngestError) as raised:
+        load(conn, path)
+
+    assert raised.value.message == message
+    assert snapshot(conn) == before
+
+
+def test_one_parquet_value_out_of_range_rejects_its_row_not_the_file(conn, tmp_path):
+    path = _parquet(
+        tmp_path / "usage.parquet",
+        f"{USAGE_SELECT}, case when i = 1 then 18446744073709551615 else 7 end::UBIGINT as api_calls, "
+        "case when i = 2 then '1000000000000000000000000000000.00' else '2.5' end::DECIMAL(38,2) as cost_usd "
+        "from range(4) t(i)",
+    )
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (4, 2, 2)
+    assert conn.execute("select event_id, api_calls, cost_usd from usage_events order by 1").fetchall() == [
+        ("e0", 7, Decimal("2.5")),
+        ("e3", 7, Decimal("2.5")),
+    ]
+    assert rejections(conn) == [
+        (2, "api_calls", "rejected", 'api_calls: must be a whole number (got "18446744073709551615")'),
+        (
+            3,
+            "cost_usd",
+            "rejected",
+            'cost_usd: must be a decimal number (at most 8 decimal places) (got "1000000000000000000000000000000.00")',
+        ),
+    ]
+
+
+def _agents_with_a_long_blueprint(path: Path, megabytes: int) -> Path:
+    rows = [example("agents", agent_id=f"a{index}") for index in range(5)]
+    rows[2]["blueprint"] = "x" * (megabytes * 1_000_000)
+    return (write_jsonl if path.suffix == ".jsonl" else write_csv)(path, rows)
+
+
+@pytest.mark.parametrize(("file_format", "megabytes"), [("csv", 3), ("csv", 24), ("csv", 40), ("jsonl", 40)])
+def test_a_line_longer_than_the_limit_is_counted_and_rejected_with_its_line(
+    conn, tmp_path, file_format, megabytes
+):
+    path = _agents_with_a_long_blueprint(tmp_path / f"agents.{file_format}", megabytes)
+    first_line = 2 if file_format == "csv" else 1
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (5, 4, 1)
+    assert rejections(conn) == [(first_line + 2, None, "rejected", "line is longer than 2 MB")]
+    assert [row[0] for row in table_rows(conn, "agents")] == ["a0", "a1", "a3", "a4"]
+
+
+def test_a_gzip_with_one_enormous_line_reads_every_other_line(conn, tmp_path):
+    plain = _agents_with_a_long_blueprint(tmp_path / "plain.csv", 40)
+    path = tmp_path / "agents.csv.gz"
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        handle.write(plain.read_bytes())
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (5, 4, 1)
+    assert rejections(conn) == [(4, None, "rejected", "line is longer than 2 MB")]
+
+
+def test_a_quoted_multi_line_field_over_the_csv_field_limit_loads_with_a_rejected_row(conn, tmp_path):
+    rows = [example("agents", agent_id=f"m{index}") for index in range(3)]
+    rows[0]["blueprint"] = "1. Connect the catalog.\n" * 6000  # 144,000 characters over 6,000 lines
+    rows[2]["risk_class"] = "bogus"
+    path = write_csv(tmp_path / "agents.csv", rows)
+    other = write_csv(tmp_path / "events.csv", [example("replication_events")])
+
+    result = load(conn, path)
+    loaded_after = load(conn, other)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (3, 2, 1)
+    assert rejections(conn) == [
+        (6004, "risk_class", "rejected", 'risk_class: must be one of low, medium, high (got "bogus")')
+    ]
+    assert conn.execute("select length(blueprint) from agents where agent_id = 'm0'").fetchone() == (144_000,)
+    assert loaded_after.accepted == 1
+
+
+MONEY_TEXT = st.builds(
+    lambda whole, decimals: f"{whole}.{decimals}" if decimals else str(whole),
+    st.integers(0, 10**11),
+    st.text(alphabet="0123456789", max_size=11),
+)
+COUNT_TEXT = st.one_of(
+    st.integers(0, 2**53 - 1).map(str), st.sampled_from(["1.0000000000000001", "12.0", "1e3", "2.5"])
+)
+
+
+def _money_is_valid(text: str) -> bool:
+    value = Decimal(text)
+    return value < 10**10 and value.normalize().as_tuple().exponent >= -8
+
+
+def _count_value(text: str) -> int | None:
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() and value < 2**53 else None
+
+
+def _write_typed_parquet(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """Parquet with money as DECIMAL(38,11) and counts as BIGINT, built from the texts exactly."""
+    with duckdb.connect() as connection:
+        connection.execute("create table t (event_id VARCHAR, cost_usd DECIMAL(38,11), api_calls BIGINT)")
+        connection.executemany("insert into t values (?, ?::DECIMAL(38,11), ?)", [list(row) for row in rows])
+        fixed = ", ".join(
+            f"{sql!r} as {name}"
+            for name, sql in example("usage_events").items()
+            if name not in ("event_id", "cost_usd", "api_calls")
+        ).replace('"', "'")
+        connection.execute(f"copy (select *, {fixed} from t) to '{path}' (format parquet)")
+    return path
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    file_format=st.sampled_from(["jsonl", "parquet"]),
+    values=st.lists(st.tuples(MONEY_TEXT, COUNT_TEXT), min_size=1, max_size=25),
+)
+def test_typed_jsonl_and_parquet_numbers_are_stored_exactly_or_rejected(
+    tmp_path_factory, file_format, values
+):
+    """Numbers written as JSON numbers or typed Parquet columns: every row accounted for, and each
+    stored amount equals the text it was written from, digit for digit."""
+    folder = tmp_path_factory.mktemp("typed")
+    if file_format == "parquet":
+        values = [
+            (money, str(_count_value(count) or 0)) for money, count in values
+        ]  # BIGINT holds whole numbers
+        path = _write_typed_parquet(
+            folder / "usage.parquet",
+            [(f"e{index}", money, count) for index, (money, count) in enumerate(values)],
+        )
+    else:
+        path = _jsonl_with_numbers(
+            folder / "usage.jsonl",
+            [
+                (f"e{index}", {"cost_usd": money, "api_calls": count})
+                for index, (money, count) in enumerate(values)
+            ],
+        )
+    expected = {
+        f"e{index}": (Decimal(money), _count_value(count))
+        for index, (money, count) in enumerate(values)
+        if _money_is_valid(money) and _count_value(count) is not None
+    }
+
+    with store.connect(folder / "db.duckdb") as connection:
+        result = load(connection, path)
+        stored = connection.execute("select event_id, cost_usd, api_calls from usage_events").fetchall()
+
+    assert result.balanced
+    assert (result.rows_read, result.accepted, result.rejected) == (
+        len(values),
+        len(expected),
+        len(values) - len(expected),
+    )
+    assert {event_id: (cost, calls) for event_id, cost, calls in stored} == expected
+
+
+def test_a_long_line_and_a_multi_line_field_in_one_file_keep_every_line_number(conn, tmp_path):
+    rows = [example("agents", agent_id=f"a{index}") for index in range(5)]
+    rows[0]["blueprint"] = "1. step\n2. step"  # lines 2-3
+    rows[2]["blueprint"] = "x" * 3_000_000  # line 5
+    rows[4]["risk_class"] = "bogus"  # line 7
+    path = write_csv(tmp_path / "agents.csv", rows)
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (5, 3, 2)
+    assert rejections(conn) == [
+        (5, None, "rejected", "line is longer than 2 MB"),
+        (7, "risk_class", "rejected", 'risk_class: must be one of low, medium, high (got "bogus")'),
+    ]

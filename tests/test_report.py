@@ -108,7 +108,11 @@ def test_an_empty_database_gives_zeros_and_nulls(conn):
         "months_since_first_deployment": None, "time_to_scale_months": None, "trajectory": None,
         "hours_saved": 0.0, "net_output_uplift": None, "labor_value_usd": 0.0, "agent_cost_usd": 0.0,
         "net_savings_usd": 0.0, "reinvestment_pool_usd": 0.0, "first_deployment_month": None,
-        "first_scale_month": None,
+        "first_scale_month": None, "estimated_agent_cost_usd": 0.0,
+        # Finance on vendor bills and estimates (additive keys).
+        "cost_source": "usage", "usage_cost_usd": 0.0, "vendor_cost_usd": 0.0, "unassigned_vendor_cost_usd": 0.0,
+        "estimated_hours_saved": None, "estimated_labor_value_usd": None, "documented_task_share": None,
+        "documented_cost_share": None, "estimated_task_share": None,
     }  # fmt: skip
     assert (built["functions"], built["adoption"], built["teams"], built["agents"]) == ([], [], [], [])
     assert built["data_quality"] == {
@@ -148,7 +152,8 @@ def test_csv_tables_cannot_run_as_formulas(data, tmp_path):
     functions = list(csv.DictReader(io.StringIO((tmp_path / "out" / "functions.csv").read_text())))
     assert functions[0]["net_savings_usd"] == "-5.0"
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [
-        "adoption.csv", "agents.csv", "data_quality.csv", "functions.csv", "org.csv", "teams.csv",
+        "adoption.csv", "agents.csv", "data_quality.csv", "functions.csv", "grassroots_teams.csv", "network_teams.csv",
+        "org.csv", "replication_spread.csv", "teams.csv", "where_to_seed.csv",
     ]  # fmt: skip
 
 
@@ -212,7 +217,10 @@ def test_excel_has_a_sheet_per_table_with_money_as_currency(data, tmp_path):
     path = tmp_path / "report.xlsx"
     path.write_bytes(report.excel(built))
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["org", "functions", "adoption", "teams", "agents", "data_quality"]
+    assert book.sheetnames == [
+        "org", "functions", "adoption", "teams", "agents", "data_quality", "network_teams", "where_to_seed",
+        "grassroots_teams", "replication_spread",
+    ]  # fmt: skip
     sheet = book["functions"]
     header = [cell.value for cell in sheet[1]]
     labor = sheet.cell(row=3, column=header.index("labor_value_usd") + 1)
@@ -364,3 +372,37 @@ def test_the_blueprint_page_has_no_duplicated_heading_and_the_summary_prints_as_
     assert html.startswith("<!doctype html>") and "<title>Report &lt;as of&gt;</title>" in html
     assert "<table>" in html and "<h2>Where the organisation stands</h2>" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_the_markdown_summary_escapes_html_and_images_from_data(data):
+    script, image, tag = (
+        "<script>alert(1)</script>",
+        "![x](http://127.0.0.1:9/x.png)",
+        "<img src=x onerror=alert(1)>",
+    )
+    data.usage("2025-03-15", tag, function=script, bu=image, status="failed", review="incorrect", count=60)
+    text = report.markdown(report.build(data.load(), metrics.Filters(), Settings()))
+    assert (
+        "| &lt;img src=x onerror=alert(1)&gt; | &lt;script&gt;alert(1)&lt;/script&gt; | 0.0% | 0.0% | 60 |"
+        in text
+    )
+    assert "<script" not in text and "<img" not in text and "![" not in text
+
+
+def test_the_blueprint_page_escapes_html_and_images_from_data():
+    agent = {
+        "agent_id": "a<1>",
+        "name": "<b>Brief writer</b>",
+        "description": "Drafts & checks. <img src=x onerror=alert(1)>",
+        "function": "<i>Marketing</i>",
+        "blueprint": "1. Connect ![x](http://127.0.0.1:9/x.png)\n<script>alert(1)</script>",
+    }
+    page = report.blueprint_page(agent, dt.date(2025, 3, 31))
+    assert page.startswith(
+        "# &lt;b&gt;Brief writer&lt;/b&gt; (a&lt;1&gt;)\n\n"
+        "Drafts &amp; checks. &lt;img src=x onerror=alert(1)&gt;\n\n"
+        "| | |\n|---|---|\n| Function | &lt;i&gt;Marketing&lt;/i&gt; |\n"
+    )
+    assert page.endswith(
+        "## Blueprint\n\n1. Connect !\\[x](http://127.0.0.1:9/x.png)\n&lt;script&gt;alert(1)&lt;/script&gt;\n"
+    )

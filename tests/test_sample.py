@@ -127,6 +127,21 @@ def test_some_teams_validate_net_output_and_one_grows_headcount_instead(story):
     }
 
 
+def test_replication_follows_the_collaboration_network_and_central_teams_led(story):
+    _, _, built = story
+    spread = built["replication_spread"]
+    assert spread["followed_network"] is True
+    assert spread["share_along_ties"] > 0.5 > spread["expected_share"]
+    assert spread["median_days_along_ties"] < spread["median_days_not_along_ties"]
+    # The most central team of each leading function is one of its function's pilot teams.
+    pilots = {(row["business_unit"], row["team"]) for row in built["network_teams"]} - {
+        (row["business_unit"], row["team"]) for row in built["where_to_seed"]
+    }
+    for function in LEADERS:
+        central = next(row for row in built["network_teams"] if row["function"] == function)
+        assert (central["business_unit"], central["team"]) in pilots, function
+
+
 def test_the_data_counts_account_for_every_defect(story):
     result, loads, built = story
     for kind, outcome in loads.items():
@@ -155,8 +170,8 @@ def test_the_sample_command_writes_the_files_and_a_manifest(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert sorted(path.name for path in out.iterdir()) == [
-        ".manifest.json", "agents.csv", "org_baseline.csv", "replication_events.csv", "time_saved.csv",
-        "usage_events.csv.gz",
+        ".manifest.json", "agents.csv", "collaboration.csv", "org_baseline.csv", "replication_events.csv",
+        "time_saved.csv", "usage_events.csv.gz",
     ]  # fmt: skip
     manifest = json.loads((out / ".manifest.json").read_text())
     assert (manifest["seed"], manifest["events"], manifest["files"]["usage_events"]) == (

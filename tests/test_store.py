@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 
+import duckdb
 import pytest
 
-from conftest import example, write_csv
+from conftest import example, snapshot, table_rows, write_csv
 from offload_metrics import ingest, schema, store
 
 
@@ -26,11 +28,14 @@ def test_tables_are_derived_from_the_contract(conn):
         names_and_types = [(row[0], row[1]) for row in described]
         expected = [(column.name, column.sql_type) for column in schema.columns(model)]
         assert names_and_types[: len(expected)] == expected
+        # Telemetry events carry their estimated cost and trace beside the contract.
+        telemetry_columns = ["estimated_cost_usd", "trace_id"] if kind == "usage_events" else []
         assert [name for name, _ in names_and_types[len(expected) :]] == [
             "load_id",
             "_ordinal",
             "_problems",
             "_raw",
+            *telemetry_columns,
         ]
     assert dict(conn.execute("describe usage_events").fetchall()[i][:2] for i in (1, 12)) == {
         "occurred_at": "TIMESTAMP",
@@ -45,6 +50,21 @@ def test_opening_again_keeps_the_schema_version_and_the_data(db_path, tmp_path):
     with store.connect(db_path) as connection:
         assert store.schema_version(connection) == store.SCHEMA_VERSION
         assert connection.execute("select count(*) from agents").fetchone() == (1,)
+
+
+def test_a_database_from_before_collaboration_gains_its_tables_and_keeps_its_data(db_path, tmp_path):
+    with store.connect(db_path) as connection:
+        ingest.load_file(connection, write_csv(tmp_path / "a.csv", [example("agents")]))
+        # As schema version 1 left it: no collaboration tables.
+        for table in ("collaboration", "viva_collaboration", "viva_groups"):
+            connection.execute(f"drop table {table}")
+        connection.execute("update meta set value = '1' where key = 'schema_version'")
+    with store.connect(db_path) as connection:
+        assert store.schema_version(connection) == store.SCHEMA_VERSION
+        assert connection.execute("select count(*) from agents").fetchone() == (1,)
+        result = ingest.load_file(connection, write_csv(tmp_path / "c.csv", [example("collaboration")]))
+        assert (result.kind, result.accepted) == ("collaboration", 1)
+        assert connection.execute("select count(*) from viva_groups").fetchone() == (0,)
 
 
 def test_a_newer_database_is_refused(db_path):
@@ -90,3 +110,213 @@ def test_clear_removes_every_row_and_load(conn, tmp_path):
     for table in store.DATA_TABLES:
         assert conn.execute(f"select count(*) from {table}").fetchone() == (0,), table
     assert store.is_empty(conn)
+
+
+def test_a_transaction_commits_on_success_and_rolls_back_on_any_error(conn):
+    with store.transaction(conn):
+        conn.execute("insert into meta values ('kept', '1')")
+    with pytest.raises(KeyboardInterrupt), store.transaction(conn):
+        conn.execute("insert into meta values ('dropped', '1')")
+        raise KeyboardInterrupt
+    with pytest.raises(ZeroDivisionError), store.transaction(conn):
+        conn.execute("insert into meta values ('dropped too', '1')")
+        _ = 1 / 0
+
+    assert conn.execute("select key from meta where value = '1' order by key").fetchall() == [("kept",)]
+    with store.transaction(conn):  # no transaction was left open
+        conn.execute("insert into meta values ('after', '2')")
+
+
+def _usage(event_id: str, day: str, agent: str, cost: str) -> dict[str, object]:
+    return example(
+        "usage_events", event_id=event_id, occurred_at=f"{day}T12:00:00Z", agent_id=agent, cost_usd=cost
+    )
+
+
+def test_unload_removes_one_load_with_everything_it_added_even_after_compaction(conn, tmp_path):
+    first = write_csv(
+        tmp_path / "first.csv",
+        [
+            _usage("a1", "2025-03-01", "x", "1.10"),
+            _usage("a2", "2025-03-02", "x", "2.20"),
+            _usage("bad", "no", "x", "1"),
+        ],
+    )
+    agents = write_csv(tmp_path / "agents.csv", [example("agents")])
+    # Three new day x agent keys: the rollup grows past twice its first size and is compacted, which
+    # folds the two loads' rows for 2025-03-02 / x into one.
+    second = write_csv(
+        tmp_path / "second.csv",
+        [
+            _usage("b1", "2025-03-02", "x", "0.05"),
+            _usage("b2", "2025-03-03", "x", "0.30"),
+            _usage("b3", "2025-03-03", "y", "0.40"),
+            _usage("b4", "2025-03-04", "y", "0.50"),
+        ],
+    )
+    loaded = [ingest.load_file(conn, path).load_id for path in (first, agents, second)]
+    # 6 rows (2 + 4) passed twice the first load's 2: compacted to 5 keys, 2025-03-02 / x folded.
+    assert conn.execute("select count(*) from usage_daily").fetchone() == (5,)
+
+    removed = store.unload(conn, loaded[0])
+
+    assert removed == {"usage_events": 2, "rejected_rows": 1, "loads": 1}
+    assert [row[0] for row in conn.execute("select load_id from loads order by 1").fetchall()] == loaded[1:]
+    assert conn.execute("select event_id from usage_events order by 1").fetchall() == [
+        ("b1",),
+        ("b2",),
+        ("b3",),
+        ("b4",),
+    ]
+    assert conn.execute("select count(*) from rejected_rows").fetchone() == (0,)
+    assert conn.execute(
+        "select day::VARCHAR, agent_id, tasks, cost_usd from usage_daily order by day, agent_id"
+    ).fetchall() == [
+        ("2025-03-02", "x", 1, Decimal("0.05")),
+        ("2025-03-03", "x", 1, Decimal("0.30")),
+        ("2025-03-03", "y", 1, Decimal("0.40")),
+        ("2025-03-04", "y", 1, Decimal("0.50")),
+    ]
+    assert len(table_rows(conn, "agents")) == 1
+
+
+def test_unload_of_an_unknown_load_changes_nothing(conn, tmp_path):
+    ingest.load_file(conn, write_csv(tmp_path / "agents.csv", [example("agents")]))
+    before = snapshot(conn)
+
+    with pytest.raises(store.StoreError, match="There is no load 7"):
+        store.unload(conn, 7)
+
+    assert snapshot(conn) == before
+
+
+def test_an_unload_that_fails_part_way_changes_nothing(conn, tmp_path):
+    ingest.load_file(conn, write_csv(tmp_path / "usage.csv", [example("usage_events")]))
+    # A usage_daily that refuses the negated rows an unload adds: the unload breaks after its first
+    # deletes.
+    conn.execute("create table kept as select * from usage_daily")
+    conn.execute("drop table usage_daily")
+    columns = ", ".join(f"{name} {sql_type}" for name, sql_type in store.USAGE_ROLLUP_COLUMNS)
+    conn.execute(f"create table usage_daily ({columns}, check (tasks > 0))")
+    conn.execute("insert into usage_daily select * from kept")
+    conn.execute("drop table kept")
+    before = snapshot(conn)
+
+    with pytest.raises(Exception, match=r"(?i)constraint"):
+        store.unload(conn, 1)
+
+    assert snapshot(conn) == before
+
+
+def test_an_old_database_gains_the_vendor_and_baseline_tables_and_task_types_in_its_rollup(db_path, data):
+    data.usage("2025-03-03", "a1", count=2).usage("2025-03-04", "a1", cost="1.50")
+    data.rows["usage_events"][0]["task_type"] = "brief"
+    data.load().close()
+    with duckdb.connect(str(db_path)) as old:
+        # The database as schema version 1 left it: no vendor or baseline table, no task type.
+        old.execute("drop table vendor_costs")
+        old.execute("drop table task_baselines")
+        old.execute("create table usage_daily_v1 as select * exclude (task_type) from usage_daily")
+        old.execute("drop table usage_daily")
+        old.execute("alter table usage_daily_v1 rename to usage_daily")
+        old.execute("update meta set value = '1' where key = 'schema_version'")
+
+    with store.connect(db_path) as connection:
+        assert store.schema_version(connection) == store.SCHEMA_VERSION
+        assert connection.execute("select count(*) from vendor_costs").fetchone() == (0,)
+        assert connection.execute("select count(*) from task_baselines").fetchone() == (0,)
+        assert connection.execute(
+            "select day::VARCHAR, task_type, sum(tasks), sum(cost_usd) from usage_daily group by all order by all"
+        ).fetchall() == [
+            ("2025-03-03", "brief", 1, 0),
+            ("2025-03-03", None, 1, 0),
+            ("2025-03-04", None, 1, Decimal("1.50000000")),
+        ]
+
+
+def test_an_older_database_gains_the_audit_table_and_keeps_its_rows(db_path, tmp_path):
+    with store.connect(db_path) as connection:
+        ingest.load_file(connection, write_csv(tmp_path / "a.csv", [example("agents")]))
+        connection.execute("drop table audit")
+        connection.execute("update meta set value = '1' where key = 'schema_version'")
+    with store.connect(db_path) as connection:
+        assert store.schema_version(connection) == store.SCHEMA_VERSION
+        assert connection.execute("select count(*) from agents").fetchone() == (1,)
+        store.record_audit(connection, "ada@example.org", "clear", "cleared")
+        store.clear(connection)
+        assert connection.execute("select who, action, detail from audit").fetchall() == [
+            ("ada@example.org", "clear", "cleared")
+        ]
+
+
+def test_the_shared_database_serves_readers_during_a_write_and_other_processes_between_writes(tmp_path):
+    import threading
+    import time
+    from pathlib import Path
+
+    path = tmp_path / "shared.duckdb"
+    shared = store.SharedDatabase(path)
+    events = Path(__file__).resolve().parents[1] / "sample_data" / "usage_events.csv.gz"
+    read_beside = [
+        sys.executable,
+        "-c",
+        f"import duckdb; duckdb.connect({str(path)!r}, read_only=True).close()",
+    ]
+    assert subprocess.run(read_beside, capture_output=True, timeout=60).returncode == 0
+    writing, errors, counts = threading.Event(), [], []
+
+    def read() -> None:
+        deadline = time.monotonic() + 120
+        writing.wait(30)
+        while writing.is_set() and time.monotonic() < deadline:
+            try:
+                with shared.reading() as conn:
+                    counts.append(conn.execute("select count(*) from usage_events").fetchone()[0])
+            except Exception as error:
+                errors.append(error)
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for thread in readers:
+        thread.start()
+    with shared.writing() as conn:
+        writing.set()
+        result = ingest.load_file(conn, events)
+        time.sleep(0.2)  # readers also run after the commit, before the switch back
+    writing.clear()
+    for thread in readers:
+        thread.join(timeout=180)
+    assert errors == []
+    assert set(counts) <= {0, result.accepted} and 0 in counts
+    # Held read-only again: another process reads beside it, and this one still reads.
+    assert subprocess.run(read_beside, capture_output=True, timeout=60).returncode == 0
+    with shared.reading() as conn:
+        assert conn.execute("select count(*) from usage_events").fetchone() == (result.accepted,)
+    shared.close()
+
+
+def test_the_shared_database_reads_beside_another_reader_and_says_when_it_cannot_write(db_path, tmp_path):
+    with store.connect(db_path) as connection:
+        ingest.load_file(connection, write_csv(tmp_path / "a.csv", [example("agents")]))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import time, duckdb
+            conn = duckdb.connect({str(db_path)!r}, read_only=True)
+            print("reading", flush=True)
+            time.sleep(60)
+        """)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "reading"
+        shared = store.SharedDatabase(db_path)
+        with shared.reading() as conn:
+            assert conn.execute("select count(*) from agents").fetchone() == (1,)
+        with pytest.raises(store.DatabaseBusy, match=f"in use by process {holder.pid}"), shared.writing():
+            pass
+        with shared.reading() as conn:
+            assert conn.execute("select count(*) from agents").fetchone() == (1,)
+        shared.close()
+    finally:
+        holder.kill()
+        holder.wait()

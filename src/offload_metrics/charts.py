@@ -72,10 +72,14 @@ def _phase_label_expr() -> str:
 
 
 def s_curve(
-    organisation: pd.DataFrame, settings: Settings, first_deployment: dt.date | None
+    organisation: pd.DataFrame,
+    settings: Settings,
+    first_deployment: dt.date | None,
+    projection: pd.DataFrame | None = None,
 ) -> alt.LayerChart:
     """The organisation's offloaded share by month over the phase bands, with the 18-36-month
-    window after the first validated agent marked: reaching scale inside it is on track."""
+    window after the first validated agent marked: reaching scale inside it is on track. With a
+    projection (forecast.organisation_projection), its dashed line and range follow the data."""
     line = (
         alt.Chart(labelled(organisation, "phase"))
         .mark_line(point=True, color="#1b1b1b", strokeWidth=2.5)
@@ -111,12 +115,37 @@ def s_curve(
                 .mark_rect(opacity=0.12, color="#283593")
                 .encode(x="start:T", x2="end:T", tooltip=[alt.Tooltip("label:N", title="")]),
             )
+    if projection is not None and not projection.empty:
+        layers += projection_layers(projection, alt.value("#1b1b1b"))
     return alt.layer(*layers).properties(height=320)
 
 
-def cascade(adoption: pd.DataFrame, settings: Settings) -> alt.LayerChart:
-    """Each function's offloaded share by month, over the phase bands: the functional cascade."""
+def projection_layers(projection: pd.DataFrame, color) -> list[alt.Chart]:
+    """A forecast as a shaded range and a dashed line: columns month, share, share_low, share_high
+    (and function, when color encodes it)."""
+    tooltip = [
+        alt.Tooltip("month:T", format="%b %Y"),
+        alt.Tooltip("share:Q", format=".1%", title="Projected share"),
+        alt.Tooltip("share_low:Q", format=".1%", title="Range from"),
+        alt.Tooltip("share_high:Q", format=".1%", title="Range to"),
+    ]
+    if "function" in projection.columns:
+        tooltip.insert(0, alt.Tooltip("function:N"))
+    base = alt.Chart(projection).encode(x=alt.X("month:T", title="Month"), color=color)
+    band = base.mark_area(opacity=0.15).encode(y=alt.Y("share_low:Q"), y2="share_high:Q", tooltip=tooltip)
+    line = base.mark_line(strokeDash=[6, 4], strokeWidth=2).encode(y=alt.Y("share:Q"), tooltip=tooltip)
+    return [band, line]
+
+
+def cascade(
+    adoption: pd.DataFrame, settings: Settings, projection: pd.DataFrame | None = None
+) -> alt.LayerChart:
+    """Each function's offloaded share by month, over the phase bands: the functional cascade; with
+    a projection (forecast.projection), each forecast as a dashed line with its range."""
     crossing = pd.DataFrame({"share": [settings.crossing_share]})
+    # One colour per function in the lines and in their projections.
+    functions = sorted(set(adoption["function"]))
+    colors = alt.Scale(scheme="tableau10", domain=functions)
     lines = (
         alt.Chart(labelled(adoption.dropna(subset=["offloaded_share"]), "phase"))
         .mark_line(strokeWidth=2)
@@ -126,7 +155,7 @@ def cascade(adoption: pd.DataFrame, settings: Settings) -> alt.LayerChart:
             color=alt.Color(
                 "function:N",
                 title="Function",
-                scale=alt.Scale(scheme="tableau10"),
+                scale=colors,
                 legend=alt.Legend(**LEGEND),
             ),
             tooltip=[
@@ -138,8 +167,11 @@ def cascade(adoption: pd.DataFrame, settings: Settings) -> alt.LayerChart:
         )
     )
     rule = alt.Chart(crossing).mark_rule(strokeDash=[4, 4], color="#555").encode(y="share:Q")
+    projected: list[alt.Chart] = []
+    if projection is not None and not projection.empty:
+        projected = projection_layers(projection, alt.Color("function:N", scale=colors, legend=None))
     return (
-        alt.layer(phase_bands(settings), lines, rule)
+        alt.layer(phase_bands(settings), lines, *projected, rule)
         .resolve_scale(color="independent")
         .properties(height=340)
     )
@@ -356,6 +388,18 @@ def _paired_bars(
     )
 
 
+def documented_and_estimated(frame: pd.DataFrame) -> alt.Chart:
+    """Documented and estimated hours saved per function, paired bars that are never stacked."""
+    return _paired_bars(
+        frame,
+        {"hours_saved": "Documented", "estimated_hours_saved": "Estimated"},
+        ("measure", "hours"),
+        "Hours saved",
+        ",.0f",
+        ["#1565c0", "#b0bec5"],
+    )
+
+
 def replication_trend(trend: pd.DataFrame) -> alt.Chart:
     """Median days to replication by validation quarter."""
     return (
@@ -534,4 +578,97 @@ def cost_per_task(summary: pd.DataFrame) -> alt.Chart:
         "USD per task",
         "$,.2f",
         ["#1565c0", "#ef6c00"],
+    )
+
+
+# Stronger than the phase bands' tints: the network picture colours points, not areas.
+PHASE_POINT_COLORS = {
+    "pilot_plateau": "#d9822b",
+    "crossing_point": "#e3b505",
+    "acceleration": "#3c9d4e",
+    "saturation": "#2f6fb3",
+}
+
+
+def network_picture(teams: pd.DataFrame, ties: pd.DataFrame) -> alt.LayerChart:
+    """Teams at their layout positions: ties as lines as wide as their hours, teams as points as large
+    as their centrality index and coloured by their function's adoption phase."""
+    teams = teams.assign(
+        phase_label=[
+            display.label(phase) if isinstance(phase, str) else "No adoption data" for phase in teams["phase"]
+        ]
+    )
+    hidden = alt.Axis(labels=False, ticks=False, grid=False, domain=False, title=None)
+    edges = (
+        alt.Chart(ties)
+        .mark_rule(color="#9e9e9e", opacity=0.55)
+        .encode(
+            x=alt.X("a_x:Q", axis=hidden),
+            y=alt.Y("a_y:Q", axis=hidden),
+            x2="b_x:Q",
+            y2="b_y:Q",
+            strokeWidth=alt.StrokeWidth(
+                "collaboration_hours:Q", scale=alt.Scale(range=[0.5, 6]), legend=None
+            ),
+            tooltip=[
+                alt.Tooltip("a_team:N", title="Team"),
+                alt.Tooltip("b_team:N", title="With"),
+                alt.Tooltip("collaboration_hours:Q", format=",.0f", title="Hours"),
+            ],
+        )
+    )
+    domain = [display.label(phase) for phase in PHASE_POINT_COLORS] + ["No adoption data"]
+    nodes = (
+        alt.Chart(teams)
+        .mark_circle(opacity=0.9, stroke="#1b1b1b", strokeWidth=0.5)
+        .encode(
+            x=alt.X("x:Q", axis=hidden),
+            y=alt.Y("y:Q", axis=hidden),
+            size=alt.Size("centrality_index:Q", scale=alt.Scale(range=[30, 900]), title="Centrality index"),
+            color=alt.Color(
+                "phase_label:N",
+                scale=alt.Scale(domain=domain, range=[*PHASE_POINT_COLORS.values(), "#bdbdbd"]),
+                title="Function's phase",
+            ),
+            tooltip=[
+                alt.Tooltip("team:N", title="Team"),
+                alt.Tooltip("business_unit:N", title="Business unit"),
+                alt.Tooltip("function:N", title="Function"),
+                alt.Tooltip("phase_label:N", title="Phase"),
+                alt.Tooltip("centrality_index:Q", format=".2f", title="Centrality index"),
+                alt.Tooltip("centrality_rank:Q", title="Rank"),
+                alt.Tooltip("network_position:N", title="Position"),
+            ],
+        )
+    )
+    return alt.layer(edges, nodes).properties(height=520)
+
+
+def spread(summary: pd.DataFrame) -> alt.Chart:
+    """The share of replications that went along collaboration ties against the share chance gives."""
+    row = summary.iloc[0] if len(summary) else None
+    frame = pd.DataFrame(
+        {
+            "what": ["Copies along ties", "Expected at random"],
+            "share": [
+                None if row is None else row["share_along_ties"],
+                None if row is None else row["expected_share"],
+            ],
+        }
+    )
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            y=alt.Y("what:N", title=None, sort=None),
+            x=alt.X(
+                "share:Q",
+                title="Share of replications",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format=SHARE_AXIS),
+            ),
+            color=alt.Color("what:N", scale=alt.Scale(range=["#2f6fb3", "#bdbdbd"]), legend=None),
+            tooltip=[alt.Tooltip("what:N", title=" "), alt.Tooltip("share:Q", format=".0%", title="Share")],
+        )
+        .properties(height=110)
     )

@@ -1,4 +1,4 @@
-"""The command line: offload-metrics ingest | report | sample | schema | rejects."""
+"""The command line: offload-metrics ingest | report | alerts | sample | schema | rejects | clear | unload | rollup."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 import click
+import duckdb
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from offload_metrics import config, ingest, metrics, report, sample, schema, store
+from offload_metrics import config, display, export, ingest, metrics, report, sample, schema, store
 
 # Piped output has no terminal width; tables then get room enough not to fold their cells.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
@@ -22,6 +23,7 @@ out = Console(width=_WIDTH)
 EXIT_FAILED_FILE = 1
 EXIT_USAGE = 2
 EXIT_DATABASE = 3
+EXIT_WEBHOOK = 4
 
 db_option = click.option(
     "--db",
@@ -32,16 +34,44 @@ db_option = click.option(
 )
 
 
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"Settings file (default: ${config.SETTINGS_ENV}, else ./{config.DEFAULT_SETTINGS_FILE} if present).",
+)
+
+
+def _settings(config_file: Path | None) -> config.Settings:
+    try:
+        return config.load_settings(config_file)
+    except config.SettingsError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+
+
 def _open(db: Path | None, *, must_exist: bool = False, read_only: bool = False):
+    """The database; read_only for commands that only read, so they run beside a dashboard or on a
+    read-only file system (an outdated schema is migrated once first, when the file allows)."""
     path = store.db_path(db)
     if must_exist and not path.exists():
         console.print(f"[red]No database at {path}[/red]: load files first with 'offload-metrics ingest'.")
         sys.exit(EXIT_DATABASE)
+    new_folder = not path.parent.exists()
     try:
-        return store.connect(path, read_only=read_only)
+        if read_only:
+            try:
+                return store.connect(path, read_only=True)
+            except store.OutdatedSchema:
+                store.connect(path).close()
+                return store.connect(path, read_only=True)
+        connection = store.connect(path)
     except store.StoreError as error:
         console.print(f"[red]{error}[/red]")
         sys.exit(EXIT_DATABASE)
+    if new_folder:
+        console.print(f"Created the folder {path.parent} for the new database {path.name}.")
+    return connection
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -107,28 +137,62 @@ def _db_flag(db: Path | None) -> str:
 
 @main.command("ingest")
 @db_option
-@click.option("--kind", type=click.Choice(list(schema.KINDS)), help="Input kind, when it cannot be detected.")
+@click.option("--kind", type=click.Choice(ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
+@config_option
+@click.option(
+    "--mapping",
+    "mapping_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Organisation mapping (TOML or CSV) for telemetry files and vendor cost reports "
+    "(default: the setting mapping.file).",
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def ingest_command(db: Path | None, kind: str | None, files: tuple[Path, ...]) -> None:
-    """Load CSV, Parquet or JSON Lines FILES into the database, one transaction per file."""
+def ingest_command(
+    db: Path | None,
+    kind: str | None,
+    config_file: Path | None,
+    mapping_file: Path | None,
+    files: tuple[Path, ...],
+) -> None:
+    """Load CSV, Parquet, JSON Lines, OpenTelemetry or Langfuse FILES, one transaction per file.
+
+    The [ingest] settings (date bounds) and, for telemetry, the mapping apply and are recorded
+    with each load."""
+    from offload_metrics import mapping
+
+    settings = _settings(config_file)
+    try:
+        organisation = mapping.load_mapping(
+            mapping_file or config.mapping_file(settings, config.settings_path(config_file))
+        )
+    except mapping.MappingError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
     conn = _open(db)
     results: list[ingest.LoadResult] = []
     failures: list[ingest.IngestError] = []
     for file in files:
-        display = _ProgressDisplay()
+        bar = _ProgressDisplay()
         state = ingest.LoadProgress(file=file.name)
         try:
             result = ingest.run_with_progress(
-                lambda progress, file=file: ingest.load_file(conn, file, kind=kind, progress=progress),
-                display.tick,
+                lambda progress, file=file: ingest.load_file(
+                    conn, file, kind=kind, progress=progress, settings=settings, mapping=organisation
+                ),
+                bar.tick,
                 state,
             )
             results.append(result)
         except ingest.IngestError as error:
             failures.append(error)
         finally:
-            display.close()
+            bar.close()
     out.print(_summary_table(results, failures))
+    for result in results:
+        if result.records_read is not None and result.status == "loaded":
+            out.print(f"{result.file}: {result.message}")
+            for reason, count in result.reasons:
+                out.print(f"  {count:,} rejected: {reason}")
     for failure in failures:
         console.print(f"[red]{failure.file}[/red]: {failure.message}")
     if any(result.rejected or result.conflict for result in results):
@@ -146,20 +210,40 @@ def ingest_command(db: Path | None, kind: str | None, files: tuple[Path, ...]) -
 @click.option(
     "--format", "output", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
 )
-def rejects_command(db: Path | None, load_id: int | None, limit: int, output: str) -> None:
-    """List rejected and conflicting rows with file, line, column and reason."""
+@click.option(
+    "--unmapped", is_flag=True, help="Only the telemetry values no mapping rule matches, with their counts."
+)
+def rejects_command(db: Path | None, load_id: int | None, limit: int, output: str, unmapped: bool) -> None:
+    """List rejected and conflicting rows with file, line, column and reason, and unmapped values."""
+    from offload_metrics import mapping
+
     conn = _open(db, must_exist=True, read_only=True)
     frame = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
     total = store.rejected_count(conn, load_id=load_id)
+    values = mapping.unmapped_values(conn)
     conn.close()
+    if unmapped:
+        frame = values
+    if output == "table" and not values.empty:
+        table = Table(
+            title="Unmapped values (add a mapping rule for each, then load the files again)",
+            title_justify="left",
+        )
+        for column in ("values", "records", "files"):
+            table.add_column(column, overflow="fold")
+        for row in values.itertuples(index=False):
+            table.add_row(row.unmapped, f"{row.records:,}", row.files)
+        out.print(table)
+        if unmapped:
+            return
     if output == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
+        click.echo(export.csv_bytes(frame).decode("utf-8"), nl=False)
         return
     if output == "json":
         click.echo(frame.to_json(orient="records", indent=2))
         return
     if frame.empty:
-        out.print("No rejected or conflicting rows.")
+        out.print("No unmapped values." if unmapped else "No rejected or conflicting rows.")
         return
     shown = f"showing {len(frame):,} of {total:,}" if len(frame) < total else f"all {total:,}"
     table = Table(title=f"Rejected and conflicting rows ({shown})", title_justify="left")
@@ -173,6 +257,50 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
     if len(frame) < total:
         console.print(
             f"Showing {len(frame):,} of {total:,}: --limit 0 lists them all, --format csv writes them."
+        )
+
+
+@main.command("clear")
+@db_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def clear_command(db: Path | None, yes: bool) -> None:
+    """Remove every load: all rows, rejected rows and the load history, in one transaction."""
+    conn = _open(db, must_exist=True)
+    loads = len(store.loads(conn))
+    if not yes:
+        click.confirm(f"Remove all {loads} loads from {store.db_path(db)}?", abort=True)
+    store.clear(conn)
+    conn.close()
+    out.print(f"Removed {loads} loads; the database is empty.")
+
+
+@main.command("unload")
+@db_option
+@click.argument("load_id", type=int)
+def unload_command(db: Path | None, load_id: int) -> None:
+    """Remove one load (LOAD_ID, as in the Data page and 'rejects') with every row it added."""
+    conn = _open(db, must_exist=True)
+    history = store.loads(conn)
+    try:
+        removed = store.unload(conn, load_id)
+    except store.StoreError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+    finally:
+        conn.close()
+    row = history[history["load_id"] == load_id].iloc[0]
+    rows = removed.get(row["kind"], 0)
+    out.print(
+        f"Removed load {load_id} ({row['file_name']}): {rows:,} {row['kind']} rows, "
+        f"{removed.get('rejected_rows', 0):,} rejected rows."
+    )
+    later = history[(history["load_id"] > load_id) & (history["kind"] == row["kind"])]
+    skipped = later[(later["duplicate"] > 0) | (later["conflict"] > 0)]
+    if not skipped.empty:
+        console.print(
+            "Later loads of this kind skipped rows as repeats of stored ones, perhaps of this load's: "
+            f"loads {', '.join(str(value) for value in skipped['load_id'])}. Unload and load them again "
+            "to add those rows."
         )
 
 
@@ -212,12 +340,7 @@ date_type = click.DateTime(formats=["%Y-%m-%d"])
     "--from", "date_from", type=date_type, help="Start of the range (default: the start of the data)."
 )
 @click.option("--to", "date_to", type=date_type, help="End of the range (default: as-of).")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help=f"Settings file (default: ${config.SETTINGS_ENV}, else ./{config.DEFAULT_SETTINGS_FILE} if present).",
-)
+@config_option
 @click.option("--function", "functions", multiple=True, help="Only this business function (repeatable).")
 @click.option(
     "--business-unit", "business_units", multiple=True, help="Only this business unit (repeatable)."
@@ -235,12 +358,16 @@ def report_command(
     db, as_of, date_from, date_to, config_file, functions, business_units, output, out
 ) -> None:
     """Compute every metric and write the report as JSON, CSV, Excel or Markdown."""
-    try:
-        settings = config.load_settings(config_file)
-    except config.SettingsError as error:
-        console.print(f"[red]{error}[/red]")
-        sys.exit(EXIT_USAGE)
+    settings = _settings(config_file)
     conn = _open(db, must_exist=True, read_only=True)
+    outside = store.dates_outside(conn, settings.ingest.min_date, settings.ingest.max_date)
+    if outside:
+        conn.close()
+        console.print("[red]The database holds dates this program cannot report on:[/red]")
+        for line in outside:
+            console.print(f"  {line}")
+        console.print("Or remove every load with 'offload-metrics clear'.")
+        sys.exit(EXIT_DATABASE)
     _check_choices(conn, "--function", functions, metrics.functions(conn, metrics.Filters()))
     _check_choices(conn, "--business-unit", business_units, metrics.business_units(conn, metrics.Filters()))
     _, last = metrics.data_range(conn)
@@ -261,6 +388,10 @@ def report_command(
     except metrics.FilterError as error:
         console.print(f"[red]{error}[/red]")
         sys.exit(EXIT_USAGE)
+    except (duckdb.Error, ArithmeticError, ValueError) as error:
+        # Whatever the database holds, a message naming the problem rather than a traceback.
+        console.print(f"[red]The report could not be computed from {store.db_path(db)}[/red]: {error}")
+        sys.exit(EXIT_DATABASE)
     finally:
         conn.close()
     if output == "csv":
@@ -292,6 +423,120 @@ def _check_choices(conn, option: str, given: tuple[str, ...], known: list[str]) 
         sys.exit(EXIT_USAGE)
 
 
+@main.command("rollup")
+@click.option("--engine", type=click.Choice(["spark"]), required=True, help="Where the rollup runs.")
+@click.option(
+    "--events",
+    "events",
+    multiple=True,
+    required=True,
+    metavar="URI",
+    help="Usage events as Parquet, CSV or JSON Lines: a file, a folder (searched to any depth) or a glob, "
+    "e.g. 'lake/events/month=*/*.parquet'. Repeat for more.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Rollup folder to write.",
+)
+@click.option("--master", help="Spark master URL, e.g. spark://127.0.0.1:7077 (default: local[*]).")
+@click.option("--conf", "conf", multiple=True, metavar="KEY=VALUE", help="A Spark setting. Repeat for more.")
+@config_option
+def rollup_command(
+    engine: str,
+    events: tuple[str, ...],
+    out_dir: Path,
+    master: str | None,
+    conf: tuple[str, ...],
+    config_file: Path | None,
+) -> None:
+    """Validate, deduplicate and roll up usage events on Spark into a folder that ingest loads."""
+    from offload_metrics import spark_rollup
+
+    bounds = _settings(config_file).ingest
+
+    settings = []
+    for item in conf:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            console.print(f"[red]--conf {item}[/red]: expected KEY=VALUE")
+            sys.exit(EXIT_USAGE)
+        settings.append((key, value))
+    try:
+        with console.status(f"Rolling up usage events on Spark ({master or 'local'})..."):
+            counts = spark_rollup.run(list(events), out_dir, master=master, conf=settings, bounds=bounds)
+    except spark_rollup.RollupError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+    table = Table(title=f"Rollup written to {out_dir}", title_justify="left")
+    for field in ingest.COUNT_FIELDS:
+        table.add_column(field.replace("_", " "), justify="right")
+    table.add_row(*(f"{counts[field]:,}" for field in ingest.COUNT_FIELDS))
+    out.print(table)
+    console.print(f"Load it with: offload-metrics ingest {out_dir}")
+
+
+@main.command("alerts")
+@db_option
+@click.option(
+    "--as-of", "as_of", type=date_type, help="Alert on this date (default: the latest date in the data)."
+)
+@config_option
+@click.option("--function", "functions", multiple=True, help="Only this business function (repeatable).")
+@click.option(
+    "--business-unit", "business_units", multiple=True, help="Only this business unit (repeatable)."
+)
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--min-severity",
+    type=click.Choice(["info", "warning", "critical"]),
+    default="info",
+    show_default=True,
+    help="Show, send and fail on alerts at or above this level.",
+)
+@click.option("--webhook", help="POST the JSON here (default: the alerts.webhook_url setting, if any).")
+def alerts_command(db, as_of, config_file, functions, business_units, output, min_severity, webhook) -> None:
+    """Print the alerts at as_of; exit 1 when any is at or above --min-severity (for cron or CI)."""
+    from offload_metrics import alerts
+
+    settings = _settings(config_file)
+    conn = _open(db, must_exist=True, read_only=True)
+    _check_choices(conn, "--function", functions, metrics.functions(conn, metrics.Filters()))
+    _check_choices(conn, "--business-unit", business_units, metrics.business_units(conn, metrics.Filters()))
+    filters = metrics.Filters(
+        as_of=as_of.date() if as_of else None,
+        functions=tuple(functions),
+        business_units=tuple(business_units),
+    )
+    try:
+        filters = filters.resolve(conn)
+        found = alerts.at_or_above(alerts.evaluate(conn, filters, settings), min_severity)
+    except metrics.FilterError as error:
+        console.print(f"[red]{error}[/red]")
+        sys.exit(EXIT_USAGE)
+    finally:
+        conn.close()
+    body = alerts.to_json(found, filters.as_of)
+    if output == "json":
+        click.echo(body)
+    elif not found:
+        click.echo(f"No alerts at or above {min_severity} as of {filters.as_of}.")
+    else:
+        click.echo(f"{display.plural(len(found), 'alert')} as of {filters.as_of}:")
+        for alert in found:
+            click.echo(f"[{alert.severity}] {alert.rule}: {alert.message} (see {alert.page})")
+    url = webhook or settings.alerts.webhook_url
+    if url:
+        try:
+            alerts.send(url, body, settings.alerts.webhook_timeout_seconds)
+        except alerts.WebhookError as error:
+            console.print(f"[red]{error}[/red]; the alerts above were not delivered.")
+            sys.exit(EXIT_WEBHOOK)
+    sys.exit(1 if found else 0)
+
+
 @main.command("sample")
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write."
@@ -309,12 +554,27 @@ def _check_choices(conn, option: str, given: tuple[str, ...], known: list[str]) 
     "--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="The database the printed load command names (nothing is loaded here).",
 )  # fmt: skip
+@click.option(
+    "--viva",
+    "viva_out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write the network as a Viva Insights group-to-group export, with its mapping, into this folder.",
+)
 def sample_command(
-    out: Path, events: int, months: int, seed: int, clean: bool, compress: bool, db: Path | None
+    out: Path,
+    events: int,
+    months: int,
+    seed: int,
+    clean: bool,
+    compress: bool,
+    db: Path | None,
+    viva_out: Path | None,
 ) -> None:
-    """Write the sample organisation's five input files (and a manifest) into OUT."""
+    """Write the sample organisation's input files (and a manifest) into OUT."""
     with console.status(f"Generating {events:,} usage events and the rest of the story..."):
-        result = sample.generate(out, events=events, months=months, seed=seed, clean=clean, compress=compress)
+        result = sample.generate(
+            out, events=events, months=months, seed=seed, clean=clean, compress=compress, viva_out=viva_out
+        )
     table = Table(title=f"Sample written to {out}", title_justify="left")
     for column in ("file", "rows", "duplicates", "conflicts", "bad values"):
         table.add_column(column, justify="left" if column == "file" else "right")
@@ -327,3 +587,9 @@ def sample_command(
         )
     console.print(table)
     console.print(f"Load it with: offload-metrics ingest{_db_flag(db)} {out}/*")
+    if result.viva:
+        console.print(
+            f"The Viva export holds the same network: offload-metrics ingest{_db_flag(db)} --mapping "
+            f"{result.viva['mapping']} {result.viva['viva_collaboration']} (into a database without "
+            f"{out}/collaboration.csv)"
+        )

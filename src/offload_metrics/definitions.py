@@ -22,11 +22,17 @@ DOCS_END = "<!-- definitions:end -->"
 # The order the documentation presents the families in.
 FAMILIES = (
     "usage", "gates", "net_output", "net_output_summary", "hours_by_agent", "adoption", "adoption_org",
-    "adoption_cascade", "adoption_program", "replication", "replication_curve", "replication_summary",
-    "replication_trend", "finance", "finance_summary", "finance_trend", "agents", "catalog", "functions",
+    "adoption_cascade", "adoption_program", "replication", "replication_drivers", "replication_curve",
+    "replication_summary", "replication_trend", "replication_ties", "collaboration_ties", "network_nodes",
+    "pilot_teams", "task_pain", "appetite_measured", "grassroots", "finance", "finance_summary", "finance_trend",
+    "agents", "catalog", "functions",
     "business_units", "data_range", "usage_selected", "time_saved_selected", "macro_adoption_phase", "macro_chosen",
-    "stg_usage_daily", "stg_time_saved",
-    "rollup_usage_daily", "rollup_usage_daily_compact",
+    "stg_usage_daily", "stg_time_saved", "stg_team_ties", "stg_collaboration_viva", "stg_team_collaboration",
+    "rollup_usage_daily", "rollup_usage_daily_compact", "rollup_reviews",
+    # Finance on vendor bills, and estimated time saved.
+    "reconciliation", "reconciliation_summary", "reconciliation_accounts", "vendor_unassigned", "estimates",
+    "estimates_summary", "coverage", "vendor_costs_selected", "stg_vendor_costs", "stg_vendor_unassigned",
+    "stg_task_baselines", "savings_side_by_side", "stg_vendor_usage",
 )  # fmt: skip
 
 
@@ -72,6 +78,10 @@ def lookup(metric: str, family: str | None = None) -> str:
         candidates.sort(key=lambda d: d.file != f"{family}.sql")
     if candidates:
         return candidates[0].text
+    from offload_metrics import network  # the network's numbers are computed in Python, not SQL
+
+    if metric in network.DEFINITIONS:
+        return network.DEFINITIONS[metric]
     described = [
         c.description for model in schema.KINDS.values() for c in schema.columns(model) if c.name == metric
     ]
@@ -99,6 +109,7 @@ def setting_values(settings) -> dict[str, str]:
         "scale_months_high": f"{adoption.scale_months[1]}",
         "default_hourly_cost_usd": display.money(finance.default_hourly_cost_usd),
         "reinvestment_share": share(finance.reinvestment_share),
+        "cost_source": f"{finance.cost_source}",
     }
 
 

@@ -8,8 +8,12 @@ the caller knows one (`undefined`).
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
+
+from markdown_it import MarkdownIt
 
 CENT = Decimal("0.01")
 MONEY_SUFFIXES = ("_usd", "_per_task")
@@ -129,11 +133,11 @@ def ratio(value: object) -> str:
     return f"{float(value):,.1f}x"  # type: ignore[arg-type]
 
 
-def number(value: object) -> str:
-    """A plain quantity with one decimal: 1,234.5."""
+def number(value: object, places: int = 1) -> str:
+    """A plain quantity with one decimal (1,234.5), or as many places as asked (a p-value: 0.031)."""
     if missing(value):
         return "—"
-    return f"{float(value):,.1f}"  # type: ignore[arg-type]
+    return f"{float(value):,.{places}f}"  # type: ignore[arg-type]
 
 
 def days(value: object) -> str:
@@ -255,3 +259,38 @@ FORMATTERS = {
     "boolean": boolean,
     "text": lambda value: "—" if missing(value) else str(value),
 }
+
+
+# --- text from data -----------------------------------------------------------------------------------
+# File names, column headers, agent names and blueprints come from whoever wrote the files: shown,
+# they must never fetch anything, run anything or look like the dashboard's own words.
+
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(text: object) -> str:
+    """Text for a Markdown element, shown exactly as typed: every ASCII punctuation mark escaped."""
+    return _PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
+
+
+_LINK_SCHEMES = ("http://", "https://", "mailto:")
+
+
+def _safe_renderer() -> MarkdownIt:
+    renderer = MarkdownIt("commonmark", {"html": False}).disable("image")
+    renderer.validateLink = lambda url: url.strip().lower().startswith(_LINK_SCHEMES)  # type: ignore[method-assign]
+    return renderer
+
+
+_SAFE_MARKDOWN = _safe_renderer()
+
+
+def markdown_html(text: str) -> str:
+    """Markdown from data as HTML without images, raw HTML or links other than http(s) and mail."""
+    return _SAFE_MARKDOWN.render(text)
+
+
+def inert_markdown(text: object) -> str:
+    """Markdown from data for an export: its HTML escaped and its images turned into plain links."""
+    escaped = html.escape(str(text), quote=False)
+    return escaped.replace("![", "!\\[")

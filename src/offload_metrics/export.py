@@ -12,11 +12,17 @@ from offload_metrics import display
 
 # A text cell starting with one of these can run as a formula in Excel or Sheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets skip leading spaces and line feeds before a formula, and read the full-width signs
+# (＝ ＋ － ＠) as the ASCII ones.
+FORMULA_SIGNS = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def safe_text(value: object) -> object:
-    """A text cell that cannot run as a formula: a leading = + - @ tab or CR gets a quote. Numbers pass."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """A text cell that cannot run as a formula: a = + - @ (ASCII or full-width) after any leading
+    white space, or a leading tab or CR, gets a quote. Numbers pass."""
+    if isinstance(value, str) and (
+        value.startswith(FORMULA_PREFIXES) or value.lstrip().startswith(FORMULA_SIGNS)
+    ):
         return "'" + value
     return value
 

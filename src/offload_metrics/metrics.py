@@ -25,8 +25,12 @@ DIMENSIONS = {
     "usage": ("organisation", "function", "business_unit", "team", "agent_id", "month", "day"),
     "net_output_summary": ("organisation", "function", "business_unit", "team", "month"),
     "finance_summary": ("organisation", "function", "month"),
-    "replication_curve": ("organisation", "function"),
-    "replication_summary": ("organisation", "function"),
+    "replication_curve": ("organisation", "function", "seeding_strategy", "source"),
+    "replication_summary": ("organisation", "function", "seeding_strategy", "source"),
+    "reconciliation_summary": ("organisation", "function", "month"),
+    "estimates_summary": ("organisation", "function", "business_unit", "team", "month"),
+    "coverage": ("organisation", "function"),
+    "savings_side_by_side": ("organisation", "function"),
 }
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _PARAMETER = re.compile(r"\$(\w+)")
@@ -163,6 +167,7 @@ def render(name: str, dimensions: tuple[str, ...] = ()) -> str:
 def parameters(filters: Filters, settings: Settings) -> dict[str, object]:
     """Every value a metric file may refer to, by its $name."""
     gates, adoption = settings.gates, settings.adoption
+    preset = settings.estimates.chosen
     return {
         "as_of": filters.as_of,
         "date_from": filters.date_from,
@@ -186,7 +191,13 @@ def parameters(filters: Filters, settings: Settings) -> dict[str, object]:
         "scale_months_high": adoption.scale_months[1],
         "default_hourly_cost_usd": settings.finance.default_hourly_cost_usd,
         "reinvestment_share": settings.finance.reinvestment_share,
+        "cost_source": settings.finance.cost_source,
+        "preset_name": settings.estimates.preset or None,
+        "preset_baseline_minutes": preset[0] if preset else None,
+        "preset_with_agent_minutes": preset[1] if preset else None,
         "tolerance": TOLERANCE,
+        "first_agents": settings.network.first_agents,
+        "min_tie_hours": settings.network.min_tie_hours,
     }
 
 
@@ -310,6 +321,45 @@ def finance_summary(
     return query(conn, "finance_summary", filters, settings, by, exact=exact)
 
 
+def reconciliation(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
+    """Per function-month: usage-log cost against vendor cost, and the difference (reconciliation.sql)."""
+    return query(conn, "reconciliation", filters, settings, exact=exact)
+
+
+def reconciliation_summary(
+    conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",), *, exact=False
+):
+    """The reconciliation at a coarser grain, with unassigned vendor cost (reconciliation_summary.sql)."""
+    return query(conn, "reconciliation_summary", filters, settings, by, exact=exact)
+
+
+def reconciliation_accounts(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
+    """Per vendor account: its cost, where the mapping puts it, that unit's usage cost (reconciliation_accounts.sql)."""
+    return query(conn, "reconciliation_accounts", filters, settings, exact=exact)
+
+
+def estimates(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
+    """Per team-month without documented savings: estimated hours saved and their basis (estimates.sql)."""
+    return query(conn, "estimates", filters, settings, exact=exact)
+
+
+def estimates_summary(
+    conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",), *, exact=False
+):
+    """Estimated time saved at a coarser grain (estimates_summary.sql)."""
+    return query(conn, "estimates_summary", filters, settings, by, exact=exact)
+
+
+def coverage(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)) -> pd.DataFrame:
+    """The share of usage tasks and cost with documented savings, and with estimates (coverage.sql)."""
+    return query(conn, "coverage", filters, settings, by)
+
+
+def savings_side_by_side(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)):
+    """Documented and estimated hours saved side by side, never added (savings_side_by_side.sql)."""
+    return query(conn, "savings_side_by_side", filters, settings, by)
+
+
 def agents(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
     """Every agent with usage or a validation in the range: gate, replication, catalog (agents.sql)."""
     return query(conn, "agents", filters, settings)
@@ -389,6 +439,29 @@ def in_plateau(cascade_frame: pd.DataFrame) -> pd.DataFrame:
     return cascade_frame[cascade_frame["phase"] == "pilot_plateau"].reset_index(drop=True)
 
 
+def estimate_basis(estimates_frame: pd.DataFrame, limit: int = 5) -> str:
+    """The distinct bases of an estimates() result in words, the most used first, for hover text."""
+    if estimates_frame.empty or estimates_frame["basis"].isna().all():
+        return "No task baseline or preset applies to this selection, so nothing is estimated."
+    parts = estimates_frame["basis"].dropna().str.split(" | ", regex=False)
+    counted = parts.explode().value_counts()
+    shown = list(counted.index[:limit])
+    more = len(counted) - len(shown)
+    return "Estimated from: " + "; ".join(shown) + (f"; and {more} more" if more > 0 else "") + "."
+
+
+COST_SOURCE_WORDS = {
+    "usage": "the usage log's cost",
+    "vendor": "the vendors' billed cost",
+    "larger": "the larger of the usage log's and the vendors' cost, per function-month",
+}
+
+
+def cost_source_words(settings: Settings) -> str:
+    """Which agent cost finance uses, in words, for every cost figure's label."""
+    return COST_SOURCE_WORDS[settings.finance.cost_source]
+
+
 # The grain of net_output() that team_leaderboard and grown_teams select from.
 TEAMS = ("function", "business_unit", "team")
 
@@ -425,3 +498,33 @@ def validated_catalog(catalog_frame: pd.DataFrame) -> pd.DataFrame:
     validated = catalog_frame[catalog_frame["is_validated"]].reset_index(drop=True)
     validated["name"] = validated["name"].astype(object).where(validated["in_catalog"], NO_CATALOG_ENTRY)
     return validated
+
+
+# What drives spread: replication_summary by seeding_strategy or source (replication_drivers.sql).
+NOT_REACHED = "not reached"
+
+
+def drivers_table(summary_frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """A replication_summary(by=(by,)) result for showing: the Kaplan-Meier median as days, or "not
+    reached" where fewer than half the group's agents were copied; fastest group first."""
+    shown = summary_frame.copy()
+    shown["km_median"] = [
+        NOT_REACHED if pd.isna(value) else f"{int(value)} days"
+        for value in shown["km_median_replication_days"]
+    ]
+    order = shown["km_median_replication_days"].astype(float).fillna(float("inf"))
+    return (
+        shown.assign(_order=order).sort_values(["_order", by]).drop(columns="_order").reset_index(drop=True)
+    )
+
+
+def km_ratio(summary_frame: pd.DataFrame, by: str, slower: str, faster: str) -> float | None:
+    """How many times faster one group reaches its Kaplan-Meier median than another (e.g. built
+    against vendor); None unless both groups reached theirs and the faster one took a day or more."""
+    medians = summary_frame.set_index(by)["km_median_replication_days"]
+    if slower not in medians.index or faster not in medians.index:
+        return None
+    low, high = medians[faster], medians[slower]
+    if pd.isna(low) or pd.isna(high) or low <= 0:
+        return None
+    return float(high / low)

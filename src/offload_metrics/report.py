@@ -11,19 +11,20 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from offload_metrics import display, export, ingest, metrics, summary
+from offload_metrics import alerts, display, export, forecast, ingest, metrics, network, summary, wins
 from offload_metrics.config import Settings
 
 ORG_KEYS = (
     "offloaded_share", "phase", "functions_at_scale", "at_scale", "months_since_first_deployment",
     "time_to_scale_months", "trajectory", "hours_saved", "net_output_uplift", "labor_value_usd",
-    "agent_cost_usd", "net_savings_usd", "reinvestment_pool_usd",
+    "agent_cost_usd", "net_savings_usd", "reinvestment_pool_usd", "estimated_agent_cost_usd",
 )  # fmt: skip
 FUNCTION_KEYS = (
     "function", "tasks", "api_calls", "tokens", "agent_cost_usd", "active_agents", "escalation_rate",
     "failure_rate", "delegated_hours", "hours_saved", "net_output_uplift", "offloaded_share", "phase",
     "crossed_on", "cascade_rank", "validated_agents", "replicated_agents", "median_replication_days",
     "km_median_replication_days", "labor_value_usd", "net_savings_usd", "reinvestment_pool_usd", "roi",
+    "estimated_agent_cost_usd",
 )  # fmt: skip
 ADOPTION_KEYS = ("function", "month", "delegated_hours", "offloaded_share", "phase")
 TEAM_KEYS = (
@@ -35,23 +36,47 @@ AGENT_KEYS = (
     "first_replicated_on", "replication_days", "replications",
 )  # fmt: skip
 AGENT_EXTRA_KEYS = ("name", "risk_class", "pilot_unit", "days_waiting")
+# Finance on vendor bills and estimated time saved (additive keys).
+COST_KEYS = ("usage_cost_usd", "vendor_cost_usd")
+ESTIMATE_KEYS = ("estimated_hours_saved", "estimated_labor_value_usd")
+COVERAGE_KEYS = ("documented_task_share", "documented_cost_share", "estimated_task_share")
+RECONCILIATION_KEYS = (
+    "function", "month", "usage_cost_usd", "vendor_cost_usd", "difference_usd", "difference_share", "usage_tokens",
+    "vendor_tokens",
+)  # fmt: skip
+ACCOUNT_KEYS = (
+    "vendor", "account", "function", "business_unit", "team", "vendor_cost_usd", "is_unassigned",
+    "unit_vendor_cost_usd", "unit_usage_cost_usd", "difference_usd", "difference_share",
+)  # fmt: skip
+TEAM_ESTIMATE_KEYS = (
+    "function", "business_unit", "team", "month", "completed_tasks", "estimated_tasks", "estimated_hours_saved",
+    "estimated_labor_value_usd", "basis",
+)  # fmt: skip
+NETWORK_TEAM_KEYS = tuple(key for key in network.TEAM_COLUMNS if key not in ("x", "y"))
+SEED_KEYS = network.SEED_COLUMNS
+GRASSROOTS_KEYS = network.GRASSROOTS_COLUMNS
+SPREAD_KEYS = network.SPREAD_COLUMNS
 
 SHARES = {
     "offloaded_share", "escalation_rate", "failure_rate", "automation_rate", "net_output_uplift", "accuracy",
-    "automation",
+    "automation", "difference_share", *COVERAGE_KEYS,
 }  # fmt: skip
 MONTHS = {"month", "crossed_on", "first_deployment_month", "first_scale_month"}
-DAYS = {"validated_on", "first_replicated_on"}
+DAYS = {"validated_on", "first_replicated_on", "deployed_on", "first_used_on"}
 INTEGERS = {
     "tasks", "api_calls", "tokens", "active_agents", "functions_at_scale", "months_since_first_deployment",
     "time_to_scale_months", "cascade_rank", "validated_agents", "replicated_agents", "reviewed",
     "replication_days", "replications", "validated_teams", "teams_grew_headcount", "headcount",
-    "baseline_headcount", "days_waiting", "validated_months",
+    "baseline_headcount", "days_waiting", "validated_months", "completed_tasks", "estimated_tasks",
+    "documented_tasks", "usage_tokens", "vendor_tokens", "weighted_degree_rank", "eigenvector_rank",
+    "betweenness_rank", "centrality_rank", "component", "component_size", "seed_rank", "along_ties", "candidates",
+    "tied_candidates",
 }  # fmt: skip
 # What a function without data of a kind reports: counts and money are 0, ratios are undefined.
 ZERO_WHEN_ABSENT = {
     "tasks", "api_calls", "tokens", "agent_cost_usd", "active_agents", "delegated_hours", "hours_saved",
     "validated_agents", "replicated_agents", "labor_value_usd", "net_savings_usd", "reinvestment_pool_usd",
+    "estimated_agent_cost_usd",
 }  # fmt: skip
 
 
@@ -94,7 +119,12 @@ def org_figures(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, setti
     org_values: dict[str, object] = {**program}
     org_values.update(org_net[0] if org_net else {})
     org_values.update(org_finance[0] if org_finance else {})
+    org_usage = metrics.usage(conn, filters, settings, by=("organisation",), exact=True).to_dict("records")
+    org_values["estimated_agent_cost_usd"] = (
+        org_usage[0].get("estimated_agent_cost_usd") if org_usage else None
+    )
     for key in (
+        "estimated_agent_cost_usd",
         "hours_saved",
         "labor_value_usd",
         "agent_cost_usd",
@@ -138,6 +168,8 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
     cascade = _by_function(metrics.cascade(conn, filters, settings))
     replication = _by_function(metrics.replication_summary(conn, filters, settings))
     finance = _by_function(metrics.finance_summary(conn, filters, settings, exact=True))
+    estimates = _by_function(metrics.estimates_summary(conn, filters, settings, exact=True))
+    coverage = _by_function(metrics.coverage(conn, filters, settings))
     rows = []
     for name in names:
         merged: dict[str, object] = {"function": name}
@@ -148,11 +180,35 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
         for key in ZERO_WHEN_ABSENT:
             if display.missing(merged.get(key)):
                 merged[key] = 0
+        if settings.finance.cost_source != "usage":
+            # The usage figure came first; finance's agent cost follows the cost source.
+            merged["agent_cost_usd"] = finance.get(name, {}).get("agent_cost_usd") or 0
         rows.append({key: value(key, merged.get(key)) for key in FUNCTION_KEYS})
         rows[-1]["automation_rate"] = value("automation_rate", merged.get("automation_rate"))
         rows[-1]["validated_teams"] = value("validated_teams", merged.get("validated_teams") or 0)
+        rows[-1].update(_finance_additions(merged, estimates.get(name, {}), coverage.get(name, {})))
 
+    program = metrics.program(conn, filters, settings)
     org = org_figures(conn, filters, settings)
+    org_finance = metrics.finance_summary(conn, filters, settings, by=("organisation",), exact=True).to_dict(
+        "records"
+    )
+    org_reconciliation = metrics.reconciliation_summary(
+        conn, filters, settings, by=("organisation",), exact=True
+    )
+    org_estimates = metrics.estimates_summary(conn, filters, settings, by=("organisation",), exact=True)
+    org_coverage = metrics.coverage(conn, filters, settings, by=("organisation",))
+    org.update(
+        _finance_additions(
+            {**_first_record(org_reconciliation), **org_finance[0]} if org_finance else {},
+            _first_record(org_estimates),
+            _first_record(org_coverage),
+        )
+    )
+    org["cost_source"] = settings.finance.cost_source
+    org["unassigned_vendor_cost_usd"] = value(
+        "unassigned_vendor_cost_usd", _first_record(org_reconciliation).get("unassigned_vendor_cost_usd") or 0
+    )
     org["previous"] = previous_figures(conn, filters, settings)
 
     adoption = metrics.adoption(conn, filters, settings)
@@ -184,7 +240,50 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
             metrics.team_leaderboard(metrics.net_output(conn, filters, settings, by=metrics.TEAMS)),
             ("function", "business_unit", "team", "best_uplift", "validated_months", "hours_saved"),
         ),
+        # Round 2's look-ahead: forecasts, alerts at as_of, wins in the range (see report.schema.json).
+        "forecast": forecast.forecast(adoption, program, settings),
+        "alerts": alert_list(conn, filters, settings),
+        "wins": win_list(conn, filters, settings),
+        # Finance on vendor bills, and time saved estimated where no team documented it.
+        "reconciliation": _records(
+            metrics.reconciliation(conn, filters, settings, exact=True), RECONCILIATION_KEYS
+        ),
+        "reconciliation_accounts": _records(
+            metrics.reconciliation_accounts(conn, filters, settings, exact=True), ACCOUNT_KEYS
+        ),
+        "estimates": _records(metrics.estimates(conn, filters, settings, exact=True), TEAM_ESTIMATE_KEYS),
+        # The collaboration network, where to seed next, and whether replication followed the network.
+        "network_teams": _records(network.network_teams(conn, filters, settings), NETWORK_TEAM_KEYS),
+        "where_to_seed": _records(network.seed_candidates(conn, filters, settings), SEED_KEYS),
+        "grassroots_teams": _records(network.grassroots_teams(conn, filters, settings), GRASSROOTS_KEYS),
+        "replication_spread": _spread(conn, filters, settings),
     }
+
+
+def _spread(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> dict[str, object]:
+    summary = network.replication_spread_summary(conn, filters, settings).to_dict("records")[0]
+    result = {key: value(key, raw) for key, raw in summary.items()}
+    for flag in ("enough_replications", "followed_network"):
+        result[flag] = None if result[flag] is None else bool(result[flag])
+    result["rows"] = _records(network.replication_spread(conn, filters, settings), SPREAD_KEYS)
+    return result
+
+
+def _first_record(frame: pd.DataFrame) -> dict[str, object]:
+    return frame.to_dict("records")[0] if len(frame) else {}
+
+
+def _finance_additions(
+    costs: Mapping[str, object], estimates: Mapping[str, object], coverage: Mapping[str, object]
+) -> dict[str, object]:
+    """The additive finance keys of a function or the organisation: both cost sources, the
+    estimates (never part of hours_saved) and the coverage of documented savings."""
+    result = {key: value(key, costs.get(key) or 0) for key in COST_KEYS}
+    result.update({key: value(key, estimates.get(key)) for key in ESTIMATE_KEYS})
+    result.update({key: value(key, coverage.get(key)) for key in COVERAGE_KEYS})
+    return result
 
 
 def to_json(report: Mapping[str, object]) -> str:
@@ -213,7 +312,19 @@ def tables(report: Mapping[str, object]) -> dict[str, pd.DataFrame]:
         "teams": frame(report["teams"], [*TEAM_KEYS, "grew_headcount"]),
         "agents": frame(report["agents"], [*AGENT_KEYS, *AGENT_EXTRA_KEYS]),
         "data_quality": frame([report["data_quality"]], list(ingest.COUNT_FIELDS)),
+        "network_teams": _flat(report.get("network_teams", []), NETWORK_TEAM_KEYS),
+        "where_to_seed": _flat(report.get("where_to_seed", []), SEED_KEYS),
+        "grassroots_teams": _flat(report.get("grassroots_teams", []), GRASSROOTS_KEYS),
+        "replication_spread": _flat(report.get("replication_spread", {}).get("rows", []), SPREAD_KEYS),  # type: ignore[union-attr]
     }
+
+
+def _flat(rows: object, keys: tuple[str, ...]) -> pd.DataFrame:
+    """Report rows as a table, a list in a cell (teams, agents) as text joined by "; "."""
+    frame = pd.DataFrame(rows, columns=list(keys))
+    for column in frame.columns:
+        frame[column] = ["; ".join(cell) if isinstance(cell, list) else cell for cell in frame[column]]
+    return frame
 
 
 def write_csv(report: Mapping[str, object], folder: Path) -> list[Path]:
@@ -237,9 +348,31 @@ def by_name(
     settings: Settings,
     by: tuple[str, ...] = (),
 ):
-    """A metric of metrics.py, or a table of this module, by its name: what a page asks for."""
-    function = getattr(metrics, name, None) or globals()[name]
+    """A metric of metrics.py or network.py, or a table of this module, by its name: what a page asks for."""
+    function = getattr(metrics, name, None) or getattr(network, name, None) or globals()[name]
     return function(conn, filters, settings, by) if by else function(conn, filters, settings)
+
+
+def forecast_summary(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
+    """The adoption forecast of every function and the organisation (forecast.py)."""
+    filters = filters.resolve(conn)
+    adoption = metrics.adoption(conn, filters, settings)
+    return forecast.forecast(adoption, metrics.program(conn, filters, settings), settings)
+
+
+def forecast_projection(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
+    """Per function and month after as_of: the fitted share and its range, for the charts."""
+    return forecast.projection(metrics.adoption(conn, filters, settings), settings)
+
+
+def alert_list(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
+    """The alerts at as_of, as plain dicts (alerts.py)."""
+    return [alert.as_dict() for alert in alerts.evaluate(conn, filters, settings)]
+
+
+def win_list(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
+    """The wins in the range, as plain dicts (wins.py)."""
+    return wins.as_dicts(wins.evaluate(conn, filters, settings))
 
 
 def finance_tables(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):

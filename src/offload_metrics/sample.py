@@ -93,6 +93,7 @@ class SampleResult:
     paths: dict[str, Path]
     rows: dict[str, int]
     defects: dict[str, dict[str, int]] = field(default_factory=dict)
+    viva: dict[str, Path] = field(default_factory=dict)  # the Viva-shaped export and its mapping, if asked
 
 
 def month_start(index: int) -> dt.date:
@@ -426,6 +427,180 @@ class Story:
         return pd.DataFrame(rows)
 
 
+# How each group of agents is seeded, for agents copied quickly and for the rest: champions and
+# influencers spread agents; self-selected agents mostly stay where they started.
+SEEDING = ("influencer", "pilot_program", "champion", "self_selected")
+SEEDING_ODDS = {"fast": (0.3, 0.2, 0.4, 0.1), "slow": (0.15, 0.3, 0.15, 0.4)}
+VENDOR_ODDS = {"fast": 0.7, "slow": 0.25}
+
+
+def drivers(catalog: pd.DataFrame, replication: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """The catalog with seeding_strategy and source, drawn with odds that follow how fast each agent
+    was copied, so that the drivers show a visible effect. A generator of its own keeps every other
+    value of the sample as it was."""
+    random = np.random.default_rng([seed, 14])
+    validated = replication[replication["event_type"] == "validated"].sort_values("occurred_on")
+    pilot = validated.drop_duplicates("agent_id").set_index("agent_id")
+    deployed = replication[replication["event_type"] == "deployed"].join(
+        pilot[["occurred_on", "business_unit"]], on="agent_id", rsuffix="_pilot"
+    )
+    copies = deployed[
+        (deployed["business_unit"] != deployed["business_unit_pilot"])
+        & (deployed["occurred_on"] >= deployed["occurred_on_pilot"])
+    ]
+    lag = (copies["occurred_on"] - copies["occurred_on_pilot"]).groupby(copies["agent_id"]).min()
+    fast = set(lag[lag <= lag.median()].index) if len(lag) else set()
+    strategies, sources = [], []
+    for agent in catalog["agent_id"]:
+        speed = "fast" if agent in fast else "slow"
+        strategies.append(str(random.choice(SEEDING, p=SEEDING_ODDS[speed])))
+        sources.append("vendor" if random.random() < VENDOR_ODDS[speed] else "built")
+    return catalog.assign(seeding_strategy=strategies, source=sources)
+
+
+# Functions whose work meets: the informal network's ties across functions.
+PARTNERS = (
+    ("Marketing", "Sales Operations"),
+    ("Sales Operations", "Customer Support"),
+    ("Marketing", "Customer Support"),
+    ("Finance", "Sales Operations"),
+    ("Finance", "HR"),
+    ("Legal", "Finance"),
+    ("Legal", "Sales Operations"),
+    ("R&D", "Customer Support"),
+)
+# Its own stream: drawing the network must not move a single row of the other files.
+NETWORK_STREAM = 0xC0
+
+
+def collaboration(story: Story, seed: int) -> pd.DataFrame:
+    """Monthly hours between teams, consistent with the story: teams that lead their function's
+    adoption (and pilot its agents) are the hubs, so central teams adopt first; a function's units
+    are tied in a chain (first-second, second-third), so most copies of an agent go to a unit
+    already tied to its pilot unit, and the rest do not."""
+    random = np.random.default_rng([seed, NETWORK_STREAM])
+    teams = story.teams.reset_index(drop=True)
+    pairs: dict[tuple[int, int], float] = {}
+
+    def tie(first: int, second: int, hours: float) -> None:
+        key = (min(first, second), max(first, second))
+        pairs[key] = pairs.get(key, 0.0) + hours
+
+    for _, unit in teams.groupby(["function", "business_unit"], sort=False):
+        members = list(unit.index)
+        for position, first in enumerate(members):
+            for second in members[position + 1 :]:
+                tie(first, second, 18 + 14 * teams.at[first, "lead"] * teams.at[second, "lead"])
+    hubs = {}
+    for plan in FUNCTIONS:
+        own = teams[teams["function"] == plan.name]
+        hub = int(own["lead"].idxmax())
+        hubs[plan.name] = hub
+        for left, right in zip(plan.units, plan.units[1:], strict=False):
+            for name in plan.teams:
+                first = own[(own["business_unit"] == left) & (own["team"] == name)].index
+                second = own[(own["business_unit"] == right) & (own["team"] == name)].index
+                if len(first) and len(second):
+                    tie(
+                        int(first[0]),
+                        int(second[0]),
+                        4 * (teams.at[first[0], "lead"] + teams.at[second[0], "lead"]),
+                    )
+    for left, right in PARTNERS:
+        tie(hubs[left], hubs[right], 9.0)
+    rows = []
+    for month in range(story.months):
+        first_day = month_start(month)
+        last_day = first_day + dt.timedelta(days=days_in(first_day) - 1)
+        for (first, second), hours in pairs.items():
+            worked = round(hours * float(random.uniform(0.75, 1.25)), 1)
+            a, b = teams.loc[first], teams.loc[second]
+            rows.append(
+                {
+                    "period_start": first_day,
+                    "period_end": last_day,
+                    "source_function": a["function"],
+                    "source_business_unit": a["business_unit"],
+                    "source_team": a["team"],
+                    "target_function": b["function"],
+                    "target_business_unit": b["business_unit"],
+                    "target_team": b["team"],
+                    "collaboration_hours": worked,
+                    "meeting_count": max(1, round(worked / 1.5)),
+                    "email_count": int(random.poisson(worked * 6)),
+                    "direction": "undirected",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+VIVA_ATTRIBUTE = "Organization"
+VIVA_COLUMNS = (
+    f"PrimaryCollaborator_{VIVA_ATTRIBUTE}", "PrimaryCollaborator_GroupSize", f"SecondaryCollaborator_{VIVA_ATTRIBUTE}",
+    "SecondaryCollaborator_GroupSize", "MetricDate", "% Group collaboration time invested",
+    "Group collaboration time invested", "Group email sent count", "Group email time invested", "Group meeting count",
+    "Group meeting time invested",
+)  # fmt: skip
+
+
+def viva_export(story: Story, network: pd.DataFrame, seed: int) -> tuple[list[list[object]], str]:
+    """The same network as a Viva Insights group-to-group query would export it, with the mapping
+    file that turns its groups back into teams: weekly rows (the week's Sunday), each pair once per
+    direction, every group's `Within Group` and `Unclassified Collaborators` time."""
+    random = np.random.default_rng([seed, NETWORK_STREAM, 1])
+    teams = story.teams.reset_index(drop=True)
+    group = {(row.business_unit, row.team): f"{row.business_unit} - {row.team}" for row in teams.itertuples()}
+    size = {group[(row.business_unit, row.team)]: int(row.headcount) for row in teams.itertuples()}
+    rows: list[list[object]] = []
+
+    def row(primary: str, secondary: str, secondary_size: object, sunday: dt.date, hours: float) -> None:
+        meetings = round(hours * 0.6, 2)
+        rows.append([primary, size[primary], secondary, secondary_size, sunday.isoformat(),
+                     round(float(random.uniform(1, 12)), 2), round(hours, 2), int(random.poisson(hours * 3)),
+                     round(hours - meetings, 2), round(hours / 1.5, 1), meetings])  # fmt: skip
+
+    for month in range(story.months):
+        first_day = month_start(month)
+        sundays = [first_day + dt.timedelta(days=offset) for offset in range(days_in(first_day))]
+        sundays = [day for day in sundays if day.weekday() == 6]
+        pairs = network[network["period_start"] == first_day]
+        for pair in pairs.itertuples():
+            a = group[(pair.source_business_unit, pair.source_team)]
+            b = group[(pair.target_business_unit, pair.target_team)]
+            for sunday in sundays:
+                weekly = pair.collaboration_hours / len(sundays)
+                share = float(random.uniform(0.35, 0.65))
+                row(a, b, size[b], sunday, weekly * share)
+                row(b, a, size[a], sunday, weekly * (1 - share))
+        for name in group.values():
+            for sunday in sundays:
+                row(name, "Within Group", size[name], sunday, size[name] * float(random.uniform(2, 4)))
+                row(name, "Unclassified Collaborators", 0, sunday, float(random.uniform(0.1, 0.8)))
+    rules = []
+    for (unit, team), name in group.items():
+        function = teams[(teams["business_unit"] == unit) & (teams["team"] == team)]["function"].iloc[0]
+        rules.append(
+            f'[[rule]]\nsource = "viva.{VIVA_ATTRIBUTE}"\nmatch = "{name}"\nfunction = "{function}"\n'
+            f'business_unit = "{unit}"\nteam = "{team}"\n'
+        )
+    return rows, "\n".join(rules)
+
+
+def write_viva(story: Story, network: pd.DataFrame, seed: int, folder: Path) -> dict[str, Path]:
+    """The Viva-shaped export and its mapping, in a folder of their own (not the sample's, whose
+    collaboration file holds the same network)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows, rules = viva_export(story, network, seed)
+    export = folder / "group_to_group.csv"
+    with export.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(VIVA_COLUMNS)
+        writer.writerows(rows)
+    mapping = folder / "mapping.toml"
+    mapping.write_text(rules, encoding="utf-8")
+    return {"viva_collaboration": export, "mapping": mapping}
+
+
 def blueprint(agent: pd.Series) -> str:
     """The replication recipe of an agent, in Markdown."""
     task = agent["task_type"].replace("_", " ")
@@ -671,8 +846,9 @@ def generate(
     seed: int = DEFAULT_SEED,
     clean: bool = False,
     compress: bool = False,
+    viva_out: Path | None = None,
 ) -> SampleResult:
-    """Write the five input kinds for the sample organisation into `out`."""
+    """Write the six input kinds for the sample organisation into `out`."""
     if months < 1:
         raise ValueError("months must be at least 1")
     if events < 0:
@@ -682,10 +858,11 @@ def generate(
     base = Story(months, seed).time_saved()["tasks"].sum()
     story = Story(months, seed, scale=events / base if base else 1.0)
     saved = story.time_saved()
+    replication = story.replication_events()
     tables = {
         "time_saved": saved,
-        "replication_events": story.replication_events(),
-        "agents": story.catalog(),
+        "replication_events": replication,
+        "agents": drivers(story.catalog(), replication, seed),
         "org_baseline": story.teams.drop(columns="lead"),
     }
     result = SampleResult(paths={}, rows={})
@@ -704,6 +881,13 @@ def generate(
     result.paths["usage_events"] = usage_path
     result.rows["usage_events"] = counts.pop("rows")
     result.defects["usage_events"] = counts
+    network = collaboration(story, seed)
+    result.paths["collaboration"] = out / "collaboration.csv"
+    _write_frame(network, result.paths["collaboration"], "collaboration")
+    result.rows["collaboration"] = len(network)
+    result.defects["collaboration"] = {"duplicate": 0, "conflict": 0, "rejected": 0}
+    if viva_out is not None:
+        result.viva = write_viva(story, network, seed, viva_out)
     manifest = {
         "generator": "offload-metrics sample",
         "seed": seed,
@@ -716,6 +900,6 @@ def generate(
         "rows": result.rows,
         "defects": result.defects,
     }
-    # Hidden, so that `offload-metrics ingest DIR/*` loads the five files and not the manifest.
+    # Hidden, so that `offload-metrics ingest DIR/*` loads the six files and not the manifest.
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return result

@@ -20,6 +20,8 @@ Text = Annotated[str, Field(min_length=1)]
 Count = Annotated[int, Field(ge=0)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=MONEY_SCALE)]
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=MONEY_SCALE)]
+# An invoice line can be negative (a credit or a refund).
+SignedMoney = Annotated[Decimal, Field(max_digits=18, decimal_places=MONEY_SCALE)]
 
 
 @dataclass(frozen=True)
@@ -29,10 +31,14 @@ class RowRule:
     column: str
     sql: str
     reason: str
+    # False: the rule is checked even where the columns it names are empty (a rule about emptiness).
+    needs_values: bool = True
+    # True: the reason shows the value of `column`, as a column's own checks do.
+    show_value: bool = False
 
 
 class InputKind(BaseModel):
-    """Base of the five input kinds."""
+    """Base of the input kinds."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -171,6 +177,8 @@ class Agent(InputKind):
         "risk_class": "low",
         "blueprint": "1. Connect the product catalog. 2. Copy the prompt pack. 3. Review 20 briefs.",
         "created_on": "2024-11-02",
+        "seeding_strategy": "champion",
+        "source": "built",
     }
 
     agent_id: Text = Field(description="Unique id of the agent.")
@@ -186,6 +194,14 @@ class Agent(InputKind):
     )
     blueprint: Text | None = Field(None, description="The replication recipe, in Markdown.")
     created_on: dt.date | None = Field(None, description="When the agent was created.")
+    seeding_strategy: Literal["influencer", "pilot_program", "champion", "self_selected"] | None = Field(
+        None,
+        description="How the agent was seeded: influencer, pilot_program, champion or self_selected "
+        "(optional; compared on Replication Velocity).",
+    )
+    source: Literal["vendor", "built"] | None = Field(
+        None, description="vendor (bought) or built in house (optional; compared on Replication Velocity)."
+    )
 
 
 class OrgBaseline(InputKind):
@@ -213,9 +229,272 @@ class OrgBaseline(InputKind):
     loaded_hourly_cost_usd: PositiveMoney = Field(description="Fully loaded cost of an hour of work, in USD.")
 
 
+MAPPED_NOTE = "Set by the organisation mapping (a value in the file is not used)."
+
+
+class VendorCost(InputKind):
+    """What a vendor billed, per day, account and line item (OpenAI and Anthropic cost reports
+    are read into the same columns)."""
+
+    kind: ClassVar[str] = "vendor_costs"
+    key: ClassVar[tuple[str, ...]] = ("day", "vendor", "account", "line_item", "model")
+    title: ClassVar[str] = "Vendor cost report"
+    example: ClassVar[dict[str, str]] = {
+        "day": "2025-03-04",
+        "vendor": "openai",
+        "account": "proj_brand_content",
+        "line_item": "gpt-4o-2024-08-06, input",
+        "amount_usd": "12.3456",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = (
+        RowRule(
+            "account",
+            "account is null or function is not null",
+            "no rule of the organisation mapping maps this account",
+            needs_values=False,
+            show_value=True,
+        ),
+    )
+
+    day: dt.date = Field(description="The day billed (the UTC day the vendor's bucket starts).")
+    vendor: Text = Field(description="Who billed: openai, anthropic, or any name (internal chargeback).")
+    account: Text = Field(
+        description="The vendor's account: an OpenAI project id, an Anthropic workspace id (default "
+        "for Anthropic's default workspace), or any account name."
+    )
+    line_item: Text | None = Field(
+        None,
+        description="What was billed (OpenAI line_item; Anthropic cost type, token type, tier); "
+        "empty for the day's total.",
+    )
+    model: Text | None = Field(None, description="The model billed, where the vendor names it.")
+    amount_usd: SignedMoney = Field(description="The amount in USD, exact (negative for a credit).")
+    currency: Literal["USD"] = Field("USD", description="The report's currency; only USD is accepted.")
+    function: Text | None = Field(None, description=MAPPED_NOTE)
+    business_unit: Text | None = Field(None, description=MAPPED_NOTE)
+    team: Text | None = Field(None, description=MAPPED_NOTE)
+
+
+class VendorUsage(InputKind):
+    """Tokens and requests a vendor counted, per day, account and model (OpenAI's completions usage
+    and Anthropic's usage report are read into the same columns)."""
+
+    kind: ClassVar[str] = "vendor_usage"
+    key: ClassVar[tuple[str, ...]] = ("day", "vendor", "account", "model", "line_item")
+    title: ClassVar[str] = "Vendor usage report"
+    example: ClassVar[dict[str, str]] = {
+        "day": "2025-03-04",
+        "vendor": "openai",
+        "account": "proj_brand_content",
+        "model": "gpt-4o-2024-08-06",
+        "input_tokens": "120000",
+        "output_tokens": "30000",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = VendorCost.row_rules
+
+    day: dt.date = Field(description="The day counted (the UTC day the vendor's bucket starts).")
+    vendor: Text = Field(description="Who counted: openai, anthropic, or any name.")
+    account: Text = Field(
+        description="The vendor's account: an OpenAI project id, an Anthropic workspace id (default "
+        "for Anthropic's default workspace), or any account name."
+    )
+    model: Text | None = Field(None, description="The model used.")
+    line_item: Text | None = Field(
+        None,
+        description="Other grouping the report carries (API key, user, batch, service tier), as key=value pairs.",
+    )
+    input_tokens: Count = Field(description="All input tokens, cached ones included.")
+    cached_input_tokens: Count = Field(0, description="Input tokens read from the vendor's prompt cache.")
+    output_tokens: Count = Field(description="Output tokens.")
+    requests: Count | None = Field(None, description="Model requests, where the vendor counts them.")
+    function: Text | None = Field(None, description=MAPPED_NOTE)
+    business_unit: Text | None = Field(None, description=MAPPED_NOTE)
+    team: Text | None = Field(None, description=MAPPED_NOTE)
+
+
+class TaskBaseline(InputKind):
+    """Minutes a task takes by hand and with an agent, for estimating time saved where no team
+    documented it."""
+
+    kind: ClassVar[str] = "task_baselines"
+    key: ClassVar[tuple[str, ...]] = ("function", "business_unit", "team", "task_type")
+    title: ClassVar[str] = "Task baselines"
+    example: ClassVar[dict[str, str]] = {
+        "function": "Marketing",
+        "business_unit": "Consumer",
+        "team": "Brand Content",
+        "task_type": "campaign_brief",
+        "baseline_minutes_per_task": "45",
+        "minutes_per_task_with_agent": "8",
+        "source": "estimate",
+        "note": "Time study of 30 briefs, March 2025",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = (
+        RowRule(
+            "business_unit",
+            "team is null or business_unit is not null",
+            "is required when team is given (a team is named by business unit and team)",
+            needs_values=False,
+        ),
+    )
+
+    function: Text = Field(description="Business function the baseline applies to.")
+    business_unit: Text | None = Field(
+        None, description="Business unit it applies to; empty for the whole function."
+    )
+    team: Text | None = Field(None, description="Team it applies to; empty for the whole business unit.")
+    task_type: Text | None = Field(None, description="Kind of task; empty for every kind.")
+    baseline_minutes_per_task: Annotated[float, Field(gt=0)] = Field(
+        description="Minutes a task takes a person without the agent."
+    )
+    minutes_per_task_with_agent: Annotated[float, Field(ge=0)] = Field(
+        description="Minutes of human time per task with the agent (oversight, review, edits)."
+    )
+    source: Literal["documented", "estimate"] = Field(
+        description="documented (measured, e.g. a time study) or estimate (a judgement or a vendor's figure)."
+    )
+    note: Text | None = Field(None, description="Where the figures come from.")
+
+
+class Collaboration(InputKind):
+    """Hours two teams spent working together in a period, one row per pair of teams and period."""
+
+    kind: ClassVar[str] = "collaboration"
+    key: ClassVar[tuple[str, ...]] = (
+        "period_start",
+        "source_business_unit",
+        "source_team",
+        "target_business_unit",
+        "target_team",
+    )
+    title: ClassVar[str] = "Collaboration between teams"
+    example: ClassVar[dict[str, str]] = {
+        "period_start": "2025-03-01",
+        "period_end": "2025-03-31",
+        "source_function": "Marketing",
+        "source_business_unit": "Consumer",
+        "source_team": "Brand Content",
+        "target_function": "Sales Operations",
+        "target_business_unit": "Field Sales Ops",
+        "target_team": "Deal Desk",
+        "collaboration_hours": "42.5",
+        "meeting_count": "18",
+        "email_count": "240",
+        "direction": "undirected",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = (
+        RowRule("period_end", "period_end >= period_start", "must not be before period_start"),
+        RowRule(
+            "target_team",
+            "source_business_unit <> target_business_unit or source_team <> target_team",
+            "pairs a team with itself (time within a team is not a tie between teams)",
+        ),
+    )
+
+    period_start: dt.date = Field(description="First day of the period; the row counts in this month.")
+    period_end: dt.date = Field(description="Last day of the period (not before period_start).")
+    source_function: Text = Field(description="Business function of the first team.")
+    source_business_unit: Text = Field(description="Business unit of the first team.")
+    source_team: Text = Field(description="The first team.")
+    target_function: Text = Field(description="Business function of the second team.")
+    target_business_unit: Text = Field(description="Business unit of the second team.")
+    target_team: Text = Field(description="The second team (not the first team itself).")
+    collaboration_hours: Annotated[float, Field(ge=0)] = Field(
+        description="Hours the two teams spent working together in the period (meetings, mail, chat, calls)."
+    )
+    meeting_count: Count | None = Field(None, description="Meetings the two teams shared in the period.")
+    email_count: Count | None = Field(None, description="Emails between the two teams in the period.")
+    direction: Literal["undirected", "directed"] = Field(
+        "undirected",
+        description="undirected: the hours are the pair's; directed: the hours the first team invested "
+        "with the second (a tie adds both directions).",
+    )
+
+
+class VivaCollaboration(InputKind):
+    """A Microsoft Viva Insights group-to-group query export, loaded as it comes.
+
+    Its columns are named by the export (`PrimaryCollaborator_Organization`, `Group collaboration
+    time invested`, or with underscores as the vivainsights packages rename them); viva.py reads
+    them under these names. Each group is mapped to a team by the organisation mapping (source
+    `viva.<attribute>`); the export's pseudo-groups `Within Group` and `Unclassified Collaborators`
+    are kept as the primary group's own time and its time with people outside the query.
+    """
+
+    kind: ClassVar[str] = "viva_collaboration"
+    key: ClassVar[tuple[str, ...]] = ("metric_date", "primary_collaborator", "secondary_collaborator")
+    title: ClassVar[str] = "Viva Insights group-to-group collaboration"
+    example: ClassVar[dict[str, str]] = {
+        "PrimaryCollaborator_Organization": "Brand Content",
+        "PrimaryCollaborator_GroupSize": "12",
+        "SecondaryCollaborator_Organization": "Deal Desk",
+        "SecondaryCollaborator_GroupSize": "9",
+        "MetricDate": "2025-03-02",
+        "% Group collaboration time invested": "6.2",
+        "Group collaboration time invested": "21.5",
+        "Group email sent count": "130",
+        "Group email time invested": "7.5",
+        "Group meeting count": "9",
+        "Group meeting time invested": "14",
+    }
+    row_rules: ClassVar[tuple[RowRule, ...]] = (
+        RowRule(
+            "secondary_collaborator",
+            "primary_collaborator <> secondary_collaborator",
+            "pairs a group with itself (the export reports a group's own time as Within Group)",
+        ),
+    )
+
+    primary_collaborator: Text = Field(
+        description="The group whose time this is (PrimaryCollaborator_<attribute>).",
+        json_schema_extra={"lookup": "_viva_teams"},
+    )
+    primary_group_size: Count | None = Field(None, description="People in the primary group.")
+    secondary_collaborator: Text = Field(
+        description="The group it spent the time with, or Within Group, or Unclassified Collaborators.",
+        json_schema_extra={"lookup": "_viva_collaborators"},
+    )
+    secondary_group_size: Count | None = Field(None, description="People in the secondary group.")
+    metric_date: dt.date = Field(
+        description="Start of the week or month (MetricDate); summed per calendar month."
+    )
+    collaboration_share: Annotated[float, Field(ge=0)] | None = Field(
+        None,
+        description="% Group collaboration time invested: share of the primary group's collaboration time.",
+    )
+    collaboration_hours: Annotated[float, Field(ge=0)] = Field(
+        description="Group collaboration time invested: hours the primary group spent with the secondary."
+    )
+    email_count: Annotated[float, Field(ge=0)] | None = Field(None, description="Group email sent count.")
+    email_hours: Annotated[float, Field(ge=0)] | None = Field(None, description="Group email time invested.")
+    meeting_count: Annotated[float, Field(ge=0)] | None = Field(None, description="Group meeting count.")
+    meeting_hours: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="Group meeting time invested."
+    )
+
+
 KINDS: dict[str, type[InputKind]] = {
-    model.kind: model for model in (UsageEvent, TimeSaved, ReplicationEvent, Agent, OrgBaseline)
+    model.kind: model
+    for model in (
+        UsageEvent,
+        TimeSaved,
+        ReplicationEvent,
+        Agent,
+        OrgBaseline,
+        VendorCost,
+        VendorUsage,
+        TaskBaseline,
+        Collaboration,
+    )
 }
+# Kinds read from a vendor's export as it comes (its own column names, through the organisation
+# mapping), not written to the contract: they have tables and the lossless load, not a CSV example.
+IMPORTED_KINDS: dict[str, type[InputKind]] = {VivaCollaboration.kind: VivaCollaboration}
+
+
+def model_of(kind: str) -> type[InputKind]:
+    """The model of a contract or imported kind."""
+    return KINDS.get(kind) or IMPORTED_KINDS[kind]
 
 
 @dataclass(frozen=True)
@@ -230,6 +509,9 @@ class Column:
     ge: float | None
     gt: float | None
     description: str
+    # A temporary table (column `value`) of the values the column may hold, filled for each load by
+    # its importer: the groups the organisation mapping knows.
+    lookup: str | None = None
 
     @property
     def sql_type(self) -> str:
@@ -308,6 +590,7 @@ def columns(model: type[InputKind]) -> tuple[Column, ...]:
         ge = next((float(m.ge) for m in metadata if isinstance(m, annotated_types.Ge)), None)
         gt = next((float(m.gt) for m in metadata if isinstance(m, annotated_types.Gt)), None)
         default = None if field.is_required() else field.default
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         result.append(
             Column(
                 name=name,
@@ -318,6 +601,7 @@ def columns(model: type[InputKind]) -> tuple[Column, ...]:
                 ge=ge,
                 gt=gt,
                 description=field.description or "",
+                lookup=extra.get("lookup"),  # type: ignore[arg-type]
             )
         )
     return tuple(result)

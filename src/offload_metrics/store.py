@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import hashlib
 import os
 import re
+import threading
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -18,7 +22,7 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
 DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 6
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and while a load is in
@@ -31,6 +35,7 @@ USAGE_ROLLUP_COLUMNS = (
     ("business_unit", "VARCHAR"),
     ("team", "VARCHAR"),
     ("agent_id", "VARCHAR"),
+    ("task_type", "VARCHAR"),
     ("tasks", "BIGINT"),
     ("completed", "BIGINT"),
     ("escalated", "BIGINT"),
@@ -43,6 +48,7 @@ USAGE_ROLLUP_COLUMNS = (
     ("cost_usd", "DECIMAL(38,8)"),
     ("latency_ms_sum", "BIGINT"),
     ("latency_count", "BIGINT"),
+    ("estimated_cost_usd", "DECIMAL(38,8)"),
 )
 
 
@@ -50,8 +56,25 @@ class StoreError(RuntimeError):
     """The database cannot be used as asked; the message says why and what to do."""
 
 
+class OutdatedSchema(StoreError):
+    """A database of an older schema opened read-only: it needs one read-write open to migrate."""
+
+
 class DatabaseBusy(StoreError):
     """Another process holds the database file."""
+
+
+@contextlib.contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One write: begin, commit when the block ends, roll back on any error (Ctrl-C included)."""
+    conn.execute("begin transaction")
+    try:
+        yield conn
+        conn.execute("commit")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            conn.execute("rollback")
+        raise
 
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -76,6 +99,7 @@ def connect(
     file = db_path(path)
     if read_only and not file.exists():
         raise StoreError(f"No database at {file}: load data first with 'offload-metrics ingest'.")
+    _refuse_other_files(file)
     if not read_only:
         file.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -98,10 +122,28 @@ def connect(
     return conn
 
 
+# A DuckDB database file has this at byte 8 (after its checksum); an empty file becomes a database.
+DUCKDB_MAGIC = b"DUCK"
+
+
+def _refuse_other_files(file: Path) -> None:
+    """A file that is not a DuckDB database: DuckDB would open a CSV or Parquet path as an empty
+    in-memory database, and a load would save nothing."""
+    if not file.is_file():
+        return
+    with file.open("rb") as handle:
+        head = handle.read(12)
+    if head and head[8:12] != DUCKDB_MAGIC:
+        raise StoreError(
+            f"{file} is not a DuckDB database (it holds other data): name a database file with --db."
+        )
+
+
 def _check_version(conn: duckdb.DuckDBPyConnection, file: Path) -> None:
     version = schema_version(conn)
     if version != SCHEMA_VERSION or get_meta(conn, "views_sha256") != _views_sha256():
-        raise StoreError(
+        conn.close()
+        raise (OutdatedSchema if version <= SCHEMA_VERSION else StoreError)(
             f"{file} has schema version {version}, this program needs {SCHEMA_VERSION}: "
             "open it once without read-only access to migrate it."
         )
@@ -128,9 +170,10 @@ def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
     return int(get_meta(conn, "schema_version") or 0)
 
 
-def input_table_ddl(model: type[schema.InputKind]) -> str:
+def input_table_ddl(model: type[schema.InputKind], if_not_exists: bool = False) -> str:
     columns = [f'"{column.name}" {column.sql_type}' for column in schema.columns(model)]
-    return f"create table {model.kind} ({', '.join(columns + list(LOAD_COLUMNS))})"
+    exists = "if not exists " if if_not_exists else ""
+    return f"create table {exists}{model.kind} ({', '.join(columns + list(LOAD_COLUMNS))})"
 
 
 def _usage_rollup_ddl() -> str:
@@ -178,7 +221,87 @@ def _migration_1(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(_usage_rollup_ddl())
 
 
-MIGRATIONS = {1: _migration_1}
+def _migration_2(conn: duckdb.DuckDBPyConnection) -> None:
+    """The ingest settings a load used (date bounds; for telemetry the mapping too), what a
+    telemetry file held, estimated cost, traces of events, and reviews that arrive after their events."""
+    from offload_metrics import telemetry
+
+    for column in ("records_read BIGINT", "events_made BIGINT", "ingest_settings VARCHAR"):
+        conn.execute(f"alter table loads add column if not exists {column}")
+    # A telemetry event's cost worked out from the price table (0 when the source gave its cost).
+    conn.execute("alter table usage_events add column if not exists estimated_cost_usd DECIMAL(18,8)")
+    conn.execute("alter table usage_events add column if not exists trace_id VARCHAR")
+    conn.execute(
+        "alter table usage_daily add column if not exists estimated_cost_usd DECIMAL(38,8) default 0"
+    )
+    conn.execute(input_table_ddl(telemetry.Review).replace("create table", "create table if not exists", 1))
+    # The review each event counts with in usage_daily, where a later review changed it.
+    conn.execute(
+        "create table if not exists reviews_counted (event_id VARCHAR NOT NULL, review VARCHAR, load_id INTEGER NOT NULL)"
+    )
+
+
+def _migration_3(conn: duckdb.DuckDBPyConnection) -> None:
+    """The catalog's optional drivers of spread; a fresh database has them from _migration_1 already."""
+    conn.execute("alter table agents add column if not exists seeding_strategy VARCHAR")
+    conn.execute("alter table agents add column if not exists source VARCHAR")
+
+
+def _migration_4(conn: duckdb.DuckDBPyConnection) -> None:
+    """Vendor costs and usage, task baselines; the task type in the usage rollup, for estimated time saved."""
+    for model in (schema.VendorCost, schema.VendorUsage, schema.TaskBaseline):
+        conn.execute(input_table_ddl(model).replace("create table", "create table if not exists", 1))
+    rollup_columns = [row[0] for row in conn.execute("describe usage_daily").fetchall()]
+    if "task_type" not in rollup_columns:
+        # Rebuilt from the stored events, one load at a time as the loads wrote it, so that every
+        # sum stays what it was and each key gains its task types.
+        conn.execute("drop table usage_daily")
+        conn.execute(_usage_rollup_ddl())
+        for (load_id,) in conn.execute(
+            "select distinct load_id from usage_events order by load_id"
+        ).fetchall():
+            conn.execute(sql_text("rollup_usage_daily.sql"), {"load_id": load_id})
+        # Reviews that arrived apart from their events are applied again, load by load.
+        conn.execute("delete from reviews_counted")
+        for (load_id,) in conn.execute("select load_id from loads order by load_id").fetchall():
+            apply_reviews(conn, load_id)
+        rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
+        set_meta(conn, ROLLUP_BASELINE_KEY, str(rows) if rows else None)
+
+
+def _migration_5(conn: duckdb.DuckDBPyConnection) -> None:
+    """Collaboration between teams: the contract kind (a fresh database has it from migration 1),
+    Viva Insights group-to-group rows, and what each load's Viva groups mapped to."""
+    conn.execute(input_table_ddl(schema.Collaboration, if_not_exists=True))
+    conn.execute(input_table_ddl(schema.VivaCollaboration, if_not_exists=True))
+    conn.execute(
+        "create table if not exists viva_groups (load_id INTEGER NOT NULL, source VARCHAR NOT NULL, "
+        "value VARCHAR NOT NULL, function VARCHAR NOT NULL, business_unit VARCHAR NOT NULL, team VARCHAR)"
+    )
+
+
+def _migration_6(conn: duckdb.DuckDBPyConnection) -> None:
+    """The audit trail: who loaded, cleared or saved settings, and when (kept when data is cleared)."""
+    conn.execute(
+        """
+        create table if not exists audit (
+            recorded_at TIMESTAMP NOT NULL,
+            who VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,
+            detail VARCHAR
+        )
+        """
+    )
+
+
+MIGRATIONS = {
+    1: _migration_1,
+    2: _migration_2,
+    3: _migration_3,
+    4: _migration_4,
+    5: _migration_5,
+    6: _migration_6,
+}
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> None:
@@ -189,14 +312,9 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
             f"The database has schema version {version}, newer than this program ({SCHEMA_VERSION})."
         )
     for target in range(version + 1, SCHEMA_VERSION + 1):
-        conn.execute("begin transaction")
-        try:
+        with transaction(conn):
             MIGRATIONS[target](conn)
             conn.execute("insert or replace into meta values ('schema_version', ?)", [str(target)])
-            conn.execute("commit")
-        except Exception:
-            conn.execute("rollback")
-            raise
     if get_meta(conn, "views_sha256") != _views_sha256():
         create_views(conn)
 
@@ -228,57 +346,163 @@ def _views_sha256() -> str:
 
 def create_views(conn: duckdb.DuckDBPyConnection) -> None:
     """(Re)create the staging views so they match this program's SQL files."""
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         for name in _view_files():
             if name.startswith("macro_"):
                 conn.execute(sql_text(name))
             else:
                 conn.execute(f"create or replace view {name.removesuffix('.sql')} as {sql_text(name)}")
         conn.execute("insert or replace into meta values ('views_sha256', ?)", [_views_sha256()])
-        conn.execute("commit")
-    except Exception:
-        conn.execute("rollback")
-        raise
 
 
-DATA_TABLES = (*schema.KINDS, "usage_daily", "rejected_rows", "loads")
+DATA_TABLES = (
+    *schema.KINDS, *schema.IMPORTED_KINDS, "viva_groups", "reviews", "reviews_counted", "usage_daily",
+    "rejected_rows", "loads",
+)  # fmt: skip
 
 
 ROLLUP_BASELINE_KEY = "usage_daily_rows_after_compaction"
 
 
 def append_usage_rollup(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
-    """Add a load's rows to usage_daily; fold per-load rows once the rollup has doubled since last time.
+    """Add a load's rows to usage_daily, then fold it (fold_usage_rollup).
 
     Runs inside the load's transaction, so the rollup always matches the committed events.
     """
-    conn.execute(sql_text("rollup_usage_daily.sql"), {"load_id": load_id})
+    conn.execute(f"insert into usage_daily {sql_text('rollup_usage_daily.sql')}", {"load_id": load_id})
+    fold_usage_rollup(conn)
+
+
+def fold_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
+    """Fold per-load rows of usage_daily into one per key once the rollup has doubled since last time."""
     rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
     baseline = get_meta(conn, ROLLUP_BASELINE_KEY)
     if baseline is None:
         set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
     elif rows > 2 * int(baseline):
-        conn.execute(sql_text("rollup_usage_daily_compact.sql"))
-        conn.execute("delete from usage_daily")
-        conn.execute("insert into usage_daily select * from usage_daily_compacted")
-        conn.execute("drop table usage_daily_compacted")
-        rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
-        set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
+        _compact_usage_rollup(conn)
+
+
+def _compact_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
+    """Fold usage_daily to one row per key; a key whose tasks sum to zero (all unloaded) goes."""
+    conn.execute(sql_text("rollup_usage_daily_compact.sql"))
+    conn.execute("delete from usage_daily")
+    conn.execute("insert into usage_daily select * from usage_daily_compacted where tasks <> 0")
+    conn.execute("drop table usage_daily_compacted")
+    rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
+    set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
+
+
+def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
+    """Bring usage_daily's correct and incorrect counts in line with reviews that arrived apart from
+    their events (a Langfuse scores file before or after its observations), for the events a load
+    touched. Runs inside the load's transaction."""
+    has_reviews = conn.execute("select exists (select 1 from reviews)").fetchone()
+    if not has_reviews or not has_reviews[0]:
+        return
+    conn.execute(sql_text("rollup_reviews.sql"), {"load_id": load_id})
+    zero = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS}
+    values = {
+        **zero,
+        "day": "day",
+        "function": "function",
+        "business_unit": "business_unit",
+        "team": "team",
+        "agent_id": "agent_id",
+        "task_type": "task_type",
+        "correct": "sum(coalesce(review_after = 'correct', false)::INTEGER - coalesce(review_before = 'correct', false)::INTEGER)",
+        "incorrect": "sum(coalesce(review_after = 'incorrect', false)::INTEGER "
+        "- coalesce(review_before = 'incorrect', false)::INTEGER)",
+    }
+    conn.execute(
+        f"""
+        insert into usage_daily ({", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)})
+        select {", ".join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)}
+        from _review_changes
+        group by day, function, business_unit, team, agent_id, task_type
+        """
+    )
+    conn.execute(
+        "insert into reviews_counted select event_id, review_after, $load_id from _review_changes",
+        {"load_id": load_id},
+    )
+    conn.execute("drop table _review_changes")
 
 
 def clear(conn: duckdb.DuckDBPyConnection) -> None:
     """Delete every loaded row, rejection and load record, in one transaction."""
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         set_meta(conn, ROLLUP_BASELINE_KEY, None)
         for table in DATA_TABLES:
             conn.execute(f"delete from {table}")
-        conn.execute("commit")
-    except Exception:
-        conn.execute("rollback")
-        raise
     conn.execute("checkpoint")
+
+
+def unload(conn: duckdb.DuckDBPyConnection, load_id: int) -> dict[str, int]:
+    """Remove one load with everything it added, in one transaction; return the rows removed per table.
+
+    Its contribution to usage_daily is taken out by adding the negation of its own rollup and
+    folding, so the rollup equals the remaining events exactly, whatever compaction merged."""
+    with transaction(conn):
+        if not conn.execute("select count(*) from loads where load_id = ?", [load_id]).fetchone()[0]:  # type: ignore[index]
+            raise StoreError(
+                f"There is no load {load_id}; the load ids are in 'offload-metrics rejects' and the Data page."
+            )
+        removed: dict[str, int] = {}
+        has_usage = conn.execute("select count(*) from usage_events where load_id = ?", [load_id]).fetchone()[
+            0
+        ]  # type: ignore[index]
+        if has_usage:
+            keys = [name for name, _ in USAGE_ROLLUP_COLUMNS[:5]]
+            negated = keys + [f"-{name}" for name, _ in USAGE_ROLLUP_COLUMNS[5:]]
+            conn.execute(
+                f"insert into usage_daily select {', '.join(negated)} from ({sql_text('rollup_usage_daily.sql')})",
+                {"load_id": load_id},
+            )
+            _compact_usage_rollup(conn)
+        for table in (*schema.KINDS, "rejected_rows", "loads"):
+            count = conn.execute(f"delete from {table} where load_id = ?", [load_id]).fetchone()[0]  # type: ignore[index]
+            if count:
+                removed[table] = int(count)
+    with contextlib.suppress(duckdb.TransactionException):
+        conn.execute("checkpoint")
+    return removed
+
+
+def dates_outside(conn: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> list[str]:
+    """Stored dates before `first` or after `last` (as an older version could store): one line per
+    column and load, naming the load to remove. Values are compared and shown as SQL text, since
+    Python cannot hold a BC date."""
+    problems = []
+    bounds = {"first": first, "last": last}
+    for model in schema.KINDS.values():
+        for column in schema.columns(model):
+            if column.base not in ("date", "timestamp"):
+                continue
+            name = f'"{column.name}"'
+            # Compared as stored, not cast, so the scan can skip row groups by their min and max.
+            outside = (
+                f"{name} < $first or {name} > $last"
+                if column.base == "date"
+                else f"{name} < $first::TIMESTAMP or {name} >= ($last + 1)::TIMESTAMP"
+            )
+            rows = conn.execute(
+                f"""
+                select t.load_id, l.file_name, count(*), min({name})::VARCHAR, max({name})::VARCHAR
+                from {model.kind} as t left join loads as l using (load_id)
+                where {outside}
+                group by all order by t.load_id
+                """,
+                bounds,
+            ).fetchall()
+            for load_id, file_name, count, low, high in rows:
+                shown = low if low == high else f"{low} to {high}"
+                problems.append(
+                    f"{model.kind}.{column.name}: {count} value{'s' if count > 1 else ''} outside "
+                    f"{first.isoformat()} to {last.isoformat()} ({shown}) in load {load_id} ({file_name}); "
+                    f"remove that load with 'offload-metrics unload {load_id}'"
+                )
+    return problems
 
 
 def is_empty(conn: duckdb.DuckDBPyConnection) -> bool:
@@ -312,7 +536,113 @@ def loads(conn: duckdb.DuckDBPyConnection):
     return conn.execute(
         """
         select load_id, file_name, kind, file_format, rows_read, accepted, duplicate, conflict, rejected,
-               ignored_columns, started_at, finished_at, outcome, sha256, size_bytes
+               ignored_columns, started_at, finished_at, outcome, sha256, size_bytes, records_read, events_made
         from loads order by load_id desc
         """
     ).df()
+
+
+AUDIT_ACTIONS = ("load", "clear", "save settings")
+
+
+def record_audit(conn: duckdb.DuckDBPyConnection, who: str, action: str, detail: str | None = None) -> None:
+    """Add one line to the audit trail, in the caller's transaction (or its own)."""
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    conn.execute("insert into audit values (?, ?, ?, ?)", [now, who, action, detail])
+
+
+def audit(conn: duckdb.DuckDBPyConnection, limit: int = 1000):
+    """The audit trail, newest first."""
+    return conn.execute(
+        "select recorded_at, who, action, detail from audit order by recorded_at desc, rowid desc limit ?",
+        [limit],
+    ).df()
+
+
+class SharedDatabase:
+    """One process's hold on a database file: read-only, except while it writes.
+
+    DuckDB lets many processes read a file, or one write it; holding it read-only between writes lets
+    `report` and `rejects` read beside the dashboard. A write waits for the queries in flight, reopens
+    the file read-write (one writer at a time), and reopens it read-only when done; queries that start
+    meanwhile run on the writer's connection and see the last committed data.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._state = threading.Condition()
+        self._writer = threading.RLock()
+        self._readers = 0
+        self._switching = False
+        self._depth = 0
+        # Create and migrate once; if another process reads the file, it exists, and opening it
+        # read-only says whether it needs migrating.
+        with contextlib.suppress(DatabaseBusy):
+            connect(self.path).close()
+        self._conn: duckdb.DuckDBPyConnection | None = connect(self.path, read_only=True)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own for one or more queries."""
+        with self._state:
+            while self._switching:
+                self._state.wait()
+            if self._conn is None:
+                self._conn = connect(self.path, read_only=True)
+            self._readers += 1
+            cursor = self._conn.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+            with self._state:
+                self._readers -= 1
+                self._state.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The read-write connection, for a load, a clear or a settings save (re-entrant)."""
+        with self._writer:
+            if self._depth == 0:
+                self._reopen(read_only=False)
+            self._depth += 1
+            try:
+                yield self._conn  # type: ignore[misc]
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._reopen(read_only=True)
+
+    def _reopen(self, read_only: bool) -> None:
+        with self._state:
+            self._switching = True
+            while self._readers:
+                self._state.wait()
+            try:
+                if self._conn is not None:
+                    self._conn.close()
+                    self._conn = None
+                try:
+                    self._conn = connect(self.path, read_only=read_only)
+                except StoreError:
+                    if read_only:
+                        raise  # the next query tries again
+                    # Another process reads the file: stay readable, and say why nothing changed.
+                    self._conn = connect(self.path, read_only=True)
+                    raise
+            finally:
+                self._switching = False
+                self._state.notify_all()
+
+    def close(self) -> None:
+        with self._state:
+            self._switching = True
+            while self._readers:
+                self._state.wait()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            self._switching = False
+            self._state.notify_all()

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 
 from markdown_it import MarkdownIt
 
-from offload_metrics import display
+from offload_metrics import display, metrics
 from offload_metrics.config import Settings
 
 
@@ -89,17 +89,75 @@ def markdown(report: Mapping[str, object]) -> str:
         },
         empty="Every validated agent has been replicated.",
     )
-    lines += [
-        "",
-        "## Savings and the reinvestment pool",
-        "",
-        f"- Labor value of hours saved: **{display.money(org['labor_value_usd'])}**",
-        f"- Agent cost: **{display.money(org['agent_cost_usd'])}**",
-        f"- Net savings: **{display.money(org['net_savings_usd'])}**",
-        f"- Reinvestment pool: **{display.money(org['reinvestment_pool_usd'])}**",
-        "",
-    ]
+    lines += ["", "## Where to seed next", ""]
+    lines += _markdown_table(
+        report.get("where_to_seed", [])[:5],  # type: ignore[index, union-attr]
+        {
+            "rank": lambda team: str(team["seed_rank"]),
+            "team": lambda team: _cell(team["team"]),
+            "business unit": lambda team: _cell(team["business_unit"]),
+            "seed score": lambda team: display.number(team["seed_score"], 2),
+            "why": lambda team: _cell(team["reason"]),
+        },
+        empty="No team is left to seed: every team has validated Net Output or a validated agent.",
+    )
+    spread = report.get("replication_spread") or {}
+    lines += ["", "## Did replication follow the network?", "", str(spread.get("verdict", "")).strip() or "—"]  # type: ignore[union-attr]
+    # Money only where the report carries it: a viewer who may not see finance figures gets none (DECISIONS 14).
+    if "net_savings_usd" in org:
+        lines += [
+            "",
+            "## Savings and the reinvestment pool",
+            "",
+            f"- Labor value of hours saved: **{display.money(org['labor_value_usd'])}**",
+            f"- Agent cost: **{display.money(org['agent_cost_usd'])}**",
+            f"- Net savings: **{display.money(org['net_savings_usd'])}**",
+            f"- Reinvestment pool: **{display.money(org['reinvestment_pool_usd'])}**",
+            *_markdown_bills_and_estimates(org),
+        ]
+    lines += [""]
+    lines += outlook_markdown(report)
     return "\n".join(lines)
+
+
+def outlook_markdown(report: Mapping[str, object]) -> list[str]:
+    """The summary's look ahead: the projected month at scale and the wins of the range."""
+    projected = report.get("forecast", {}).get("org", {})  # type: ignore[union-attr]
+    lines = ["## Outlook", ""]
+    if projected.get("status") == "observed":
+        lines.append(f"- At scale since **{projected['first_scale_month']}**.")
+    elif projected.get("status") == "projected":
+        high = projected["first_scale_month_high"] or "beyond the forecast horizon"
+        lines.append(
+            f"- Projected at scale: **{projected['first_scale_month']}** (range {projected['first_scale_month_low']}"
+            f" – {high}), {_months(projected['time_to_scale_months'])} after the first validated agent "
+            f"({display.label(projected['trajectory'])})."
+        )
+    else:
+        lines.append(f"- No projection of scale: {projected.get('reason') or 'no forecast'}.")
+    if projected.get("last_function"):
+        when = projected.get("last_function_month") or "not within the forecast horizon"
+        lines.append(f"- Projected to reach scale last: **{_cell(projected['last_function'])}** ({when}).")
+    lines += ["", "## Wins in this range", ""]
+    found = report.get("wins") or []
+    lines += [f"- {_cell(win['message'])}" for win in found[:15]] or ["No new wins in this range."]  # type: ignore[index]
+    lines.append("")
+    return lines
+
+
+def _markdown_bills_and_estimates(org: Mapping[str, object]) -> list[str]:
+    """The summary's lines on vendor bills and estimated savings (absent from older reports)."""
+    if "cost_source" not in org or "usage_cost_usd" not in org:
+        return []
+    source = metrics.COST_SOURCE_WORDS[str(org["cost_source"])]
+    return [
+        f"- Agent cost is {source}: usage log {display.money(org['usage_cost_usd'])}; vendor bills "
+        f"{display.money(org['vendor_cost_usd'])} assigned and {display.money(org['unassigned_vendor_cost_usd'])} "
+        "unassigned (no mapping rule).",
+        f"- Estimated labor value where no team documented savings: {display.money(org['estimated_labor_value_usd'])} "
+        f"(estimated, not in net savings); documented savings cover "
+        f"{display.share(org['documented_task_share'])} of usage tasks.",
+    ]
 
 
 # The headline figures compared with the previous period, and how each is shown.
@@ -121,14 +179,16 @@ def _previous_lines(org: Mapping[str, object]) -> list[str]:
     if not previous["has_data"]:
         return [f"- Against the previous period ({span}): no data loaded for it, so no change is shown."]
     changes = [
-        f"{name} {display.change(shown, org[key], previous[key]) or '—'}" for name, key, shown in COMPARED
+        f"{name} {display.change(shown, org[key], previous[key]) or '—'}"
+        for name, key, shown in COMPARED
+        if key in org and key in previous  # a finance figure is absent for those who may not see money
     ]
     return [f"- Against the previous period ({span}): " + "; ".join(changes) + "."]
 
 
 # Columns whose numbers read best aligned right in a Markdown table.
 _RIGHT = {"validated months", "best month's uplift", "accuracy", "automation", "tasks", "days waiting", "share",
-          "cascade rank"}  # fmt: skip
+          "cascade rank", "rank", "seed score"}  # fmt: skip
 
 
 def _markdown_table(rows: list[dict], columns: dict[str, Callable[[dict], str]], empty: str) -> list[str]:
@@ -150,8 +210,8 @@ def _months(count: object) -> str:
 
 
 def _cell(text: object) -> str:
-    """Text for a Markdown table cell: pipes and line breaks would break the table."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text from data for a Markdown table cell: inert (no HTML, no images), pipes and line breaks escaped."""
+    return display.inert_markdown(text).replace("|", "\\|").replace("\n", " ")
 
 
 def blueprint_page(agent: Mapping[str, object], as_of: object) -> str:
@@ -174,16 +234,17 @@ def blueprint_page(agent: Mapping[str, object], as_of: object) -> str:
         ("Hours saved (Net Output proof)", display.hours(agent.get("hours_saved"))),
         ("Teams using it", display.count(agent.get("teams"))),
     ]
-    lines = [f"# {agent.get('name') or agent.get('agent_id')} ({agent.get('agent_id')})", ""]
+    title = display.inert_markdown(f"{agent.get('name') or agent.get('agent_id')} ({agent.get('agent_id')})")
+    lines = [f"# {' '.join(title.split())}", ""]
     if agent.get("description"):
-        lines += [str(agent["description"]), ""]
+        lines += [display.inert_markdown(agent["description"]), ""]
     lines += ["| | |", "|---|---|"]
     lines += [
         f"| {name} | {_cell('—' if display.missing(value) or value == '' else value)} |"
         for name, value in facts
     ]
     lines += ["", f"As of {display.day(as_of)}.", "", "## Blueprint", ""]
-    lines.append(_without_own_heading(agent.get("blueprint"), agent.get("name")))
+    lines.append(display.inert_markdown(_without_own_heading(agent.get("blueprint"), agent.get("name"))))
     return "\n".join(lines) + "\n"
 
 

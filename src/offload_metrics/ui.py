@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import os
 import tempfile
 import threading
@@ -17,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from offload_metrics import config, definitions, display, ingest, metrics, report, startup, store
+from offload_metrics import auth, config, definitions, display, ingest, metrics, report, startup, store
 from offload_metrics.config import Settings
 
 SAMPLE_ENV = "OFFLOAD_METRICS_SAMPLE"
@@ -29,6 +30,7 @@ SAMPLE_FILES = (
     "replication_events.csv",
     "time_saved.csv",
     "usage_events.csv.gz",
+    "collaboration.csv",
 )
 UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq", "jsonl", "ndjson", "json", "gz"]
 
@@ -36,22 +38,40 @@ UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq", "jsonl", "ndjson", "json",
 # --- the database ---------------------------------------------------------------------------------
 
 
-@st.cache_resource(show_spinner=False)
-def _connection(path: str):
-    return store.connect(path)
+@st.cache_resource(show_spinner=False, on_release=lambda database: database.close())
+def _database(path: str) -> store.SharedDatabase:
+    return store.SharedDatabase(path)
 
 
-def connection():
-    """One connection per database file and process; each query runs on a cursor of its own."""
+def database() -> store.SharedDatabase:
+    """The database file, held read-only by this process except while it loads, clears or saves."""
     try:
-        return _connection(str(store.db_path().resolve()))
+        return _database(str(store.db_path().resolve()))
     except store.StoreError as error:
         st.error(str(error))
         st.stop()
 
 
+@contextlib.contextmanager
 def cursor():
-    return connection().cursor()
+    """A cursor of its own for one or more queries, on the read-only connection."""
+    try:
+        with database().reading() as conn:
+            yield conn
+    except store.StoreError as error:
+        st.error(str(error))
+        st.stop()
+
+
+@contextlib.contextmanager
+def writing():
+    """The read-write connection for one load, clear or settings save; busy: say so and stop."""
+    try:
+        with database().writing() as conn:
+            yield conn
+    except store.StoreError as error:
+        st.error(str(error))
+        st.stop()
 
 
 def data_version() -> tuple[int, int]:
@@ -77,7 +97,9 @@ def sample_disabled() -> bool:
 
 
 def start_on_sample(force: bool = False) -> list[ingest.LoadResult]:
-    """An empty database starts on the bundled sample, once per process (or when asked to)."""
+    """An empty database starts on the bundled sample, once per process (or when an admin asks)."""
+    if force:
+        auth.require(auth.Capability.LOAD)
     state = _process(str(store.db_path().resolve()))
     with state["lock"]:  # type: ignore[attr-defined]
         if state["sample_checked"] and not force:
@@ -89,12 +111,12 @@ def start_on_sample(force: bool = False) -> list[ingest.LoadResult]:
         paths = [folder / name for name in SAMPLE_FILES if (folder / name).exists()]
         if not paths:
             return []
-        with st.status("Loading the bundled sample data...", expanded=False) as status:
-            results = load_files(paths, status.write)
+        with st.status("Loading the bundled sample data...", expanded=False) as status, writing() as conn:
+            results = _load_files(conn, paths, status.write, None, SAMPLE_LOADER if not force else None)
             status.update(label="Loaded the bundled sample data", state="complete")
-        with cursor() as conn:
+            version = conn.execute("select coalesce(max(load_id), 0) from loads").fetchone()[0]  # type: ignore[index]
             conn.execute("begin transaction")
-            store.set_meta(conn, SAMPLE_KEY, str(data_version()[0]))
+            store.set_meta(conn, SAMPLE_KEY, str(version))
             conn.execute("commit")
         # For the terminal that started the server (make run): where the data went.
         print(f"Loaded the bundled sample into {store.db_path().resolve()}", flush=True)
@@ -104,6 +126,8 @@ def start_on_sample(force: bool = False) -> list[ingest.LoadResult]:
 # The last load id of the bundled sample: loads up to it are the sample's (it loads only into an empty
 # database, and a clear forgets it).
 SAMPLE_KEY = startup.SAMPLE_KEY
+# Who the audit names for the sample an empty database starts on (no one asked for it).
+SAMPLE_LOADER = "the dashboard (first start)"
 
 
 def _sample_last_load() -> int | None:
@@ -158,8 +182,9 @@ def load_files(
 ):
     """Load files one by one with a progress bar; say what happened to each (`fail` for a file that
     could not be loaded). One session of this server loads at a time (each load takes the next id)."""
-    with _process(str(store.db_path().resolve()))["lock"]:  # type: ignore[attr-defined]
-        return _load_files(paths, say, names, kind, fail or say)
+    auth.require(auth.Capability.LOAD)
+    with writing() as conn:
+        return _load_files(conn, paths, say, names, None, kind, fail)
 
 
 def web_message(message: str) -> str:
@@ -169,30 +194,54 @@ def web_message(message: str) -> str:
     )
 
 
-def _load_files(paths, say, names, kind, fail):
-    results = []
+def _load_files(
+    conn,
+    paths: Sequence[Path],
+    say: Callable[[str], object],
+    names: Sequence[str] | None,
+    who: str | None,
+    kind: str | None = None,
+    fail: Callable[[str], object] | None = None,
+):
+    from offload_metrics import mapping
+
+    results: list[ingest.LoadResult] = []
+    fail = fail or say
+    chosen = settings()  # read here: the load runs in a worker thread, outside the session
+    try:
+        organisation = mapping.load_mapping(config.mapping_file(chosen, config.settings_path()))
+    except mapping.MappingError as error:
+        fail(f"Nothing was loaded: the organisation mapping cannot be used: {display.plain(str(error))}")
+        return results
     for index, path in enumerate(paths):
         name = names[index] if names else path.name
-        bar = st.progress(0.0, text=f"{name}: starting")
+        shown = display.plain(name)  # progress text is Markdown
+        bar = st.progress(0.0, text=f"{shown}: starting")
         state = ingest.LoadProgress(file=name)
-        conn = connection()
         try:
             result = ingest.run_with_progress(
-                lambda progress, conn=conn, path=path, name=name: ingest.load_file(
-                    conn, path, kind=kind, progress=progress, display_name=name
+                lambda progress, path=path, name=name: ingest.load_file(
+                    conn,
+                    path,
+                    kind=kind,
+                    progress=progress,
+                    display_name=name,
+                    settings=chosen,
+                    mapping=organisation,
                 ),
-                lambda progress, bar=bar, name=name: bar.progress(
-                    min(progress.fraction, 1.0), text=f"{name}: {progress.phase}"
+                lambda progress, bar=bar, shown=shown: bar.progress(
+                    min(progress.fraction, 1.0), text=f"{shown}: {progress.phase}"
                 ),
                 state,
             )
         except ingest.IngestError as error:
             bar.empty()
-            fail(f"**{error.file}** was not loaded: {web_message(error.message)}")
+            fail(f"**{shown}** was not loaded: {display.plain(web_message(error.message))}")
             continue
         bar.empty()
         results.append(result)
-        say(f"**{name}**: {describe(result)}")
+        store.record_audit(conn, who or auth.viewer().name, "load", f"{name}: {describe(result)}")
+        say(f"**{shown}**: {display.plain(describe(result))}")
     st.cache_data.clear()
     return results
 
@@ -207,13 +256,30 @@ def describe(result: ingest.LoadResult) -> str:
     return f"{text} ({result.message})" if result.message else text
 
 
+# Bytes of a file name every common file system takes (most allow 255), with room for the index.
+UPLOAD_NAME_BYTES = 200
+
+
+def upload_file_name(index: int, name: str) -> str:
+    """The name an upload is saved under: its own, or, when too long, shortened keeping its extensions
+    (ingest reads the format from them) and made unique by a digest of the whole name."""
+    base = Path(name.replace("\\", "/")).name.replace("\0", "") or "upload"
+    if len(base.encode()) <= UPLOAD_NAME_BYTES:
+        return f"{index}-{base}"
+    extensions = "".join(part for part in Path(base).suffixes[-2:] if len(part) <= 12)
+    digest = hashlib.sha256(base.encode()).hexdigest()[:12]
+    room = UPLOAD_NAME_BYTES - len(extensions.encode()) - len(digest) - 1
+    stem = base.encode()[:room].decode("utf-8", errors="ignore")
+    return f"{index}-{stem}-{digest}{extensions}"
+
+
 @contextlib.contextmanager
 def uploaded(files):
     """Uploaded files written to a private temporary folder for ingest to read, removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="offload-upload-") as folder:
         paths, names = [], []
         for index, upload in enumerate(files):
-            path = Path(folder) / f"{index}-{Path(upload.name).name}"
+            path = Path(folder) / upload_file_name(index, upload.name)
             path.write_bytes(upload.getvalue())
             paths.append(path)
             names.append(upload.name)
@@ -266,15 +332,38 @@ def _on_range() -> None:
     st.session_state["period"] = metrics.CUSTOM
 
 
+def problem(error: Exception) -> str:
+    """What went wrong, in one line: for messages that name what could not be done and why."""
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:300].rstrip(".")
+
+
 def sidebar_filters() -> metrics.Filters:
     """The shared filters, kept in the URL so that a view can be shared by link. Below them, the
-    months that actually apply (whole months, never past as_of) and the period compared with."""
+    months that actually apply (whole months, never past as_of) and the period compared with.
+    Whatever the data holds, the pages still run (on all of it) when the filters cannot be drawn."""
+    try:
+        return _sidebar_filters()
+    except Exception as error:  # any data at all must leave the pages, and the Data page, working
+        st.sidebar.warning(
+            f"The filters could not be shown: {problem(error)}. The pages show all the data; look for a bad "
+            "load on the Data page.",
+            icon=":material/warning:",
+        )
+        return metrics.Filters()
+
+
+def _sidebar_filters() -> metrics.Filters:
     version = data_version()
     first, last = _data_range(version)
     names = _function_choices(version)
     if first is None or last is None:
         st.sidebar.caption("Filters appear once data is loaded.")
         return metrics.Filters()
+    if not isinstance(first, dt.date) or not isinstance(last, dt.date):  # DuckDB gives BC dates as text
+        raise ValueError(
+            f"the data's dates run from {first} to {last}, beyond the dates a calendar here holds"
+        )
     st.sidebar.header("Filters")
     as_of = st.sidebar.date_input(
         "As of", value=last, min_value=first, max_value=last, key="as_of", bind="query-params",
@@ -413,7 +502,7 @@ def _cached(name: str, filters: tuple, settings_json: str, by: tuple[str, ...], 
 def get(name: str, by: Sequence[str] = (), *, previous: bool = False):
     """A metric for the current filters and settings, from the cache when nothing changed; with
     previous=True, for the previous period (metrics.previous_period), or None when that period
-    has no data."""
+    has no data. Without finance figures for a viewer who may not see money."""
     chosen = current_filters()
     try:
         if previous:
@@ -422,12 +511,21 @@ def get(name: str, by: Sequence[str] = (), *, previous: bool = False):
             if first is None or before.date_to < first:  # type: ignore[operator]
                 return None
             chosen = before
-        return _cached(
+        result = _cached(
             name, dataclasses.astuple(chosen), settings().model_dump_json(), tuple(by), data_version()
         )
     except metrics.FilterError as error:
         st.warning(str(error))
         st.stop()
+    except Exception as error:  # a figure the data does not allow: say which and why, keep the app up
+        st.warning(
+            f"The {name.replace('_', ' ')} figures could not be computed: {problem(error)}. "
+            "The Data page shows what was loaded and can remove it.",
+            icon=":material/warning:",
+        )
+        st.stop()
+    # Not even sent to the browser (a chart carries its whole frame) unless this viewer may see money.
+    return result if auth.can_see_money() else auth.without_money(result)
 
 
 def export_about() -> list[tuple[str, str]]:
@@ -480,8 +578,18 @@ def loads() -> pd.DataFrame:
 
 
 def rejected(limit: int | None = None) -> pd.DataFrame:
+    """Rejected rows; their raw values only for those who may see money (a usage row carries its cost)."""
     with cursor() as conn:
-        return store.rejected_rows(conn, limit=limit)
+        frame = store.rejected_rows(conn, limit=limit)
+    return frame if auth.can_see_money() else frame.drop(columns="raw")
+
+
+def unmapped() -> pd.DataFrame:
+    """Telemetry values no mapping rule matches, with their counts."""
+    from offload_metrics import mapping
+
+    with cursor() as conn:
+        return mapping.unmapped_values(conn)
 
 
 def catalog_rejections(agent_ids: tuple[str, ...]) -> pd.DataFrame:
@@ -496,12 +604,37 @@ def data_quality() -> pd.DataFrame:
 
 
 def clear_database() -> None:
-    store.clear(connection())
-    with cursor() as conn:
+    auth.require(auth.Capability.CLEAR)
+    with writing() as conn:
+        store.clear(conn)
         conn.execute("begin transaction")
         store.set_meta(conn, SAMPLE_KEY, None)
+        store.record_audit(conn, auth.viewer().name, "clear", f"cleared {store.db_path().name}")
         conn.execute("commit")
     st.cache_data.clear()
+
+
+def save_settings(chosen: Settings) -> Path:
+    """Save the session's settings for everyone, recording who saved what in the audit."""
+    auth.require(auth.Capability.SAVE_SETTINGS)
+    try:
+        before = config.load_settings()
+    except config.SettingsError:
+        before = Settings()
+    changed = "; ".join(config.changes(before, chosen)) or "no change"
+    with writing() as conn:
+        path = config.save_settings(chosen)
+        store.record_audit(conn, auth.viewer().name, "save settings", f"{path}: {changed}")
+    return path
+
+
+def audit() -> pd.DataFrame:
+    """The audit trail; what a settings save changed only for those who may see money (rates are)."""
+    with cursor() as conn:
+        frame = store.audit(conn)
+    if not auth.can_see_money():
+        frame.loc[frame["action"] == "save settings", "detail"] = None
+    return frame
 
 
 def page(title: str, needs: str) -> None:
@@ -537,10 +670,16 @@ def tile(
     lower_is_better: bool = False,
     trend: Sequence[float] | None = None,
     needs: Sequence[str] = (),
+    delta: str | None = None,
 ) -> None:
     """A headline number with its definition on hover; below it, its change against the previous
     period (with direction), a trend line where a series exists, and a note that wraps, never cut.
-    When an input kind it needs has not been loaded, it says which instead of a misleading number."""
+    When an input kind it needs has not been loaded, it says which instead of a misleading number.
+    A finance figure only for those who may see it."""
+    if auth.is_finance_figure(metric) and not auth.can_see_money():
+        return
+    # `delta` is a line of context, not a change: it shows as the note does.
+    note = note if delta is None else (f"{delta}. {note}" if note else delta)
     lacking = missing_kinds(*needs)
     if lacking:
         value, change, trend, note = "—", None, None, needs_note(lacking)
@@ -592,7 +731,17 @@ TIME = "time"
 TEXT = "text"
 # Numbers stay numbers (so a column sorts as numbers) and show as display.py shows them; codes and
 # dates are formatted text.
-NUMBER_FORMATS = {MONEY: "dollar", COUNT: "localized", NUMBER: "%,.1f", HOURS: "%,.0f h", DAYS: "%,.0f days"}
+NUMBER2 = "number2"
+LIST = "list"
+FLAG = "flag"
+NUMBER_FORMATS = {
+    MONEY: "dollar", COUNT: "localized", NUMBER: "%,.1f", NUMBER2: "%.2f", HOURS: "%,.0f h", DAYS: "%,.0f days",
+}  # fmt: skip
+# Kinds shown as they are, in a column of their own kind.
+OTHER_COLUMNS = {
+    LIST: lambda title, hover: st.column_config.ListColumn(title, help=hover),
+    FLAG: lambda title, hover: st.column_config.CheckboxColumn(title, help=hover),
+}
 TEXT_FORMATTERS = {
     SHARE: display.share,
     POINTS: display.points,
@@ -628,15 +777,20 @@ def table(
 ) -> None:
     """A table of the given columns (name -> (title, kind)), with definitions as column help; the
     `empty` message instead when there are no rows. `highlight` names a gate column whose failing
-    values are marked; `failing` names a column listing, per row, the cells to mark as below their bar."""
+    values are marked; `failing` names a column listing, per row, the cells to mark as below their bar.
+    Finance figures only for those who may see them."""
     if empty is not None and frame.empty:
         st.caption(empty)
         return
+    if not auth.can_see_money():
+        columns = {name: spec for name, spec in columns.items() if not auth.is_finance_figure(name)}
     table = shown(frame, columns)
     config_for = {}
     for name, (title, kind) in columns.items():
         hover = help_for(name, family) or None
-        if kind in NUMBER_FORMATS:
+        if kind in OTHER_COLUMNS:
+            config_for[name] = OTHER_COLUMNS[kind](title, hover)
+        elif kind in NUMBER_FORMATS:
             config_for[name] = st.column_config.NumberColumn(title, help=hover, format=NUMBER_FORMATS[kind])
         else:
             aligned = "right" if kind in (SHARE, POINTS, RATIO) else None
@@ -678,6 +832,12 @@ def _gate_style(value: object) -> str:
     if value == display.label("insufficient_data"):
         return "background-color: #eeeeee; color: #424242"
     return ""
+
+
+def markdown_from_data(text: str) -> None:
+    """Markdown written by whoever made the files (a blueprint): formatted, but inert. No images (a
+    viewer's browser would fetch them), no raw HTML, no links but http(s) and mail."""
+    st.html(display.markdown_html(text))
 
 
 def chart(figure, key: str | None = None) -> None:

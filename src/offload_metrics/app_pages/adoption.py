@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, ui
+from offload_metrics import charts, display, outlook, ui
 
 ui.page("Adoption cascade", "Adoption needs documented time savings and an organisation baseline.")
 
@@ -28,7 +28,8 @@ with third:
 
 st.subheader("Offloaded share by function", help=ui.help_for("offloaded_share", "adoption"))
 if ui.can_show(*ADOPTION):
-    ui.chart(charts.cascade(adoption, settings), key="adoption_lines")
+    ui.chart(charts.cascade(adoption, settings, ui.get("forecast_projection")), key="adoption_lines")
+outlook.forecast_table()
 st.subheader("Function by month", help=ui.help_for("offloaded_share", "adoption"))
 if ui.can_show(*ADOPTION):
     ui.chart(charts.heatmap(adoption), key="adoption_heatmap")

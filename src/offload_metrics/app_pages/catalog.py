@@ -16,6 +16,7 @@ st.caption(
 ui.table(validated, {
     "name": ("Agent", ui.TEXT), "agent_id": ("Id", ui.TEXT), "function": ("Function", ui.TEXT),
     "risk_class": ("Risk", ui.LABEL), "validated_on": ("Validated on", ui.DAY), "replications": ("Replications", ui.COUNT),
+    "seeding_strategy": ("Seeding", ui.LABEL), "source": ("Source", ui.LABEL),
     "hours_saved": ("Hours saved", ui.HOURS), "gate": ("Gate", ui.LABEL),
 }, family="catalog", key="catalog_table", height=320, highlight="gate",
    empty="No agent has been validated yet: load replication events with validated agents.")  # fmt: skip
@@ -62,5 +63,5 @@ if chosen is not None and records:
         mime="text/markdown", key="catalog_download", icon=":material/download:",
     )  # fmt: skip
     with st.container(border=True):
-        # Markdown from the registry is shown as Markdown only: raw HTML in it is not rendered.
-        st.markdown(summary.blueprint_text(agent))
+        # Markdown from the registry: formatted, but inert (no raw HTML, no images, only web and mail links).
+        ui.markdown_from_data(summary.blueprint_text(agent))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import config, display, export, ingest, schema, store, ui
+from offload_metrics import auth, config, display, export, ingest, schema, store, ui
 
 st.title("Data")
 settings = ui.settings()
@@ -18,54 +18,62 @@ if sample_present:
 st.subheader("Load files")
 st.caption(
     "CSV (also gzip-compressed), Parquet or JSON Lines; the kind of each file is recognised from its columns. "
+    "OpenTelemetry traces (OTLP JSON) and Langfuse observation and score exports load too, mapped to the "
+    "organisation by the mapping file the setting mapping.file names. "
     "Every row ends accepted, duplicate, conflict or rejected, and a file loads whole or not at all. "
     "Run `offload-metrics schema` for the columns each kind needs."
 )
 KINDS = {None: "Recognise from the columns", **{kind: display.label(kind) for kind in schema.KINDS}}
 REPLACE, ADD = "Replace the sample with these files", "Add these files to the sample"
-with st.form("upload_form", clear_on_submit=True, border=True):
-    files = st.file_uploader(
-        "Files to load", type=ui.UPLOAD_TYPES, accept_multiple_files=True, key="upload_files",
-        help="Up to 1 GB each. The content is checked, not just the name: a file that is not what it says is refused.",
-    )  # fmt: skip
-    kind = st.selectbox(
-        "Kind of file", list(KINDS), format_func=KINDS.get, key="upload_kind",
-        help="Leave it to recognise each file from its columns; choose a kind when a file fits more than one.",
-    )  # fmt: skip
-    sample_choice = None
-    if sample_present:
-        sample_choice = st.radio(
-            "The bundled sample is loaded", [REPLACE, ADD], key="upload_sample_choice", horizontal=True,
-            help="Replace clears the sample (and anything loaded with it) and then loads your files, in one step; "
-            "add keeps the sample, and every figure then mixes the two.",
+if not auth.can(auth.Capability.LOAD):
+    st.caption("Loading files is for administrators.")
+else:
+    with st.form("upload_form", clear_on_submit=True, border=True):
+        files = st.file_uploader(
+            "Files to load", type=ui.UPLOAD_TYPES, accept_multiple_files=True, key="upload_files",
+            help="Up to 1 GB each. The content is checked, not just the name: a file that is not what it says is refused.",
         )  # fmt: skip
-    submitted = st.form_submit_button("Load", type="primary", icon=":material/upload:")
-if submitted and files:
-    failures: list[str] = []
-    with (
-        ui.uploaded(files) as (paths, names),
-        st.status(f"Loading {len(paths)} file(s)...", expanded=True) as status,
-    ):
-        load = ui.replace_sample if sample_choice == REPLACE else ui.load_files
-        results = load(paths, st.write, names, kind=kind, fail=failures.append)
-        status.update(
-            label=f"Loaded {len(results)} of {len(paths)} file(s)", state="error" if failures else "complete"
-        )
-    for failure in failures:
-        st.error(failure, icon=":material/error:")
-elif submitted:
-    st.warning("Choose one or more files first.")
-elif not ui.has_data():
-    st.info("Nothing is loaded yet. Upload your files above, or load the bundled sample organisation.")
-    if st.button("Load the bundled sample", key="load_sample", icon=":material/science:"):
-        ui.start_on_sample(force=True)
-        st.rerun()
+        kind = st.selectbox(
+            "Kind of file", list(KINDS), format_func=KINDS.get, key="upload_kind",
+            help="Leave it to recognise each file from its columns; choose a kind when a file fits more than one.",
+        )  # fmt: skip
+        sample_choice = None
+        if sample_present:
+            sample_choice = st.radio(
+                "The bundled sample is loaded", [REPLACE, ADD], key="upload_sample_choice", horizontal=True,
+                help="Replace clears the sample (and anything loaded with it) and then loads your files, in one step; "
+                "add keeps the sample, and every figure then mixes the two.",
+            )  # fmt: skip
+        submitted = st.form_submit_button("Load", type="primary", icon=":material/upload:")
+    if submitted and files:
+        failures: list[str] = []
+        with (
+            ui.uploaded(files) as (paths, names),
+            st.status(f"Loading {len(paths)} file(s)...", expanded=True) as status,
+        ):
+            load = ui.replace_sample if sample_choice == REPLACE else ui.load_files
+            results = load(paths, st.write, names, kind=kind, fail=failures.append)
+            status.update(
+                label=f"Loaded {len(results)} of {len(paths)} file(s)",
+                state="error" if failures else "complete",
+            )
+        for failure in failures:
+            st.error(failure, icon=":material/error:")
+    elif submitted:
+        st.warning("Choose one or more files first.")
+    elif not ui.has_data():
+        st.info("Nothing is loaded yet. Upload your files above, or load the bundled sample organisation.")
+        if st.button("Load the bundled sample", key="load_sample", icon=":material/science:"):
+            ui.start_on_sample(force=True)
+            st.rerun()
 
 st.subheader("Load history", help="Every load: where each row read went.")
 ui.table(ui.loads(), {
     "load_id": ("Load", ui.COUNT), "file_name": ("File", ui.TEXT), "kind": ("Kind", ui.LABEL),
     "rows_read": ("Read", ui.COUNT), "accepted": ("Accepted", ui.COUNT), "duplicate": ("Duplicate", ui.COUNT),
-    "conflict": ("Conflict", ui.COUNT), "rejected": ("Rejected", ui.COUNT), "finished_at": ("Loaded at (UTC)", ui.TIME),
+    "conflict": ("Conflict", ui.COUNT), "rejected": ("Rejected", ui.COUNT),
+    "records_read": ("Spans or observations read", ui.COUNT), "events_made": ("Events made", ui.COUNT),
+    "finished_at": ("Loaded at (UTC)", ui.TIME),
 }, key="data_loads", empty="No file has been loaded.")  # fmt: skip
 st.caption("Over all loads:")
 ui.table(ui.data_quality(), {key: (key.replace("_", " ").capitalize(), ui.COUNT) for key in ingest.COUNT_FIELDS},
@@ -88,6 +96,15 @@ st.download_button(
     "Download all rejected rows with their raw values (CSV)", export.csv_bytes(ui.rejected()), file_name="rejected_rows.csv",
     mime="text/csv", key="data_rejected_csv", icon=":material/download:",
 )  # fmt: skip
+
+st.subheader(
+    "Unmapped values",
+    help="Telemetry records no rule of the organisation mapping matched, by the values they carried: add a rule "
+    "for each (see the README), then load the same files again; the records that now map are added, nothing twice.",
+)
+ui.table(ui.unmapped(), {
+    "unmapped": ("Values", ui.TEXT), "records": ("Records", ui.COUNT), "files": ("Files", ui.TEXT),
+}, key="data_unmapped", empty="Every telemetry record loaded was mapped.")  # fmt: skip
 
 st.subheader("Settings", help="Thresholds, rates and the reinvestment share every metric uses.")
 SHARE_HELP = "A share: type 0.8, 80 or 80%. "
@@ -112,16 +129,32 @@ with st.form("settings_form", border=True):
                                        step=1, help=config.Gates.model_fields["min_reviewed"].description)  # fmt: skip
         window_days = st.number_input("Window (days)", value=settings.gates.window_days, key="s_window_days", step=1,
                                       help=config.Gates.model_fields["window_days"].description)  # fmt: skip
-    with finance:
-        st.markdown("**Finance**")
-        reinvestment_share = st.text_input(
-            "Reinvestment share", value=display.setting_share(settings.finance.reinvestment_share), key="s_reinvestment_share",
-            help=SHARE_HELP + config.Finance.model_fields["reinvestment_share"].description,
-        )  # fmt: skip
-        hourly = st.number_input(
-            "Default hourly cost (USD)", value=float(settings.finance.default_hourly_cost_usd), key="s_hourly",
-            step=1.0, help=config.Finance.model_fields["default_hourly_cost_usd"].description,
-        )  # fmt: skip
+    reinvestment_share = str(settings.finance.reinvestment_share)  # parsed as a share, exactly as it is
+    hourly = float(settings.finance.default_hourly_cost_usd)
+    cost_source, preset = settings.finance.cost_source, settings.estimates.preset
+    if auth.can_see_money():  # the default hourly cost is a dollar amount
+        with finance:
+            st.markdown("**Finance**")
+            reinvestment_share = st.text_input(
+                "Reinvestment share", value=display.setting_share(settings.finance.reinvestment_share), key="s_reinvestment_share",
+                help=SHARE_HELP + config.Finance.model_fields["reinvestment_share"].description,
+            )  # fmt: skip
+            hourly = st.number_input(
+                "Default hourly cost (USD)", value=float(settings.finance.default_hourly_cost_usd), key="s_hourly",
+                step=1.0, help=config.Finance.model_fields["default_hourly_cost_usd"].description,
+            )  # fmt: skip
+            cost_sources = list(config.COST_SOURCES)
+            cost_source = st.selectbox(
+                "Agent cost from", cost_sources, index=cost_sources.index(settings.finance.cost_source),
+                format_func=config.COST_SOURCES.get, key="s_cost_source",
+                help=config.Finance.model_fields["cost_source"].description,
+            )  # fmt: skip
+            presets = ["", *settings.estimates.presets]
+            preset = st.selectbox(
+                "Estimate preset", presets, index=presets.index(settings.estimates.preset),
+                format_func=lambda name: name or "none", key="s_estimate_preset",
+                help=config.Estimates.model_fields["preset"].description,
+            )  # fmt: skip
     with adoption:
         st.markdown("**Adoption**")
         bounds = st.text_input("Phase bounds", value=", ".join(display.setting_share(b) for b in settings.adoption.phase_bounds),
@@ -140,7 +173,9 @@ with st.form("settings_form", border=True):
                                     key="s_fte_hours", step=1.0, help=config.NetOutput.model_fields["hours_per_fte_month"].description)  # fmt: skip
     apply, save = st.columns(2)
     applied = apply.form_submit_button("Apply for this session", type="primary")
-    saved = save.form_submit_button(f"Apply and save to {config.settings_path()}")
+    saved = auth.can(auth.Capability.SAVE_SETTINGS) and save.form_submit_button(
+        f"Apply and save to {config.settings_path()}"
+    )
 if applied or saved:
     try:
         shares = {name: config.parse_share(text) for name, text in (
@@ -150,13 +185,17 @@ if applied or saved:
         phase_bounds, bounds_read = config.split_shares(bounds)
         chosen = config.parse_settings(
             {
+                # The groups this form does not show keep the session's values.
+                **settings.model_dump(mode="json"),
                 "gates": {"min_accuracy": shares["Minimum accuracy"][0],
                           "min_automation": shares["Minimum automation"][0], "min_tasks": min_tasks,
                           "min_reviewed": min_reviewed, "window_days": window_days},
                 "net_output": {"validation_uplift": shares["Validation uplift"][0], "hours_per_fte_month": fte_hours},
                 "adoption": {"phase_bounds": phase_bounds, "scale_share": shares["Scale share"][0],
                              "scale_min_functions": scale_min, "scale_months": config.split_numbers(band)},
-                "finance": {"reinvestment_share": shares["Reinvestment share"][0], "default_hourly_cost_usd": hourly},
+                "finance": {"reinvestment_share": shares["Reinvestment share"][0], "default_hourly_cost_usd": hourly,
+                            "cost_source": cost_source},
+                "estimates": {**settings.estimates.model_dump(mode="json"), "preset": preset},
             },
             source="settings",
         )  # fmt: skip
@@ -167,20 +206,26 @@ if applied or saved:
         st.session_state.pop("settings_problem", None)
         message = "Settings applied to this session."
         if saved:
-            message = f"Settings applied and saved to {config.save_settings(chosen)}."
+            message = f"Settings applied and saved to {ui.save_settings(chosen)}."
         read = [f"{name}: {how}" for name, (_, how) in shares.items()] + [
             f"Phase bounds: {'; '.join(bounds_read)}"
         ]
         st.success(message + "\n\n" + "\n".join(f"- {line}" for line in read))
 
-st.subheader("Start over")
-with st.expander("Delete every loaded row and load record", icon=":material/delete_forever:"):
-    st.write(
-        f"This clears the database {store.db_path().name}: all rows, rejections and the load history. The files "
-        "you loaded are not touched. It cannot be undone."
-    )
-    confirmed = st.checkbox("Yes, delete all loaded data", key="clear_confirm")
-    if st.button("Clear the database", key="clear_database", disabled=not confirmed, type="primary"):
-        ui.clear_database()
-        st.session_state.pop("clear_confirm", None)
-        st.rerun()
+st.subheader("Audit", help="Who loaded files, cleared the database or saved settings, and when.")
+ui.table(ui.audit(), {
+    "recorded_at": ("When (UTC)", ui.TIME), "who": ("Who", ui.TEXT), "action": ("Action", ui.TEXT), "detail": ("What", ui.TEXT),
+}, key="data_audit", height=240, empty="Nothing has been loaded, cleared or saved yet.")  # fmt: skip
+
+if auth.can(auth.Capability.CLEAR):
+    st.subheader("Start over")
+    with st.expander("Delete every loaded row and load record", icon=":material/delete_forever:"):
+        st.write(
+            f"This clears the database {store.db_path().name}: all rows, rejections and the load history. The files "
+            "you loaded are not touched. It cannot be undone."
+        )
+        confirmed = st.checkbox("Yes, delete all loaded data", key="clear_confirm")
+        if st.button("Clear the database", key="clear_database", disabled=not confirmed, type="primary"):
+            ui.clear_database()
+            st.session_state.pop("clear_confirm", None)
+            st.rerun()

@@ -2,14 +2,16 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, export, ui
+from offload_metrics import auth, charts, display, export, metrics, ui
 
+auth.require(auth.Capability.MONEY)
 ui.page("Finance", "Finance needs documented time savings, usage costs and team rates.")
 
 settings = ui.settings()
 organisation = ui.get("finance_summary", by=("organisation",))
 before = ui.get("finance_summary", by=("organisation",), previous=True)
 by_function = ui.get("finance_summary")
+usage = ui.get("usage", by=("organisation",))
 trend = ui.get("finance_trend")
 SAVINGS = ("time_saved",)
 COST = ("usage_events",)
@@ -24,6 +26,8 @@ with first:
 with second:
     cost = ui.first(organisation, "agent_cost_usd")
     ui.tile("Agent cost", display.money_short(cost), "agent_cost_usd", "finance", needs=COST, lower_is_better=True,
+            note=f"{metrics.cost_source_words(settings)}; "
+                 f"{display.money_short(ui.first(usage, 'estimated_agent_cost_usd'))} of it estimated from prices",
             change=ui.changed(display.money_short, cost, before, "agent_cost_usd"),
             trend=ui.series(trend, "agent_cost_usd"))  # fmt: skip
 with third:
@@ -95,3 +99,74 @@ with second:
         key="finance_xlsx", icon=":material/download:",
         help="The first sheet says what it covers: as of, range, filters and settings that differ from the defaults.",
     )  # fmt: skip
+
+# --- Vendor bills and estimated savings ---------------------------------------------------------------
+# The reconciliation of the usage log's cost against the vendors' bills, and documented savings
+# beside estimated ones, with how much of the usage the documented savings cover.
+
+st.header("Usage log against the vendors' bills", help=ui.help_for("Definition", "reconciliation"))
+st.caption(
+    f"Every cost figure on this page uses {metrics.cost_source_words(settings)} "
+    f"(the setting finance.cost_source is {settings.finance.cost_source})."
+)
+reconciled = ui.get("reconciliation_summary", by=("organisation",))
+first, second, third, fourth = st.columns(4)
+with first:
+    ui.tile("Cost in the usage log", display.money(ui.first(reconciled, "usage_cost_usd")),
+            "usage_cost_usd", "reconciliation_summary")  # fmt: skip
+with second:
+    ui.tile("Cost on the vendors' bills", display.money(ui.first(reconciled, "vendor_cost_usd")),
+            "vendor_cost_usd", "reconciliation_summary", delta="assigned to functions")  # fmt: skip
+with third:
+    ui.tile("Bills minus usage log", display.money(ui.first(reconciled, "difference_usd")),
+            "difference_usd", "reconciliation_summary",
+            delta=f"{display.share(ui.first(reconciled, 'difference_share'))} of the bills")  # fmt: skip
+with fourth:
+    ui.tile("Unassigned vendor cost", display.money(ui.first(reconciled, "unassigned_vendor_cost_usd") or 0),
+            "unassigned_vendor_cost_usd", "reconciliation_summary",
+            delta="no mapping rule for the account")  # fmt: skip
+left, right = st.columns(2)
+with left:
+    st.subheader("By function and month", help=ui.help_for("difference_usd", "reconciliation"))
+    ui.table(ui.get("reconciliation"), {
+        "function": ("Function", ui.TEXT), "month": ("Month", ui.MONTH),
+        "usage_cost_usd": ("Usage log", ui.MONEY), "vendor_cost_usd": ("Vendor bills", ui.MONEY),
+        "difference_usd": ("Difference", ui.MONEY), "difference_share": ("Share of bills", ui.SHARE),
+    }, family="reconciliation", key="finance_reconciliation",
+       empty="No vendor cost report is loaded: load OpenAI or Anthropic cost exports, or a vendor_costs CSV.")  # fmt: skip
+with right:
+    st.subheader("By vendor account", help=ui.help_for("Definition", "reconciliation_accounts"))
+    ui.table(ui.get("reconciliation_accounts"), {
+        "vendor": ("Vendor", ui.TEXT), "account": ("Account", ui.TEXT), "assigned_to": ("Assigned to", ui.TEXT),
+        "vendor_cost_usd": ("Billed", ui.MONEY), "unit_usage_cost_usd": ("Unit's usage log", ui.MONEY),
+        "difference_usd": ("Unit's difference", ui.MONEY),
+    }, family="reconciliation_accounts", key="finance_accounts",
+       empty="No vendor account has cost in this range.")  # fmt: skip
+
+st.header("Documented and estimated savings", help=ui.help_for("Definition", "estimates"))
+estimates = ui.get("estimates")
+estimated = ui.get("estimates_summary", by=("organisation",))
+covered = ui.get("coverage", by=("organisation",))
+basis = metrics.estimate_basis(estimates)
+first, second, third, fourth = st.columns(4)
+with first:
+    ui.tile("Labor value, documented", display.money_short(ui.first(organisation, "labor_value_usd")),
+            "labor_value_usd", "finance")  # fmt: skip
+with second:
+    st.metric("Labor value, estimated", display.money_short(ui.first(estimated, "estimated_labor_value_usd")),
+              delta="estimated, not in net savings", delta_color="off", delta_arrow="off", border=True,
+              help=f"{ui.help_for('estimated_labor_value_usd', 'estimates')}\n\n{basis}")  # fmt: skip
+with third:
+    ui.tile("Usage tasks with documented savings", display.share(ui.first(covered, "documented_task_share")),
+            "documented_task_share", "coverage")  # fmt: skip
+with fourth:
+    ui.tile("Usage cost with documented savings", display.share(ui.first(covered, "documented_cost_share")),
+            "documented_cost_share", "coverage")  # fmt: skip
+st.subheader("Estimated savings by team and month", help=basis)
+ui.table(estimates, {
+    "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
+    "month": ("Month", ui.MONTH), "completed_tasks": ("Completed tasks", ui.COUNT),
+    "estimated_hours_saved": ("Estimated hours", ui.NUMBER),
+    "estimated_labor_value_usd": ("Estimated labor value", ui.MONEY), "basis": ("Basis (estimated)", ui.TEXT),
+}, family="estimates", key="finance_estimates",
+   empty="Every team-month with usage has documented savings, so nothing is estimated.")  # fmt: skip

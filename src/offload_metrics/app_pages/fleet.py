@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, metrics, ui
+from offload_metrics import auth, charts, display, metrics, ui
 
 ui.page("Agent fleet", "The fleet needs agent usage logs.")
 
@@ -35,7 +35,9 @@ with fourth:
             lower_is_better=True, note=f"Failure rate {display.share(ui.first(usage, 'failure_rate'))}",
             change=ui.changed(display.share, escalation, before, "escalation_rate"))  # fmt: skip
 
-MEASURES = {"Tasks": "tasks", "API calls": "api_calls", "Tokens": "tokens", "Cost": "agent_cost_usd"}
+MEASURES = {"Tasks": "tasks", "API calls": "api_calls", "Tokens": "tokens"}
+if auth.can_see_money():
+    MEASURES["Cost"] = "agent_cost_usd"
 measure = st.segmented_control("Show", list(MEASURES), default="Tasks", key="fleet_measure")
 st.subheader(
     f"{measure or 'Tasks'} by month and function", help=ui.help_for(MEASURES[measure or "Tasks"], "usage")

@@ -88,3 +88,24 @@ ui.table(grown, {
     "hours_saved": ("Hours saved", ui.HOURS), "net_output_uplift": ("Uplift", ui.SHARE),
 }, family="net_output_summary", key="net_output_grown",
    empty="No team's headcount rose above its baseline in this range.")  # fmt: skip
+
+# --- Documented and estimated hours saved -------------------------------------------------------------
+# Estimates (from task baselines, for team-months without time_saved rows) beside documented hours,
+# never added to them and never part of uplift or validated Net Output.
+
+st.header("Documented and estimated hours saved", help=ui.help_for("Definition", "savings_side_by_side"))
+side_by_side = ui.get("savings_side_by_side", by=("organisation",))
+covered = ui.get("coverage", by=("organisation",))
+basis = metrics.estimate_basis(ui.get("estimates"))
+first, second, third = st.columns(3)
+with first:
+    ui.tile("Hours saved, documented", display.hours(ui.first(side_by_side, "hours_saved")), "hours_saved",
+            "savings_side_by_side")  # fmt: skip
+with second:
+    st.metric("Hours saved, estimated", display.hours(ui.first(side_by_side, "estimated_hours_saved")),
+              delta="estimated, not in Net Output", delta_color="off", delta_arrow="off", border=True,
+              help=f"{ui.help_for('estimated_hours_saved', 'savings_side_by_side')}\n\n{basis}")  # fmt: skip
+with third:
+    ui.tile("Usage tasks with documented savings", display.share(ui.first(covered, "documented_task_share")),
+            "documented_task_share", "coverage")  # fmt: skip
+ui.chart(charts.documented_and_estimated(ui.get("savings_side_by_side")), key="net_output_estimated")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, metrics, summary, ui
+from offload_metrics import charts, display, metrics, outlook, summary, ui
 
 ui.page("Overview", "Nothing is loaded yet.")
 
@@ -68,16 +68,18 @@ with fourth:
             needs=FINANCE, note=f"{display.setting_share(settings.finance.reinvestment_share)} of positive net savings",
             change=ui.changed(display.money_short, pool, finance_before, "reinvestment_pool_usd"),
             trend=ui.series(months, "cumulative_pool_usd"))  # fmt: skip
+outlook.forecast_tiles()
 
 left, right = st.columns(2)
 with left:
     st.subheader("The organisation's S-curve", help=ui.help_for("offloaded_share", "adoption_org"))
     if ui.can_show(*ADOPTION):
-        ui.chart(charts.s_curve(organisation, settings, program["first_deployment_month"]), key="s_curve")
+        ui.chart(charts.s_curve(organisation, settings, program["first_deployment_month"],
+                                outlook.organisation_projection()), key="s_curve")  # fmt: skip
 with right:
     st.subheader("The cascade across functions", help=ui.help_for("crossed_on", "adoption_cascade"))
     if ui.can_show(*ADOPTION):
-        ui.chart(charts.cascade(ui.get("adoption"), settings), key="cascade")
+        ui.chart(charts.cascade(ui.get("adoption"), settings, ui.get("forecast_projection")), key="cascade")
 
 st.subheader("Alerts")
 cull, plateau, backlog = st.columns([5, 3, 4])
@@ -100,6 +102,9 @@ with backlog:
                 help=ui.help_for("days_waiting", "replication"))  # fmt: skip
     ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "days_waiting": ("Days waiting", ui.COUNT)},
              family="replication", key="overview_backlog", empty="No validated agent is waiting.")  # fmt: skip
+
+outlook.alerts_panel()
+outlook.wins_feed()
 
 st.subheader("The one-page executive summary", help="The same page as `offload-metrics report --format md`.")
 page = summary.markdown(ui.get("build"))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, metrics, ui
+from offload_metrics import charts, display, metrics, outlook, ui
 
 ui.page("Replication Velocity", "Replication needs replication events (validated and deployed agents).")
 
@@ -54,6 +54,8 @@ ui.table(backlog, {
     "validated_on": ("Validated on", ui.DAY), "days_waiting": ("Days waiting", ui.COUNT),
 }, family="replication", key="replication_backlog", empty="Every agent validated in this range has been replicated.")  # fmt: skip
 
+outlook.drivers_section()
+
 st.subheader("By validation quarter", help=ui.help_for("Definition", "replication_trend"))
 if ui.can_show(*EVENTS):
     ui.chart(charts.replication_trend(ui.get("replication_trend")), key="replication_trend")
@@ -66,3 +68,30 @@ ui.table(agents, {
 }, family="replication", key="replication_agents", height=360,
    empty="No agent has been validated up to as of.")  # fmt: skip
 st.caption("— under First copy: no other business unit has copied the agent yet.")
+
+# Did success spread along the collaboration network?
+st.subheader("Did success spread along the network?", help=ui.help_for("share_along_ties"))
+spread = ui.get("replication_spread_summary")
+st.info(ui.first(spread, "verdict"), icon=":material/hub:")
+first, second, third, fourth = st.columns(4)
+with first:
+    ui.tile("Copies along ties", display.share(ui.first(spread, "share_along_ties"), 0), "share_along_ties",
+            delta=f"{display.count(ui.first(spread, 'along_ties') or 0)} of "
+                  f"{display.count(ui.first(spread, 'replications') or 0)}")  # fmt: skip
+with second:
+    ui.tile("Expected at random", display.share(ui.first(spread, "expected_share"), 0), "expected_share")
+with third:
+    ui.tile("p-value", display.number(ui.first(spread, "p_value"), 3), "p_value")
+with fourth:
+    ui.tile("Median days along ties", display.days(ui.first(spread, "median_days_along_ties")),
+            "median_days_along_ties",
+            delta=f"not along ties {display.days(ui.first(spread, 'median_days_not_along_ties'))}")  # fmt: skip
+left, right = st.columns([2, 3])
+with left:
+    ui.chart(charts.spread(spread), key="replication_spread")
+with right:
+    ui.table(ui.get("replication_spread"), {
+        "agent_id": ("Agent", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT), "business_unit": ("Copied to", ui.TEXT),
+        "deployed_on": ("Deployed on", ui.DAY), "replication_days": ("Days", ui.COUNT),
+        "tied": ("Tied before", ui.FLAG), "tie_hours": ("Hours together before", ui.NUMBER),
+    }, key="replication_spread_rows", height=260, empty="No replication in this range.")  # fmt: skip

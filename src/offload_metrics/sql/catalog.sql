@@ -46,6 +46,8 @@ final as (
         catalog.risk_class,
         catalog.blueprint,
         catalog.created_on,
+        catalog.seeding_strategy,
+        catalog.source,
         replication.validated_on,
         replication.pilot_unit,
         replication.first_replicated_on,

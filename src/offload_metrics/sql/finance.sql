@@ -6,8 +6,12 @@
 --   the team has no baseline).
 -- labor_value_usd, in words: What the hours saved would have cost in people's time, at each team's hourly
 --   cost ({default_hourly_cost_usd} an hour where a team has none).
--- agent_cost_usd: sum of cost_usd of the usage in the month.
--- agent_cost_usd, in words: What running the agents cost.
+-- agent_cost_usd: the agent cost finance uses, by the cost_source setting: usage (usage_cost_usd),
+--   vendor (vendor_cost_usd) or larger (the larger of the two in the function-month).
+-- agent_cost_usd, in words: What running the agents cost, from the {cost_source} cost source.
+-- usage_cost_usd: sum of cost_usd of the usage in the month.
+-- vendor_cost_usd: sum of the vendor cost rows the organisation mapping assigns to the function in
+--   the month (by the day billed).
 -- net_savings_usd: labor_value_usd - agent_cost_usd.
 -- net_savings_usd, in words: The value of the hours saved minus what the agents cost.
 -- reinvestment_pool_usd: reinvestment_share x max(net_savings_usd, 0), per function-month.
@@ -18,7 +22,7 @@
 -- human_cost_usd: sum of tasks x baseline_minutes_per_task / 60 x rate over the documented rows:
 --   what the same tasks cost done by a person (finance_summary divides it by documented_tasks).
 -- human_cost_usd, in words: What the same tasks cost when people did them.
--- Grain: one row per function and month with time savings or usage.
+-- Grain: one row per function and month with time savings, usage or vendor cost.
 with saved as (
     select
         saved.*,
@@ -47,17 +51,48 @@ usage as (
     group by function, month
 ),
 
+vendor as (
+    select function, month, sum(amount_usd) as vendor_cost_usd
+    from ({vendor_costs_selected})
+    where day between $date_from and $date_to
+    group by function, month
+),
+
+costs as (
+    select
+        coalesce(usage.function, vendor.function) as function,
+        coalesce(usage.month, vendor.month) as month,
+        coalesce(usage.agent_cost_usd, 0) as usage_cost_usd,
+        coalesce(vendor.vendor_cost_usd, 0) as vendor_cost_usd,
+        coalesce(usage.tasks, 0) as tasks
+    from usage
+    full outer join vendor on vendor.function = usage.function and vendor.month = usage.month
+),
+
+chosen_costs as (
+    select
+        *,
+        case $cost_source
+            when 'vendor' then vendor_cost_usd
+            when 'larger' then greatest(usage_cost_usd, vendor_cost_usd)
+            else usage_cost_usd
+        end as agent_cost_usd
+    from costs
+),
+
 months as (
     select
         coalesce(labor.function, usage.function) as function,
         coalesce(labor.month, usage.month) as month,
         coalesce(labor.labor_value_usd, 0) as labor_value_usd,
         coalesce(usage.agent_cost_usd, 0) as agent_cost_usd,
+        coalesce(usage.usage_cost_usd, 0) as usage_cost_usd,
+        coalesce(usage.vendor_cost_usd, 0) as vendor_cost_usd,
         coalesce(usage.tasks, 0) as tasks,
         labor.human_cost_usd,
         coalesce(labor.documented_tasks, 0) as documented_tasks
     from labor
-    full outer join usage on usage.function = labor.function and usage.month = labor.month
+    full outer join chosen_costs as usage on usage.function = labor.function and usage.month = labor.month
 ),
 
 final as (
@@ -71,7 +106,9 @@ final as (
             as reinvestment_pool_usd,
         tasks,
         documented_tasks,
-        human_cost_usd
+        human_cost_usd,
+        usage_cost_usd,
+        vendor_cost_usd
     from months
 )
 

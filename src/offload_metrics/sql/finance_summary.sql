@@ -4,8 +4,10 @@
 --   the chosen months.
 -- labor_value_usd: sum of labor value.
 -- labor_value_usd, in words: What the hours saved would have cost in people's time.
--- agent_cost_usd: sum of agent cost.
--- agent_cost_usd, in words: What running the agents cost.
+-- agent_cost_usd: sum of agent cost (of the cost_source setting's source, per function-month).
+-- agent_cost_usd, in words: What running the agents cost, from the {cost_source} cost source.
+-- usage_cost_usd: sum of the usage-log cost.
+-- vendor_cost_usd: sum of the vendor cost assigned to functions.
 -- net_savings_usd: sum of net savings.
 -- net_savings_usd, in words: The value of the hours saved minus what the agents cost.
 -- reinvestment_pool_usd: sum of the per function-month pools (a month with negative net savings
@@ -35,7 +37,9 @@ final as (
         sum(agent_cost_usd) / nullif(sum(tasks), 0) as agent_cost_per_task,
         sum(human_cost_usd) / nullif(sum(documented_tasks), 0) as human_cost_per_task,
         cast(sum(tasks) as bigint) as tasks,
-        cast(sum(documented_tasks) as bigint) as documented_tasks
+        cast(sum(documented_tasks) as bigint) as documented_tasks,
+        sum(usage_cost_usd) as usage_cost_usd,
+        sum(vendor_cost_usd) as vendor_cost_usd
     from function_months
     group by {dimensions}
 )

@@ -1,7 +1,8 @@
 -- Definition: The Kaplan-Meier curve of time to first replication per function (or for the whole
--- organisation), over agents validated within [from, to]. An agent replicated after d days is an
--- event at d; an agent not yet replicated by as_of is censored at as_of - validated_on. At each
--- time, events come before censorings (an agent censored at d is still at risk at d).
+-- organisation, or per seeding strategy or source), over agents validated within [from, to]. An
+-- agent replicated after d days is an event at d; an agent not yet replicated by as_of is
+-- censored at as_of - validated_on. At each time, events come before censorings (an agent
+-- censored at d is still at risk at d).
 -- Definition, in words: Of the agents validated in the chosen months, the share still not copied after a
 --   number of days, counting the ones still waiting.
 -- survival: the share of validated agents not yet replicated after `days` days:
@@ -14,7 +15,7 @@ with subjects as (
         {dimensions},
         coalesce(replication_days, days_waiting) as days,
         replication_days is not null as is_replicated
-    from (select *, 'organisation' as organisation from ({replication}))
+    from (select *, 'organisation' as organisation from ({replication_drivers}))
     where in_range
 ),
 

@@ -1,5 +1,5 @@
--- Definition: Replication Velocity per function (or for the organisation), over
--- agents validated within [from, to].
+-- Definition: Replication Velocity per function (or for the organisation, or per seeding strategy
+-- or source of the agents), over agents validated within [from, to].
 -- Definition, in words: How fast validated agents are copied, counting the ones still waiting.
 -- validated_agents: agents whose first validated event falls in the range.
 -- validated_agents, in words: Agents validated in the chosen months.
@@ -9,15 +9,17 @@
 --   program that leaves agents unreplicated).
 -- median_replication_days, in words: The typical days to a first copy, counting only agents already
 --   copied: it looks fast when many are still waiting.
+-- total_replications: business units beyond the pilot units that copied these agents, summed over them.
 -- km_median_replication_days: the Kaplan-Meier median, the first time at which the survival
 --   curve reaches 0.5, counting agents not yet replicated as censored at as_of; null when the
 --   curve never reaches 0.5.
 -- km_median_replication_days, in words: The typical days to a first copy, counting the agents still
 --   waiting (Kaplan-Meier): 'not reached' while more than half are still waiting.
--- Grain: one row per function with validated agents (or one for the organisation).
+-- Grain: one row per function (or seeding strategy, or source) with validated agents, or one for
+-- the organisation.
 with agents as (
     select *, 'organisation' as organisation
-    from ({replication})
+    from ({replication_drivers})
     where in_range
 ),
 
@@ -36,7 +38,8 @@ counts as (
         {dimensions},
         count(*) as validated_agents,
         count(first_replicated_on) as replicated_agents,
-        median(replication_days) as median_replication_days
+        median(replication_days) as median_replication_days,
+        cast(sum(replications) as bigint) as total_replications
     from agents
     group by {dimensions}
 ),

@@ -1,10 +1,10 @@
--- Definition: Usage_daily rolls the usage log up per day x function x business unit x team x agent,
--- so that no page scans raw events. Each load appends the rollup of its own accepted rows inside its
+-- Definition: Usage_daily rolls the usage log up per day x function x business unit x team x agent x
+-- task type, so that no page scans raw events. Each load appends the rollup of its own accepted rows inside its
 -- transaction; a key may therefore have one row per load, and every reader sums over the key. The
 -- sum over usage_daily always equals the same aggregate over all of usage_events. Plain INSERT ...
 -- SELECT ... GROUP BY, so the same statement runs in the warehouse where raw events live.
--- Parameter: $load_id.
-insert into usage_daily
+-- Parameter: $load_id. A query: the load inserts its rows into usage_daily, and unloading the load
+-- inserts their negation.
 with load_rows as (
     select *
     from usage_events
@@ -18,6 +18,7 @@ final as (
         business_unit,
         team,
         agent_id,
+        task_type,
         count(*) as tasks,
         count(*) filter (where status = 'completed') as completed,
         count(*) filter (where status = 'escalated') as escalated,
@@ -29,9 +30,10 @@ final as (
         sum(output_tokens) as output_tokens,
         sum(cost_usd) as cost_usd,
         coalesce(sum(latency_ms), 0) as latency_ms_sum,
-        count(latency_ms) as latency_count
+        count(latency_ms) as latency_count,
+        coalesce(sum(estimated_cost_usd), 0) as estimated_cost_usd
     from load_rows
-    group by 1, 2, 3, 4, 5
+    group by 1, 2, 3, 4, 5, 6
 )
 
 select * from final

@@ -9,6 +9,7 @@ with final as (
         business_unit,
         team,
         agent_id,
+        task_type,
         sum(tasks) as tasks,
         sum(completed) as completed,
         sum(escalated) as escalated,
@@ -20,9 +21,10 @@ with final as (
         sum(output_tokens) as output_tokens,
         sum(cost_usd) as cost_usd,
         sum(latency_ms_sum) as latency_ms_sum,
-        sum(latency_count) as latency_count
+        sum(latency_count) as latency_count,
+        sum(estimated_cost_usd) as estimated_cost_usd
     from usage_daily
-    group by day, function, business_unit, team, agent_id
+    group by day, function, business_unit, team, agent_id, task_type
 )
 
 select * from final

@@ -8,5 +8,7 @@ select
     owner_team,
     risk_class,
     blueprint,
-    created_on
+    created_on,
+    seeding_strategy,
+    source
 from agents

@@ -10,6 +10,8 @@
 -- tokens, in words: How much text the AI services read and wrote for those tasks, in tokens.
 -- agent_cost_usd: sum of cost_usd, what the agents cost.
 -- agent_cost_usd, in words: What running the agents cost in the chosen months.
+-- estimated_agent_cost_usd: the part of agent_cost_usd worked out from the price table setting for
+--   telemetry that carried no cost (tokens x USD per million); the rest came with the events.
 -- active_agents: number of distinct agents that ran at least one task.
 -- active_agents, in words: How many different agents ran at least one task.
 -- escalation_rate: escalated tasks / tasks (handed to a person).
@@ -34,6 +36,7 @@ final as (
         cast(sum(api_calls) as bigint) as api_calls,
         cast(sum(tokens) as bigint) as tokens,
         sum(cost_usd) as agent_cost_usd,
+        sum(estimated_cost_usd) as estimated_agent_cost_usd,
         count(distinct agent_id) as active_agents,
         sum(escalated) / sum(tasks) as escalation_rate,
         sum(failed) / sum(tasks) as failure_rate,

@@ -1,0 +1,132 @@
+"""Usage events shaped like a real organisation's export, for benchmarks.
+
+    python benchmarks/realistic.py --events 10000000 --out benchmarks/data/realistic-10000000
+
+The sample generator's usage log is tidy (sorted zero-padded ids, 32 agents, 18 teams); real exports
+are not. This writes, set-based in DuckDB and deterministic for a seed:
+- random UUID v4 event ids in no order, timestamps in no order over 24 months;
+- 7 functions, 40 business units, 300 teams, 2,000 agents (an agent belongs to one team);
+- 15% of timestamps with a UTC offset (the same instant), the rest with `Z` or no offset;
+- 0.1% exact duplicates and 0.05% conflicting duplicates (same id, different cost), shuffled in;
+- a daily file of 100k further events (fresh ids, the month after the bulk), for daily-load runs.
+Files: usage_events.csv, usage_events.parquet (typed) and daily_usage_events.csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import duckdb
+
+FUNCTIONS = ["Marketing", "Sales Operations", "Customer Support", "Finance", "HR", "Legal", "R&D"]
+TEAMS, BUSINESS_UNITS, AGENTS = 300, 40, 2_000
+OFFSETS = ["+01:00", "+02:00", "-05:00", "-08:00", "+05:30", "+09:00", "+10:00", "-03:00"]
+
+EVENTS_SQL = """
+with numbered as (
+    select i, hash(i, $seed) as h, md5(concat($seed, '-', i)) as hex
+    from range($first, $first + $count) as t(i)
+),
+
+events as (
+    select
+        i,
+        concat_ws('-', hex[1:8], hex[9:12], '4' || hex[14:16],
+                  ['8', '9', 'a', 'b'][cast(1 + (h >> 3) % 4 as INTEGER)] || hex[18:20], hex[21:32]) as event_id,
+        $start::TIMESTAMP + to_seconds(cast((h >> 7) % $span_seconds as BIGINT)) as instant,
+        cast((h >> 20) % 100 as INTEGER) as offset_draw,
+        cast((h >> 27) % $agents as INTEGER) as agent_no,
+        cast((h >> 38) % 100 as INTEGER) as status_draw,
+        cast((h >> 45) % 100 as INTEGER) as review_draw,
+        h
+    from numbered
+),
+
+shaped as (
+    select
+        event_id,
+        case
+            when offset_draw < 15 then
+                strftime(instant + to_hours(cast(offset_hours[1 + offset_draw % 8] as INTEGER)),
+                         '%Y-%m-%dT%H:%M:%S') || offsets[1 + offset_draw % 8]
+            when offset_draw < 60 then strftime(instant, '%Y-%m-%dT%H:%M:%SZ')
+            else strftime(instant, '%Y-%m-%dT%H:%M:%S')
+        end as occurred_at,
+        printf('agent-%04d', agent_no) as agent_id,
+        functions[1 + (agent_no % $teams % $business_units) % 7] as function,
+        printf('BU %02d', agent_no % $teams % $business_units) as business_unit,
+        printf('Team %03d', agent_no % $teams) as team,
+        printf('task_%02d', agent_no % 37) as task_type,
+        case when status_draw < 85 then 'completed' when status_draw < 96 then 'escalated' else 'failed' end
+            as status,
+        case when review_draw < 20 then 'correct' when review_draw < 23 then 'incorrect' end as review,
+        cast(1 + (h >> 52) % 20 as INTEGER) as api_calls,
+        cast(500 + (h >> 11) % 30000 as INTEGER) as input_tokens,
+        cast(100 + (h >> 17) % 4000 as INTEGER) as output_tokens,
+        cast(((h >> 23) % 2000000) / 1000000 as DECIMAL(18, 6)) as cost_usd,
+        cast(200 + (h >> 33) % 30000 as INTEGER) as latency_ms,
+        h
+    from events,
+         (select $functions as functions, $offsets as offsets, $offset_hours as offset_hours)
+),
+
+repeated as (
+    select * exclude (h) from shaped
+    union all
+    select * exclude (h) from shaped where h % 1000 = 1
+    union all
+    select * exclude (h) replace (cost_usd + 1 as cost_usd) from shaped where h % 2000 = 2
+)
+
+select
+    event_id, occurred_at, agent_id, function, business_unit, team, task_type, status, review,
+    api_calls, input_tokens, output_tokens, cost_usd, latency_ms
+from repeated
+order by hash(event_id, occurred_at, cost_usd)
+"""
+
+
+def write(
+    conn: duckdb.DuckDBPyConnection, path: Path, first: int, count: int, start: str, months: int, seed: int
+) -> None:
+    offset_hours = [int(text[:3]) for text in OFFSETS]
+    params = {
+        "seed": seed, "first": first, "count": count, "start": start, "span_seconds": months * 30 * 86_400,
+        "agents": AGENTS, "teams": TEAMS, "business_units": BUSINESS_UNITS, "functions": FUNCTIONS,
+        "offsets": OFFSETS, "offset_hours": offset_hours,
+    }  # fmt: skip
+    conn.execute(f"copy ({EVENTS_SQL}) to '{_literal(path)}' (header, delimiter ',')", params)
+
+
+def _literal(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def generate(out: Path, events: int, seed: int = 7) -> Path:
+    """Write the bulk CSV and Parquet files and the daily file into `out`; return `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as conn:
+        conn.execute("SET preserve_insertion_order = true")
+        write(conn, out / "usage_events.csv", 0, events, "2024-01-01", 24, seed)
+        write(conn, out / "daily_usage_events.csv", events, 100_000, "2026-01-01", 1, seed)
+        conn.execute(
+            f"copy (select * from read_csv('{_literal(out / 'usage_events.csv')}', all_varchar = true)) "
+            f"to '{_literal(out / 'usage_events.parquet')}' (format parquet)"
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, required=True)
+    options = parser.parse_args()
+    print(generate(options.out, options.events, options.seed))
+
+
+if __name__ == "__main__":
+    main()

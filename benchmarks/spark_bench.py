@@ -1,0 +1,144 @@
+"""The Spark rollup beside DuckDB's ingest, and the dashboard on a large rollup.
+
+    python benchmarks/spark_bench.py --events 10000000 --rollup-events 100000000
+
+1. The sample's usage events (clean) as a month-partitioned Parquet lake (lake/month=YYYY-MM/).
+2. Events per second: DuckDB's ingest of every lake file; the Spark rollup in local mode
+   (local[*]); the same on a two-worker standalone cluster (benchmarks/spark_cluster.sh). Each is
+   wall time of the command, Spark's start-up included.
+3. A rollup of --rollup-events events' worth, generated directly as usage_daily rows (the sample's
+   team x agent pairs widened until the rows hold that many tasks), with the sample's other files:
+   the database size and every page's queries (cold and warm), as benchmarks/run.py times them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+BIN = Path(sys.executable).parent
+
+
+def lake(events: int, data: Path) -> tuple[Path, Path]:
+    import duckdb
+
+    from offload_metrics import sample
+
+    folder = data / f"sample-{events}"
+    if not (folder / "usage_events.csv").exists():
+        sample.generate(folder, events=events, clean=True)
+    lake_dir = data / f"lake-{events}"
+    if not lake_dir.exists():
+        with duckdb.connect() as conn:
+            conn.execute(
+                "COPY (SELECT *, strftime(cast(occurred_at AS TIMESTAMPTZ), '%Y-%m') AS month FROM read_csv(?)) "
+                "TO ? (FORMAT parquet, PARTITION_BY (month))",
+                [str(folder / "usage_events.csv"), str(lake_dir)],
+            )
+    return folder, lake_dir
+
+
+def timed(command: list[str], env: dict | None = None) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+    return time.perf_counter() - started, done.stdout + done.stderr
+
+
+def events_per_second(events: int, data: Path) -> list[tuple[str, float]]:
+    _, lake_dir = lake(events, data)
+    files = sorted(str(path) for path in lake_dir.rglob("*.parquet"))
+    db = data / f"direct-{events}.duckdb"
+    db.unlink(missing_ok=True)
+    figures = []
+    seconds, _ = timed([str(BIN / "offload-metrics"), "ingest", "--db", str(db), *files])
+    figures.append(("DuckDB ingest (one transaction per lake file)", seconds))
+    seconds, _ = timed(
+        [str(BIN / "offload-metrics"), "rollup", "--engine", "spark", "--events", str(lake_dir),
+         "--out", str(data / f"rollup-local-{events}"), "--conf", "spark.driver.memory=2g",
+         "--conf", "spark.ui.showConsoleProgress=false"]
+    )  # fmt: skip
+    figures.append(("Spark rollup, local[*]", seconds))
+    _, output = timed(
+        [str(HERE / "spark_cluster.sh")],
+        env={"EVENTS_URI": str(lake_dir), "SPARK_DEMO_DIR": str(data / f"cluster-{events}"), "BIN": str(BIN)},
+    )
+    found = re.search(r"two-worker cluster: ([0-9.]+) s", output)
+    figures.append(("Spark rollup, standalone master + 2 workers (1 core each)", float(found.group(1))))
+    return figures
+
+
+def big_rollup(rollup_events: int, data: Path, sample_folder: Path) -> dict:
+    """A database whose usage is a rollup of rollup_events events, generated directly."""
+    import run as bench
+
+    from offload_metrics import ingest, store
+
+    db = data / f"rollup-{rollup_events}.duckdb"
+    db.unlink(missing_ok=True)
+    with store.connect(db) as conn:
+        for name in ("org_baseline.csv", "agents.csv", "time_saved.csv", "replication_events.csv"):
+            ingest.load_file(conn, sample_folder / name)
+        ingest.load_file(conn, sample_folder / "usage_events.csv")
+        # The sample's rollup rows, copied over 16 more teams per business unit each (team suffixes),
+        # with tasks scaled so that the rows hold rollup_events tasks in all.
+        base_rows, base_tasks = conn.execute("select count(*), sum(tasks) from usage_daily").fetchone()
+        copies = max(1, round(rollup_events / base_tasks / 4))
+        scale = max(1, round(rollup_events / (base_tasks * copies)))  # whole, so money stays exact
+        conn.execute("begin transaction")
+        conn.execute(
+            """
+            insert into usage_daily
+            select day, function, business_unit, team || ' ' || copy, agent_id,
+                   tasks * $scale, completed * $scale, escalated * $scale, failed * $scale,
+                   correct * $scale, incorrect * $scale, api_calls * $scale, input_tokens * $scale,
+                   output_tokens * $scale, cost_usd * $scale, latency_ms_sum * $scale, latency_count * $scale
+            from usage_daily, range(1, $copies + 1) as copies(copy)
+            """,
+            {"scale": scale, "copies": copies},
+        )
+        conn.execute("commit")
+        conn.execute("checkpoint")
+        rows, tasks = conn.execute("select count(*), sum(tasks) from usage_daily").fetchone()
+    pages = {page: bench.work_page(str(db), page, 3) for page in bench.PAGE_QUERIES}
+    return {
+        "rollup_rows": rows,
+        "events_worth": int(tasks),
+        "base_rows": base_rows,
+        "db_mb": db.stat().st_size / 1e6,
+        "pages": pages,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--rollup-events", type=int, default=100_000_000)
+    parser.add_argument("--data", type=Path, default=Path("bench-data"))
+    parser.add_argument("--skip-engines", action="store_true")
+    args = parser.parse_args()
+    args.data.mkdir(exist_ok=True)
+    result: dict = {"events": args.events}
+    if not args.skip_engines:
+        result["engines"] = [
+            {"engine": name, "seconds": round(seconds, 1), "events_per_second": round(args.events / seconds)}
+            for name, seconds in events_per_second(args.events, args.data)
+        ]
+    sample_folder, _ = lake(args.events, args.data)
+    result["rollup"] = big_rollup(args.rollup_events, args.data, sample_folder)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,318 @@
+"""Alert rules: what needs a program leader this week, from the state at as_of.
+
+Each rule reads metrics the dashboard already shows and compares them with a threshold in the
+`alerts` settings. An alert carries its severity, the figures that triggered it, and the page
+that explains it. Money (cost per task) goes in `finance_figures` only and such an alert is
+marked `is_finance`, so that a role without finance access can be shown everything else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import statistics
+import urllib.error
+import urllib.request
+from decimal import Decimal
+
+import duckdb
+import pandas as pd
+
+from offload_metrics import display, metrics
+from offload_metrics.config import Settings
+
+SEVERITIES = ("info", "warning", "critical")
+# The pages (URL paths of the dashboard) that explain each rule.
+PAGES = {
+    "fleet": "/fleet",
+    "finance": "/finance",
+    "adoption": "/adoption",
+    "replication": "/replication",
+    "net_output": "/net_output",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Alert:
+    rule: str
+    severity: str
+    subject: str
+    message: str
+    page: str
+    figures: dict[str, object]
+    finance_figures: dict[str, object] = dataclasses.field(default_factory=dict)
+
+    @property
+    def is_finance(self) -> bool:
+        return bool(self.finance_figures)
+
+    def as_dict(self) -> dict[str, object]:
+        return {**dataclasses.asdict(self), "is_finance": self.is_finance}
+
+
+def severity_rank(level: str) -> int:
+    return SEVERITIES.index(level)
+
+
+def evaluate(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> list[Alert]:
+    """Every alert at as_of, most severe first, then by rule and subject."""
+    filters = filters.resolve(conn)
+    found = [
+        *gate_newly_failing(conn, filters, settings),
+        *cost_spikes(conn, filters, settings),
+        *plateau_too_long(conn, filters, settings),
+        *waiting_for_copy(conn, filters, settings),
+        *grew_without_uplift(conn, filters, settings),
+        *usage_fell(conn, filters, settings),
+    ]
+    return sorted(found, key=lambda alert: (-severity_rank(alert.severity), alert.rule, alert.subject))
+
+
+def at_or_above(alerts: list[Alert], level: str) -> list[Alert]:
+    return [alert for alert in alerts if severity_rank(alert.severity) >= severity_rank(level)]
+
+
+def _month_start(day: dt.date, back: int = 0) -> dt.date:
+    index = day.year * 12 + day.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def gate_newly_failing(conn, filters: metrics.Filters, settings: Settings) -> list[Alert]:
+    """Agents that fail their gate at as_of and did not gate_lookback_days earlier."""
+    now = metrics.gates(conn, filters, settings)
+    earlier_day = filters.as_of - dt.timedelta(days=settings.alerts.gate_lookback_days)
+    earlier = metrics.gates(conn, dataclasses.replace(filters, as_of=earlier_day), settings)
+    failed_before = set(earlier.loc[earlier["gate"] == "fail", "agent_id"])
+    alerts = []
+    for row in now[now["gate"] == "fail"].itertuples(index=False):
+        if row.agent_id in failed_before:
+            continue
+        before = earlier.loc[earlier["agent_id"] == row.agent_id, "gate"]
+        alerts.append(
+            Alert(
+                "gate_newly_failing",
+                "critical",
+                row.agent_id,
+                f"{row.agent_id} now fails its gate: accuracy {display.share(row.accuracy)}, automation "
+                f"{display.share(row.automation)} (needs {display.share(settings.gates.min_accuracy, 0)} and "
+                f"{display.share(settings.gates.min_automation, 0)})",
+                PAGES["fleet"],
+                {
+                    "agent_id": row.agent_id,
+                    "accuracy": float(row.accuracy),
+                    "automation": float(row.automation),
+                    "tasks": int(row.tasks),
+                    "reviewed": int(row.reviewed),
+                    "gate_before": before.iloc[0] if len(before) else None,
+                    "compared_with": earlier_day.isoformat(),
+                },
+            )
+        )
+    return alerts
+
+
+def _monthly_usage(conn, filters: metrics.Filters, settings: Settings, by: str, months: int) -> pd.DataFrame:
+    window = dataclasses.replace(
+        filters, date_from=_month_start(filters.as_of, months), date_to=filters.as_of
+    )
+    return metrics.usage(conn, window, settings, by=(by, "month"), exact=True)
+
+
+def cost_spikes(conn, filters: metrics.Filters, settings: Settings) -> list[Alert]:
+    """Agents and functions whose cost per task in the as_of month is more than cost_multiple times
+    the median of their monthly cost per task over the cost_trailing_months months before."""
+    rules = settings.alerts
+    this_month = pd.Timestamp(_month_start(filters.as_of))
+    multiple = Decimal(str(rules.cost_multiple))
+    alerts = []
+    for by, page in (("agent_id", PAGES["fleet"]), ("function", PAGES["finance"])):
+        usage = _monthly_usage(conn, filters, settings, by, rules.cost_trailing_months)
+        for subject, rows in usage.groupby(by, sort=True):
+            per_task = {
+                pd.Timestamp(row["month"]): Decimal(row["agent_cost_usd"] or 0) / row["tasks"]
+                for row in rows.to_dict("records")
+                if row["tasks"]
+            }
+            current = per_task.pop(this_month, None)
+            if current is None or not per_task:
+                continue
+            median = statistics.median(per_task.values())
+            if median <= 0 or current <= multiple * median:
+                continue
+            alerts.append(
+                Alert(
+                    f"{'agent' if by == 'agent_id' else 'function'}_cost_per_task",
+                    "warning",
+                    str(subject),
+                    f"{subject}: cost per task this month is above {rules.cost_multiple:g}x its median over "
+                    f"the {display.plural(len(per_task), 'month')} before",
+                    page,
+                    {by: str(subject), "month": f"{this_month:%Y-%m}", "trailing_months": len(per_task)},
+                    {
+                        "cost_per_task_usd": float(current),
+                        "trailing_median_cost_per_task_usd": float(median),
+                        "multiple": float(current / median),
+                    },
+                )
+            )
+    return alerts
+
+
+def plateau_too_long(conn, filters: metrics.Filters, settings: Settings) -> list[Alert]:
+    """Functions in the pilot plateau at as_of more than plateau_months after their first validation."""
+    cascade = metrics.cascade(conn, filters, settings)
+    replication = metrics.replication(conn, filters, settings)
+    first = replication.groupby("function")["validated_on"].min()
+    as_of_index = filters.as_of.year * 12 + filters.as_of.month
+    alerts = []
+    for row in metrics.in_plateau(cascade).itertuples(index=False):
+        if row.function not in first.index:
+            continue
+        started = pd.Timestamp(first[row.function])
+        months = as_of_index - (started.year * 12 + started.month)
+        if months <= settings.alerts.plateau_months:
+            continue
+        alerts.append(
+            Alert(
+                "plateau_too_long",
+                "warning",
+                row.function,
+                f"{row.function} is still in the pilot plateau ({display.share(row.offloaded_share)}) "
+                f"{display.plural(months, 'month')} after its first validated agent",
+                PAGES["adoption"],
+                {
+                    "function": row.function,
+                    "offloaded_share": None if pd.isna(row.offloaded_share) else float(row.offloaded_share),
+                    "months_since_first_deployment": months,
+                    "first_deployment_month": f"{started:%Y-%m}",
+                },
+            )
+        )
+    return alerts
+
+
+def waiting_for_copy(conn, filters: metrics.Filters, settings: Settings) -> list[Alert]:
+    """Validated agents that no other business unit has copied after more than waiting_days days."""
+    replication = metrics.replication(conn, filters, settings)
+    waiting = replication[replication["days_waiting"] > settings.alerts.waiting_days]
+    return [
+        Alert(
+            "waiting_for_copy",
+            "info",
+            row.agent_id,
+            f"{row.agent_id} has waited {display.plural(int(row.days_waiting), 'day')} for a first copy "
+            f"since its validation in {row.pilot_unit}",
+            PAGES["replication"],
+            {
+                "agent_id": row.agent_id,
+                "function": row.function,
+                "pilot_unit": row.pilot_unit,
+                "validated_on": f"{pd.Timestamp(row.validated_on):%Y-%m-%d}",
+                "days_waiting": int(row.days_waiting),
+            },
+        )
+        for row in waiting.sort_values("days_waiting", ascending=False).itertuples(index=False)
+    ]
+
+
+def grew_without_uplift(conn, filters: metrics.Filters, settings: Settings) -> list[Alert]:
+    """Teams whose headcount in the as_of month is above their baseline while their uplift stays
+    below the validation bar."""
+    month = dataclasses.replace(filters, date_from=_month_start(filters.as_of), date_to=filters.as_of)
+    teams = metrics.net_output_teams(conn, month, settings)
+    bar = settings.net_output.validation_uplift
+    grown = teams[
+        teams["grew_headcount"] & ~(teams["net_output_uplift"].fillna(0) >= bar - metrics.TOLERANCE)
+    ]
+    return [
+        Alert(
+            "grew_without_uplift",
+            "warning",
+            f"{row.business_unit} / {row.team}",
+            f"{row.team} ({row.business_unit}) grew to {int(row.headcount)} people from a baseline of "
+            f"{int(row.baseline_headcount)} while its uplift is {display.share(row.net_output_uplift)} "
+            f"(the bar is {display.share(bar, 0)})",
+            PAGES["net_output"],
+            {
+                "function": row.function,
+                "business_unit": row.business_unit,
+                "team": row.team,
+                "month": f"{pd.Timestamp(row.month):%Y-%m}",
+                "headcount": int(row.headcount),
+                "baseline_headcount": int(row.baseline_headcount),
+                "net_output_uplift": None if pd.isna(row.net_output_uplift) else float(row.net_output_uplift),
+            },
+        )
+        for row in grown.itertuples(index=False)
+    ]
+
+
+def usage_fell(conn, filters: metrics.Filters, settings: Settings) -> list[Alert]:
+    """Agents whose tasks fell by more than usage_drop from one whole month to the next: the last
+    whole month up to as_of against the month before it."""
+    rules = settings.alerts
+    last_whole = 0 if filters.as_of == metrics.month_end(filters.as_of) else 1
+    latest, previous = (
+        pd.Timestamp(_month_start(filters.as_of, back)) for back in (last_whole, last_whole + 1)
+    )
+    usage = _monthly_usage(conn, filters, settings, "agent_id", last_whole + 1)
+    tasks = {
+        (row["agent_id"], pd.Timestamp(row["month"])): int(row["tasks"]) for row in usage.to_dict("records")
+    }
+    alerts = []
+    for agent in sorted({agent for agent, _ in tasks}):
+        before, after = tasks.get((agent, previous), 0), tasks.get((agent, latest), 0)
+        if before < rules.min_usage_tasks:
+            continue
+        fall = 1 - after / before
+        if fall <= rules.usage_drop + metrics.TOLERANCE:
+            continue
+        alerts.append(
+            Alert(
+                "usage_fell",
+                "warning",
+                agent,
+                f"{agent} ran {display.count(after)} tasks in {latest:%Y-%m} against {display.count(before)} in "
+                f"{previous:%Y-%m}: down {display.share(fall)} (abandoned?)",
+                PAGES["fleet"],
+                {
+                    "agent_id": agent,
+                    "month": f"{latest:%Y-%m}",
+                    "tasks": after,
+                    "previous_month": f"{previous:%Y-%m}",
+                    "previous_tasks": before,
+                    "fall": fall,
+                },
+            )
+        )
+    return alerts
+
+
+def to_json(alerts: list[Alert], as_of: dt.date) -> str:
+    return json.dumps({"as_of": as_of.isoformat(), "alerts": [alert.as_dict() for alert in alerts]}, indent=2)
+
+
+class WebhookError(RuntimeError):
+    """The webhook could not be reached or did not accept the alerts; the message says why."""
+
+
+def send(url: str, body: str, timeout: float) -> int:
+    """POST the alerts' JSON to url; its HTTP status, or WebhookError with a plain reason."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise WebhookError(f"webhook {url!r}: only http:// and https:// URLs are supported")
+    request = urllib.request.Request(
+        url, data=body.encode("utf-8"), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        raise WebhookError(f"webhook {url} answered HTTP {error.code} {error.reason}") from None
+    except TimeoutError:
+        raise WebhookError(f"webhook {url} did not answer within {timeout:g} seconds") from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        if isinstance(reason, TimeoutError):
+            raise WebhookError(f"webhook {url} did not answer within {timeout:g} seconds") from None
+        raise WebhookError(f"webhook {url} could not be reached: {reason}") from None

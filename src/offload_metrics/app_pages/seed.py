@@ -1,0 +1,63 @@
+"""Where to seed next: which team should get the next agent, and why; and who started on its own."""
+
+import streamlit as st
+
+from offload_metrics import charts, display, ui
+
+ui.page(
+    "Where to seed next",
+    "The network needs collaboration data (a collaboration file or a Viva Insights group-to-group export) and "
+    "the organisation baseline.",
+)
+
+summary = ui.get("network_summary")
+teams = ui.get("network_teams")
+seeds = ui.get("seed_candidates")
+
+first, second, third, fourth = st.columns(4)
+with first:
+    ui.tile("Teams in the network", display.count(ui.first(summary, "teams") or 0), "network_position")
+with second:
+    ui.tile("Bridge teams", display.count(ui.first(summary, "bridges") or 0), "is_bridge")
+with third:
+    ui.tile("Teams to seed", display.count(ui.first(summary, "seed_candidates") or 0), "seed_score")
+with fourth:
+    ui.tile("Self-selected teams", display.count(ui.first(summary, "grassroots_teams") or 0), "Definition",
+            "grassroots")  # fmt: skip
+
+st.subheader("Ranked: where the next agent should go", help=ui.help_for("seed_score"))
+ui.table(seeds, {
+    "seed_rank": ("Rank", ui.COUNT), "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT),
+    "function": ("Function", ui.TEXT), "seed_score": ("Seed score", ui.NUMBER2), "reason": ("Why", ui.TEXT),
+    "centrality_index": ("Centrality index", ui.NUMBER2), "appetite": ("Appetite", ui.NUMBER2),
+    "pain": ("Pain", ui.NUMBER2),
+}, key="seed_ranking", height=420,
+    empty="Every team listed has validated Net Output or a validated agent: nothing is left to seed.")  # fmt: skip
+
+st.subheader("The collaboration network", help=ui.help_for("centrality_index"))
+if not ui.first(summary, "ties"):
+    st.caption(
+        "No collaboration between teams in this range: load a collaboration file or a Viva Insights export."
+    )
+ui.chart(charts.network_picture(teams, ui.get("network_ties")), key="network_picture")
+st.caption(
+    "A point is a team, as large as its network centrality index and coloured by its function's adoption phase; "
+    "a line is a tie, as wide as the hours the two teams spent together. Hover for the numbers."
+)
+
+st.subheader("Self-selected teams to legitimise", help=ui.help_for("Definition", "grassroots"))
+ui.table(ui.get("grassroots_teams"), {
+    "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
+    "runs": ("Runs", ui.LIST), "first_used_on": ("Since", ui.DAY), "tasks": ("Tasks", ui.COUNT),
+    "reason": ("Why", ui.TEXT),
+}, key="grassroots_teams", empty="No team runs agents on its own: every agent in use is catalogued and reached its "
+   "unit through a validated agent.")  # fmt: skip
+
+with st.expander("Every team's centrality"):
+    ui.table(teams, {
+        "centrality_rank": ("Rank", ui.COUNT), "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT),
+        "function": ("Function", ui.TEXT), "centrality_index": ("Index", ui.NUMBER2),
+        "weighted_degree": ("Hours of ties", ui.NUMBER), "eigenvector": ("Eigenvector", ui.NUMBER2),
+        "betweenness": ("Betweenness", ui.NUMBER2), "is_bridge": ("Bridge", ui.FLAG),
+        "connects": ("Connects", ui.LIST), "network_position": ("Position", ui.TEXT),
+    }, key="network_teams", height=360)  # fmt: skip

@@ -1,0 +1,157 @@
+"""The look-ahead blocks of the dashboard: the forecast tiles, the alerts panel and the wins feed.
+
+Each block is one call from a page, so that the pages stay a description of the screen.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from offload_metrics import display, forecast, metrics, ui
+
+SEVERITY_ICONS = {"critical": ":material/error:", "warning": ":material/warning:", "info": ":material/info:"}
+PAGE_TITLES = {
+    "/fleet": "Agent fleet",
+    "/finance": "Finance",
+    "/adoption": "Adoption cascade",
+    "/replication": "Replication Velocity",
+    "/net_output": "Net Output",
+}
+
+
+def _plain(text: object) -> str:
+    """Text from the data shown as itself in Markdown (an agent id is never a link or emphasis)."""
+    return "".join(f"\\{char}" if char in "\\`*_[]()<>#|~!" else char for char in str(text))
+
+
+def forecast_help() -> str:
+    settings = ui.settings()
+    band = settings.forecast.interval
+    return (
+        "A logistic S-curve fitted to each function's monthly offloaded share (ceiling at most 100%, each "
+        "month weighted by its uncertainty), projected to the month in which enough functions "
+        f"({settings.adoption.scale_min_functions}) each reach {display.share(settings.adoption.scale_share, 0)}. "
+        f"The range holds the middle {display.share(band, 0)} of {settings.forecast.draws} bootstrap refits. "
+        f"A function needs {settings.forecast.min_months} months with time-saved data and a growing share to "
+        "get a forecast."
+    )
+
+
+def forecast_tiles() -> None:
+    """Two tiles: when the organisation is projected to reach scale, and the function that holds it back."""
+    settings = ui.settings()
+    org = ui.get("forecast_summary")["org"]
+    low, high = settings.adoption.scale_months
+    first, second = st.columns(2)
+    with first:
+        label = "Projected at scale"
+        if org["status"] == "observed":
+            label, value, note = "At scale since", org["first_scale_month"], "reached; no projection needed"
+        elif org["status"] == "projected":
+            value = org["first_scale_month"]
+            note = f"range {org['first_scale_month_low']} – {org['first_scale_month_high'] or 'beyond the horizon'}"
+            if org["time_to_scale_months"] is not None:
+                note += f"; {display.plural(org['time_to_scale_months'], 'month')} (on track is {low}-{high})"
+        else:
+            value, note = "—", org["reason"] or "no forecast yet"
+        st.metric(label, value, delta=note, delta_color="off", delta_arrow="off",
+                  help=forecast_help(), border=True)  # fmt: skip
+    with second:
+        last = org["last_function"] or "—"
+        note = (
+            f"projected at scale {org['last_function_month']}"
+            if org["last_function_month"]
+            else "not projected to reach scale within the horizon"
+            if org["last_function"]
+            else "no function has a forecast"
+        )
+        st.metric("Reaches scale last", last, delta=note, delta_color="off", delta_arrow="off",
+                  help=forecast_help(), border=True)  # fmt: skip
+
+
+def organisation_projection() -> pd.DataFrame:
+    return forecast.organisation_projection(ui.get("forecast_projection"), ui.get("adoption"))
+
+
+def forecast_table() -> None:
+    """Each function's forecast, or why it has none."""
+    settings = ui.settings()
+    st.subheader("Projected crossings", help=forecast_help())
+    frame = forecast.table(ui.get("forecast_summary"), settings)
+    names = {
+        name: f"{display.label(name)} ({display.share(share, 0)})"
+        for name, share in forecast.milestones(settings)
+    }
+    ui.table(frame, {"function": ("Function", ui.TEXT), "forecast": ("Forecast", ui.TEXT),
+                     "ceiling": ("Fitted ceiling", ui.SHARE), "midpoint_month": ("Midpoint", ui.TEXT),
+                     **{name: (title, ui.TEXT) for name, title in names.items()}},
+             key="forecast_table")  # fmt: skip
+
+
+def alerts_panel() -> None:
+    """The alerts at as_of, most severe first, each with the page that explains it."""
+    found = ui.get("alert_list")
+    st.subheader(
+        f"What needs attention ({display.plural(len(found), 'alert')})",
+        help="Rules over the state at As of, with thresholds in the alerts settings; the same list as "
+        "`offload-metrics alerts`.",
+    )
+    if not found:
+        st.caption("No alert fires as of this date.")
+        return
+    for alert in found[:20]:
+        page = PAGE_TITLES.get(alert["page"], alert["page"])
+        st.markdown(
+            f"{SEVERITY_ICONS[alert['severity']]} **{display.label(alert['severity'])}** · {_plain(alert['message'])} "
+            f"· [{page}]({alert['page']})"
+        )
+    if len(found) > 20:
+        st.caption(f"{len(found) - 20} more: offload-metrics alerts lists them all.")
+
+
+def wins_feed() -> None:
+    """What first happened in the applied range."""
+    found = ui.get("win_list")
+    st.subheader(f"Wins in this range ({len(found)})", help="Teams that validated Net Output for the first "
+                 "time, agents copied to a new business unit, functions entering a new phase and agents newly "
+                 "passing the gate, between From and To.")  # fmt: skip
+    if not found:
+        st.caption("No new wins in this range.")
+        return
+    for win in found[:15]:
+        st.markdown(f":material/celebration: {_plain(win['message'])}")
+    if len(found) > 15:
+        st.caption(f"{len(found) - 15} more in the Markdown summary (offload-metrics report --format md).")
+
+
+DRIVER_GROUPS = {"seeding_strategy": "Seeding strategy", "source": "Vendor or built"}
+
+
+def drivers_section() -> None:
+    """Replication Velocity compared by seeding strategy and by vendor against built agents."""
+    st.subheader(
+        "What drives spread",
+        help="Kaplan-Meier median days to a first copy, and replication counts, for the agents validated in "
+        "this range, grouped by the catalog's seeding_strategy and source columns (agents without them: "
+        '"not recorded"). "Not reached": fewer than half of the group\'s agents have been copied yet.',
+    )
+    columns = st.columns(2)
+    for column, (by, title) in zip(columns, DRIVER_GROUPS.items(), strict=True):
+        with column:
+            summary = ui.get("replication_summary", by=(by,))
+            st.markdown(f"**{title}**")
+            ui.table(
+                metrics.drivers_table(summary, by).assign(**{by: lambda frame, by=by: frame[by].map(display.label)}),
+                {by: (title, ui.TEXT), "validated_agents": ("Agents", ui.COUNT),
+                 "replicated_agents": ("Replicated", ui.COUNT), "total_replications": ("Copies", ui.COUNT),
+                 "km_median": ("Median days (Kaplan-Meier)", ui.TEXT),
+                 "median_replication_days": ("Plain median", ui.NUMBER)},
+                family="replication_summary", key=f"drivers_{by}", empty="No validated agent in this range.",
+            )  # fmt: skip
+    ratio = metrics.km_ratio(ui.get("replication_summary", by=("source",)), "source", "built", "vendor")
+    if ratio is not None:
+        st.caption(
+            f"Vendor agents reach a first copy {ratio:.1f}x as fast as built ones here (Kaplan-Meier medians); "
+            "the domain's claim is 3-5x."
+        )

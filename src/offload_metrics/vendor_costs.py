@@ -1,0 +1,423 @@
+"""Vendor reports: OpenAI and Anthropic cost pages read into the vendor_costs contract, their usage
+pages into vendor_usage, and the organisation mapping put beside every row of both.
+
+Two hooks of ingest.load_file, so that vendor files go through the same lossless pipeline as every
+other kind (checks, duplicates, conflicts, rejects, load history):
+
+- read_report(text): a vendor's JSON cost or usage pages as a relation of the contract's columns in
+  text, with the line where each result starts (ingest calls it when looks_like_report says so);
+- mapped_source(cur, source, params, mapping): the source of a vendor_costs or vendor_usage load
+  (a report, or a plain CSV, Parquet or JSON Lines file of the kind) with the function, business
+  unit and team the organisation mapping gives each row's account. A row no rule maps breaks the
+  kind's row rule and is rejected with its account named; the reconciliation shows a cost row's
+  amount as unassigned.
+
+Amounts: Anthropic writes a decimal string in cents ("123.45" is $1.2345), converted by moving the
+decimal point; OpenAI writes a JSON number, read from its text (never through a float). Both are
+rounded half-even to the store's 8 decimal places of a dollar (a millionth of a cent) where the
+vendor writes more.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from offload_metrics import config, schema
+from offload_metrics.mapping import EMPTY, Mapping
+
+KIND = schema.VendorCost.kind
+USAGE_KIND = schema.VendorUsage.kind
+MAPPED_KINDS = (KIND, USAGE_KIND)
+# Where each vendor's account is found, as the organisation mapping names it.
+ACCOUNT_SOURCES = {"openai": "openai.project_id", "anthropic": "anthropic.workspace_id"}
+OTHER_ACCOUNT_SOURCE = "vendor.account"
+# Anthropic reports its default workspace with a null workspace_id.
+ANTHROPIC_DEFAULT_WORKSPACE = "default"
+REPORT_COLUMNS = {
+    KIND: ("day", "vendor", "account", "line_item", "model", "amount_usd", "currency"),
+    USAGE_KIND: (
+        "day", "vendor", "account", "model", "line_item", "input_tokens", "cached_input_tokens", "output_tokens",
+        "requests",
+    ),
+}  # fmt: skip
+# A result with one of these keys is a usage report's (tokens), else a cost report's (amounts).
+TOKEN_MARKERS = {"input_tokens", "uncached_input_tokens", "output_tokens"}
+MAPPED_COLUMNS = ("function", "business_unit", "team")
+CENT = Decimal(1).scaleb(-schema.MONEY_SCALE)
+HEAD_BYTES = 65536
+READ_TABLE = "_vendor_read"
+MAPPED_TABLE = "_vendor_mapped"
+REPORT_VIEW = "_vendor_report"
+
+
+class ReportError(ValueError):
+    """A file that looks like a vendor report but cannot be read as one."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """A vendor report's results as text columns of the contract, one row per result."""
+
+    report_format: str  # openai_costs | anthropic_costs | openai_usage | anthropic_usage
+    rows: pd.DataFrame  # the kind's REPORT_COLUMNS as text, and _ordinal
+    lines: np.ndarray  # the physical line each result starts on
+
+    @property
+    def kind(self) -> str:
+        return USAGE_KIND if self.report_format.endswith("_usage") else KIND
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return REPORT_COLUMNS[self.kind]
+
+
+def looks_like_report(head: bytes) -> bool:
+    """Whether the start of a (decompressed) file is a vendor's JSON cost or usage page: JSON that
+    has time buckets with results, which no row-per-line input kind has."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return (
+        text[:1] in (b"{", b"[")
+        and b'"results"' in text
+        and (b'"start_time"' in text or b'"starting_at"' in text)
+    )
+
+
+def read_report(text: str) -> Report:
+    """The results of a vendor's cost pages: one page, a JSON array of pages, or one page a line."""
+    pages_with_offsets = _pages(text)
+    records: list[dict[str, str | None]] = []
+    offsets: list[int] = []
+    formats: set[str] = set()
+    vendors: set[str] = set()
+    for start, page in pages_with_offsets:
+        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+            raise ReportError("a page must be a JSON object with a data list of time buckets")
+        found = _result_offsets(text, start)
+        results = 0
+        for position, bucket in enumerate(page["data"]):
+            if not isinstance(bucket, dict) or not isinstance(bucket.get("results"), list):
+                raise ReportError(f"data[{position}] is not a time bucket with a results list")
+            vendor = "anthropic" if "starting_at" in bucket else "openai"
+            vendors.add(vendor)
+            for result in bucket["results"]:
+                is_usage = isinstance(result, dict) and bool(TOKEN_MARKERS & set(result))
+                report_format = f"{vendor}_{'usage' if is_usage else 'costs'}"
+                formats.add(report_format)
+                records.append(READERS[report_format](bucket, result))
+            results += len(bucket["results"])
+        # Each result's line, when the scan found them all (else the page's first line).
+        offsets += found if len(found) == results else [start] * results
+    if len(vendors) > 1:
+        raise ReportError("mixes OpenAI and Anthropic pages; load each vendor's pages as its own file")
+    if len(formats) > 1:
+        raise ReportError(
+            "mixes cost and usage results; load the cost report and the usage report as two files"
+        )
+    report_format = formats.pop() if formats else "openai_costs"
+    columns = REPORT_COLUMNS[USAGE_KIND if report_format.endswith("_usage") else KIND]
+    frame = pd.DataFrame(records, columns=list(columns), dtype=object)
+    frame["_ordinal"] = np.arange(len(frame), dtype=np.int64)
+    newlines = [match.start() for match in re.finditer("\n", text)]
+    lines = np.asarray([bisect.bisect_left(newlines, offset) + 1 for offset in offsets], dtype=np.int64)
+    return Report(report_format, frame, lines)
+
+
+def _pages(text: str) -> list[tuple[int, object]]:
+    """(offset, page) of each page: the whole text as one page or an array of them, else one a line."""
+    try:
+        whole = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        if "Extra data" not in error.msg:
+            raise ReportError(
+                f"not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+            ) from None
+        pages = []
+        offset = 0
+        # Split on line feeds only: JSON text may hold other line separators (U+2028) inside strings.
+        for number, line in enumerate(text.split("\n"), start=1):
+            if line.strip():
+                try:
+                    pages.append((offset, json.loads(line, parse_float=Decimal)))
+                except json.JSONDecodeError as line_error:
+                    raise ReportError(
+                        f"line {number} is not a JSON page (column {line_error.colno}: {line_error.msg})"
+                    ) from None
+            offset += len(line) + 1
+        return pages
+    if isinstance(whole, list):
+        starts = _top_level_objects(text)
+        return list(zip(starts if len(starts) == len(whole) else [0] * len(whole), whole, strict=True))
+    return [(0, whole)]
+
+
+_TOKENS = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:)?|[\[\]{}]')
+
+
+def _result_offsets(text: str, start: int) -> list[int]:
+    """Offsets of the objects inside a "results" array of the page starting at start."""
+    offsets = []
+    stack: list[str | None] = []  # per open container: the key an array opened under, None for objects
+    key = None
+    for match in _TOKENS.finditer(text, start):
+        token = match.group(0)
+        if token[0] == '"':
+            key = match.group(1) if match.group(2) else key
+            continue
+        if token in "{[":
+            if token == "{" and stack and stack[-1] == "results":
+                offsets.append(match.start())
+            stack.append(key if token == "[" else None)
+            key = None
+        else:
+            stack.pop()
+            if not stack:
+                break
+    return offsets
+
+
+def _top_level_objects(text: str) -> list[int]:
+    """Offsets of the objects directly inside a top-level JSON array."""
+    offsets, depth = [], 0
+    for match in _TOKENS.finditer(text):
+        token = match.group(0)
+        if token[0] == '"':
+            continue
+        if token in "{[":
+            if token == "{" and depth == 1:
+                offsets.append(match.start())
+            depth += 1
+        else:
+            depth -= 1
+    return offsets
+
+
+def _text(value: object) -> str | None:
+    """A JSON value as the text the pipeline checks (None for null; numbers exactly as written)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _dollars(value: object, cents: bool) -> str | None:
+    """An amount as exact dollars with at most 8 decimal places; text that is not a number is
+    handed on as it is, for the pipeline to reject with its reason."""
+    if value is None or isinstance(value, bool):
+        return _text(value)
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return _text(value)
+    if not amount.is_finite():
+        return _text(value)
+    if cents:
+        amount = amount.scaleb(-2)
+    if amount.as_tuple().exponent < -schema.MONEY_SCALE:  # type: ignore[operator]
+        amount = amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
+    return format(amount, "f")
+
+
+def _utc_day_of_seconds(value: object) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return dt.datetime.fromtimestamp(value, dt.UTC).date().isoformat()
+        except (OverflowError, OSError, ValueError):
+            pass
+    return _text(value)
+
+
+def _utc_day_of_rfc3339(value: object) -> str | None:
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC)
+        return moment.date().isoformat()
+    return _text(value)
+
+
+def _currency(value: object) -> str | None:
+    # OpenAI writes "usd", Anthropic "USD".
+    return value.upper() if isinstance(value, str) else _text(value)
+
+
+def _openai_cost(bucket: dict, result: object) -> dict[str, str | None]:
+    result = result if isinstance(result, dict) else {}
+    amount = result.get("amount") if isinstance(result.get("amount"), dict) else {}
+    return {
+        "day": _utc_day_of_seconds(bucket.get("start_time")),
+        "vendor": "openai",
+        "account": _text(result.get("project_id")),
+        "line_item": _text(result.get("line_item")),
+        "model": None,
+        "amount_usd": _dollars(amount.get("value"), cents=False),
+        "currency": _currency(amount.get("currency")),
+    }
+
+
+def _anthropic_cost(bucket: dict, result: object) -> dict[str, str | None]:
+    result = result if isinstance(result, dict) else {}
+    parts = [result.get(key) for key in ("cost_type", "token_type", "context_window", "service_tier")]
+    line_item = result.get("description") or "; ".join(str(part) for part in parts if part) or None
+    return {
+        "day": _utc_day_of_rfc3339(bucket.get("starting_at")),
+        "vendor": "anthropic",
+        "account": _text(result.get("workspace_id")) or ANTHROPIC_DEFAULT_WORKSPACE,
+        "line_item": _text(line_item),
+        "model": _text(result.get("model")),
+        "amount_usd": _dollars(result.get("amount"), cents=True),
+        "currency": _currency(result.get("currency")),
+    }
+
+
+def ingest_settings(settings: config.Settings, mapping: Mapping | None) -> str:
+    """What, besides the file, decides a vendor cost load's rows (recorded with the load): the
+    ingest settings and the mapping."""
+    return settings.ingest.fingerprint(mapping_sha256=(mapping or EMPTY).fingerprint)
+
+
+def _count(*values: object) -> str | None:
+    """The sum of token counts as text; a value that is not a whole number is handed on as it is."""
+    present = [value for value in values if value is not None]
+    if not present:
+        return None
+    if all(isinstance(value, int) and not isinstance(value, bool) for value in present):
+        return str(sum(present))  # type: ignore[arg-type]
+    return _text(next(value for value in present if not isinstance(value, int) or isinstance(value, bool)))
+
+
+def _grouping(result: dict, keys: tuple[str, ...]) -> str | None:
+    """The grouping values a usage result carries besides account and model, as one line item."""
+    parts = [f"{key}={_text(result[key])}" for key in keys if result.get(key) not in (None, "")]
+    return "; ".join(parts) or None
+
+
+def _openai_usage(bucket: dict, result: object) -> dict[str, str | None]:
+    result = result if isinstance(result, dict) else {}
+    return {
+        "day": _utc_day_of_seconds(bucket.get("start_time")),
+        "vendor": "openai",
+        "account": _text(result.get("project_id")),
+        "model": _text(result.get("model")),
+        "line_item": _grouping(result, ("api_key_id", "user_id", "batch", "service_tier")),
+        # OpenAI's input_tokens already include the cached ones.
+        "input_tokens": _count(result.get("input_tokens")),
+        "cached_input_tokens": _count(result.get("input_cached_tokens")),
+        "output_tokens": _count(result.get("output_tokens")),
+        "requests": _count(result.get("num_model_requests")),
+    }
+
+
+def _anthropic_usage(bucket: dict, result: object) -> dict[str, str | None]:
+    result = result if isinstance(result, dict) else {}
+    creation = result.get("cache_creation") if isinstance(result.get("cache_creation"), dict) else {}
+    return {
+        "day": _utc_day_of_rfc3339(bucket.get("starting_at")),
+        "vendor": "anthropic",
+        "account": _text(result.get("workspace_id")) or ANTHROPIC_DEFAULT_WORKSPACE,
+        "model": _text(result.get("model")),
+        "line_item": _grouping(result, ("api_key_id", "service_tier", "context_window", "inference_geo")),
+        # All input: uncached, read from the cache and written to it.
+        "input_tokens": _count(
+            result.get("uncached_input_tokens"),
+            result.get("cache_read_input_tokens"),
+            creation.get("ephemeral_1h_input_tokens"),
+            creation.get("ephemeral_5m_input_tokens"),
+        ),
+        "cached_input_tokens": _count(result.get("cache_read_input_tokens")),
+        "output_tokens": _count(result.get("output_tokens")),
+        "requests": None,
+    }
+
+
+READERS = {
+    "openai_costs": _openai_cost,
+    "anthropic_costs": _anthropic_cost,
+    "openai_usage": _openai_usage,
+    "anthropic_usage": _anthropic_usage,
+}
+
+
+def report_source(report: Report, cur: duckdb.DuckDBPyConnection):
+    """The report's rows as a pipeline source (registered on cur; text columns, known ordinals)."""
+    from offload_metrics import ingest
+
+    cur.register(REPORT_VIEW, report.rows)
+    return ingest.Source(
+        reader=REPORT_VIEW,
+        columns={name: ingest.quote_identifier(name) for name in report.names},
+        native_types={},
+        ordinal="_ordinal",
+    )
+
+
+def mapped_source(cur: duckdb.DuckDBPyConnection, source, params: dict[str, object], mapping: Mapping | None):
+    """The source with each row's function, business unit and team from the organisation mapping.
+
+    The file is read once into a temporary table (with its position in the file), the mapping
+    matches each row's account under the source its vendor names, and the load reads both.
+    """
+    from offload_metrics import ingest
+
+    mapping = mapping or EMPTY
+    ordinal = source.ordinal if source.ordinal != "NULL::BIGINT" else "row_number() over () - 1"
+    read = f"create or replace temp table {READ_TABLE} as select {ordinal} as _row_id, * from {source.reader}"
+    cur.execute(read, {key: value for key, value in params.items() if f"${key}" in read})
+    vendor = _raw_text(source, "vendor")
+    account = _raw_text(source, "account")
+    cases = " ".join(
+        f"when {ingest.sql_literal(name)} then {ingest.sql_literal(where)}"
+        for name, where in ACCOUNT_SOURCES.items()
+    )
+    mapping.register(cur, (*ACCOUNT_SOURCES.values(), OTHER_ACCOUNT_SOURCE))
+    candidates = (
+        f"(select _row_id as row_id, case lower({vendor}) {cases} else {ingest.sql_literal(OTHER_ACCOUNT_SOURCE)} "
+        f"end as source, {account} as value from {READ_TABLE})"
+    )
+    rows = f"(select _row_id as row_id from {READ_TABLE})"
+    cur.execute(f"create or replace temp table {MAPPED_TABLE} as {mapping.match_sql(rows, candidates)}")
+    mapped = ", ".join(f"m.{name} as _mapped_{name}" for name in MAPPED_COLUMNS)
+    reader = (
+        f"(select r.*, {mapped} from {READ_TABLE} as r left join {MAPPED_TABLE} as m on m.row_id = r._row_id)"
+    )
+    columns = {**source.columns, **{name: f"_mapped_{name}" for name in MAPPED_COLUMNS}}
+    native = {name: kind for name, kind in source.native_types.items() if name not in MAPPED_COLUMNS}
+    return ingest.Source(
+        reader=reader,
+        columns=columns,
+        native_types=native,
+        unreadable=source.unreadable,
+        record_text=source.record_text,
+        ordinal="_row_id",
+        empty_is_null=source.empty_is_null,
+    )
+
+
+def _raw_text(source, name: str) -> str:
+    """A column's text in the source, empty as null (the account the mapping sees)."""
+    expression = source.columns.get(name)
+    if expression is None:
+        return "NULL::VARCHAR"
+    return f"nullif(cast({expression} as VARCHAR), '')"
+
+
+def drop_temporaries(cur: duckdb.DuckDBPyConnection) -> None:
+    for table in (READ_TABLE, MAPPED_TABLE):
+        cur.execute(f"drop table if exists {table}")
+    with contextlib.suppress(duckdb.Error):
+        cur.unregister(REPORT_VIEW)

@@ -1,0 +1,175 @@
+"""Wins to celebrate in the applied range: what first happened between `from` and `to`.
+
+A win is new in the range: teams that validated Net Output for the first time, agents copied to
+business units they had not reached before, functions entering a phase they had never reached, and
+agents passing their gate at the end of the range that did not pass the day before it began. No
+win carries money, so every role may see them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from offload_metrics import display, metrics
+from offload_metrics.config import Settings
+
+PHASES = ("pilot_plateau", "crossing_point", "acceleration", "saturation")
+
+
+@dataclasses.dataclass(frozen=True)
+class Win:
+    kind: str
+    subject: str
+    on: str  # YYYY-MM-DD or YYYY-MM: when it happened
+    message: str
+    page: str
+    figures: dict[str, object]
+
+
+def evaluate(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> list[Win]:
+    """Every win in [from, to], newest first, then by kind and subject."""
+    filters = filters.resolve(conn)
+    found = [
+        *teams_validating(conn, filters, settings),
+        *agents_copied(conn, filters, settings),
+        *functions_entering_a_phase(conn, filters, settings),
+        *agents_passing(conn, filters, settings),
+    ]
+    return sorted(
+        sorted(found, key=lambda win: (win.kind, win.subject)), key=lambda win: win.on, reverse=True
+    )
+
+
+def _before(filters: metrics.Filters) -> metrics.Filters:
+    """The same selection as of the day before the range began."""
+    return metrics.Filters(
+        as_of=filters.date_from - dt.timedelta(days=1),
+        functions=filters.functions,
+        business_units=filters.business_units,
+    )
+
+
+def _end(filters: metrics.Filters) -> metrics.Filters:
+    """The same selection as of the end of the range."""
+    end = min(filters.date_to, filters.as_of)
+    return metrics.Filters(as_of=end, functions=filters.functions, business_units=filters.business_units)
+
+
+def teams_validating(conn, filters: metrics.Filters, settings: Settings) -> list[Win]:
+    """Teams whose first month of validated Net Output is in the range."""
+    history = dataclasses.replace(filters, date_from=filters.history_from.replace(day=1))
+    teams = metrics.net_output_teams(conn, history, settings)
+    validated = teams[teams["validated_net_output"]]
+    first = validated.groupby(["function", "business_unit", "team"], as_index=False).agg(
+        month=("month", "min"), uplift=("net_output_uplift", "first")
+    )
+    start = pd.Timestamp(filters.date_from)
+    wins = []
+    for row in first[first["month"] >= start].itertuples(index=False):
+        month = f"{pd.Timestamp(row.month):%Y-%m}"
+        wins.append(
+            Win(
+                "team_validated",
+                f"{row.business_unit} / {row.team}",
+                month,
+                f"{row.team} ({row.business_unit}) validated Net Output for the first time in {month}: "
+                f"uplift {display.share(row.uplift)} without more headcount",
+                "/net_output",
+                {
+                    "function": row.function,
+                    "business_unit": row.business_unit,
+                    "team": row.team,
+                    "month": month,
+                    "net_output_uplift": float(row.uplift),
+                },
+            )
+        )
+    return wins
+
+
+def agents_copied(conn, filters: metrics.Filters, settings: Settings) -> list[Win]:
+    """Agents deployed in the range to business units beyond their pilot unit that had no copy before."""
+    now = metrics.replication(conn, _end(filters), settings).set_index("agent_id")
+    before = metrics.replication(conn, _before(filters), settings).set_index("agent_id")["replications"]
+    wins = []
+    for agent, row in now.iterrows():
+        new_units = int(row["replications"]) - int(before.get(agent, 0))
+        if new_units <= 0:
+            continue
+        wins.append(
+            Win(
+                "agent_copied",
+                str(agent),
+                f"{_end(filters).as_of:%Y-%m-%d}",
+                f"{agent} was copied to {display.plural(new_units, 'new business unit')} "
+                f"({int(row['replications'])} beyond its pilot unit in all)",
+                "/replication",
+                {
+                    "agent_id": str(agent),
+                    "function": row["function"],
+                    "new_business_units": new_units,
+                    "replications": int(row["replications"]),
+                },
+            )
+        )
+    return wins
+
+
+def functions_entering_a_phase(conn, filters: metrics.Filters, settings: Settings) -> list[Win]:
+    """Functions whose share first reached a phase's bound in a month of the range."""
+    adoption = metrics.adoption(conn, filters, settings)
+    wins = []
+    for function, rows in adoption.groupby("function", sort=True):
+        reached = 0
+        for row in rows.sort_values("month").itertuples(index=False):
+            if row.phase not in PHASES:
+                continue
+            rank = PHASES.index(row.phase)
+            if rank > reached and row.in_range:
+                month = f"{pd.Timestamp(row.month):%Y-%m}"
+                wins.append(
+                    Win(
+                        "function_new_phase",
+                        str(function),
+                        month,
+                        f"{function} entered {display.label(row.phase).lower()} in {month} "
+                        f"({display.share(row.offloaded_share)} of routine work offloaded)",
+                        "/adoption",
+                        {
+                            "function": str(function),
+                            "phase": row.phase,
+                            "month": month,
+                            "offloaded_share": float(row.offloaded_share),
+                        },
+                    )
+                )
+            reached = max(reached, rank)
+    return wins
+
+
+def agents_passing(conn, filters: metrics.Filters, settings: Settings) -> list[Win]:
+    """Agents that pass their gate at the end of the range and did not the day before it began."""
+    end = _end(filters)
+    now = metrics.gates(conn, end, settings)
+    before = metrics.gates(conn, _before(filters), settings)
+    passed_before = set(before.loc[before["gate"] == "pass", "agent_id"])
+    return [
+        Win(
+            "agent_passed_gate",
+            row.agent_id,
+            f"{end.as_of:%Y-%m-%d}",
+            f"{row.agent_id} passes its gate: accuracy {display.share(row.accuracy)}, automation "
+            f"{display.share(row.automation)}",
+            "/fleet",
+            {"agent_id": row.agent_id, "accuracy": float(row.accuracy), "automation": float(row.automation)},
+        )
+        for row in now[(now["gate"] == "pass") & ~now["agent_id"].isin(passed_before)].itertuples(index=False)
+    ]
+
+
+def as_dicts(wins: list[Win]) -> list[dict[str, object]]:
+    return [dataclasses.asdict(win) for win in wins]

@@ -1,0 +1,220 @@
+"""Langfuse exports in: observations and scores as CSV, JSON Lines and Parquet, in the export's own shape.
+
+The fixtures follow Langfuse's blob storage export field reference: snake_case columns, timestamps
+as `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, usage_details and cost_details as maps (JSON objects in
+JSON Lines, JSON text in CSV, MAP columns in Parquet), metadata values as strings, tags from the trace.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import table_rows
+from offload_metrics import config, ingest, mapping, store
+
+MAPPING = """source,match,function,business_unit,team
+langfuse.metadata.team,brand,Marketing,Consumer,Brand Content
+langfuse.project_id,proj-support,Customer Support,Consumer,Tier 1
+langfuse.tags,finance-*,Finance,Corporate,
+"""
+
+
+def observation(id: str, trace_id: str, type: str, start: str, end: str, name: str, **fields) -> dict:
+    row = {
+        "id": id, "trace_id": trace_id, "project_id": "proj-mkt", "environment": "production", "type": type,
+        "parent_observation_id": None, "start_time": start, "end_time": end, "name": name, "level": "DEFAULT",
+        "status_message": None, "version": None, "metadata": {}, "usage_details": {}, "cost_details": {},
+        "total_cost": None, "latency": None, "provided_model_name": None, "trace_name": None, "user_id": None,
+        "session_id": None, "tags": [], "input": None, "output": None,
+    }  # fmt: skip
+    row.update(fields)
+    return row
+
+
+OBSERVATIONS = [
+    # A marketing agent: a generation with usage and cost, a tool, and a generation under a SPAN.
+    observation("obs-a1", "tr-1", "AGENT", "2025-03-04 09:15:00.000000", "2025-03-04 09:15:05.400000",
+                "brief-writer", metadata={"team": "brand"}, trace_name="campaign_brief", tags=["marketing"]),
+    observation("obs-g1", "tr-1", "GENERATION", "2025-03-04 09:15:01.000000", "2025-03-04 09:15:03.000000",
+                "chat", parent_observation_id="obs-a1", provided_model_name="gpt-4o",
+                usage_details={"input": 3000, "output": 800, "total": 3800},
+                cost_details={"input": 0.0075, "output": 0.008, "total": 0.0155}, total_cost=0.0155),
+    observation("obs-t1", "tr-1", "TOOL", "2025-03-04 09:15:03.000000", "2025-03-04 09:15:04.000000", "search",
+                parent_observation_id="obs-a1"),
+    observation("obs-s1", "tr-1", "SPAN", "2025-03-04 09:15:04.000000", "2025-03-04 09:15:05.000000", "refine",
+                parent_observation_id="obs-a1"),
+    observation("obs-g2", "tr-1", "GENERATION", "2025-03-04 09:15:04.000000", "2025-03-04 09:15:05.000000",
+                "chat", parent_observation_id="obs-s1", provided_model_name="gpt-4o-mini",
+                usage_details={"input": 200, "output": 50, "total": 250}),
+    # A support agent that errors, with its own usage and no generations: priced from the settings.
+    observation("obs-a2", "tr-2", "AGENT", "2025-03-31 23:59:59.500000", "2025-04-01 00:00:01.000000",
+                "support-triage", project_id="proj-support", level="ERROR", status_message="tool timed out",
+                provided_model_name="claude-haiku", usage_details={"input": 400, "output": 100}),
+    # An agent of a project no rule maps.
+    observation("obs-a3", "tr-3", "AGENT", "2025-03-05 10:00:00.000000", "2025-03-05 10:00:02.000000", "helper",
+                project_id="proj-unknown", environment="staging"),
+]  # fmt: skip
+PRICES = {"telemetry": {"prices": {"gpt-4o-mini": ["0.15", "0.6"], "claude-haiku": ["3", "15"]}}}
+
+
+def write_export(path: Path, rows: list[dict], file_format: str) -> Path:
+    """Rows as the export writes them in each format."""
+    if file_format == "jsonl":
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+        return path
+    flat = [
+        {key: json.dumps(value) if isinstance(value, dict | list) else ("" if value is None else value)
+         for key, value in row.items()}
+        for row in rows
+    ]  # fmt: skip
+    if file_format == "csv":
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(flat)
+        return path
+    source = write_export(path.with_suffix(".source.jsonl"), rows, "jsonl")
+    typed = {
+        "usage_details": "MAP(VARCHAR, BIGINT)", "cost_details": "MAP(VARCHAR, DECIMAL(18,12))",
+        "metadata": "MAP(VARCHAR, VARCHAR)", "tags": "VARCHAR[]", "start_time": "TIMESTAMP",
+        "end_time": "TIMESTAMP", "timestamp": "TIMESTAMP", "value": "DOUBLE",
+    }  # fmt: skip
+    columns = ", ".join(
+        f"cast({name}::JSON as {typed[name]}) as {name}" if typed.get(name, "").startswith(("MAP", "VARCHAR["))
+        else f"cast({name} as {typed[name]}) as {name}" if name in typed else name
+        for name in rows[0]
+    )  # fmt: skip
+    as_text = ", ".join(f"'{name}': 'VARCHAR'" for name in rows[0])
+    with duckdb.connect() as conn:
+        conn.execute(
+            f"copy (select {columns} from read_json(?, format = 'newline_delimited', columns = {{{as_text}}})) "
+            f"to '{path}' (format parquet)",
+            [str(source)],
+        )
+    source.unlink()
+    return path
+
+
+def org(tmp_path: Path) -> mapping.Mapping:
+    (tmp_path / "org.csv").write_text(MAPPING, encoding="utf-8")
+    return mapping.load_mapping(tmp_path / "org.csv")
+
+
+@pytest.mark.parametrize("file_format", ["csv", "jsonl", "parquet"])
+def test_observations_make_one_event_per_agent_in_every_format(conn, tmp_path, file_format):
+    path = write_export(tmp_path / f"observations.{file_format}", OBSERVATIONS, file_format)
+    result = ingest.load_file(conn, path, settings=config.parse_settings(PRICES), mapping=org(tmp_path))
+    assert (result.kind, result.records_read, result.events_made, result.accepted, result.rejected) == (
+        "langfuse_observations", 7, 2, 2, 1,
+    )  # fmt: skip
+    # obs-g2 sits under a SPAN but its nearest AGENT is obs-a1; it has no cost: 200 x 0.15/1M + 50 x 0.6/1M.
+    # obs-a2 has no generations: its own usage, priced 400 x 3/1M + 100 x 15/1M, estimated.
+    assert table_rows(conn, "usage_events") == [
+        ("obs-a1", dt.datetime(2025, 3, 4, 9, 15), "brief-writer", "Marketing", "Consumer", "Brand Content",
+         "campaign_brief", "completed", None, 3, 3200, 850, Decimal("0.01556000"), 5400),
+        ("obs-a2", dt.datetime(2025, 3, 31, 23, 59, 59, 500000), "support-triage", "Customer Support", "Consumer",
+         "Tier 1", "support-triage", "failed", None, 0, 400, 100, Decimal("0.00270000"), 1500),
+    ]  # fmt: skip
+    assert conn.execute("select event_id, estimated_cost_usd from usage_events order by 1").fetchall() == [
+        ("obs-a1", Decimal("0.00006000")),
+        ("obs-a2", Decimal("0.00270000")),
+    ]
+    line = {"csv": 8, "jsonl": 7, "parquet": 7}[file_format]
+    assert store.rejected_rows(conn)[["line", "reason"]].values.tolist() == [
+        [line, 'no mapping rule matches langfuse.project_id="proj-unknown", langfuse.environment="staging"']
+    ]
+
+
+def test_tags_and_metadata_keys_map_too(conn, tmp_path):
+    rows = [
+        observation("obs-f1", "tr-9", "AGENT", "2025-03-04 09:00:00.000000", "2025-03-04 09:00:01.000000",
+                    "reconciler", project_id="proj-x", tags=["eu", "finance-close"]),
+    ]  # fmt: skip
+    ingest.load_file(conn, write_export(tmp_path / "o.jsonl", rows, "jsonl"), mapping=org(tmp_path))
+    assert conn.execute("select function, business_unit, team from usage_events").fetchall() == [
+        ("Finance", "Corporate", None)
+    ]
+
+
+def test_one_event_per_trace_when_configured(conn, tmp_path):
+    path = write_export(tmp_path / "observations.jsonl", OBSERVATIONS[:5], "jsonl")
+    settings = config.parse_settings(
+        {**PRICES, "telemetry": {**PRICES["telemetry"], "langfuse_event_per": "trace"}}
+    )
+    result = ingest.load_file(conn, path, settings=settings, mapping=org(tmp_path))
+    assert (result.records_read, result.events_made, result.accepted) == (5, 1, 1)
+    assert table_rows(conn, "usage_events") == [
+        ("tr-1", dt.datetime(2025, 3, 4, 9, 15), "brief-writer", "Marketing", "Consumer", "Brand Content",
+         "campaign_brief", "completed", None, 3, 3200, 850, Decimal("0.01556000"), 5400),
+    ]  # fmt: skip
+
+
+def score(id: str, trace_id: str, observation_id: str | None, name: str, data_type: str, value, string_value):
+    return {
+        "id": id, "timestamp": "2025-04-02 08:00:00.000000", "project_id": "proj-mkt", "environment": "production",
+        "trace_id": trace_id, "observation_id": observation_id, "session_id": None, "name": name, "value": value,
+        "source": "ANNOTATION", "comment": None, "data_type": data_type, "string_value": string_value,
+        "config_id": None,
+    }  # fmt: skip
+
+
+SCORES = [
+    score("sc-1", "tr-1", "obs-a1", "correctness", "BOOLEAN", 1, "True"),
+    score("sc-2", "tr-2", None, "correctness", "CATEGORICAL", None, "incorrect"),
+    score("sc-3", "tr-1", "obs-g1", "toxicity", "NUMERIC", 0.02, None),
+    score("sc-4", "tr-3", "obs-a3", "correctness", "NUMERIC", 0.8, None),
+    score("sc-5", "tr-1", "obs-a1", "correctness", "CATEGORICAL", None, "maybe"),
+]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "jsonl", "parquet"])
+def test_scores_of_every_data_type_review_their_events_whichever_file_comes_first(
+    conn, tmp_path, file_format
+):
+    settings = config.parse_settings(
+        {**PRICES, "telemetry": {**PRICES["telemetry"], "review_evaluation": "correctness"}}
+    )
+    scores = ingest.load_file(
+        conn, write_export(tmp_path / f"scores.{file_format}", SCORES, file_format), settings=settings
+    )
+    assert (scores.kind, scores.records_read, scores.accepted, scores.rejected, scores.outside) == (
+        "langfuse_scores", 5, 3, 1, 1,
+    )  # fmt: skip
+    reason = store.rejected_rows(conn)["reason"].tolist()
+    assert reason == ['review: must be one of correct, incorrect (got "maybe")']
+    observations = write_export(tmp_path / "observations.csv", OBSERVATIONS, "csv")
+    ingest.load_file(conn, observations, settings=settings, mapping=org(tmp_path))
+    # sc-1 names obs-a1 (BOOLEAN 1: correct); sc-2 names only trace tr-2, whose agent is obs-a2 (incorrect);
+    # sc-4 names obs-a3, which no rule mapped: it waits for its event.
+    assert conn.execute(
+        "select agent_id, sum(correct), sum(incorrect) from usage_daily group by agent_id order by agent_id"
+    ).fetchall() == [("brief-writer", 1, 0), ("support-triage", 0, 1)]
+    wider = tmp_path / "wider.csv"
+    wider.write_text(MAPPING + "langfuse.project_id,proj-unknown,Operations,Corporate,\n", encoding="utf-8")
+    ingest.load_file(conn, observations, settings=settings, mapping=mapping.load_mapping(wider))
+    assert conn.execute(
+        "select agent_id, sum(tasks), sum(correct), sum(incorrect) from usage_daily group by agent_id order by 1"
+    ).fetchall() == [("brief-writer", 1, 1, 0), ("helper", 1, 1, 0), ("support-triage", 1, 0, 1)]
+
+
+def test_a_later_review_replaces_the_event_s_own_and_the_rollup_follows(conn, tmp_path):
+    settings = config.parse_settings({"telemetry": {"review_evaluation": "correctness"}})
+    ingest.load_file(
+        conn, write_export(tmp_path / "o.csv", OBSERVATIONS, "csv"), settings=settings, mapping=org(tmp_path)
+    )
+    first = [score("sc-1", "tr-1", "obs-a1", "correctness", "NUMERIC", 0.2, None)]
+    ingest.load_file(conn, write_export(tmp_path / "s1.csv", first, "csv"), settings=settings)
+    # A trace-level score does not override the observation's own score.
+    later = [score("sc-9", "tr-1", None, "correctness", "BOOLEAN", 1, "True")]
+    ingest.load_file(conn, write_export(tmp_path / "s2.csv", later, "csv"), settings=settings)
+    assert conn.execute(
+        "select sum(correct), sum(incorrect) from usage_daily where agent_id = 'brief-writer'"
+    ).fetchall() == [(0, 1)]
+    assert conn.execute("select count(*) from reviews").fetchone() == (2,)

@@ -1,0 +1,66 @@
+"""The look-ahead blocks in the dashboard: forecast tiles, alerts panel, wins feed, crossing table."""
+
+from __future__ import annotations
+
+from test_app import expected_report, make_app, sample_app  # noqa: F401  (fixtures)
+
+from offload_metrics import metrics, report
+from offload_metrics.config import Settings
+
+
+def test_overview_shows_the_forecast_the_alerts_and_the_wins_of_the_report(sample_app, tmp_path):  # noqa: F811
+    built = expected_report(tmp_path)
+    forecast, alerts, wins = built["forecast"]["org"], built["alerts"], built["wins"]
+    tiles = {metric.label: (metric.value, metric.proto.delta) for metric in sample_app.metric}
+    # The sample reached scale in 2025-08; R&D's fitted ceiling stays below the scale share.
+    assert (forecast["status"], forecast["first_scale_month"], forecast["last_function"]) == (
+        "observed", "2025-08", "R&D",
+    )  # fmt: skip
+    assert tiles["At scale since"] == ("2025-08", "reached; no projection needed")
+    assert tiles["Reaches scale last"] == ("R&D", "not projected to reach scale within the horizon")
+    headings = [element.value for element in sample_app.subheader]
+    assert f"What needs attention ({len(alerts)} alerts)" in headings
+    assert f"Wins in this range ({len(wins)})" in headings
+    text = "\n".join(element.value for element in sample_app.markdown)
+    assert alerts[0]["message"].split(" ")[0] in text
+    assert "[Replication Velocity](/replication)" in text
+
+
+def test_the_adoption_page_lists_each_functions_projected_crossings(sample_app):  # noqa: F811
+    sample_app.switch_page("src/offload_metrics/app_pages/adoption.py").run()
+    assert not sample_app.exception
+    table = next(frame for frame in sample_app.dataframe if "forecast" in frame.value.columns)
+    rows = table.value.set_index("function")
+    # Marketing crossed into acceleration in 2025-03 (the cascade's crossed_on for the sample).
+    assert rows.loc["Marketing", "acceleration"] == "2025-03 (observed)"
+    assert set(rows["forecast"]) == {"yes"}
+
+
+def test_a_projection_shows_its_month_range_and_the_function_that_comes_last(make_app, tmp_path):  # noqa: F811
+    import streamlit as st
+    from test_forecast import s_curve
+
+    from conftest import Data
+    from offload_metrics import store
+
+    app = make_app(sample=False)
+    app.run()
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        # As in test_forecast: Marketing reached 40% in 2024-11, Sales is projected there in 2025-03,
+        # 14 months after the first validation in 2024-01.
+        data = Data(conn, tmp_path)
+        s_curve(data, "Marketing", "Brand", 0.9, 0.5, 10, 12)
+        s_curve(data, "Sales", "Deals", 0.9, 0.5, 14, 12)
+        data.event("a1", "validated", "2024-01-10", "Brand")
+        data.load()
+        expected = report.build(conn, metrics.Filters(), Settings())["forecast"]["org"]
+    st.cache_data.clear()
+    app.run()
+    assert not app.exception
+    tiles = {metric.label: (metric.value, metric.proto.delta) for metric in app.metric}
+    assert tiles["Projected at scale"] == (
+        "2025-03",
+        f"range {expected['first_scale_month_low']} – {expected['first_scale_month_high']}; 14 months "
+        "(on track is 18-36)",
+    )
+    assert tiles["Reaches scale last"] == ("Sales", "projected at scale 2025-03")
