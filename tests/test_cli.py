@@ -130,7 +130,7 @@ def test_schema_prints_the_contract_and_json_schema():
     document = json.loads(run("schema", "--json").stdout)
     assert set(document) == {
         "usage_events", "time_saved", "replication_events", "agents", "org_baseline", "vendor_costs", "vendor_usage",
-        "task_baselines",
+        "task_baselines", "collaboration",
     }  # fmt: skip
 
 
