@@ -218,3 +218,41 @@ def test_a_later_review_replaces_the_event_s_own_and_the_rollup_follows(conn, tm
         "select sum(correct), sum(incorrect) from usage_daily where agent_id = 'brief-writer'"
     ).fetchall() == [(0, 1)]
     assert conn.execute("select count(*) from reviews").fetchone() == (2,)
+
+
+def test_broken_records_are_rejected_with_their_line_and_the_rest_loads(conn, tmp_path):
+    good = (
+        write_export(tmp_path / "o.jsonl", OBSERVATIONS[:3], "jsonl").read_text(encoding="utf-8").splitlines()
+    )
+    (tmp_path / "broken.jsonl").write_text(
+        "\n".join([good[0], "[1, 2]", good[1], "{oops", good[2]]) + "\n", encoding="utf-8"
+    )
+    result = ingest.load_file(conn, tmp_path / "broken.jsonl", mapping=org(tmp_path))
+    assert (result.records_read, result.accepted, result.rejected) == (3, 1, 2)
+    assert store.rejected_rows(conn)[["line", "reason"]].values.tolist() == [
+        [2, "not a JSON object"],
+        [4, "not a JSON object"],
+    ]
+    flat = write_export(tmp_path / "o.csv", OBSERVATIONS[:3], "csv").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "broken.csv").write_text(
+        "\n".join([*flat[:2], flat[2] + ',"extra"', flat[3]]) + "\n", encoding="utf-8"
+    )
+    with store.connect(tmp_path / "other.duckdb") as other:
+        result = ingest.load_file(other, tmp_path / "broken.csv", mapping=org(tmp_path))
+        assert (result.rows_read, result.accepted, result.rejected) == (2, 1, 1)
+        assert store.rejected_rows(other)[["line", "reason"]].values.tolist() == [
+            [3, "line has more fields than the header"]
+        ]
+
+
+def test_unloading_events_takes_out_what_their_later_reviews_changed(conn, tmp_path):
+    settings = config.parse_settings({"telemetry": {"review_evaluation": "correctness"}})
+    events = ingest.load_file(conn, write_export(tmp_path / "o.csv", OBSERVATIONS, "csv"), settings=settings,
+                              mapping=org(tmp_path))  # fmt: skip
+    reviews = ingest.load_file(conn, write_export(tmp_path / "s.csv", SCORES[:2], "csv"), settings=settings)
+    assert conn.execute("select sum(correct), sum(incorrect) from usage_daily").fetchone() == (1, 1)
+    with pytest.raises(store.StoreError, match="holds reviews"):
+        store.unload(conn, reviews.load_id)
+    store.unload(conn, events.load_id)
+    assert conn.execute("select count(*), coalesce(sum(correct), 0) from usage_daily").fetchone() == (0, 0)
+    assert conn.execute("select count(*) from reviews_counted").fetchone() == (0,)

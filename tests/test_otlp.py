@@ -494,3 +494,44 @@ def test_the_report_says_how_much_of_the_cost_is_estimated(conn, tmp_path):
     assert [
         (f["function"], f["agent_cost_usd"], f["estimated_agent_cost_usd"]) for f in built["functions"]
     ] == [("Marketing", 3.75, 1.5)]
+
+
+def test_hostile_values_are_rejected_with_their_reason_and_line(conn, tmp_path):
+    spans = [
+        agent_span("a000000000000001", "writer"),
+        otlp_span(TRACE, "c000000000000001", parent="a000000000000001", gen_ai__operation__name="chat",
+                  gen_ai__usage__input_tokens="12.5"),
+        # Ends before it starts.
+        agent_span("a000000000000002", "writer") | {"endTimeUnixNano": str(T0 - SECOND)},
+        # Values of other JSON types than OTLP's: read as null, never a crash.
+        agent_span("a000000000000003", "writer") | {
+            "attributes": [
+                {"key": "gen_ai.operation.name", "value": {"stringValue": "invoke_agent"}},
+                {"key": "gen_ai.agent.id", "value": {"stringValue": "writer"}},
+                {"key": "gen_ai.usage.input_tokens", "value": {"intValue": 7}},
+                {"key": "gen_ai.request.model", "value": {"stringValue": {"nested": 1}}},
+                {"key": "error.type", "value": {"boolValue": "yes"}},
+            ],
+            "status": {"code": "STATUS_CODE_ERROR"},
+        },
+        # A parent cycle among plain spans ends the walk.
+        otlp_span(TRACE, "e000000000000001", parent="e000000000000002", gen_ai__operation__name="chat"),
+        otlp_span(TRACE, "e000000000000002", parent="e000000000000001", name="loop"),
+    ]  # fmt: skip
+    path = write_lines(tmp_path / "t.jsonl", ["", traces_data(spans, **MARKETING)])
+    result = ingest.load_file(conn, path, mapping=org(tmp_path))
+    assert (result.records_read, result.rows_read, result.accepted, result.rejected) == (6, 3, 1, 2)
+    assert store.rejected_rows(conn)[["line", "column_name", "reason"]].values.tolist() == [
+        [2, "input_tokens", 'input_tokens: must be a whole number (got "12.5")'],
+        [2, "latency_ms", 'latency_ms: must be ≥ 0 (got "-1000")'],
+    ]
+    assert conn.execute("select status, input_tokens, output_tokens from usage_events").fetchall() == [
+        ("failed", 7, 0)
+    ]
+
+
+def test_a_file_without_agent_spans_loads_nothing_and_says_so(conn, tmp_path):
+    spans = [otlp_span(TRACE, "c000000000000001", gen_ai__operation__name="chat")]
+    result = ingest.load_file(conn, write_lines(tmp_path / "t.jsonl", [traces_data(spans, **MARKETING)]))
+    assert (result.rows_read, result.records_read, result.outside) == (0, 1, 1)
+    assert result.message == "1 spans read, 0 usage events made, 0 records rejected, 1 spans in no agent run"

@@ -139,6 +139,7 @@ def _db_flag(db: Path | None) -> str:
 @db_option
 @click.option("--kind", type=click.Choice(ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
 @config_option
+@click.option("--kind", type=click.Choice(ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
 @click.option(
     "--mapping",
     "mapping_file",
@@ -149,8 +150,8 @@ def _db_flag(db: Path | None) -> str:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def ingest_command(
     db: Path | None,
-    kind: str | None,
     config_file: Path | None,
+    kind: str | None,
     mapping_file: Path | None,
     files: tuple[Path, ...],
 ) -> None:

@@ -745,8 +745,9 @@ def insert_sql(
     problems and raw text.
 
     The inner select parses each column once (raw text r<i>, value under the column's name); the
-    checks then refer to those names, so no value is parsed twice. carried names columns of the
-    source stored as they are, beside the contract (a telemetry event's estimated cost).
+    checks then refer to those names, so no value is parsed twice. source replaces the file's own
+    (a telemetry importer's staged events); carried names columns of the source stored as they are,
+    beside the contract (a telemetry event's estimated cost and trace).
     """
     bounds = bounds or config.Ingest()
     contract = schema.columns(model)
@@ -1258,7 +1259,7 @@ def _load_file(
             )
             try:
                 if kind in telemetry.KINDS:
-                    staged = _stage_telemetry(cur, kind, readable, header, rejects, settings, mapping)  # type: ignore[arg-type]
+                    staged = _stage_telemetry(cur, kind, path, readable, header, rejects, settings, mapping)  # type: ignore[arg-type]
                     cur.execute(
                         insert_sql(
                             model,
@@ -1358,7 +1359,7 @@ def _load_file(
         for suffix in ("errors", "scans"):
             with contextlib.suppress(duckdb.Error):
                 cur.execute(f"drop table if exists {rejects}_{suffix}")
-        if staged is not None:
+        if kind in telemetry.KINDS:
             with contextlib.suppress(duckdb.Error):
                 telemetry.drop_temporary(cur)
         with contextlib.suppress(duckdb.Error):
@@ -1455,6 +1456,7 @@ def _stage_telemetry(
     cur: duckdb.DuckDBPyConnection,
     kind: str,
     path: Path,
+    readable: Path,
     header: Header,
     rejects: str,
     settings: config.Settings,
@@ -1463,10 +1465,10 @@ def _stage_telemetry(
     if kind == "otlp_traces":
         from offload_metrics import otlp
 
-        return otlp.stage(cur, path, is_gzip(path), rejects, settings, mapping)
+        return otlp.stage(cur, path, readable, is_gzip(path), rejects, settings, mapping)
     from offload_metrics import langfuse
 
-    return langfuse.stage(cur, kind, path, header, rejects, settings, mapping)
+    return langfuse.stage(cur, kind, path, readable, header, rejects, settings, mapping)
 
 
 def _record_line_function(
@@ -1583,7 +1585,8 @@ def _classify_and_clean(
     """Account for every record, store rejections and conflicts, delete all but accepted rows.
 
     reader gives the records the file's reader refused (else they are read from its rejects
-    table); line_of the line of each record by ordinal (else worked out from the file)."""
+    table, with the lines too long to read); line_of the line of each record by ordinal (else
+    worked out from the file)."""
     table = model.kind
     params = {"load_id": load_id}
     stored, base = cur.execute(

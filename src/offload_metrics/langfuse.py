@@ -208,7 +208,7 @@ def _observation_runs(
         runs_sql = "select id as run_key, id as event_id, * from _lf_observations where is_agent"
     estimate_children = telemetry.estimate_sql("input_n", "output_n", "p")
     estimate_own = telemetry.estimate_sql(
-        "try_cast(a.input_raw as BIGINT)", "try_cast(a.output_raw as BIGINT)", "p"
+        telemetry.count_sql("a.input_raw"), telemetry.count_sql("a.output_raw"), "p"
     )
     own_is_unit = "true" if not per_trace else "false"
     estimated_children = f"sum({estimate_children}) filter (where u.is_generation and u.cost_raw is null)"
@@ -234,8 +234,8 @@ def _observation_runs(
         create or replace temp table _tele_runs as
         with owned as ({owner_sql}),
         units as (
-            select distinct on (w.run_key, o.id) w.run_key, o.*, try_cast(o.input_raw as BIGINT) as input_n,
-                   try_cast(o.output_raw as BIGINT) as output_n, {telemetry.money_sql("o.cost_raw")} as cost_n
+            select distinct on (w.run_key, o.id) w.run_key, o.*, {telemetry.count_sql("o.input_raw")} as input_n,
+                   {telemetry.count_sql("o.output_raw")} as output_n, {telemetry.money_sql("o.cost_raw")} as cost_n
             from owned as w join _lf_observations as o on o.id = w.id
         ),
         children as (
@@ -404,6 +404,7 @@ def stage(
     cur: duckdb.DuckDBPyConnection,
     kind: str,
     path: Path,
+    readable: Path,
     header,
     rejects: str,
     settings: config.Settings,
@@ -414,7 +415,7 @@ def stage(
 
     fields = OBSERVATION_FIELDS if kind == "langfuse_observations" else SCORE_FIELDS
     compressed = header.file_format != "parquet" and is_gzip(path)
-    _read_rows(cur, path, header.file_format, header.names, header.native_types, header.delimiter, compressed,
+    _read_rows(cur, readable, header.file_format, header.names, header.native_types, header.delimiter, compressed,
                rejects, fields)  # fmt: skip
     records = cur.execute("select count(*) from _lf_rows").fetchone()[0]  # type: ignore[index]
     telemetry.create_rejects(cur)

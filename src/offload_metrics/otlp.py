@@ -67,9 +67,12 @@ def _first_line_is_object(path: Path, compressed: bool) -> bool:
     return False
 
 
-def _read_records(cur: duckdb.DuckDBPyConnection, path: Path, compressed: bool, rejects: str) -> str:
-    """Each TracesData object of the file as a row of _otlp_lines (in file order); its format."""
-    params = {"path": str(path), "compression": "gzip" if compressed else "none"}
+def _read_records(
+    cur: duckdb.DuckDBPyConnection, path: Path, readable: Path, compressed: bool, rejects: str
+) -> str:
+    """Each TracesData object of the file as a row of _otlp_lines (in file order); its format.
+    DuckDB reads `readable` (the file under a name it takes literally)."""
+    params = {"path": str(readable), "compression": "gzip" if compressed else "none"}
     if _first_line_is_object(path, compressed):
         cur.execute(
             f"""
@@ -212,7 +215,7 @@ def _agent_runs(
     telemetry.register_prices(cur, settings)
     estimate_children = telemetry.estimate_sql("input_n", "output_n", "p")
     estimate_own = telemetry.estimate_sql(
-        "try_cast(a.input_raw as BIGINT)", "try_cast(a.output_raw as BIGINT)", "p"
+        telemetry.count_sql("a.input_raw"), telemetry.count_sql("a.output_raw"), "p"
     )
     estimated_children = f"sum({estimate_children}) filter (where u.is_inference and u.cost_raw is null)"
     evaluation_review = telemetry.review_sql(
@@ -256,7 +259,7 @@ def _agent_runs(
             group by o.agent_key, o.node_key
         ),
         typed_units as (
-            select *, try_cast(input_raw as BIGINT) as input_n, try_cast(output_raw as BIGINT) as output_n,
+            select *, {telemetry.count_sql("input_raw")} as input_n, {telemetry.count_sql("output_raw")} as output_n,
                    {telemetry.money_sql("cost_raw")} as cost_n
             from units
         ),
@@ -336,7 +339,7 @@ def _agent_runs(
                      when coalesce(c.inference_spans, 0) = 0 or (a.cost_raw is not null and c.with_cost = 0)
                          then cast(coalesce(a.own_cost, a.own_estimate) as VARCHAR)
                      else coalesce(c.cost_bad, cast(c.cost_sum as VARCHAR)) end as cost_usd,
-                cast((a.end_ns - a.start_ns + 500000) // 1000000 as VARCHAR) as latency_ms,
+                cast(cast(round((a.end_ns - a.start_ns) / 1000000) as BIGINT) as VARCHAR) as latency_ms,
                 case when a.cost_raw is not null and (coalesce(c.inference_spans, 0) = 0 or c.with_cost = 0)
                          then 0::DECIMAL(18,8)
                      when coalesce(c.inference_spans, 0) = 0 then coalesce(a.own_estimate, 0)
@@ -381,13 +384,14 @@ def _agent_runs(
 def stage(
     cur: duckdb.DuckDBPyConnection,
     path: Path,
+    readable: Path,
     compressed: bool,
     rejects: str,
     settings: config.Settings,
     mapping: Mapping,
 ) -> telemetry.Staged:
     """Read an OTLP JSON file into _tele_events and _tele_rejects (see telemetry.py)."""
-    record_format = _read_records(cur, path, compressed, rejects)
+    record_format = _read_records(cur, path, readable, compressed, rejects)
     _parse_spans(cur)
     records = cur.execute("select count(*) from _otlp_lines").fetchone()[0]  # type: ignore[index]
     # The text is parsed: free its memory for the agent tree.

@@ -429,6 +429,36 @@ def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
     conn.execute("drop table _review_changes")
 
 
+def _remove_counted_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
+    """Take out of usage_daily what later reviews changed for a load's events (its own reviews
+    are gone with the negation of its rollup)."""
+    zero = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS}
+    values = {
+        **zero,
+        **{name: f"e.{name}" for name in ("function", "business_unit", "team", "agent_id")},
+        "day": "cast(e.occurred_at as date)",
+        "correct": "-sum(coalesce(c.review = 'correct', false)::INTEGER - coalesce(e.review = 'correct', false)::INTEGER)",
+        "incorrect": "-sum(coalesce(c.review = 'incorrect', false)::INTEGER "
+        "- coalesce(e.review = 'incorrect', false)::INTEGER)",
+    }
+    conn.execute(
+        f"""
+        insert into usage_daily ({", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)})
+        select {", ".join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)}
+        from usage_events as e
+        join (select event_id, arg_max(review, load_id) as review from reviews_counted group by event_id) as c
+            on c.event_id = e.event_id
+        where e.load_id = $load_id
+        group by all
+        """,
+        {"load_id": load_id},
+    )
+    conn.execute(
+        "delete from reviews_counted where event_id in (select event_id from usage_events where load_id = ?)",
+        [load_id],
+    )
+
+
 def clear(conn: duckdb.DuckDBPyConnection) -> None:
     """Delete every loaded row, rejection and load record, in one transaction."""
     with transaction(conn):
@@ -452,6 +482,11 @@ def unload(conn: duckdb.DuckDBPyConnection, load_id: int) -> dict[str, int]:
         has_usage = conn.execute("select count(*) from usage_events where load_id = ?", [load_id]).fetchone()[
             0
         ]  # type: ignore[index]
+        if conn.execute("select count(*) from reviews where load_id = ?", [load_id]).fetchone()[0]:  # type: ignore[index]
+            raise StoreError(
+                f"Load {load_id} holds reviews (a Langfuse scores file), which cannot be unloaded one by one yet: "
+                "clear the database and load the files again without it."
+            )
         if has_usage:
             keys = [name for name, _ in USAGE_ROLLUP_COLUMNS[:5]]
             negated = keys + [f"-{name}" for name, _ in USAGE_ROLLUP_COLUMNS[5:]]
@@ -459,6 +494,7 @@ def unload(conn: duckdb.DuckDBPyConnection, load_id: int) -> dict[str, int]:
                 f"insert into usage_daily select {', '.join(negated)} from ({sql_text('rollup_usage_daily.sql')})",
                 {"load_id": load_id},
             )
+            _remove_counted_reviews(conn, load_id)
             _compact_usage_rollup(conn)
         for table in (*schema.KINDS, "rejected_rows", "loads"):
             count = conn.execute(f"delete from {table} where load_id = ?", [load_id]).fetchone()[0]  # type: ignore[index]

@@ -144,6 +144,14 @@ def estimate_sql(input_tokens: str, output_tokens: str, alias: str) -> str:
     )
 
 
+def count_sql(text: str) -> str:
+    """A token count as BIGINT, null unless written as a whole number (DuckDB's own cast would
+    round "12.5" to 13)."""
+    return (
+        f"(case when regexp_full_match({text}, '\\s*[+]?[0-9]{{1,18}}\\s*') then cast({text} as BIGINT) end)"
+    )
+
+
 def money_sql(text: str) -> str:
     """A cost attribute as DECIMAL(18,8): a number written as a double is rounded to 8 places."""
     return f"cast(round(try_cast({text} as DECIMAL(38,18)), 8) as DECIMAL(18,8))"
