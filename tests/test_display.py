@@ -41,7 +41,7 @@ def test_months_days_and_the_scale_note():
     assert (display.month(dt.date(2025, 3, 9)), display.day(dt.datetime(2025, 3, 9, 10)), display.month(None)) == (
         "2025-03", "2025-03-09", None,
     )  # fmt: skip
-    assert display.scale_note(19, 23, 18, 36) == "scaled in 19 months; on track is 18-36"
+    assert display.scale_note(19, 23, 18, 36) == "scaled in 19 months (on track: 18-36)"
     assert display.scale_note(None, 1, 18, 36) == "1 month since the first validated agent"
     assert display.scale_note(None, None, 18, 36) == "no validated agent yet"
 
