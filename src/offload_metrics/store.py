@@ -488,8 +488,10 @@ def unload(conn: duckdb.DuckDBPyConnection, load_id: int) -> dict[str, int]:
                 "clear the database and load the files again without it."
             )
         if has_usage:
-            keys = [name for name, _ in USAGE_ROLLUP_COLUMNS[:5]]
-            negated = keys + [f"-{name}" for name, _ in USAGE_ROLLUP_COLUMNS[5:]]
+            # The key columns (day to task_type) stay; every count after them is negated.
+            split = [name for name, _ in USAGE_ROLLUP_COLUMNS].index("tasks")
+            keys = [name for name, _ in USAGE_ROLLUP_COLUMNS[:split]]
+            negated = keys + [f"-{name}" for name, _ in USAGE_ROLLUP_COLUMNS[split:]]
             conn.execute(
                 f"insert into usage_daily select {', '.join(negated)} from ({sql_text('rollup_usage_daily.sql')})",
                 {"load_id": load_id},
