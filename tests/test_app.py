@@ -67,7 +67,7 @@ def test_the_app_starts_on_the_sample_and_says_so(sample_app, tmp_path):
 
     st.cache_resource.clear()  # the app lets go of the file, as when `make run` starts again
     gc.collect()
-    assert startup.describe() == f"Database: {tmp_path / 'app.duckdb'} (only the bundled sample; 5 loads)"
+    assert startup.describe() == f"Database: {tmp_path / 'app.duckdb'} (only the bundled sample; 6 loads)"
 
 
 def test_the_sample_clears_in_one_click(sample_app, tmp_path):
@@ -333,7 +333,7 @@ def test_adding_to_the_sample_says_so_on_every_page(sample_app, tmp_path):
     )
     sample_app.button(key="FormSubmitter:upload_form-Load").click().run()
     with store.connect(tmp_path / "app.duckdb") as conn:
-        assert conn.execute("select count(*) from loads").fetchone() == (6,)
+        assert conn.execute("select count(*) from loads").fetchone() == (7,)
     for name in PAGES:
         sample_app.switch_page(page(name)).run()
         assert "bundled sample organisation is mixed with your files" in sidebar_text(sample_app), name

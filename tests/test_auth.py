@@ -224,7 +224,7 @@ def test_a_session_change_stays_in_the_session_and_only_an_admin_saves_it(make_a
     app = make_app(USERS["program"])
     app.run()
     app.switch_page(page("data")).run()
-    app.number_input(key="s_min_accuracy").set_value(0.5)
+    app.text_input(key="s_min_accuracy").set_value("0.5")
     app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
     assert not app.exception
     assert app.session_state["settings"].gates.min_accuracy == 0.5
@@ -234,7 +234,7 @@ def test_a_session_change_stays_in_the_session_and_only_an_admin_saves_it(make_a
     app = make_app(USERS["admin"])
     app.run()
     app.switch_page(page("data")).run()
-    app.number_input(key="s_min_accuracy").set_value(0.5)
+    app.text_input(key="s_min_accuracy").set_value("0.5")
     app.button(key=f"FormSubmitter:settings_form-Apply and save to {tmp_path / 'offload.toml'}").click().run()
     assert not app.exception, [error.value for error in app.exception]
     saved = tomllib.loads((tmp_path / "offload.toml").read_text(encoding="utf-8"))
@@ -298,5 +298,5 @@ def test_loading_and_clearing_are_refused_below_admin_even_when_called(make_app,
     st.cache_resource.clear()
     with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert conn.execute("select count(*) from agents where agent_id = 'x'").fetchone() == (0,)
-        assert conn.execute("select count(*) from loads").fetchone() == (5,)
+        assert conn.execute("select count(*) from loads").fetchone() == (len(ui.SAMPLE_FILES),)
         assert conn.execute("select count(*) from audit").fetchone() == (0,)
