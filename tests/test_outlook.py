@@ -45,6 +45,7 @@ def test_a_projection_shows_its_month_range_and_the_function_that_comes_last(mak
 
     app = make_app(sample=False)
     app.run()
+    st.cache_resource.clear()  # the app holds the file read-only: let go of it to write
     with store.connect(tmp_path / "app.duckdb") as conn:
         # As in test_forecast: Marketing reached 40% in 2024-11, Sales is projected there in 2025-03,
         # 14 months after the first validation in 2024-01.
