@@ -360,3 +360,12 @@ def test_the_docs_carry_the_network_definitions_word_for_word():
     for name, text in network.DEFINITIONS.items():
         assert f"- **`{name}`**: {text}" in docs
         assert definitions.lookup(name) == text
+
+
+def test_a_network_without_ties_draws_no_lines_and_keeps_its_columns(data):
+    conn = data.baseline("A", 10, 800).load()
+    ties = network.network_ties(conn, metrics.Filters(), Settings())
+    assert (len(ties), {"a_business_unit", "a_x", "b_y", "collaboration_hours"} <= set(ties.columns)) == (
+        0,
+        True,
+    )

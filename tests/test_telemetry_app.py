@@ -61,7 +61,10 @@ def test_an_otlp_upload_is_mapped_and_the_unmapped_values_are_listed(app, tmp_pa
     assert not app.exception, [error.value for error in app.exception]
     agent_cost = next(metric for metric in app.metric if metric.label == "Agent cost")
     # Tiles show whole dollars: $1.50, all of it estimated.
-    assert (agent_cost.value, agent_cost.proto.delta) == ("$2", "$2 of it estimated from prices")
+    assert (agent_cost.value, agent_cost.proto.delta) == (
+        "$2",
+        "the usage log's cost; $2 of it estimated from prices",
+    )
 
 
 def test_applying_the_settings_form_keeps_the_mapping_and_prices(app):

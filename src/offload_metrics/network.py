@@ -260,7 +260,8 @@ def network_ties(conn, filters: metrics.Filters, settings: Settings) -> pd.DataF
             ties["a_business_unit"], ties["a_team"], ties["b_business_unit"], ties["b_team"], strict=True
         )
     ]
-    ties = ties[keep].reset_index(drop=True)
+    # A boolean array, not a list: an empty list would select no columns rather than no rows.
+    ties = ties[np.asarray(keep, dtype=bool)].reset_index(drop=True)
     ties["a_x"] = [places[(u, t)][0] for u, t in zip(ties["a_business_unit"], ties["a_team"], strict=True)]
     ties["a_y"] = [places[(u, t)][1] for u, t in zip(ties["a_business_unit"], ties["a_team"], strict=True)]
     ties["b_x"] = [places[(u, t)][0] for u, t in zip(ties["b_business_unit"], ties["b_team"], strict=True)]
