@@ -263,7 +263,7 @@ def test_the_catalog_shows_a_blueprint_without_raw_html(make_app, tmp_path):
     app.run()
     blueprint = "## Steps\n\n1. Connect the inbox.\n\n<script>alert('x')</script>"
     st.cache_resource.clear()  # the app holds the file read-only; this test writes to it directly
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         from offload_metrics import ingest
 
         ingest.load_file(conn, write_csv(tmp_path / "agents.csv", [example("agents", blueprint=blueprint)]))
@@ -317,7 +317,7 @@ def test_loading_over_the_sample_asks_and_replace_clears_it_in_one_step(sample_a
     )
     sample_app.button(key="FormSubmitter:upload_form-Load").click().run()
     assert not sample_app.exception
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert conn.execute("select file_name from loads").fetchall() == [("mine.csv",)]
         assert conn.execute("select agent_id from agents").fetchall() == [("mine",)]
     assert "sample" not in sidebar_text(sample_app)
@@ -332,7 +332,7 @@ def test_adding_to_the_sample_says_so_on_every_page(sample_app, tmp_path):
         write_csv(tmp_path / "mine.csv", [example("agents", agent_id="mine")]).read_bytes(),
     )
     sample_app.button(key="FormSubmitter:upload_form-Load").click().run()
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert conn.execute("select count(*) from loads").fetchone() == (7,)
     for name in PAGES:
         sample_app.switch_page(page(name)).run()
@@ -358,7 +358,7 @@ def test_the_catalog_counts_every_validated_agent_and_names_the_one_without_an_e
     shown = sample_app.dataframe[0].value
     assert len(shown) == validated
     [missing] = shown[shown["name"] == "no catalog entry"]["agent_id"].tolist()
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         [(line, reason)] = conn.execute(
             "select r.line, r.reason from rejected_rows r join loads l using (load_id) "
             "where l.kind = 'agents' and json_extract_string(r.raw, '$.agent_id') = ?",
@@ -430,7 +430,8 @@ def test_teams_of_the_same_name_in_two_business_units_stay_apart(sample_app):
 def test_with_only_usage_loaded_tiles_say_which_input_to_load(make_app, tmp_path):
     app = make_app(sample=False)
     app.run()
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    st.cache_resource.clear()  # the app holds the file read-only: let go of it to write
+    with store.connect(tmp_path / "app.duckdb", read_only=False) as conn:
         from offload_metrics import ingest
 
         ingest.load_file(conn, ROOT / "sample_data" / "usage_events.csv.gz")
@@ -478,7 +479,7 @@ def test_a_failed_upload_is_an_error_and_the_kind_can_be_chosen_on_the_page(make
     upload(app, "odd.csv", ambiguous)
     app.button(key="FormSubmitter:upload_form-Load").click().run()
     assert not app.error
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert conn.execute("select agent_id from agents").fetchall() == [("x",)]
 
 
@@ -513,7 +514,7 @@ def finance_app(make_app, tmp_path):
     rules.write_text(
         "source,match,function,business_unit,team\nvendor.account,acct-mkt,Marketing,Consumer,Brand\n"
     )
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         ingest.load_file(conn, write_csv(tmp_path / "usage.csv", usage))
         ingest.load_file(conn, write_csv(tmp_path / "saved.csv", [example("time_saved", team="Brand",
                          period_start="2025-04-01", period_end="2025-04-30")]))  # fmt: skip
