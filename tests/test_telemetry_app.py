@@ -54,7 +54,7 @@ def test_an_otlp_upload_is_mapped_and_the_unmapped_values_are_listed(app, tmp_pa
         "2 spans read, 1 usage events made, 1 records rejected" in m.value.replace("\\", "")
         for m in app.markdown
     )
-    with store.connect(tmp_path / "app.duckdb") as conn:
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert conn.execute("select agent_id, function, cost_usd from usage_events").fetchall() == [
             ("writer", "Marketing", 1.5)
         ]
