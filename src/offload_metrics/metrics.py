@@ -368,7 +368,12 @@ def agents(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
 def loaded_kinds(conn: duckdb.DuckDBPyConnection) -> set[str]:
     """The input kinds of which at least one row was accepted: what a figure can be computed from."""
     rows = conn.execute("select distinct kind from loads where accepted > 0").fetchall()
-    return {row[0] for row in rows}
+    kinds = {row[0] for row in rows}
+    # Telemetry files (OpenTelemetry, Langfuse) load usage events too.
+    has_usage = conn.execute("select exists (select 1 from usage_events)").fetchone()
+    if has_usage and has_usage[0]:
+        kinds.add("usage_events")
+    return kinds
 
 
 def catalog_rejections(conn: duckdb.DuckDBPyConnection, agent_ids: Sequence[str]) -> pd.DataFrame:
