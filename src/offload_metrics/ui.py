@@ -443,6 +443,8 @@ def applied_text(chosen: metrics.Filters, version: tuple[int, int]) -> str:
         resolved, previous = _resolved(dataclasses.astuple(chosen), version)
     except metrics.FilterError as error:
         return f"Nothing applies: {error}"
+    except Exception as error:  # dates the calendar cannot step past (9999): the page names the figures
+        return f"The applied months could not be worked out: {problem(error)}."
     months = metrics.months_between(resolved.date_from, resolved.date_to)  # type: ignore[arg-type]
     first, _ = _data_range(version)
     compared = (
