@@ -660,7 +660,7 @@ def spread(summary: pd.DataFrame) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("what:N", title=None, sort=None),
+            y=alt.Y("what:N", title=None, sort=None, axis=alt.Axis(labelLimit=0)),  # labels never cut
             x=alt.X(
                 "share:Q",
                 title="Share of replications",

@@ -16,7 +16,6 @@ st.caption(
 ui.table(validated, {
     "name": ("Agent", ui.TEXT), "agent_id": ("Id", ui.TEXT), "function": ("Function", ui.TEXT),
     "risk_class": ("Risk", ui.LABEL), "validated_on": ("Validated on", ui.DAY), "replications": ("Replications", ui.COUNT),
-    "seeding_strategy": ("Seeding", ui.LABEL), "source": ("Source", ui.LABEL),
     "hours_saved": ("Hours saved", ui.HOURS), "gate": ("Gate", ui.LABEL),
 }, family="catalog", key="catalog_table", height=320, highlight="gate",
    empty="No agent has been validated yet: load replication events with validated agents.")  # fmt: skip
@@ -53,7 +52,10 @@ if chosen is not None and records:
         ui.tile("Hours saved", display.hours(agent["hours_saved"]), "hours_saved", "catalog",
                 note=f"{display.plural(int(agent['teams']), 'team')}")  # fmt: skip
     with third:
-        ui.tile("Replications", display.count(agent["replications"]), "replications", "replication")
+        # Seeding and source under the chosen agent: as table columns they pushed the gate off the page.
+        ui.tile("Replications", display.count(agent["replications"]), "replications", "replication",
+                note="; ".join(f"{name}: {'not recorded' if display.missing(agent.get(column)) else display.label(agent[column]).lower()}"
+                               for name, column in (("Seeding", "seeding_strategy"), ("source", "source"))))  # fmt: skip
     with fourth:
         ui.tile("Gate", display.label(agent["gate"]), "gate", "gates",
                 note=f"Accuracy {display.share(agent['accuracy'])}, automation {display.share(agent['automation'])}")  # fmt: skip

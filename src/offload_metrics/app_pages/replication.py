@@ -81,17 +81,18 @@ with first:
 with second:
     ui.tile("Expected at random", display.share(ui.first(spread, "expected_share"), 0), "expected_share")
 with third:
-    ui.tile("p-value", display.number(ui.first(spread, "p_value"), 3), "p_value")
+    p_value = ui.first(spread, "p_value")
+    # A p-value rounds to 0.000 only below 0.001: say so rather than show an impossible zero.
+    shown_p = "< 0.001" if not display.missing(p_value) and float(p_value) < 0.0005 else display.number(p_value, 3)
+    ui.tile("p-value", shown_p, "p_value")
 with fourth:
     ui.tile("Median days along ties", display.days(ui.first(spread, "median_days_along_ties")),
             "median_days_along_ties",
             delta=f"not along ties {display.days(ui.first(spread, 'median_days_not_along_ties'))}")  # fmt: skip
-left, right = st.columns([2, 3])
-with left:
-    ui.chart(charts.spread(spread), key="replication_spread")
-with right:
-    ui.table(ui.get("replication_spread"), {
-        "agent_id": ("Agent", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT), "business_unit": ("Copied to", ui.TEXT),
-        "deployed_on": ("Deployed on", ui.DAY), "replication_days": ("Days", ui.COUNT),
-        "tied": ("Tied before", ui.FLAG), "tie_hours": ("Hours together before", ui.NUMBER),
-    }, key="replication_spread_rows", height=260, empty="No replication in this range.")  # fmt: skip
+# The chart above its table: beside it, the table's seven columns would not fit.
+ui.chart(charts.spread(spread), key="replication_spread")
+ui.table(ui.get("replication_spread"), {
+    "agent_id": ("Agent", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT), "business_unit": ("Copied to", ui.TEXT),
+    "deployed_on": ("Deployed on", ui.DAY), "replication_days": ("Days", ui.COUNT),
+    "tied": ("Tied before", ui.FLAG), "tie_hours": ("Hours together before", ui.NUMBER),
+}, key="replication_spread_rows", height=260, empty="No replication in this range.")  # fmt: skip
