@@ -195,8 +195,9 @@ def test_every_page_renders_its_charts_without_error(server, page, path):
     )
     page.set_viewport_size({"width": 1440, "height": max(900, height)})
     page.wait_for_function(
+        # A table in a closed expander is not drawn until opened: wait for the ones on show.
         "() => [...document.querySelectorAll(\"[data-testid='stDataFrame']\")].every("
-        "(grid) => grid.querySelector('canvas'))",
+        "(grid) => !grid.checkVisibility() || grid.querySelector('canvas'))",
         timeout=60_000,
     )
     page.wait_for_timeout(1500)

@@ -764,7 +764,9 @@ def shown(frame: pd.DataFrame, columns: dict[str, tuple[str, str]]) -> pd.DataFr
         kind = columns[name][1]
         if kind in TEXT_FORMATTERS:
             # An undefined value reads "—" (each page says why), never the grid's grey "None".
-            table[name] = table[name].map(TEXT_FORMATTERS[kind]).astype(object).where(lambda cells: cells.notna(), "—")
+            table[name] = (
+                table[name].map(TEXT_FORMATTERS[kind]).astype(object).where(lambda cells: cells.notna(), "—")
+            )
     return table
 
 

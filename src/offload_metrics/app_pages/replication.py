@@ -83,7 +83,9 @@ with second:
 with third:
     p_value = ui.first(spread, "p_value")
     # A p-value rounds to 0.000 only below 0.001: say so rather than show an impossible zero.
-    shown_p = "< 0.001" if not display.missing(p_value) and float(p_value) < 0.0005 else display.number(p_value, 3)
+    shown_p = (
+        "< 0.001" if not display.missing(p_value) and float(p_value) < 0.0005 else display.number(p_value, 3)
+    )
     ui.tile("p-value", shown_p, "p_value")
 with fourth:
     ui.tile("Median days along ties", display.days(ui.first(spread, "median_days_along_ties")),
