@@ -548,7 +548,7 @@ def test_finance_reconciles_the_usage_log_with_the_bills_and_shows_estimates_apa
     # 4 completed briefs x (45 - 8) / 60 hours x $60 (the team has no baseline rate) = $148.00.
     assert shown["Labor value, estimated"] == "$148"
     # 4 of the 5 usage tasks are in March, which has no time_saved row; April's one task is covered.
-    assert shown["Usage tasks with documented savings"] == "20.0%"
+    assert shown["Tasks documented"] == "20.0%"
     hover = {metric.label: metric.proto.help for metric in finance_app.metric}
     assert (
         "team Consumer / Brand, campaign_brief: 45 -> 8 minutes per task (estimate"

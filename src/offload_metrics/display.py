@@ -189,6 +189,11 @@ KIND_LABELS = {
     "replication_events": "replication events",
     "agents": "the agent catalog",
     "org_baseline": "the organisation baseline",
+    "vendor_costs": "vendor cost reports",
+    "vendor_usage": "vendor usage reports",
+    "task_baselines": "task baselines",
+    "collaboration": "collaboration data",
+    "viva_collaboration": "a Viva Insights collaboration export",
 }
 
 

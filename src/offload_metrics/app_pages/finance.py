@@ -110,32 +110,34 @@ st.caption(
     f"(the setting finance.cost_source is {settings.finance.cost_source})."
 )
 reconciled = ui.get("reconciliation_summary", by=("organisation",))
+# Without any vendor bill loaded, "bills minus usage log" would read as the whole usage cost unbilled.
+BILLS = ("vendor_costs",)
 first, second, third, fourth = st.columns(4)
 with first:
     ui.tile("Cost in the usage log", display.money(ui.first(reconciled, "usage_cost_usd")),
             "usage_cost_usd", "reconciliation_summary")  # fmt: skip
 with second:
     ui.tile("Cost on the vendors' bills", display.money(ui.first(reconciled, "vendor_cost_usd")),
-            "vendor_cost_usd", "reconciliation_summary", delta="assigned to functions")  # fmt: skip
+            "vendor_cost_usd", "reconciliation_summary", delta="assigned to functions", needs=BILLS)  # fmt: skip
 with third:
     ui.tile("Bills minus usage log", display.money(ui.first(reconciled, "difference_usd")),
-            "difference_usd", "reconciliation_summary",
+            "difference_usd", "reconciliation_summary", needs=BILLS,
             delta=f"{display.share(ui.first(reconciled, 'difference_share'))} of the bills")  # fmt: skip
 with fourth:
     ui.tile("Unassigned vendor cost", display.money(ui.first(reconciled, "unassigned_vendor_cost_usd") or 0),
-            "unassigned_vendor_cost_usd", "reconciliation_summary",
+            "unassigned_vendor_cost_usd", "reconciliation_summary", needs=BILLS,
             delta="no mapping rule for the account")  # fmt: skip
-left, right = st.columns(2)
-with left:
-    st.subheader("By function and month", help=ui.help_for("difference_usd", "reconciliation"))
+# One above the other: side by side, half a page is too narrow for their six columns.
+st.subheader("By function and month", help=ui.help_for("difference_usd", "reconciliation"))
+if ui.can_show(*BILLS):
     ui.table(ui.get("reconciliation"), {
         "function": ("Function", ui.TEXT), "month": ("Month", ui.MONTH),
         "usage_cost_usd": ("Usage log", ui.MONEY), "vendor_cost_usd": ("Vendor bills", ui.MONEY),
         "difference_usd": ("Difference", ui.MONEY), "difference_share": ("Share of bills", ui.SHARE),
     }, family="reconciliation", key="finance_reconciliation",
        empty="No vendor cost report is loaded: load OpenAI or Anthropic cost exports, or a vendor_costs CSV.")  # fmt: skip
-with right:
-    st.subheader("By vendor account", help=ui.help_for("Definition", "reconciliation_accounts"))
+st.subheader("By vendor account", help=ui.help_for("Definition", "reconciliation_accounts"))
+if ui.can_show(*BILLS):
     ui.table(ui.get("reconciliation_accounts"), {
         "vendor": ("Vendor", ui.TEXT), "account": ("Account", ui.TEXT), "assigned_to": ("Assigned to", ui.TEXT),
         "vendor_cost_usd": ("Billed", ui.MONEY), "unit_usage_cost_usd": ("Unit's usage log", ui.MONEY),
@@ -157,11 +159,12 @@ with second:
               delta="estimated, not in net savings", delta_color="off", delta_arrow="off", border=True,
               help=f"{ui.help_for('estimated_labor_value_usd', 'estimates')}\n\n{basis}")  # fmt: skip
 with third:
-    ui.tile("Usage tasks with documented savings", display.share(ui.first(covered, "documented_task_share")),
-            "documented_task_share", "coverage")  # fmt: skip
+    # Short labels fit a quarter of the page; the note says what the share is of.
+    ui.tile("Tasks documented", display.share(ui.first(covered, "documented_task_share")),
+            "documented_task_share", "coverage", note="of usage tasks have documented time savings")  # fmt: skip
 with fourth:
-    ui.tile("Usage cost with documented savings", display.share(ui.first(covered, "documented_cost_share")),
-            "documented_cost_share", "coverage")  # fmt: skip
+    ui.tile("Cost documented", display.share(ui.first(covered, "documented_cost_share")),
+            "documented_cost_share", "coverage", note="of usage cost has documented time savings")  # fmt: skip
 st.subheader("Estimated savings by team and month", help=basis)
 ui.table(estimates, {
     "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
