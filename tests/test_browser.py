@@ -294,15 +294,18 @@ def test_enter_applies_a_typed_date_and_the_sidebar_shows_the_applied_range(serv
     url, _ = server
     page.goto(f"{url}/finance")
     settle(page, PAGES["finance"])
-    applied = page.locator("[data-testid='stSidebar'] [data-testid='stCaptionContainer']").first
+    # The applied range's caption (the sidebar's first caption may be the sign-in note).
+    applied = page.locator("[data-testid='stSidebar'] [data-testid='stCaptionContainer']").filter(
+        has_text="Showing"
+    )
     assert "as of 2025-12-31" in applied.inner_text()
     page.get_by_role("spinbutton", name="month, As of").click()
     page.keyboard.type("06")
     page.keyboard.press("Enter")
     # Applied at once (not after the field loses focus): the range now ends with as of.
     page.wait_for_function(
-        "() => document.querySelector(\"[data-testid='stSidebar'] [data-testid='stCaptionContainer']\")"
-        ".innerText.includes('as of 2025-06-30')",
+        "() => [...document.querySelectorAll(\"[data-testid='stSidebar'] [data-testid='stCaptionContainer']\")]"
+        ".some((caption) => caption.innerText.includes('as of 2025-06-30'))",
         timeout=10_000,
     )
     assert "Showing 2024-01 to 2025-06 (18 months, as of 2025-06-30)" in applied.inner_text()
