@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -846,6 +847,9 @@ def markdown_from_data(text: str) -> None:
 
 
 def chart(figure, key: str | None = None) -> None:
+    # Fit the width only: a legend below a chart adds to its height instead of squashing the plot.
+    if isinstance(figure, alt.Chart | alt.LayerChart):
+        figure = figure.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
     st.altair_chart(figure, width="stretch", key=key)
 
 
