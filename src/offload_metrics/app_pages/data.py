@@ -68,11 +68,17 @@ else:
             st.rerun()
 
 st.subheader("Load history", help="Every load: where each row read went.")
-ui.table(ui.loads(), {
+history = ui.loads()
+# Telemetry's own counts only once a telemetry file is loaded: empty columns pushed the time off the page.
+telemetry = (
+    {"records_read": ("Spans or observations read", ui.COUNT), "events_made": ("Events made", ui.COUNT)}
+    if "records_read" in history.columns and history["records_read"].notna().any()
+    else {}
+)
+ui.table(history, {
     "load_id": ("Load", ui.COUNT), "file_name": ("File", ui.TEXT), "kind": ("Kind", ui.LABEL),
     "rows_read": ("Read", ui.COUNT), "accepted": ("Accepted", ui.COUNT), "duplicate": ("Duplicate", ui.COUNT),
-    "conflict": ("Conflict", ui.COUNT), "rejected": ("Rejected", ui.COUNT),
-    "records_read": ("Spans or observations read", ui.COUNT), "events_made": ("Events made", ui.COUNT),
+    "conflict": ("Conflict", ui.COUNT), "rejected": ("Rejected", ui.COUNT), **telemetry,
     "finished_at": ("Loaded at (UTC)", ui.TIME),
 }, key="data_loads", empty="No file has been loaded.")  # fmt: skip
 st.caption("Over all loads:")
