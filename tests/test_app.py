@@ -591,11 +591,17 @@ def test_where_to_seed_next_ranks_the_reports_teams_with_reasons_and_draws_the_n
     sample_app.switch_page(page("seed")).run()
     assert not sample_app.exception, [error.value for error in sample_app.exception]
     expected = expected_report(tmp_path)
-    ranking = next(frame.value for frame in sample_app.dataframe if "reason" in frame.value.columns)
+    ranking = next(frame.value for frame in sample_app.dataframe if "seed_score" in frame.value.columns)
     first = expected["where_to_seed"][0]
-    assert (ranking["team"].iloc[0], ranking["business_unit"].iloc[0], ranking["reason"].iloc[0]) == (
-        first["team"], first["business_unit"], first["reason"],
-    )  # fmt: skip
+    assert (ranking["team"].iloc[0], ranking["business_unit"].iloc[0]) == (
+        first["team"],
+        first["business_unit"],
+    )
+    # The reason is written in full under the table (Markdown, punctuation escaped: read it as shown).
+    said = [element.value.replace("\\", "") for element in sample_app.markdown]
+    assert any(
+        f"Rank 1: **{first['team']}** ({first['business_unit']}): {first['reason']}" in text for text in said
+    ), said
     assert tiles(sample_app)["Teams in the network"] == display.count(len(expected["network_teams"]))
     picture = [chart for chart in sample_app.get("vega_lite_chart") if "Centrality index" in chart.proto.spec]
     assert picture, "the network picture is missing"
@@ -605,7 +611,7 @@ def test_the_function_filter_narrows_where_to_seed_next(sample_app, tmp_path):
     sample_app.switch_page(page("seed")).run()
     sample_app.sidebar.multiselect(key="function").set_value(["Finance"]).run()
     assert not sample_app.exception, [error.value for error in sample_app.exception]
-    ranking = next(frame.value for frame in sample_app.dataframe if "reason" in frame.value.columns)
+    ranking = next(frame.value for frame in sample_app.dataframe if "seed_score" in frame.value.columns)
     expected = expected_report(tmp_path, metrics.Filters(functions=("Finance",)))["where_to_seed"]
     assert list(ranking["team"]) == [row["team"] for row in expected]
     assert set(ranking["function"]) <= {"Finance"}

@@ -84,7 +84,6 @@ def forecast_table() -> None:
         for name, share in forecast.milestones(settings)
     }
     # The curve's midpoint is a fitting detail (the JSON report has it): without it the table fits.
-    frame["forecast"] = frame["forecast"].replace({"yes": "Yes"})
     ui.table(frame, {"function": ("Function", ui.TEXT), "forecast": ("Forecast", ui.TEXT),
                      "ceiling": ("Ceiling", ui.SHARE),
                      **{name: (title, ui.TEXT) for name, title in names.items()}},
