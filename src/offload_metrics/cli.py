@@ -139,6 +139,11 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
     return table
 
 
+def _db_flag(db: Path | None) -> str:
+    """The --db the user gave, for a command a hint suggests next (nothing when none was given)."""
+    return f" --db {db}" if db else ""
+
+
 @main.command("ingest")
 @db_option
 @click.option("--kind", type=click.Choice(ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
@@ -201,7 +206,9 @@ def ingest_command(
     for failure in failures:
         console.print(f"[red]{failure.file}[/red]: {failure.message}")
     if any(result.rejected or result.conflict for result in results):
-        console.print("Rejected and conflicting rows, with line and reason: offload-metrics rejects")
+        console.print(
+            f"Rejected and conflicting rows, with line and reason: offload-metrics rejects{_db_flag(db)}"
+        )
     conn.close()
     sys.exit(EXIT_FAILED_FILE if failures else 0)
 
@@ -222,6 +229,7 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
 
     conn = _open(db, must_exist=True, read_only=True)
     frame = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
+    total = store.rejected_count(conn, load_id=load_id)
     values = mapping.unmapped_values(conn)
     conn.close()
     if unmapped:
@@ -247,7 +255,8 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
     if frame.empty:
         out.print("No unmapped values." if unmapped else "No rejected or conflicting rows.")
         return
-    table = Table(title="Rejected and conflicting rows", title_justify="left")
+    shown = f"showing {len(frame):,} of {total:,}" if len(frame) < total else f"all {total:,}"
+    table = Table(title=f"Rejected and conflicting rows ({shown})", title_justify="left")
     for column in ("load_id", "file_name", "line", "column_name", "outcome", "reason"):
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in frame.itertuples(index=False):
@@ -255,6 +264,10 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
             str(row.load_id), row.file_name, str(row.line), row.column_name or "", row.outcome, row.reason
         )
     out.print(table)
+    if len(frame) < total:
+        console.print(
+            f"Showing {len(frame):,} of {total:,}: --limit 0 lists them all, --format csv writes them."
+        )
 
 
 @main.command("clear")
@@ -370,6 +383,14 @@ def report_command(
             console.print(f"  {line}")
         console.print("Or remove every load with 'offload-metrics clear'.")
         sys.exit(EXIT_DATABASE)
+    _check_choices(conn, "--function", functions, metrics.functions(conn, metrics.Filters()))
+    _check_choices(conn, "--business-unit", business_units, metrics.business_units(conn, metrics.Filters()))
+    _, last = metrics.data_range(conn)
+    if as_of and last and as_of.date() > last:
+        console.print(
+            f"[yellow]Warning:[/yellow] --as-of {as_of.date()} is after the latest data ({last}): nothing after "
+            f"{last} is loaded, so the figures are those of {last} and the gate window ends in days without data."
+        )
     filters = metrics.Filters(
         as_of=as_of.date() if as_of else None,
         date_from=date_from.date() if date_from else None,
@@ -403,6 +424,18 @@ def report_command(
         console.print(f"wrote {out}")
     else:
         click.echo(text)
+
+
+def _check_choices(conn, option: str, given: tuple[str, ...], known: list[str]) -> None:
+    """An unknown filter value is an error naming the known ones, not a report of nulls."""
+    unknown = [value for value in given if value not in known]
+    if unknown:
+        conn.close()
+        listed = ", ".join(known) or "none (nothing is loaded)"
+        console.print(
+            f"[red]Unknown {option} {', '.join(repr(value) for value in unknown)}.[/red] Known: {listed}."
+        )
+        sys.exit(EXIT_USAGE)
 
 
 @main.command("rollup")
@@ -485,6 +518,8 @@ def alerts_command(db, as_of, config_file, functions, business_units, output, mi
 
     settings = _settings(config_file)
     conn = _open(db, must_exist=True, read_only=True)
+    _check_choices(conn, "--function", functions, metrics.functions(conn, metrics.Filters()))
+    _check_choices(conn, "--business-unit", business_units, metrics.business_units(conn, metrics.Filters()))
     filters = metrics.Filters(
         as_of=as_of.date() if as_of else None,
         functions=tuple(functions),
@@ -531,13 +566,24 @@ def alerts_command(db, as_of, config_file, functions, business_units, output, mi
 @click.option("--clean", is_flag=True, help="No duplicates, conflicts or bad values.")
 @click.option("--compress", is_flag=True, help="Write usage events as usage_events.csv.gz.")
 @click.option(
+    "--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The database the printed load command names (nothing is loaded here).",
+)  # fmt: skip
+@click.option(
     "--viva",
     "viva_out",
     type=click.Path(file_okay=False, path_type=Path),
     help="Also write the network as a Viva Insights group-to-group export, with its mapping, into this folder.",
 )
 def sample_command(
-    out: Path, events: int, months: int, seed: int, clean: bool, compress: bool, viva_out: Path | None
+    out: Path,
+    events: int,
+    months: int,
+    seed: int,
+    clean: bool,
+    compress: bool,
+    db: Path | None,
+    viva_out: Path | None,
 ) -> None:
     """Write the sample organisation's input files (and a manifest) into OUT."""
     with console.status(f"Generating {events:,} usage events and the rest of the story..."):
@@ -555,9 +601,10 @@ def sample_command(
             *(f"{defects.get(key, 0):,}" for key in ("duplicate", "conflict", "rejected")),
         )
     console.print(table)
-    console.print(f"Load it with: offload-metrics ingest {out}/*")
+    console.print(f"Load it with: offload-metrics ingest{_db_flag(db)} {out}/*")
     if result.viva:
         console.print(
-            f"The Viva export holds the same network: offload-metrics ingest --mapping {result.viva['mapping']} "
-            f"{result.viva['viva_collaboration']} (into a database without {out}/collaboration.csv)"
+            f"The Viva export holds the same network: offload-metrics ingest{_db_flag(db)} --mapping "
+            f"{result.viva['mapping']} {result.viva['viva_collaboration']} (into a database without "
+            f"{out}/collaboration.csv)"
         )
