@@ -11,6 +11,8 @@ st.set_page_config(page_title="Offload metrics", page_icon=str(ui.ICON), layout=
 
 auth.gate()
 ui.start_on_sample()
+notice = st.sidebar.empty()
+ui.sample_notice(notice, with_button=False)
 st.session_state["filters"] = ui.sidebar_filters()
 
 PAGES = {
@@ -33,5 +35,5 @@ if not auth.can_see_money():
 # Pages in the top bar: the sidebar holds the filters, all of them on screen at 1440x900.
 st.navigation(PAGES, position="top").run()
 
-# After the page, so that a file the page just loaded counts.
-ui.sample_notice()
+# Again after the page, so that a file the page just loaded counts; with its button this time.
+ui.sample_notice(notice)

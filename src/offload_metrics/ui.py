@@ -18,6 +18,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from offload_metrics import auth, config, definitions, display, ingest, metrics, report, startup, store
 from offload_metrics.config import Settings
@@ -153,19 +154,29 @@ def showing_sample() -> bool:
     return last is not None and data_version()[0] == last and has_sample()
 
 
-def sample_notice() -> None:
-    """On every page while sample rows are in the database: say so, and how to be rid of them."""
+def sample_notice(place: DeltaGenerator | None = None, with_button: bool = True) -> None:
+    """On every page while sample rows are in the database: say so, and how to be rid of them.
+
+    Drawn into `place` (an empty slot at the top of the sidebar): once before the page, so it shows
+    at once, and again after it, so that a file the page just loaded counts and the button is there.
+    """
+    place = place if place is not None else st.sidebar.empty()
     if showing_sample():
-        st.sidebar.info("Showing the bundled sample organisation, not your data.", icon=":material/science:")
-        if st.sidebar.button("Clear the sample and load my own files", key="clear_sample", width="stretch"):
-            clear_database()
-            st.switch_page(PAGES / "data.py")
+        with place.container():
+            st.info("Showing the bundled sample organisation, not your data.", icon=":material/science:")
+            if with_button and st.button(
+                "Clear the sample and load my own files", key="clear_sample", width="stretch"
+            ):
+                clear_database()
+                st.switch_page(PAGES / "data.py")
     elif has_sample():
-        st.sidebar.warning(
+        place.warning(
             "The bundled sample organisation is mixed with your files: every figure includes it. Start over "
             "on the Data page to keep only your own.",
             icon=":material/science:",
         )
+    else:
+        place.empty()
 
 
 def replace_sample(paths: Sequence[Path], say: Callable[[str], object], names=None, kind=None, fail=None):
