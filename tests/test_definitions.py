@@ -73,10 +73,6 @@ def test_every_defined_metric_is_a_column_the_file_outputs(conn, family):
     from offload_metrics.config import Settings
 
     by = metrics.DIMENSIONS.get(family, (None,))[1:2] or ()
-    sql = metrics.render(family, tuple(by))
-    filters = metrics.Filters().resolve(conn)
-    used = set(metrics._PARAMETER.findall(metrics._COMMENT.sub("", sql)))
-    values = {key: value for key, value in metrics.parameters(filters, Settings()).items() if key in used}
-    outputs = {row[0] for row in conn.execute(f"describe {sql}", values).fetchall()}
+    outputs = set(metrics.query(conn, family, metrics.Filters(), Settings(), by).columns)
     named = {entry.name for entry in definitions.all_definitions() if entry.file == f"{family}.sql"}
     assert named - {"Definition", "Grain"} <= outputs
