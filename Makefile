@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/streamlit run app.py
 
+# Coverage counts the CLI and app processes the tests start too (coverage's subprocess patch).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --cov=offload_metrics --cov-report=term
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
@@ -27,6 +28,7 @@ spark-demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 sample: $(STAMP)
 	$(BIN)/offload-metrics sample --out sample_data --compress
