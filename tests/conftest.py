@@ -261,6 +261,29 @@ def records(frame, *columns):
     return [tuple(row) for row in picked.itertuples(index=False)]
 
 
+@contextlib.contextmanager
+def database_held(db: Path, *, read_only: bool = False):
+    """Another process holding the database open, for as long as the block runs."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, duckdb; c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == 'ro'); "
+            "print('holding', flush=True); time.sleep(60)",
+            str(db),
+            "ro" if read_only else "rw",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 # --- the real app under `streamlit run`, and Debian's Chromium (tests/test_browser*.py) -------------
 
 ROOT = Path(__file__).resolve().parents[1]
