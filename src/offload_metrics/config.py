@@ -352,11 +352,6 @@ class Settings(_Group):
     forecast: Forecast = Field(default_factory=Forecast)
     alerts: Alerts = Field(default_factory=Alerts)
 
-    @property
-    def crossing_share(self) -> float:
-        """The share at which a function crosses into acceleration: the cascade threshold."""
-        return self.adoption.phase_bounds[1]
-
 
 ROLE_NAMES = ("executive", "program", "finance", "admin")
 Role = Literal["executive", "program", "finance", "admin"]
