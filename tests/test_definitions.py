@@ -76,3 +76,17 @@ def test_every_defined_metric_is_a_column_the_file_outputs(conn, family):
     outputs = set(metrics.query(conn, family, metrics.Filters(), Settings(), by).columns)
     named = {entry.name for entry in definitions.all_definitions() if entry.file == f"{family}.sql"}
     assert named - {"Definition", "Grain"} <= outputs
+
+
+def test_write_replaces_only_the_generated_part(tmp_path):
+    page = tmp_path / "metrics.md"
+    page.write_text(
+        f"# Metrics\nHand-written.\n{definitions.DOCS_START}\nstale words\n{definitions.DOCS_END}\nAfter.\n",
+        encoding="utf-8",
+    )
+    definitions.write(str(page))
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith(f"# Metrics\nHand-written.\n{definitions.DOCS_START}\n")
+    assert text.endswith(f"{definitions.DOCS_END}\nAfter.\n")
+    assert "stale words" not in text
+    assert "### `usage.sql`" in text
