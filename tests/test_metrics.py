@@ -758,3 +758,13 @@ def test_catalog_and_the_validated_agents_to_replicate(data):
         ("c2", "Finance", None, None, None, None, 0.0, 0, False),
     ]
     assert list(metrics.validated_catalog(frame)["agent_id"]) == ["c1", "c3"]
+
+
+def test_dates_come_from_resolved_filters_only(data):
+    conn = data.usage("2025-03-10", "a1").usage("2025-05-20", "a1").load()
+    with pytest.raises(metrics.FilterError, match="resolve them"):
+        _ = metrics.Filters().dates
+    # as_of is the last day of data; the range runs from the first day's month to as_of.
+    assert metrics.Filters().resolve(conn).dates == metrics.Dates(
+        as_of=D(2025, 5, 20), date_from=D(2025, 3, 1), date_to=D(2025, 5, 20), history_from=D(2025, 3, 1)
+    )
