@@ -34,4 +34,4 @@ sample: $(STAMP)
 	$(BIN)/offload-metrics sample --out sample_data --compress
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache .mypy_cache .coverage .coverage.*
