@@ -21,8 +21,9 @@ run: $(STAMP)
 	@echo "==> Serving the dashboard at http://localhost:8501 (Ctrl+C stops it)"
 	@$(BIN)/streamlit run app.py --server.headless true
 
+# Coverage counts the CLI and app processes the tests start too (coverage's subprocess patch).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --cov=offload_metrics --cov-report=term
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
@@ -33,9 +34,10 @@ spark-demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 sample: $(STAMP)
 	$(BIN)/offload-metrics sample --out sample_data --compress
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache .mypy_cache .coverage .coverage.*

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -251,3 +259,111 @@ def records(frame, *columns):
     picked = frame[list(columns)].astype(object)
     picked = picked.where(picked.notna(), None)
     return [tuple(row) for row in picked.itertuples(index=False)]
+
+
+@contextlib.contextmanager
+def database_held(db: Path, *, read_only: bool = False):
+    """Another process holding the database open, for as long as the block runs."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, duckdb; c = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == 'ro'); "
+            "print('holding', flush=True); time.sleep(60)",
+            str(db),
+            "ro" if read_only else "rw",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# --- the real app under `streamlit run`, and Debian's Chromium (tests/test_browser*.py) -------------
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_data"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
+    """Until the url answers 200; a process that exits or never answers fails the test with its output."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.3)
+    process.kill()
+    pytest.fail(f"{url} did not come up: {process.stdout.read() if process.stdout else ''}")
+
+
+@contextlib.contextmanager
+def streamlit_server(folder: Path, *extra: str, port: int | None = None, **environment: str):
+    """streamlit run app.py with the project's .streamlit/config.toml, on a database in `folder`."""
+    port = port or free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.fileWatcherType",
+            "none",
+            *extra,
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "OFFLOAD_METRICS_DB": str(folder / "app.duckdb"),
+            "OFFLOAD_METRICS_CONFIG": str(folder / "offload.toml"),
+            "OFFLOAD_METRICS_SAMPLE_DIR": str(SAMPLE),
+            **environment,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for(f"{url}/_stcore/health", process)
+    try:
+        yield url, port
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield launched
+        launched.close()

@@ -623,3 +623,14 @@ def test_replication_velocity_says_whether_replication_followed_the_network(samp
     verdict = expected_report(tmp_path)["replication_spread"]["verdict"]
     assert verdict.startswith("Replication followed the network")
     assert verdict in [info.value for info in sample_app.info]
+
+
+def test_an_undefined_number_in_a_table_reads_a_dash_not_none(sample_app):
+    # On the sample, R&D is still in its pilot plateau (7.1% at 2025-12): it has entered no phase, so
+    # it has no place in the cascade; Marketing crossed 15% first (2025-03), so it ranks 1.
+    sample_app.switch_page(page("adoption")).run()
+    tables = [frame.value for frame in sample_app.dataframe if "cascade_rank" in frame.value.columns]
+    assert tables, "the phase table is on the Adoption page"
+    ranks = dict(zip(tables[0]["function"], tables[0]["cascade_rank"], strict=True))
+    assert ranks["R&D"] == "—"
+    assert ranks["Marketing"] == "1"

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from conftest import example, write_csv
+from conftest import CHROMIUM, ROOT, example, streamlit_server, write_csv
 
-ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "test-output" / "browser"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # url path -> charts the page draws on the sample data
 PAGES = {
     "": 2,
@@ -32,15 +22,6 @@ PAGES = {
     "finance": 3,
     "data": 0,
 }
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
@@ -50,68 +31,12 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """streamlit run app.py on a fresh database, which starts on the bundled sample."""
     folder = tmp_path_factory.mktemp("browser")
-    port = free_port()
-    environment = {
-        **os.environ,
-        "OFFLOAD_METRICS_DB": str(folder / "app.duckdb"),
-        "OFFLOAD_METRICS_CONFIG": str(folder / "offload.toml"),
-        "OFFLOAD_METRICS_SAMPLE_DIR": str(ROOT / "sample_data"),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-        ],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(f"streamlit did not start: {process.stdout.read() if process.stdout else ''}")
-    yield url, folder
-    process.terminate()
-    process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
+    with streamlit_server(folder, "--server.headless", "true") as (url, _port):
+        yield url, folder
 
 
 @pytest.fixture

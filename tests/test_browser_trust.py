@@ -3,10 +3,8 @@ nothing, readers during a load, and a server that listens on this machine only."
 
 from __future__ import annotations
 
-import contextlib
 import http.server
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -17,12 +15,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from test_browser import ARGS, CHROMIUM, free_port, settle
+from test_browser import settle
 
-from conftest import example, write_csv
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_data"
+from conftest import CHROMIUM, SAMPLE, example, free_port, streamlit_server, wait_for, write_csv
 
 pytestmark = [
     pytest.mark.browser,
@@ -31,69 +26,6 @@ pytestmark = [
         reason="Debian's chromium is not installed on this machine (.ci/run installs it with apt-get)",
     ),
 ]
-
-
-def wait_for(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.3)
-    process.kill()
-    pytest.fail(f"{url} did not come up: {process.stdout.read() if process.stdout else ''}")
-
-
-@contextlib.contextmanager
-def streamlit_server(folder: Path, *extra: str, port: int | None = None, **environment: str):
-    """streamlit run app.py with the project's .streamlit/config.toml, on a database in `folder`."""
-    port = port or free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.fileWatcherType",
-            "none",
-            *extra,
-        ],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "OFFLOAD_METRICS_DB": str(folder / "app.duckdb"),
-            "OFFLOAD_METRICS_CONFIG": str(folder / "offload.toml"),
-            "OFFLOAD_METRICS_SAMPLE_DIR": str(SAMPLE),
-            **environment,
-        },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_for(f"{url}/_stcore/health", process)
-    try:
-        yield url, port
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

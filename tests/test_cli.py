@@ -10,13 +10,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from conftest import example, write_csv
+from conftest import database_held, example, write_csv
 
 CLI = shutil.which("offload-metrics") or str(Path(sys.executable).with_name("offload-metrics"))
 
@@ -75,26 +74,8 @@ def test_the_database_comes_from_the_environment(tmp_path):
 
 def test_a_database_in_use_gets_a_plain_message(tmp_path):
     db = tmp_path / "busy.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-            import time, duckdb
-            conn = duckdb.connect({str(db)!r})
-            print("holding", flush=True)
-            time.sleep(60)
-        """),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    with database_held(db):
         result = run("ingest", "--db", str(db), str(write_csv(tmp_path / "a.csv", [example("agents")])))
-    finally:
-        holder.kill()
-        holder.wait()
     assert result.returncode == 3
     assert "is in use by process" in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
@@ -190,22 +171,9 @@ def test_an_as_of_after_the_latest_data_warns(tmp_path):
 def test_report_and_rejects_read_beside_a_dashboard_holding_the_database(tmp_path):
     db = sample_db(tmp_path)
     # The dashboard holds the file read-only (it opens it for writing only to load, clear or save).
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import time, duckdb
-            conn = duckdb.connect({str(db)!r}, read_only=True)
-            print("holding", flush=True)
-            time.sleep(60)
-        """)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    with database_held(db, read_only=True):
         report = run("report", "--db", str(db), "--format", "md")
         rejects = run("rejects", "--db", str(db), "--limit", "5")
-    finally:
-        holder.kill()
-        holder.wait()
     assert report.returncode == 0, report.stderr
     assert report.stdout.startswith("# Offloading report as of 2025-12-31")
     assert rejects.returncode == 0, rejects.stderr
@@ -466,24 +434,9 @@ def test_file_arguments_are_literal_paths_never_globs(tmp_path, literal, other):
 
 def test_report_and_rejects_read_beside_a_process_holding_the_database_read_only(tmp_path):
     db = _loaded_db(tmp_path)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time, duckdb; c = duckdb.connect(sys.argv[1], read_only=True); print('ready', flush=True); "
-            "time.sleep(60)",
-            str(db),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    with database_held(db, read_only=True):
         report = run("report", "--db", str(db))
         rejects = run("rejects", "--db", str(db))
-    finally:
-        holder.kill()
-        holder.wait()
 
     assert report.returncode == 0, report.stderr
     assert _tasks(report) == 2

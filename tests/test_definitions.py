@@ -73,11 +73,7 @@ def test_every_defined_metric_is_a_column_the_file_outputs(conn, family):
     from offload_metrics.config import Settings
 
     by = metrics.DIMENSIONS.get(family, (None,))[1:2] or ()
-    sql = metrics.render(family, tuple(by))
-    filters = metrics.Filters().resolve(conn)
-    used = set(metrics._PARAMETER.findall(metrics._COMMENT.sub("", sql)))
-    values = {key: value for key, value in metrics.parameters(filters, Settings()).items() if key in used}
-    outputs = {row[0] for row in conn.execute(f"describe {sql}", values).fetchall()}
+    outputs = set(metrics.query(conn, family, metrics.Filters(), Settings(), by).columns)
     named = {entry.name for entry in definitions.all_definitions() if entry.file == f"{family}.sql"}
     assert named - {"Definition", "Grain"} <= outputs
 
@@ -102,3 +98,17 @@ def test_plain_lines_name_only_settings_and_fill_the_current_values():
     assert definitions.in_words("average_latency_ms", "usage", changed) == definitions.lookup(
         "average_latency_ms", "usage"
     )
+
+
+def test_write_replaces_only_the_generated_part(tmp_path):
+    page = tmp_path / "metrics.md"
+    page.write_text(
+        f"# Metrics\nHand-written.\n{definitions.DOCS_START}\nstale words\n{definitions.DOCS_END}\nAfter.\n",
+        encoding="utf-8",
+    )
+    definitions.write(str(page))
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith(f"# Metrics\nHand-written.\n{definitions.DOCS_START}\n")
+    assert text.endswith(f"{definitions.DOCS_END}\nAfter.\n")
+    assert "stale words" not in text
+    assert "### `usage.sql`" in text

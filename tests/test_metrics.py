@@ -598,3 +598,200 @@ def test_presets_are_whole_months_ending_with_the_as_of_month():
     assert metrics.preset_range("Last quarter", dt.date(2025, 2, 1), first) == (
         dt.date(2024, 10, 1), dt.date(2024, 12, 31),
     )  # fmt: skip
+
+
+# --- figures with no test of their own before: each expected value worked out by hand -------------
+
+
+def test_hours_by_agent_over_the_range(data):
+    conn = (
+        # a1 in Brand: delegated 60 x 30 / 60 = 30 h, saved 60 x (30 - 10) / 60 = 20 h.
+        data.saved("2025-03", "Brand", tasks=60, baseline=30, minutes=10, agent="a1")
+        # a1 in Web: delegated 30 x 60 / 60 = 30 h, saved 30 x (60 - 20) / 60 = 20 h.
+        .saved("2025-03", "Web", tasks=30, baseline=60, minutes=20, agent="a1")
+        # a2 in Brand: delegated and saved 12 x 50 / 60 = 10 h.
+        .saved("2025-04", "Brand", tasks=12, baseline=50, minutes=0, agent="a2")
+        # May is outside the range: not counted.
+        .saved("2025-05", "Brand", tasks=600, baseline=60, minutes=0, agent="a1")
+        .load()
+    )
+    spring = metrics.Filters(date_from=D(2025, 3, 1), date_to=D(2025, 4, 30))
+    frame = metrics.hours_by_agent(conn, spring, SETTINGS)
+    # a1: 30 + 30 delegated, 20 + 20 saved, 60 + 30 tasks, teams Brand and Web; a2 as above.
+    assert records(frame, "agent_id", "delegated_hours", "hours_saved", "documented_tasks", "teams") == [
+        ("a1", 60.0, 40.0, 90, 2),
+        ("a2", 10.0, 10.0, 12, 1),
+    ]
+
+
+def test_replication_trend_per_validation_quarter(data):
+    conn = (
+        # Validated before the range: not counted.
+        data.event("v0", "validated", "2024-12-31", "Consumer")
+        .event("v0", "deployed", "2025-01-05", "Sales")
+        # Q1: v1 copied after 30 days (10 Jan to 9 Feb), v2 after 28 + 31 + 30 + 31 = 120 days, v3 never.
+        .event("v1", "validated", "2025-01-10", "Consumer")
+        .event("v1", "deployed", "2025-02-09", "Sales")
+        .event("v2", "validated", "2025-02-01", "Consumer")
+        .event("v2", "deployed", "2025-06-01", "Sales")
+        .event("v3", "validated", "2025-03-31", "Consumer")
+        # Q2: v4's deployment in its own pilot unit does not count; Retail 10 days after validation does.
+        .event("v4", "validated", "2025-04-01", "Consumer")
+        .event("v4", "deployed", "2025-04-02", "Consumer")
+        .event("v4", "deployed", "2025-04-11", "Retail")
+        .load()
+    )
+    half = metrics.Filters(as_of=D(2025, 6, 30), date_from=D(2025, 1, 1), date_to=D(2025, 6, 30))
+    frame = metrics.replication_trend(conn, half, SETTINGS)
+    # Q1: 3 validated, 2 replicated, median of 30 and 120 = 75, one of three within 90 days.
+    # Q2: 1 validated, 1 replicated after 10 days, within 90 days.
+    assert records(
+        frame,
+        "quarter",
+        "validated_agents",
+        "replicated_agents",
+        "median_replication_days",
+        "replicated_within_90_days",
+    ) == [("2025-Q1", 3, 2, 75.0, pytest.approx(1 / 3)), ("2025-Q2", 1, 1, 10.0, 1.0)]
+
+
+def test_finance_trend_builds_the_pool_month_by_month(data):
+    conn = (
+        data.baseline("Brand", 10, 1000, rate="60")
+        .baseline("Deals", 10, 1000, rate="50", function="Sales", bu="Sales")
+        # March, Marketing: 60 h x $60 = $3600 against $100 of usage: net $3500, pool 0.25 x 3500 = $875.
+        .saved("2025-03", "Brand", tasks=60, baseline=60, minutes=0)
+        .usage("2025-03-10", "a1", cost="100")
+        # March, Sales: 10 h x $50 = $500 against $800: net -$300, pool 0 (never negative).
+        .saved("2025-03", "Deals", tasks=10, baseline=60, minutes=0, function="Sales", bu="Sales")
+        .usage("2025-03-10", "s1", function="Sales", bu="Sales", team="Deals", cost="800")
+        # April, Marketing: no savings, $20 of usage: net -$20, pool 0.
+        .usage("2025-04-10", "a1", cost="20")
+        # May, Marketing: 30 h x $60 = $1800 at no cost: net $1800, pool 0.25 x 1800 = $450.
+        .saved("2025-05", "Brand", tasks=30, baseline=60, minutes=0)
+        .load()
+    )
+    frame = metrics.finance_trend(conn, metrics.Filters(), SETTINGS, exact=True)
+    # March sums both functions: labor 3600 + 500, cost 100 + 800, net 3500 - 300, but the pool is
+    # the sum of the function-months' pools (875 + 0), not 0.25 x 3200. Cumulative: 875, 875, 875 + 450.
+    assert [
+        (month.strftime("%Y-%m"), labor, cost, net, pool, cumulative)
+        for month, labor, cost, net, pool, cumulative in records(
+            frame,
+            "month",
+            "labor_value_usd",
+            "agent_cost_usd",
+            "net_savings_usd",
+            "reinvestment_pool_usd",
+            "cumulative_pool_usd",
+        )
+    ] == [
+        ("2025-03", Decimal(4100), Decimal(900), Decimal(3200), Decimal(875), Decimal(875)),
+        ("2025-04", Decimal(0), Decimal(20), Decimal(-20), Decimal(0), Decimal(875)),
+        ("2025-05", Decimal(1800), Decimal(0), Decimal(1800), Decimal(450), Decimal(1325)),
+    ]
+
+
+def test_adoption_org_names_the_leading_and_lagging_function_and_the_gap(data):
+    conn = _cascade_data(data).load()
+    frame = metrics.adoption_org(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)
+    picked = {
+        row[0].strftime("%Y-%m"): row[1:]
+        for row in records(
+            frame, "month", "leading_function", "leading_share", "lagging_function", "lagging_share", "gap"
+        )
+    }
+    # Routine 1000 h each; D has no baseline and is never leading or lagging.
+    # 2024-01 (the first validation's month): every share 0; ties go to the later name when leading
+    # and the earlier name when lagging.
+    assert picked["2024-01"] == ("C", 0.0, "A", 0.0, 0.0)
+    # 2025-01: A 50 / 1000, B 80 / 1000, C nothing yet.
+    assert picked["2025-01"] == ("B", 0.08, "C", 0.0, 0.08)
+    # 2025-03: A 0.14, B 0.15, C 0.20: gap 0.06.
+    assert picked["2025-03"] == ("C", 0.2, "A", 0.14, pytest.approx(0.06))
+    # 2025-06: A 0.35, B 0.45, C 0.50: gap 0.15.
+    assert picked["2025-06"] == ("C", 0.5, "A", 0.35, pytest.approx(0.15))
+
+
+def test_in_plateau_lists_the_functions_below_the_pilot_bound(data):
+    conn = _cascade_data(data).load()
+    frame = metrics.cascade(conn, metrics.Filters(as_of=D(2025, 2, 28)), SETTINGS)
+    # February: A 100 / 1000 = 0.10 and B 0.12 are at the crossing point; C 10 / 1000 = 0.01 is on the
+    # plateau; D has no baseline, so no phase.
+    assert records(metrics.in_plateau(frame), "function", "offloaded_share") == [("C", 0.01)]
+
+
+def test_team_leaderboard_and_grown_teams(data):
+    conn = (
+        data.baseline("Validated", headcount=5, routine=500)
+        .baseline("Better", headcount=5, routine=500)
+        .baseline("Grew", headcount=5, routine=500)
+        .baseline("Bigger", headcount=5, routine=500)
+        .baseline("Steady", headcount=10, routine=1000)
+        # 250 h over 5 x 160 = 800 h: 0.3125, validated.
+        .saved("2025-03", "Validated", tasks=300, baseline=60, minutes=10)
+        # 288 h over 800 h: 0.36, validated, and better than Validated.
+        .saved("2025-03", "Better", tasks=288, baseline=60, minutes=0)
+        # 330 h over 6 x 160 = 960 h: 0.34375, but 6 people against 5: grew, not validated.
+        .saved("2025-03", "Grew", tasks=330, baseline=60, minutes=0, headcount=6)
+        # 60 h over 7 x 160 = 1120 h, 7 people against 5: grew.
+        .saved("2025-03", "Bigger", tasks=60, baseline=60, minutes=0, headcount=7)
+        # 100 h over 1600 h: 0.0625, neither.
+        .saved("2025-03", "Steady", tasks=100, baseline=60, minutes=0)
+        .load()
+    )
+    teams = metrics.net_output(conn, metrics.Filters(), SETTINGS, by=metrics.TEAMS)
+    assert records(metrics.team_leaderboard(teams), "team", "best_uplift", "validated_teams") == [
+        ("Better", 0.36, 1),
+        ("Validated", 0.3125, 1),
+    ]
+    assert records(metrics.grown_teams(teams), "team", "teams_grew_headcount") == [("Bigger", 1), ("Grew", 1)]
+
+
+def test_catalog_and_the_validated_agents_to_replicate(data):
+    conn = (
+        data.agent("c1", "Marketing", name="Writer")
+        .agent("c2", "Finance", name="Analyst")
+        .agent("c3", "Sales", name="Router")
+        # c1: validated in Consumer, copied to Sales; 16 of 20 reviewed correct, 45 of 50 completed: pass.
+        .event("c1", "validated", "2025-02-01", "Consumer")
+        .event("c1", "deployed", "2025-03-03", "Sales")
+        .gated("c1", "2025-03-15", tasks=50, completed=45, correct=16, incorrect=4)
+        # c1 saved 60 x (30 - 10) / 60 = 20 h in one team.
+        .saved("2025-03", "Brand", tasks=60, baseline=30, minutes=10, agent="c1")
+        # c3: validated in Sales under the Support function, never copied, no usage.
+        .event("c3", "validated", "2025-03-10", "Sales", function="Support")
+        # x9 is validated but not catalogued: not listed.
+        .event("x9", "validated", "2025-03-11", "Sales")
+        .load()
+    )
+    filters = metrics.Filters(as_of=D(2025, 3, 31), date_from=D(2025, 1, 1), date_to=D(2025, 3, 31))
+    frame = metrics.catalog(conn, filters, SETTINGS)
+    # Validated first, then by function (the validation's, else the owner's) and name.
+    assert records(
+        frame,
+        "agent_id",
+        "function",
+        "validated_on",
+        "first_replicated_on",
+        "replications",
+        "gate",
+        "hours_saved",
+        "teams",
+        "is_validated",
+    ) == [
+        ("c1", "Marketing", pd_ts("2025-02-01"), pd_ts("2025-03-03"), 1, "pass", 20.0, 1, True),
+        ("c3", "Support", pd_ts("2025-03-10"), None, 0, "insufficient_data", 0.0, 0, True),
+        ("c2", "Finance", None, None, None, None, 0.0, 0, False),
+    ]
+    assert list(metrics.validated_catalog(frame)["agent_id"]) == ["c1", "c3"]
+
+
+def test_dates_come_from_resolved_filters_only(data):
+    conn = data.usage("2025-03-10", "a1").usage("2025-05-20", "a1").load()
+    with pytest.raises(metrics.FilterError, match="resolve them"):
+        _ = metrics.Filters().dates
+    # as_of is the last day of data; the range runs from the first day's month to as_of.
+    assert metrics.Filters().resolve(conn).dates == metrics.Dates(
+        as_of=D(2025, 5, 20), date_from=D(2025, 3, 1), date_to=D(2025, 5, 20), history_from=D(2025, 3, 1)
+    )

@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import gzip
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -536,3 +537,24 @@ def test_a_file_without_agent_spans_loads_nothing_and_says_so(conn, tmp_path):
     result = ingest.load_file(conn, write_lines(tmp_path / "t.jsonl", [traces_data(spans, **MARKETING)]))
     assert (result.rows_read, result.records_read, result.outside) == (0, 1, 1)
     assert result.message == "1 spans read, 0 usage events made, 0 records rejected, 1 spans in no agent run"
+
+
+def test_rejects_shows_the_unmapped_values_before_the_rows_and_alone_with_unmapped(conn, db_path, tmp_path):
+    spans = [agent_span("a000000000000001", "writer")]
+    path = write_lines(tmp_path / "t.jsonl", [traces_data(spans, service__name="billing")])
+    ingest.load_file(conn, path, mapping=org(tmp_path))
+    conn.close()
+
+    def rejects(*args: str) -> str:
+        done = subprocess.run(
+            [CLI, "rejects", "--db", str(db_path), *args],
+            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "300"},
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    both = rejects()
+    assert both.index("Unmapped values") < both.index("Rejected and conflicting rows")
+    assert 'resource.service.name="billing"' in both
+    alone = rejects("--unmapped")
+    assert "Unmapped values" in alone and "Rejected and conflicting rows" not in alone

@@ -10,7 +10,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from conftest import example, snapshot, table_rows, write_csv
+from conftest import database_held, example, snapshot, table_rows, write_csv
 from offload_metrics import ingest, schema, store
 
 
@@ -76,30 +76,12 @@ def test_a_newer_database_is_refused(db_path):
 
 def test_a_database_held_by_another_process_gets_a_plain_message(db_path):
     store.connect(db_path).close()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-            import sys, time, duckdb
-            conn = duckdb.connect({str(db_path)!r})
-            print("holding", flush=True)
-            time.sleep(60)
-        """),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    with database_held(db_path) as holder:
         with pytest.raises(store.DatabaseBusy) as raised:
             store.connect(db_path)
         message = str(raised.value)
         assert f"in use by process {holder.pid}" in message
         assert "Nothing was changed" in message
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_clear_removes_every_row_and_load(conn, tmp_path):

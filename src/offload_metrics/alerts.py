@@ -78,10 +78,12 @@ def _month_start(day: dt.date, back: int = 0) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def gate_newly_failing(conn, filters: metrics.Filters, settings: Settings) -> list[Alert]:
+def gate_newly_failing(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> list[Alert]:
     """Agents that fail their gate at as_of and did not gate_lookback_days earlier."""
     now = metrics.gates(conn, filters, settings)
-    earlier_day = filters.as_of - dt.timedelta(days=settings.alerts.gate_lookback_days)
+    earlier_day = filters.dates.as_of - dt.timedelta(days=settings.alerts.gate_lookback_days)
     earlier = metrics.gates(conn, dataclasses.replace(filters, as_of=earlier_day), settings)
     failed_before = set(earlier.loc[earlier["gate"] == "fail", "agent_id"])
     alerts = []
@@ -112,18 +114,20 @@ def gate_newly_failing(conn, filters: metrics.Filters, settings: Settings) -> li
     return alerts
 
 
-def _monthly_usage(conn, filters: metrics.Filters, settings: Settings, by: str, months: int) -> pd.DataFrame:
+def _monthly_usage(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings, by: str, months: int
+) -> pd.DataFrame:
     window = dataclasses.replace(
-        filters, date_from=_month_start(filters.as_of, months), date_to=filters.as_of
+        filters, date_from=_month_start(filters.dates.as_of, months), date_to=filters.dates.as_of
     )
     return metrics.usage(conn, window, settings, by=(by, "month"), exact=True)
 
 
-def cost_spikes(conn, filters: metrics.Filters, settings: Settings) -> list[Alert]:
+def cost_spikes(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> list[Alert]:
     """Agents and functions whose cost per task in the as_of month is more than cost_multiple times
     the median of their monthly cost per task over the cost_trailing_months months before."""
     rules = settings.alerts
-    this_month = pd.Timestamp(_month_start(filters.as_of))
+    this_month = pd.Timestamp(_month_start(filters.dates.as_of))
     multiple = Decimal(str(rules.cost_multiple))
     alerts = []
     for by, page in (("agent_id", PAGES["fleet"]), ("function", PAGES["finance"])):
@@ -159,12 +163,14 @@ def cost_spikes(conn, filters: metrics.Filters, settings: Settings) -> list[Aler
     return alerts
 
 
-def plateau_too_long(conn, filters: metrics.Filters, settings: Settings) -> list[Alert]:
+def plateau_too_long(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> list[Alert]:
     """Functions in the pilot plateau at as_of more than plateau_months after their first validation."""
     cascade = metrics.cascade(conn, filters, settings)
     replication = metrics.replication(conn, filters, settings)
     first = replication.groupby("function")["validated_on"].min()
-    as_of_index = filters.as_of.year * 12 + filters.as_of.month
+    as_of_index = filters.dates.as_of.year * 12 + filters.dates.as_of.month
     alerts = []
     for row in metrics.in_plateau(cascade).itertuples(index=False):
         if row.function not in first.index:
@@ -192,7 +198,9 @@ def plateau_too_long(conn, filters: metrics.Filters, settings: Settings) -> list
     return alerts
 
 
-def waiting_for_copy(conn, filters: metrics.Filters, settings: Settings) -> list[Alert]:
+def waiting_for_copy(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> list[Alert]:
     """Validated agents that no other business unit has copied after more than waiting_days days."""
     replication = metrics.replication(conn, filters, settings)
     waiting = replication[replication["days_waiting"] > settings.alerts.waiting_days]
@@ -216,10 +224,14 @@ def waiting_for_copy(conn, filters: metrics.Filters, settings: Settings) -> list
     ]
 
 
-def grew_without_uplift(conn, filters: metrics.Filters, settings: Settings) -> list[Alert]:
+def grew_without_uplift(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> list[Alert]:
     """Teams whose headcount in the as_of month is above their baseline while their uplift stays
     below the validation bar."""
-    month = dataclasses.replace(filters, date_from=_month_start(filters.as_of), date_to=filters.as_of)
+    month = dataclasses.replace(
+        filters, date_from=_month_start(filters.dates.as_of), date_to=filters.dates.as_of
+    )
     teams = metrics.net_output_teams(conn, month, settings)
     bar = settings.net_output.validation_uplift
     grown = teams[
@@ -248,13 +260,13 @@ def grew_without_uplift(conn, filters: metrics.Filters, settings: Settings) -> l
     ]
 
 
-def usage_fell(conn, filters: metrics.Filters, settings: Settings) -> list[Alert]:
+def usage_fell(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> list[Alert]:
     """Agents whose tasks fell by more than usage_drop from one whole month to the next: the last
     whole month up to as_of against the month before it."""
     rules = settings.alerts
-    last_whole = 0 if filters.as_of == metrics.month_end(filters.as_of) else 1
+    last_whole = 0 if filters.dates.as_of == metrics.month_end(filters.dates.as_of) else 1
     latest, previous = (
-        pd.Timestamp(_month_start(filters.as_of, back)) for back in (last_whole, last_whole + 1)
+        pd.Timestamp(_month_start(filters.dates.as_of, back)) for back in (last_whole, last_whole + 1)
     )
     usage = _monthly_usage(conn, filters, settings, "agent_id", last_whole + 1)
     tasks = {

@@ -142,7 +142,7 @@ def cascade(
 ) -> alt.LayerChart:
     """Each function's offloaded share by month, over the phase bands: the functional cascade; with
     a projection (forecast.projection), each forecast as a dashed line with its range."""
-    crossing = pd.DataFrame({"share": [settings.crossing_share]})
+    crossing = pd.DataFrame({"share": [settings.adoption.phase_bounds[1]]})
     # One colour per function in the lines and in their projections.
     functions = sorted(set(adoption["function"]))
     colors = alt.Scale(scheme="tableau10", domain=functions)

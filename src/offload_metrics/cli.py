@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import duckdb
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from offload_metrics import config, display, export, ingest, metrics, report, sample, schema, store
@@ -94,12 +94,12 @@ class _ProgressDisplay:
 
     def __init__(self) -> None:
         self.progress: Progress | None = None
-        self.task = None
+        self.task: TaskID | None = None
 
     def tick(self, state: ingest.LoadProgress) -> None:
         if state.elapsed < ingest.PROGRESS_AFTER_SECONDS:
             return
-        if self.progress is None:
+        if self.progress is None or self.task is None:
             self.progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -183,11 +183,15 @@ def ingest_command(
     for file in files:
         bar = _ProgressDisplay()
         state = ingest.LoadProgress(file=file.name)
+
+        def load_one(progress: ingest.LoadProgress, file: Path = file) -> ingest.LoadResult:
+            return ingest.load_file(
+                conn, file, kind=kind, progress=progress, settings=settings, mapping=organisation
+            )
+
         try:
             result = ingest.run_with_progress(
-                lambda progress, file=file: ingest.load_file(
-                    conn, file, kind=kind, progress=progress, settings=settings, mapping=organisation
-                ),
+                load_one,
                 bar.tick,
                 state,
             )
@@ -335,8 +339,8 @@ def schema_command(as_json: bool, kind: str | None) -> None:
             title=f"{name}: {model.title} (unique key: {', '.join(model.key)})",
             title_justify="left",
         )
-        for column in ("column", "rule", "description"):
-            table.add_column(column, overflow="fold")
+        for heading in ("column", "rule", "description"):
+            table.add_column(heading, overflow="fold")
         for column in schema.columns(model):
             table.add_row(column.name, column.rule_text, column.description)
         for rule in model.row_rules:
@@ -533,7 +537,7 @@ def alerts_command(db, as_of, config_file, functions, business_units, output, mi
         sys.exit(EXIT_USAGE)
     finally:
         conn.close()
-    body = alerts.to_json(found, filters.as_of)
+    body = alerts.to_json(found, filters.dates.as_of)
     if output == "json":
         click.echo(body)
     elif not found:

@@ -352,11 +352,6 @@ class Settings(_Group):
     forecast: Forecast = Field(default_factory=Forecast)
     alerts: Alerts = Field(default_factory=Alerts)
 
-    @property
-    def crossing_share(self) -> float:
-        """The share at which a function crosses into acceleration: the cascade threshold."""
-        return self.adoption.phase_bounds[1]
-
 
 ROLE_NAMES = ("executive", "program", "finance", "admin")
 Role = Literal["executive", "program", "finance", "admin"]
@@ -488,8 +483,9 @@ def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None
 def describe_settings() -> list[dict[str, object]]:
     """Every setting with its key, default and description, for docs and the settings form."""
     rows = []
-    for group_name, group_field in Settings.model_fields.items():
-        group = group_field.default_factory()  # type: ignore[misc]
+    defaults = Settings()
+    for group_name in Settings.model_fields:
+        group = getattr(defaults, group_name)
         for name, field in type(group).model_fields.items():
             rows.append(
                 {

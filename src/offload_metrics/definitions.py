@@ -23,7 +23,8 @@ DOCS_END = "<!-- definitions:end -->"
 FAMILIES = (
     "usage", "gates", "net_output", "net_output_summary", "hours_by_agent", "adoption", "adoption_org",
     "adoption_cascade", "adoption_program", "replication", "replication_drivers", "replication_curve",
-    "replication_summary", "replication_trend", "replication_ties", "collaboration_ties", "network_nodes",
+    "replication_summary", "replication_trend", "replication_ties", "replication_validations",
+    "replication_deployments", "collaboration_ties", "network_nodes",
     "pilot_teams", "task_pain", "appetite_measured", "grassroots", "finance", "finance_summary", "finance_trend",
     "agents", "catalog", "functions",
     "business_units", "data_range", "usage_selected", "time_saved_selected", "macro_adoption_phase", "macro_chosen",
@@ -31,7 +32,7 @@ FAMILIES = (
     "rollup_usage_daily", "rollup_usage_daily_compact", "rollup_reviews",
     # Finance on vendor bills, and estimated time saved.
     "reconciliation", "reconciliation_summary", "reconciliation_accounts", "vendor_unassigned", "estimates",
-    "estimates_summary", "coverage", "vendor_costs_selected", "stg_vendor_costs", "stg_vendor_unassigned",
+    "estimates_summary", "coverage", "vendor_costs_selected", "usage_function_months", "vendor_function_months", "stg_vendor_costs", "stg_vendor_unassigned",
     "stg_task_baselines", "savings_side_by_side", "stg_vendor_usage",
 )  # fmt: skip
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
+import typing
 import warnings
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -107,6 +109,11 @@ def month_text(index: float) -> str | None:
         return None
     whole = int(index)
     return f"{whole // 12:04d}-{whole % 12 + 1:02d}"
+
+
+def month_start(index: int) -> pd.Timestamp:
+    """The first day of the month with this index (year x 12 + month - 1)."""
+    return pd.Timestamp(year=index // 12, month=index % 12 + 1, day=1)
 
 
 def _first_month_at(t: np.ndarray | float, start: int) -> np.ndarray:
@@ -335,7 +342,9 @@ def _organisation(fits: list[FunctionForecast], program: dict[str, object], sett
             result["reason"] = f"fewer than {needed} functions have a forecast"
         else:
             point = np.sort([_scale_point(fit) for fit in candidates])[needed - 1]
-            draws = np.sort(np.vstack([fit.scale_draws for fit in candidates]), axis=0)[needed - 1]
+            draws = np.sort(
+                np.vstack([fit.scale_draws for fit in candidates if fit.scale_draws is not None]), axis=0
+            )[needed - 1]
             tail = (1 - settings.forecast.interval) / 2
             low, high = np.quantile(draws, [tail, 1 - tail], method="inverted_cdf")
             if not math.isfinite(point):
@@ -352,11 +361,11 @@ def _organisation(fits: list[FunctionForecast], program: dict[str, object], sett
     if first_deployment is not None:
         start = month_index(first_deployment)
         for key in ("", "_low", "_high"):
-            month = result[f"first_scale_month{key}"]
-            if month is not None:
-                result[f"time_to_scale_months{key}"] = month_index(month) - start
+            milestone = result[f"first_scale_month{key}"]
+            if isinstance(milestone, str):
+                result[f"time_to_scale_months{key}"] = month_index(milestone) - start
         span = result["time_to_scale_months"]
-        if span is not None:
+        if isinstance(span, int):
             low, high = settings.adoption.scale_months
             result["trajectory"] = "fast" if span < low else "slow" if span > high else "on_track"
     if candidates:
@@ -407,7 +416,7 @@ def _curve(rows: pd.DataFrame, settings: Settings, as_of_month: int, tail: float
     return pd.DataFrame(
         {
             "function": fit.function,
-            "month": [pd.Timestamp(month_text(month) + "-01") for month in months],
+            "month": [month_start(int(month)) for month in months],
             "share": np.clip(point, 0, 1),
             "share_low": np.clip(low, 0, 1),
             "share_high": np.clip(high, 0, 1),
@@ -415,14 +424,16 @@ def _curve(rows: pd.DataFrame, settings: Settings, as_of_month: int, tail: float
     )
 
 
-def backtest(conn, settings: Settings, holdout_months: int = 6) -> list[dict[str, object]]:
+def backtest(
+    conn: duckdb.DuckDBPyConnection, settings: Settings, holdout_months: int = 6
+) -> list[dict[str, object]]:
     """Fit on all but the last holdout_months months up to as_of; compare each crossing projected
     then with the month it happened (error = projected - actual, in months), for the crossings
     that happened by as_of."""
     full = metrics.Filters().resolve(conn)
     as_of_month = month_index(full.as_of)
     cutoff = month_index(full.as_of) - holdout_months
-    earlier = metrics.month_end(pd.Timestamp(month_text(cutoff) + "-01").date())
+    earlier = metrics.month_end(month_start(cutoff).date())
     past = metrics.adoption(conn, metrics.Filters(as_of=earlier), settings)
     actual = metrics.adoption(conn, metrics.Filters(as_of=full.as_of), settings)
     rows = []
@@ -483,7 +494,8 @@ def table(summary: dict[str, object], settings: Settings) -> pd.DataFrame:
     """forecast()'s functions as one row each: the fit, each milestone's month with its range (or
     "observed"), and why a function has no forecast."""
     rows = []
-    for item in summary["functions"]:  # type: ignore[union-attr]
+    # summary is forecast()'s JSON-shaped result: "functions" holds one dict per function.
+    for item in typing.cast("list[dict[str, typing.Any]]", summary["functions"]):
         row = {
             "function": item["function"],
             "forecast": "yes" if item["has_forecast"] else f"no: {reason_text(item['reason'], settings)}",

@@ -15,7 +15,7 @@ import duckdb
 from offload_metrics import config, telemetry
 from offload_metrics.mapping import Mapping
 
-MAX_LINE_BYTES = 1 << 26
+MAX_LINE_BYTES = telemetry.MAX_LINE_BYTES
 OBSERVATION_FIELDS = (
     "id", "trace_id", "type", "parent_observation_id", "start_time", "end_time", "name", "level",
     "usage_details", "cost_details", "total_cost", "latency", "metadata", "environment", "project_id",
@@ -95,18 +95,7 @@ def _read_rows(
             extract.append(
                 f"case when doc is not null then json_extract_string(doc, {path_literal}) end as {field}"
             )
-    cur.execute(
-        f"""
-        create or replace temp table _lf_lines as
-        select line
-        from read_csv($path, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x01', quote = '',
-                      escape = '', compression = $compression, auto_detect = false,
-                      max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES},
-                      store_rejects = true, rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans')
-        where line is not null and trim(line, ' \t\r') <> ''
-        """,
-        params,
-    )
+    telemetry.read_lines(cur, "_lf_lines", params, rejects)
     base = telemetry.first_rowid(cur, "_lf_lines")
     cur.execute(
         f"""

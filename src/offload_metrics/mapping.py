@@ -313,7 +313,7 @@ def _csv_entries(name: str, text: str) -> list[tuple[str, dict[str, object]]]:
             continue
         if len(row) != len(columns):
             raise MappingError(name, f"line {line}", f"has {len(row)} fields, the header has {len(columns)}")
-        entries.append((f"line {line}", dict(zip(columns, row, strict=True))))
+        entries.append((f"line {line}", dict[str, object](zip(columns, row, strict=True))))
     return entries
 
 

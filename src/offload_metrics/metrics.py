@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
+import typing
 from collections.abc import Sequence
 
 import duckdb
@@ -47,6 +48,15 @@ class FilterError(ValueError):
     """Filters that select nothing sensible (a range that ends before it starts)."""
 
 
+class Dates(typing.NamedTuple):
+    """The dates of resolved filters, none of them missing."""
+
+    as_of: dt.date
+    date_from: dt.date
+    date_to: dt.date
+    history_from: dt.date
+
+
 @dataclasses.dataclass(frozen=True)
 class Filters:
     """What a view or report looks at. Unset dates resolve from the data (see resolve)."""
@@ -61,6 +71,14 @@ class Filters:
     @property
     def is_resolved(self) -> bool:
         return None not in (self.as_of, self.date_from, self.date_to, self.history_from)
+
+    @property
+    def dates(self) -> Dates:
+        """The dates of filters that resolve() filled."""
+        as_of, date_from, date_to, history_from = self.as_of, self.date_from, self.date_to, self.history_from
+        if as_of is None or date_from is None or date_to is None or history_from is None:
+            raise FilterError("The filters have no dates yet: resolve them against the data first.")
+        return Dates(as_of, date_from, date_to, history_from)
 
     def resolve(self, conn: duckdb.DuckDBPyConnection) -> Filters:
         """Fill the dates: as_of defaults to the latest date in the data, the range to all data up to it."""
@@ -233,134 +251,176 @@ def business_units(conn: duckdb.DuckDBPyConnection, filters: Filters) -> list[st
     return list(query(conn, "business_units", filters, Settings())["business_unit"])
 
 
-def usage(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",), *, exact=False):
+def usage(
+    conn: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    settings: Settings,
+    by: Sequence[str] = ("function",),
+    *,
+    exact: bool = False,
+):
     """Tasks, API calls, tokens, cost, active agents and rates over the range (usage.sql)."""
     return query(conn, "usage", filters, settings, by, exact=exact)
 
 
-def gates(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+def gates(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pd.DataFrame:
     """Per agent: tasks, reviewed, accuracy, automation and gate over the gate window (gates.sql)."""
     return query(conn, "gates", filters, settings)
 
 
-def net_output_teams(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+def net_output_teams(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pd.DataFrame:
     """Per team-month: hours, capacity, uplift, validated Net Output (net_output.sql)."""
     return query(conn, "net_output", filters, settings)
 
 
-def net_output(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)) -> pd.DataFrame:
+def net_output(
+    conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)
+) -> pd.DataFrame:
     """Hours and uplift at a coarser grain (net_output_summary.sql)."""
     return query(conn, "net_output_summary", filters, settings, by)
 
 
-def hours_by_agent(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+def hours_by_agent(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pd.DataFrame:
     """Documented hours per agent (hours_by_agent.sql)."""
     return query(conn, "hours_by_agent", filters, settings)
 
 
-def adoption(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+def adoption(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pd.DataFrame:
     """Per function-month: delegated hours, offloaded share, phase (adoption.sql)."""
     return query(conn, "adoption", filters, settings)
 
 
-def adoption_org(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+def adoption_org(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pd.DataFrame:
     """Per month: the organisation's share, phase and functions at scale (adoption_org.sql)."""
     return query(conn, "adoption_org", filters, settings)
 
 
-def cascade(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+def cascade(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pd.DataFrame:
     """Per function: crossed_on, cascade_rank and phase entry months (adoption_cascade.sql)."""
     return query(conn, "adoption_cascade", filters, settings)
 
 
-def program(conn, filters: Filters, settings: Settings) -> dict[str, object]:
+def program(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> dict[str, object]:
     """The program's milestones and trajectory in the as_of month (adoption_program.sql)."""
     frame = query(conn, "adoption_program", filters, settings, exact=True)
     return {key: _plain(value) for key, value in frame.iloc[0].items()}
 
 
-def replication(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+def replication(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pd.DataFrame:
     """Per validated agent: validated_on, first_replicated_on, days, replications (replication.sql)."""
     return query(conn, "replication", filters, settings)
 
 
-def replication_curve(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)):
+def replication_curve(
+    conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)
+):
     """Per function (or organisation) and time: the Kaplan-Meier survival curve (replication_curve.sql)."""
     return query(conn, "replication_curve", filters, settings, by)
 
 
-def replication_summary(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)):
+def replication_summary(
+    conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)
+):
     """Validated, replicated, plain and Kaplan-Meier medians (replication_summary.sql)."""
     return query(conn, "replication_summary", filters, settings, by)
 
 
-def replication_trend(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+def replication_trend(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pd.DataFrame:
     """Per validation quarter: how fast validated agents were replicated (replication_trend.sql)."""
     return query(conn, "replication_trend", filters, settings)
 
 
-def finance_trend(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
+def finance_trend(
+    conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, *, exact: bool = False
+) -> pd.DataFrame:
     """Per month: the organisation's savings, cost and the cumulative pool (finance_trend.sql)."""
     return query(conn, "finance_trend", filters, settings, exact=exact)
 
 
-def catalog(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+def catalog(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pd.DataFrame:
     """Every catalogued agent with validation, gate, replications and hours saved (catalog.sql)."""
     return query(conn, "catalog", filters, settings)
 
 
-def finance(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
+def finance(
+    conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, *, exact: bool = False
+) -> pd.DataFrame:
     """Per function-month: labor value, cost, net savings, pool (finance.sql)."""
     return query(conn, "finance", filters, settings, exact=exact)
 
 
 def finance_summary(
-    conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",), *, exact=False
+    conn: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    settings: Settings,
+    by: Sequence[str] = ("function",),
+    *,
+    exact: bool = False,
 ):
     """Finance at a coarser grain, with ROI and cost per task (finance_summary.sql)."""
     return query(conn, "finance_summary", filters, settings, by, exact=exact)
 
 
-def reconciliation(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
+def reconciliation(
+    conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, *, exact: bool = False
+) -> pd.DataFrame:
     """Per function-month: usage-log cost against vendor cost, and the difference (reconciliation.sql)."""
     return query(conn, "reconciliation", filters, settings, exact=exact)
 
 
 def reconciliation_summary(
-    conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",), *, exact=False
+    conn: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    settings: Settings,
+    by: Sequence[str] = ("function",),
+    *,
+    exact: bool = False,
 ):
     """The reconciliation at a coarser grain, with unassigned vendor cost (reconciliation_summary.sql)."""
     return query(conn, "reconciliation_summary", filters, settings, by, exact=exact)
 
 
-def reconciliation_accounts(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
+def reconciliation_accounts(
+    conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, *, exact: bool = False
+) -> pd.DataFrame:
     """Per vendor account: its cost, where the mapping puts it, that unit's usage cost (reconciliation_accounts.sql)."""
     return query(conn, "reconciliation_accounts", filters, settings, exact=exact)
 
 
-def estimates(conn, filters: Filters, settings: Settings, *, exact=False) -> pd.DataFrame:
+def estimates(
+    conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, *, exact: bool = False
+) -> pd.DataFrame:
     """Per team-month without documented savings: estimated hours saved and their basis (estimates.sql)."""
     return query(conn, "estimates", filters, settings, exact=exact)
 
 
 def estimates_summary(
-    conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",), *, exact=False
+    conn: duckdb.DuckDBPyConnection,
+    filters: Filters,
+    settings: Settings,
+    by: Sequence[str] = ("function",),
+    *,
+    exact: bool = False,
 ):
     """Estimated time saved at a coarser grain (estimates_summary.sql)."""
     return query(conn, "estimates_summary", filters, settings, by, exact=exact)
 
 
-def coverage(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)) -> pd.DataFrame:
+def coverage(
+    conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)
+) -> pd.DataFrame:
     """The share of usage tasks and cost with documented savings, and with estimates (coverage.sql)."""
     return query(conn, "coverage", filters, settings, by)
 
 
-def savings_side_by_side(conn, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)):
+def savings_side_by_side(
+    conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)
+):
     """Documented and estimated hours saved side by side, never added (savings_side_by_side.sql)."""
     return query(conn, "savings_side_by_side", filters, settings, by)
 
 
-def agents(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
+def agents(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pd.DataFrame:
     """Every agent with usage or a validation in the range: gate, replication, catalog (agents.sql)."""
     return query(conn, "agents", filters, settings)
 

@@ -228,7 +228,9 @@ def _inputs(
     return whole, build_graph(nodes, ties), nodes
 
 
-def network_teams(conn, filters: metrics.Filters, settings: Settings) -> pd.DataFrame:
+def network_teams(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> pd.DataFrame:
     """Every team of the network (network_nodes.sql, collaboration_ties.sql) with its centralities,
     ranks, index, bridge flag, component, its function's adoption phase and its place in the picture."""
     whole, graph, _ = _inputs(conn, filters, settings)
@@ -248,7 +250,9 @@ def network_teams(conn, filters: metrics.Filters, settings: Settings) -> pd.Data
     return _chosen(frame[list(TEAM_COLUMNS)], filters)
 
 
-def network_ties(conn, filters: metrics.Filters, settings: Settings) -> pd.DataFrame:
+def network_ties(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> pd.DataFrame:
     """The ties among the listed teams, with both ends' places in the picture."""
     whole = _whole_organisation(filters, conn)
     ties = metrics.query(conn, "collaboration_ties", whole, settings)
@@ -272,7 +276,9 @@ def network_ties(conn, filters: metrics.Filters, settings: Settings) -> pd.DataF
 # Where to seed next ------------------------------------------------------------------------------
 
 
-def function_appetite(conn, filters: metrics.Filters, settings: Settings) -> pd.DataFrame:
+def function_appetite(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> pd.DataFrame:
     """Per function: the stated appetite for risk (a setting), the measured one (the fastest
     function's days from first use to validation over this function's, appetite_measured.sql) and
     the two combined by measured_appetite_weight (the stated one alone where nothing is measured)."""
@@ -280,7 +286,8 @@ def function_appetite(conn, filters: metrics.Filters, settings: Settings) -> pd.
     measured = metrics.query(conn, "appetite_measured", whole, settings)
     names = sorted(set(metrics.functions(conn, whole)) | set(measured["function"]))
     days = measured.set_index("function")["days_to_validation"]
-    fastest = max(float(days.min()), 1.0) if len(days) else None
+    # Without any measured function no took is known, so fastest is never compared.
+    fastest = max(float(days.min()), 1.0) if len(days) else math.inf
     weight = settings.network.measured_appetite_weight
     rows = []
     for function in names:
@@ -322,7 +329,9 @@ SEED_COLUMNS = (
 )  # fmt: skip
 
 
-def seed_candidates(conn, filters: metrics.Filters, settings: Settings) -> pd.DataFrame:
+def seed_candidates(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> pd.DataFrame:
     """Every team that has neither validated Net Output (in any month up to as_of) nor a validated
     agent, ranked by its seed score: the weighted mean of its centrality index, its function's
     appetite for risk and its pain, each in [0, 1], with the reason in plain words."""
@@ -400,7 +409,9 @@ def _and(items: list[str]) -> str:
 GRASSROOTS_COLUMNS = ("function", "business_unit", "team", "runs", "first_used_on", "tasks", "reason")
 
 
-def grassroots_teams(conn, filters: metrics.Filters, settings: Settings) -> pd.DataFrame:
+def grassroots_teams(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> pd.DataFrame:
     """Self-selected teams (grassroots.sql), one row per team: what they run and why they count."""
     rows = metrics.query(conn, "grassroots", filters, settings)
     result = []
@@ -441,7 +452,9 @@ SPREAD_COLUMNS = (
 )  # fmt: skip
 
 
-def replication_spread(conn, filters: metrics.Filters, settings: Settings) -> pd.DataFrame:
+def replication_spread(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> pd.DataFrame:
     """Per replication (replication_ties.sql): whether the new unit was tied to the pilot unit before
     the deployment, and how many of the units it could have gone to were."""
     rows = metrics.query(conn, "replication_ties", filters, settings)
@@ -465,7 +478,9 @@ def permutation_p_value(tied: list[np.ndarray], observed: int, permutations: int
     return float((1 + np.count_nonzero(totals >= observed)) / (1 + permutations))
 
 
-def replication_spread_summary(conn, filters: metrics.Filters, settings: Settings) -> pd.DataFrame:
+def replication_spread_summary(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> pd.DataFrame:
     """One row: replications, the share along ties against the share expected at random, the
     permutation test's p-value, median replication days along ties and not, and the verdict."""
     rows = metrics.query(conn, "replication_ties", filters, settings)
@@ -518,7 +533,9 @@ def spread_verdict(summary: dict, minimum: int, significance: float) -> str:
     return f"No clear sign that replication followed the network: {facts}, not below {significance:g}."
 
 
-def network_summary(conn, filters: metrics.Filters, settings: Settings) -> pd.DataFrame:
+def network_summary(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> pd.DataFrame:
     """One row: teams listed, ties among them, bridges, isolated teams, separate groups, seed
     candidates and self-selected teams."""
     teams = network_teams(conn, filters, settings)

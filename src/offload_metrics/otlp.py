@@ -17,8 +17,7 @@ import duckdb
 from offload_metrics import config, telemetry
 from offload_metrics.mapping import Mapping
 
-# A Collector batch is one line; lines of many megabytes are normal.
-MAX_LINE_BYTES = 1 << 26
+MAX_LINE_BYTES = telemetry.MAX_LINE_BYTES
 PARSE_BATCH_BYTES = 32 << 20
 _ATTRIBUTES = [
     {"key": "VARCHAR", "value": {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR",
@@ -74,18 +73,7 @@ def _read_records(
     DuckDB reads `readable` (the file under a name it takes literally)."""
     params = {"path": str(readable), "compression": "gzip" if compressed else "none"}
     if _first_line_is_object(path, compressed):
-        cur.execute(
-            f"""
-            create or replace temp table _otlp_lines as
-            select line
-            from read_csv($path, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x01', quote = '',
-                          escape = '', compression = $compression, auto_detect = false,
-                          max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES},
-                          store_rejects = true, rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans')
-            where line is not null and trim(line, ' \t\r') <> ''
-            """,
-            params,
-        )
+        telemetry.read_lines(cur, "_otlp_lines", params, rejects)
         return "jsonl"
     cur.execute(
         f"""

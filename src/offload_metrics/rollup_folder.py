@@ -190,7 +190,11 @@ def load_rollup(
         load_id=load_id,
         seconds=time.monotonic() - started,
         message=f"{inserted[0] if inserted else 0:,} rollup rows",
-        **counts,
+        rows_read=counts["rows_read"],
+        accepted=counts["accepted"],
+        duplicate=counts["duplicate"],
+        conflict=counts["conflict"],
+        rejected=counts["rejected"],
     )
     return result
 

@@ -572,25 +572,32 @@ def columns(model: type[InputKind]) -> tuple[Column, ...]:
         annotation, _nullable = _unwrap(field.annotation)
         metadata = list(field.metadata)
         if typing.get_origin(annotation) is Annotated:
-            annotation, *extra = typing.get_args(annotation)
-            for item in extra:
+            annotation, *annotations = typing.get_args(annotation)
+            for item in annotations:
                 metadata.extend(getattr(item, "metadata", [item]))
         allowed = None
         if typing.get_origin(annotation) is Literal:
             allowed, base = tuple(typing.get_args(annotation)), "text"
         else:
-            base = {
+            bases: dict[object, str] = {
                 str: "text",
                 dt.datetime: "timestamp",
                 dt.date: "date",
                 int: "integer",
                 float: "number",
                 Decimal: "money",
-            }[annotation]
-        ge = next((float(m.ge) for m in metadata if isinstance(m, annotated_types.Ge)), None)
-        gt = next((float(m.gt) for m in metadata if isinstance(m, annotated_types.Gt)), None)
+            }
+            base = bases[annotation]
+        # The contract's bounds are numbers; annotated_types types them as any comparable value.
+        ge = next(
+            (float(typing.cast(float, m.ge)) for m in metadata if isinstance(m, annotated_types.Ge)), None
+        )
+        gt = next(
+            (float(typing.cast(float, m.gt)) for m in metadata if isinstance(m, annotated_types.Gt)), None
+        )
         default = None if field.is_required() else field.default
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        lookup = extra.get("lookup")
         result.append(
             Column(
                 name=name,
@@ -601,7 +608,7 @@ def columns(model: type[InputKind]) -> tuple[Column, ...]:
                 ge=ge,
                 gt=gt,
                 description=field.description or "",
-                lookup=extra.get("lookup"),  # type: ignore[arg-type]
+                lookup=lookup if isinstance(lookup, str) else None,
             )
         )
     return tuple(result)

@@ -63,11 +63,11 @@ def event_files(uris: Sequence[str]) -> list[EventFile]:
         if not matches:
             raise RollupError(f"{uri}: no such file or folder")
         for match in matches:
-            path = Path(match)
-            if path.is_dir():
-                found.update(str(p.resolve()) for p in path.rglob("*") if p.is_file() and _is_data(p))
-            elif path.is_file():
-                found.add(str(path.resolve()))
+            where = Path(match)
+            if where.is_dir():
+                found.update(str(p.resolve()) for p in where.rglob("*") if p.is_file() and _is_data(p))
+            elif where.is_file():
+                found.add(str(where.resolve()))
             else:
                 raise RollupError(f"{uri}: no such file or folder")
     if not found:
@@ -334,7 +334,7 @@ def session(master: str | None = None, conf: Sequence[tuple[str, str]] = ()):
 
 def _java_home() -> bool:
     home = os.environ.get("JAVA_HOME")
-    return bool(home) and Path(home, "bin", "java").exists()
+    return home is not None and Path(home, "bin", "java").exists()
 
 
 def _read_group(spark, files: list[EventFile]):

@@ -19,7 +19,7 @@ def markdown(report: Mapping[str, object]) -> str:
     org, functions = report["org"], report["functions"]
     settings = Settings.model_validate(report["settings"])
     assert isinstance(org, dict) and isinstance(functions, list)
-    crossing = display.share(settings.crossing_share, 0)
+    crossing = display.share(settings.adoption.phase_bounds[1], 0)
     uplift = display.share(settings.net_output.validation_uplift, 0)
     accuracy = display.share(settings.gates.min_accuracy, 0)
     automation = display.share(settings.gates.min_automation, 0)

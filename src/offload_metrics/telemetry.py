@@ -10,6 +10,7 @@ and ``_tele_rejects`` (records that made no event, each with its record number a
 
 from __future__ import annotations
 
+import collections.abc
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -189,6 +190,29 @@ def finish(cur: duckdb.DuckDBPyConnection, mapping: Mapping, sources: tuple[str,
     events = cur.execute("select count(*) from _tele_events").fetchone()[0]  # type: ignore[index]
     rejected = cur.execute("select count(*) from _tele_rejects").fetchone()[0]  # type: ignore[index]
     return int(events), int(rejected)
+
+
+# A Collector batch or an export's record is one line; lines of many megabytes are normal.
+MAX_LINE_BYTES = 1 << 26
+
+
+def read_lines(
+    cur: duckdb.DuckDBPyConnection, table: str, params: collections.abc.Mapping[str, object], rejects: str
+) -> None:
+    """The file's non-blank lines ($path, $compression), in file order, as rows of a temp table; what
+    DuckDB cannot read goes to the rejects tables."""
+    cur.execute(
+        f"""
+        create or replace temp table {table} as
+        select line
+        from read_csv($path, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x01', quote = '',
+                      escape = '', compression = $compression, auto_detect = false,
+                      max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES},
+                      store_rejects = true, rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans')
+        where line is not null and trim(line, ' \t\r') <> ''
+        """,
+        params,
+    )
 
 
 def first_rowid(cur: duckdb.DuckDBPyConnection, table: str) -> int:

@@ -741,6 +741,11 @@ FLAG = "flag"
 NUMBER_FORMATS = {
     MONEY: "dollar", COUNT: "localized", NUMBER: "%,.1f", NUMBER2: "%.2f", HOURS: "%,.0f h", DAYS: "%,.0f days",
 }  # fmt: skip
+# The same kinds as text, for a column with undefined cells: the grid would show a grey "None" there.
+NUMBER_TEXT = {
+    MONEY: display.money, COUNT: display.count, NUMBER: display.number,
+    NUMBER2: lambda value: display.number(value, 2), HOURS: display.hours, DAYS: display.days,
+}  # fmt: skip
 # Kinds shown as they are, in a column of their own kind.
 OTHER_COLUMNS = {
     LIST: lambda title, hover: st.column_config.ListColumn(title, help=hover),
@@ -797,6 +802,10 @@ def table(
         hover = help_for(name, family) or None
         if kind in OTHER_COLUMNS:
             config_for[name] = OTHER_COLUMNS[kind](title, hover)
+        elif kind in NUMBER_FORMATS and name in table.columns and table[name].isna().any():
+            # Undefined cells read "—" (each page says why), as in text columns.
+            table[name] = table[name].map(NUMBER_TEXT[kind]).astype(object)
+            config_for[name] = st.column_config.TextColumn(title, help=hover, alignment="right")
         elif kind in NUMBER_FORMATS:
             config_for[name] = st.column_config.NumberColumn(title, help=hover, format=NUMBER_FORMATS[kind])
         else:

@@ -258,7 +258,7 @@ def _currency(value: object) -> str | None:
 
 def _openai_cost(bucket: dict, result: object) -> dict[str, str | None]:
     result = result if isinstance(result, dict) else {}
-    amount = result.get("amount") if isinstance(result.get("amount"), dict) else {}
+    amount = result["amount"] if isinstance(result.get("amount"), dict) else {}
     return {
         "day": _utc_day_of_seconds(bucket.get("start_time")),
         "vendor": "openai",
@@ -325,7 +325,7 @@ def _openai_usage(bucket: dict, result: object) -> dict[str, str | None]:
 
 def _anthropic_usage(bucket: dict, result: object) -> dict[str, str | None]:
     result = result if isinstance(result, dict) else {}
-    creation = result.get("cache_creation") if isinstance(result.get("cache_creation"), dict) else {}
+    creation = result["cache_creation"] if isinstance(result.get("cache_creation"), dict) else {}
     return {
         "day": _utc_day_of_rfc3339(bucket.get("starting_at")),
         "vendor": "anthropic",

@@ -47,7 +47,7 @@ def evaluate(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings
 def _before(filters: metrics.Filters) -> metrics.Filters:
     """The same selection as of the day before the range began."""
     return metrics.Filters(
-        as_of=filters.date_from - dt.timedelta(days=1),
+        as_of=filters.dates.date_from - dt.timedelta(days=1),
         functions=filters.functions,
         business_units=filters.business_units,
     )
@@ -55,13 +55,15 @@ def _before(filters: metrics.Filters) -> metrics.Filters:
 
 def _end(filters: metrics.Filters) -> metrics.Filters:
     """The same selection as of the end of the range."""
-    end = min(filters.date_to, filters.as_of)
+    end = min(filters.dates.date_to, filters.dates.as_of)
     return metrics.Filters(as_of=end, functions=filters.functions, business_units=filters.business_units)
 
 
-def teams_validating(conn, filters: metrics.Filters, settings: Settings) -> list[Win]:
+def teams_validating(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> list[Win]:
     """Teams whose first month of validated Net Output is in the range."""
-    history = dataclasses.replace(filters, date_from=filters.history_from.replace(day=1))
+    history = dataclasses.replace(filters, date_from=filters.dates.history_from.replace(day=1))
     teams = metrics.net_output_teams(conn, history, settings)
     validated = teams[teams["validated_net_output"]]
     first = validated.groupby(["function", "business_unit", "team"], as_index=False).agg(
@@ -91,7 +93,7 @@ def teams_validating(conn, filters: metrics.Filters, settings: Settings) -> list
     return wins
 
 
-def agents_copied(conn, filters: metrics.Filters, settings: Settings) -> list[Win]:
+def agents_copied(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> list[Win]:
     """Agents deployed in the range to business units beyond their pilot unit that had no copy before."""
     now = metrics.replication(conn, _end(filters), settings).set_index("agent_id")
     before = metrics.replication(conn, _before(filters), settings).set_index("agent_id")["replications"]
@@ -119,7 +121,9 @@ def agents_copied(conn, filters: metrics.Filters, settings: Settings) -> list[Wi
     return wins
 
 
-def functions_entering_a_phase(conn, filters: metrics.Filters, settings: Settings) -> list[Win]:
+def functions_entering_a_phase(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> list[Win]:
     """Functions whose share first reached a phase's bound in a month of the range."""
     adoption = metrics.adoption(conn, filters, settings)
     wins = []
@@ -151,7 +155,9 @@ def functions_entering_a_phase(conn, filters: metrics.Filters, settings: Setting
     return wins
 
 
-def agents_passing(conn, filters: metrics.Filters, settings: Settings) -> list[Win]:
+def agents_passing(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> list[Win]:
     """Agents that pass their gate at the end of the range and did not the day before it began."""
     end = _end(filters)
     now = metrics.gates(conn, end, settings)

@@ -45,24 +45,18 @@ labor as (
 ),
 
 usage as (
-    select function, month, sum(cost_usd) as agent_cost_usd, cast(sum(tasks) as bigint) as tasks
-    from ({usage_selected})
-    where day between $date_from and $date_to
-    group by function, month
+    select * from ({usage_function_months})
 ),
 
 vendor as (
-    select function, month, sum(amount_usd) as vendor_cost_usd
-    from ({vendor_costs_selected})
-    where day between $date_from and $date_to
-    group by function, month
+    select * from ({vendor_function_months})
 ),
 
 costs as (
     select
         coalesce(usage.function, vendor.function) as function,
         coalesce(usage.month, vendor.month) as month,
-        coalesce(usage.agent_cost_usd, 0) as usage_cost_usd,
+        coalesce(usage.usage_cost_usd, 0) as usage_cost_usd,
         coalesce(vendor.vendor_cost_usd, 0) as vendor_cost_usd,
         coalesce(usage.tasks, 0) as tasks
     from usage

@@ -11,17 +11,11 @@
 --   assigns to the function, in the month.
 -- Grain: one row per function and month with usage, vendor cost or vendor usage.
 with usage as (
-    select function, month, sum(cost_usd) as usage_cost_usd, cast(sum(tokens) as bigint) as usage_tokens
-    from ({usage_selected})
-    where day between $date_from and $date_to
-    group by function, month
+    select * from ({usage_function_months})
 ),
 
 vendor as (
-    select function, month, sum(amount_usd) as vendor_cost_usd
-    from ({vendor_costs_selected})
-    where day between $date_from and $date_to
-    group by function, month
+    select * from ({vendor_function_months})
 ),
 
 vendor_usage as (

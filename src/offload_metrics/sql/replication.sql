@@ -16,40 +16,12 @@
 -- days_waiting, in words: Days since validation for an agent no other business unit has copied yet.
 -- Grain: one row per agent with a validated event up to as_of whose function and pilot unit pass
 -- the filters. Totals per function count agents validated within [from, to].
-with events as (
-    select *
-    from stg_replication_events
-    where occurred_on <= $as_of
-),
-
-first_validation as (
-    select
-        agent_id,
-        occurred_on as validated_on,
-        business_unit as pilot_unit,
-        function
-    from (
-        select *, row_number() over (partition by agent_id order by occurred_on, event_id) as position
-        from events
-        where event_type = 'validated'
-    )
-    where position = 1
-        and chosen($functions, function)
-        and chosen($business_units, business_unit)
+with first_validation as (
+    select * from ({replication_validations})
 ),
 
 deployments as (
-    select
-        validation.agent_id,
-        deployed.business_unit,
-        min(deployed.occurred_on) as deployed_on
-    from first_validation as validation
-    inner join events as deployed
-        on deployed.agent_id = validation.agent_id
-        and deployed.event_type = 'deployed'
-        and deployed.occurred_on >= validation.validated_on
-        and deployed.business_unit <> validation.pilot_unit
-    group by validation.agent_id, deployed.business_unit
+    select * from ({replication_deployments})
 ),
 
 final as (

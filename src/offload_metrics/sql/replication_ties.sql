@@ -9,38 +9,10 @@
 -- replication_days: deployed_on - validated_on.
 -- Grain: one row per replication and candidate unit; replications of agents whose function and
 -- pilot unit pass the filters.
-with events as (
-    select * from stg_replication_events where occurred_on <= $as_of
-),
-
-first_validation as (
-    select agent_id, occurred_on as validated_on, business_unit as pilot_unit, function
-    from (
-        select *, row_number() over (partition by agent_id order by occurred_on, event_id) as position
-        from events
-        where event_type = 'validated'
-    )
-    where position = 1
-        and chosen($functions, function)
-        and chosen($business_units, business_unit)
-),
-
-replications as (
-    select
-        validation.agent_id,
-        validation.function,
-        validation.pilot_unit,
-        validation.validated_on,
-        deployed.business_unit,
-        min(deployed.occurred_on) as deployed_on
-    from first_validation as validation
-    inner join events as deployed
-        on deployed.agent_id = validation.agent_id
-        and deployed.event_type = 'deployed'
-        and deployed.occurred_on >= validation.validated_on
-        and deployed.business_unit <> validation.pilot_unit
-    group by all
-    having min(deployed.occurred_on) between $date_from and $date_to
+with replications as (
+    select *
+    from ({replication_deployments})
+    where deployed_on between $date_from and $date_to
 ),
 
 units as (
@@ -50,7 +22,7 @@ units as (
     union
     select b_business_unit from stg_team_ties
     union
-    select business_unit from events
+    select business_unit from stg_replication_events where occurred_on <= $as_of
 ),
 
 unit_months as (
