@@ -7,6 +7,7 @@ report's JSON shape (report.build), so the two never differ.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from markdown_it import MarkdownIt
 
@@ -91,7 +92,7 @@ def markdown(report: Mapping[str, object]) -> str:
     )
     lines += ["", "## Where to seed next", ""]
     lines += _markdown_table(
-        report.get("where_to_seed", [])[:5],  # type: ignore[index, union-attr]
+        report.get("where_to_seed", [])[:5],  # type: ignore[index]
         {
             "rank": lambda team: str(team["seed_rank"]),
             "team": lambda team: _cell(team["team"]),
@@ -101,8 +102,8 @@ def markdown(report: Mapping[str, object]) -> str:
         },
         empty="No team is left to seed: every team has validated Net Output or a validated agent.",
     )
-    spread = report.get("replication_spread") or {}
-    lines += ["", "## Did replication follow the network?", "", str(spread.get("verdict", "")).strip() or "—"]  # type: ignore[union-attr]
+    spread: Any = report.get("replication_spread") or {}
+    lines += ["", "## Did replication follow the network?", "", str(spread.get("verdict", "")).strip() or "—"]
     # Money only where the report carries it: a viewer who may not see finance figures gets none (DECISIONS 14).
     if "net_savings_usd" in org:
         lines += [
@@ -122,7 +123,8 @@ def markdown(report: Mapping[str, object]) -> str:
 
 def outlook_markdown(report: Mapping[str, object]) -> list[str]:
     """The summary's look ahead: the projected month at scale and the wins of the range."""
-    projected = report.get("forecast", {}).get("org", {})  # type: ignore[union-attr]
+    forecast: Any = report.get("forecast") or {}
+    projected: Any = forecast.get("org", {})
     lines = ["## Outlook", ""]
     if projected.get("status") == "observed":
         lines.append(f"- At scale since **{projected['first_scale_month']}**.")
