@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from conftest import example, snapshot, table_rows, write_csv, write_jsonl, write_parquet
 from offload_metrics import config, ingest, mapping, schema, store
+from offload_metrics.ingest import rules as ingest_rules
 
 WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}
 EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
@@ -914,7 +915,7 @@ def test_a_row_rule_names_columns_whole():
     rule = schema.RowRule("minutes_per_task", "minutes_per_task <= baseline_minutes_per_task", "x")
     values = {"minutes_per_task": "m", "baseline_minutes_per_task": "b", "period_start": "s"}
     assert (
-        ingest._row_rule_sql(schema.TimeSaved, rule, values)
+        ingest_rules.row_rule_sql(schema.TimeSaved, rule, values)
         == "(b is not null and m is not null and not (m <= b))"
     )
 
