@@ -870,11 +870,11 @@ def test_connections_use_utc(db_path):
 
 
 def test_values_reach_sql_as_parameters_not_text(tmp_path):
-    """The insert statement holds no text from the file: column names are positional or contract names."""
+    """The staging statement holds no text from the file: column names are positional or contract names."""
     path = write_csv(tmp_path / "x.csv", [{**example("usage_events"), "weird'); select 1; --": "v"}])
     with duckdb.connect() as connection:
         header = ingest.read_header(connection, path)
-    sql = ingest.insert_sql(schema.UsageEvent, header, "rejects")
+    sql = ingest.stage_sql(schema.UsageEvent, header, "rejects")
     assert "weird" not in sql
     assert str(path) not in sql
 

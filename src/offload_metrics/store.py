@@ -25,8 +25,9 @@ DEFAULT_DB_FILE = "offload_metrics.duckdb"
 SCHEMA_VERSION = 6
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
-# in a Parquet file (CSV and JSON Lines rows keep file order instead); and while a load is in
-# progress, the problems found in the row and its raw values as a JSON array (null once loaded).
+# in a Parquet file (CSV and JSON Lines rows keep file order instead); and two columns an older
+# version used while a load was in progress (always null now: loads classify rows in a staging
+# table and store only accepted ones).
 LOAD_COLUMNS = ("load_id INTEGER NOT NULL", "_ordinal BIGINT", "_problems UBIGINT", "_raw VARCHAR")
 
 USAGE_ROLLUP_COLUMNS = (

@@ -37,7 +37,7 @@ _EXPORTS = {
     "read_header": "sniff",
     "resolve_kind": "sniff",
     "Source": "sources",
-    "insert_sql": "sources",
+    "stage_sql": "sources",
     "load_file": "load",
 }
 __all__ = sorted(_EXPORTS)

@@ -108,7 +108,6 @@ def classify_telemetry(
     load_id: int,
     rejects: str,
     staged: telemetry.Staged,
-    bounds: config.Ingest,
 ) -> LoadResult:
     """Classify the staged events like any file's rows, then add the records that made no event."""
     reader_header = Header("jsonl", ()) if header.file_format == "otlp" else header
@@ -119,7 +118,7 @@ def classify_telemetry(
         dtype=np.int64,
     )
     result = classify(
-        cur, model, header, path, scan, load_id, rejects, bounds, reader=reader,
+        cur, model, header, path, scan, load_id, rejects, reader=reader,
         line_of=lambda ordinals: record_line(record_of[ordinals]),
     )  # fmt: skip
     records = np.asarray(

@@ -13,11 +13,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from offload_metrics import config, schema
+from offload_metrics import schema
 from offload_metrics.ingest.base import LoadResult, quote_identifier, sql_literal
 from offload_metrics.ingest.lines import FileScan, lines_of_offsets, record_lines
-from offload_metrics.ingest.rules import reasons_sql
 from offload_metrics.ingest.sniff import MAX_LINE_BYTES, Header
+from offload_metrics.ingest.sources import STAGED
 
 READER_REASONS = {
     "MISSING COLUMNS": "has fewer fields than the header",
@@ -53,60 +53,78 @@ def _values_json(model: type[schema.InputKind], alias: str) -> str:
     return f"json_object({pairs})::VARCHAR"
 
 
-# A stored row's position in its file: its Parquet row number, else its place in the table, whose
-# rows keep file order while a CSV or JSON Lines load inserts them.
+# A staged row's position in its file: its Parquet row number, else its place in the staging
+# table, whose rows keep file order while a CSV or JSON Lines load stages them (row ids of a table
+# created in a transaction start at a high base; $base is the first).
 ORDINAL = "coalesce(_ordinal, rowid - $base)"
 
 
-def _classify_repeats(
-    cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind], load_id: int, base: int
-) -> None:
-    """Fill _outcome with the rows whose key was already stored or came earlier in this file."""
-    table = model.kind
-    # An optional key column (a baseline for every task type) matches its stored twin when both are empty.
+def _keys_equal(model: type[schema.InputKind], left: str, right: str) -> str:
+    # An optional key column (a baseline for every task type) matches its twin when both are empty.
     optional = {column.name for column in schema.columns(model) if not column.required}
-    keys_equal = " and ".join(
-        f"i.{quote_identifier(k)} {'is not distinct from' if k in optional else '='} s.{quote_identifier(k)}"
+    return " and ".join(
+        f"{left}.{quote_identifier(k)} {'is not distinct from' if k in optional else '='} {right}.{quote_identifier(k)}"
         for k in model.key
     )
+
+
+def probe_sql(model: type[schema.InputKind]) -> tuple[str, str]:
+    """The "already stored" check as two queries: a probe of the stored table by key only, which
+    reads the stored key columns and nothing else (DuckDB filters that scan by a Bloom filter of
+    the staged keys) and gives the ordinal of each staged row whose key is stored with that row's
+    rowid (kept as _stored_matches); then the full stored rows of those rowids only. Never by the
+    event's date, so a re-sent event whose time changed is still found."""
+    keys = ", ".join(quote_identifier(k) for k in model.key)
+    probe = f"""
+        select i.ordinal, s.rowid as stored_rowid
+        from (select {ORDINAL} as ordinal, {keys} from {STAGED} where _problems is null) as i
+        join (select rowid, {keys} from {model.kind}) as s on {_keys_equal(model, "i", "s")}
+    """
+    rows = f"""
+        select m.ordinal, s.*
+        from {model.kind} as s join _stored_matches as m on s.rowid = m.stored_rowid
+    """
+    return probe, rows
+
+
+def _against_stored(cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind], base: int) -> None:
+    """Staged rows whose key is already stored: a duplicate when every column is the same, else a conflict."""
+    probe, rows = probe_sql(model)
+    cur.execute(f"create or replace temp table _stored_matches as {probe}", {"base": base})
+    cur.execute(f"create or replace temp table _stored_rows as {rows}")
+    cur.execute(
+        f"""
+        insert into _outcome
+        with final as (
+            select i.ordinal, {_differing(model, "i", "s")} as differing,
+                   {_key_text(model, "i")} as key_text, s.load_id as other_load, {_values_json(model, "i")} as raw
+            from (select {ORDINAL} as ordinal, * from {STAGED} where _problems is null) as i
+            join _stored_rows as s on s.ordinal = i.ordinal
+        )
+        select ordinal,
+               case when len(differing) = 0 then 'duplicate' else 'conflict' end,
+               differing[1],
+               key_text || ' was already loaded (load ' || other_load || ') with a different '
+                   || array_to_string(differing, ', '),
+               raw, NULL
+        from final
+        """,
+        {"base": base},
+    )
+    cur.execute("drop table _stored_matches")
+    cur.execute("drop table _stored_rows")
+
+
+def _within_file(cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind], base: int) -> None:
+    """Staged rows whose key came earlier in the file (and was not already stored: those are
+    classified against the stored row), compared with that first row."""
     key_hash = "hash(" + ", ".join(quote_identifier(k) for k in model.key) + ")"
     partition = ", ".join(quote_identifier(k) for k in model.key)
-    params = {"load_id": load_id, "base": base}
-    has_stored = cur.execute(
-        f"select exists (select 1 from {table} where load_id < $load_id)", {"load_id": load_id}
-    ).fetchone()
-    if has_stored and has_stored[0]:
-        cur.execute(
-            f"""
-            insert into _outcome
-            with incoming as (
-                select {ORDINAL} as ordinal, * from {table} where load_id = $load_id and _problems is null
-            ),
-            stored as (select * from {table} where load_id < $load_id),
-            final as (
-                select i.ordinal, {_differing(model, "i", "s")} as differing,
-                       {_key_text(model, "i")} as key_text, s.load_id as other_load, {_values_json(model, "i")} as raw
-                from incoming as i join stored as s on {keys_equal}
-            )
-            select ordinal,
-                   case when len(differing) = 0 then 'duplicate' else 'conflict' end,
-                   differing[1],
-                   key_text || ' was already loaded (load ' || other_load || ') with a different '
-                       || array_to_string(differing, ', '),
-                   raw, NULL
-            from final
-            """,
-            params,
-        )
-    if _keys_strictly_increase(cur, model, load_id):
-        return
-    # A key repeated in this file that was also stored already is classified above, against the
-    # stored row; only the remaining repeats are compared with their first row in this file.
     cur.execute(
         f"""
         insert into _outcome
         with incoming as not materialized (
-            select {ORDINAL} as ordinal, * from {table} where load_id = $load_id and _problems is null
+            select {ORDINAL} as ordinal, * from {STAGED} where _problems is null
         ),
         repeated as (select {key_hash} as h from incoming group by h having count(*) > 1),
         candidates as (
@@ -129,31 +147,8 @@ def _classify_repeats(
                raw, other_ordinal
         from final
         """,
-        params,
+        {"base": base},
     )
-
-
-def _keys_strictly_increase(
-    cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind], load_id: int
-) -> bool:
-    """Whether each valid row's key is greater than the one before it in the table: then no key
-    repeats. Exports are mostly written in key order, and this one streaming pass costs a third of
-    the hash aggregate that finds repeats in any order."""
-    if len(model.key) != 1:
-        return False
-    key = quote_identifier(model.key[0])
-    row = cur.execute(
-        f"""
-        select count(*) filter (where {key} <= previous)
-        from (
-            select {key}, lag({key}) over () as previous
-            from {model.kind}
-            where load_id = $load_id and _problems is null
-        )
-        """,
-        {"load_id": load_id},
-    ).fetchone()
-    return bool(row) and row[0] == 0
 
 
 def reader_rejects(
@@ -214,59 +209,97 @@ def classify(
     scan: FileScan,
     load_id: int,
     rejects: str,
-    bounds: config.Ingest,
     reader: pd.DataFrame | None = None,
     line_of: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> LoadResult:
-    """Account for every record, store rejections and conflicts, delete all but accepted rows.
+    """Account for every staged record and every record the reader refused, store the
+    rejections and conflicts, then store the accepted rows: the only rows the table receives.
 
     reader gives the records the file's reader refused (else they are read from its rejects
     table, with the lines too long to read); line_of the line of each record by ordinal (else
     worked out from the file)."""
-    table = model.kind
-    params = {"load_id": load_id}
-    stored, base = cur.execute(
-        f"select count(*), coalesce(min(rowid), 0) from {table} where load_id = $load_id", params
-    ).fetchone()  # type: ignore[misc]
+    staged, base = cur.execute(f"select count(*), coalesce(min(rowid), 0) from {STAGED}").fetchone()  # type: ignore[misc]
+    params = {"base": base}
     if reader is None:
-        reader = reader_rejects(cur, rejects, model, header, path)
-        skipped = [(line, size) for line, size in scan.long_lines if line not in set(reader["line"])]
-        if skipped:
-            # Lines DuckDB's reader passed over without a rejection: counted and rejected here.
-            too_long = pd.DataFrame(
-                {
-                    "line": [line for line, _ in skipped],
-                    "column_name": [None] * len(skipped),
-                    "reason": [f"line {READER_REASONS['LINE SIZE OVER MAXIMUM']}"] * len(skipped),
-                    "raw": [json.dumps({"bytes": size}) for _, size in skipped],
-                }
-            )
-            reader = pd.concat([reader, too_long], ignore_index=True) if len(reader) else too_long
-    first_column, reason, raw = reasons_sql(model, bounds)
+        reader = _refused_by_reader(cur, rejects, model, header, path, scan)
     cur.execute(
         "create or replace temp table _outcome (ordinal BIGINT, outcome VARCHAR, column_name VARCHAR, "
         "reason VARCHAR, raw VARCHAR, other_ordinal BIGINT)"
     )
     cur.execute(
-        f"""
-        insert into _outcome
-        select {ORDINAL}, 'rejected', {first_column}, {reason}, {raw}, NULL
-        from {table} where load_id = $load_id and _problems is not null
-        """,
-        {"load_id": load_id, "base": base},
+        f"insert into _outcome select {ORDINAL}, 'rejected', _column, _reason, _raw, NULL "
+        f"from {STAGED} where _problems is not null",
+        params,
     )
-    _classify_repeats(cur, model, load_id, base)
+    if cur.execute(f"select exists (select 1 from {model.kind})").fetchone()[0]:  # type: ignore[index]
+        _against_stored(cur, model, base)
+    _within_file(cur, model, base)
+    if line_of is None:
+        reader_lines = list(reader["line"])
+
+        def line_of(ordinals: np.ndarray) -> np.ndarray:
+            return record_lines(path, header, scan, ordinals, reader_lines, staged)
+
+    _store_rejections(cur, load_id, line_of, reader)
+    counts = dict(cur.execute("select outcome, count(*) from _outcome group by outcome").fetchall())
+    accepted = _store_accepted(cur, model, load_id, base)
+    cur.execute("drop table _outcome")
+    if accepted + sum(counts.values()) != staged:
+        raise RuntimeError(
+            f"row accounting does not balance for {path.name}: {accepted} + {counts} <> {staged}"
+        )
+    return LoadResult(
+        file=path.name,
+        kind=model.kind,
+        file_format=header.file_format,
+        status="loaded",
+        rows_read=int(staged) + len(reader),
+        accepted=accepted,
+        duplicate=int(counts.get("duplicate", 0)),
+        conflict=int(counts.get("conflict", 0)),
+        rejected=int(counts.get("rejected", 0)) + len(reader),
+    )
+
+
+def _refused_by_reader(
+    cur: duckdb.DuckDBPyConnection,
+    rejects: str,
+    model: type[schema.InputKind],
+    header: Header,
+    path: Path,
+    scan: FileScan,
+) -> pd.DataFrame:
+    """The records the reader refused, and the lines it passed over as too long without a trace."""
+    reader = reader_rejects(cur, rejects, model, header, path)
+    skipped = [(line, size) for line, size in scan.long_lines if line not in set(reader["line"])]
+    if not skipped:
+        return reader
+    too_long = pd.DataFrame(
+        {
+            "line": [line for line, _ in skipped],
+            "column_name": [None] * len(skipped),
+            "reason": [f"line {READER_REASONS['LINE SIZE OVER MAXIMUM']}"] * len(skipped),
+            "raw": [json.dumps({"bytes": size}) for _, size in skipped],
+        }
+    )
+    return pd.concat([reader, too_long], ignore_index=True) if len(reader) else too_long
+
+
+def _store_rejections(
+    cur: duckdb.DuckDBPyConnection,
+    load_id: int,
+    line_of: Callable[[np.ndarray], np.ndarray],
+    reader: pd.DataFrame,
+) -> None:
+    """Rejected and conflicting rows into rejected_rows with their lines (a repeat's reason names
+    the line of the row it repeats); duplicates are only counted."""
+    params = {"load_id": load_id}
     needed = cur.execute(
         "select ordinal from _outcome where outcome <> 'duplicate' "
         "union select other_ordinal from _outcome where outcome = 'conflict' and other_ordinal is not null"
     ).fetchnumpy()["ordinal"]
     ordinals = np.sort(np.asarray(needed, dtype=np.int64))
-    if line_of is not None:
-        lines = line_of(ordinals)
-    else:
-        lines = record_lines(path, header, scan, ordinals, list(reader["line"]), stored)
-    line_map = pd.DataFrame({"ordinal": ordinals, "line": lines.astype(np.int64)})
-    cur.register("_line_map", line_map)
+    cur.register("_line_map", pd.DataFrame({"ordinal": ordinals, "line": line_of(ordinals).astype(np.int64)}))
     try:
         cur.execute(
             """
@@ -293,27 +326,19 @@ def classify(
             )
         finally:
             cur.unregister("_reader_rejects")
-    counts = dict(cur.execute("select outcome, count(*) from _outcome group by outcome").fetchall())
-    removed = sum(counts.values())
-    if removed:
-        deleted = cur.execute(
-            f"delete from {table} where load_id = $load_id and {ORDINAL} in (select ordinal from _outcome)",
-            {"load_id": load_id, "base": base},
-        ).fetchone()
-        if not deleted or deleted[0] != removed:
-            raise RuntimeError(
-                f"row accounting does not balance for {path.name}: removed {deleted} of {removed}"
-            )
-    cur.execute("drop table _outcome")
-    result = LoadResult(
-        file=path.name,
-        kind=model.kind,
-        file_format=header.file_format,
-        status="loaded",
-        rows_read=int(stored) + len(reader),
-        duplicate=int(counts.get("duplicate", 0)),
-        conflict=int(counts.get("conflict", 0)),
-        rejected=int(counts.get("rejected", 0)) + len(reader),
-    )
-    result.accepted = int(stored) - removed
-    return result
+
+
+def _store_accepted(
+    cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind], load_id: int, base: int
+) -> int:
+    """The staged rows no outcome took, into the stored table, in file order; how many."""
+    row = cur.execute(
+        f"""
+        insert into {model.kind} by name
+        select * exclude (_problems, _column, _reason, _raw), $load_id as load_id
+        from {STAGED}
+        where _problems is null and {ORDINAL} not in (select ordinal from _outcome)
+        """,
+        {"load_id": load_id, "base": base},
+    ).fetchone()
+    return int(row[0]) if row else 0

@@ -248,17 +248,21 @@ def problems_sql(model: type[schema.InputKind], specs: Sequence[ColumnSql]) -> s
     return f"(case when {' and '.join(fine)} then 0::UBIGINT else {' + '.join(terms)} end)"
 
 
-def reasons_sql(model: type[schema.InputKind], bounds: config.Ingest) -> tuple[str, str, str]:
-    """(first broken column, all reasons, raw values as JSON) as SQL over _problems and _raw."""
-    contract = schema.columns(model)
-    specs = [column_sql(column, raw_value(index), bounds=bounds) for index, column in enumerate(contract)]
-    unreadable = f"(_problems & {UNREADABLE}) <> 0"
-    first_column = [f"case when {unreadable} then NULL"]
+def reasons_sql(
+    model: type[schema.InputKind], specs: Sequence[ColumnSql], problems: str, record_text: str | None = None
+) -> tuple[str, str, str]:
+    """(first broken column, all reasons, raw values as JSON) of a row with problems.
+
+    Over the same column expressions (specs) and bitmask (problems) the row was judged by, so
+    each rule is compiled once and its reason worked out in the same pass, only for the rows that
+    break one. record_text names the record's text where a record can be unreadable or hold a
+    nested value (JSON Lines), else None."""
+    first_column = []
     reasons = []
     for bit, spec in enumerate(specs):
         if not spec.checks:
             continue
-        flag = f"(_problems & {1 << bit}::UBIGINT) <> 0"
+        flag = f"({problems} & {1 << bit}::UBIGINT) <> 0"
         first_column.append(f"when {flag} then {sql_literal(spec.column.name)}")
         cases = " ".join(
             f"when {condition} then {sql_literal(spec.column.name + ': ' + reason)}"
@@ -271,44 +275,44 @@ def reasons_sql(model: type[schema.InputKind], bounds: config.Ingest) -> tuple[s
         )
     raw_of = {spec.column.name: spec.raw for spec in specs}
     for offset, rule in enumerate(model.row_rules):
-        flag = f"(_problems & {1 << (len(specs) + offset)}::UBIGINT) <> 0"
+        flag = f"({problems} & {1 << (len(specs) + offset)}::UBIGINT) <> 0"
         first_column.append(f"when {flag} then {sql_literal(rule.column)}")
         shown = ""
         if rule.show_value:
             shown = f" || coalesce(' (got ' || to_json(left({raw_of[rule.column]}, 80)) || ')', '')"
         reasons.append(f"case when {flag} then {sql_literal(rule.column + ': ' + rule.reason)}{shown} end")
-    nested = f"(_problems & {NESTED}) <> 0"
-    line = raw_value(0)
+    column = f"case {' '.join(first_column)} end" if first_column else "NULL::VARCHAR"
+    reason = f"array_to_string(list_filter([{', '.join(reasons)}], lambda r: r is not null), '; ')"
+    pairs = ", ".join(f"{sql_literal(spec.column.name)}, {spec.raw}" for spec in specs)
+    raw = f"json_object({pairs})::VARCHAR"
+    if record_text is None:
+        return column, reason, raw
+    # A record that is no JSON object, or holds an object or array where a value belongs: its
+    # reasons are read from its text.
+    unreadable = f"({problems} & {UNREADABLE}) <> 0"
+    nested = f"({problems} & {NESTED}) <> 0"
     nested_columns, nested_reasons = [], []
-    for column in contract:
-        path = sql_literal(json_path(column.name))
-        is_nested = f"json_type({line}, {path}) in ('OBJECT', 'ARRAY')"
-        nested_columns.append(f"case when {is_nested} then {sql_literal(column.name)} end")
+    for spec in specs:
+        path = sql_literal(json_path(spec.column.name))
+        is_nested = f"json_type({record_text}, {path}) in ('OBJECT', 'ARRAY')"
+        nested_columns.append(f"case when {is_nested} then {sql_literal(spec.column.name)} end")
         nested_reasons.append(
             f"case when {is_nested} then "
-            f"{sql_literal(column.name + ': must be a single value, not a JSON object or array (got ')} "
-            f"|| left(json_extract({line}, {path})::VARCHAR, 80) || ')' end"
+            f"{sql_literal(spec.column.name + ': must be a single value, not a JSON object or array (got ')} "
+            f"|| left(json_extract({record_text}, {path})::VARCHAR, 80) || ')' end"
         )
-    first_column.insert(
-        1, f"when {nested} then list_filter([{', '.join(nested_columns)}], lambda c: c is not null)[1]"
+    column = (
+        f"case when {unreadable} then NULL "
+        f"when {nested} then list_filter([{', '.join(nested_columns)}], lambda c: c is not null)[1] "
+        f"else {column} end"
     )
-    first_column.append("end")
     reason = (
         f"case when {unreadable} then 'not a JSON object' "
         f"when {nested} then array_to_string(list_filter([{', '.join(nested_reasons)}], lambda r: r is not null), '; ') "
-        f"else array_to_string(list_filter([{', '.join(reasons)}], lambda r: r is not null), '; ') end"
+        f"else {reason} end"
     )
-    pairs = ", ".join(f"{sql_literal(c.name)}, {raw_value(index)}" for index, c in enumerate(contract))
-    raw = (
-        f"(case when {unreadable} or {nested} then json_object('line', {raw_value(0)}) "
-        f"else json_object({pairs}) end)::VARCHAR"
-    )
-    return " ".join(first_column), reason, raw
-
-
-def raw_value(index: int) -> str:
-    """The raw text of contract column `index` of a row, from the JSON array kept in _raw."""
-    return f"json_extract_string(_raw, '$[{index}]')"
+    raw = f"(case when {unreadable} or {nested} then json_object('line', {record_text})::VARCHAR else {raw} end)"
+    return column, reason, raw
 
 
 # Bit of _problems for a record that is not a record of the kind at all (a line that is not a

@@ -17,6 +17,7 @@ from offload_metrics.ingest.rules import (
     column_sql_checks,
     json_path,
     problems_sql,
+    reasons_sql,
 )
 from offload_metrics.ingest.sniff import MAX_LINE_BYTES, Header, jsonl_lines_reader
 
@@ -92,7 +93,11 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
     )
 
 
-def insert_sql(
+# The staging table a load's records go to first; the stored tables receive only accepted rows.
+STAGED = "_staged"
+
+
+def stage_sql(
     model: type[schema.InputKind],
     header: Header,
     rejects: str,
@@ -100,13 +105,15 @@ def insert_sql(
     source: Source | None = None,
     carried: Sequence[str] = (),
 ) -> str:
-    """One pass over the file (or over the given source): every record into the table, with its
-    problems and raw text.
+    """One pass over the file (or over the given source): every record into the staging table,
+    typed, with the bitmask of the rules it breaks and, only when it breaks one, the first broken
+    column, the reasons and its raw values.
 
-    The inner select parses each column once (raw text r<i>, value under the column's name); the
-    checks then refer to those names, so no value is parsed twice. source replaces the file's own
-    (a telemetry importer's staged events); carried names columns of the source stored as they are,
-    beside the contract (a telemetry event's estimated cost and trace).
+    The innermost select parses each column once (raw text r<i>, value under the column's name);
+    the checks and the reasons then refer to those names, so no value is parsed twice and each
+    rule is compiled once. source replaces the file's own (a telemetry importer's staged events);
+    carried names columns of the source stored as they are, beside the contract (a telemetry
+    event's estimated cost and trace).
     """
     bounds = bounds or config.Ingest()
     contract = schema.columns(model)
@@ -127,12 +134,13 @@ def insert_sql(
     problems = problems_sql(model, checked)
     parsed.append(f"{source.ordinal} as _ordinal")
     parsed += [quote_identifier(name) for name in carried]
-    raw = f"[{', '.join(f'r{index}' for index in range(len(contract)))}]"
+    record_text = None
     if source.unreadable:
         parsed.append(f"{source.unreadable} as unreadable, {source.record_text} as record_text")
         parsed.append(f"coalesce({source.nested or 'false'}, false) as nested")
         problems = f"(case when unreadable then {UNREADABLE} when nested then {NESTED} else {problems} end)"
-        raw = f"(case when unreadable or nested then [record_text] else {raw} end)"
+        record_text = "record_text"
+    first_column, reason, raw = reasons_sql(model, checked, "problems", record_text)
     stored = []
     for column in contract:
         name = quote_identifier(column.name)
@@ -141,14 +149,20 @@ def insert_sql(
         else:
             stored.append(name)
     stored += [quote_identifier(name) for name in carried]
-    names = ", ".join([quote_identifier(c.name) for c in contract] + [quote_identifier(n) for n in carried])
-    # The raw list is built only for rows with problems: CASE evaluates its branch selectively.
+    names = [quote_identifier(c.name) for c in contract] + [quote_identifier(n) for n in carried]
+    # The reasons are worked out only for rows with problems: CASE evaluates its branches selectively.
     return f"""
-        insert into {model.kind} ({names}, load_id, _ordinal, _problems, _raw)
-        select {", ".join(stored)}, $load_id, _ordinal, nullif(problems, 0),
-               case when problems <> 0 then to_json({raw})::VARCHAR end
+        create or replace temp table {STAGED} as
+        select {", ".join(f"{value} as {name}" for value, name in zip(stored, names, strict=True))},
+               _ordinal, nullif(problems, 0) as _problems, _column, _reason, _raw
         from (
-            select *, {problems} as problems
-            from (select {", ".join(parsed)} from {source.reader})
+            select *,
+                   case when problems <> 0 then {first_column} end as _column,
+                   case when problems <> 0 then {reason} end as _reason,
+                   case when problems <> 0 then {raw} end as _raw
+            from (
+                select *, {problems} as problems
+                from (select {", ".join(parsed)} from {source.reader})
+            )
         )
     """
