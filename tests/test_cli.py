@@ -443,7 +443,10 @@ def test_the_cli_states_the_defaults_its_modules_use():
     from offload_metrics import cli, config, sample, store
 
     assert (cli.DB_ENV, cli.DEFAULT_DB_FILE) == (store.DB_ENV, store.DEFAULT_DB_FILE)
-    assert (cli.SETTINGS_ENV, cli.DEFAULT_SETTINGS_FILE) == (config.SETTINGS_ENV, config.DEFAULT_SETTINGS_FILE)
+    assert (cli.SETTINGS_ENV, cli.DEFAULT_SETTINGS_FILE) == (
+        config.SETTINGS_ENV,
+        config.DEFAULT_SETTINGS_FILE,
+    )
     assert (cli.SAMPLE_EVENTS, cli.SAMPLE_MONTHS, cli.SAMPLE_SEED) == (
         sample.DEFAULT_EVENTS,
         sample.DEFAULT_MONTHS,

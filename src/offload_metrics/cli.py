@@ -61,6 +61,7 @@ class _Choice(click.Choice):
     def choices(self, _value: Sequence[str]) -> None:
         pass
 
+
 # Piped output has no terminal width; tables then get room enough not to fold their cells.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
 console = Console(stderr=True, width=_WIDTH)
@@ -180,7 +181,9 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
 
 @main.command("ingest")
 @db_option
-@click.option("--kind", type=_Choice(lambda: ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
+@click.option(
+    "--kind", type=_Choice(lambda: ingest.ALL_KINDS), help="Input kind, when it cannot be detected."
+)
 @config_option
 @click.option(
     "--mapping",
