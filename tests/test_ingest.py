@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 
 from conftest import example, snapshot, table_rows, write_csv, write_jsonl, write_parquet
 from offload_metrics import config, ingest, mapping, schema, store
-from offload_metrics.ingest import rules as ingest_rules
 
 WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}
 EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
@@ -909,15 +908,6 @@ def test_repeats_are_found_whether_keys_come_sorted_or_not(conn, tmp_path, keys,
     rows = [example("usage_events", event_id=key) for key in keys]
     result = load(conn, write_csv(tmp_path / "keys.csv", rows))
     assert (result.accepted, result.duplicate) == (len(set(keys)), duplicate)
-
-
-def test_a_row_rule_names_columns_whole():
-    rule = schema.RowRule("minutes_per_task", "minutes_per_task <= baseline_minutes_per_task", "x")
-    values = {"minutes_per_task": "m", "baseline_minutes_per_task": "b", "period_start": "s"}
-    assert (
-        ingest_rules.row_rule_sql(schema.TimeSaved, rule, values)
-        == "(b is not null and m is not null and not (m <= b))"
-    )
 
 
 # ---------------------------------------------------------------------------------------------
