@@ -36,7 +36,7 @@ def _rows(node: dict) -> int:
     return int(node.get("operator_cardinality", node.get("intermediate_rows", -1)))
 
 
-def test_the_already_stored_probe_reads_the_stored_keys_only_and_the_matching_rows_only(conn, tmp_path):
+def test_the_already_stored_probe_reads_the_stored_key_hashes_only_and_the_matching_rows_only(conn, tmp_path):
     stored = [example("usage_events", event_id=f"e{number:03d}") for number in range(300)]
     first = ingest.load_file(conn, write_csv(tmp_path / "first.csv", stored))
     assert first.accepted == 300
@@ -54,8 +54,8 @@ def test_the_already_stored_probe_reads_the_stored_keys_only_and_the_matching_ro
 
     probed = _plan(conn, probe, {"base": base}, tmp_path)
     (key_scan,) = _scans_of(probed, "usage_events")
-    # The stored table is read for its key column and nothing else.
-    assert key_scan["extra_info"]["Projections"] in ("event_id", ["event_id"])
+    # The stored table is read for its key hash and nothing else.
+    assert key_scan["extra_info"]["Projections"] in ("_key_hash", ["_key_hash"])
 
     conn.execute(f"create temp table _stored_matches as {probe}", {"base": base})
     fetched = _plan(conn, rows, {}, tmp_path)
@@ -91,3 +91,25 @@ def test_a_later_load_stores_only_its_accepted_rows_and_counts_the_rest(conn, tm
     assert conn.execute(
         "select count(*) from duckdb_tables() where temporary and table_name in ('_staged', '_outcome')"
     ).fetchone() == (0,)
+
+
+def test_stored_key_hashes_are_made_again_when_duckdbs_hash_differs(db_path, tmp_path):
+    """A DuckDB whose hash() differs from the one that stored the key hashes (an upgrade) must not
+    miss stored keys: opening the database for writing computes them again."""
+    from offload_metrics import store
+
+    conn = store.connect(db_path)
+    rows = [example("usage_events", event_id=f"e{number}") for number in range(3)]
+    ingest.load_file(conn, write_csv(tmp_path / "first.csv", rows))
+    # As an older DuckDB would have left them: other hashes, under another check value.
+    conn.execute("update usage_events set _key_hash = 12345")
+    store.set_meta(conn, store.KEY_HASH_CHECK, "another hash function")
+    conn.close()
+
+    conn = store.connect(db_path)
+    assert conn.execute("select count(*) from usage_events where _key_hash = 12345").fetchone() == (0,)
+    again = ingest.load_file(
+        conn, write_csv(tmp_path / "again.csv", [rows[1], example("usage_events", event_id="n")])
+    )
+    assert (again.accepted, again.duplicate) == (1, 1)
+    conn.close()

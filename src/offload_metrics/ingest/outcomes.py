@@ -69,16 +69,16 @@ def _keys_equal(model: type[schema.InputKind], left: str, right: str) -> str:
 
 
 def probe_sql(model: type[schema.InputKind]) -> tuple[str, str]:
-    """The "already stored" check as two queries: a probe of the stored table by key only, which
-    reads the stored key columns and nothing else (DuckDB filters that scan by a Bloom filter of
-    the staged keys) and gives the ordinal of each staged row whose key is stored with that row's
-    rowid (kept as _stored_matches); then the full stored rows of those rowids only. Never by the
-    event's date, so a re-sent event whose time changed is still found."""
-    keys = ", ".join(quote_identifier(k) for k in model.key)
+    """The "already stored" check as two queries: a probe of the stored table by key hash only,
+    which reads the stored _key_hash column (8 bytes a row) and nothing else (DuckDB filters that
+    scan by a Bloom filter of the staged hashes) and gives the ordinal of each staged row whose key
+    hash is stored with that row's rowid (kept as _stored_matches); then the full stored rows of
+    those rowids only, whose keys the caller compares (a hash may collide). Never by the event's
+    date, so a re-sent event whose time changed is still found."""
     probe = f"""
         select i.ordinal, s.rowid as stored_rowid
-        from (select {ORDINAL} as ordinal, {keys} from {STAGED} where _problems is null) as i
-        join (select rowid, {keys} from {model.kind}) as s on {_keys_equal(model, "i", "s")}
+        from (select {ORDINAL} as ordinal, _key_hash from {STAGED} where _problems is null) as i
+        join (select rowid, _key_hash from {model.kind}) as s on s._key_hash = i._key_hash
     """
     rows = f"""
         select m.ordinal, s.*
@@ -99,7 +99,7 @@ def _against_stored(cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind
             select i.ordinal, {_differing(model, "i", "s")} as differing,
                    {_key_text(model, "i")} as key_text, s.load_id as other_load, {_values_json(model, "i")} as raw
             from (select {ORDINAL} as ordinal, * from {STAGED} where _problems is null) as i
-            join _stored_rows as s on s.ordinal = i.ordinal
+            join _stored_rows as s on s.ordinal = i.ordinal and {_keys_equal(model, "i", "s")}
         )
         select ordinal,
                case when len(differing) = 0 then 'duplicate' else 'conflict' end,

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from offload_metrics import config, schema
+from offload_metrics import config, schema, store
 from offload_metrics.ingest.base import quote_identifier, sql_literal
 from offload_metrics.ingest.rules import (
     EXACT_JSON_TYPES,
@@ -106,8 +106,8 @@ def stage_sql(
     carried: Sequence[str] = (),
 ) -> str:
     """One pass over the file (or over the given source): every record into the staging table,
-    typed, with the bitmask of the rules it breaks and, only when it breaks one, the first broken
-    column, the reasons and its raw values.
+    typed, with its key hash (store.key_hash_sql), the bitmask of the rules it breaks and, only when
+    it breaks one, the first broken column, the reasons and its raw values.
 
     The innermost select parses each column once (raw text r<i>, value under the column's name);
     the checks and the reasons then refer to those names, so no value is parsed twice and each
@@ -153,6 +153,8 @@ def stage_sql(
     # The reasons are worked out only for rows with problems: CASE evaluates its branches selectively.
     return f"""
         create or replace temp table {STAGED} as
+        select *, {store.key_hash_sql(model)} as _key_hash
+        from (
         select {", ".join(f"{value} as {name}" for value, name in zip(stored, names, strict=True))},
                _ordinal, nullif(problems, 0) as _problems, _column, _reason, _raw
         from (
@@ -164,5 +166,6 @@ def stage_sql(
                 select *, {problems} as problems
                 from (select {", ".join(parsed)} from {source.reader})
             )
+        )
         )
     """
