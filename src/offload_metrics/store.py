@@ -28,15 +28,11 @@ SCHEMA_VERSION = 7
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and two columns an older
 # version used while a load was in progress (always null now: loads classify rows in a staging
 # table and store only accepted ones).
-LOAD_COLUMNS = (
-    "load_id INTEGER NOT NULL",
-    "_ordinal BIGINT",
-    "_problems UBIGINT",
-    "_raw VARCHAR",
-    "_key_hash UBIGINT",
-)
-# The meta key holding DuckDB's hash of a fixed text when the key hashes were computed: a DuckDB
-# whose hash differs recomputes them (key_hash_sql), so a load's probe never misses a stored key.
+LOAD_COLUMNS = ("load_id INTEGER NOT NULL", "_ordinal BIGINT", "_problems UBIGINT", "_raw VARCHAR")
+# Every input table also keeps each row's key hash (_key_hash, last: added by migration 7 and for
+# tables made later, see _refresh_key_hashes). The meta key holds DuckDB's hash of a fixed text when
+# the hashes were computed: a DuckDB whose hash differs computes them again, so a load's probe
+# never misses a stored key.
 KEY_HASH_CHECK = "key_hash_check"
 KEY_HASH_PROBE = "offload-metrics key hash"
 
@@ -337,9 +333,16 @@ def _fill_key_hashes(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _refresh_key_hashes(conn: duckdb.DuckDBPyConnection) -> None:
-    """Compute the stored key hashes again when DuckDB's hash is not the one they were made with."""
+    """Compute the stored key hashes again when DuckDB's hash is not the one they were made with, or
+    when an input table has none (one made by a later migration)."""
     current = conn.execute("select hash(?)", [KEY_HASH_PROBE]).fetchone()[0]  # type: ignore[index]
-    if get_meta(conn, KEY_HASH_CHECK) != str(current):
+    kinds = [model.kind for model in _input_models()]
+    missing = conn.execute(
+        "select count(*) from duckdb_tables() as t where not t.temporary and t.table_name in ? and not exists "
+        "(select 1 from duckdb_columns() as c where c.table_name = t.table_name and c.column_name = '_key_hash')",
+        [kinds],
+    ).fetchone()[0]  # type: ignore[index]
+    if missing or get_meta(conn, KEY_HASH_CHECK) != str(current):
         with transaction(conn):
             _fill_key_hashes(conn)
 
