@@ -113,3 +113,22 @@ def test_stored_key_hashes_are_made_again_when_duckdbs_hash_differs(db_path, tmp
     )
     assert (again.accepted, again.duplicate) == (1, 1)
     conn.close()
+
+
+def test_a_resent_event_whose_time_changed_is_found_as_a_conflict(conn, tmp_path):
+    """DECISIONS 7: the probe goes by key (hash), never by the event's month."""
+    first = example("usage_events", event_id="e1", occurred_at="2025-01-01T10:00:00Z")
+    ingest.load_file(conn, write_csv(tmp_path / "january.csv", [first]))
+    moved = example("usage_events", event_id="e1", occurred_at="2025-03-05T10:00:00Z")
+    result = ingest.load_file(conn, write_csv(tmp_path / "march.csv", [moved]))
+    assert (result.accepted, result.conflict) == (0, 1)
+    assert conn.execute(
+        "select line, column_name, outcome, reason from rejected_rows where load_id = ?", [result.load_id]
+    ).fetchall() == [
+        (
+            2,
+            "occurred_at",
+            "conflict",
+            'event_id "e1" was already loaded (load 1) with a different occurred_at',
+        )
+    ]
