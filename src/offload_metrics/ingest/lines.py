@@ -40,7 +40,7 @@ class FileScan(threading.Thread):
         self.error: OSError | EOFError | None = None
 
     def run(self) -> None:
-        # Yield the CPU to DuckDB's threads: the digest is needed only once the insert is done.
+        # Yield the CPU to DuckDB's threads: the digest is needed only once the file is staged.
         with contextlib.suppress(AttributeError, OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
         digest = hashlib.sha256()
@@ -102,7 +102,7 @@ def lines_of_offsets(path: Path, offsets: Sequence[int]) -> dict[int, int]:
 
 
 def record_start_lines(path: Path, header: Header, skip: set[int], count: int) -> np.ndarray:
-    """Start line of each of the first `count` records the table holds, by reading the file."""
+    """Start line of each of the first `count` records staged, by reading the file."""
     starts: list[int] = []
     if header.file_format == "csv":
         with (
@@ -142,7 +142,7 @@ def _csv_fields_of_any_size():
 def record_lines(
     path: Path, header: Header, scan: FileScan, ordinals: np.ndarray, reader_lines: Sequence[int], stored: int
 ) -> np.ndarray:
-    """Physical line of each stored record, given its ordinal among the records the table holds."""
+    """Physical line of each staged record, given its ordinal among the records staged (`stored` of them)."""
     if header.file_format == "parquet" or not len(ordinals):
         return ordinals + 1
     first = 2 if header.file_format == "csv" else 1
