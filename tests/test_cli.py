@@ -452,3 +452,24 @@ def test_the_cli_states_the_defaults_its_modules_use():
         sample.DEFAULT_MONTHS,
         sample.DEFAULT_SEED,
     )
+
+
+def test_report_imports_neither_the_ingest_stack_nor_the_charts(tmp_path):
+    db = tmp_path / "report.duckdb"
+    loaded = subprocess.run(
+        [CLI, "ingest", "--db", str(db),
+         str(write_csv(tmp_path / "agents.csv", [example("agents")]))],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    code = (
+        "import sys\n"
+        "from offload_metrics import cli\n"
+        f"cli.main(['report', '--db', {str(db)!r}, '--format', 'json', '--out', {str(tmp_path / 'r.json')!r}],"
+        " standalone_mode=False)\n"
+        "print(sorted(name for name in sys.modules if name.startswith(('offload_metrics.ingest', 'altair'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    # The package's counts (ingest.COUNT_FIELDS) only: no reader, rules, staging or load.
+    assert done.stdout.strip().splitlines()[-1] == "['offload_metrics.ingest', 'offload_metrics.ingest.base']"
