@@ -7,13 +7,19 @@ STAMP := $(VENV)/.installed
 .PHONY: run test bench lint sample clean spark-demo
 
 $(STAMP): pyproject.toml
+	@echo "==> [1/3] Creating the virtual environment $(VENV) (if missing)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	@echo "==> [2/3] Upgrading pip"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "==> [3/3] Installing offload-metrics and its dependencies (about a minute the first time)"
+	@$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	@touch $(STAMP)
+	@echo "==> Installed"
 
 run: $(STAMP)
-	$(BIN)/streamlit run app.py
+	@echo "==> $$($(BIN)/python -m offload_metrics.startup)"
+	@echo "==> Serving the dashboard at http://localhost:8501 (Ctrl+C stops it)"
+	@$(BIN)/streamlit run app.py --server.headless true
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile

@@ -6,7 +6,8 @@ import streamlit as st
 
 from offload_metrics import auth, ui
 
-st.set_page_config(page_title="Offload metrics", page_icon=":material/insights:", layout="wide")
+# A file of our own: a Material or emoji icon would make the browser fetch it from outside this machine.
+st.set_page_config(page_title="Offload metrics", page_icon=str(ui.ICON), layout="wide")
 
 auth.gate()
 ui.start_on_sample()
@@ -29,13 +30,8 @@ PAGES = {
 }
 if not auth.can_see_money():
     del PAGES["Finance"]
-st.navigation(PAGES).run()
+# Pages in the top bar: the sidebar holds the filters, all of them on screen at 1440x900.
+st.navigation(PAGES, position="top").run()
 
-# After the page, so that a file the page just loaded counts: then the data is no longer only the sample.
-if ui.showing_sample():
-    st.sidebar.info("Showing the bundled sample organisation, not your data.", icon=":material/science:")
-    if auth.can(auth.Capability.CLEAR) and st.sidebar.button(
-        "Clear the sample and load my own files", key="clear_sample", width="stretch"
-    ):
-        ui.clear_database()
-        st.switch_page(ui.PAGES / "data.py")
+# After the page, so that a file the page just loaded counts.
+ui.sample_notice()

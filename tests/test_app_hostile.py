@@ -210,9 +210,10 @@ def test_file_names_and_headers_from_an_upload_are_shown_as_text(tmp_path, make_
     )
     app.button(key="FormSubmitter:upload_form-Load").click().run()
     assert not app.exception, [error.value for error in app.exception]
+    # A load is said in Markdown, a failed one as an error (issue 9: failures look like failures).
     said = [
         element.value
-        for element in app.markdown
+        for element in [*app.markdown, *app.error]
         if "rows read" in element.value or "not loaded" in element.value
     ]
     escaped = r"\!\[x\]\(http\:\/\/127\.0\.0\.1\:9\/x\.png\)"

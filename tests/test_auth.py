@@ -224,7 +224,7 @@ def test_a_session_change_stays_in_the_session_and_only_an_admin_saves_it(make_a
     app = make_app(USERS["program"])
     app.run()
     app.switch_page(page("data")).run()
-    app.number_input(key="s_min_accuracy").set_value(0.5)
+    app.text_input(key="s_min_accuracy").set_value("0.5")
     app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
     assert not app.exception
     assert app.session_state["settings"].gates.min_accuracy == 0.5
@@ -234,7 +234,7 @@ def test_a_session_change_stays_in_the_session_and_only_an_admin_saves_it(make_a
     app = make_app(USERS["admin"])
     app.run()
     app.switch_page(page("data")).run()
-    app.number_input(key="s_min_accuracy").set_value(0.5)
+    app.text_input(key="s_min_accuracy").set_value("0.5")
     app.button(key=f"FormSubmitter:settings_form-Apply and save to {tmp_path / 'offload.toml'}").click().run()
     assert not app.exception, [error.value for error in app.exception]
     saved = tomllib.loads((tmp_path / "offload.toml").read_text(encoding="utf-8"))

@@ -104,15 +104,22 @@ def test_the_gate_scatter_draws_the_thresholds_from_the_settings():
     assert [point["agent_id"] for point in points] == ["a"]
 
 
-def test_savings_and_cost_use_separate_axes():
+def test_savings_and_cost_share_one_axis_with_a_legend_and_a_full_hover():
     trend = pd.DataFrame(
         {"month": months(2), "labor_value_usd": [1000.0, 2000.0], "agent_cost_usd": [10.0, 20.0],
-         "net_savings_usd": [990.0, 1980.0]}
+         "net_savings_usd": [990.0, 1980.0], "reinvestment_pool_usd": [198.0, 396.0]}
     )  # fmt: skip
     spec = charts.savings_vs_cost(trend).to_dict()
-    assert spec["resolve"]["scale"]["y"] == "independent"
-    assert marks(spec) == ["bar", "line", "line"]
-    assert layers(spec)[2]["encoding"]["y"]["axis"]["orient"] == "right"
+    assert "resolve" not in spec, "cost is not drawn on a scale of its own"
+    assert marks(spec) == ["bar", "line"]
+    encoding = layers(spec)[0]["encoding"]
+    assert encoding["y"]["field"] == "usd" and "orient" not in encoding["y"].get("axis", {})
+    assert encoding["color"]["legend"]["orient"] == "bottom"
+    assert encoding["color"]["scale"]["domain"] == ["Labor value of hours saved", "Agent cost", "Net savings"]
+    assert [tip.get("field") for tip in encoding["tooltip"]] == [
+        "month", "labor_value_usd", "agent_cost_usd", "net_savings_usd", "reinvestment_pool_usd",
+    ]  # fmt: skip
+    assert encoding["x"]["axis"]["tickCount"] == "month" and encoding["x"]["axis"]["format"] == "%Y-%m"
 
 
 @pytest.mark.parametrize("measure", list(charts.USAGE_MEASURES))
@@ -131,13 +138,19 @@ def test_bars_sort_by_value_and_medians_fold_both_medians():
     spec = charts.bars(frame, "team", "hours_saved", "Hours saved").to_dict()
     assert spec["encoding"]["y"]["sort"] == "-x"
     summary = pd.DataFrame(
-        {"function": ["A"], "median_replication_days": [10.0], "km_median_replication_days": [20.0]}
-    )
-    folded = charts.medians(summary).to_dict()
-    assert folded["transform"][0] == {
-        "fold": ["median_replication_days", "km_median_replication_days"],
-        "as": ["median", "days"],
-    }
+        {"function": ["A", "HR"], "median_replication_days": [10.0, 15.0], "km_median_replication_days": [20.0, None],
+         "validated_agents": [5, 4], "replicated_agents": [4, 1]}
+    )  # fmt: skip
+    spec = charts.medians(summary).to_dict()
+    [rows] = datasets(spec)
+    assert [(row["function"], row["days"], row["label"]) for row in rows] == [
+        ("A", 10.0, "10 days"), ("A", 20.0, "20 days"),
+        ("HR", 15.0, "15 days"), ("HR", None, "not reached · 3 of 4 waiting"),
+    ]  # fmt: skip
+    assert marks(spec) == ["bar", "text"]
+    legend = layers(spec)[0]["encoding"]["color"]["legend"]
+    assert (legend["orient"], legend["labelLimit"]) == ("bottom", 0)
+    assert layers(spec)[0]["encoding"]["y"]["axis"]["labelLimit"] == 0
 
 
 def test_documented_and_estimated_hours_are_paired_never_stacked():

@@ -153,6 +153,136 @@ def test_the_progress_bar_appears_only_after_a_second():
         display.close()
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sample_db(tmp_path: Path) -> Path:
+    db = tmp_path / "sample.duckdb"
+    files = sorted(str(path) for path in (ROOT / "sample_data").iterdir() if not path.name.startswith("."))
+    loaded = run("ingest", "--db", str(db), *files)
+    assert loaded.returncode == 0, loaded.stderr
+    return db
+
+
+def test_an_unknown_function_or_business_unit_is_an_error_naming_the_known_ones(tmp_path):
+    db = sample_db(tmp_path)
+    result = run("report", "--db", str(db), "--function", "Marketting")
+    assert result.returncode == 2 and result.stdout == ""
+    message = " ".join(result.stderr.split())
+    assert (
+        "Unknown --function 'Marketting'. Known: Customer Support, Finance, HR, Legal, Marketing, R&D, Sales Operations."
+        in (message)
+    )
+    unit = run("report", "--db", str(db), "--business-unit", "Nowhere", "--business-unit", "Compliance")
+    assert unit.returncode == 2 and "Unknown --business-unit 'Nowhere'." in " ".join(unit.stderr.split())
+
+
+def test_an_as_of_after_the_latest_data_warns(tmp_path):
+    db = sample_db(tmp_path)
+    result = run("report", "--db", str(db), "--as-of", "2026-03-31")
+    assert result.returncode == 0
+    assert "--as-of 2026-03-31 is after the latest data (2025-12-31)" in " ".join(result.stderr.split())
+    assert json.loads(result.stdout)["as_of"] == "2026-03-31"
+    quiet = run("report", "--db", str(db), "--as-of", "2025-12-31")
+    assert "Warning" not in quiet.stderr
+
+
+def test_report_and_rejects_read_beside_a_dashboard_holding_the_database(tmp_path):
+    db = sample_db(tmp_path)
+    # The dashboard holds the file read-only (it opens it for writing only to load, clear or save).
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import time, duckdb
+            conn = duckdb.connect({str(db)!r}, read_only=True)
+            print("holding", flush=True)
+            time.sleep(60)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        report = run("report", "--db", str(db), "--format", "md")
+        rejects = run("rejects", "--db", str(db), "--limit", "5")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.startswith("# Offloading report as of 2025-12-31")
+    assert rejects.returncode == 0, rejects.stderr
+
+
+def test_hints_carry_the_db_the_user_gave(tmp_path):
+    db = tmp_path / "my folder" / "mine.duckdb"
+    usage = write_csv(tmp_path / "usage.csv", [example("usage_events", event_id="b", api_calls="12O")])
+    result = run("ingest", "--db", str(db), str(usage))
+    assert f"offload-metrics rejects --db {db}" in " ".join(result.stderr.split())
+    written = run("sample", "--out", str(tmp_path / "s"), "--events", "200", "--db", str(db))
+    assert written.returncode == 0, written.stderr
+    assert f"Load it with: offload-metrics ingest --db {db} {tmp_path / 's'}/*" in " ".join(
+        written.stderr.split()
+    )
+
+
+def test_rejects_says_how_many_it_shows_of_how_many(tmp_path):
+    db = sample_db(tmp_path)
+    with_all = json.loads(run("rejects", "--db", str(db), "--limit", "0", "--format", "json").stdout)
+    result = run("rejects", "--db", str(db))
+    assert result.returncode == 0
+    assert f"Rejected and conflicting rows (showing 100 of {len(with_all)})" in result.stdout
+    assert f"Showing 100 of {len(with_all)}: --limit 0 lists them all" in " ".join(result.stderr.split())
+    assert len(with_all) == 366
+
+
+def readme_examples() -> list[str]:
+    """The command lines of the README's "Examples" block."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("### Examples on the bundled sample", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    return [
+        line.split("  #")[0].strip() for line in block.splitlines() if line.startswith("offload-metrics ")
+    ]
+
+
+def test_the_readmes_examples_run_as_written_on_the_bundled_sample(tmp_path):
+    import shlex
+
+    shutil.copytree(ROOT / "sample_data", tmp_path / "sample_data")
+    commands = readme_examples()
+    assert len(commands) >= 6
+    for command in commands:
+        # The shell expands sample_data/* in the README; here the same files, hidden ones excluded.
+        args = []
+        for arg in shlex.split(command)[1:]:
+            if arg.endswith("/*"):
+                args += sorted(str(p) for p in (tmp_path / arg[:-2]).iterdir() if not p.name.startswith("."))
+            else:
+                args.append(arg)
+        result = run(*args, cwd=tmp_path)
+        assert result.returncode == 0, f"{command}: {result.stderr}"
+    assert (tmp_path / "report" / "functions.csv").exists()
+    assert (tmp_path / "report.xlsx").exists()
+
+
+def test_make_run_says_each_step_and_which_database_it_serves(tmp_path):
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("$(STAMP): pyproject.toml", 1)[1].split("\nrun:", 1)[0]
+    steps = [line for line in recipe.splitlines() if line.strip().startswith("@echo")]
+    assert len(steps) == 4 and "[1/3]" in steps[0] and "[3/3]" in steps[2]
+    assert "offload_metrics.startup" in makefile.split("\nrun:", 1)[1].split("\ntest:", 1)[0]
+
+    def startup(db: Path, **env: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "offload_metrics.startup"], capture_output=True, text=True, timeout=60,
+            env={**os.environ, "OFFLOAD_METRICS_DB": str(db), **env},
+        )  # fmt: skip
+        return result.stdout.strip()
+
+    db = tmp_path / "app.duckdb"
+    assert startup(db) == f"Database: {db} (new: the bundled sample loads on first start)"
+    assert startup(db, OFFLOAD_METRICS_SAMPLE="off") == f"Database: {db} (new: starts empty)"
+    run("ingest", "--db", str(db), str(write_csv(tmp_path / "a.csv", [example("agents")])))
+    assert startup(db) == f"Database: {db} (1 load of your files; no sample)"
+
+
 def test_ingest_reads_the_date_bounds_from_the_settings_file_like_report(tmp_path):
     db = tmp_path / "db.duckdb"
     settings = tmp_path / "offload.toml"
@@ -231,6 +361,40 @@ def test_unload_removes_one_load_and_names_what_it_removed(tmp_path):
     assert unknown.returncode == 2
     assert "There is no load 9" in unknown.stderr
     assert "Traceback" not in unknown.stderr
+
+
+def test_ingest_unload_and_clear_record_who_and_what_in_the_audit(tmp_path):
+    db = tmp_path / "db.duckdb"
+    usage = write_csv(
+        tmp_path / "usage.csv", [example("usage_events"), example("usage_events", event_id="b", status="x")]
+    )
+    agents = write_csv(tmp_path / "agents.csv", [example("agents")])
+    ada = {"LOGNAME": "ada", "USER": "ada", "LNAME": "ada", "USERNAME": "ada"}
+    grace = {"LOGNAME": "grace", "USER": "grace", "LNAME": "grace", "USERNAME": "grace"}
+
+    loaded = run("ingest", "--db", str(db), str(usage), str(agents), env=ada)
+    again = run("ingest", "--db", str(db), str(agents), env=ada)
+    unloaded = run("unload", "1", "--db", str(db), env=grace)
+    cleared = run("clear", "--db", str(db), "--yes", env=grace)
+
+    assert [loaded.returncode, again.returncode, unloaded.returncode, cleared.returncode] == [0, 0, 0, 0]
+    with duckdb.connect(str(db), read_only=True) as conn:
+        audit = conn.execute("select who, action, detail from audit order by recorded_at, rowid").fetchall()
+    assert audit == [
+        (
+            "ada",
+            "load",
+            "usage.csv: usage_events, 2 rows read: 1 accepted, 0 duplicate, 0 conflicting, 1 rejected",
+        ),
+        (
+            "ada",
+            "load",
+            "agents.csv: agents, 1 rows read: 1 accepted, 0 duplicate, 0 conflicting, 0 rejected",
+        ),
+        ("ada", "load", "agents.csv: identical to load 2 (agents.csv); nothing added"),
+        ("grace", "unload", "Removed load 1 (usage.csv): 1 usage_events rows, 1 rejected rows."),
+        ("grace", "clear", "cleared db.duckdb: 1 load removed"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -80,3 +80,25 @@ def test_every_defined_metric_is_a_column_the_file_outputs(conn, family):
     outputs = {row[0] for row in conn.execute(f"describe {sql}", values).fetchall()}
     named = {entry.name for entry in definitions.all_definitions() if entry.file == f"{family}.sql"}
     assert named - {"Definition", "Grain"} <= outputs
+
+
+def test_plain_lines_name_only_settings_and_fill_the_current_values():
+    from offload_metrics.config import Settings
+
+    known = set(definitions.setting_values(Settings()))
+    plain = [entry for entry in definitions.all_definitions() if entry.plain]
+    assert len(plain) > 60
+    named = {name for entry in plain for name in definitions._SETTING.findall(entry.text)}
+    assert named <= known
+    changed = Settings.model_validate({"adoption": {"phase_bounds": [0.05, 0.2, 0.7]}})
+    words = definitions.in_words("phase", "adoption", changed)
+    assert words.startswith(
+        "Where the function is on the S-curve: pilot plateau below 5% of routine work, crossing point "
+        "below 20%, acceleration below 70%, then saturation."
+    )
+    assert "15%" not in words and "{" not in words
+    assert words.endswith("Formula: docs/metrics.md, adoption.sql.")
+    # Without a plain line the technical definition stands.
+    assert definitions.in_words("average_latency_ms", "usage", changed) == definitions.lookup(
+        "average_latency_ms", "usage"
+    )

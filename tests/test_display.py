@@ -41,7 +41,7 @@ def test_months_days_and_the_scale_note():
     assert (display.month(dt.date(2025, 3, 9)), display.day(dt.datetime(2025, 3, 9, 10)), display.month(None)) == (
         "2025-03", "2025-03-09", None,
     )  # fmt: skip
-    assert display.scale_note(19, 23, 18, 36) == "scaled in 19 months; on track is 18-36"
+    assert display.scale_note(19, 23, 18, 36) == "scaled in 19 months (on track: 18-36)"
     assert display.scale_note(None, 1, 18, 36) == "1 month since the first validated agent"
     assert display.scale_note(None, None, 18, 36) == "no validated agent yet"
 
@@ -50,6 +50,33 @@ def test_money_is_recognised_by_its_name():
     assert [display.is_money(c) for c in ("labor_value_usd", "agent_cost_per_task", "roi", "tasks")] == [
         True, True, False, False,
     ]  # fmt: skip
+
+
+def test_changes_are_signed_in_the_kinds_format_and_shares_change_in_points():
+    assert display.change(display.hours, 120.0, 96.0) == "+24 h"
+    assert display.change(display.money_short, Decimal("1000"), Decimal("1500.5")) == "-$500"
+    assert display.change(display.share, 0.459, 0.412) == "+4.7 pp"
+    assert display.change(display.count, 3, 3) == "+0"
+    assert display.change(display.hours, 1.0, None) is None
+    assert display.points(0.517) == "51.7 pp"
+
+
+def test_a_median_not_reached_says_so_with_the_count_waiting():
+    assert display.km_median(None, 4, 1) == "not reached · 3 of 4 waiting"
+    assert display.km_median(32.0, 6, 5) == "32 days"
+    assert display.km_median(None, 0, 0) == "— (no validated agent)"
+
+
+def test_codes_read_as_words_and_settings_as_percents():
+    assert [display.label(code) for code in ("insufficient_data", "fail", "usage_events", "pilot_purgatory")] == [
+        "Insufficient data", "Fail", "Usage events", "Pilot purgatory",
+    ]  # fmt: skip
+    assert (display.setting_share(0.8), display.setting_share(0.125)) == ("80%", "12.5%")
+    assert (
+        display.kinds(["time_saved", "org_baseline"])
+        == "documented time savings and the organisation baseline"
+    )
+    assert display.period("2025-01-01", "2025-03-31") == "2025-01 to 2025-03"
 
 
 def test_text_from_data_shows_as_typed_in_markdown():

@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -1054,6 +1055,157 @@ def test_jsonl_numbers_reach_decimal_and_integer_columns_exactly_or_are_rejected
     ]
 
 
+LONG_NUMBERS = [
+    ("money-29-places", {"cost_usd": "1.00000000000000000000000000001"}),
+    ("calls-29-places", {"api_calls": "1.00000000000000000000000000001"}),
+    ("money-30-digits", {"cost_usd": "123456789012345678901234567890"}),
+    ("calls-30-digits", {"api_calls": "123456789012345678901234567890"}),
+    ("tokens-30-digits", {"input_tokens": "123456789012345678901234567890"}),
+    ("money-1e400", {"cost_usd": "1e400"}),
+    ("calls-1e400", {"api_calls": "1e400"}),
+    ("negative-zero", {"cost_usd": "-0.0", "api_calls": "-0.0"}),
+    ("exponent", {"api_calls": "1E2", "cost_usd": "1E2"}),
+    ("money-1.5e-30", {"cost_usd": "1.5e-30"}),
+    ("calls-tiny", {"api_calls": "1e-99999999999999999999"}),
+    ("money-tiny", {"cost_usd": "1e-99999999999999999999"}),
+]
+# By the contract: money has at most 8 decimal places and 10 before the point, counts are whole and
+# below 2^53, and a value is stored exactly or its row is rejected. -0.0 is zero (DECIMAL and
+# BIGINT have no negative zero, so nothing changes) and 1E2 is exactly 100, as CSV reads them.
+LONG_NUMBER_REASONS = [
+    'cost_usd: has more than 8 decimal places (money is stored exactly) (got "1.00000000000000000000000000001")',
+    'api_calls: must be a whole number (got "1.00000000000000000000000000001")',
+    "cost_usd: has more digits than can be stored exactly (the largest is 9,999,999,999.99999999) "
+    '(got "123456789012345678901234567890")',
+    "api_calls: has more digits than can be stored exactly (the largest is 9,007,199,254,740,991) "
+    '(got "123456789012345678901234567890")',
+    "input_tokens: has more digits than can be stored exactly (the largest is 9,007,199,254,740,991) "
+    '(got "123456789012345678901234567890")',
+    'cost_usd: has more digits than can be stored exactly (the largest is 9,999,999,999.99999999) (got "1e400")',
+    'api_calls: has more digits than can be stored exactly (the largest is 9,007,199,254,740,991) (got "1e400")',
+]
+
+
+def _csv_with_numbers(path: Path, rows: list[tuple[str, dict[str, str]]]) -> Path:
+    """The CSV twin of _jsonl_with_numbers: the same numbers as text, the other numbers empty."""
+    empty = dict.fromkeys(("api_calls", "input_tokens", "output_tokens", "cost_usd", "latency_ms"), "")
+    return write_csv(
+        path, [example("usage_events", event_id=event_id, **empty) | numbers for event_id, numbers in rows]
+    )
+
+
+@pytest.mark.parametrize("file_format", ["jsonl", "csv"])
+def test_numbers_with_more_digits_than_storable_are_rejected_never_rounded(conn, tmp_path, file_format):
+    write = _jsonl_with_numbers if file_format == "jsonl" else _csv_with_numbers
+    path = write(tmp_path / f"usage.{file_format}", [*LONG_NUMBERS, ("plain", {"cost_usd": "1.25"})])
+    first_line = 1 if file_format == "jsonl" else 2
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (13, 3, 10)
+    assert conn.execute(
+        "select event_id, api_calls, cost_usd from usage_events order by event_id"
+    ).fetchall() == [
+        ("exponent", 100, Decimal("100")),
+        ("negative-zero", 0, Decimal("0")),
+        ("plain", 0, Decimal("1.25")),
+    ]
+    assert rejections(conn) == [
+        *(
+            (first_line + index, reason.split(":")[0], "rejected", reason)
+            for index, reason in enumerate(LONG_NUMBER_REASONS)
+        ),
+        (
+            first_line + 9,
+            "cost_usd",
+            "rejected",
+            'cost_usd: has more than 8 decimal places (money is stored exactly) (got "1.5e-30")',
+        ),
+        (
+            first_line + 10,
+            "api_calls",
+            "rejected",
+            'api_calls: must be a whole number (got "1e-99999999999999999999")',
+        ),
+        (
+            first_line + 11,
+            "cost_usd",
+            "rejected",
+            'cost_usd: must be a decimal number (at most 8 decimal places) (got "1e-99999999999999999999")',
+        ),
+    ]
+
+
+def test_jsonl_numbers_are_read_from_their_own_key_not_a_nested_one_or_a_string(conn, tmp_path):
+    numbers = ("api_calls", "input_tokens", "output_tokens", "cost_usd", "latency_ms")
+    record = {
+        key: value for key, value in example("usage_events", event_id="x").items() if key not in numbers
+    }
+    base = json.dumps(record)[:-1]
+    lines = [
+        base.replace('"x"', '"nested-differs"') + ', "meta": {"cost_usd": 7}, "cost_usd": 1.25}',
+        base.replace('"x"', '"in-a-string"')
+        + ', "note": "\\"cost_usd\\": 1.0", "cost_usd": 1.00000000000000000000000000001}',
+        base.replace('"x"', '"nested-same-value"')
+        + ', "meta": {"cost_usd": 1.0}, "cost_usd": 1.00000000000000000000000000001}',
+        # The key written with an escape, and another key ending in a quote and cost_usd.
+        base.replace('"x"', '"escaped-key"')
+        + ', "cost\\u005fusd": 1.00000000000000000000000000001, "x\\"cost_usd": 1.0}',
+    ]
+    path = tmp_path / "usage.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (4, 1, 3)
+    assert conn.execute("select event_id, cost_usd from usage_events").fetchall() == [
+        ("nested-differs", Decimal("1.25"))
+    ]
+    assert rejections(conn) == [
+        (
+            2,
+            "cost_usd",
+            "rejected",
+            'cost_usd: has more than 8 decimal places (money is stored exactly) (got "1.00000000000000000000000000001")',
+        ),
+        (
+            3,
+            "cost_usd",
+            "rejected",
+            "cost_usd: must be a decimal number (at most 8 decimal places) "
+            '(got "1.0 (its digits cannot be told apart in the line)")',
+        ),
+        (
+            4,
+            "cost_usd",
+            "rejected",
+            "cost_usd: must be a decimal number (at most 8 decimal places) "
+            '(got "1.0 (its digits cannot be told apart in the line)")',
+        ),
+    ]
+
+
+def test_parquet_money_with_more_places_than_allowed_is_rejected_not_rounded(conn, tmp_path):
+    path = _parquet(
+        tmp_path / "usage.parquet",
+        f"{USAGE_SELECT}, (case when i = 0 then '1.00000000000000000000000000001' else '2.5' end)::DECIMAL(38,30) "
+        "as cost_usd from range(2) t(i)",
+    )
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (2, 1, 1)
+    assert conn.execute("select event_id, cost_usd from usage_events").fetchall() == [("e1", Decimal("2.5"))]
+    assert rejections(conn) == [
+        (
+            1,
+            "cost_usd",
+            "rejected",
+            'cost_usd: has more than 8 decimal places (money is stored exactly) (got "1.000000000000000000000000000010")',
+        )
+    ]
+
+
 def test_jsonl_keys_first_written_after_the_first_100_objects_count(conn, tmp_path):
     rows = [(f"e{index:03d}", {}) for index in range(150)] + [
         ("late", {"cost_usd": "1.25", "api_calls": "3"})
@@ -1153,12 +1305,19 @@ def test_one_parquet_value_out_of_range_rejects_its_row_not_the_file(conn, tmp_p
         ("e3", 7, Decimal("2.5")),
     ]
     assert rejections(conn) == [
-        (2, "api_calls", "rejected", 'api_calls: must be a whole number (got "18446744073709551615")'),
+        (
+            2,
+            "api_calls",
+            "rejected",
+            "api_calls: has more digits than can be stored exactly (the largest is 9,007,199,254,740,991) "
+            '(got "18446744073709551615")',
+        ),
         (
             3,
             "cost_usd",
             "rejected",
-            'cost_usd: must be a decimal number (at most 8 decimal places) (got "1000000000000000000000000000000.00")',
+            "cost_usd: has more digits than can be stored exactly (the largest is 9,999,999,999.99999999) "
+            '(got "1000000000000000000000000000000.00")',
         ),
     ]
 
@@ -1169,7 +1328,9 @@ def _agents_with_a_long_blueprint(path: Path, megabytes: int) -> Path:
     return (write_jsonl if path.suffix == ".jsonl" else write_csv)(path, rows)
 
 
-@pytest.mark.parametrize(("file_format", "megabytes"), [("csv", 3), ("csv", 24), ("csv", 40), ("jsonl", 40)])
+@pytest.mark.parametrize(
+    ("file_format", "megabytes"), [("csv", 3), ("csv", 24), ("csv", 40), ("csv", 100), ("jsonl", 40)]
+)
 def test_a_line_longer_than_the_limit_is_counted_and_rejected_with_its_line(
     conn, tmp_path, file_format, megabytes
 ):
@@ -1193,6 +1354,55 @@ def test_a_gzip_with_one_enormous_line_reads_every_other_line(conn, tmp_path):
 
     assert (result.rows_read, result.accepted, result.rejected) == (5, 4, 1)
     assert rejections(conn) == [(4, None, "rejected", "line is longer than 2 MB")]
+
+
+def test_a_gzip_json_lines_line_of_half_a_gigabyte_is_rejected_without_being_held_in_memory(tmp_path):
+    """The command line loads a gzip whose third line is 512 MiB decompressed, streamed into the gzip
+    in 1 MiB pieces: the line is rejected with its number, the other four load, and the process never
+    holds the line (its peak memory stays below the line's size). benchmarks/long_line.py runs the
+    same at 4 GB."""
+    path = tmp_path / "agents.jsonl.gz"
+    piece = b"x" * (1 << 20)
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        for index in range(5):
+            line = json.dumps(example("agents", agent_id=f"a{index}", blueprint="")).encode()
+            if index == 2:
+                head, tail = line.split(b'"blueprint": ""')
+                handle.write(head + b'"blueprint": "')
+                for _ in range(512):
+                    handle.write(piece)
+                line = b'"' + tail
+            handle.write(line + b"\n")
+    db = tmp_path / "db.duckdb"
+    cli = shutil.which("offload-metrics") or str(Path(sys.executable).with_name("offload-metrics"))
+
+    # A child's peak memory counts the memory of the process it was forked from, so the command runs
+    # under a small Python that reports its child's peak (ru_maxrss, KiB on Linux).
+    measure = (
+        "import resource, subprocess, sys; "
+        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+        "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+
+    measured = subprocess.run(
+        [sys.executable, "-c", measure, cli, "ingest", "--db", str(db), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    code, peak_kib = (int(word) for word in measured.stdout.split())
+    assert code == 0, measured.stderr
+    assert peak_kib * 1024 < 512 * (1 << 20), f"peak {peak_kib // 1024} MiB"
+    with duckdb.connect(str(db), read_only=True) as connection:
+        assert connection.execute("select rows_read, accepted, rejected from loads").fetchall() == [(5, 4, 1)]
+        assert rejections(connection) == [(3, None, "rejected", "line is longer than 2 MB")]
+        assert connection.execute("select agent_id from agents order by 1").fetchall() == [
+            ("a0",),
+            ("a1",),
+            ("a3",),
+            ("a4",),
+        ]
 
 
 def test_a_quoted_multi_line_field_over_the_csv_field_limit_loads_with_a_rejected_row(conn, tmp_path):

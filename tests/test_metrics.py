@@ -571,3 +571,30 @@ def test_an_agent_failing_the_gate_is_listed_whatever_the_range(data):
         metrics.cull_list(metrics.agents(conn, march, SETTINGS)), "agent_id", "gate", "range_tasks"
     ) == [("late", "fail", 0)]
     assert set(metrics.agents(conn, march, SETTINGS)["agent_id"]) == {"early", "late"}
+
+
+def test_team_labels_carry_the_business_unit_and_the_function_where_needed():
+    import pandas as pd
+
+    teams = pd.DataFrame(
+        {"function": ["Support", "Support", "Sales", "Support"], "business_unit": ["Care", "Desk", "Care", "Care"],
+         "team": ["Tier 1", "Tier 1", "Ops", "Ops"]}
+    )  # fmt: skip
+    assert metrics.team_labels(teams)["team_label"].tolist() == [
+        "Tier 1 · Care", "Tier 1 · Desk", "Ops · Care · Sales", "Ops · Care · Support",
+    ]  # fmt: skip
+
+
+def test_presets_are_whole_months_ending_with_the_as_of_month():
+    as_of, first = dt.date(2025, 5, 20), dt.date(2024, 1, 1)
+    assert {preset: metrics.preset_range(preset, as_of, first) for preset in metrics.PRESETS} == {
+        "All data": (first, as_of),
+        "This quarter": (dt.date(2025, 4, 1), as_of),
+        "Last quarter": (dt.date(2025, 1, 1), dt.date(2025, 3, 31)),
+        "Last 3 months": (dt.date(2025, 3, 1), as_of),
+        "Last 12 months": (dt.date(2024, 6, 1), as_of),
+        "Year to date": (dt.date(2025, 1, 1), as_of),
+    }
+    assert metrics.preset_range("Last quarter", dt.date(2025, 2, 1), first) == (
+        dt.date(2024, 10, 1), dt.date(2024, 12, 31),
+    )  # fmt: skip

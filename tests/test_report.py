@@ -101,7 +101,9 @@ def test_an_empty_database_gives_zeros_and_nulls(conn):
     built = report.build(conn, metrics.Filters(), Settings())
     jsonschema.validate(built, SCHEMA)
     assert built["as_of"] == dt.datetime.now(dt.UTC).date().isoformat()
-    assert built["org"] == {
+    org = dict(built["org"])
+    assert (org.pop("roi"), org.pop("previous")["has_data"]) == (None, False)
+    assert org == {
         "offloaded_share": None, "phase": None, "functions_at_scale": 0, "at_scale": False,
         "months_since_first_deployment": None, "time_to_scale_months": None, "trajectory": None,
         "hours_saved": 0.0, "net_output_uplift": None, "labor_value_usd": 0.0, "agent_cost_usd": 0.0,
@@ -153,6 +155,61 @@ def test_csv_tables_cannot_run_as_formulas(data, tmp_path):
         "adoption.csv", "agents.csv", "data_quality.csv", "functions.csv", "grassroots_teams.csv", "network_teams.csv",
         "org.csv", "replication_spread.csv", "teams.csv", "where_to_seed.csv",
     ]  # fmt: skip
+
+
+def test_csv_values_are_the_jsons_ranks_integers_booleans_true_false(data, tmp_path):
+    built = report.build(rich(data).load(), metrics.Filters(), Settings())
+    report.write_csv(built, tmp_path / "out")
+
+    def read(name: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO((tmp_path / "out" / f"{name}.csv").read_text())))
+
+    functions = {row["function"]: row for row in read("functions")}
+    for row in built["functions"]:
+        shown = functions[row["function"]]
+        for key in ("cascade_rank", "tasks", "validated_agents", "labor_value_usd", "offloaded_share", "roi"):
+            assert shown[key] == ("" if row[key] is None else str(row[key])), key
+    assert functions["Finance"]["cascade_rank"] == ""
+    assert {row["validated_net_output"] for row in read("teams")} <= {"true", "false"}
+    [org] = read("org")
+    assert org["at_scale"] in ("true", "false") and org["functions_at_scale"] == str(
+        built["org"]["functions_at_scale"]
+    )
+    assert org["previous_has_data"] == "false"
+
+
+def test_dashboard_exports_have_readable_headers_months_and_what_they_cover():
+    from decimal import Decimal
+
+    import pandas as pd
+
+    from offload_metrics import export
+
+    frame = pd.DataFrame(
+        {"function": ["Marketing"], "month": [dt.date(2025, 3, 1)], "labor_value_usd": [Decimal("1234.57")],
+         "roi": [98.7349]}, dtype=object,
+    )  # fmt: skip
+    about = [("As of", "2025-06-30"), ("Range", "2025-01 to 2025-06"), ("Functions", "All")]
+    text = export.csv_bytes(frame, about, for_people=True).decode()
+    assert text.splitlines() == [
+        "# As of: 2025-06-30",
+        "# Range: 2025-01 to 2025-06",
+        "# Functions: All",
+        "Function,Month (YYYY-MM),Labor value of hours saved (USD),ROI (x: net savings per USD of agent cost)",
+        "Marketing,2025-03,1234.57,98.73",
+    ]
+    book = openpyxl.load_workbook(
+        io.BytesIO(export.excel_bytes({"by month": frame}, about_lines=about, for_people=True))
+    )
+    assert book.sheetnames == ["About", "by month"]
+    assert [[cell.value for cell in row] for row in book["About"].iter_rows(min_row=2)] == [
+        list(line) for line in about
+    ]
+    sheet = book["by month"]
+    assert [cell.value for cell in sheet[1]][:2] == ["Function", "Month (YYYY-MM)"]
+    assert (sheet["B2"].value, sheet["C2"].number_format, sheet["D2"].value, sheet["D2"].number_format) == (
+        "2025-03", "$#,##0.00", 98.73, '0.0"x"',
+    )  # fmt: skip
 
 
 def test_excel_has_a_sheet_per_table_with_money_as_currency(data, tmp_path):
@@ -250,6 +307,71 @@ def test_a_range_inside_months_covers_those_whole_months(data):
     assert (inside["from"], inside["to"]) == ("2025-02-01", "2025-02-28")
     assert inside["functions"] == whole["functions"]
     assert {row["month"] for row in inside["teams"]} == {"2025-02"}
+
+
+def test_the_previous_period_is_the_same_number_of_whole_months_just_before_from():
+    quarter = metrics.Filters(
+        as_of=dt.date(2025, 6, 15), date_from=dt.date(2025, 4, 1), date_to=dt.date(2025, 6, 15),
+        functions=("Marketing",), business_units=("Consumer",), history_from=dt.date(2024, 1, 1),
+    )  # fmt: skip
+    assert metrics.previous_period(quarter) == metrics.Filters(
+        as_of=dt.date(2025, 3, 31), date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 3, 31),
+        functions=("Marketing",), business_units=("Consumer",), history_from=dt.date(2024, 1, 1),
+    )  # fmt: skip
+    across_a_year = metrics.Filters(
+        as_of=dt.date(2025, 2, 28), date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 2, 28),
+        history_from=dt.date(2025, 1, 1),
+    )  # fmt: skip
+    previous = metrics.previous_period(across_a_year)
+    assert (previous.date_from, previous.date_to, previous.history_from) == (
+        dt.date(2024, 11, 1), dt.date(2024, 12, 31), dt.date(2024, 11, 1),
+    )  # fmt: skip
+    with pytest.raises(ValueError):
+        metrics.previous_period(metrics.Filters())
+
+
+def test_the_report_compares_with_the_previous_period(data):
+    conn = rich(data).load()
+    march = report.build(
+        conn, metrics.Filters(date_from=dt.date(2025, 3, 1), date_to=dt.date(2025, 3, 31)), Settings()
+    )
+    jsonschema.validate(march, SCHEMA)
+    previous = march["org"]["previous"]
+    # February: two teams each saved 90 tasks x (40 - 8) minutes = 48 h at $55.50 an hour, and ran
+    # 30 tasks at $3.33.
+    assert (previous["from"], previous["to"], previous["months"], previous["has_data"]) == (
+        "2025-02-01", "2025-02-28", 1, True,
+    )  # fmt: skip
+    assert previous["hours_saved"] == pytest.approx(96.0)
+    assert (previous["labor_value_usd"], previous["agent_cost_usd"], previous["net_savings_usd"]) == (
+        5328.0, 199.8, 5128.2,
+    )  # fmt: skip
+    assert previous["roi"] == pytest.approx(5128.2 / 199.8)
+    # The whole history has nothing before it: the comparison says so instead of showing zeros.
+    everything = report.build(conn, metrics.Filters(), Settings())
+    jsonschema.validate(everything, SCHEMA)
+    before = everything["org"]["previous"]
+    assert (before["from"], before["to"], before["has_data"]) == ("2024-10-01", "2024-12-31", False)
+    assert before["hours_saved"] is None and before["net_savings_usd"] is None
+
+
+def test_the_blueprint_page_has_no_duplicated_heading_and_the_summary_prints_as_html(data):
+    from offload_metrics import summary
+
+    agent = {
+        "agent_id": "a1",
+        "name": "Brief writer",
+        "blueprint": "## Brief writer\n\n1. Connect the inbox.",
+    }
+    page = summary.blueprint_page(agent, dt.date(2025, 3, 31))
+    assert page.count("Brief writer") == 1
+    assert "## Blueprint\n\n1. Connect the inbox." in page
+    text = report.markdown(report.build(rich(data).load(), metrics.Filters(), Settings()))
+    assert "- Against the previous period (2024-10 to 2024-12): no data loaded for it" in text
+    html = summary.html(text + "\n<script>alert(1)</script>\n", "Report <as of>")
+    assert html.startswith("<!doctype html>") and "<title>Report &lt;as of&gt;</title>" in html
+    assert "<table>" in html and "<h2>Where the organisation stands</h2>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
 
 
 def test_the_markdown_summary_escapes_html_and_images_from_data(data):

@@ -166,6 +166,8 @@ HOSTILE = [
     ("when-year-only", {"occurred_at": "2025"}),
     ("when-too-late", {"occurred_at": "2200-01-01T00:00:00Z"}),
     ("calls-inexact", {"api_calls": "1.0000000000000001"}),
+    ("calls-30-digits", {"api_calls": "123456789012345678901234567890"}),
+    ("cost-1e400", {"cost_usd": "1e400"}),
     ("latency-negative", {"latency_ms": "-5"}),
     ("two-problems", {"status": "done", "cost_usd": "-2"}),
 ]
@@ -189,8 +191,8 @@ def test_every_rejection_reason_is_the_same_on_both_engines(spark, tmp_path):
         for file in sorted(files):
             ingest.load_file(conn, file)
         direct = _rollup(conn, "usage_daily")
-    # 21 rows: ok-1 and ok-offset accepted, 17 rejected, one duplicate and one conflict in c.parquet.
-    assert counts == {"rows_read": 21, "accepted": 2, "duplicate": 1, "conflict": 1, "rejected": 17}
+    # 23 rows: ok-1 and ok-offset accepted, 19 rejected, one duplicate and one conflict in c.parquet.
+    assert counts == {"rows_read": 23, "accepted": 2, "duplicate": 1, "conflict": 1, "rejected": 19}
     assert _spark_rejects(out) == _duckdb_rejects(db)
     with duckdb.connect() as conn:
         spark_rolled = _rollup(
@@ -243,6 +245,7 @@ def test_the_dedup_statement_gives_the_same_outcomes_on_duckdb_and_spark(spark):
 def test_the_rules_give_the_reasons_duckdbs_ingest_gives():
     cost = next(column for column in schema.columns(schema.UsageEvent) if column.name == "cost_usd")
     assert [rules.reason_text(check) for check in rules.checks(cost)] == [
+        "cost_usd: has more digits than can be stored exactly (the largest is 9,999,999,999.99999999)",
         "cost_usd: must be a decimal number (at most 8 decimal places)",
         "cost_usd: has more than 8 decimal places (money is stored exactly)",
         "cost_usd: must be ≥ 0",

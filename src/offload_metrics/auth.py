@@ -107,6 +107,8 @@ def without_money(result: object) -> object:
         return result.drop(columns=[column for column in result.columns if is_finance_figure(str(column))])
     if isinstance(result, dict):
         return {key: without_money(value) for key, value in result.items() if not is_finance_figure(str(key))}
+    if isinstance(result, list):
+        return [without_money(value) for value in result]
     return result
 
 

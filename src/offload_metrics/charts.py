@@ -19,6 +19,21 @@ PHASE_COLORS = {
 GATE_COLORS = {"pass": "#2e7d32", "fail": "#c62828", "insufficient_data": "#9e9e9e"}
 MONEY_AXIS = "$,.0f"
 SHARE_AXIS = ".0%"
+MONTH_FORMAT = "%Y-%m"
+# Monthly data gets monthly ticks (never weekly ones), thinned where they would overlap.
+MONTH_AXIS = alt.Axis(format=MONTH_FORMAT, tickCount="month", labelOverlap="greedy", labelAngle=-45)
+MONTH_TOOLTIP = alt.Tooltip("month:T", format=MONTH_FORMAT, title="Month")
+# Legends below the chart, labels never cut.
+LEGEND = {"orient": "bottom", "labelLimit": 0, "titleLimit": 0, "columns": 2}
+
+
+def month_x() -> alt.X:
+    return alt.X("month:T", title="Month", axis=MONTH_AXIS)
+
+
+def labelled(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """The frame with `<column>_label` in words (display.label) for each code column."""
+    return frame.assign(**{f"{column}_label": frame[column].map(display.label) for column in columns})
 
 
 def phase_bands(settings: Settings) -> alt.Chart:
@@ -66,17 +81,17 @@ def s_curve(
     window after the first validated agent marked: reaching scale inside it is on track. With a
     projection (forecast.organisation_projection), its dashed line and range follow the data."""
     line = (
-        alt.Chart(organisation)
+        alt.Chart(labelled(organisation, "phase"))
         .mark_line(point=True, color="#1b1b1b", strokeWidth=2.5)
         .encode(
-            x=alt.X("month:T", title="Month"),
+            x=month_x(),
             y=alt.Y(
                 "offloaded_share:Q", title="Offloaded share of routine work", axis=alt.Axis(format=SHARE_AXIS)
             ),
             tooltip=[
-                alt.Tooltip("month:T", format="%b %Y"),
+                MONTH_TOOLTIP,
                 alt.Tooltip("offloaded_share:Q", format=".1%", title="Share"),
-                alt.Tooltip("phase:N"),
+                alt.Tooltip("phase_label:N", title="Phase"),
                 alt.Tooltip("functions_at_scale:Q", title="Functions at scale"),
             ],
         )
@@ -132,17 +147,22 @@ def cascade(
     functions = sorted(set(adoption["function"]))
     colors = alt.Scale(scheme="tableau10", domain=functions)
     lines = (
-        alt.Chart(adoption.dropna(subset=["offloaded_share"]))
+        alt.Chart(labelled(adoption.dropna(subset=["offloaded_share"]), "phase"))
         .mark_line(strokeWidth=2)
         .encode(
-            x=alt.X("month:T", title="Month"),
+            x=month_x(),
             y=alt.Y("offloaded_share:Q", title="Offloaded share", axis=alt.Axis(format=SHARE_AXIS)),
-            color=alt.Color("function:N", title="Function", scale=colors),
+            color=alt.Color(
+                "function:N",
+                title="Function",
+                scale=colors,
+                legend=alt.Legend(**LEGEND),
+            ),
             tooltip=[
                 alt.Tooltip("function:N"),
-                alt.Tooltip("month:T", format="%b %Y"),
+                MONTH_TOOLTIP,
                 alt.Tooltip("offloaded_share:Q", format=".1%", title="Share"),
-                alt.Tooltip("phase:N"),
+                alt.Tooltip("phase_label:N", title="Phase"),
             ],
         )
     )
@@ -160,10 +180,10 @@ def cascade(
 def heatmap(adoption: pd.DataFrame) -> alt.Chart:
     """Function x month, coloured by offloaded share."""
     return (
-        alt.Chart(adoption)
+        alt.Chart(labelled(adoption, "phase"))
         .mark_rect()
         .encode(
-            x=alt.X("yearmonth(month):O", title="Month", axis=alt.Axis(format="%b %y", labelAngle=-45)),
+            x=alt.X("yearmonth(month):O", title="Month", axis=alt.Axis(format=MONTH_FORMAT, labelAngle=-45)),
             y=alt.Y(
                 "function:N",
                 title=None,
@@ -177,31 +197,61 @@ def heatmap(adoption: pd.DataFrame) -> alt.Chart:
             ),
             tooltip=[
                 alt.Tooltip("function:N"),
-                alt.Tooltip("month:T", format="%b %Y"),
+                MONTH_TOOLTIP,
                 alt.Tooltip("offloaded_share:Q", format=".1%", title="Share"),
-                alt.Tooltip("phase:N"),
+                alt.Tooltip("phase_label:N", title="Phase"),
             ],
         )
         .properties(height=alt.Step(26))
     )
 
 
+GAP_SERIES = {
+    "leading_share": ("Leading function", "#2e7d32"),
+    "lagging_share": ("Lagging function", "#c62828"),
+}
+
+
 def gap(organisation: pd.DataFrame) -> alt.LayerChart:
-    """The leading and the lagging function's share by month, and the gap between them."""
-    base = alt.Chart(organisation.dropna(subset=["leading_share"])).encode(x=alt.X("month:T", title="Month"))
+    """The leading and the lagging function's share by month (with a legend), and the gap between them
+    shaded; the hover gives the gap in percentage points."""
+    months = organisation.dropna(subset=["leading_share"]).assign(gap_points=lambda frame: frame["gap"] * 100)
+    tooltip = [
+        MONTH_TOOLTIP,
+        alt.Tooltip("leading_function:N", title="Leading"),
+        alt.Tooltip("leading_share:Q", format=".1%", title="Leading share"),
+        alt.Tooltip("lagging_function:N", title="Lagging"),
+        alt.Tooltip("lagging_share:Q", format=".1%", title="Lagging share"),
+        alt.Tooltip("gap_points:Q", format=".1f", title="Gap (pp)"),
+    ]
+    base = alt.Chart(months).encode(x=month_x())
     band = base.mark_area(opacity=0.2, color="#6a1b9a").encode(
         y=alt.Y("lagging_share:Q", title="Offloaded share", axis=alt.Axis(format=SHARE_AXIS)),
         y2="leading_share:Q",
-        tooltip=[
-            alt.Tooltip("month:T", format="%b %Y"),
-            alt.Tooltip("gap:Q", format=".1%", title="Gap"),
-            alt.Tooltip("leading_function:N", title="Leading"),
-            alt.Tooltip("lagging_function:N", title="Lagging"),
-        ],
+        tooltip=tooltip,
     )
-    leading = base.mark_line(color="#2e7d32").encode(y="leading_share:Q")
-    lagging = base.mark_line(color="#c62828").encode(y="lagging_share:Q")
-    return alt.layer(band, leading, lagging).properties(height=260)
+    names = {column: title for column, (title, _) in GAP_SERIES.items()}
+    lines = (
+        base.transform_fold(list(GAP_SERIES), as_=["series_key", "share"])
+        .transform_calculate(
+            series=" : ".join(f"datum.series_key == '{key}' ? '{title}'" for key, title in names.items())
+            + " : datum.series_key"
+        )
+        .mark_line(strokeWidth=2)
+        .encode(
+            y="share:Q",
+            color=alt.Color(
+                "series:N",
+                title=None,
+                legend=alt.Legend(orient="bottom", labelLimit=0),
+                scale=alt.Scale(
+                    domain=list(names.values()), range=[color for _, color in GAP_SERIES.values()]
+                ),
+            ),
+            tooltip=tooltip,
+        )
+    )
+    return alt.layer(band, lines).properties(height=260)
 
 
 def bars(frame: pd.DataFrame, category: str, value: str, title: str, value_format: str = ",.0f") -> alt.Chart:
@@ -236,10 +286,15 @@ def survival(curve: pd.DataFrame) -> alt.LayerChart:
                 axis=alt.Axis(format=SHARE_AXIS),
                 scale=alt.Scale(domain=[0, 1]),
             ),
-            color=alt.Color("function:N", title="Function", scale=alt.Scale(scheme="tableau10")),
+            color=alt.Color(
+                "function:N",
+                title="Function",
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(**LEGEND),
+            ),
             tooltip=[
                 alt.Tooltip("function:N"),
-                alt.Tooltip("days:Q"),
+                alt.Tooltip("days:Q", title="Days since validation"),
                 alt.Tooltip("survival:Q", format=".1%", title="Not yet replicated"),
             ],
         )
@@ -252,19 +307,55 @@ def survival(curve: pd.DataFrame) -> alt.LayerChart:
     return alt.layer(steps, half).properties(height=320)
 
 
-def medians(summary: pd.DataFrame) -> alt.Chart:
-    """Kaplan-Meier median next to the plain median of replication days, per function."""
-    return _paired_bars(
-        summary,
-        {
-            "median_replication_days": "Median of replicated agents",
-            "km_median_replication_days": "Kaplan-Meier median",
-        },
-        ("median", "days"),
-        "Days to first replication",
-        ",.0f",
-        ["#283593", "#90a4ae"],
+MEDIAN_KINDS = ("Plain median (replicated agents only)", "Kaplan-Meier median (counts the waiting)")
+
+
+def medians(summary: pd.DataFrame) -> alt.LayerChart:
+    """Kaplan-Meier median next to the plain median of replication days, per function. A Kaplan-Meier
+    median the curve never reached is not left blank: it reads "not reached · 3 of 4 waiting"."""
+    rows = []
+    for row in summary.to_dict("records"):
+        plain, km = row["median_replication_days"], row["km_median_replication_days"]
+        validated, replicated = row.get("validated_agents"), row.get("replicated_agents")
+        rows.append({"function": row["function"], "kind": MEDIAN_KINDS[0],
+                     "days": None if display.missing(plain) else float(plain),
+                     "label": display.days(plain) if not display.missing(plain) else "none replicated yet"})  # fmt: skip
+        rows.append({"function": row["function"], "kind": MEDIAN_KINDS[1],
+                     "days": None if display.missing(km) else float(km),
+                     "label": display.km_median(km, validated, replicated)})  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["function", "kind", "days", "label"])
+    frame["label_at"] = frame["days"].fillna(0.0)
+    y = alt.Y("function:N", title=None, axis=alt.Axis(labelLimit=0))
+    color = alt.Color(
+        "kind:N", title=None, scale=alt.Scale(domain=list(MEDIAN_KINDS), range=["#90a4ae", "#283593"]),
+        legend=alt.Legend(orient="bottom", labelLimit=0, columns=1),
+    )  # fmt: skip
+    tooltip = [alt.Tooltip("function:N", title="Function"), alt.Tooltip("kind:N", title="Median"),
+               alt.Tooltip("label:N", title="Days")]  # fmt: skip
+    bars = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("days:Q", title="Days to first replication", axis=alt.Axis(format=",.0f", tickMinStep=1)),
+            y=y,
+            yOffset=alt.YOffset("kind:N", sort=list(MEDIAN_KINDS)),
+            color=color,
+            tooltip=tooltip,
+        )
     )
+    labels = (
+        alt.Chart(frame)
+        .mark_text(align="left", dx=4, fontSize=11)
+        .encode(
+            x="label_at:Q",
+            y=y,
+            yOffset=alt.YOffset("kind:N", sort=list(MEDIAN_KINDS)),
+            text="label:N",
+            color=alt.value("#1b1b1b"),
+            tooltip=tooltip,
+        )
+    )
+    return alt.layer(bars, labels).properties(height=alt.Step(18))
 
 
 def _paired_bars(
@@ -316,7 +407,7 @@ def replication_trend(trend: pd.DataFrame) -> alt.Chart:
         .mark_bar(color="#00838f")
         .encode(
             x=alt.X("quarter:O", title="Validated in"),
-            y=alt.Y("median_replication_days:Q", title="Median days to first replication"),
+            y=alt.Y("median_replication_days:Q", title="Median days to first copy"),
             tooltip=[
                 alt.Tooltip("quarter:O"),
                 alt.Tooltip("validated_agents:Q", title="Validated"),
@@ -344,12 +435,17 @@ def usage_over_time(usage: pd.DataFrame, measure: str) -> alt.Chart:
         alt.Chart(usage)
         .mark_area()
         .encode(
-            x=alt.X("month:T", title="Month"),
+            x=month_x(),
             y=alt.Y(f"{measure}:Q", title=title, stack=True, axis=alt.Axis(format=value_format)),
-            color=alt.Color("function:N", title="Function", scale=alt.Scale(scheme="tableau10")),
+            color=alt.Color(
+                "function:N",
+                title="Function",
+                scale=alt.Scale(scheme="tableau10"),
+                legend=alt.Legend(**LEGEND),
+            ),
             tooltip=[
                 alt.Tooltip("function:N"),
-                alt.Tooltip("month:T", format="%b %Y"),
+                MONTH_TOOLTIP,
                 alt.Tooltip(f"{measure}:Q", format=value_format, title=title),
             ],
         )
@@ -360,7 +456,7 @@ def usage_over_time(usage: pd.DataFrame, measure: str) -> alt.Chart:
 def gate_scatter(gates: pd.DataFrame, settings: Settings) -> alt.LayerChart:
     """Accuracy against automation per agent, with the gate's thresholds as lines."""
     points = (
-        alt.Chart(gates.dropna(subset=["accuracy", "automation"]))
+        alt.Chart(labelled(gates.dropna(subset=["accuracy", "automation"]), "gate"))
         .mark_circle(opacity=0.8)
         .encode(
             x=alt.X(
@@ -375,19 +471,27 @@ def gate_scatter(gates: pd.DataFrame, settings: Settings) -> alt.LayerChart:
                 axis=alt.Axis(format=SHARE_AXIS),
                 scale=alt.Scale(zero=False),
             ),
-            size=alt.Size("tasks:Q", title="Tasks in window", scale=alt.Scale(range=[40, 600])),
+            size=alt.Size(
+                "tasks:Q",
+                title="Tasks in window",
+                scale=alt.Scale(range=[40, 600]),
+                legend=alt.Legend(**LEGEND),
+            ),
             color=alt.Color(
-                "gate:N",
+                "gate_label:N",
                 title="Gate",
-                scale=alt.Scale(domain=list(GATE_COLORS), range=list(GATE_COLORS.values())),
+                scale=alt.Scale(
+                    domain=[display.label(gate) for gate in GATE_COLORS], range=list(GATE_COLORS.values())
+                ),
+                legend=alt.Legend(**LEGEND),
             ),
             tooltip=[
                 alt.Tooltip("agent_id:N", title="Agent"),
-                alt.Tooltip("accuracy:Q", format=".1%"),
-                alt.Tooltip("automation:Q", format=".1%"),
-                alt.Tooltip("tasks:Q"),
-                alt.Tooltip("reviewed:Q"),
-                alt.Tooltip("gate:N"),
+                alt.Tooltip("accuracy:Q", format=".1%", title="Accuracy"),
+                alt.Tooltip("automation:Q", format=".1%", title="Automation"),
+                alt.Tooltip("tasks:Q", format=",", title="Tasks"),
+                alt.Tooltip("reviewed:Q", format=",", title="Reviewed"),
+                alt.Tooltip("gate_label:N", title="Gate"),
             ],
         )
     )
@@ -404,34 +508,47 @@ def gate_scatter(gates: pd.DataFrame, settings: Settings) -> alt.LayerChart:
     return alt.layer(points, accuracy, automation).properties(height=360)
 
 
+SAVINGS_MEASURES = {
+    "labor_value_usd": ("Labor value of hours saved", "#2e7d32"),
+    "agent_cost_usd": ("Agent cost", "#c62828"),
+    "net_savings_usd": ("Net savings", "#1b1b1b"),
+}
+
+
 def savings_vs_cost(trend: pd.DataFrame) -> alt.LayerChart:
-    """Labor value of hours saved and net savings by month (left axis) against agent cost (right
-    axis: it is often a hundredth of the savings and would vanish on a shared scale)."""
-    base = alt.Chart(trend).encode(
-        x=alt.X("yearmonth(month):O", title="Month", axis=alt.Axis(format="%b %y", labelAngle=-45))
+    """Labor value, agent cost and net savings by month on one honest axis, with a legend; the hover
+    shows the month's labor value, cost, net savings and what it added to the pool."""
+    names = {column: title for column, (title, _) in SAVINGS_MEASURES.items()}
+    colors = alt.Scale(domain=list(names.values()), range=[color for _, color in SAVINGS_MEASURES.values()])
+    tooltip = [
+        MONTH_TOOLTIP,
+        alt.Tooltip("labor_value_usd:Q", format="$,.2f", title="Labor value"),
+        alt.Tooltip("agent_cost_usd:Q", format="$,.2f", title="Agent cost"),
+        alt.Tooltip("net_savings_usd:Q", format="$,.2f", title="Net savings"),
+        alt.Tooltip("reinvestment_pool_usd:Q", format="$,.2f", title="Added to the pool"),
+    ]
+    color = alt.Color("series:N", title=None, scale=colors, legend=alt.Legend(orient="bottom", labelLimit=0))
+    y = alt.Y("usd:Q", title="USD per month", axis=alt.Axis(format=MONEY_AXIS))
+    labor, *lines = SAVINGS_MEASURES
+    # Labor value as bars, cost and net savings as lines over them: net savings is often almost the
+    # labor value, and a bar under a line keeps both visible.
+    bars = (
+        alt.Chart(trend)
+        .transform_calculate(usd=f"datum.{labor}", series=f"'{names[labor]}'")
+        .mark_bar(opacity=0.45)
+        .encode(x=month_x(), y=y, color=color, tooltip=tooltip)
     )
-    value = base.mark_bar(color="#2e7d32", opacity=0.8).encode(
-        y=alt.Y(
-            "labor_value_usd:Q",
-            title="Labor value and net savings (bars, line)",
-            axis=alt.Axis(format=MONEY_AXIS),
-        ),
-        tooltip=[
-            alt.Tooltip("month:T", format="%b %Y"),
-            alt.Tooltip("labor_value_usd:Q", format="$,.2f", title="Labor value"),
-            alt.Tooltip("agent_cost_usd:Q", format="$,.2f", title="Agent cost"),
-            alt.Tooltip("net_savings_usd:Q", format="$,.2f", title="Net savings"),
-        ],
-    )
-    net = base.mark_line(color="#1b1b1b", point=True).encode(y="net_savings_usd:Q")
-    cost = base.mark_line(color="#c62828", strokeDash=[6, 3], point=True).encode(
-        y=alt.Y(
-            "agent_cost_usd:Q",
-            title="Agent cost (dashed, right axis)",
-            axis=alt.Axis(format=MONEY_AXIS, orient="right"),
+    curves = (
+        alt.Chart(trend)
+        .transform_fold(lines, as_=["measure", "usd"])
+        .transform_calculate(
+            series=" : ".join(f"datum.measure == '{column}' ? '{names[column]}'" for column in lines)
+            + " : datum.measure"
         )
+        .mark_line(strokeWidth=2, point=True)
+        .encode(x=month_x(), y=y, color=color, tooltip=tooltip)
     )
-    return alt.layer(alt.layer(value, net), cost).resolve_scale(y="independent").properties(height=320)
+    return alt.layer(bars, curves).properties(height=320)
 
 
 def cumulative_pool(trend: pd.DataFrame) -> alt.Chart:
@@ -440,10 +557,10 @@ def cumulative_pool(trend: pd.DataFrame) -> alt.Chart:
         alt.Chart(trend)
         .mark_area(color="#ffb300", opacity=0.7, line=True)
         .encode(
-            x=alt.X("month:T", title="Month"),
+            x=month_x(),
             y=alt.Y("cumulative_pool_usd:Q", title="Reinvestment pool", axis=alt.Axis(format=MONEY_AXIS)),
             tooltip=[
-                alt.Tooltip("month:T", format="%b %Y"),
+                MONTH_TOOLTIP,
                 alt.Tooltip("reinvestment_pool_usd:Q", format="$,.2f", title="Added this month"),
                 alt.Tooltip("cumulative_pool_usd:Q", format="$,.2f", title="Pool so far"),
             ],
@@ -543,7 +660,7 @@ def spread(summary: pd.DataFrame) -> alt.Chart:
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("what:N", title=None, sort=None),
+            y=alt.Y("what:N", title=None, sort=None, axis=alt.Axis(labelLimit=0)),  # labels never cut
             x=alt.X(
                 "share:Q",
                 title="Share of replications",

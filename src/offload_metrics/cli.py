@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import importlib
 import json
 import os
@@ -121,6 +122,14 @@ def _open(db: Path | None, *, must_exist: bool = False, read_only: bool = False)
     return connection
 
 
+def _who() -> str:
+    """The operating system user running the command, as the audit names them."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment or the password database
+        return f"uid {os.getuid()}"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="offload-metrics")
 def main() -> None:
@@ -179,6 +188,11 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
     return table
 
 
+def _db_flag(db: Path | None) -> str:
+    """The --db the user gave, for a command a hint suggests next (nothing when none was given)."""
+    return f" --db {db}" if db else ""
+
+
 @main.command("ingest")
 @db_option
 @click.option(
@@ -229,6 +243,7 @@ def ingest_command(
                 state,
             )
             results.append(result)
+            store.record_audit(conn, _who(), "load", f"{file.name}: {display.load_outcome(result)}")
         except ingest.IngestError as error:
             failures.append(error)
         finally:
@@ -242,7 +257,9 @@ def ingest_command(
     for failure in failures:
         console.print(f"[red]{failure.file}[/red]: {failure.message}")
     if any(result.rejected or result.conflict for result in results):
-        console.print("Rejected and conflicting rows, with line and reason: offload-metrics rejects")
+        console.print(
+            f"Rejected and conflicting rows, with line and reason: offload-metrics rejects{_db_flag(db)}"
+        )
     conn.close()
     sys.exit(EXIT_FAILED_FILE if failures else 0)
 
@@ -263,6 +280,7 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
 
     conn = _open(db, must_exist=True, read_only=True)
     frame = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
+    total = store.rejected_count(conn, load_id=load_id)
     values = mapping.unmapped_values(conn)
     conn.close()
     if unmapped:
@@ -288,7 +306,8 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
     if frame.empty:
         out.print("No unmapped values." if unmapped else "No rejected or conflicting rows.")
         return
-    table = Table(title="Rejected and conflicting rows", title_justify="left")
+    shown = f"showing {len(frame):,} of {total:,}" if len(frame) < total else f"all {total:,}"
+    table = Table(title=f"Rejected and conflicting rows ({shown})", title_justify="left")
     for column in ("load_id", "file_name", "line", "column_name", "outcome", "reason"):
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in frame.itertuples(index=False):
@@ -296,6 +315,10 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
             str(row.load_id), row.file_name, str(row.line), row.column_name or "", row.outcome, row.reason
         )
     out.print(table)
+    if len(frame) < total:
+        console.print(
+            f"Showing {len(frame):,} of {total:,}: --limit 0 lists them all, --format csv writes them."
+        )
 
 
 @main.command("clear")
@@ -308,6 +331,9 @@ def clear_command(db: Path | None, yes: bool) -> None:
     if not yes:
         click.confirm(f"Remove all {loads} loads from {store.db_path(db)}?", abort=True)
     store.clear(conn)
+    store.record_audit(
+        conn, _who(), "clear", f"cleared {store.db_path(db).name}: {display.plural(loads, 'load')} removed"
+    )
     conn.close()
     out.print(f"Removed {loads} loads; the database is empty.")
 
@@ -321,17 +347,19 @@ def unload_command(db: Path | None, load_id: int) -> None:
     history = store.loads(conn)
     try:
         removed = store.unload(conn, load_id)
+        row = history[history["load_id"] == load_id].iloc[0]
+        rows = removed.get(row["kind"], 0)
+        what = (
+            f"Removed load {load_id} ({row['file_name']}): {rows:,} {row['kind']} rows, "
+            f"{removed.get('rejected_rows', 0):,} rejected rows."
+        )
+        store.record_audit(conn, _who(), "unload", what)
     except store.StoreError as error:
         console.print(f"[red]{error}[/red]")
         sys.exit(EXIT_USAGE)
     finally:
         conn.close()
-    row = history[history["load_id"] == load_id].iloc[0]
-    rows = removed.get(row["kind"], 0)
-    out.print(
-        f"Removed load {load_id} ({row['file_name']}): {rows:,} {row['kind']} rows, "
-        f"{removed.get('rejected_rows', 0):,} rejected rows."
-    )
+    out.print(what)
     later = history[(history["load_id"] > load_id) & (history["kind"] == row["kind"])]
     skipped = later[(later["duplicate"] > 0) | (later["conflict"] > 0)]
     if not skipped.empty:
@@ -406,6 +434,14 @@ def report_command(
             console.print(f"  {line}")
         console.print("Or remove every load with 'offload-metrics clear'.")
         sys.exit(EXIT_DATABASE)
+    _check_choices(conn, "--function", functions, metrics.functions(conn, metrics.Filters()))
+    _check_choices(conn, "--business-unit", business_units, metrics.business_units(conn, metrics.Filters()))
+    _, last = metrics.data_range(conn)
+    if as_of and last and as_of.date() > last:
+        console.print(
+            f"[yellow]Warning:[/yellow] --as-of {as_of.date()} is after the latest data ({last}): nothing after "
+            f"{last} is loaded, so the figures are those of {last} and the gate window ends in days without data."
+        )
     filters = metrics.Filters(
         as_of=as_of.date() if as_of else None,
         date_from=date_from.date() if date_from else None,
@@ -439,6 +475,18 @@ def report_command(
         console.print(f"wrote {out}")
     else:
         click.echo(text)
+
+
+def _check_choices(conn, option: str, given: tuple[str, ...], known: list[str]) -> None:
+    """An unknown filter value is an error naming the known ones, not a report of nulls."""
+    unknown = [value for value in given if value not in known]
+    if unknown:
+        conn.close()
+        listed = ", ".join(known) or "none (nothing is loaded)"
+        console.print(
+            f"[red]Unknown {option} {', '.join(repr(value) for value in unknown)}.[/red] Known: {listed}."
+        )
+        sys.exit(EXIT_USAGE)
 
 
 @main.command("rollup")
@@ -521,6 +569,8 @@ def alerts_command(db, as_of, config_file, functions, business_units, output, mi
 
     settings = _settings(config_file)
     conn = _open(db, must_exist=True, read_only=True)
+    _check_choices(conn, "--function", functions, metrics.functions(conn, metrics.Filters()))
+    _check_choices(conn, "--business-unit", business_units, metrics.business_units(conn, metrics.Filters()))
     filters = metrics.Filters(
         as_of=as_of.date() if as_of else None,
         functions=tuple(functions),
@@ -567,13 +617,24 @@ def alerts_command(db, as_of, config_file, functions, business_units, output, mi
 @click.option("--clean", is_flag=True, help="No duplicates, conflicts or bad values.")
 @click.option("--compress", is_flag=True, help="Write usage events as usage_events.csv.gz.")
 @click.option(
+    "--db", "db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="The database the printed load command names (nothing is loaded here).",
+)  # fmt: skip
+@click.option(
     "--viva",
     "viva_out",
     type=click.Path(file_okay=False, path_type=Path),
     help="Also write the network as a Viva Insights group-to-group export, with its mapping, into this folder.",
 )
 def sample_command(
-    out: Path, events: int, months: int, seed: int, clean: bool, compress: bool, viva_out: Path | None
+    out: Path,
+    events: int,
+    months: int,
+    seed: int,
+    clean: bool,
+    compress: bool,
+    db: Path | None,
+    viva_out: Path | None,
 ) -> None:
     """Write the sample organisation's input files (and a manifest) into OUT."""
     with console.status(f"Generating {events:,} usage events and the rest of the story..."):
@@ -591,9 +652,10 @@ def sample_command(
             *(f"{defects.get(key, 0):,}" for key in ("duplicate", "conflict", "rejected")),
         )
     console.print(table)
-    console.print(f"Load it with: offload-metrics ingest {out}/*")
+    console.print(f"Load it with: offload-metrics ingest{_db_flag(db)} {out}/*")
     if result.viva:
         console.print(
-            f"The Viva export holds the same network: offload-metrics ingest --mapping {result.viva['mapping']} "
-            f"{result.viva['viva_collaboration']} (into a database without {out}/collaboration.csv)"
+            f"The Viva export holds the same network: offload-metrics ingest{_db_flag(db)} --mapping "
+            f"{result.viva['mapping']} {result.viva['viva_collaboration']} (into a database without "
+            f"{out}/collaboration.csv)"
         )

@@ -501,6 +501,17 @@ def describe_settings() -> list[dict[str, object]]:
     return rows
 
 
+def non_defaults(settings: Settings) -> list[tuple[str, object, object]]:
+    """(key, value, default) of every setting that differs from its default."""
+    changed = []
+    for row in describe_settings():
+        group, name = str(row["key"]).split(".")
+        value = getattr(getattr(settings, group), name)
+        if value != row["default"]:
+            changed.append((str(row["key"]), value, row["default"]))
+    return changed
+
+
 def changes(before: Settings, after: Settings) -> list[str]:
     """Each setting that differs, as 'group.key: before -> after'."""
     old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
@@ -518,3 +529,24 @@ def split_numbers(text: str) -> list[float]:
         return [float(part) for part in text.replace(";", ",").split(",") if part.strip()]
     except ValueError:
         raise SettingsError(f"{text!r}: expected numbers separated by commas") from None
+
+
+def parse_share(text: object) -> tuple[float, str]:
+    """A share typed as 0.8, 80 or 80%: the fraction, and how the text was read. A number with % or
+    above 1 is a percent; one from 0 to 1 is a fraction."""
+    typed = str(text).strip()
+    number = typed.removesuffix("%").strip().replace(",", ".")
+    try:
+        value = float(number)
+    except ValueError:
+        raise SettingsError(f"{typed!r}: expected a share such as 0.8, 80 or 80%") from None
+    if typed.endswith("%") or value > 1:
+        fraction = value / 100
+        return fraction, f"read {typed!r} as a percent: {fraction * 100:g}% ({fraction:g})"
+    return value, f"read {typed!r} as a fraction: {value * 100:g}% ({value:g})"
+
+
+def split_shares(text: str) -> tuple[list[float], list[str]]:
+    """Shares typed as "10%, 15%, 60%", "10, 15, 60" or "0.1, 0.15, 0.6" (a list setting in a form)."""
+    parsed = [parse_share(part) for part in text.replace(";", ",").split(",") if part.strip()]
+    return [value for value, _ in parsed], [how for _, how in parsed]

@@ -12,9 +12,10 @@ import re
 import sys
 from dataclasses import dataclass
 
-from offload_metrics import schema, store
+from offload_metrics import display, schema, store
 
-_ENTRY = re.compile(r"^(Definition|Grain|[a-z][a-z0-9_]*): (.*)$")
+_ENTRY = re.compile(r"^(Definition|Grain|[a-z][a-z0-9_]*)(, in words)?: (.*)$")
+_SETTING = re.compile(r"\{(\w+)\}")
 DOCS_START = "<!-- definitions:start (python -m offload_metrics.definitions --write docs/metrics.md) -->"
 DOCS_END = "<!-- definitions:end -->"
 
@@ -40,11 +41,14 @@ class Definition:
     file: str
     name: str
     text: str
+    # A plain-language line ("-- name, in words: ...") for the person on the page, with {setting}
+    # placeholders; the technical line of the same name stays the definition.
+    plain: bool = False
 
 
 def parse(text: str, file: str) -> list[Definition]:
     """The entries of a SQL file's leading comment."""
-    entries: list[list[str]] = []
+    entries: list[list] = []
     for line in text.splitlines():
         if not line.startswith("--"):
             break
@@ -52,10 +56,10 @@ def parse(text: str, file: str) -> list[Definition]:
         # An entry starts at "-- name: "; an indented line ("--   ...") always continues the last one.
         match = _ENTRY.match(body) if line.startswith("-- ") and not line.startswith("--  ") else None
         if match:
-            entries.append([match.group(1), match.group(2)])
+            entries.append([match.group(1), match.group(3), bool(match.group(2))])
         elif entries and body:
             entries[-1][1] += " " + body
-    return [Definition(file, name, " ".join(words.split())) for name, words in entries]
+    return [Definition(file, name, " ".join(words.split()), plain) for name, words, plain in entries]
 
 
 @functools.cache
@@ -69,7 +73,7 @@ def all_definitions() -> tuple[Definition, ...]:
 def lookup(metric: str, family: str | None = None) -> str:
     """A metric's definition, from the given family's file first, else the data contract's
     description of an input column of that name; empty when unknown."""
-    candidates = [d for d in all_definitions() if d.name == metric]
+    candidates = [d for d in all_definitions() if d.name == metric and not d.plain]
     if family:
         candidates.sort(key=lambda d: d.file != f"{family}.sql")
     if candidates:
@@ -84,6 +88,46 @@ def lookup(metric: str, family: str | None = None) -> str:
     return described[0] if described else ""
 
 
+def setting_values(settings) -> dict[str, str]:
+    """Every setting a plain-language line may name, as the page shows it: shares as percents."""
+    gates, adoption, finance = settings.gates, settings.adoption, settings.finance
+    share = display.setting_share
+    return {
+        "window_days": f"{gates.window_days:,}",
+        "min_tasks": f"{gates.min_tasks:,}",
+        "min_reviewed": f"{gates.min_reviewed:,}",
+        "min_accuracy": share(gates.min_accuracy),
+        "min_automation": share(gates.min_automation),
+        "hours_per_fte_month": f"{settings.net_output.hours_per_fte_month:g}",
+        "validation_uplift": share(settings.net_output.validation_uplift),
+        "phase_pilot": share(adoption.phase_bounds[0]),
+        "phase_crossing": share(adoption.phase_bounds[1]),
+        "phase_saturation": share(adoption.phase_bounds[2]),
+        "scale_share": share(adoption.scale_share),
+        "scale_min_functions": f"{adoption.scale_min_functions}",
+        "scale_months_low": f"{adoption.scale_months[0]}",
+        "scale_months_high": f"{adoption.scale_months[1]}",
+        "default_hourly_cost_usd": display.money(finance.default_hourly_cost_usd),
+        "reinvestment_share": share(finance.reinvestment_share),
+        "cost_source": f"{finance.cost_source}",
+    }
+
+
+def in_words(metric: str, family: str | None, settings) -> str:
+    """What a person sees on hover: the plain-language line with the current settings filled in,
+    then where the formula is. Without a plain line, the technical definition."""
+    technical = lookup(metric, family)
+    candidates = [d for d in all_definitions() if d.name == metric and d.plain]
+    if family:
+        candidates = [d for d in candidates if d.file == f"{family}.sql"] or candidates
+    if not candidates:
+        return technical
+    entry = candidates[0]
+    values = setting_values(settings)
+    plain = _SETTING.sub(lambda match: values[match.group(1)], entry.text)
+    return f"{plain}\n\nFormula: docs/metrics.md, {entry.file}."
+
+
 def markdown() -> str:
     """The generated part of docs/metrics.md: every definition, grouped by SQL file."""
     lines = [DOCS_START, ""]
@@ -93,7 +137,7 @@ def markdown() -> str:
         lines.append("")
         for entry in entries:
             if entry.name == "Definition":
-                lines.append(entry.text)
+                lines.append(f"*In words:* {entry.text}" if entry.plain else entry.text)
                 lines.append("")
         for entry in entries:
             if entry.name == "Grain":
@@ -101,7 +145,10 @@ def markdown() -> str:
                 lines.append("")
         metrics_here = [entry for entry in entries if entry.name not in ("Definition", "Grain")]
         if metrics_here:
-            lines += [f"- **`{entry.name}`**: {entry.text}" for entry in metrics_here]
+            lines += [
+                f"  - *In words:* {entry.text}" if entry.plain else f"- **`{entry.name}`**: {entry.text}"
+                for entry in metrics_here
+            ]
             lines.append("")
     lines.append(DOCS_END)
     return "\n".join(lines)

@@ -1,4 +1,9 @@
-"""One formatter per kind of value: money, shares, hours, counts, months."""
+"""One formatter per kind of value: money, shares, hours, counts, months; and words for codes.
+
+Tiles, tables, charts' hover text, exports and the Markdown summary all format through these, so a
+value looks the same wherever it is shown. An undefined value is an em dash, with its reason where
+the caller knows one (`undefined`).
+"""
 
 from __future__ import annotations
 
@@ -61,6 +66,40 @@ def share(value: object, places: int = 1) -> str:
     return f"{float(value) * 100:.{places}f}%"  # type: ignore[arg-type]
 
 
+def points(value: object) -> str:
+    """A difference between two shares, in percentage points: 12.3 pp."""
+    if missing(value):
+        return "—"
+    return f"{float(value) * 100:.1f} pp"  # type: ignore[arg-type]
+
+
+def setting_share(value: float) -> str:
+    """A threshold from the settings as a percent, without needless decimals: 80%, 12.5%."""
+    return f"{float(value) * 100:g}%"
+
+
+def undefined(reason: str) -> str:
+    """An undefined value with its reason: — (no cost yet)."""
+    return f"— ({reason})"
+
+
+def not_reached(waiting: object, validated: object) -> str:
+    """A Kaplan-Meier median that the curve has not reached: more than half are still waiting."""
+    if missing(waiting) or missing(validated):
+        return "not reached"
+    return f"not reached · {int(waiting)} of {int(validated)} waiting"  # type: ignore[call-overload]
+
+
+def km_median(median: object, validated: object, replicated: object) -> str:
+    """A Kaplan-Meier median in days; "not reached · 3 of 4 waiting" when the curve stays above half."""
+    if not missing(median):
+        return days(median)
+    if missing(validated) or int(validated) == 0:  # type: ignore[call-overload]
+        return undefined("no validated agent")
+    waiting = int(validated) - int(replicated or 0)  # type: ignore[call-overload]
+    return not_reached(waiting, validated)
+
+
 def hours(value: object) -> str:
     if missing(value):
         return "—"
@@ -81,7 +120,7 @@ def plural(count: int, word: str) -> str:
 def scale_note(time_to_scale: object, months_since: object, low: int, high: int) -> str:
     """Where the program is against the months-to-scale band, in a few words."""
     if not missing(time_to_scale):
-        return f"scaled in {plural(int(time_to_scale), 'month')}; on track is {low}-{high}"  # type: ignore[call-overload]
+        return f"scaled in {plural(int(time_to_scale), 'month')} (on track: {low}-{high})"  # type: ignore[call-overload]
     if not missing(months_since):
         return f"{plural(int(months_since), 'month')} since the first validated agent"  # type: ignore[call-overload]
     return "no validated agent yet"
@@ -94,8 +133,8 @@ def ratio(value: object) -> str:
     return f"{float(value):,.1f}x"  # type: ignore[arg-type]
 
 
-def number(value: object, places: int = 2) -> str:
-    """A plain number, such as a p-value or an index: 0.031."""
+def number(value: object, places: int = 1) -> str:
+    """A plain quantity with one decimal (1,234.5), or as many places as asked (a p-value: 0.031)."""
     if missing(value):
         return "—"
     return f"{float(value):,.{places}f}"  # type: ignore[arg-type]
@@ -143,12 +182,88 @@ TRAJECTORY_LABELS = {
 }
 
 
+GATE_LABELS = {"pass": "Pass", "fail": "Fail", "insufficient_data": "Insufficient data"}
+KIND_LABELS = {
+    "usage_events": "agent usage logs",
+    "time_saved": "documented time savings",
+    "replication_events": "replication events",
+    "agents": "the agent catalog",
+    "org_baseline": "the organisation baseline",
+    "vendor_costs": "vendor cost reports",
+    "vendor_usage": "vendor usage reports",
+    "task_baselines": "task baselines",
+    "collaboration": "collaboration data",
+    "viva_collaboration": "a Viva Insights collaboration export",
+}
+
+
 def label(value: object) -> str:
-    """A phase, trajectory or gate as words."""
+    """A phase, trajectory, gate or any other code as words: pilot_plateau -> Pilot plateau."""
     if missing(value):
         return "—"
     text = str(value)
-    return PHASE_LABELS.get(text) or TRAJECTORY_LABELS.get(text) or text.replace("_", " ").capitalize()
+    return (
+        PHASE_LABELS.get(text)
+        or TRAJECTORY_LABELS.get(text)
+        or GATE_LABELS.get(text)
+        or text.replace("_", " ").capitalize()
+    )
+
+
+def kinds(names: object) -> str:
+    """Input kinds in words: "documented time savings and the organisation baseline"."""
+    words = [KIND_LABELS.get(str(name), str(name)) for name in names]  # type: ignore[attr-defined]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def boolean(value: object) -> str:
+    """Yes or No for people; exports write true/false."""
+    if missing(value):
+        return "—"
+    return "Yes" if value else "No"
+
+
+def signed(formatter, value: object) -> str:
+    """A change with its sign: +96 h, -$1.2k, +2.1 pp (the sign carries the direction)."""
+    if missing(value):
+        return "—"
+    shown = formatter(value)
+    return shown if shown.startswith("-") else "+" + shown
+
+
+def change(formatter, current: object, previous: object) -> str | None:
+    """current - previous, signed, in the kind's formatter; None when either is undefined. A
+    change of a share is shown in percentage points."""
+    if missing(current) or missing(previous):
+        return None
+    # Through Decimal so that money and rounded shares subtract without floating-point residue.
+    difference = Decimal(str(current)) - Decimal(str(previous))
+    return signed(points if formatter is share else formatter, difference)
+
+
+def period(first: object, last: object) -> str:
+    """A range of whole months in words: 2025-01 to 2025-03, or 2025-03 for one month."""
+    start, end = month(first), month(last)
+    return start if start == end else f"{start} to {end}"  # type: ignore[return-value]
+
+
+# How each kind of value is shown, by name: the dashboard's tables and the exports look columns up here.
+FORMATTERS = {
+    "money": money,
+    "money_short": money_short,
+    "share": share,
+    "points": points,
+    "hours": hours,
+    "count": count,
+    "number": number,
+    "ratio": ratio,
+    "days": days,
+    "month": month,
+    "day": day,
+    "label": label,
+    "boolean": boolean,
+    "text": lambda value: "—" if missing(value) else str(value),
+}
 
 
 # --- text from data -----------------------------------------------------------------------------------
@@ -184,3 +299,14 @@ def inert_markdown(text: object) -> str:
     """Markdown from data for an export: its HTML escaped and its images turned into plain links."""
     escaped = html.escape(str(text), quote=False)
     return escaped.replace("![", "!\\[")
+
+
+def load_outcome(result) -> str:
+    """Where one file's rows went (an ingest.LoadResult), as the Data page, the CLI and the audit say it."""
+    if result.status != "loaded":
+        return result.message
+    text = (
+        f"{result.kind}, {result.rows_read:,} rows read: {result.accepted:,} accepted, {result.duplicate:,} "
+        f"duplicate, {result.conflict:,} conflicting, {result.rejected:,} rejected"
+    )
+    return f"{text} ({result.message})" if result.message else text

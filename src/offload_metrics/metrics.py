@@ -35,6 +35,7 @@ DIMENSIONS = {
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _PARAMETER = re.compile(r"\$(\w+)")
 _COMMENT = re.compile(r"--[^\n]*")
+_HEADER = re.compile(r"\A(?:--[^\n]*\n)+")
 # Shares and rates are ratios of floating-point sums: a value that is exactly on a threshold on paper
 # (0.30, 0.15, 0.5) can land a rounding step below it. Every threshold comparison allows this much.
 TOLERANCE = 1e-9
@@ -84,6 +85,54 @@ class Filters:
         )
 
 
+def months_between(first: dt.date, last: dt.date) -> int:
+    """How many calendar months the days first..last touch (both months counted)."""
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The first of the month `months` after (or before, when negative) the month of `day`."""
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def previous_period(filters: Filters) -> Filters:
+    """The comparison period of resolved filters: the same number of whole months just before
+    `date_from`, with as_of at its last day and the same functions and business units."""
+    if not filters.is_resolved:
+        raise ValueError("previous_period needs resolved filters (Filters.resolve)")
+    assert filters.date_from and filters.date_to and filters.history_from
+    months = months_between(filters.date_from, filters.date_to)
+    date_from = add_months(filters.date_from, -months)
+    date_to = filters.date_from - dt.timedelta(days=1)
+    return dataclasses.replace(
+        filters,
+        as_of=date_to,
+        date_from=date_from,
+        date_to=date_to,
+        history_from=min(filters.history_from, date_from),
+    )
+
+
+# Quick ranges, in whole months ending with the as_of month (DECISIONS 11).
+PRESETS = ("All data", "This quarter", "Last quarter", "Last 3 months", "Last 12 months", "Year to date")
+CUSTOM = "Custom range"
+
+
+def preset_range(preset: str, as_of: dt.date, first: dt.date) -> tuple[dt.date, dt.date]:
+    """(from, to) of a quick range as of a day; `first` is the first day of the data."""
+    quarter_start = dt.date(as_of.year, (as_of.month - 1) // 3 * 3 + 1, 1)
+    ranges = {
+        "All data": (first, as_of),
+        "This quarter": (quarter_start, as_of),
+        "Last quarter": (add_months(quarter_start, -3), quarter_start - dt.timedelta(days=1)),
+        "Last 3 months": (add_months(as_of, -2), as_of),
+        "Last 12 months": (add_months(as_of, -11), as_of),
+        "Year to date": (dt.date(as_of.year, 1, 1), as_of),
+    }
+    return ranges[preset]
+
+
 def month_end(day: dt.date) -> dt.date:
     following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return following - dt.timedelta(days=1)
@@ -98,7 +147,8 @@ def data_range(conn: duckdb.DuckDBPyConnection) -> tuple[dt.date | None, dt.date
 @functools.cache
 def render(name: str, dimensions: tuple[str, ...] = ()) -> str:
     """The SQL of a metric file with its {dimensions} and nested {file} slots filled."""
-    text = store.sql_text(f"{name}.sql")
+    # The header is documentation: its plain-language lines name settings in {braces} too.
+    text = _HEADER.sub("", store.sql_text(f"{name}.sql"))
 
     def fill(match: re.Match[str]) -> str:
         slot = match.group(1)
@@ -315,6 +365,31 @@ def agents(conn, filters: Filters, settings: Settings) -> pd.DataFrame:
     return query(conn, "agents", filters, settings)
 
 
+def loaded_kinds(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    """The input kinds of which at least one row was accepted: what a figure can be computed from."""
+    rows = conn.execute("select distinct kind from loads where accepted > 0").fetchall()
+    kinds = {row[0] for row in rows}
+    # Telemetry files (OpenTelemetry, Langfuse) load usage events too.
+    has_usage = conn.execute("select exists (select 1 from usage_events)").fetchone()
+    if has_usage and has_usage[0]:
+        kinds.add("usage_events")
+    return kinds
+
+
+def catalog_rejections(conn: duckdb.DuckDBPyConnection, agent_ids: Sequence[str]) -> pd.DataFrame:
+    """The rejected or conflicting catalog rows of these agents: why they have no catalog entry."""
+    return conn.execute(
+        """
+        select try(json_extract_string(r.raw, '$.agent_id')) as agent_id, l.file_name, r.line, r.column_name,
+               r.outcome, r.reason
+        from rejected_rows as r join loads as l using (load_id)
+        where l.kind = 'agents' and try(json_extract_string(r.raw, '$.agent_id')) in (select unnest($agents))
+        order by agent_id, l.load_id, r.line
+        """,
+        {"agents": list(agent_ids)},
+    ).df()
+
+
 def data_quality(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Where every row read went, over all loads."""
     # Constant column names; an aggregate without a group by returns one row, of nulls before any load.
@@ -336,10 +411,18 @@ def _plain(value: object) -> object:
 # once); a page never filters rows itself.
 
 
-def cull_list(agents_frame: pd.DataFrame) -> pd.DataFrame:
-    """The agents of an agents() result that fail the gate, worst accuracy first."""
+def cull_list(agents_frame: pd.DataFrame, settings: Settings | None = None) -> pd.DataFrame:
+    """The agents of an agents() result that fail the gate, worst accuracy first; with the settings,
+    `fails_on` names the rates below their bar (accuracy, automation or both)."""
     failing = agents_frame[agents_frame["gate"] == "fail"]
-    return failing.sort_values(["accuracy", "automation"]).reset_index(drop=True)
+    failing = failing.sort_values(["accuracy", "automation"]).reset_index(drop=True)
+    if settings is not None:
+        bars = {"accuracy": settings.gates.min_accuracy, "automation": settings.gates.min_automation}
+        failing["fails_on"] = [
+            tuple(name for name, bar in bars.items() if row[name] < bar - TOLERANCE)
+            for row in failing.to_dict("records")
+        ]
+    return failing
 
 
 def replication_backlog(replication_frame: pd.DataFrame) -> pd.DataFrame:
@@ -349,6 +432,11 @@ def replication_backlog(replication_frame: pd.DataFrame) -> pd.DataFrame:
         replication_frame["in_range"] & replication_frame["first_replicated_on"].isna()
     ]
     return waiting.sort_values("days_waiting", ascending=False).reset_index(drop=True)
+
+
+def in_range(monthly_frame: pd.DataFrame) -> pd.DataFrame:
+    """The months of an adoption() or adoption_org() result within [from, to]."""
+    return monthly_frame[monthly_frame["in_range"]].reset_index(drop=True)
 
 
 def in_plateau(cascade_frame: pd.DataFrame) -> pd.DataFrame:
@@ -383,6 +471,18 @@ def cost_source_words(settings: Settings) -> str:
 TEAMS = ("function", "business_unit", "team")
 
 
+def team_labels(teams_frame: pd.DataFrame) -> pd.DataFrame:
+    """A result by TEAMS with `team_label`: "Tier 1 · Consumer Support", with the function added where
+    the same business unit and team name appear under two functions, so no two teams share a label."""
+    labelled = teams_frame.copy()
+    labelled["team_label"] = labelled["team"].astype(str) + " · " + labelled["business_unit"].astype(str)
+    repeated = labelled["team_label"].duplicated(keep=False)
+    labelled.loc[repeated, "team_label"] = (
+        labelled.loc[repeated, "team_label"] + " · " + labelled.loc[repeated, "function"].astype(str)
+    )
+    return labelled
+
+
 def team_leaderboard(teams_frame: pd.DataFrame) -> pd.DataFrame:
     """The teams of a net_output(by=TEAMS) result with validated Net Output, best uplift first."""
     validated = teams_frame[teams_frame["validated_teams"] > 0]
@@ -394,9 +494,15 @@ def grown_teams(teams_frame: pd.DataFrame) -> pd.DataFrame:
     return teams_frame[teams_frame["teams_grew_headcount"] > 0].reset_index(drop=True)
 
 
+NO_CATALOG_ENTRY = "no catalog entry"
+
+
 def validated_catalog(catalog_frame: pd.DataFrame) -> pd.DataFrame:
-    """The agents of a catalog() result that a pilot team validated: the ones to replicate."""
-    return catalog_frame[catalog_frame["is_validated"]].reset_index(drop=True)
+    """The agents of a catalog() result that a pilot team validated: the ones to replicate. An agent
+    without an accepted catalog row is named "no catalog entry" rather than left out."""
+    validated = catalog_frame[catalog_frame["is_validated"]].reset_index(drop=True)
+    validated["name"] = validated["name"].astype(object).where(validated["in_catalog"], NO_CATALOG_ENTRY)
+    return validated
 
 
 # What drives spread: replication_summary by seeding_strategy or source (replication_drivers.sql).

@@ -83,8 +83,9 @@ def forecast_table() -> None:
         name: f"{display.label(name)} ({display.share(share, 0)})"
         for name, share in forecast.milestones(settings)
     }
+    # The curve's midpoint is a fitting detail (the JSON report has it): without it the table fits.
     ui.table(frame, {"function": ("Function", ui.TEXT), "forecast": ("Forecast", ui.TEXT),
-                     "ceiling": ("Fitted ceiling", ui.SHARE), "midpoint_month": ("Midpoint", ui.TEXT),
+                     "ceiling": ("Ceiling", ui.SHARE),
                      **{name: (title, ui.TEXT) for name, title in names.items()}},
              key="forecast_table")  # fmt: skip
 
@@ -136,9 +137,9 @@ def drivers_section() -> None:
         "this range, grouped by the catalog's seeding_strategy and source columns (agents without them: "
         '"not recorded"). "Not reached": fewer than half of the group\'s agents have been copied yet.',
     )
-    columns = st.columns(2)
-    for column, (by, title) in zip(columns, DRIVER_GROUPS.items(), strict=True):
-        with column:
+    # One above the other: side by side, half a page is too narrow for their six columns.
+    for by, title in DRIVER_GROUPS.items():
+        with st.container():
             summary = ui.get("replication_summary", by=(by,))
             st.markdown(f"**{title}**")
             ui.table(

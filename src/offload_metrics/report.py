@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from offload_metrics import alerts, display, export, forecast, ingest, metrics, network, wins
+from offload_metrics import alerts, display, export, forecast, ingest, metrics, network, summary, wins
 from offload_metrics.config import Settings
 
 ORG_KEYS = (
@@ -109,6 +109,56 @@ def _by_function(frame: pd.DataFrame) -> dict[str, dict[str, object]]:
     return {row["function"]: row for row in frame.to_dict("records")}
 
 
+def org_figures(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict:
+    """The organisation's headline figures (the report's `org`) for resolved filters."""
+    program = metrics.program(conn, filters, settings)
+    org_net = metrics.net_output(conn, filters, settings, by=("organisation",)).to_dict("records")
+    org_finance = metrics.finance_summary(conn, filters, settings, by=("organisation",), exact=True).to_dict(
+        "records"
+    )
+    org_values: dict[str, object] = {**program}
+    org_values.update(org_net[0] if org_net else {})
+    org_values.update(org_finance[0] if org_finance else {})
+    org_usage = metrics.usage(conn, filters, settings, by=("organisation",), exact=True).to_dict("records")
+    org_values["estimated_agent_cost_usd"] = (
+        org_usage[0].get("estimated_agent_cost_usd") if org_usage else None
+    )
+    for key in (
+        "estimated_agent_cost_usd",
+        "hours_saved",
+        "labor_value_usd",
+        "agent_cost_usd",
+        "net_savings_usd",
+        "reinvestment_pool_usd",
+    ):
+        if display.missing(org_values.get(key)):
+            org_values[key] = 0
+    org = {key: value(key, org_values.get(key)) for key in ORG_KEYS}
+    org["at_scale"] = bool(org["at_scale"])
+    org["first_deployment_month"] = value("first_deployment_month", org_values.get("first_deployment_month"))
+    org["first_scale_month"] = value("first_scale_month", org_values.get("first_scale_month"))
+    org["roi"] = value("roi", org_values.get("roi"))
+    return org
+
+
+def previous_figures(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict:
+    """The same figures for the previous period (metrics.previous_period): the same number of whole
+    months just before `from`. Without any data in that period the figures are null."""
+    previous = metrics.previous_period(filters)
+    first, _ = metrics.data_range(conn)
+    has_data = first is not None and previous.date_to >= first  # type: ignore[operator]
+    figures = org_figures(conn, previous, settings)
+    if not has_data:
+        figures = dict.fromkeys(figures)
+    return {
+        "from": display.day(previous.date_from),
+        "to": display.day(previous.date_to),
+        "months": metrics.months_between(previous.date_from, previous.date_to),  # type: ignore[arg-type]
+        "has_data": has_data,
+        **{key: figures[key] for key in (*ORG_KEYS, "roi")},
+    }
+
+
 def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict[str, object]:
     """The report in SPEC's shape. Scripts depend on these names: add keys, never rename."""
     filters = filters.resolve(conn)
@@ -139,31 +189,10 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
         rows[-1].update(_finance_additions(merged, estimates.get(name, {}), coverage.get(name, {})))
 
     program = metrics.program(conn, filters, settings)
-    org_net = metrics.net_output(conn, filters, settings, by=("organisation",)).to_dict("records")
+    org = org_figures(conn, filters, settings)
     org_finance = metrics.finance_summary(conn, filters, settings, by=("organisation",), exact=True).to_dict(
         "records"
     )
-    org_usage = metrics.usage(conn, filters, settings, by=("organisation",), exact=True).to_dict("records")
-    org_values: dict[str, object] = {**program}
-    org_values.update(org_net[0] if org_net else {})
-    org_values.update(org_finance[0] if org_finance else {})
-    org_values["estimated_agent_cost_usd"] = (
-        org_usage[0].get("estimated_agent_cost_usd") if org_usage else None
-    )
-    for key in (
-        "estimated_agent_cost_usd",
-        "hours_saved",
-        "labor_value_usd",
-        "agent_cost_usd",
-        "net_savings_usd",
-        "reinvestment_pool_usd",
-    ):
-        if display.missing(org_values.get(key)):
-            org_values[key] = 0
-    org = {key: value(key, org_values.get(key)) for key in ORG_KEYS}
-    org["at_scale"] = bool(org["at_scale"])
-    org["first_deployment_month"] = value("first_deployment_month", org_values.get("first_deployment_month"))
-    org["first_scale_month"] = value("first_scale_month", org_values.get("first_scale_month"))
     org_reconciliation = metrics.reconciliation_summary(
         conn, filters, settings, by=("organisation",), exact=True
     )
@@ -180,6 +209,7 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
     org["unassigned_vendor_cost_usd"] = value(
         "unassigned_vendor_cost_usd", _first_record(org_reconciliation).get("unassigned_vendor_cost_usd") or 0
     )
+    org["previous"] = previous_figures(conn, filters, settings)
 
     adoption = metrics.adoption(conn, filters, settings)
     teams = metrics.net_output_teams(conn, filters, settings)
@@ -261,17 +291,27 @@ def to_json(report: Mapping[str, object]) -> str:
 
 
 def tables(report: Mapping[str, object]) -> dict[str, pd.DataFrame]:
-    """The report as flat tables, one per section, for CSV and Excel."""
+    """The report as flat tables, one per section, for CSV and Excel: the JSON's values as they are
+    (object columns, so a rank stays an integer and a missing value stays empty)."""
     org = {"as_of": report["as_of"], "from": report["from"], "to": report["to"], **report["org"]}  # type: ignore[dict-item]
+    previous = org.pop("previous", None) or {}
+    org.update({f"previous_{key}": value for key, value in previous.items()})
+
+    def frame(rows: object, columns: list[str]) -> pd.DataFrame:
+        # Column by column, as objects: a frame built from records would turn an int column with a
+        # null into floats (1.0).
+        records = list(rows)  # type: ignore[call-overload]
+        return pd.DataFrame(
+            {column: pd.Series([row.get(column) for row in records], dtype=object) for column in columns}
+        )
+
     return {
-        "org": pd.DataFrame([org]),
-        "functions": pd.DataFrame(
-            report["functions"], columns=[*FUNCTION_KEYS, "automation_rate", "validated_teams"]
-        ),
-        "adoption": pd.DataFrame(report["adoption"], columns=list(ADOPTION_KEYS)),
-        "teams": pd.DataFrame(report["teams"], columns=[*TEAM_KEYS, "grew_headcount"]),
-        "agents": pd.DataFrame(report["agents"], columns=[*AGENT_KEYS, *AGENT_EXTRA_KEYS]),
-        "data_quality": pd.DataFrame([report["data_quality"]], columns=list(ingest.COUNT_FIELDS)),
+        "org": frame([org], list(org)),
+        "functions": frame(report["functions"], [*FUNCTION_KEYS, "automation_rate", "validated_teams"]),
+        "adoption": frame(report["adoption"], list(ADOPTION_KEYS)),
+        "teams": frame(report["teams"], [*TEAM_KEYS, "grew_headcount"]),
+        "agents": frame(report["agents"], [*AGENT_KEYS, *AGENT_EXTRA_KEYS]),
+        "data_quality": frame([report["data_quality"]], list(ingest.COUNT_FIELDS)),
         "network_teams": _flat(report.get("network_teams", []), NETWORK_TEAM_KEYS),
         "where_to_seed": _flat(report.get("where_to_seed", []), SEED_KEYS),
         "grassroots_teams": _flat(report.get("grassroots_teams", []), GRASSROOTS_KEYS),
@@ -344,208 +384,6 @@ def finance_tables(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, se
     }
 
 
-def markdown(report: Mapping[str, object]) -> str:
-    """A one-page executive summary."""
-    org, functions = report["org"], report["functions"]
-    settings = Settings.model_validate(report["settings"])
-    assert isinstance(org, dict) and isinstance(functions, list)
-    crossing = display.share(settings.crossing_share, 0)
-    uplift = display.share(settings.net_output.validation_uplift, 0)
-    accuracy = display.share(settings.gates.min_accuracy, 0)
-    automation = display.share(settings.gates.min_automation, 0)
-    lines = [
-        f"# Offloading report as of {report['as_of']}",
-        "",
-        f"Range {report['from']} to {report['to']}.",
-        "",
-        "## Where the organisation stands",
-        "",
-        f"- Offloaded share of routine work: **{display.share(org['offloaded_share'])}**, "
-        f"phase **{display.label(org['phase'])}**.",
-        f"- Functions at scale this month: **{org['functions_at_scale']}** "
-        f"({'at scale' if org['at_scale'] else 'not yet at scale'}).",
-        f"- Trajectory: **{display.label(org['trajectory'])}**; "
-        f"{_months(org['months_since_first_deployment'])} since the first validated agent; "
-        f"time to scale: {_months(org['time_to_scale_months'])}.",
-        f"- Hours saved: **{display.hours(org['hours_saved'])}**; Net Output uplift "
-        f"**{display.share(org['net_output_uplift'])}**.",
-        "",
-        "## Functions by phase",
-        "",
-    ]
-    lines += _markdown_table(
-        sorted(functions, key=lambda item: -(item["offloaded_share"] or 0)),
-        {
-            "function": lambda row: _cell(row["function"]),
-            "phase": lambda row: display.label(row["phase"]),
-            "share": lambda row: display.share(row["offloaded_share"]),
-            f"crossed {crossing}": lambda row: row["crossed_on"] or "—",
-            "cascade rank": lambda row: str(row["cascade_rank"] or "—"),
-        },
-        empty="No function has data yet.",
-    )
-    lines += ["", f"## Teams with validated Net Output (+{uplift} without more headcount)", ""]
-    lines += _markdown_table(
-        report["validated_teams"][:10],  # type: ignore[index]
-        {
-            "team": lambda team: _cell(team["team"]),
-            "business unit": lambda team: _cell(team["business_unit"]),
-            "validated months": lambda team: str(team["validated_months"]),
-            "best month's uplift": lambda team: display.share(team["best_uplift"]),
-        },
-        empty="No team has validated Net Output yet.",
-    )
-    lines += ["", f"## Cull list: agents below {accuracy} accuracy or {automation} automation", ""]
-    lines += _markdown_table(
-        report["cull_list"],  # type: ignore[arg-type]
-        {
-            "agent": lambda agent: _cell(agent["agent_id"]),
-            "function": lambda agent: _cell(agent["function"]),
-            "accuracy": lambda agent: display.share(agent["accuracy"]),
-            "automation": lambda agent: display.share(agent["automation"]),
-            "tasks": lambda agent: display.count(agent["tasks"]),
-        },
-        empty="No agent fails the gate.",
-    )
-    lines += ["", "## Replication backlog: validated agents not yet replicated", ""]
-    lines += _markdown_table(
-        report["replication_backlog"][:10],  # type: ignore[index]
-        {
-            "agent": lambda agent: _cell(agent["agent_id"]),
-            "function": lambda agent: _cell(agent["function"]),
-            "validated on": lambda agent: str(agent["validated_on"]),
-            "days waiting": lambda agent: str(agent["days_waiting"]),
-        },
-        empty="Every validated agent has been replicated.",
-    )
-    lines += ["", "## Where to seed next", ""]
-    lines += _markdown_table(
-        report.get("where_to_seed", [])[:5],  # type: ignore[index, union-attr]
-        {
-            "rank": lambda team: str(team["seed_rank"]),
-            "team": lambda team: _cell(team["team"]),
-            "business unit": lambda team: _cell(team["business_unit"]),
-            "seed score": lambda team: display.number(team["seed_score"]),
-            "why": lambda team: _cell(team["reason"]),
-        },
-        empty="No team is left to seed: every team has validated Net Output or a validated agent.",
-    )
-    spread = report.get("replication_spread") or {}
-    lines += ["", "## Did replication follow the network?", "", str(spread.get("verdict", "")).strip() or "—"]  # type: ignore[union-attr]
-    lines += [
-        "",
-        "## Savings and the reinvestment pool",
-        "",
-        f"- Labor value of hours saved: **{display.money(org['labor_value_usd'])}**",
-        f"- Agent cost: **{display.money(org['agent_cost_usd'])}**",
-        f"- Net savings: **{display.money(org['net_savings_usd'])}**",
-        f"- Reinvestment pool: **{display.money(org['reinvestment_pool_usd'])}**",
-        *_markdown_bills_and_estimates(org),
-        "",
-    ]
-    lines += outlook_markdown(report)
-    return "\n".join(lines)
-
-
-def outlook_markdown(report: Mapping[str, object]) -> list[str]:
-    """The summary's look ahead: the projected month at scale and the wins of the range."""
-    projected = report.get("forecast", {}).get("org", {})  # type: ignore[union-attr]
-    lines = ["## Outlook", ""]
-    if projected.get("status") == "observed":
-        lines.append(f"- At scale since **{projected['first_scale_month']}**.")
-    elif projected.get("status") == "projected":
-        high = projected["first_scale_month_high"] or "beyond the forecast horizon"
-        lines.append(
-            f"- Projected at scale: **{projected['first_scale_month']}** (range {projected['first_scale_month_low']}"
-            f" – {high}), {_months(projected['time_to_scale_months'])} after the first validated agent "
-            f"({display.label(projected['trajectory'])})."
-        )
-    else:
-        lines.append(f"- No projection of scale: {projected.get('reason') or 'no forecast'}.")
-    if projected.get("last_function"):
-        when = projected.get("last_function_month") or "not within the forecast horizon"
-        lines.append(f"- Projected to reach scale last: **{_cell(projected['last_function'])}** ({when}).")
-    lines += ["", "## Wins in this range", ""]
-    found = report.get("wins") or []
-    lines += [f"- {_cell(win['message'])}" for win in found[:15]] or ["No new wins in this range."]  # type: ignore[index]
-    lines.append("")
-    return lines
-
-
-def _markdown_bills_and_estimates(org: Mapping[str, object]) -> list[str]:
-    """The summary's lines on vendor bills and estimated savings (absent from older reports)."""
-    if "cost_source" not in org:
-        return []
-    source = metrics.COST_SOURCE_WORDS[str(org["cost_source"])]
-    return [
-        f"- Agent cost is {source}: usage log {display.money(org['usage_cost_usd'])}; vendor bills "
-        f"{display.money(org['vendor_cost_usd'])} assigned and {display.money(org['unassigned_vendor_cost_usd'])} "
-        "unassigned (no mapping rule).",
-        f"- Estimated labor value where no team documented savings: {display.money(org['estimated_labor_value_usd'])} "
-        f"(estimated, not in net savings); documented savings cover "
-        f"{display.share(org['documented_task_share'])} of usage tasks.",
-    ]
-
-
-# Columns whose numbers read best aligned right in a Markdown table.
-_RIGHT = {"validated months", "best month's uplift", "accuracy", "automation", "tasks", "days waiting", "share",
-          "cascade rank", "rank", "seed score"}  # fmt: skip
-
-
-def _markdown_table(rows: list[dict], columns: dict[str, Callable[[dict], str]], empty: str) -> list[str]:
-    """A Markdown table of rows, one column per (title, how to show a row's value); `empty` if none."""
-    if not rows:
-        return [empty]
-    lines = [
-        "| " + " | ".join(columns) + " |",
-        "|" + "|".join("---:" if t in _RIGHT else "---" for t in columns) + "|",
-    ]
-    lines += ["| " + " | ".join(show(row) for show in columns.values()) + " |" for row in rows]
-    return lines
-
-
-def _months(count: object) -> str:
-    if count is None:
-        return "—"
-    return "1 month" if count == 1 else f"{count} months"
-
-
-def _cell(text: object) -> str:
-    """Text from data for a Markdown table cell: inert (no HTML, no images), pipes and line breaks escaped."""
-    return display.inert_markdown(text).replace("|", "\\|").replace("\n", " ")
-
-
-def blueprint_page(agent: Mapping[str, object], as_of: object) -> str:
-    """A one-page replication blueprint of an agent: its facts, its proof, and its recipe."""
-    facts = [
-        ("Function", agent.get("function")),
-        (
-            "Owner",
-            " / ".join(
-                str(part) for part in (agent.get("owner_business_unit"), agent.get("owner_team")) if part
-            ),
-        ),
-        ("Risk class", agent.get("risk_class")),
-        ("Validated on", display.day(agent.get("validated_on"))),
-        ("Pilot unit", agent.get("pilot_unit")),
-        ("Replicated to", f"{agent.get('replications') or 0} business units"),
-        ("Gate", display.label(agent.get("gate"))),
-        ("Accuracy", display.share(agent.get("accuracy"))),
-        ("Automation", display.share(agent.get("automation"))),
-        ("Hours saved (Net Output proof)", display.hours(agent.get("hours_saved"))),
-        ("Teams using it", display.count(agent.get("teams"))),
-    ]
-    title = display.inert_markdown(f"{agent.get('name') or agent.get('agent_id')} ({agent.get('agent_id')})")
-    lines = [f"# {' '.join(title.split())}", ""]
-    if agent.get("description"):
-        lines += [display.inert_markdown(agent["description"]), ""]
-    lines += ["| | |", "|---|---|"]
-    lines += [
-        f"| {name} | {_cell('—' if display.missing(value) or value == '' else value)} |"
-        for name, value in facts
-    ]
-    lines += ["", f"As of {display.day(as_of)}.", "", "## Blueprint", ""]
-    lines.append(
-        display.inert_markdown(agent.get("blueprint") or "No blueprint has been recorded for this agent yet.")
-    )
-    return "\n".join(lines) + "\n"
+# The Markdown summary and the blueprint page live in summary.py, which the dashboard uses too.
+markdown = summary.markdown
+blueprint_page = summary.blueprint_page

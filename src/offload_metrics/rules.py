@@ -14,7 +14,7 @@ from offload_metrics.ingest import rules as ingest_rules
 
 # The checks in the order a column is judged: its reason is that of the first one it fails.
 PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
-TESTS = ("required", "form", "places", "allowed", "bounds", "ge", "gt")
+TESTS = ("required", "digits", "form", "places", "allowed", "bounds", "ge", "gt")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,15 @@ def checks(column: schema.Column, bounds: config.Ingest | None = None) -> tuple[
     found: list[Check] = []
     if column.required:
         found.append(Check(column.name, "required", "is required"))
+    if column.base in ingest_rules.EXACT_LIMITS:
+        found.append(
+            Check(
+                column.name,
+                "digits",
+                ingest_rules.too_many_digits_reason(column.base),
+                ingest_rules.EXACT_LIMITS[column.base],
+            )
+        )
     if column.base != "text":
         found.append(Check(column.name, "form", f"must be {schema.BASE_WORDS[column.base]}"))
     if column.base == "money":

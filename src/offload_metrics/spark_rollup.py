@@ -138,6 +138,12 @@ def _condition(check: rules.Check, column: schema.Column, raw: str, value: str, 
     """When a value breaks the check, in Spark SQL (null counts as not breaking, as in DuckDB)."""
     if check.test == "required":
         return f"{raw} is null"
+    if check.test == "digits":
+        number = f"try_cast(trim({raw}) as double)"
+        return (
+            f"{raw} is not null and {value} is null and {raw} rlike {_spark_string(ingest_rules.NUMBER_PATTERN)} "
+            f"and abs({number}) >= {check.bound:.0f}"
+        )
     if check.test == "form":
         if column.base == "money":
             return f"{raw} is not null and ({value} is null or instr({raw}, '_') > 0)"

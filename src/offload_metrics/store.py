@@ -612,6 +612,15 @@ def rejected_rows(conn: duckdb.DuckDBPyConnection, load_id: int | None = None, l
     return conn.execute(query, {"load_id": load_id, "limit": limit if limit else 2**62}).df()
 
 
+def rejected_count(conn: duckdb.DuckDBPyConnection, load_id: int | None = None) -> int:
+    """How many rejected and conflicting rows there are (in one load, or in all)."""
+    row = conn.execute(
+        "select count(*) from rejected_rows where $load_id is null or load_id = $load_id",
+        {"load_id": load_id},
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def loads(conn: duckdb.DuckDBPyConnection):
     """The load history, newest first."""
     return conn.execute(
@@ -623,7 +632,7 @@ def loads(conn: duckdb.DuckDBPyConnection):
     ).df()
 
 
-AUDIT_ACTIONS = ("load", "clear", "save settings")
+AUDIT_ACTIONS = ("load", "clear", "unload", "save settings")
 
 
 def record_audit(conn: duckdb.DuckDBPyConnection, who: str, action: str, detail: str | None = None) -> None:

@@ -15,14 +15,16 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
-from offload_metrics import auth, config, definitions, display, ingest, metrics, report, store
+from offload_metrics import auth, config, definitions, display, ingest, metrics, report, startup, store
 from offload_metrics.config import Settings
 
 SAMPLE_ENV = "OFFLOAD_METRICS_SAMPLE"
 PAGES = Path(__file__).resolve().parent / "app_pages"
+ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 SAMPLE_FILES = (
     "agents.csv",
     "org_baseline.csv",
@@ -117,40 +119,100 @@ def start_on_sample(force: bool = False) -> list[ingest.LoadResult]:
             conn.execute("begin transaction")
             store.set_meta(conn, SAMPLE_KEY, str(version))
             conn.execute("commit")
+        # For the terminal that started the server (make run): where the data went.
+        print(f"Loaded the bundled sample into {store.db_path().resolve()}", flush=True)
         return results
 
 
-SAMPLE_KEY = "sample_last_load"
+# The last load id of the bundled sample: loads up to it are the sample's (it loads only into an empty
+# database, and a clear forgets it).
+SAMPLE_KEY = startup.SAMPLE_KEY
 # Who the audit names for the sample an empty database starts on (no one asked for it).
 SAMPLE_LOADER = "the dashboard (first start)"
 
 
-def showing_sample() -> bool:
-    """Whether the database holds the bundled sample and nothing else (so it can go in one click)."""
+def _sample_last_load() -> int | None:
     with cursor() as conn:
         last = store.get_meta(conn, SAMPLE_KEY)
-    return last is not None and str(data_version()[0]) == last
+    return int(last) if last is not None else None
 
 
-def load_files(paths: Sequence[Path], say: Callable[[str], object], names: Sequence[str] | None = None):
-    """Load files one by one with a progress bar; say what happened to each. One session of this
-    server loads at a time (each load takes the next load id)."""
+def has_sample() -> bool:
+    """Whether any rows of the bundled sample are in the database (alone or mixed with the user's)."""
+    last = _sample_last_load()
+    if last is None:
+        return False
+    with cursor() as conn:
+        row = conn.execute("select count(*) from loads where load_id <= ?", [last]).fetchone()
+    return bool(row and row[0])
+
+
+def showing_sample() -> bool:
+    """Whether the database holds the bundled sample and nothing else (so it can go in one click)."""
+    last = _sample_last_load()
+    return last is not None and data_version()[0] == last and has_sample()
+
+
+def sample_notice() -> None:
+    """On every page while sample rows are in the database: say so, and how to be rid of them."""
+    if showing_sample():
+        st.sidebar.info("Showing the bundled sample organisation, not your data.", icon=":material/science:")
+        if st.sidebar.button("Clear the sample and load my own files", key="clear_sample", width="stretch"):
+            clear_database()
+            st.switch_page(PAGES / "data.py")
+    elif has_sample():
+        st.sidebar.warning(
+            "The bundled sample organisation is mixed with your files: every figure includes it. Start over "
+            "on the Data page to keep only your own.",
+            icon=":material/science:",
+        )
+
+
+def replace_sample(paths: Sequence[Path], say: Callable[[str], object], names=None, kind=None, fail=None):
+    """Clear the sample and load the user's files in one step."""
+    clear_database()
+    return load_files(paths, say, names, kind, fail)
+
+
+def load_files(
+    paths: Sequence[Path],
+    say: Callable[[str], object],
+    names: Sequence[str] | None = None,
+    kind: str | None = None,
+    fail: Callable[[str], object] | None = None,
+):
+    """Load files one by one with a progress bar; say what happened to each (`fail` for a file that
+    could not be loaded). One session of this server loads at a time (each load takes the next id)."""
     auth.require(auth.Capability.LOAD)
     with writing() as conn:
-        return _load_files(conn, paths, say, names, None)
+        return _load_files(conn, paths, say, names, None, kind, fail)
+
+
+def web_message(message: str) -> str:
+    """An ingest message for someone on the Data page, who names the kind with the Kind menu."""
+    return message.replace(
+        "name the kind with --kind", "choose its kind under 'Kind of file' and load it again"
+    )
 
 
 def _load_files(
-    conn, paths: Sequence[Path], say: Callable[[str], object], names: Sequence[str] | None, who: str | None
+    conn,
+    paths: Sequence[Path],
+    say: Callable[[str], object],
+    names: Sequence[str] | None,
+    who: str | None,
+    kind: str | None = None,
+    fail: Callable[[str], object] | None = None,
 ):
     from offload_metrics import mapping
 
     results: list[ingest.LoadResult] = []
+    fail = fail or say
     chosen = settings()  # read here: the load runs in a worker thread, outside the session
     try:
         organisation = mapping.load_mapping(config.mapping_file(chosen, config.settings_path()))
     except mapping.MappingError as error:
-        say(f"Nothing was loaded: the organisation mapping cannot be used: {display.plain(str(error))}")
+        fail(f"Nothing was loaded: the organisation mapping cannot be used: {display.plain(str(error))}")
         return results
     for index, path in enumerate(paths):
         name = names[index] if names else path.name
@@ -160,7 +222,13 @@ def _load_files(
         try:
             result = ingest.run_with_progress(
                 lambda progress, path=path, name=name: ingest.load_file(
-                    conn, path, progress=progress, display_name=name, settings=chosen, mapping=organisation
+                    conn,
+                    path,
+                    kind=kind,
+                    progress=progress,
+                    display_name=name,
+                    settings=chosen,
+                    mapping=organisation,
                 ),
                 lambda progress, bar=bar, shown=shown: bar.progress(
                     min(progress.fraction, 1.0), text=f"{shown}: {progress.phase}"
@@ -169,24 +237,14 @@ def _load_files(
             )
         except ingest.IngestError as error:
             bar.empty()
-            say(f"**{shown}** was not loaded: {display.plain(error.message)}")
+            fail(f"**{shown}** was not loaded: {display.plain(web_message(error.message))}")
             continue
         bar.empty()
         results.append(result)
-        store.record_audit(conn, who or auth.viewer().name, "load", f"{name}: {describe(result)}")
-        say(f"**{shown}**: {display.plain(describe(result))}")
+        store.record_audit(conn, who or auth.viewer().name, "load", f"{name}: {display.load_outcome(result)}")
+        say(f"**{shown}**: {display.plain(display.load_outcome(result))}")
     st.cache_data.clear()
     return results
-
-
-def describe(result: ingest.LoadResult) -> str:
-    if result.status != "loaded":
-        return result.message
-    text = (
-        f"{result.kind}, {result.rows_read:,} rows read: {result.accepted:,} accepted, {result.duplicate:,} "
-        f"duplicate, {result.conflict:,} conflicting, {result.rejected:,} rejected"
-    )
-    return f"{text} ({result.message})" if result.message else text
 
 
 # Bytes of a file name every common file system takes (most allow 255), with room for the index.
@@ -233,7 +291,36 @@ def settings() -> Settings:
     return st.session_state["settings"]
 
 
-FILTER_KEYS = ("as_of", "range", "function", "business_unit")
+FILTER_KEYS = ("as_of", "period", "range", "function", "business_unit")
+
+
+def _range_for(preset: str, as_of: dt.date, first: dt.date) -> tuple[dt.date, dt.date]:
+    start, end = metrics.preset_range(preset, as_of, first)
+    return max(start, first), max(min(end, as_of), first)
+
+
+def _on_period(first: dt.date, last: dt.date) -> None:
+    """A quick range fills the date inputs, so that they always show what applies."""
+    preset = st.session_state.get("period")
+    if preset in metrics.PRESETS:
+        as_of = st.session_state.get("as_of") or last
+        st.session_state["range"] = _range_for(preset, as_of, first)
+
+
+def _on_as_of(first: dt.date, last: dt.date) -> None:
+    """A new as_of moves a quick range with it, and a custom range never ends after as_of."""
+    as_of = st.session_state.get("as_of") or last
+    preset = st.session_state.get("period", metrics.PRESETS[0])
+    if preset in metrics.PRESETS:
+        st.session_state["range"] = _range_for(preset, as_of, first)
+        return
+    picked = st.session_state.get("range") or (first, last)
+    start, end = (picked[0], picked[-1]) if len(picked) else (first, last)
+    st.session_state["range"] = (min(start, as_of), min(end, as_of))
+
+
+def _on_range() -> None:
+    st.session_state["period"] = metrics.CUSTOM
 
 
 def problem(error: Exception) -> str:
@@ -243,8 +330,9 @@ def problem(error: Exception) -> str:
 
 
 def sidebar_filters() -> metrics.Filters:
-    """The shared filters, kept in the URL so that a view can be shared by link; whatever the data
-    holds, the pages still run (on all of it) when the filters cannot be drawn."""
+    """The shared filters, kept in the URL so that a view can be shared by link. Below them, the
+    months that actually apply (whole months, never past as_of) and the period compared with.
+    Whatever the data holds, the pages still run (on all of it) when the filters cannot be drawn."""
     try:
         return _sidebar_filters()
     except Exception as error:  # any data at all must leave the pages, and the Data page, working
@@ -270,11 +358,19 @@ def _sidebar_filters() -> metrics.Filters:
     st.sidebar.header("Filters")
     as_of = st.sidebar.date_input(
         "As of", value=last, min_value=first, max_value=last, key="as_of", bind="query-params",
+        format="YYYY-MM-DD", on_change=_on_as_of, args=(first, last),
         help="The report date: the gate window ends here and phases are those of its month. "
         "Defaults to the latest date in the data.",
     )  # fmt: skip
+    as_of = as_of if isinstance(as_of, dt.date) else last
+    st.sidebar.selectbox(
+        "Period", [*metrics.PRESETS, metrics.CUSTOM], key="period", bind="query-params",
+        on_change=_on_period, args=(first, last),
+        help="Quick ranges in whole months ending with the As of month; choose dates below for any other.",
+    )  # fmt: skip
     picked = st.sidebar.date_input(
         "Date range", value=(first, last), min_value=first, max_value=last, key="range", bind="query-params",
+        format="YYYY-MM-DD", on_change=_on_range,
         help="Totals and monthly tables cover these months (a date inside a month takes the whole month); "
         "milestones use all history up to As of.",
     )  # fmt: skip
@@ -287,21 +383,77 @@ def _sidebar_filters() -> metrics.Filters:
         "Business unit", units, key="business_unit", bind="query-params", placeholder="All business units",
         help="Only these business units.",
     )  # fmt: skip
-    if st.sidebar.button("Reset filters", key="reset_filters", width="stretch"):
-        for key in FILTER_KEYS:
-            st.session_state.pop(key, None)
-        st.rerun()
     date_from, date_to = (
         (picked[0], picked[-1]) if isinstance(picked, tuple | list) and picked else (first, last)
     )
-    as_of = as_of if isinstance(as_of, dt.date) else last
-    return metrics.Filters(
+    chosen = metrics.Filters(
         as_of=as_of,
         date_from=date_from,
         date_to=min(date_to, as_of),
         functions=tuple(chosen_functions),
         business_units=tuple(chosen_units),
     )
+    st.sidebar.caption(applied_text(chosen, version))
+    enter_applies_dates()
+    if st.sidebar.button("Reset filters", key="reset_filters", width="stretch"):
+        for key in FILTER_KEYS:
+            st.session_state.pop(key, None)
+        st.rerun()
+    return chosen
+
+
+# A date field applies when it loses focus; Enter should apply it too. Our own script, installed
+# once per page: on Enter in a date field, it moves the focus out of the field, which applies it.
+_ENTER_APPLIES_DATES = """<script>
+if (!document.__offloadEnterApplies) {
+  document.__offloadEnterApplies = true;
+  document.addEventListener("keydown", (event) => {
+    const field = event.target.closest && event.target.closest("[data-testid='stDateInputField']");
+    if (event.key === "Enter" && field) {
+      // What a click beside the field does: a press outside it, then the focus leaves it.
+      setTimeout(() => {
+        for (const type of ["pointerdown", "mousedown", "pointerup", "mouseup", "click"]) {
+          document.body.dispatchEvent(new MouseEvent(type, { bubbles: true }));
+        }
+        document.activeElement && document.activeElement.blur();
+      }, 0);
+    }
+  }, true);
+}
+</script>"""
+
+
+def enter_applies_dates() -> None:
+    with st.sidebar:
+        st.html(_ENTER_APPLIES_DATES, unsafe_allow_javascript=True)
+
+
+def applied_text(chosen: metrics.Filters, version: tuple[int, int]) -> str:
+    """What the figures cover, as resolved: whole months, never past as_of; and the comparison."""
+    try:
+        resolved, previous = _resolved(dataclasses.astuple(chosen), version)
+    except metrics.FilterError as error:
+        return f"Nothing applies: {error}"
+    except Exception as error:  # dates the calendar cannot step past (9999): the page names the figures
+        return f"The applied months could not be worked out: {problem(error)}."
+    months = metrics.months_between(resolved.date_from, resolved.date_to)  # type: ignore[arg-type]
+    first, _ = _data_range(version)
+    compared = (
+        f"changes are against {display.period(previous.date_from, previous.date_to)}"
+        if first is not None and previous.date_to >= first  # type: ignore[operator]
+        else "no data before it, so no change is shown"
+    )
+    return (
+        f"Showing **{display.period(resolved.date_from, resolved.date_to)}** "
+        f"({display.plural(months, 'month')}, as of {display.day(resolved.as_of)}); {compared}."
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _resolved(filters: tuple, version: tuple[int, int]) -> tuple[metrics.Filters, metrics.Filters]:
+    with cursor() as conn:
+        resolved = metrics.Filters(*filters).resolve(conn)
+    return resolved, metrics.previous_period(resolved)
 
 
 # The sidebar runs on every rerun: what it shows changes only with the data.
@@ -340,11 +492,18 @@ def _cached(name: str, filters: tuple, settings_json: str, by: tuple[str, ...], 
         )
 
 
-def get(name: str, by: Sequence[str] = ()):
-    """A metric for the current filters and settings, from the cache when nothing changed; without
-    finance figures for a viewer who may not see money."""
+def get(name: str, by: Sequence[str] = (), *, previous: bool = False):
+    """A metric for the current filters and settings, from the cache when nothing changed; with
+    previous=True, for the previous period (metrics.previous_period), or None when that period
+    has no data. Without finance figures for a viewer who may not see money."""
     chosen = current_filters()
     try:
+        if previous:
+            _, before = _resolved(dataclasses.astuple(chosen), data_version())
+            first, _ = _data_range(data_version())
+            if first is None or before.date_to < first:  # type: ignore[operator]
+                return None
+            chosen = before
         result = _cached(
             name, dataclasses.astuple(chosen), settings().model_dump_json(), tuple(by), data_version()
         )
@@ -360,6 +519,43 @@ def get(name: str, by: Sequence[str] = ()):
         st.stop()
     # Not even sent to the browser (a chart carries its whole frame) unless this viewer may see money.
     return result if auth.can_see_money() else auth.without_money(result)
+
+
+def export_about() -> list[tuple[str, str]]:
+    """What a download covers: as of, the applied range, the filters and the settings that differ."""
+    resolved, _ = _resolved(dataclasses.astuple(current_filters()), data_version())
+    changed = config.non_defaults(settings())
+    return [
+        ("As of", display.day(resolved.as_of) or "—"),
+        ("Range", f"{display.period(resolved.date_from, resolved.date_to)} "
+                  f"({display.day(resolved.date_from)} to {display.day(resolved.date_to)})"),
+        ("Functions", ", ".join(resolved.functions) or "All"),
+        ("Business units", ", ".join(resolved.business_units) or "All"),
+        ("Settings that differ from the defaults",
+         "; ".join(f"{key} = {value} (default {default})" for key, value, default in changed) or "None"),
+        ("Database", store.db_path().name),
+    ]  # fmt: skip
+
+
+def loaded_kinds() -> set[str]:
+    """The input kinds with at least one accepted row."""
+    return _loaded_kinds(data_version())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _loaded_kinds(version: tuple[int, int]) -> set[str]:
+    with cursor() as conn:
+        return metrics.loaded_kinds(conn)
+
+
+def missing_kinds(*kinds: str) -> list[str]:
+    """Which of these input kinds nothing has been loaded of."""
+    present = loaded_kinds()
+    return [kind for kind in kinds if kind not in present]
+
+
+def needs_note(kinds: Sequence[str]) -> str:
+    return f"Load {display.kinds(kinds)} to see this."
 
 
 # --- showing --------------------------------------------------------------------------------------------
@@ -387,6 +583,11 @@ def unmapped() -> pd.DataFrame:
 
     with cursor() as conn:
         return mapping.unmapped_values(conn)
+
+
+def catalog_rejections(agent_ids: tuple[str, ...]) -> pd.DataFrame:
+    with cursor() as conn:
+        return metrics.catalog_rejections(conn, agent_ids)
 
 
 def data_quality() -> pd.DataFrame:
@@ -447,49 +648,117 @@ def empty_state(what: str) -> None:
 
 
 def help_for(metric: str, family: str | None = None) -> str:
-    return definitions.lookup(metric, family)
+    """The hover text of a figure: plain words with the current settings, and where the formula is."""
+    return definitions.in_words(metric, family, settings())
 
 
-def tile(label: str, value: str, metric: str, family: str | None = None, delta: str | None = None) -> None:
-    """A headline number with its SPEC definition on hover; a finance figure only for those who may see it."""
+def tile(
+    label: str,
+    value: str,
+    metric: str,
+    family: str | None = None,
+    *,
+    note: str | None = None,
+    change: str | None = None,
+    lower_is_better: bool = False,
+    trend: Sequence[float] | None = None,
+    needs: Sequence[str] = (),
+    delta: str | None = None,
+) -> None:
+    """A headline number with its definition on hover; below it, its change against the previous
+    period (with direction), a trend line where a series exists, and a note that wraps, never cut.
+    When an input kind it needs has not been loaded, it says which instead of a misleading number.
+    A finance figure only for those who may see it."""
     if auth.is_finance_figure(metric) and not auth.can_see_money():
         return
-    st.metric(
-        label,
-        value,
-        delta=delta,
-        delta_color="off",
-        delta_arrow="off",  # the delta line gives context, not a change
-        help=help_for(metric, family) or None,
-        border=True,
-    )
+    # `delta` is a line of context, not a change: it shows as the note does.
+    note = note if delta is None else (f"{delta}. {note}" if note else delta)
+    lacking = missing_kinds(*needs)
+    if lacking:
+        value, change, trend, note = "—", None, None, needs_note(lacking)
+    compared = None
+    if change is not None:
+        _, before = _resolved(dataclasses.astuple(current_filters()), data_version())
+        compared = f"vs {display.period(before.date_from, before.date_to)}"
+    with st.container(border=True, height="stretch"):
+        st.metric(
+            label,
+            value,
+            delta=change,
+            delta_color="inverse" if lower_is_better else "normal",
+            delta_description=compared,
+            help=help_for(metric, family) or None,
+            chart_data=list(trend) if trend is not None and len(trend) > 1 else None,
+            chart_type="area",
+        )
+        if note:
+            st.caption(note)
+
+
+def changed(formatter, current: object, previous_frame, column: str) -> str | None:
+    """A tile's change: current minus the previous period's value of the column (None without one)."""
+    if previous_frame is None:
+        return None
+    return display.change(formatter, current, first(previous_frame, column))
+
+
+def series(frame: pd.DataFrame, column: str) -> list[float]:
+    """A column as a list of numbers for a tile's trend line (missing months left out)."""
+    if frame is None or frame.empty or column not in frame.columns:
+        return []
+    return [float(value) for value in frame[column] if not display.missing(value)]
 
 
 MONEY = "money"
 SHARE = "share"
 COUNT = "count"
 NUMBER = "number"
+HOURS = "hours"
+RATIO = "ratio"
+DAYS = "days"
+POINTS = "points"
+LABEL = "label"
 DAY = "day"
 MONTH = "month"
 TIME = "time"
 TEXT = "text"
+# Numbers stay numbers (so a column sorts as numbers) and show as display.py shows them; codes and
+# dates are formatted text.
 NUMBER2 = "number2"
 LIST = "list"
 FLAG = "flag"
-# How a column of each kind shows in a table.
-COLUMN_KINDS = {
-    MONEY: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="dollar"),
-    SHARE: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="percent"),
-    COUNT: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="localized"),
-    NUMBER: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="%,.1f"),
-    DAY: lambda title, hover: st.column_config.DateColumn(title, help=hover, format="YYYY-MM-DD"),
-    MONTH: lambda title, hover: st.column_config.DateColumn(title, help=hover, format="YYYY-MM"),
-    TIME: lambda title, hover: st.column_config.DatetimeColumn(title, help=hover, format="YYYY-MM-DD HH:mm"),
-    TEXT: lambda title, hover: st.column_config.TextColumn(title, help=hover),
-    NUMBER2: lambda title, hover: st.column_config.NumberColumn(title, help=hover, format="%.2f"),
+NUMBER_FORMATS = {
+    MONEY: "dollar", COUNT: "localized", NUMBER: "%,.1f", NUMBER2: "%.2f", HOURS: "%,.0f h", DAYS: "%,.0f days",
+}  # fmt: skip
+# Kinds shown as they are, in a column of their own kind.
+OTHER_COLUMNS = {
     LIST: lambda title, hover: st.column_config.ListColumn(title, help=hover),
     FLAG: lambda title, hover: st.column_config.CheckboxColumn(title, help=hover),
 }
+TEXT_FORMATTERS = {
+    SHARE: display.share,
+    POINTS: display.points,
+    RATIO: display.ratio,
+    LABEL: display.label,
+    DAY: display.day,
+    MONTH: display.month,
+    TIME: lambda value: None if display.missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M"),
+    TEXT: lambda value: None if display.missing(value) else str(value),
+}
+
+
+def shown(frame: pd.DataFrame, columns: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """The columns of a frame as a table shows them: text kinds formatted by display.py."""
+    present = [name for name in columns if name in frame.columns]
+    table = frame[present].copy()
+    for name in present:
+        kind = columns[name][1]
+        if kind in TEXT_FORMATTERS:
+            # An undefined value reads "—" (each page says why), never the grid's grey "None".
+            table[name] = (
+                table[name].map(TEXT_FORMATTERS[kind]).astype(object).where(lambda cells: cells.notna(), "—")
+            )
+    return table
 
 
 def table(
@@ -499,27 +768,66 @@ def table(
     key: str | None = None,
     height: int | str = "auto",
     empty: str | None = None,
+    highlight: str | None = None,
+    failing: str | None = None,
 ) -> None:
     """A table of the given columns (name -> (title, kind)), with definitions as column help; the
-    `empty` message instead when there are no rows. Finance figures only for those who may see them."""
+    `empty` message instead when there are no rows. `highlight` names a gate column whose failing
+    values are marked; `failing` names a column listing, per row, the cells to mark as below their bar.
+    Finance figures only for those who may see them."""
     if empty is not None and frame.empty:
         st.caption(empty)
         return
     if not auth.can_see_money():
-        columns = {name: shown for name, shown in columns.items() if not auth.is_finance_figure(name)}
-    present = [name for name in columns if name in frame.columns]
-    config_for = {
-        name: COLUMN_KINDS[kind](title, help_for(name, family) or None)
-        for name, (title, kind) in columns.items()
-    }
+        columns = {name: spec for name, spec in columns.items() if not auth.is_finance_figure(name)}
+    table = shown(frame, columns)
+    config_for = {}
+    for name, (title, kind) in columns.items():
+        hover = help_for(name, family) or None
+        if kind in OTHER_COLUMNS:
+            config_for[name] = OTHER_COLUMNS[kind](title, hover)
+        elif kind in NUMBER_FORMATS:
+            config_for[name] = st.column_config.NumberColumn(title, help=hover, format=NUMBER_FORMATS[kind])
+        else:
+            aligned = "right" if kind in (SHARE, POINTS, RATIO) else None
+            # Words for codes ("Insufficient data") get room enough; other text sizes itself.
+            width = _text_width(title, table.get(name)) if kind == LABEL else None
+            config_for[name] = st.column_config.TextColumn(title, help=hover, alignment=aligned, width=width)
+    data = table
+    if highlight and highlight in table.columns:
+        data = table.style.map(_gate_style, subset=[highlight])
+    if failing and failing in frame.columns:
+        marks = pd.DataFrame("", index=table.index, columns=table.columns)
+        for index, names in frame[failing].items():
+            for name in names:
+                if name in marks.columns:
+                    marks.loc[index, name] = FAILING_STYLE
+        data = table.style.apply(lambda _: marks, axis=None)
     st.dataframe(
-        frame[present],
+        data,
         column_config=config_for,
-        column_order=present,
+        column_order=list(table.columns),
         hide_index=True,
         key=key,
         height=height,
     )
+
+
+def _text_width(title: str, values: pd.Series | None) -> int:
+    """Pixels enough for a text column's longest value and its title: a cell is never cut."""
+    longest = max([len(title) + 3, *(len(str(value)) for value in (values if values is not None else []))])
+    return min(420, 8 * longest + 24)
+
+
+FAILING_STYLE = "background-color: #fde0dc; color: #b71c1c; font-weight: 600"
+
+
+def _gate_style(value: object) -> str:
+    if value == display.label("fail"):
+        return FAILING_STYLE
+    if value == display.label("insufficient_data"):
+        return "background-color: #eeeeee; color: #424242"
+    return ""
 
 
 def markdown_from_data(text: str) -> None:
@@ -529,7 +837,18 @@ def markdown_from_data(text: str) -> None:
 
 
 def chart(figure, key: str | None = None) -> None:
+    # Fit the width only: a legend below a chart adds to its height instead of squashing the plot.
+    if isinstance(figure, alt.Chart | alt.LayerChart):
+        figure = figure.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding"))
     st.altair_chart(figure, width="stretch", key=key)
+
+
+def can_show(*kinds: str) -> bool:
+    """Whether the inputs of a chart or table are loaded; if not, say which to load instead."""
+    lacking = missing_kinds(*kinds)
+    if lacking:
+        st.info(needs_note(lacking), icon=":material/upload_file:")
+    return not lacking
 
 
 def first(frame: pd.DataFrame, column: str) -> object:

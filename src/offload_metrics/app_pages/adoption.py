@@ -11,32 +11,39 @@ adoption = ui.get("adoption")
 organisation = ui.get("adoption_org")
 cascade = ui.get("cascade")
 latest = organisation.tail(1)
+ADOPTION = ("time_saved", "org_baseline")
 
 first, second, third = st.columns(3)
 with first:
-    ui.tile("Leading function", str(ui.first(latest, "leading_function") or "—"), "leading_function", "adoption_org",
-            delta=display.share(ui.first(latest, "leading_share")))  # fmt: skip
+    ui.tile("Leading function", display.FORMATTERS["text"](ui.first(latest, "leading_function")), "leading_function",
+            "adoption_org", note=f"{display.share(ui.first(latest, 'leading_share'))} of its routine work",
+            needs=ADOPTION)  # fmt: skip
 with second:
-    ui.tile("Lagging function", str(ui.first(latest, "lagging_function") or "—"), "lagging_function", "adoption_org",
-            delta=display.share(ui.first(latest, "lagging_share")))  # fmt: skip
+    ui.tile("Lagging function", display.FORMATTERS["text"](ui.first(latest, "lagging_function")), "lagging_function",
+            "adoption_org", note=f"{display.share(ui.first(latest, 'lagging_share'))} of its routine work",
+            needs=ADOPTION)  # fmt: skip
 with third:
-    ui.tile("Gap between them", display.share(ui.first(latest, "gap")), "gap", "adoption_org")
+    ui.tile("Gap between them", display.points(ui.first(latest, "gap")), "gap", "adoption_org", needs=ADOPTION,
+            note="Percentage points between the leading and the lagging function")  # fmt: skip
 
 st.subheader("Offloaded share by function", help=ui.help_for("offloaded_share", "adoption"))
-ui.chart(charts.cascade(adoption, settings, ui.get("forecast_projection")), key="adoption_lines")
+if ui.can_show(*ADOPTION):
+    ui.chart(charts.cascade(adoption, settings, ui.get("forecast_projection")), key="adoption_lines")
 outlook.forecast_table()
 st.subheader("Function by month", help=ui.help_for("offloaded_share", "adoption"))
-ui.chart(charts.heatmap(adoption), key="adoption_heatmap")
+if ui.can_show(*ADOPTION):
+    ui.chart(charts.heatmap(adoption), key="adoption_heatmap")
 
-left, right = st.columns([3, 2])
-with left:
-    st.subheader("When each function entered each phase", help=ui.help_for("Definition", "adoption_cascade"))
-    ui.table(cascade, {
-        "function": ("Function", ui.TEXT), "phase": ("Phase now", ui.TEXT),
-        "offloaded_share": ("Share now", ui.SHARE), "entered_crossing_point_on": ("Crossing point", ui.MONTH),
-        "crossed_on": ("Acceleration (crossed 15%)", ui.MONTH), "entered_saturation_on": ("Saturation", ui.MONTH),
-        "cascade_rank": ("Cascade rank", ui.COUNT),
-    }, family="adoption_cascade", key="adoption_phases")  # fmt: skip
-with right:
-    st.subheader("Leading against lagging", help=ui.help_for("gap", "adoption_org"))
+low, crossing, high = (display.setting_share(bound) for bound in settings.adoption.phase_bounds)
+st.subheader("When each function entered each phase", help=ui.help_for("Definition", "adoption_cascade"))
+ui.table(cascade, {
+    "function": ("Function", ui.TEXT), "phase": ("Phase now", ui.LABEL), "offloaded_share": ("Share now", ui.SHARE),
+    "entered_crossing_point_on": (f"Crossing point (reached {low})", ui.MONTH),
+    "crossed_on": (f"Acceleration (crossed {crossing})", ui.MONTH),
+    "entered_saturation_on": (f"Saturation (reached {high})", ui.MONTH), "cascade_rank": ("Cascade rank", ui.COUNT),
+}, family="adoption_cascade", key="adoption_phases", empty="No function has adoption data yet.")  # fmt: skip
+st.caption("— means the function has not reached that phase by as of.")
+
+st.subheader("Leading against lagging", help=ui.help_for("gap", "adoption_org"))
+if ui.can_show(*ADOPTION):
     ui.chart(charts.gap(organisation), key="adoption_gap")

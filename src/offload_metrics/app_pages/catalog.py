@@ -2,19 +2,41 @@
 
 import streamlit as st
 
-from offload_metrics import display, metrics, report, ui
+from offload_metrics import display, metrics, summary, ui
 
 ui.page("Agent catalog", "The catalog needs the agent registry and replication events.")
 
 validated = metrics.validated_catalog(ui.get("catalog"))
-st.caption(f"{len(validated)} validated agents in the catalog. Pick one to read and download its blueprint.")
+in_range = int(validated["validated_in_range"].fillna(False).sum())
+unlisted = validated[~validated["in_catalog"]]
+st.caption(
+    f"{display.plural(len(validated), 'validated agent')} up to as of ({in_range} validated in the chosen months, "
+    "as Replication Velocity counts them). Pick one to read and download its blueprint."
+)
 ui.table(validated, {
-    "name": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "risk_class": ("Risk", ui.TEXT),
-    "validated_on": ("Validated on", ui.DAY), "replications": ("Replications", ui.COUNT),
-    "seeding_strategy": ("Seeding", ui.TEXT), "source": ("Source", ui.TEXT),
-    "hours_saved": ("Hours saved", ui.NUMBER), "teams": ("Teams", ui.COUNT), "gate": ("Gate", ui.TEXT),
-}, family="catalog", key="catalog_table", height=320,
-   empty="No agent in the catalog has been validated yet: load replication events with validated agents.")  # fmt: skip
+    "name": ("Agent", ui.TEXT), "agent_id": ("Id", ui.TEXT), "function": ("Function", ui.TEXT),
+    "risk_class": ("Risk", ui.LABEL), "validated_on": ("Validated on", ui.DAY), "replications": ("Replications", ui.COUNT),
+    "hours_saved": ("Hours saved", ui.HOURS), "gate": ("Gate", ui.LABEL),
+}, family="catalog", key="catalog_table", height=320, highlight="gate",
+   empty="No agent has been validated yet: load replication events with validated agents.")  # fmt: skip
+
+if not unlisted.empty:
+    reasons = ui.catalog_rejections(tuple(unlisted["agent_id"]))
+    with st.container(border=True):
+        st.markdown(
+            f"**{display.plural(len(unlisted), 'validated agent')} with no catalog entry**: validated, "
+            "but no accepted row of the agent catalog names it."
+        )
+        for agent_id in unlisted["agent_id"]:
+            rows = reasons[reasons["agent_id"] == agent_id]
+            why = "; ".join(
+                f"{row.file_name} line {row.line}: {row.reason}" for row in rows.itertuples(index=False)
+            )
+            st.markdown(f"- `{agent_id}`: " + (f"its catalog row was rejected ({why})." if why else
+                                               "the catalog has no row for it."))  # fmt: skip
+            if why:
+                st.page_link(str(ui.PAGES / "data.py"), label=f"See the rejected row of {agent_id} on the Data page",
+                             icon=":material/database:", query_params={"agent": agent_id})  # fmt: skip
 
 records = validated.to_dict("records")
 chosen = st.selectbox(
@@ -28,16 +50,20 @@ if chosen is not None and records:
         ui.tile("Risk class", display.label(agent["risk_class"]), "risk_class", "catalog")
     with second:
         ui.tile("Hours saved", display.hours(agent["hours_saved"]), "hours_saved", "catalog",
-                delta=f"{display.count(agent['teams'])} teams")  # fmt: skip
+                note=f"{display.plural(int(agent['teams']), 'team')}")  # fmt: skip
     with third:
-        ui.tile("Replications", display.count(agent["replications"]), "replications", "replication")
+        # Seeding and source under the chosen agent: as table columns they pushed the gate off the page.
+        ui.tile("Replications", display.count(agent["replications"]), "replications", "replication",
+                note="; ".join(f"{name}: {'not recorded' if display.missing(agent.get(column)) else display.label(agent[column]).lower()}"
+                               for name, column in (("Seeding", "seeding_strategy"), ("source", "source"))))  # fmt: skip
     with fourth:
         ui.tile("Gate", display.label(agent["gate"]), "gate", "gates",
-                delta=f"accuracy {display.share(agent['accuracy'])}, automation {display.share(agent['automation'])}")  # fmt: skip
-    page = report.blueprint_page(agent, ui.current_filters().as_of)
+                note=f"Accuracy {display.share(agent['accuracy'])}, automation {display.share(agent['automation'])}")  # fmt: skip
+    page = summary.blueprint_page(agent, ui.current_filters().as_of)
     st.download_button(
         "Download the one-page blueprint", page.encode("utf-8"), file_name=f"{agent['agent_id']}-blueprint.md",
         mime="text/markdown", key="catalog_download", icon=":material/download:",
     )  # fmt: skip
     with st.container(border=True):
-        ui.markdown_from_data(agent["blueprint"] or "No blueprint has been recorded for this agent yet.")
+        # Markdown from the registry: formatted, but inert (no raw HTML, no images, only web and mail links).
+        ui.markdown_from_data(summary.blueprint_text(agent))

@@ -2,15 +2,16 @@
 
 import streamlit as st
 
-from offload_metrics import auth, config, export, ingest, store, ui
+from offload_metrics import auth, config, display, export, ingest, schema, store, ui
 
 st.title("Data")
 settings = ui.settings()
 
-if ui.showing_sample():
+sample_present = ui.has_sample()
+if sample_present:
     st.info(
-        "The dashboard is showing the bundled sample organisation. Clear it with the button in the sidebar and "
-        "load your own files here.",
+        "The database holds the bundled sample organisation. Loading your files asks whether they replace the "
+        "sample or are added to it.",
         icon=":material/science:",
     )
 
@@ -22,6 +23,8 @@ st.caption(
     "Every row ends accepted, duplicate, conflict or rejected, and a file loads whole or not at all. "
     "Run `offload-metrics schema` for the columns each kind needs."
 )
+KINDS = {None: "Recognise from the columns", **{kind: display.label(kind) for kind in schema.KINDS}}
+REPLACE, ADD = "Replace the sample with these files", "Add these files to the sample"
 if not auth.can(auth.Capability.LOAD):
     st.caption("Loading files is for administrators.")
 else:
@@ -30,14 +33,32 @@ else:
             "Files to load", type=ui.UPLOAD_TYPES, accept_multiple_files=True, key="upload_files",
             help="Up to 1 GB each. The content is checked, not just the name: a file that is not what it says is refused.",
         )  # fmt: skip
+        kind = st.selectbox(
+            "Kind of file", list(KINDS), format_func=KINDS.get, key="upload_kind",
+            help="Leave it to recognise each file from its columns; choose a kind when a file fits more than one.",
+        )  # fmt: skip
+        sample_choice = None
+        if sample_present:
+            sample_choice = st.radio(
+                "The bundled sample is loaded", [REPLACE, ADD], key="upload_sample_choice", horizontal=True,
+                help="Replace clears the sample (and anything loaded with it) and then loads your files, in one step; "
+                "add keeps the sample, and every figure then mixes the two.",
+            )  # fmt: skip
         submitted = st.form_submit_button("Load", type="primary", icon=":material/upload:")
     if submitted and files:
+        failures: list[str] = []
         with (
             ui.uploaded(files) as (paths, names),
             st.status(f"Loading {len(paths)} file(s)...", expanded=True) as status,
         ):
-            results = ui.load_files(paths, st.write, names)
-            status.update(label=f"Loaded {len(results)} of {len(paths)} file(s)", state="complete")
+            load = ui.replace_sample if sample_choice == REPLACE else ui.load_files
+            results = load(paths, st.write, names, kind=kind, fail=failures.append)
+            status.update(
+                label=f"Loaded {len(results)} of {len(paths)} file(s)",
+                state="error" if failures else "complete",
+            )
+        for failure in failures:
+            st.error(failure, icon=":material/error:")
     elif submitted:
         st.warning("Choose one or more files first.")
     elif not ui.has_data():
@@ -47,11 +68,17 @@ else:
             st.rerun()
 
 st.subheader("Load history", help="Every load: where each row read went.")
-ui.table(ui.loads(), {
-    "load_id": ("Load", ui.COUNT), "file_name": ("File", ui.TEXT), "kind": ("Kind", ui.TEXT),
+history = ui.loads()
+# Telemetry's own counts only once a telemetry file is loaded: empty columns pushed the time off the page.
+telemetry = (
+    {"records_read": ("Spans or observations read", ui.COUNT), "events_made": ("Events made", ui.COUNT)}
+    if "records_read" in history.columns and history["records_read"].notna().any()
+    else {}
+)
+ui.table(history, {
+    "load_id": ("Load", ui.COUNT), "file_name": ("File", ui.TEXT), "kind": ("Kind", ui.LABEL),
     "rows_read": ("Read", ui.COUNT), "accepted": ("Accepted", ui.COUNT), "duplicate": ("Duplicate", ui.COUNT),
-    "conflict": ("Conflict", ui.COUNT), "rejected": ("Rejected", ui.COUNT),
-    "records_read": ("Spans or observations read", ui.COUNT), "events_made": ("Events made", ui.COUNT),
+    "conflict": ("Conflict", ui.COUNT), "rejected": ("Rejected", ui.COUNT), **telemetry,
     "finished_at": ("Loaded at (UTC)", ui.TIME),
 }, key="data_loads", empty="No file has been loaded.")  # fmt: skip
 st.caption("Over all loads:")
@@ -59,12 +86,20 @@ ui.table(ui.data_quality(), {key: (key.replace("_", " ").capitalize(), ui.COUNT)
          key="data_quality")  # fmt: skip
 
 st.subheader("Rejected and conflicting rows", help="Each with its file, line, column and reason.")
+agent = st.query_params.get("agent")
+if agent:
+    st.markdown(f"**The rejected catalog rows of `{agent}`** (linked from the Agent catalog):")
+    ui.table(ui.catalog_rejections((agent,)), {
+        "file_name": ("File", ui.TEXT), "line": ("Line", ui.COUNT), "column_name": ("Column", ui.TEXT),
+        "outcome": ("Outcome", ui.LABEL), "reason": ("Reason", ui.TEXT),
+    }, key="data_agent_rejected", empty=f"No rejected catalog row names {agent}.")  # fmt: skip
+    st.markdown("**All rejected and conflicting rows:**")
 ui.table(ui.rejected(limit=5000), {
     "file_name": ("File", ui.TEXT), "line": ("Line", ui.COUNT), "column_name": ("Column", ui.TEXT),
-    "outcome": ("Outcome", ui.TEXT), "reason": ("Reason", ui.TEXT), "raw": ("Raw values", ui.TEXT),
+    "outcome": ("Outcome", ui.LABEL), "reason": ("Reason", ui.TEXT),
 }, key="data_rejected", height=320, empty="No row has been rejected.")  # fmt: skip
 st.download_button(
-    "Download all rejected rows (CSV)", export.csv_bytes(ui.rejected()), file_name="rejected_rows.csv",
+    "Download all rejected rows with their raw values (CSV)", export.csv_bytes(ui.rejected()), file_name="rejected_rows.csv",
     mime="text/csv", key="data_rejected_csv", icon=":material/download:",
 )  # fmt: skip
 
@@ -78,6 +113,9 @@ ui.table(ui.unmapped(), {
 }, key="data_unmapped", empty="Every telemetry record loaded was mapped.")  # fmt: skip
 
 st.subheader("Settings", help="Thresholds, rates and the reinvestment share every metric uses.")
+SHARE_HELP = "A share: type 0.8, 80 or 80%. "
+
+
 if "settings_problem" in st.session_state:
     st.warning(
         f"The settings file could not be used, so defaults apply: {st.session_state['settings_problem']}"
@@ -86,27 +124,26 @@ with st.form("settings_form", border=True):
     gates, finance, adoption, output = st.columns(4)
     with gates:
         st.markdown("**Performance gate**")
-        min_accuracy = st.number_input("Minimum accuracy", value=settings.gates.min_accuracy, key="s_min_accuracy",
-                                       step=0.01, format="%.2f", help=config.Gates.model_fields["min_accuracy"].description)  # fmt: skip
-        min_automation = st.number_input("Minimum automation", value=settings.gates.min_automation, key="s_min_automation",
-                                         step=0.01, format="%.2f", help=config.Gates.model_fields["min_automation"].description)  # fmt: skip
+        min_accuracy = st.text_input("Minimum accuracy", value=display.setting_share(settings.gates.min_accuracy), key="s_min_accuracy",
+                                     help=SHARE_HELP + config.Gates.model_fields["min_accuracy"].description)  # fmt: skip
+        min_automation = st.text_input("Minimum automation", value=display.setting_share(settings.gates.min_automation),
+                                       key="s_min_automation",
+                                       help=SHARE_HELP + config.Gates.model_fields["min_automation"].description)  # fmt: skip
         min_tasks = st.number_input("Minimum tasks", value=settings.gates.min_tasks, key="s_min_tasks", step=1,
                                     help=config.Gates.model_fields["min_tasks"].description)  # fmt: skip
         min_reviewed = st.number_input("Minimum reviewed", value=settings.gates.min_reviewed, key="s_min_reviewed",
                                        step=1, help=config.Gates.model_fields["min_reviewed"].description)  # fmt: skip
         window_days = st.number_input("Window (days)", value=settings.gates.window_days, key="s_window_days", step=1,
                                       help=config.Gates.model_fields["window_days"].description)  # fmt: skip
-    reinvestment_share, hourly = (
-        settings.finance.reinvestment_share,
-        float(settings.finance.default_hourly_cost_usd),
-    )
+    reinvestment_share = str(settings.finance.reinvestment_share)  # parsed as a share, exactly as it is
+    hourly = float(settings.finance.default_hourly_cost_usd)
     cost_source, preset = settings.finance.cost_source, settings.estimates.preset
     if auth.can_see_money():  # the default hourly cost is a dollar amount
         with finance:
             st.markdown("**Finance**")
-            reinvestment_share = st.number_input(
-                "Reinvestment share", value=settings.finance.reinvestment_share, key="s_reinvestment_share", step=0.05,
-                format="%.2f", help=config.Finance.model_fields["reinvestment_share"].description,
+            reinvestment_share = st.text_input(
+                "Reinvestment share", value=display.setting_share(settings.finance.reinvestment_share), key="s_reinvestment_share",
+                help=SHARE_HELP + config.Finance.model_fields["reinvestment_share"].description,
             )  # fmt: skip
             hourly = st.number_input(
                 "Default hourly cost (USD)", value=float(settings.finance.default_hourly_cost_usd), key="s_hourly",
@@ -126,18 +163,18 @@ with st.form("settings_form", border=True):
             )  # fmt: skip
     with adoption:
         st.markdown("**Adoption**")
-        bounds = st.text_input("Phase bounds", value=", ".join(f"{b:g}" for b in settings.adoption.phase_bounds),
-                               key="s_phase_bounds", help=config.Adoption.model_fields["phase_bounds"].description)  # fmt: skip
-        scale_share = st.number_input("Scale share", value=settings.adoption.scale_share, key="s_scale_share", step=0.05,
-                                      format="%.2f", help=config.Adoption.model_fields["scale_share"].description)  # fmt: skip
+        bounds = st.text_input("Phase bounds", value=", ".join(display.setting_share(b) for b in settings.adoption.phase_bounds),
+                               key="s_phase_bounds", help=SHARE_HELP + config.Adoption.model_fields["phase_bounds"].description)  # fmt: skip
+        scale_share = st.text_input("Scale share", value=display.setting_share(settings.adoption.scale_share), key="s_scale_share",
+                                    help=SHARE_HELP + config.Adoption.model_fields["scale_share"].description)  # fmt: skip
         scale_min = st.number_input("Functions for scale", value=settings.adoption.scale_min_functions,
                                     key="s_scale_min", step=1, help=config.Adoption.model_fields["scale_min_functions"].description)  # fmt: skip
         band = st.text_input("Months to scale (on track)", value=", ".join(str(m) for m in settings.adoption.scale_months),
                              key="s_scale_months", help=config.Adoption.model_fields["scale_months"].description)  # fmt: skip
     with output:
         st.markdown("**Net Output**")
-        uplift = st.number_input("Validation uplift", value=settings.net_output.validation_uplift, key="s_uplift",
-                                 step=0.05, format="%.2f", help=config.NetOutput.model_fields["validation_uplift"].description)  # fmt: skip
+        uplift = st.text_input("Validation uplift", value=display.setting_share(settings.net_output.validation_uplift), key="s_uplift",
+                               help=SHARE_HELP + config.NetOutput.model_fields["validation_uplift"].description)  # fmt: skip
         fte_hours = st.number_input("Hours per FTE month", value=float(settings.net_output.hours_per_fte_month),
                                     key="s_fte_hours", step=1.0, help=config.NetOutput.model_fields["hours_per_fte_month"].description)  # fmt: skip
     apply, save = st.columns(2)
@@ -147,16 +184,22 @@ with st.form("settings_form", border=True):
     )
 if applied or saved:
     try:
+        shares = {name: config.parse_share(text) for name, text in (
+            ("Minimum accuracy", min_accuracy), ("Minimum automation", min_automation),
+            ("Reinvestment share", reinvestment_share), ("Scale share", scale_share), ("Validation uplift", uplift),
+        )}  # fmt: skip
+        phase_bounds, bounds_read = config.split_shares(bounds)
         chosen = config.parse_settings(
             {
                 # The groups this form does not show keep the session's values.
                 **settings.model_dump(mode="json"),
-                "gates": {"min_accuracy": min_accuracy, "min_automation": min_automation, "min_tasks": min_tasks,
+                "gates": {"min_accuracy": shares["Minimum accuracy"][0],
+                          "min_automation": shares["Minimum automation"][0], "min_tasks": min_tasks,
                           "min_reviewed": min_reviewed, "window_days": window_days},
-                "net_output": {"validation_uplift": uplift, "hours_per_fte_month": fte_hours},
-                "adoption": {"phase_bounds": config.split_numbers(bounds), "scale_share": scale_share,
+                "net_output": {"validation_uplift": shares["Validation uplift"][0], "hours_per_fte_month": fte_hours},
+                "adoption": {"phase_bounds": phase_bounds, "scale_share": shares["Scale share"][0],
                              "scale_min_functions": scale_min, "scale_months": config.split_numbers(band)},
-                "finance": {"reinvestment_share": reinvestment_share, "default_hourly_cost_usd": hourly,
+                "finance": {"reinvestment_share": shares["Reinvestment share"][0], "default_hourly_cost_usd": hourly,
                             "cost_source": cost_source},
                 "estimates": {**settings.estimates.model_dump(mode="json"), "preset": preset},
             },
@@ -170,7 +213,10 @@ if applied or saved:
         message = "Settings applied to this session."
         if saved:
             message = f"Settings applied and saved to {ui.save_settings(chosen)}."
-        st.success(message)
+        read = [f"{name}: {how}" for name, (_, how) in shares.items()] + [
+            f"Phase bounds: {'; '.join(bounds_read)}"
+        ]
+        st.success(message + "\n\n" + "\n".join(f"- {line}" for line in read))
 
 st.subheader("Audit", help="Who loaded files, cleared the database or saved settings, and when.")
 ui.table(ui.audit(), {

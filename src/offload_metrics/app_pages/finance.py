@@ -9,73 +9,95 @@ ui.page("Finance", "Finance needs documented time savings, usage costs and team 
 
 settings = ui.settings()
 organisation = ui.get("finance_summary", by=("organisation",))
+before = ui.get("finance_summary", by=("organisation",), previous=True)
 by_function = ui.get("finance_summary")
 usage = ui.get("usage", by=("organisation",))
 trend = ui.get("finance_trend")
+SAVINGS = ("time_saved",)
+COST = ("usage_events",)
+BOTH = (*SAVINGS, *COST)
 
 first, second, third, fourth = st.columns(4)
 with first:
-    ui.tile("Labor value of hours saved", display.money_short(ui.first(organisation, "labor_value_usd")),
-            "labor_value_usd", "finance")  # fmt: skip
+    labor = ui.first(organisation, "labor_value_usd")
+    ui.tile("Labor value of hours saved", display.money_short(labor), "labor_value_usd", "finance", needs=SAVINGS,
+            change=ui.changed(display.money_short, labor, before, "labor_value_usd"),
+            trend=ui.series(trend, "labor_value_usd"))  # fmt: skip
 with second:
-    ui.tile(
-        "Agent cost",
-        display.money_short(ui.first(organisation, "agent_cost_usd")),
-        "agent_cost_usd",
-        "finance",
-        delta=f"{metrics.cost_source_words(settings)}; "
-        f"{display.money_short(ui.first(usage, 'estimated_agent_cost_usd'))} of it estimated from prices",
-    )
+    cost = ui.first(organisation, "agent_cost_usd")
+    ui.tile("Agent cost", display.money_short(cost), "agent_cost_usd", "finance", needs=COST, lower_is_better=True,
+            note=f"{metrics.cost_source_words(settings)}; "
+                 f"{display.money_short(ui.first(usage, 'estimated_agent_cost_usd'))} of it estimated from prices",
+            change=ui.changed(display.money_short, cost, before, "agent_cost_usd"),
+            trend=ui.series(trend, "agent_cost_usd"))  # fmt: skip
 with third:
-    ui.tile("Net savings", display.money_short(ui.first(organisation, "net_savings_usd")), "net_savings_usd",
-            "finance_summary", delta=f"ROI {display.ratio(ui.first(organisation, 'roi'))}")  # fmt: skip
+    net = ui.first(organisation, "net_savings_usd")
+    ui.tile("Net savings", display.money_short(net), "net_savings_usd", "finance_summary", needs=BOTH,
+            note=f"ROI {display.ratio(ui.first(organisation, 'roi'))}",
+            change=ui.changed(display.money_short, net, before, "net_savings_usd"),
+            trend=ui.series(trend, "net_savings_usd"))  # fmt: skip
 with fourth:
-    ui.tile("Reinvestment pool", display.money_short(ui.first(organisation, "reinvestment_pool_usd")),
-            "reinvestment_pool_usd", "finance_summary",
-            delta=f"{display.share(settings.finance.reinvestment_share, 0)} of positive net savings")  # fmt: skip
-first, second = st.columns(2)
+    pool = ui.first(organisation, "reinvestment_pool_usd")
+    ui.tile("Reinvestment pool", display.money_short(pool), "reinvestment_pool_usd", "finance_summary", needs=BOTH,
+            note=f"{display.setting_share(settings.finance.reinvestment_share)} of positive net savings",
+            change=ui.changed(display.money_short, pool, before, "reinvestment_pool_usd"),
+            trend=ui.series(trend, "cumulative_pool_usd"))  # fmt: skip
+first, second, third = st.columns(3)
 with first:
-    ui.tile("Cost per task, by an agent", display.money(ui.first(organisation, "agent_cost_per_task")),
-            "agent_cost_per_task", "finance_summary")  # fmt: skip
+    roi = ui.first(organisation, "roi")
+    ui.tile("ROI", display.ratio(roi), "roi", "finance_summary", needs=BOTH,
+            note="Net savings per dollar of agent cost",
+            change=ui.changed(display.ratio, roi, before, "roi"))  # fmt: skip
 with second:
+    ui.tile("Cost per task, by an agent", display.money(ui.first(organisation, "agent_cost_per_task")),
+            "agent_cost_per_task", "finance_summary", needs=COST)  # fmt: skip
+with third:
     ui.tile("Cost per task, by a person", display.money(ui.first(organisation, "human_cost_per_task")),
-            "human_cost_per_task", "finance_summary")  # fmt: skip
+            "human_cost_per_task", "finance_summary", needs=SAVINGS)  # fmt: skip
 
 st.subheader("Savings against cost by month", help=ui.help_for("net_savings_usd", "finance"))
-ui.chart(charts.savings_vs_cost(trend), key="finance_monthly")
+if ui.can_show(*BOTH):
+    ui.chart(charts.savings_vs_cost(trend), key="finance_monthly")
 left, right = st.columns(2)
 with left:
     st.subheader(
         "The reinvestment pool as it builds up", help=ui.help_for("cumulative_pool_usd", "finance_trend")
     )
-    ui.chart(charts.cumulative_pool(trend), key="finance_pool")
+    if ui.can_show(*BOTH):
+        ui.chart(charts.cumulative_pool(trend), key="finance_pool")
 with right:
     st.subheader(
         "A task done by an agent and by a person", help=ui.help_for("human_cost_per_task", "finance")
     )
-    ui.chart(charts.cost_per_task(by_function), key="finance_cost_per_task")
+    if ui.can_show(*BOTH):
+        ui.chart(charts.cost_per_task(by_function), key="finance_cost_per_task")
 
 st.subheader("By function", help=ui.help_for("Definition", "finance_summary"))
 ui.table(by_function, {
     "function": ("Function", ui.TEXT), "labor_value_usd": ("Labor value", ui.MONEY),
     "agent_cost_usd": ("Agent cost", ui.MONEY), "net_savings_usd": ("Net savings", ui.MONEY),
-    "reinvestment_pool_usd": ("Pool", ui.MONEY), "roi": ("ROI", ui.NUMBER),
+    "reinvestment_pool_usd": ("Pool", ui.MONEY), "roi": ("ROI", ui.RATIO),
     "agent_cost_per_task": ("Agent $/task", ui.MONEY), "human_cost_per_task": ("Person $/task", ui.MONEY),
-}, family="finance_summary", key="finance_table")  # fmt: skip
+}, family="finance_summary", key="finance_table", empty="No function has savings or cost in this range.")  # fmt: skip
 
 downloads = ui.get("finance_tables")
+about = ui.export_about()
 first, second = st.columns(2)
 with first:
     st.download_button(
-        "Download CSV (by function and month)", export.csv_bytes(downloads["by function and month"]),
+        "Download CSV (by function and month)",
+        export.csv_bytes(downloads["by function and month"], about, for_people=True),
         file_name="finance.csv", mime="text/csv", key="finance_csv", icon=":material/download:",
-        help="Money in cents; text cells are made safe to open in a spreadsheet.",
+        help="Starts with # lines saying what it covers; money in cents; text cells are made safe to open in a "
+        "spreadsheet.",
     )  # fmt: skip
 with second:
     st.download_button(
-        "Download Excel (three sheets)", export.excel_bytes(downloads),
+        "Download Excel (about + three sheets)",
+        export.excel_bytes(downloads, about_lines=about, for_people=True),
         file_name="finance.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="finance_xlsx", icon=":material/download:",
+        help="The first sheet says what it covers: as of, range, filters and settings that differ from the defaults.",
     )  # fmt: skip
 
 # --- Vendor bills and estimated savings ---------------------------------------------------------------
@@ -88,32 +110,34 @@ st.caption(
     f"(the setting finance.cost_source is {settings.finance.cost_source})."
 )
 reconciled = ui.get("reconciliation_summary", by=("organisation",))
+# Without any vendor bill loaded, "bills minus usage log" would read as the whole usage cost unbilled.
+BILLS = ("vendor_costs",)
 first, second, third, fourth = st.columns(4)
 with first:
     ui.tile("Cost in the usage log", display.money(ui.first(reconciled, "usage_cost_usd")),
             "usage_cost_usd", "reconciliation_summary")  # fmt: skip
 with second:
     ui.tile("Cost on the vendors' bills", display.money(ui.first(reconciled, "vendor_cost_usd")),
-            "vendor_cost_usd", "reconciliation_summary", delta="assigned to functions")  # fmt: skip
+            "vendor_cost_usd", "reconciliation_summary", delta="assigned to functions", needs=BILLS)  # fmt: skip
 with third:
     ui.tile("Bills minus usage log", display.money(ui.first(reconciled, "difference_usd")),
-            "difference_usd", "reconciliation_summary",
+            "difference_usd", "reconciliation_summary", needs=BILLS,
             delta=f"{display.share(ui.first(reconciled, 'difference_share'))} of the bills")  # fmt: skip
 with fourth:
     ui.tile("Unassigned vendor cost", display.money(ui.first(reconciled, "unassigned_vendor_cost_usd") or 0),
-            "unassigned_vendor_cost_usd", "reconciliation_summary",
+            "unassigned_vendor_cost_usd", "reconciliation_summary", needs=BILLS,
             delta="no mapping rule for the account")  # fmt: skip
-left, right = st.columns(2)
-with left:
-    st.subheader("By function and month", help=ui.help_for("difference_usd", "reconciliation"))
+# One above the other: side by side, half a page is too narrow for their six columns.
+st.subheader("By function and month", help=ui.help_for("difference_usd", "reconciliation"))
+if ui.can_show(*BILLS):
     ui.table(ui.get("reconciliation"), {
         "function": ("Function", ui.TEXT), "month": ("Month", ui.MONTH),
         "usage_cost_usd": ("Usage log", ui.MONEY), "vendor_cost_usd": ("Vendor bills", ui.MONEY),
         "difference_usd": ("Difference", ui.MONEY), "difference_share": ("Share of bills", ui.SHARE),
     }, family="reconciliation", key="finance_reconciliation",
        empty="No vendor cost report is loaded: load OpenAI or Anthropic cost exports, or a vendor_costs CSV.")  # fmt: skip
-with right:
-    st.subheader("By vendor account", help=ui.help_for("Definition", "reconciliation_accounts"))
+st.subheader("By vendor account", help=ui.help_for("Definition", "reconciliation_accounts"))
+if ui.can_show(*BILLS):
     ui.table(ui.get("reconciliation_accounts"), {
         "vendor": ("Vendor", ui.TEXT), "account": ("Account", ui.TEXT), "assigned_to": ("Assigned to", ui.TEXT),
         "vendor_cost_usd": ("Billed", ui.MONEY), "unit_usage_cost_usd": ("Unit's usage log", ui.MONEY),
@@ -135,11 +159,12 @@ with second:
               delta="estimated, not in net savings", delta_color="off", delta_arrow="off", border=True,
               help=f"{ui.help_for('estimated_labor_value_usd', 'estimates')}\n\n{basis}")  # fmt: skip
 with third:
-    ui.tile("Usage tasks with documented savings", display.share(ui.first(covered, "documented_task_share")),
-            "documented_task_share", "coverage")  # fmt: skip
+    # Short labels fit a quarter of the page; the note says what the share is of.
+    ui.tile("Tasks documented", display.share(ui.first(covered, "documented_task_share")),
+            "documented_task_share", "coverage", note="of usage tasks have documented time savings")  # fmt: skip
 with fourth:
-    ui.tile("Usage cost with documented savings", display.share(ui.first(covered, "documented_cost_share")),
-            "documented_cost_share", "coverage")  # fmt: skip
+    ui.tile("Cost documented", display.share(ui.first(covered, "documented_cost_share")),
+            "documented_cost_share", "coverage", note="of usage cost has documented time savings")  # fmt: skip
 st.subheader("Estimated savings by team and month", help=basis)
 ui.table(estimates, {
     "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),

@@ -8,20 +8,32 @@ ui.page("Agent fleet", "The fleet needs agent usage logs.")
 
 settings = ui.settings()
 usage = ui.get("usage", by=("organisation",))
+before = ui.get("usage", by=("organisation",), previous=True)
+monthly = ui.get("usage", by=("month",))
 gates = ui.get("gates")
 agents = ui.get("agents")
-cull = metrics.cull_list(agents)
+cull = metrics.cull_list(agents, settings)
+USAGE = ("usage_events",)
 
 first, second, third, fourth = st.columns(4)
 with first:
-    ui.tile("Tasks", display.count(ui.first(usage, "tasks") or 0), "tasks", "usage")
+    tasks = ui.first(usage, "tasks") or 0
+    ui.tile("Tasks", display.count(tasks), "tasks", "usage", needs=USAGE,
+            change=ui.changed(display.count, tasks, before, "tasks"), trend=ui.series(monthly, "tasks"))  # fmt: skip
 with second:
-    ui.tile("Active agents", display.count(ui.first(usage, "active_agents") or 0), "active_agents", "usage")
+    active = ui.first(usage, "active_agents") or 0
+    ui.tile("Active agents", display.count(active), "active_agents", "usage", needs=USAGE,
+            change=ui.changed(display.count, active, before, "active_agents"))  # fmt: skip
 with third:
-    ui.tile("Agent cost", display.money(ui.first(usage, "agent_cost_usd")), "agent_cost_usd", "usage")
+    cost = ui.first(usage, "agent_cost_usd")
+    ui.tile("Agent cost", display.money(cost), "agent_cost_usd", "usage", needs=USAGE, lower_is_better=True,
+            change=ui.changed(display.money, cost, before, "agent_cost_usd"),
+            trend=ui.series(monthly, "agent_cost_usd"))  # fmt: skip
 with fourth:
-    ui.tile("Escalation rate", display.share(ui.first(usage, "escalation_rate")), "escalation_rate", "usage",
-            delta=f"failure rate {display.share(ui.first(usage, 'failure_rate'))}")  # fmt: skip
+    escalation = ui.first(usage, "escalation_rate")
+    ui.tile("Escalation rate", display.share(escalation), "escalation_rate", "usage", needs=USAGE,
+            lower_is_better=True, note=f"Failure rate {display.share(ui.first(usage, 'failure_rate'))}",
+            change=ui.changed(display.share, escalation, before, "escalation_rate"))  # fmt: skip
 
 MEASURES = {"Tasks": "tasks", "API calls": "api_calls", "Tokens": "tokens"}
 if auth.can_see_money():
@@ -30,10 +42,11 @@ measure = st.segmented_control("Show", list(MEASURES), default="Tasks", key="fle
 st.subheader(
     f"{measure or 'Tasks'} by month and function", help=ui.help_for(MEASURES[measure or "Tasks"], "usage")
 )
-ui.chart(
-    charts.usage_over_time(ui.get("usage", by=("month", "function")), MEASURES[measure or "Tasks"]),
-    key="fleet_usage",
-)
+if ui.can_show(*USAGE):
+    ui.chart(
+        charts.usage_over_time(ui.get("usage", by=("month", "function")), MEASURES[measure or "Tasks"]),
+        key="fleet_usage",
+    )
 
 left, right = st.columns([3, 2])
 with left:
@@ -41,20 +54,20 @@ with left:
         f"Accuracy and automation over the last {settings.gates.window_days} days",
         help=ui.help_for("gate", "gates"),
     )
-    ui.chart(charts.gate_scatter(gates, settings), key="fleet_gates")
+    if ui.can_show(*USAGE):
+        ui.chart(charts.gate_scatter(gates, settings), key="fleet_gates")
 with right:
     st.subheader(f"Cull list ({len(cull)})", help=ui.help_for("gate", "gates"))
     ui.table(cull, {
-        "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "accuracy": ("Accuracy", ui.SHARE),
-        "automation": ("Automation", ui.SHARE), "tasks": ("Tasks", ui.COUNT),
-    }, family="gates", key="fleet_cull", empty="No agent fails the gate.")  # fmt: skip
+        "agent_id": ("Agent", ui.TEXT), "accuracy": ("Accuracy", ui.SHARE), "automation": ("Automation", ui.SHARE),
+        "tasks": ("Tasks", ui.COUNT),
+    }, family="gates", key="fleet_cull", empty="No agent fails the gate.", failing="fails_on")  # fmt: skip
 
 st.subheader("Every agent's gate", help=ui.help_for("Definition", "gates"))
 ui.table(agents, {
-    "agent_id": ("Agent", ui.TEXT), "name": ("Name", ui.TEXT), "function": ("Function", ui.TEXT),
-    "tasks": ("Tasks in window", ui.COUNT), "reviewed": ("Reviewed", ui.COUNT), "accuracy": ("Accuracy", ui.SHARE),
-    "automation": ("Automation", ui.SHARE), "gate": ("Gate", ui.TEXT), "range_tasks": ("Tasks in range", ui.COUNT),
-}, family="gates", key="fleet_agents", height=420)  # fmt: skip
+    "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "tasks": ("Tasks in window", ui.COUNT), "reviewed": ("Reviewed", ui.COUNT), "accuracy": ("Accuracy", ui.SHARE),
+    "automation": ("Automation", ui.SHARE), "gate": ("Gate", ui.LABEL), "range_tasks": ("Tasks in range", ui.COUNT),
+}, family="gates", key="fleet_agents", height=420, highlight="gate")  # fmt: skip
 
 st.subheader("Usage by function", help=ui.help_for("Definition", "usage"))
 ui.table(ui.get("usage"), {

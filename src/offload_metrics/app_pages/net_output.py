@@ -8,47 +8,69 @@ ui.page("Net Output", "Net Output needs documented time savings.")
 
 settings = ui.settings()
 organisation = ui.get("net_output", by=("organisation",))
-teams = ui.get("net_output", by=("function", "business_unit", "team"))
+before = ui.get("net_output", by=("organisation",), previous=True)
+monthly = ui.get("net_output", by=("month",))
+teams = ui.get("net_output", by=metrics.TEAMS)
 leaderboard = metrics.team_leaderboard(teams)
 grown = metrics.grown_teams(teams)
+SAVINGS = ("time_saved",)
 
 first, second, third, fourth = st.columns(4)
 with first:
-    ui.tile(
-        "Hours saved",
-        display.hours(ui.first(organisation, "hours_saved")),
-        "hours_saved",
-        "net_output_summary",
-    )
+    hours = ui.first(organisation, "hours_saved")
+    ui.tile("Hours saved", display.hours(hours), "hours_saved", "net_output_summary", needs=SAVINGS,
+            change=ui.changed(display.hours, hours, before, "hours_saved"),
+            trend=ui.series(monthly, "hours_saved"))  # fmt: skip
 with second:
-    ui.tile("Net Output uplift", display.share(ui.first(organisation, "net_output_uplift")), "net_output_uplift",
-            "net_output_summary")  # fmt: skip
+    uplift = ui.first(organisation, "net_output_uplift")
+    ui.tile("Net Output uplift", display.share(uplift), "net_output_uplift", "net_output_summary", needs=SAVINGS,
+            change=ui.changed(display.share, uplift, before, "net_output_uplift"),
+            trend=ui.series(monthly, "net_output_uplift"))  # fmt: skip
 with third:
-    ui.tile("Teams with validated Net Output", display.count(len(leaderboard)), "validated_teams", "net_output_summary",
-            delta=f"+{display.share(settings.net_output.validation_uplift, 0)} without more headcount")  # fmt: skip
+    ui.tile("Validated teams", display.count(len(leaderboard)), "validated_teams",
+            "net_output_summary", needs=SAVINGS,
+            note=f"Net Output +{display.setting_share(settings.net_output.validation_uplift)} without more headcount")  # fmt: skip
 with fourth:
-    ui.tile(
-        "Teams that grew headcount", display.count(len(grown)), "teams_grew_headcount", "net_output_summary"
-    )
+    ui.tile("Teams that grew", display.count(len(grown)), "teams_grew_headcount", "net_output_summary",
+            needs=SAVINGS, note="Headcount above their baseline")  # fmt: skip
 
+# A team is (function, business unit, team): teams are labelled with their business unit. Per group:
+# the metric, its grain, the chart's label column and the table's name columns.
 GROUPS = {
-    "Function": ("net_output", ("function",), "function"),
-    "Business unit": ("net_output", ("function", "business_unit"), "business_unit"),
-    "Team": ("net_output", ("function", "business_unit", "team"), "team"),
-    "Agent": ("hours_by_agent", (), "agent_id"),
+    "Function": ("net_output", ("function",), "function", ("function",)),
+    "Business unit": (
+        "net_output",
+        ("function", "business_unit"),
+        "business_unit",
+        ("business_unit", "function"),
+    ),
+    "Team": ("net_output", metrics.TEAMS, "team_label", ("team", "business_unit")),
+    "Agent": ("hours_by_agent", (), "agent_id", ("agent_id",)),
 }
 group = st.segmented_control("Group by", list(GROUPS), default="Function", key="net_output_group")
-name, by, category = GROUPS[group or "Function"]
+name, by, category, names = GROUPS[group or "Function"]
 grouped = ui.get(name, by=by)
-left, right = st.columns([3, 2])
-with left:
-    ui.chart(charts.bars(grouped, category, "hours_saved", "Hours saved"), key="net_output_bars")
-with right:
-    ui.table(grouped, {
-        category: (group or "Function", ui.TEXT), "hours_saved": ("Hours saved", ui.NUMBER),
-        "delegated_hours": ("Delegated hours", ui.NUMBER), "net_output_uplift": ("Uplift", ui.SHARE),
-        "teams": ("Teams", ui.COUNT),
-    }, family="net_output_summary" if name == "net_output" else "hours_by_agent", key="net_output_table")  # fmt: skip
+if category == "team_label":
+    grouped = metrics.team_labels(grouped)
+COLUMNS = {
+    "function": ("Function", ui.TEXT),
+    "business_unit": ("Business unit", ui.TEXT),
+    "team": ("Team", ui.TEXT),
+    "agent_id": ("Agent", ui.TEXT),
+    "hours_saved": ("Hours saved", ui.HOURS),
+    "delegated_hours": ("Delegated", ui.HOURS),
+    "net_output_uplift": ("Uplift", ui.SHARE),
+}
+shown = {
+    column: COLUMNS[column] for column in (*names, "hours_saved", "delegated_hours", "net_output_uplift")
+}
+if ui.can_show(*SAVINGS):
+    left, right = st.columns([3, 2])
+    with left:
+        ui.chart(charts.bars(grouped, category, "hours_saved", "Hours saved"), key="net_output_bars")
+    with right:
+        ui.table(grouped, shown, family="net_output_summary" if name == "net_output" else "hours_by_agent",
+                 key="net_output_table")  # fmt: skip
 
 st.subheader(
     "Validated Net Output: the teams to celebrate", help=ui.help_for("validated_net_output", "net_output")
@@ -56,14 +78,14 @@ st.subheader(
 ui.table(leaderboard, {
     "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
     "best_uplift": ("Best month's uplift", ui.SHARE), "validated_months": ("Validated months", ui.COUNT),
-    "hours_saved": ("Hours saved", ui.NUMBER),
+    "hours_saved": ("Hours saved", ui.HOURS),
 }, family="net_output_summary", key="net_output_leaderboard",
    empty="No team has reached the validation uplift without adding headcount in this range yet.")  # fmt: skip
 
 st.subheader("Teams that grew headcount instead", help=ui.help_for("grew_headcount", "net_output"))
 ui.table(grown, {
     "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
-    "hours_saved": ("Hours saved", ui.NUMBER), "net_output_uplift": ("Uplift", ui.SHARE),
+    "hours_saved": ("Hours saved", ui.HOURS), "net_output_uplift": ("Uplift", ui.SHARE),
 }, family="net_output_summary", key="net_output_grown",
    empty="No team's headcount rose above its baseline in this range.")  # fmt: skip
 

@@ -1,71 +1,95 @@
-"""Overview, for executives: where the organisation stands and what needs attention."""
+"""Overview, for executives: where the organisation stands, how it moved, and what needs attention."""
 
 import streamlit as st
 
-from offload_metrics import charts, display, metrics, outlook, ui
+from offload_metrics import charts, display, metrics, outlook, summary, ui
 
 ui.page("Overview", "Nothing is loaded yet.")
 
 settings = ui.settings()
 program = ui.get("program")
+before = ui.get("program", previous=True)
 net_output = ui.get("net_output", by=("organisation",))
+net_output_before = ui.get("net_output", by=("organisation",), previous=True)
 finance = ui.get("finance_summary", by=("organisation",))
+finance_before = ui.get("finance_summary", by=("organisation",), previous=True)
 replication = ui.get("replication_summary", by=("organisation",))
+organisation = ui.get("adoption_org")
+months = ui.get("finance_trend")
 functions = ui.get("cascade")
 low, high = settings.adoption.scale_months
+ADOPTION = ("time_saved", "org_baseline")
+FINANCE = ("time_saved", "usage_events")
 
 first, second, third, fourth = st.columns(4)
 with first:
     ui.tile("Offloaded share", display.share(program["offloaded_share"]), "offloaded_share", "adoption_org",
-            delta=display.label(program["phase"]))  # fmt: skip
+            note=f"Phase: {display.label(program['phase'])}", needs=ADOPTION,
+            change=display.change(display.share, program["offloaded_share"], before and before["offloaded_share"]),
+            trend=ui.series(metrics.in_range(organisation), "offloaded_share"))  # fmt: skip
 with second:
     ui.tile("Functions at scale", f"{program['functions_at_scale']} of {len(functions)}", "functions_at_scale",
-            "adoption_org", delta="at scale" if program["at_scale"] else "not yet at scale")  # fmt: skip
+            "adoption_org", needs=ADOPTION,
+            note="The organisation is at scale" if program["at_scale"] else "Not yet at scale",
+            change=display.change(display.count, program["functions_at_scale"],
+                                  before and before["functions_at_scale"]))  # fmt: skip
 with third:
     spans = display.scale_note(
         program["time_to_scale_months"], program["months_since_first_deployment"], low, high
     )
-    ui.tile("Trajectory", display.label(program["trajectory"]), "trajectory", "adoption_program", delta=spans)
+    ui.tile("Trajectory", display.label(program["trajectory"]), "trajectory", "adoption_program", note=spans,
+            needs=("replication_events",))  # fmt: skip
 with fourth:
-    ui.tile("KM replication median", display.days(ui.first(replication, "km_median_replication_days")),
-            "km_median_replication_days", "replication_summary",
-            delta=f"plain median {display.days(ui.first(replication, 'median_replication_days'))}")  # fmt: skip
+    ui.tile("KM replication median",
+            display.km_median(ui.first(replication, "km_median_replication_days"),
+                              ui.first(replication, "validated_agents"), ui.first(replication, "replicated_agents")),
+            "km_median_replication_days", "replication_summary", needs=("replication_events",),
+            note=f"Plain median {display.days(ui.first(replication, 'median_replication_days'))}, "
+                 "replicated agents only")  # fmt: skip
 first, second, third, fourth = st.columns(4)
 with first:
-    ui.tile(
-        "Hours saved", display.hours(ui.first(net_output, "hours_saved")), "hours_saved", "net_output_summary"
-    )
+    hours = ui.first(net_output, "hours_saved")
+    ui.tile("Hours saved", display.hours(hours), "hours_saved", "net_output_summary", needs=("time_saved",),
+            change=ui.changed(display.hours, hours, net_output_before, "hours_saved"))  # fmt: skip
 with second:
-    ui.tile("Net Output uplift", display.share(ui.first(net_output, "net_output_uplift")), "net_output_uplift",
-            "net_output_summary")  # fmt: skip
+    uplift = ui.first(net_output, "net_output_uplift")
+    ui.tile("Net Output uplift", display.share(uplift), "net_output_uplift", "net_output_summary",
+            needs=("time_saved",),
+            change=ui.changed(display.share, uplift, net_output_before, "net_output_uplift"))  # fmt: skip
 with third:
-    ui.tile("Net savings", display.money_short(ui.first(finance, "net_savings_usd")), "net_savings_usd",
-            "finance_summary")  # fmt: skip
+    net = ui.first(finance, "net_savings_usd")
+    ui.tile("Net savings", display.money_short(net), "net_savings_usd", "finance_summary", needs=FINANCE,
+            note=f"ROI {display.ratio(ui.first(finance, 'roi'))}",
+            change=ui.changed(display.money_short, net, finance_before, "net_savings_usd"),
+            trend=ui.series(months, "net_savings_usd"))  # fmt: skip
 with fourth:
-    ui.tile("Reinvestment pool", display.money_short(ui.first(finance, "reinvestment_pool_usd")),
-            "reinvestment_pool_usd", "finance_summary")  # fmt: skip
+    pool = ui.first(finance, "reinvestment_pool_usd")
+    ui.tile("Reinvestment pool", display.money_short(pool), "reinvestment_pool_usd", "finance_summary",
+            needs=FINANCE, note=f"{display.setting_share(settings.finance.reinvestment_share)} of positive net savings",
+            change=ui.changed(display.money_short, pool, finance_before, "reinvestment_pool_usd"),
+            trend=ui.series(months, "cumulative_pool_usd"))  # fmt: skip
 outlook.forecast_tiles()
 
 left, right = st.columns(2)
 with left:
     st.subheader("The organisation's S-curve", help=ui.help_for("offloaded_share", "adoption_org"))
-    ui.chart(
-        charts.s_curve(ui.get("adoption_org"), settings, program["first_deployment_month"],
-                       outlook.organisation_projection()), key="s_curve"
-    )  # fmt: skip
+    if ui.can_show(*ADOPTION):
+        ui.chart(charts.s_curve(organisation, settings, program["first_deployment_month"],
+                                outlook.organisation_projection()), key="s_curve")  # fmt: skip
 with right:
     st.subheader("The cascade across functions", help=ui.help_for("crossed_on", "adoption_cascade"))
-    ui.chart(charts.cascade(ui.get("adoption"), settings, ui.get("forecast_projection")), key="cascade")
+    if ui.can_show(*ADOPTION):
+        ui.chart(charts.cascade(ui.get("adoption"), settings, ui.get("forecast_projection")), key="cascade")
 
 st.subheader("Alerts")
-cull, plateau, backlog = st.columns(3)
+cull, plateau, backlog = st.columns([5, 3, 4])
 with cull:
-    failing = metrics.cull_list(ui.get("agents"))
+    failing = metrics.cull_list(ui.get("agents"), settings)
     st.markdown(f"**Cull list** ({display.plural(len(failing), 'agent')} below the gate)",
                 help=ui.help_for("gate", "gates"))  # fmt: skip
-    ui.table(failing, {"agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT),
-                       "accuracy": ("Accuracy", ui.SHARE), "automation": ("Automation", ui.SHARE)},
-             family="gates", key="overview_cull", empty="No agent fails the gate.")  # fmt: skip
+    ui.table(failing, {"agent_id": ("Agent", ui.TEXT), "accuracy": ("Accuracy", ui.SHARE),
+                       "automation": ("Automation", ui.SHARE)},
+             family="gates", key="overview_cull", empty="No agent fails the gate.", failing="fails_on")  # fmt: skip
 with plateau:
     stuck = metrics.in_plateau(functions)
     st.markdown(f"**Stuck in the pilot plateau** ({display.plural(len(stuck), 'function')})",
@@ -76,9 +100,22 @@ with backlog:
     waiting = metrics.replication_backlog(ui.get("replication"))
     st.markdown(f"**Waiting longest for replication** ({display.plural(len(waiting), 'agent')})",
                 help=ui.help_for("days_waiting", "replication"))  # fmt: skip
-    ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT),
-                                "days_waiting": ("Days waiting", ui.COUNT)},
+    ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "days_waiting": ("Days waiting", ui.COUNT)},
              family="replication", key="overview_backlog", empty="No validated agent is waiting.")  # fmt: skip
 
 outlook.alerts_panel()
 outlook.wins_feed()
+
+st.subheader("The one-page executive summary", help="The same page as `offload-metrics report --format md`.")
+page = summary.markdown(ui.get("build"))
+title = f"Offloading report as of {display.day(ui.current_filters().as_of)}"
+first, second = st.columns(2)
+with first:
+    st.download_button("Download the summary (Markdown)", page.encode("utf-8"), file_name="offload-summary.md",
+                       mime="text/markdown", key="overview_summary_md", icon=":material/download:")  # fmt: skip
+with second:
+    st.download_button("Download the summary (printable HTML)", summary.html(page, title).encode("utf-8"),
+                       file_name="offload-summary.html", mime="text/html", key="overview_summary_html",
+                       icon=":material/print:", help="Open it in a browser and print it, or save it as PDF.")  # fmt: skip
+with st.expander("Read the summary here"):
+    st.markdown(page)

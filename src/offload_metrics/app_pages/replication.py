@@ -10,33 +10,42 @@ organisation = ui.get("replication_summary", by=("organisation",))
 summary = ui.get("replication_summary")
 agents = ui.get("replication")
 backlog = metrics.replication_backlog(agents)
+EVENTS = ("replication_events",)
 
 first, second, third, fourth = st.columns(4)
 with first:
     ui.tile("Validated agents", display.count(ui.first(organisation, "validated_agents") or 0), "validated_agents",
-            "replication_summary")  # fmt: skip
+            "replication_summary", needs=EVENTS, note="Validated in the chosen months")  # fmt: skip
 with second:
     ui.tile("Replicated", display.count(ui.first(organisation, "replicated_agents") or 0), "replicated_agents",
-            "replication_summary")  # fmt: skip
+            "replication_summary", needs=EVENTS, note="Copied by another business unit")  # fmt: skip
 with third:
-    ui.tile("Median days (Kaplan-Meier)", display.days(ui.first(organisation, "km_median_replication_days")),
-            "km_median_replication_days", "replication_summary",
-            delta=f"plain median {display.days(ui.first(organisation, 'median_replication_days'))}")  # fmt: skip
+    ui.tile("Median days (Kaplan-Meier)",
+            display.km_median(ui.first(organisation, "km_median_replication_days"),
+                              ui.first(organisation, "validated_agents"), ui.first(organisation, "replicated_agents")),
+            "km_median_replication_days", "replication_summary", needs=EVENTS,
+            note=f"Plain median {display.days(ui.first(organisation, 'median_replication_days'))}, "
+                 "replicated agents only")  # fmt: skip
 with fourth:
-    ui.tile("Waiting for a first copy", display.count(len(backlog)), "days_waiting", "replication")
+    ui.tile(
+        "Waiting for a first copy", display.count(len(backlog)), "days_waiting", "replication", needs=EVENTS
+    )
 
 left, right = st.columns([3, 2])
 with left:
     st.subheader(
         "Time to first replication (Kaplan-Meier)", help=ui.help_for("survival", "replication_curve")
     )
-    ui.chart(charts.survival(ui.get("replication_curve")), key="replication_survival")
+    if ui.can_show(*EVENTS):
+        ui.chart(charts.survival(ui.get("replication_curve")), key="replication_survival")
 with right:
     st.subheader("Kaplan-Meier against the plain median", help=ui.help_for("km_median_replication_days"))
-    ui.chart(charts.medians(summary), key="replication_medians")
+    if ui.can_show(*EVENTS):
+        ui.chart(charts.medians(summary), key="replication_medians")
     st.caption(
         "The plain median counts only agents already copied; the Kaplan-Meier median also counts the ones still "
-        "waiting, so a program that leaves agents unreplicated cannot look fast."
+        "waiting, so a program that leaves agents unreplicated cannot look fast. Where more than half are still "
+        "waiting, the Kaplan-Meier median is not reached."
     )
 
 st.subheader("Backlog: validated agents not yet replicated", help=ui.help_for("days_waiting", "replication"))
@@ -47,17 +56,18 @@ ui.table(backlog, {
 
 outlook.drivers_section()
 
-left, right = st.columns([2, 3])
-with left:
-    st.subheader("By validation quarter", help=ui.help_for("Definition", "replication_trend"))
+st.subheader("By validation quarter", help=ui.help_for("Definition", "replication_trend"))
+if ui.can_show(*EVENTS):
     ui.chart(charts.replication_trend(ui.get("replication_trend")), key="replication_trend")
-with right:
-    st.subheader("Every validated agent", help=ui.help_for("Definition", "replication"))
-    ui.table(agents, {
-        "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT),
-        "validated_on": ("Validated on", ui.DAY), "first_replicated_on": ("First replicated", ui.DAY),
-        "replication_days": ("Days", ui.COUNT), "replications": ("Units", ui.COUNT),
-    }, family="replication", key="replication_agents", height=360)  # fmt: skip
+
+st.subheader("Every validated agent", help=ui.help_for("Definition", "replication"))
+ui.table(agents, {
+    "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT),
+    "validated_on": ("Validated on", ui.DAY), "first_replicated_on": ("First copy", ui.DAY),
+    "replication_days": ("Days to first copy", ui.COUNT), "replications": ("Units using it", ui.COUNT),
+}, family="replication", key="replication_agents", height=360,
+   empty="No agent has been validated up to as of.")  # fmt: skip
+st.caption("— under First copy: no other business unit has copied the agent yet.")
 
 # Did success spread along the collaboration network?
 st.subheader("Did success spread along the network?", help=ui.help_for("share_along_ties"))
@@ -71,17 +81,20 @@ with first:
 with second:
     ui.tile("Expected at random", display.share(ui.first(spread, "expected_share"), 0), "expected_share")
 with third:
-    ui.tile("p-value", display.number(ui.first(spread, "p_value"), 3), "p_value")
+    p_value = ui.first(spread, "p_value")
+    # A p-value rounds to 0.000 only below 0.001: say so rather than show an impossible zero.
+    shown_p = (
+        "< 0.001" if not display.missing(p_value) and float(p_value) < 0.0005 else display.number(p_value, 3)
+    )
+    ui.tile("p-value", shown_p, "p_value")
 with fourth:
     ui.tile("Median days along ties", display.days(ui.first(spread, "median_days_along_ties")),
             "median_days_along_ties",
             delta=f"not along ties {display.days(ui.first(spread, 'median_days_not_along_ties'))}")  # fmt: skip
-left, right = st.columns([2, 3])
-with left:
-    ui.chart(charts.spread(spread), key="replication_spread")
-with right:
-    ui.table(ui.get("replication_spread"), {
-        "agent_id": ("Agent", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT), "business_unit": ("Copied to", ui.TEXT),
-        "deployed_on": ("Deployed on", ui.DAY), "replication_days": ("Days", ui.COUNT),
-        "tied": ("Tied before", ui.FLAG), "tie_hours": ("Hours together before", ui.NUMBER),
-    }, key="replication_spread_rows", height=260, empty="No replication in this range.")  # fmt: skip
+# The chart above its table: beside it, the table's seven columns would not fit.
+ui.chart(charts.spread(spread), key="replication_spread")
+ui.table(ui.get("replication_spread"), {
+    "agent_id": ("Agent", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT), "business_unit": ("Copied to", ui.TEXT),
+    "deployed_on": ("Deployed on", ui.DAY), "replication_days": ("Days", ui.COUNT),
+    "tied": ("Tied before", ui.FLAG), "tie_hours": ("Hours together before", ui.NUMBER),
+}, key="replication_spread_rows", height=260, empty="No replication in this range.")  # fmt: skip

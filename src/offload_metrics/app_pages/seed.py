@@ -10,6 +10,23 @@ ui.page(
     "the organisation baseline.",
 )
 
+
+def reasons(frame, title: str, lead: str | None = None, shown: int = 3) -> None:
+    """A table's reasons in full, under it (as a column they ran off the page): the first few in
+    view, every one in an expander."""
+    if frame.empty or "reason" not in frame.columns:
+        return
+    lines = [
+        f"- {'' if lead is None else f'Rank {int(row[lead])}: '}**{display.plain(row['team'])}** "
+        f"({display.plain(row['business_unit'])}): {display.plain(row['reason'])}"
+        for _, row in frame.iterrows()
+    ]
+    st.markdown("\n".join(lines[:shown]))
+    if len(lines) > shown:
+        with st.expander(f"{title} (all {len(lines)})"):
+            st.markdown("\n".join(lines))
+
+
 summary = ui.get("network_summary")
 teams = ui.get("network_teams")
 seeds = ui.get("seed_candidates")
@@ -28,11 +45,12 @@ with fourth:
 st.subheader("Ranked: where the next agent should go", help=ui.help_for("seed_score"))
 ui.table(seeds, {
     "seed_rank": ("Rank", ui.COUNT), "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT),
-    "function": ("Function", ui.TEXT), "seed_score": ("Seed score", ui.NUMBER2), "reason": ("Why", ui.TEXT),
+    "function": ("Function", ui.TEXT), "seed_score": ("Seed score", ui.NUMBER2),
     "centrality_index": ("Centrality index", ui.NUMBER2), "appetite": ("Appetite", ui.NUMBER2),
     "pain": ("Pain", ui.NUMBER2),
 }, key="seed_ranking", height=420,
     empty="Every team listed has validated Net Output or a validated agent: nothing is left to seed.")  # fmt: skip
+reasons(seeds, "Why each team is ranked where it is", lead="seed_rank")
 
 st.subheader("The collaboration network", help=ui.help_for("centrality_index"))
 if not ui.first(summary, "ties"):
@@ -49,9 +67,9 @@ st.subheader("Self-selected teams to legitimise", help=ui.help_for("Definition",
 ui.table(ui.get("grassroots_teams"), {
     "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
     "runs": ("Runs", ui.LIST), "first_used_on": ("Since", ui.DAY), "tasks": ("Tasks", ui.COUNT),
-    "reason": ("Why", ui.TEXT),
 }, key="grassroots_teams", empty="No team runs agents on its own: every agent in use is catalogued and reached its "
    "unit through a validated agent.")  # fmt: skip
+reasons(ui.get("grassroots_teams"), "Why each team counts as self-selected")
 
 with st.expander("Every team's centrality"):
     ui.table(teams, {

@@ -95,9 +95,9 @@ def _well_formed(column: schema.Column, raw: str, value: str) -> str | None:
     if column.base == "money":
         return f"(strpos({raw}, '_') = 0)"
     if column.base == "integer":
-        # A DOUBLE reads 1.0000000000000001 as 1: decimals are checked exactly.
-        exact = f"try_cast({raw} as {EXACT_JSON_TYPES['integer']}) = {value}"
-        return f"(strpos({raw}, '_') = 0 and (strpos({raw}, '.') = 0 or {exact}))"
+        # A DOUBLE reads 1.0000000000000001 as 1: decimals are counted on the text.
+        plain = f"(strpos({raw}, '.') = 0 and strpos({raw}, 'e') = 0 and strpos({raw}, 'E') = 0)"
+        return f"(strpos({raw}, '_') = 0 and ({plain} or coalesce({decimal_places_sql(raw)} = 0, false)))"
     if column.base == "timestamp":
         # Starts with a digit (so not 'epoch' or 'infinity'); string comparison, no allocation.
         return f"({raw} >= '0' and {raw} < ':')"
@@ -110,6 +110,8 @@ def column_checks(
     checks: list[tuple[str, str]] = []
     if column.required:
         checks.append((f"{raw} is null", "is required"))
+    if column.base in EXACT_LIMITS:
+        checks.append(_too_many_digits(raw, value, column.base))
     if column.base != "text":
         form = _well_formed(column, raw, value)
         broken = f"{value} is null" if form is None else f"({value} is null or not {form})"
@@ -120,10 +122,10 @@ def column_checks(
             f"(strpos({raw}, 'e') = 0 and strpos({raw}, 'E') = 0 "
             f"and ({dot} = 0 or length({raw}) - {dot} <= {schema.MONEY_SCALE}))"
         )
-        exact = f"try_cast({raw} as DECIMAL(38,18)) = {value}"
+        exact = f"{decimal_places_sql(raw)} <= {schema.MONEY_SCALE}"
         checks.append(
             (
-                f"{value} is not null and not ({few_places} or {exact})",
+                f"{value} is not null and not ({few_places} or coalesce({exact}, false))",
                 f"has more than {schema.MONEY_SCALE} decimal places (money is stored exactly)",
             )
         )
@@ -145,6 +147,46 @@ def column_checks(
     if column.gt is not None:
         checks.append((f"{value} <= {_number_literal(column.gt)}", f"must be > {column.gt:g}"))
     return tuple(checks)
+
+
+# The largest magnitude each exact column stores without changing a digit: integers pass through
+# a DOUBLE (whole up to 2^53), money is DECIMAL(18,8) (10 digits before the point).
+EXACT_LIMITS = {"integer": EXACT_INTEGER_LIMIT, "money": 10 ** (18 - schema.MONEY_SCALE)}
+# A plain number's whole digits, decimals and exponent, as written.
+NUMBER_PARTS = r"^\s*[+-]?([0-9]*)\.?([0-9]*)(?:[eE]([+-]?[0-9]+))?\s*$"
+
+
+def decimal_places_sql(raw: str) -> str:
+    """SQL: the decimal places the number written as `raw` needs, counted on its text, so a value
+    with more digits than any DECIMAL holds is never rounded before it is counted (1e2 needs 0,
+    1.50 needs 1, 1.5e-30 needs 31); null when raw is not a plain number or its exponent is absurd."""
+    parts = f"regexp_extract({raw}, {sql_literal(NUMBER_PARTS)}, ['whole', 'decimals', 'exponent'])"
+    digits = "(p.whole || p.decimals)"
+    exponent = "try_cast(coalesce(nullif(p.exponent, ''), '0') as BIGINT)"
+    places = (
+        f"case when ltrim({digits}, '0') = '' then 0 when {exponent} is null then NULL "
+        f"else greatest(length(p.decimals) - {exponent} - (length({digits}) - length(rtrim({digits}, '0'))), 0) end"
+    )
+    return (
+        f"(case when regexp_full_match({raw}, {sql_literal(NUMBER_PATTERN)}) "
+        f"then list_transform([{parts}], lambda p: {places})[1] end)"
+    )
+
+
+def _too_many_digits(raw: str, value: str, base: str) -> tuple[str, str]:
+    """A plain number too large to store exactly (1e400, 30 digits): named as such, not as a
+    malformed value."""
+    number = f"try_cast({raw} as DOUBLE)"
+    return (
+        f"({raw} is not null and {value} is null and regexp_full_match({raw}, {sql_literal(NUMBER_PATTERN)}) "
+        f"and abs({number}) >= {EXACT_LIMITS[base]})",
+        too_many_digits_reason(base),
+    )
+
+
+def too_many_digits_reason(base: str) -> str:
+    decimals = "." + "9" * schema.MONEY_SCALE if base == "money" else ""
+    return f"has more digits than can be stored exactly (the largest is {EXACT_LIMITS[base] - 1:,}{decimals})"
 
 
 def _outside_bounds(column: schema.Column, value: str, bounds: config.Ingest) -> str:
@@ -331,9 +373,8 @@ NESTED_BIT = 62
 NESTED = f"{1 << NESTED_BIT}::UBIGINT"
 
 
-# Exact types JSON numbers of integer and money columns are read as: wide enough for every value
-# these columns hold (money 10 integer digits, integers below 2^53) with decimals to spare, so a
-# value with more decimals than allowed is seen as such, not rounded first.
+# Wide exact types for integer and money text (the Spark rollup checks decimals with them; here
+# decimals are counted on the text, see decimal_places_sql).
 EXACT_JSON_TYPES = {"money": "DECIMAL(38,28)", "integer": "DECIMAL(38,22)"}
 
 

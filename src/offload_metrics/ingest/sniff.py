@@ -119,15 +119,18 @@ def _read_jsonl_header(conn: duckdb.DuckDBPyConnection, path: Path, readable: Pa
     first appears later (every key of the whole file counts, not only the first objects')."""
     names: dict[str, None] = {}
     objects = 0
-    with open_content(path, "r", encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if number > 1000 or objects >= 100:
+    with open_content(path, "rb") as handle:
+        for number in range(1, 1001):
+            line = _bounded_line(handle)
+            if line is None or objects >= 100:
                 break
+            if number == 1:
+                line = line.removeprefix(codecs.BOM_UTF8)
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError:
+            except ValueError:  # not JSON, or not UTF-8
                 continue
             if isinstance(record, dict):
                 objects += 1
@@ -149,6 +152,19 @@ def _read_jsonl_header(conn: duckdb.DuckDBPyConnection, path: Path, readable: Pa
         raise IngestError(path.name, f"could not be read as jsonl: {short_error(error)}") from None
     names.update(dict.fromkeys(sorted(key for (key,) in later if key not in names)))
     return Header("jsonl", tuple(names))
+
+
+def _bounded_line(handle) -> bytes | None:
+    """The next line, or b"" for a line longer than MAX_LINE_BYTES (read past in bounded pieces, so
+    a line of gigabytes is never held); None at the end of the file."""
+    line = handle.readline(MAX_LINE_BYTES + 1)
+    if not line:
+        return None
+    if len(line) <= MAX_LINE_BYTES or line.endswith(b"\n"):
+        return line
+    while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+        pass
+    return b""
 
 
 def jsonl_lines_reader(rejects: str | None = None, ignore_errors: bool = False) -> str:

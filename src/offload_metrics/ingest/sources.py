@@ -3,14 +3,14 @@ stages every record of it with its problems and, only when it has some, its raw 
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from offload_metrics import config, schema, store
 from offload_metrics.ingest.base import quote_identifier, sql_literal
 from offload_metrics.ingest.rules import (
-    EXACT_JSON_TYPES,
+    EXACT_LIMITS,
     NESTED,
     UNREADABLE,
     column_sql,
@@ -20,6 +20,25 @@ from offload_metrics.ingest.rules import (
     reasons_sql,
 )
 from offload_metrics.ingest.sniff import MAX_LINE_BYTES, Header, jsonl_lines_reader
+
+
+def _jsonl_number_text(name: str, decoded: str) -> str:
+    """SQL: the digits of top-level key `name`'s number as written in `line`.
+
+    A key opens after `{`, `,` or white space, where a quote inside a string cannot stand (it is
+    escaped there), so only keys of objects match; of those, the ones whose number is the decoded
+    value's. When they disagree (the same key in a nested object, written differently) or the key
+    is written with escapes, the text says so and the row is rejected: a number is stored only
+    from digits known to be its own."""
+    pattern = sql_literal(f'[{{,\\s]"{re.escape(name)}"\\s*:\\s*(-?[0-9][0-9.eE+-]*)')
+    found = (
+        f"list_distinct(list_filter(regexp_extract_all(line, {pattern}, 1), "
+        f"lambda c: try_cast(c as DOUBLE) = try_cast({decoded} as DOUBLE)))"
+    )
+    return (
+        f"list_transform([{found}], lambda f: case when len(f) = 1 then f[1] "
+        f"else {decoded} || ' (its digits cannot be told apart in the line)' end)[1]"
+    )
 
 
 @dataclass(frozen=True)
@@ -56,18 +75,8 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
         paths = ", ".join(sql_literal(json_path(name)) for name in present)
         extract = f"json_extract_string(line, [{paths}])" if present else "[]::VARCHAR[]"
         types = f"json_type(line, [{paths}])" if present else "[]::VARCHAR[]"
-        # DuckDB reads a JSON number as a double, except when it transforms it into a DECIMAL: then
-        # it reads the digits as written. Integer and money values come that way, as exact text.
-        exact = {
-            c.name: EXACT_JSON_TYPES[c.base]
-            for c in contract
-            if c.name in present and c.base in EXACT_JSON_TYPES
-        }
-        structure = sql_literal(json.dumps(exact))
-        numbers = f"json_transform(line, {structure})" if exact else "NULL"
         reader = (
-            f"(select v, line, case when v is not null then {types} end as t, "
-            f"case when v is not null then {numbers} end as n "
+            f"(select v, line, case when v is not null then {types} end as t "
             f"from (select case when json_valid(line) then case when json_type(line) = 'OBJECT' "
             f"then {extract} end end as v, line "
             f"from {jsonl_lines_reader(rejects)} "
@@ -76,11 +85,10 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
         columns = {}
         for index, name in enumerate(present):
             text = f"v[{index + 1}]"
-            if name in exact:
-                digits = f"regexp_replace(cast(n.{quote_identifier(name)} as VARCHAR), '\\.?0+$', '')"
-                text = (
-                    f"(case when t[{index + 1}] = 'DOUBLE' then coalesce({digits}, {text}) else {text} end)"
-                )
+            if next(c for c in contract if c.name == name).base in EXACT_LIMITS:
+                # DuckDB reads a JSON number with a fraction or exponent as a DOUBLE, whose text has
+                # lost digits: integer and money values are read from the line as written.
+                text = f"(case when t[{index + 1}] = 'DOUBLE' then {_jsonl_number_text(name, text)} else {text} end)"
             columns[name] = text
         nested = "list_has_any(t, ['OBJECT', 'ARRAY'])" if present else "false"
         return Source(reader, columns, {}, unreadable="v is null", record_text="line", nested=nested)

@@ -1,12 +1,16 @@
 -- Definition: Adoption per function-month, for every month from the start of the data to the as_of
 -- month (in_range marks the months within [from, to]).
+-- Definition, in words: How much of each function's routine work agents now do, month by month.
 -- delegated_hours: sum of tasks x baseline_minutes_per_task / 60 in time-saved rows whose
 --   period_start falls in the month.
 -- routine_hours: sum of routine_hours_per_month over the function's teams in org_baseline.
 -- offloaded_share: delegated_hours / routine_hours, capped at 1.0; 0 in a month without time-saved
 --   rows; null where the function has no baseline.
+-- offloaded_share, in words: The share of the function's routine hours that agents now do.
 -- phase: pilot_plateau when the share is below 0.10, crossing_point below 0.15, acceleration below
 --   0.60, else saturation (adoption.phase_bounds).
+-- phase, in words: Where the function is on the S-curve: pilot plateau below {phase_pilot} of routine
+--   work, crossing point below {phase_crossing}, acceleration below {phase_saturation}, then saturation.
 -- Grain: one row per function and month.
 with months as (
     select cast(month as date) as month

@@ -1,12 +1,19 @@
 -- Definition: Where the program stands in the as_of month. Month spans are calendar-month
 -- differences (12 x years + months).
+-- Definition, in words: Where the whole programme stands now, counted from the first validated agent.
 -- months_since_first_deployment: from the month of the first validated event to the as_of month.
+-- months_since_first_deployment, in words: Months since the first agent was validated.
 -- time_to_scale_months: from that month to the first month at scale from it on; null if none yet.
+-- time_to_scale_months, in words: Months from the first validated agent to the first month at scale.
 -- trajectory: once some month up to as_of has been at scale, by time_to_scale_months: fast (< 18),
 --   on_track (18 to 36), slow (> 36) (adoption.scale_months); otherwise, by
 --   months_since_first_deployment: pilot_purgatory if above 18 with the organisation's share
 --   below 0.10 in the as_of month, stalled if above 36, else in_progress. Null before any
 --   validated agent.
+-- trajectory, in words: How fast the programme got to scale, against the usual {scale_months_low} to
+--   {scale_months_high} months: fast, on track or slow once at scale; before that, pilot purgatory (over
+--   {scale_months_low} months and still below {phase_pilot}), stalled (over {scale_months_high} months)
+--   or in progress.
 -- Grain: one row.
 with organisation as (
     select * from ({adoption_org})

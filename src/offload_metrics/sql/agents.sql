@@ -1,9 +1,12 @@
 -- Definition: Every agent with usage in [from, to], usage in the gate window, or a validated event
 -- in [from, to], with its gate (over the gate window), its replication and its catalog entry. An
 -- agent failing the gate is listed whatever the range, so the cull list is the gate's.
+-- Definition, in words: Every agent that ran or was validated in the chosen months, with its gate over
+--   the last {window_days} days.
 -- function: the function of the agent's first validated event, else its catalog owner_function,
 --   else the function where it ran the most tasks up to as_of.
 -- range_tasks: tasks the agent ran in [from, to].
+-- range_tasks, in words: Tasks the agent ran in the chosen months.
 -- Grain: one row per agent.
 with gates as (
     select * from ({gates})

@@ -1,18 +1,27 @@
 -- Definition: Savings, cost and the reinvestment pool per function-month over the range. Money
 -- stays DECIMAL; it is rounded to cents only when shown.
+-- Definition, in words: What the hours saved are worth against what the agents cost, and the money set
+--   aside to reinvest, month by month.
 -- labor_value_usd: hours_saved x the team's loaded_hourly_cost_usd (default_hourly_cost_usd where
 --   the team has no baseline).
+-- labor_value_usd, in words: What the hours saved would have cost in people's time, at each team's hourly
+--   cost ({default_hourly_cost_usd} an hour where a team has none).
 -- agent_cost_usd: the agent cost finance uses, by the cost_source setting: usage (usage_cost_usd),
 --   vendor (vendor_cost_usd) or larger (the larger of the two in the function-month).
+-- agent_cost_usd, in words: What running the agents cost, from the {cost_source} cost source.
 -- usage_cost_usd: sum of cost_usd of the usage in the month.
 -- vendor_cost_usd: sum of the vendor cost rows the organisation mapping assigns to the function in
 --   the month (by the day billed).
 -- net_savings_usd: labor_value_usd - agent_cost_usd.
+-- net_savings_usd, in words: The value of the hours saved minus what the agents cost.
 -- reinvestment_pool_usd: reinvestment_share x max(net_savings_usd, 0), per function-month.
+-- reinvestment_pool_usd, in words: {reinvestment_share} of each month's positive net savings, set aside
+--   to reinvest.
 -- tasks: tasks run by agents in the month (usage).
 -- documented_tasks: tasks in the month's documented time-saved rows.
 -- human_cost_usd: sum of tasks x baseline_minutes_per_task / 60 x rate over the documented rows:
 --   what the same tasks cost done by a person (finance_summary divides it by documented_tasks).
+-- human_cost_usd, in words: What the same tasks cost when people did them.
 -- Grain: one row per function and month with time savings, usage or vendor cost.
 with saved as (
     select

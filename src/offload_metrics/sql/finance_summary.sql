@@ -1,15 +1,26 @@
 -- Definition: Finance over the range at a coarser grain (function, month or the
 -- organisation), summing the function-months.
+-- Definition, in words: The value of hours saved, agent cost, net savings and the reinvestment pool over
+--   the chosen months.
 -- labor_value_usd: sum of labor value.
+-- labor_value_usd, in words: What the hours saved would have cost in people's time.
 -- agent_cost_usd: sum of agent cost (of the cost_source setting's source, per function-month).
+-- agent_cost_usd, in words: What running the agents cost, from the {cost_source} cost source.
 -- usage_cost_usd: sum of the usage-log cost.
 -- vendor_cost_usd: sum of the vendor cost assigned to functions.
 -- net_savings_usd: sum of net savings.
+-- net_savings_usd, in words: The value of the hours saved minus what the agents cost.
 -- reinvestment_pool_usd: sum of the per function-month pools (a month with negative net savings
 --   adds nothing).
+-- reinvestment_pool_usd, in words: {reinvestment_share} of the positive net savings of each function and
+--   month, set aside to reinvest.
 -- roi: net_savings_usd / agent_cost_usd; null when the cost is 0.
+-- roi, in words: Net savings for each dollar spent on agents: 98.7x means $98.70 saved per $1 of agent
+--   cost.
 -- agent_cost_per_task: agent_cost_usd / tasks run by agents.
+-- agent_cost_per_task, in words: What one task costs when an agent does it.
 -- human_cost_per_task: documented human cost / documented tasks.
+-- human_cost_per_task, in words: What one of the documented tasks cost when a person did it.
 with function_months as (
     select *, 'organisation' as organisation
     from ({finance})

@@ -1,8 +1,11 @@
 -- Definition: Documented time savings per agent over the range.
+-- Definition, in words: Hours saved per agent, as the teams using it documented them.
 -- delegated_hours: sum of tasks x baseline_minutes_per_task / 60 done by the agent.
 -- hours_saved: sum of tasks x (baseline_minutes_per_task - minutes_per_task) / 60 by the agent.
+-- hours_saved, in words: The hours people no longer spend because of this agent.
 -- documented_tasks: tasks recorded in time-saved rows for the agent.
 -- teams: distinct teams that documented savings with the agent.
+-- teams, in words: How many teams documented savings with this agent.
 with saved as (
     select *
     from ({time_saved_selected})

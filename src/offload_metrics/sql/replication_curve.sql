@@ -3,8 +3,12 @@
 -- agent replicated after d days is an event at d; an agent not yet replicated by as_of is
 -- censored at as_of - validated_on. At each time, events come before censorings (an agent
 -- censored at d is still at risk at d).
+-- Definition, in words: Of the agents validated in the chosen months, the share still not copied after a
+--   number of days, counting the ones still waiting.
 -- survival: the share of validated agents not yet replicated after `days` days:
 --   product over event times t <= days of (1 - replicated at t / at risk at t).
+-- survival, in words: The share of validated agents not yet copied by another business unit after this
+--   many days.
 -- Grain: one row per function (or the organisation) and distinct time.
 with subjects as (
     select
