@@ -539,3 +539,54 @@ def test_a_killed_ingest_leaves_the_previous_or_the_complete_new_state(tmp_path,
             "(select count(*) from usage_events), (select sum(tasks) from usage_daily)"
         ).fetchone()
     assert state in [(1, ["loaded"], 1, 1), (2, ["loaded", "loaded"], 150_001, 150_001)]
+
+
+def test_help_imports_none_of_the_commands_modules():
+    """Start-up: `--help` builds the commands without importing what they run (DuckDB, pandas,
+    pydantic, the ingest stack); each command imports its modules when it runs."""
+    code = (
+        "import sys\n"
+        "from offload_metrics import cli\n"
+        "cli.main(['--help'], standalone_mode=False)\n"
+        "heavy = ('offload_metrics', 'duckdb', 'pandas', 'numpy', 'altair', 'pydantic')\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] in heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "['offload_metrics', 'offload_metrics.cli']"
+
+
+def test_the_cli_states_the_defaults_its_modules_use():
+    from offload_metrics import cli, config, sample, store
+
+    assert (cli.DB_ENV, cli.DEFAULT_DB_FILE) == (store.DB_ENV, store.DEFAULT_DB_FILE)
+    assert (cli.SETTINGS_ENV, cli.DEFAULT_SETTINGS_FILE) == (
+        config.SETTINGS_ENV,
+        config.DEFAULT_SETTINGS_FILE,
+    )
+    assert (cli.SAMPLE_EVENTS, cli.SAMPLE_MONTHS, cli.SAMPLE_SEED) == (
+        sample.DEFAULT_EVENTS,
+        sample.DEFAULT_MONTHS,
+        sample.DEFAULT_SEED,
+    )
+
+
+def test_report_imports_neither_the_ingest_stack_nor_the_charts(tmp_path):
+    db = tmp_path / "report.duckdb"
+    loaded = subprocess.run(
+        [CLI, "ingest", "--db", str(db),
+         str(write_csv(tmp_path / "agents.csv", [example("agents")]))],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
+    code = (
+        "import sys\n"
+        "from offload_metrics import cli\n"
+        f"cli.main(['report', '--db', {str(db)!r}, '--format', 'json', '--out', {str(tmp_path / 'r.json')!r}],"
+        " standalone_mode=False)\n"
+        "print(sorted(name for name in sys.modules if name.startswith(('offload_metrics.ingest', 'altair'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    # The package's counts (ingest.COUNT_FIELDS) only: no reader, rules, staging or load.
+    assert done.stdout.strip().splitlines()[-1] == "['offload_metrics.ingest', 'offload_metrics.ingest.base']"

@@ -912,11 +912,11 @@ def test_connections_use_utc(db_path):
 
 
 def test_values_reach_sql_as_parameters_not_text(tmp_path):
-    """The insert statement holds no text from the file: column names are positional or contract names."""
+    """The staging statement holds no text from the file: column names are positional or contract names."""
     path = write_csv(tmp_path / "x.csv", [{**example("usage_events"), "weird'); select 1; --": "v"}])
     with duckdb.connect() as connection:
         header = ingest.read_header(connection, path)
-    sql = ingest.insert_sql(schema.UsageEvent, header, "rejects")
+    sql = ingest.stage_sql(schema.UsageEvent, header, "rejects")
     assert "weird" not in sql
     assert str(path) not in sql
 
@@ -951,15 +951,6 @@ def test_repeats_are_found_whether_keys_come_sorted_or_not(conn, tmp_path, keys,
     rows = [example("usage_events", event_id=key) for key in keys]
     result = load(conn, write_csv(tmp_path / "keys.csv", rows))
     assert (result.accepted, result.duplicate) == (len(set(keys)), duplicate)
-
-
-def test_a_row_rule_names_columns_whole():
-    rule = schema.RowRule("minutes_per_task", "minutes_per_task <= baseline_minutes_per_task", "x")
-    values = {"minutes_per_task": "m", "baseline_minutes_per_task": "b", "period_start": "s"}
-    assert (
-        ingest._row_rule_sql(schema.TimeSaved, rule, values)
-        == "(b is not null and m is not null and not (m <= b))"
-    )
 
 
 # ---------------------------------------------------------------------------------------------

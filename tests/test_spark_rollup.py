@@ -19,6 +19,7 @@ import pytest
 
 from conftest import example, write_csv, write_jsonl, write_parquet
 from offload_metrics import config, ingest, rules, schema, spark_rollup, store
+from offload_metrics.ingest import rules as ingest_rules
 
 pytest.importorskip("pyspark", reason="the [spark] extra is not installed")
 if shutil.which("java") is None:
@@ -251,5 +252,7 @@ def test_the_rules_give_the_reasons_duckdbs_ingest_gives():
     ]
     for model in schema.KINDS.values():
         for ruled in rules.column_rules(model):
-            duckdb_reasons = [reason for _, reason in ingest._checks(ruled.column, "r", "v", config.Ingest())]
+            duckdb_reasons = [
+                reason for _, reason in ingest_rules.column_checks(ruled.column, "r", "v", config.Ingest())
+            ]
             assert [check.reason for check in ruled.checks] == duckdb_reasons, ruled.name

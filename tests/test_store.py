@@ -36,6 +36,7 @@ def test_tables_are_derived_from_the_contract(conn):
             "_problems",
             "_raw",
             *telemetry_columns,
+            "_key_hash",
         ]
     assert dict(conn.execute("describe usage_events").fetchall()[i][:2] for i in (1, 12)) == {
         "occurred_at": "TIMESTAMP",

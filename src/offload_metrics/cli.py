@@ -3,18 +3,65 @@
 from __future__ import annotations
 
 import getpass
+import importlib
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
-import duckdb
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from offload_metrics import config, display, export, ingest, metrics, report, sample, schema, store
+
+class _Lazy:
+    """A module imported on the first use of one of its names: each command pays for what it uses,
+    and `offload-metrics --help` imports none of them."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str):
+        module = importlib.import_module(self._name)
+        self.__dict__.update(vars(module))
+        return getattr(module, attribute)
+
+
+duckdb = _Lazy("duckdb")
+config = _Lazy("offload_metrics.config")
+display = _Lazy("offload_metrics.display")
+export = _Lazy("offload_metrics.export")
+ingest = _Lazy("offload_metrics.ingest")
+metrics = _Lazy("offload_metrics.metrics")
+report = _Lazy("offload_metrics.report")
+sample = _Lazy("offload_metrics.sample")
+schema = _Lazy("offload_metrics.schema")
+store = _Lazy("offload_metrics.store")
+
+# Named here rather than read from their modules, so that building the commands imports nothing;
+# tests/test_cli.py keeps them equal to store's, config's and sample's.
+DB_ENV, DEFAULT_DB_FILE = "OFFLOAD_METRICS_DB", "offload_metrics.duckdb"
+SETTINGS_ENV, DEFAULT_SETTINGS_FILE = "OFFLOAD_METRICS_CONFIG", "offload.toml"
+SAMPLE_EVENTS, SAMPLE_MONTHS, SAMPLE_SEED = 50_000, 24, 7
+
+
+class _Choice(click.Choice):
+    """A choice whose values are read from their module only when an argument is checked or
+    a command's help is shown."""
+
+    def __init__(self, values: Callable[[], Sequence[str]]) -> None:
+        self._values = values
+        super().__init__(())
+
+    @property
+    def choices(self) -> Sequence[str]:  # type: ignore[override]
+        return tuple(self._values())
+
+    @choices.setter
+    def choices(self, _value: Sequence[str]) -> None:
+        pass
+
 
 # Piped output has no terminal width; tables then get room enough not to fold their cells.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
@@ -31,7 +78,7 @@ db_option = click.option(
     "db",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help=f"Database file (default: ${store.DB_ENV}, else ./{store.DEFAULT_DB_FILE}).",
+    help=f"Database file (default: ${DB_ENV}, else ./{DEFAULT_DB_FILE}).",
 )
 
 
@@ -39,7 +86,7 @@ config_option = click.option(
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help=f"Settings file (default: ${config.SETTINGS_ENV}, else ./{config.DEFAULT_SETTINGS_FILE} if present).",
+    help=f"Settings file (default: ${SETTINGS_ENV}, else ./{DEFAULT_SETTINGS_FILE} if present).",
 )
 
 
@@ -93,13 +140,15 @@ class _ProgressDisplay:
     """A progress bar that appears only once a file has taken more than a second."""
 
     def __init__(self) -> None:
-        self.progress: Progress | None = None
-        self.task: TaskID | None = None
+        self.progress = None
+        self.task = None
 
     def tick(self, state: ingest.LoadProgress) -> None:
         if state.elapsed < ingest.PROGRESS_AFTER_SECONDS:
             return
-        if self.progress is None or self.task is None:
+        if self.progress is None:
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
             self.progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -146,7 +195,9 @@ def _db_flag(db: Path | None) -> str:
 
 @main.command("ingest")
 @db_option
-@click.option("--kind", type=click.Choice(ingest.ALL_KINDS), help="Input kind, when it cannot be detected.")
+@click.option(
+    "--kind", type=_Choice(lambda: ingest.ALL_KINDS), help="Input kind, when it cannot be detected."
+)
 @config_option
 @click.option(
     "--mapping",
@@ -325,7 +376,7 @@ def unload_command(db: Path | None, load_id: int) -> None:
 
 @main.command("schema")
 @click.option("--json", "as_json", is_flag=True, help="Print the contract as JSON Schema.")
-@click.option("--kind", type=click.Choice(list(schema.KINDS)), help="Only this input kind.")
+@click.option("--kind", type=_Choice(lambda: list(schema.KINDS)), help="Only this input kind.")
 def schema_command(as_json: bool, kind: str | None) -> None:
     """Print the data contract: every input kind, its columns and their rules."""
     kinds = [kind] if kind else list(schema.KINDS)
@@ -560,12 +611,12 @@ def alerts_command(db, as_of, config_file, functions, business_units, output, mi
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write."
 )
-@click.option("--events", type=click.IntRange(min=0), default=sample.DEFAULT_EVENTS, show_default=True,
+@click.option("--events", type=click.IntRange(min=0), default=SAMPLE_EVENTS, show_default=True,
               help="Usage events to generate; the other files stay in proportion.")  # fmt: skip
-@click.option("--months", type=click.IntRange(min=1, max=120), default=sample.DEFAULT_MONTHS, show_default=True,
+@click.option("--months", type=click.IntRange(min=1, max=120), default=SAMPLE_MONTHS, show_default=True,
               help="Months of history (the whole story needs 24).")  # fmt: skip
 @click.option(
-    "--seed", type=int, default=sample.DEFAULT_SEED, show_default=True, help="The same seed, the same files."
+    "--seed", type=int, default=SAMPLE_SEED, show_default=True, help="The same seed, the same files."
 )
 @click.option("--clean", is_flag=True, help="No duplicates, conflicts or bad values.")
 @click.option("--compress", is_flag=True, help="Write usage events as usage_events.csv.gz.")

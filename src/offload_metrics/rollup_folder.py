@@ -115,7 +115,7 @@ def load_rollup(
             ).fetchone()
         except duckdb.Error as error:
             raise ingest.IngestError(
-                name, f"rollup/ cannot be read as a usage rollup: {ingest._short(error)}"
+                name, f"rollup/ cannot be read as a usage rollup: {ingest.short_error(error)}"
             ) from None
         if not tasks or tasks[0] != counts["accepted"]:
             raise ingest.IngestError(
@@ -135,7 +135,9 @@ def load_rollup(
                     {"load_id": load_id, "files": files["rejected"]},
                 ).fetchone()
             except duckdb.Error as error:
-                raise ingest.IngestError(name, f"rejected/ cannot be read: {ingest._short(error)}") from None
+                raise ingest.IngestError(
+                    name, f"rejected/ cannot be read: {ingest.short_error(error)}"
+                ) from None
         else:
             listed = (0,)
         if not listed or listed[0] != counts["rejected"] + counts["conflict"]:
@@ -145,7 +147,7 @@ def load_rollup(
                 f"{counts['rejected'] + counts['conflict']} were rejected or conflicting; nothing was loaded",
             )
         progress.enter("saving", 1.0)
-        now = ingest._utc_now()
+        now = ingest.utc_now()
         cur.execute(
             """
             insert into loads (load_id, file_name, sha256, kind, file_format, size_bytes, rows_read, accepted,
@@ -171,7 +173,7 @@ def load_rollup(
         with contextlib.suppress(duckdb.Error):
             cur.execute("rollback")
         raise ingest.IngestError(
-            name, f"could not be loaded, and nothing was changed: {ingest._short(error)}"
+            name, f"could not be loaded, and nothing was changed: {ingest.short_error(error)}"
         ) from error
     except BaseException:
         with contextlib.suppress(duckdb.Error):
@@ -204,7 +206,7 @@ def _counts(cur: duckdb.DuckDBPyConnection, name: str, files: list[str]) -> dict
     try:
         row = cur.execute(f"select {sums} from read_parquet($files)", {"files": files}).fetchone()
     except duckdb.Error as error:
-        raise ingest.IngestError(name, f"counts/ cannot be read: {ingest._short(error)}") from None
+        raise ingest.IngestError(name, f"counts/ cannot be read: {ingest.short_error(error)}") from None
     counts = dict(zip(ingest.COUNT_FIELDS, (int(value) for value in row or ()), strict=True))
     accounted = counts["accepted"] + counts["duplicate"] + counts["conflict"] + counts["rejected"]
     if accounted != counts["rows_read"]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from offload_metrics import config, ingest, schema
+from offload_metrics import config, schema
+from offload_metrics.ingest import rules as ingest_rules
 
 # The checks in the order a column is judged: its reason is that of the first one it fails.
 PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
@@ -44,13 +45,13 @@ def checks(column: schema.Column, bounds: config.Ingest | None = None) -> tuple[
     found: list[Check] = []
     if column.required:
         found.append(Check(column.name, "required", "is required"))
-    if column.base in ingest.EXACT_LIMITS:
+    if column.base in ingest_rules.EXACT_LIMITS:
         found.append(
             Check(
                 column.name,
                 "digits",
-                ingest.too_many_digits_reason(column.base),
-                ingest.EXACT_LIMITS[column.base],
+                ingest_rules.too_many_digits_reason(column.base),
+                ingest_rules.EXACT_LIMITS[column.base],
             )
         )
     if column.base != "text":
@@ -66,7 +67,7 @@ def checks(column: schema.Column, bounds: config.Ingest | None = None) -> tuple[
     if column.allowed:
         found.append(Check(column.name, "allowed", f"must be one of {', '.join(column.allowed)}"))
     if column.base in ("date", "timestamp"):
-        found.append(Check(column.name, "bounds", ingest._bounds_reason(bounds or config.Ingest())))
+        found.append(Check(column.name, "bounds", ingest_rules.bounds_reason(bounds or config.Ingest())))
     if column.ge is not None:
         found.append(Check(column.name, "ge", f"must be ≥ {column.ge:g}", column.ge))
     if column.gt is not None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from offload_metrics import config, ingest, rollup_folder, rules, schema, store
+from offload_metrics.ingest import rules as ingest_rules
 
 MODEL = schema.UsageEvent
 LOCAL_SHUFFLE_PARTITIONS = "8"
@@ -29,9 +30,9 @@ TIMESTAMP_PATTERN = (
     r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?"
     r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?\s*$"
 )
-EXACT_INTEGER_LIMIT = ingest.EXACT_INTEGER_LIMIT
-EXACT_INTEGER_TYPE = ingest.EXACT_JSON_TYPES["integer"].lower()
-# Columns usage_events holds beside the contract (ingest._carried: a telemetry event's estimated
+EXACT_INTEGER_LIMIT = ingest_rules.EXACT_INTEGER_LIMIT
+EXACT_INTEGER_TYPE = ingest_rules.EXACT_JSON_TYPES["integer"].lower()
+# Columns usage_events holds beside the contract (ingest.importers.carried_columns: a telemetry event's estimated
 # cost and trace), with their Spark types; null for a usage file's events, as DuckDB stores them.
 CARRIED_COLUMNS = (("estimated_cost_usd", f"decimal(18, {schema.MONEY_SCALE})"), ("trace_id", "string"))
 UNREADABLE_REASONS = {
@@ -108,7 +109,7 @@ def _spark_string(text: str) -> str:
 
 def _number(raw: str) -> str:
     """Text as a DOUBLE when it is written as a plain number (Spark's cast alone also takes 1d, 0x1p3)."""
-    return f"case when {raw} rlike {_spark_string(ingest.NUMBER_PATTERN)} then try_cast(trim({raw}) as double) end"
+    return f"case when {raw} rlike {_spark_string(ingest_rules.NUMBER_PATTERN)} then try_cast(trim({raw}) as double) end"
 
 
 def _value(column: schema.Column, raw: str, number: str) -> str:
@@ -122,7 +123,7 @@ def _value(column: schema.Column, raw: str, number: str) -> str:
     if column.base == "timestamp":
         return f"case when {raw} rlike {_spark_string(TIMESTAMP_PATTERN)} then try_cast(trim({raw}) as timestamp) end"
     if column.base == "date":
-        return f"case when {raw} rlike {_spark_string(ingest.DATE_PATTERN)} then try_cast(trim({raw}) as date) end"
+        return f"case when {raw} rlike {_spark_string(ingest_rules.DATE_PATTERN)} then try_cast(trim({raw}) as date) end"
     if column.base == "money":
         return f"try_cast(trim({raw}) as decimal(18, {schema.MONEY_SCALE}))"
     if column.base == "integer":
@@ -140,7 +141,7 @@ def _condition(check: rules.Check, column: schema.Column, raw: str, value: str, 
     if check.test == "digits":
         number = f"try_cast(trim({raw}) as double)"
         return (
-            f"{raw} is not null and {value} is null and {raw} rlike {_spark_string(ingest.NUMBER_PATTERN)} "
+            f"{raw} is not null and {value} is null and {raw} rlike {_spark_string(ingest_rules.NUMBER_PATTERN)} "
             f"and abs({number}) >= {check.bound:.0f}"
         )
     if check.test == "form":
@@ -207,7 +208,7 @@ def _breaches(
         if conditions:
             found.append((ruled.name, " or ".join(condition for condition, _ in conditions), conditions))
     for rule in model.row_rules:
-        breach = f"coalesce({ingest._row_rule_sql(model, rule, values)}, false)"
+        breach = f"coalesce({ingest_rules.row_rule_sql(model, rule, values)}, false)"
         found.append((rule.column, breach, [(breach, rules.row_rule_text(rule))]))
     return found
 

@@ -22,12 +22,19 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
 DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
-# in a Parquet file (CSV and JSON Lines rows keep file order instead); and while a load is in
-# progress, the problems found in the row and its raw values as a JSON array (null once loaded).
+# in a Parquet file (CSV and JSON Lines rows keep file order instead); and two columns an older
+# version used while a load was in progress (always null now: loads classify rows in a staging
+# table and store only accepted ones).
 LOAD_COLUMNS = ("load_id INTEGER NOT NULL", "_ordinal BIGINT", "_problems UBIGINT", "_raw VARCHAR")
+# Every input table also keeps each row's key hash (_key_hash, last: added by migration 7 and for
+# tables made later, see _refresh_key_hashes). The meta key holds DuckDB's hash of a fixed text when
+# the hashes were computed: a DuckDB whose hash differs computes them again, so a load's probe
+# never misses a stored key.
+KEY_HASH_CHECK = "key_hash_check"
+KEY_HASH_PROBE = "offload-metrics key hash"
 
 USAGE_ROLLUP_COLUMNS = (
     ("day", "DATE"),
@@ -299,6 +306,52 @@ def _migration_6(conn: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def key_hash_sql(model: type[schema.InputKind]) -> str:
+    """A row's key hashed, as stored in _key_hash: what a load's "already stored" check probes, so it
+    reads 8 bytes a stored row rather than the key columns (DECISIONS 7: by key or key hash only)."""
+    return "hash(" + ", ".join(f'"{name}"' for name in model.key) + ")"
+
+
+def _input_models() -> list[type[schema.InputKind]]:
+    from offload_metrics import telemetry
+
+    return [*schema.KINDS.values(), *schema.IMPORTED_KINDS.values(), telemetry.Review]
+
+
+def _fill_key_hashes(conn: duckdb.DuckDBPyConnection) -> None:
+    """Every input table's _key_hash, added where missing and computed for every stored row."""
+    tables = {
+        row[0]
+        for row in conn.execute("select table_name from duckdb_tables() where not temporary").fetchall()
+    }
+    for model in _input_models():
+        if model.kind in tables:
+            conn.execute(f"alter table {model.kind} add column if not exists _key_hash UBIGINT")
+            conn.execute(f"update {model.kind} set _key_hash = {key_hash_sql(model)}")
+    current = conn.execute("select hash(?)", [KEY_HASH_PROBE]).fetchone()[0]  # type: ignore[index]
+    set_meta(conn, KEY_HASH_CHECK, str(current))
+
+
+def _refresh_key_hashes(conn: duckdb.DuckDBPyConnection) -> None:
+    """Compute the stored key hashes again when DuckDB's hash is not the one they were made with, or
+    when an input table has none (one made by a later migration)."""
+    current = conn.execute("select hash(?)", [KEY_HASH_PROBE]).fetchone()[0]  # type: ignore[index]
+    kinds = [model.kind for model in _input_models()]
+    missing = conn.execute(
+        "select count(*) from duckdb_tables() as t where not t.temporary and t.table_name in ? and not exists "
+        "(select 1 from duckdb_columns() as c where c.table_name = t.table_name and c.column_name = '_key_hash')",
+        [kinds],
+    ).fetchone()[0]  # type: ignore[index]
+    if missing or get_meta(conn, KEY_HASH_CHECK) != str(current):
+        with transaction(conn):
+            _fill_key_hashes(conn)
+
+
+def _migration_7(conn: duckdb.DuckDBPyConnection) -> None:
+    """Each input table keeps its rows' key hash (_key_hash), filled for the rows already stored."""
+    _fill_key_hashes(conn)
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -306,6 +359,7 @@ MIGRATIONS = {
     4: _migration_4,
     5: _migration_5,
     6: _migration_6,
+    7: _migration_7,
 }
 
 
@@ -320,6 +374,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
         with transaction(conn):
             MIGRATIONS[target](conn)
             conn.execute("insert or replace into meta values ('schema_version', ?)", [str(target)])
+    _refresh_key_hashes(conn)
     if get_meta(conn, "views_sha256") != _views_sha256():
         create_views(conn)
 

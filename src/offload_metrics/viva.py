@@ -70,7 +70,7 @@ class VivaImport:
         return settings.ingest.fingerprint(mapping_sha256=self.mapping.fingerprint)
 
     def prepare(self, cur: duckdb.DuckDBPyConnection, source_sql, header, params: dict[str, object]) -> None:
-        """Before the insert: map every group value of the file, and fill the lookup tables the
+        """Before the staging pass: map every group value of the file, and fill the lookup tables the
         contract's checks read (`_viva_teams`, `_viva_collaborators`)."""
         source = source_sql(header, schema.columns(schema.VivaCollaboration), SCAN_REJECTS)
         primary = source.columns["primary_collaborator"]

@@ -1,0 +1,76 @@
+"""What every part of ingest speaks: the error for a file that cannot be loaded, the counts of
+where each row went, and SQL quoting of this program's own constants."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import os
+from dataclasses import dataclass
+
+from offload_metrics import schema, telemetry
+
+ALL_KINDS = [*schema.KINDS, *schema.IMPORTED_KINDS, *telemetry.KINDS]
+
+
+COUNT_FIELDS = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
+
+
+class IngestError(Exception):
+    """A file that could not be loaded at all; nothing in the database changed."""
+
+    def __init__(self, file: str, message: str) -> None:
+        super().__init__(f"{file}: {message}")
+        self.file = file
+        self.message = message
+
+
+@dataclass
+class LoadResult:
+    """Where every row of one file went."""
+
+    file: str
+    kind: str
+    file_format: str
+    status: str  # loaded | already loaded
+    rows_read: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    conflict: int = 0
+    rejected: int = 0
+    load_id: int | None = None
+    ignored_columns: tuple[str, ...] = ()
+    seconds: float = 0.0
+    message: str = ""
+    # Telemetry files: records (spans, observations, scores) read, the usage events they made,
+    # records in no agent run, and the rejection reasons with their counts, most frequent first.
+    records_read: int | None = None
+    record_word: str = ""
+    events_made: int | None = None
+    outside: int = 0
+    reasons: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.accepted + self.duplicate + self.conflict + self.rejected
+
+
+def sql_literal(text: str) -> str:
+    """A constant of this program as a SQL string literal (never used for values from files)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def disk_full(error: Exception) -> bool:
+    return getattr(error, "errno", None) == errno.ENOSPC or os.strerror(errno.ENOSPC) in str(error)
+
+
+def short_error(error: Exception) -> str:
+    return str(error).strip().splitlines()[0][:300]
