@@ -11,9 +11,10 @@ st.set_page_config(page_title="Offload metrics", page_icon=str(ui.ICON), layout=
 
 auth.gate()
 ui.start_on_sample()
+st.session_state["filters"] = ui.sidebar_filters()
+# Below the filters (all of them on screen at 1440x900), drawn before the page so it shows at once.
 notice = st.sidebar.empty()
 ui.sample_notice(notice, with_button=False)
-st.session_state["filters"] = ui.sidebar_filters()
 
 PAGES = {
     "Leadership": [

@@ -36,14 +36,14 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("program", ()), ("net_output", ("organisation",)), ("finance_summary", ("organisation",)),
         ("replication_summary", ("organisation",)), ("cascade", ()), ("adoption_org", ()), ("adoption", ()),
         ("agents", ()), ("replication", ()), ("forecast_projection", ()), ("forecast_summary", ()),
-        ("alert_list", ()), ("win_list", ()),
+        ("alert_list", ()), ("win_list", ()), ("finance_trend", ()), ("build", ()),
     ],
     "adoption": [
         ("adoption", ()), ("adoption_org", ()), ("cascade", ()), ("forecast_projection", ()), ("forecast_summary", ()),
     ],
     "net_output": [
         ("net_output", ("organisation",)), ("net_output", ("function", "business_unit", "team")),
-        ("net_output", ("function",)), ("savings_side_by_side", ("organisation",)), ("savings_side_by_side", ()),
+        ("net_output", ("function",)), ("net_output", ("month",)), ("savings_side_by_side", ("organisation",)), ("savings_side_by_side", ()),
         ("coverage", ("organisation",)), ("estimates", ()),
     ],
     "replication": [
@@ -57,6 +57,7 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     ],
     "fleet": [
         ("usage", ("organisation",)), ("gates", ()), ("agents", ()), ("usage", ("month", "function")), ("usage", ()),
+        ("usage", ("month",)),
     ],
     "catalog": [("catalog", ())],
     "finance": [

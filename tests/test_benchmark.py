@@ -14,6 +14,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import run as benchmark  # noqa: E402
 
+from offload_metrics import metrics  # noqa: E402
+
 PAGES = ROOT / "src" / "offload_metrics" / "app_pages"
 # Calls a page makes with a name chosen at run time: the benchmark measures their default.
 DEFAULTS = {
@@ -23,6 +25,13 @@ DEFAULTS = {
     "adoption": {("forecast_summary", ())},
     "replication": {("replication_summary", ("seeding_strategy",)), ("replication_summary", ("source",))},
 }
+
+
+def _value(node: ast.expr) -> object:
+    """A literal, or a name the page reads from metrics (by=metrics.TEAMS)."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "metrics":
+        return getattr(metrics, node.attr)
+    return ast.literal_eval(node)
 
 
 def literal_calls(page: str) -> set[tuple[str, tuple[str, ...]]]:
@@ -38,9 +47,7 @@ def literal_calls(page: str) -> set[tuple[str, tuple[str, ...]]]:
             and node.args
             and isinstance(node.args[0], ast.Constant)
         ):
-            by = next(
-                (ast.literal_eval(keyword.value) for keyword in node.keywords if keyword.arg == "by"), ()
-            )
+            by = next((_value(keyword.value) for keyword in node.keywords if keyword.arg == "by"), ())
             calls.add((node.args[0].value, tuple(by)))
     return calls
 

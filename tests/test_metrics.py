@@ -761,7 +761,8 @@ def test_catalog_and_the_validated_agents_to_replicate(data):
         .saved("2025-03", "Brand", tasks=60, baseline=30, minutes=10, agent="c1")
         # c3: validated in Sales under the Support function, never copied, no usage.
         .event("c3", "validated", "2025-03-10", "Sales", function="Support")
-        # x9 is validated but not catalogued: not listed.
+        # x9 is validated (in Marketing, the event's function) but has no catalog row: listed all the
+        # same, so every page counts the same validated agents; no name, so after c1 within Marketing.
         .event("x9", "validated", "2025-03-11", "Sales")
         .load()
     )
@@ -781,10 +782,12 @@ def test_catalog_and_the_validated_agents_to_replicate(data):
         "is_validated",
     ) == [
         ("c1", "Marketing", pd_ts("2025-02-01"), pd_ts("2025-03-03"), 1, "pass", 20.0, 1, True),
+        # No usage at all: too little data for the gate.
+        ("x9", "Marketing", pd_ts("2025-03-11"), None, 0, "insufficient_data", 0.0, 0, True),
         ("c3", "Support", pd_ts("2025-03-10"), None, 0, "insufficient_data", 0.0, 0, True),
         ("c2", "Finance", None, None, None, None, 0.0, 0, False),
     ]
-    assert list(metrics.validated_catalog(frame)["agent_id"]) == ["c1", "c3"]
+    assert list(metrics.validated_catalog(frame)["agent_id"]) == ["c1", "x9", "c3"]
 
 
 def test_dates_come_from_resolved_filters_only(data):

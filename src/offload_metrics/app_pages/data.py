@@ -179,8 +179,9 @@ with st.form("settings_form", border=True):
                                     key="s_fte_hours", step=1.0, help=config.NetOutput.model_fields["hours_per_fte_month"].description)  # fmt: skip
     apply, save = st.columns(2)
     applied = apply.form_submit_button("Apply for this session", type="primary")
+    # The file's name only: a full path cut the button's label; the hover gives where it is.
     saved = auth.can(auth.Capability.SAVE_SETTINGS) and save.form_submit_button(
-        f"Apply and save to {config.settings_path()}"
+        f"Apply and save to {config.settings_path().name}", help=f"Saved to {config.settings_path()}"
     )
 if applied or saved:
     try:
