@@ -1148,6 +1148,12 @@ def load_file(
         return _load_folder(conn, path, progress, name)
     if not path.is_file():
         raise IngestError(name, "no such file")
+    from offload_metrics import rollup_folder  # imports this module
+
+    if rollup_folder.is_zip(path):
+        with tempfile.TemporaryDirectory(prefix="offload-") as folder:
+            unpacked = rollup_folder.unpack(path, Path(folder), name)
+            return rollup_folder.load_rollup(conn, unpacked, progress=progress, display_name=name)
     with tempfile.TemporaryDirectory(prefix="offload-") as folder:
         return _load_file(
             conn, path, _literal_path(path, Path(folder)), name, kind, progress, settings, mapping, started
