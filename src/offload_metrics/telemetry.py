@@ -55,6 +55,10 @@ REVIEW_LABELS = {"correct": "correct", "pass": "correct", "passed": "correct", "
                  "fail": "incorrect", "failed": "incorrect"}  # fmt: skip
 
 
+# A Collector batch or an exported record is one line; lines of many megabytes are normal.
+MAX_LINE_BYTES = 1 << 26
+
+
 class TelemetryError(ValueError):
     """A telemetry file that cannot be loaded as asked (the message says why)."""
 
@@ -189,6 +193,23 @@ def finish(cur: duckdb.DuckDBPyConnection, mapping: Mapping, sources: tuple[str,
     events = cur.execute("select count(*) from _tele_events").fetchone()[0]  # type: ignore[index]
     rejected = cur.execute("select count(*) from _tele_rejects").fetchone()[0]  # type: ignore[index]
     return int(events), int(rejected)
+
+
+def read_lines(cur: duckdb.DuckDBPyConnection, table: str, path: str, compression: str, rejects: str) -> None:
+    """Each non-blank line of a JSON Lines file as a row of the temporary table `table`, in file
+    order, as text; lines the reader refuses (longer than MAX_LINE_BYTES) go to its rejects tables."""
+    cur.execute(
+        f"""
+        create or replace temp table {table} as
+        select line
+        from read_csv($path, columns = {{'line': 'VARCHAR'}}, header = false, delim = '\x01', quote = '',
+                      escape = '', compression = $compression, auto_detect = false,
+                      max_line_size = {MAX_LINE_BYTES}, buffer_size = {MAX_LINE_BYTES},
+                      store_rejects = true, rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans')
+        where line is not null and trim(line, ' \t\r') <> ''
+        """,
+        {"path": path, "compression": compression},
+    )
 
 
 def first_rowid(cur: duckdb.DuckDBPyConnection, table: str) -> int:
