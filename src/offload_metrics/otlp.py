@@ -104,10 +104,11 @@ def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
     """One row per span (and one per unreadable record, with span fields null, its reason and the
     start of its text), in _otlp_spans, in file order.
 
-    The lines table is one row group, which a DuckDB scan reads on one thread; so the batches (see
-    _batches) are the branches of one UNION ALL, which DuckDB runs on all its threads when the
-    result is sorted (not when it must keep insertion order). The sort puts the spans back in file
-    order: by record, then by position in the record."""
+    The lines table is one row group, which a DuckDB scan reads on one thread; so as many batches
+    (see _batches) as DuckDB has threads are the branches of one UNION ALL, which DuckDB runs in
+    parallel when the result is sorted (not when it must keep insertion order). The sort puts the
+    spans back in file order: by record, then by position in the record. One statement per group of
+    batches keeps memory to a few batches' worth."""
     base = telemetry.first_rowid(cur, "_otlp_lines")
     inference = ", ".join(f"'{name}'" for name in INFERENCE_OPERATIONS)
     cur.execute(MACROS)
@@ -190,16 +191,15 @@ def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
         select * from final
         """
     )
-    batches = " union all ".join(
-        f"select * from otlp_parse_batch({start}, {stop})" for start, stop in _batches(cur) or [(base, base)]
-    )
-    cur.execute(
-        f"""
-        create or replace temp table _otlp_spans as
-        select * from ({batches})
-        order by record_no, resource_no, scope_no, span_no
-        """
-    )
+    batches = _batches(cur) or [(base, base)]
+    threads = int(cur.execute("select current_setting('threads')").fetchone()[0])  # type: ignore[index]
+    for group in range(0, len(batches), threads):
+        branches = " union all ".join(
+            f"select * from otlp_parse_batch({start}, {stop})"
+            for start, stop in batches[group : group + threads]
+        )
+        target = "create or replace temp table _otlp_spans as" if group == 0 else "insert into _otlp_spans"
+        cur.execute(f"{target} select * from ({branches}) order by record_no, resource_no, scope_no, span_no")
 
 
 def _agent_runs(
