@@ -303,3 +303,25 @@ def test_a_rollup_written_before_task_types_and_estimated_cost_is_refused_with_h
         "'extra events.csv' --out NEW_FOLDER) and load the new folder"
     )
     assert snapshot(conn) == before
+
+
+def test_the_command_line_loads_a_zipped_rollup_and_unloads_it(tmp_path):
+    from test_cli import run
+
+    db = tmp_path / "cli.duckdb"
+    may = write_folder(
+        tmp_path / "may", [row("2025-05-30", "Brand", 3, "0.3")], ("a.csv", 4, 3, 0, 0, 1), [REJECTED]
+    )
+    archive = zipped(may, tmp_path / "may.zip")
+
+    loaded = run("ingest", "--db", str(db), str(archive))
+    removed = run("unload", "1", "--db", str(db))
+
+    assert loaded.returncode == 0, loaded.stderr
+    assert removed.returncode == 0, removed.stderr
+    assert "Removed load 1 (may.zip): 1 usage_rollup rows, 1 rejected rows" in " ".join(
+        removed.stdout.split()
+    )
+    with store.connect(db, read_only=True) as conn:
+        assert [conn.execute(f"select count(*) from {table}").fetchone()[0] for table in
+                ("usage_daily", "usage_rollup", "rejected_rows", "loads")] == [0, 0, 0, 0]  # fmt: skip
