@@ -89,7 +89,11 @@ def events_per_second(events: int, data: Path, timeout: float | None) -> list[tu
     try:
         _, output = timed(
             [str(HERE / "spark_cluster.sh")],
-            env={"EVENTS_URI": str(lake_dir), "SPARK_DEMO_DIR": str(cluster), "BIN": str(BIN)},
+            env={
+                "EVENTS_URI": str(lake_dir.resolve()),
+                "SPARK_DEMO_DIR": str(cluster.resolve()),
+                "BIN": str(BIN.resolve()),
+            },
             timeout=timeout,
         )
     finally:
