@@ -235,7 +235,7 @@ def test_a_session_change_stays_in_the_session_and_only_an_admin_saves_it(make_a
     app.run()
     app.switch_page(page("data")).run()
     app.text_input(key="s_min_accuracy").set_value("0.5")
-    app.button(key=f"FormSubmitter:settings_form-Apply and save to offload.toml").click().run()
+    app.button(key="FormSubmitter:settings_form-Apply and save to offload.toml").click().run()
     assert not app.exception, [error.value for error in app.exception]
     saved = tomllib.loads((tmp_path / "offload.toml").read_text(encoding="utf-8"))
     assert saved["gates"]["min_accuracy"] == 0.5

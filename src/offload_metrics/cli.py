@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 from pathlib import Path
 
 import click
@@ -28,16 +29,21 @@ class _Lazy:
         return getattr(module, attribute)
 
 
-duckdb = _Lazy("duckdb")
-config = _Lazy("offload_metrics.config")
-display = _Lazy("offload_metrics.display")
-export = _Lazy("offload_metrics.export")
-ingest = _Lazy("offload_metrics.ingest")
-metrics = _Lazy("offload_metrics.metrics")
-report = _Lazy("offload_metrics.report")
-sample = _Lazy("offload_metrics.sample")
-schema = _Lazy("offload_metrics.schema")
-store = _Lazy("offload_metrics.store")
+if TYPE_CHECKING:  # the checker sees the modules themselves
+    import duckdb
+
+    from offload_metrics import config, display, export, ingest, metrics, report, sample, schema, store
+else:
+    duckdb = _Lazy("duckdb")
+    config = _Lazy("offload_metrics.config")
+    display = _Lazy("offload_metrics.display")
+    export = _Lazy("offload_metrics.export")
+    ingest = _Lazy("offload_metrics.ingest")
+    metrics = _Lazy("offload_metrics.metrics")
+    report = _Lazy("offload_metrics.report")
+    sample = _Lazy("offload_metrics.sample")
+    schema = _Lazy("offload_metrics.schema")
+    store = _Lazy("offload_metrics.store")
 
 # Named here rather than read from their modules, so that building the commands imports nothing;
 # tests/test_cli.py keeps them equal to store's, config's and sample's.
@@ -55,7 +61,7 @@ class _Choice(click.Choice):
         super().__init__(())
 
     @property
-    def choices(self) -> Sequence[str]:  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
         return tuple(self._values())
 
     @choices.setter
@@ -140,8 +146,8 @@ class _ProgressDisplay:
     """A progress bar that appears only once a file has taken more than a second."""
 
     def __init__(self) -> None:
-        self.progress = None
-        self.task = None
+        self.progress: Any = None  # a rich Progress, imported when the first bar is drawn
+        self.task: Any = None
 
     def tick(self, state: ingest.LoadProgress) -> None:
         if state.elapsed < ingest.PROGRESS_AFTER_SECONDS:

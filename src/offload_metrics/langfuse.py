@@ -15,7 +15,6 @@ import duckdb
 from offload_metrics import config, telemetry
 from offload_metrics.mapping import Mapping
 
-MAX_LINE_BYTES = telemetry.MAX_LINE_BYTES
 OBSERVATION_FIELDS = (
     "id", "trace_id", "type", "parent_observation_id", "start_time", "end_time", "name", "level",
     "usage_details", "cost_details", "total_cost", "latency", "metadata", "environment", "project_id",
@@ -75,8 +74,8 @@ def _read_rows(
             create or replace temp table _lf_rows as
             select {", ".join(columns)}
             from read_csv($path, columns = {{{spec}}}, header = true, delim = $delimiter, quote = '"', escape = '"',
-                          compression = $compression, auto_detect = false, max_line_size = {MAX_LINE_BYTES},
-                          buffer_size = {MAX_LINE_BYTES}, store_rejects = true,
+                          compression = $compression, auto_detect = false, max_line_size = {telemetry.MAX_LINE_BYTES},
+                          buffer_size = {telemetry.MAX_LINE_BYTES}, store_rejects = true,
                           rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans')
             """,
             params,
@@ -95,7 +94,7 @@ def _read_rows(
             extract.append(
                 f"case when doc is not null then json_extract_string(doc, {path_literal}) end as {field}"
             )
-    telemetry.read_lines(cur, "_lf_lines", params, rejects)
+    telemetry.read_lines(cur, "_lf_lines", str(path), "gzip" if compressed else "none", rejects)
     base = telemetry.first_rowid(cur, "_lf_lines")
     cur.execute(
         f"""

@@ -17,7 +17,6 @@ import duckdb
 from offload_metrics import config, telemetry
 from offload_metrics.mapping import Mapping
 
-MAX_LINE_BYTES = telemetry.MAX_LINE_BYTES
 PARSE_BATCH_BYTES = 32 << 20
 _ATTRIBUTES = [
     {"key": "VARCHAR", "value": {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR",
@@ -73,14 +72,14 @@ def _read_records(
     DuckDB reads `readable` (the file under a name it takes literally)."""
     params = {"path": str(readable), "compression": "gzip" if compressed else "none"}
     if _first_line_is_object(path, compressed):
-        telemetry.read_lines(cur, "_otlp_lines", params, rejects)
+        telemetry.read_lines(cur, "_otlp_lines", params["path"], params["compression"], rejects)
         return "jsonl"
     cur.execute(
         f"""
         create or replace temp table _otlp_lines as
         select json::VARCHAR as line
         from read_json_objects($path, format = 'unstructured', compression = $compression,
-                               maximum_object_size = {MAX_LINE_BYTES * 2})
+                               maximum_object_size = {telemetry.MAX_LINE_BYTES * 2})
         """,
         params,
     )
@@ -103,25 +102,23 @@ def _batches(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
 
 def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
     """One row per span (and one per unreadable record, with span fields null, its reason and the
-    start of its text), in _otlp_spans."""
+    start of its text), in _otlp_spans, in file order.
+
+    The lines table is one row group, which a DuckDB scan reads on one thread; so as many batches
+    (see _batches) as DuckDB has threads are the branches of one UNION ALL, which DuckDB runs in
+    parallel when the result is sorted (not when it must keep insertion order). The sort puts the
+    spans back in file order: by record, then by position in the record. One statement per group of
+    batches keeps memory to a few batches' worth."""
     base = telemetry.first_rowid(cur, "_otlp_lines")
     inference = ", ".join(f"'{name}'" for name in INFERENCE_OPERATIONS)
     cur.execute(MACROS)
-    for number, (start, stop) in enumerate(_batches(cur) or [(base, base)]):
-        target = "create or replace temp table _otlp_spans as" if number == 0 else "insert into _otlp_spans"
-        _parse_batch(cur, target, base, start, stop, inference)
-
-
-def _parse_batch(
-    cur: duckdb.DuckDBPyConnection, target: str, base: int, start: int, stop: int, inference: str
-) -> None:
     cur.execute(
         f"""
-        {target}
+        create or replace temp macro otlp_parse_batch(first_rowid, last_rowid) as table
         with records as (
             select rowid - {base} as record_no, try(from_json(line, '{TRACES_DATA}')) as doc, line
             from _otlp_lines
-            where rowid >= {start} and rowid < {stop}
+            where rowid >= first_rowid and rowid < last_rowid
         ),
         resources as (
             -- CASE evaluates its branch only for the rows that take it: valid lines are parsed once.
@@ -132,24 +129,29 @@ def _parse_batch(
                    end as unreadable_reason,
                    case when doc.resourceSpans is null then left(line, 200) end as unreadable_text,
                    doc.resourceSpans is null as unreadable,
-                   unnest(case when doc.resourceSpans is null then [NULL] else doc.resourceSpans end) as rs
+                   unnest(case when doc.resourceSpans is null then [NULL] else doc.resourceSpans end) as rs,
+                   unnest(case when doc.resourceSpans is null then [0] else range(len(doc.resourceSpans)) end)
+                       as resource_no
             from records
         ),
         scopes as (
-            select record_no, unreadable, unreadable_reason, unreadable_text,
+            select record_no, resource_no, unreadable, unreadable_reason, unreadable_text,
                    rs.resource.attributes as resource_attributes,
-                   unnest(case when unreadable then [NULL] else rs.scopeSpans end) as ss
+                   unnest(case when unreadable then [NULL] else rs.scopeSpans end) as ss,
+                   unnest(case when unreadable then [0] else range(len(rs.scopeSpans)) end) as scope_no
             from resources
         ),
         spans as (
-            select record_no, unreadable, unreadable_reason, unreadable_text, resource_attributes,
-                   unnest(case when unreadable then [NULL] else ss.spans end) as s
+            select record_no, resource_no, scope_no, unreadable, unreadable_reason, unreadable_text,
+                   resource_attributes,
+                   unnest(case when unreadable then [NULL] else ss.spans end) as s,
+                   unnest(case when unreadable then [0] else range(len(ss.spans)) end) as span_no
             from scopes
         ),
         keyed as (
             -- Each span's attribute keys once, so that every lookup below is a scan of plain text.
-            select record_no, unreadable, unreadable_reason, unreadable_text, resource_attributes, s,
-                   list_transform(s.attributes, lambda a: a.key) as attribute_keys
+            select record_no, resource_no, scope_no, span_no, unreadable, unreadable_reason, unreadable_text,
+                   resource_attributes, s, list_transform(s.attributes, lambda a: a.key) as attribute_keys
             from spans
         ),
         parsed as (
@@ -159,6 +161,9 @@ def _parse_batch(
         final as (
             select
                 record_no,
+                resource_no,
+                scope_no,
+                span_no,
                 unreadable,
                 unreadable_reason,
                 unreadable_text,
@@ -186,6 +191,15 @@ def _parse_batch(
         select * from final
         """
     )
+    batches = _batches(cur) or [(base, base)]
+    threads = int(cur.execute("select current_setting('threads')").fetchone()[0])  # type: ignore[index]
+    for group in range(0, len(batches), threads):
+        branches = " union all ".join(
+            f"select * from otlp_parse_batch({start}, {stop})"
+            for start, stop in batches[group : group + threads]
+        )
+        target = "create or replace temp table _otlp_spans as" if group == 0 else "insert into _otlp_spans"
+        cur.execute(f"{target} select * from ({branches}) order by record_no, resource_no, scope_no, span_no")
 
 
 def _agent_runs(
@@ -195,7 +209,7 @@ def _agent_runs(
     cur.execute(
         """
         create or replace temp table _otlp_agents as
-        select row_number() over (order by record_no) - 1 as row_id, *
+        select row_number() over (order by record_no, resource_no, scope_no, span_no) - 1 as row_id, *
         from _otlp_spans
         where is_agent
         """

@@ -12,8 +12,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import shlex
+import shutil
 import time
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 import duckdb
 
@@ -23,7 +26,8 @@ MANIFEST = "offload_rollup.json"
 FORMAT = "offload-metrics usage rollup"
 PARTS = ("rollup", "rejected", "counts")
 REJECTED_COLUMNS = ("file", "key", "outcome", "column_name", "reason", "raw")
-KIND = "usage_rollup"  # the kind a rollup folder's load has in the load history
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip's end
+KIND = store.ROLLUP_LOADS_TABLE  # the kind a rollup folder's load has in the load history
 
 
 def is_rollup_folder(path: Path) -> bool:
@@ -33,6 +37,65 @@ def is_rollup_folder(path: Path) -> bool:
 def part_files(folder: Path, part: str) -> list[str]:
     """The Parquet files of one part, in name order (Spark's _SUCCESS and .crc files left out)."""
     return sorted(str(file) for file in (folder / part).glob("*.parquet") if file.is_file())
+
+
+def is_zip(path: Path) -> bool:
+    """Whether the file is a zip archive, by its first bytes (a rollup folder zipped for upload)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4) in ZIP_SIGNATURES
+    except OSError:
+        return False
+
+
+def unpack(archive: Path, into: Path, name: str) -> Path:
+    """The rollup folder a zip archive holds (at its top or in one folder), written under `into`.
+
+    Only the manifest and the parts' Parquet files are taken, each written under a name made here
+    (never the archive's path: no entry can reach outside `into`); anything else (Spark's _SUCCESS
+    and .crc files, a desktop's metadata) is left out, as a rollup folder's load leaves it out."""
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            entries = [entry for entry in bundle.infolist() if not entry.is_dir()]
+            manifests = [entry for entry in entries if PurePosixPath(entry.filename).name == MANIFEST]
+            if len(manifests) != 1:
+                raise ingest.IngestError(
+                    name,
+                    f"is a zip archive with {len(manifests) or 'no'} {MANIFEST} files: only one rollup folder "
+                    "(written by 'offload-metrics rollup') loads from a zip, with the folder or its content at the top",
+                )
+            top = PurePosixPath(manifests[0].filename).parent
+            if len(top.parts) > 1:
+                raise ingest.IngestError(
+                    name, f"is a zip archive whose {MANIFEST} is in {top}/: zip the rollup folder itself"
+                )
+            chosen = {manifests[0].filename: Path(MANIFEST)}
+            for entry in entries:
+                path = PurePosixPath(entry.filename)
+                inside = path.relative_to(top) if path.is_relative_to(top) else None
+                if (
+                    inside is not None
+                    and len(inside.parts) == 2
+                    and inside.parts[0] in PARTS
+                    and inside.suffix == ".parquet"
+                    and not inside.name.startswith(".")
+                ):
+                    chosen[entry.filename] = Path(*inside.parts)
+            size = sum(bundle.getinfo(entry).file_size for entry in chosen)
+            free = shutil.disk_usage(into).free
+            if size > free:
+                raise ingest.IngestError(
+                    name,
+                    f"unpacks to {size:,} bytes, more than the {free:,} bytes free for it; nothing was loaded",
+                )
+            folder = into / "rollup"
+            for member, target in chosen.items():
+                (folder / target).parent.mkdir(parents=True, exist_ok=True)
+                with bundle.open(member) as source, open(folder / target, "wb") as sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+            return folder
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, EOFError) as error:
+        raise ingest.IngestError(name, f"is a zip archive that cannot be read ({error})") from None
 
 
 def content_sha256(folder: Path) -> str:
@@ -105,18 +168,24 @@ def load_rollup(
             for column, sql_type in store.USAGE_ROLLUP_COLUMNS
         )
         progress.enter("rollup", 0.5)
+        _check_columns(cur, name, files["rollup"], manifest)
         try:
             inserted = cur.execute(
-                f"insert into usage_daily ({names}) select {columns} from read_parquet($files)",
-                {"files": files["rollup"]},
-            ).fetchone()
-            tasks = cur.execute(
-                "select coalesce(sum(tasks), 0) from read_parquet($files)", {"files": files["rollup"]}
+                f"insert into {store.ROLLUP_LOADS_TABLE} (load_id, {names}) "
+                f"select $load_id, {columns} from read_parquet($files)",
+                {"load_id": load_id, "files": files["rollup"]},
             ).fetchone()
         except duckdb.Error as error:
             raise ingest.IngestError(
                 name, f"rollup/ cannot be read as a usage rollup: {ingest.short_error(error)}"
             ) from None
+        cur.execute(
+            f"insert into usage_daily ({names}) select {names} from {store.ROLLUP_LOADS_TABLE} where load_id = ?",
+            [load_id],
+        )
+        tasks = cur.execute(
+            f"select coalesce(sum(tasks), 0) from {store.ROLLUP_LOADS_TABLE} where load_id = ?", [load_id]
+        ).fetchone()
         if not tasks or tasks[0] != counts["accepted"]:
             raise ingest.IngestError(
                 name,
@@ -199,6 +268,35 @@ def load_rollup(
         rejected=counts["rejected"],
     )
     return result
+
+
+def _check_columns(cur: duckdb.DuckDBPyConnection, name: str, files: list[str], manifest: dict) -> None:
+    """Refuse a rollup written by an earlier version (before task_type and estimated_cost_usd), naming
+    what it lacks and the command that writes it again."""
+    try:
+        described = cur.execute("describe select * from read_parquet($files)", {"files": files}).fetchall()
+    except duckdb.Error as error:
+        raise ingest.IngestError(
+            name, f"rollup/ cannot be read as a usage rollup: {ingest._short(error)}"
+        ) from None
+    present = {row[0] for row in described}
+    missing = [column for column, _ in store.USAGE_ROLLUP_COLUMNS if column not in present]
+    if not missing:
+        return
+    events = manifest.get("events")
+    if not (isinstance(events, list) and events and all(isinstance(uri, str) for uri in events)):
+        events = ["URI"]
+    command = shlex.join(
+        ["offload-metrics", "rollup", "--engine", "spark"]
+        + [part for uri in events for part in ("--events", uri)]
+        + ["--out", "NEW_FOLDER"]
+    )
+    raise ingest.IngestError(
+        name,
+        f"rollup/ has no {', '.join(missing)} column{'s' if len(missing) > 1 else ''}: it was written by an "
+        "earlier version of offload-metrics, and nothing was loaded. Roll the same events up again with this "
+        f"version ({command}) and load the new folder",
+    )
 
 
 def _counts(cur: duckdb.DuckDBPyConnection, name: str, files: list[str]) -> dict[str, int]:

@@ -22,7 +22,7 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
 DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and two columns an older
@@ -191,6 +191,11 @@ def _usage_rollup_ddl() -> str:
     return f"create table usage_daily ({columns})"
 
 
+# The kind of a rollup folder's load (rollup_folder.py), and the table of the rows each such load added
+# to usage_daily: folding merges them there with other loads' rows; unloading one takes out these.
+ROLLUP_LOADS_TABLE = "usage_rollup"
+
+
 def _migration_1(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("create table meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     conn.execute(
@@ -352,6 +357,13 @@ def _migration_7(conn: duckdb.DuckDBPyConnection) -> None:
     _fill_key_hashes(conn)
 
 
+def _migration_8(conn: duckdb.DuckDBPyConnection) -> None:
+    """The rows each rollup folder's load added, so that it can be unloaded exactly. Rollups loaded
+    before have none kept, and unload refuses them (it cannot tell their rows apart)."""
+    columns = ", ".join(f"{name} {sql_type}" for name, sql_type in USAGE_ROLLUP_COLUMNS)
+    conn.execute(f"create table if not exists {ROLLUP_LOADS_TABLE} (load_id INTEGER NOT NULL, {columns})")
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -360,6 +372,7 @@ MIGRATIONS = {
     5: _migration_5,
     6: _migration_6,
     7: _migration_7,
+    8: _migration_8,
 }
 
 
@@ -417,7 +430,7 @@ def create_views(conn: duckdb.DuckDBPyConnection) -> None:
 
 DATA_TABLES = (
     *schema.KINDS, *schema.IMPORTED_KINDS, "viva_groups", "reviews", "reviews_counted", "usage_daily",
-    "rejected_rows", "loads",
+    ROLLUP_LOADS_TABLE, "rejected_rows", "loads",
 )  # fmt: skip
 
 
@@ -542,21 +555,48 @@ def unload(conn: duckdb.DuckDBPyConnection, load_id: int) -> dict[str, int]:
                 f"Load {load_id} holds reviews (a Langfuse scores file), which cannot be unloaded one by one yet: "
                 "clear the database and load the files again without it."
             )
+        negated = [name if name in USAGE_ROLLUP_KEYS else f"-{name}" for name, _ in USAGE_ROLLUP_COLUMNS]
         if has_usage:
-            negated = [name if name in USAGE_ROLLUP_KEYS else f"-{name}" for name, _ in USAGE_ROLLUP_COLUMNS]
             conn.execute(
                 f"insert into usage_daily select {', '.join(negated)} from ({sql_text('rollup_usage_daily.sql')})",
                 {"load_id": load_id},
             )
             _remove_counted_reviews(conn, load_id)
             _compact_usage_rollup(conn)
-        for table in (*schema.KINDS, "rejected_rows", "loads"):
+        elif _unload_rollup_rows(conn, load_id):
+            conn.execute(
+                f"insert into usage_daily ({', '.join(name for name, _ in USAGE_ROLLUP_COLUMNS)}) "
+                f"select {', '.join(negated)} from {ROLLUP_LOADS_TABLE} where load_id = ?",
+                [load_id],
+            )
+            _compact_usage_rollup(conn)
+        for table in (*schema.KINDS, ROLLUP_LOADS_TABLE, "rejected_rows", "loads"):
             count = conn.execute(f"delete from {table} where load_id = ?", [load_id]).fetchone()[0]  # type: ignore[index]
             if count:
                 removed[table] = int(count)
     with contextlib.suppress(duckdb.TransactionException):
         conn.execute("checkpoint")
     return removed
+
+
+def _unload_rollup_rows(conn: duckdb.DuckDBPyConnection, load_id: int) -> bool:
+    """Whether the load is a rollup folder's with rows to take out of usage_daily; refuse one whose
+    rows were not kept apart (loaded before this version), since they cannot be told from others'."""
+    kind, accepted, file_name = conn.execute(
+        "select kind, accepted, file_name from loads where load_id = ?", [load_id]
+    ).fetchone()  # type: ignore[misc]
+    if kind != ROLLUP_LOADS_TABLE:
+        return False
+    kept = conn.execute(f"select count(*) from {ROLLUP_LOADS_TABLE} where load_id = ?", [load_id]).fetchone()[
+        0
+    ]  # type: ignore[index]
+    if accepted and not kept:
+        raise StoreError(
+            f"Load {load_id} ({file_name}) is a usage rollup loaded by an earlier version, which did not keep "
+            "its rows apart from the other loads' in the usage rollup, so it cannot be taken out exactly. "
+            "Clear the database ('offload-metrics clear') and load the files again without it."
+        )
+    return bool(kept)
 
 
 def dates_outside(conn: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> list[str]:

@@ -10,7 +10,6 @@ and ``_tele_rejects`` (records that made no event, each with its record number a
 
 from __future__ import annotations
 
-import collections.abc
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -54,6 +53,10 @@ RUN_COLUMNS = (
 )
 REVIEW_LABELS = {"correct": "correct", "pass": "correct", "passed": "correct", "incorrect": "incorrect",
                  "fail": "incorrect", "failed": "incorrect"}  # fmt: skip
+
+
+# A Collector batch or an exported record is one line; lines of many megabytes are normal.
+MAX_LINE_BYTES = 1 << 26
 
 
 class TelemetryError(ValueError):
@@ -192,15 +195,9 @@ def finish(cur: duckdb.DuckDBPyConnection, mapping: Mapping, sources: tuple[str,
     return int(events), int(rejected)
 
 
-# A Collector batch or an export's record is one line; lines of many megabytes are normal.
-MAX_LINE_BYTES = 1 << 26
-
-
-def read_lines(
-    cur: duckdb.DuckDBPyConnection, table: str, params: collections.abc.Mapping[str, object], rejects: str
-) -> None:
-    """The file's non-blank lines ($path, $compression), in file order, as rows of a temp table; what
-    DuckDB cannot read goes to the rejects tables."""
+def read_lines(cur: duckdb.DuckDBPyConnection, table: str, path: str, compression: str, rejects: str) -> None:
+    """Each non-blank line of a JSON Lines file as a row of the temporary table `table`, in file
+    order, as text; lines the reader refuses (longer than MAX_LINE_BYTES) go to its rejects tables."""
     cur.execute(
         f"""
         create or replace temp table {table} as
@@ -211,7 +208,7 @@ def read_lines(
                       store_rejects = true, rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans')
         where line is not null and trim(line, ' \t\r') <> ''
         """,
-        params,
+        {"path": path, "compression": compression},
     )
 
 

@@ -34,7 +34,7 @@ SAMPLE_FILES = (
     "usage_events.csv.gz",
     "collaboration.csv",
 )
-UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq", "jsonl", "ndjson", "json", "gz"]
+UPLOAD_TYPES = ["csv", "tsv", "txt", "parquet", "pq", "jsonl", "ndjson", "json", "gz", "zip"]
 
 
 # --- the database ---------------------------------------------------------------------------------

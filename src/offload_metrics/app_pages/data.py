@@ -20,6 +20,7 @@ st.caption(
     "CSV (also gzip-compressed), Parquet or JSON Lines; the kind of each file is recognised from its columns. "
     "OpenTelemetry traces (OTLP JSON) and Langfuse observation and score exports load too, mapped to the "
     "organisation by the mapping file the setting mapping.file names. "
+    "A rollup folder written by `offload-metrics rollup` loads as one zip archive of the folder. "
     "Every row ends accepted, duplicate, conflict or rejected, and a file loads whole or not at all. "
     "Run `offload-metrics schema` for the columns each kind needs."
 )

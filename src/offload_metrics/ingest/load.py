@@ -60,6 +60,12 @@ def load_file(
         return _load_folder(conn, path, progress, name)
     if not path.is_file():
         raise IngestError(name, "no such file")
+    from offload_metrics import rollup_folder  # imports this package
+
+    if rollup_folder.is_zip(path):
+        with tempfile.TemporaryDirectory(prefix="offload-") as folder:
+            unpacked = rollup_folder.unpack(path, Path(folder), name)
+            return rollup_folder.load_rollup(conn, unpacked, progress=progress, display_name=name)
     with tempfile.TemporaryDirectory(prefix="offload-") as folder:
         return _load_file(
             conn, path, _literal_path(path, Path(folder)), name, kind, progress, settings, mapping, started
@@ -264,11 +270,11 @@ def _stage(
             return staged
         if plan.imported:
             plan.imported.prepare(cur, source_sql, header, params)
-        source = vendor_costs.report_source(plan.report, cur) if plan.report is not None else None
+        chosen = vendor_costs.report_source(plan.report, cur) if plan.report is not None else None
         if plan.kind in vendor_costs.MAPPED_KINDS:
-            source = source or source_sql(header, schema.columns(plan.model), REJECTS)
-            source = vendor_costs.mapped_source(cur, source, params, plan.mapping)
-        statement = stage_sql(plan.model, header, REJECTS, bounds, source=source)
+            chosen = chosen or source_sql(header, schema.columns(plan.model), REJECTS)
+            chosen = vendor_costs.mapped_source(cur, chosen, params, plan.mapping)
+        statement = stage_sql(plan.model, header, REJECTS, bounds, source=chosen)
         cur.execute(statement, {key: value for key, value in params.items() if f"${key}" in statement})
         return None
     except duckdb.Error as error:

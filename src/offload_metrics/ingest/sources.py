@@ -82,16 +82,16 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
             f"from {jsonl_lines_reader(rejects)} "
             "where line is not null and trim(line, ' \t\r') <> ''))"
         )
-        columns = {}
+        selected: dict[str, str] = {}
         for index, name in enumerate(present):
             text = f"v[{index + 1}]"
             if next(c for c in contract if c.name == name).base in EXACT_LIMITS:
                 # DuckDB reads a JSON number with a fraction or exponent as a DOUBLE, whose text has
                 # lost digits: integer and money values are read from the line as written.
                 text = f"(case when t[{index + 1}] = 'DOUBLE' then {_jsonl_number_text(name, text)} else {text} end)"
-            columns[name] = text
+            selected[name] = text
         nested = "list_has_any(t, ['OBJECT', 'ARRAY'])" if present else "false"
-        return Source(reader, columns, {}, unreadable="v is null", record_text="line", nested=nested)
+        return Source(reader, selected, {}, unreadable="v is null", record_text="line", nested=nested)
     types = dict(zip(header.names, header.native_types, strict=True))
     return Source(
         "read_parquet($path, file_row_number = true)",
