@@ -92,11 +92,11 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
             selected[name] = text
         nested = "list_has_any(t, ['OBJECT', 'ARRAY'])" if present else "false"
         return Source(reader, selected, {}, unreadable="v is null", record_text="line", nested=nested)
-    types = dict(zip(header.names, header.native_types, strict=True))
+    native = dict(zip(header.names, header.native_types, strict=True))
     return Source(
         "read_parquet($path, file_row_number = true)",
         {name: quote_identifier(name) for name in present},
-        {name: types[name] for name in present},
+        {name: native[name] for name in present},
         ordinal="file_row_number",
     )
 
