@@ -748,7 +748,8 @@ NUMBER_TEXT = {
 }  # fmt: skip
 # Kinds shown as they are, in a column of their own kind.
 OTHER_COLUMNS = {
-    LIST: lambda title, hover: st.column_config.ListColumn(title, help=hover),
+    # Wide enough for three agent ids side by side: a list cell cut an id in half.
+    LIST: lambda title, hover: st.column_config.ListColumn(title, help=hover, width="large"),
     FLAG: lambda title, hover: st.column_config.CheckboxColumn(title, help=hover),
 }
 TEXT_FORMATTERS = {

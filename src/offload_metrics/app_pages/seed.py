@@ -66,7 +66,9 @@ st.caption(
 st.subheader("Self-selected teams to legitimise", help=ui.help_for("Definition", "grassroots"))
 ui.table(ui.get("grassroots_teams"), {
     "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
-    "runs": ("Runs", ui.LIST), "first_used_on": ("Since", ui.DAY), "tasks": ("Tasks", ui.COUNT),
+    "first_used_on": ("Since", ui.DAY), "tasks": ("Tasks", ui.COUNT),
+    # Last, so a team running many agents widens only this cell; the reasons below name every one.
+    "runs": ("Runs", ui.LIST),
 }, key="grassroots_teams", empty="No team runs agents on its own: every agent in use is catalogued and reached its "
    "unit through a validated agent.")  # fmt: skip
 reasons(ui.get("grassroots_teams"), "Why each team counts as self-selected")
