@@ -168,6 +168,10 @@ HOSTILE = [
     ("calls-inexact", {"api_calls": "1.0000000000000001"}),
     ("calls-30-digits", {"api_calls": "123456789012345678901234567890"}),
     ("cost-1e400", {"cost_usd": "1e400"}),
+    # Past what a DECIMAL(38, 18) holds: Spark's cast would round these to 1 and 0 before counting.
+    ("cost-29-places", {"cost_usd": "1.00000000000000000000000000001"}),
+    ("calls-29-places", {"api_calls": "1.00000000000000000000000000001"}),
+    ("cost-tiny-exponent", {"cost_usd": "1.5e-30"}),
     ("latency-negative", {"latency_ms": "-5"}),
     ("two-problems", {"status": "done", "cost_usd": "-2"}),
 ]
@@ -191,8 +195,8 @@ def test_every_rejection_reason_is_the_same_on_both_engines(spark, tmp_path):
         for file in sorted(files):
             ingest.load_file(conn, file)
         direct = _rollup(conn, "usage_daily")
-    # 23 rows: ok-1 and ok-offset accepted, 19 rejected, one duplicate and one conflict in c.parquet.
-    assert counts == {"rows_read": 23, "accepted": 2, "duplicate": 1, "conflict": 1, "rejected": 19}
+    # 26 rows: ok-1 and ok-offset accepted, 22 rejected, one duplicate and one conflict in c.parquet.
+    assert counts == {"rows_read": 26, "accepted": 2, "duplicate": 1, "conflict": 1, "rejected": 22}
     assert _spark_rejects(out) == _duckdb_rejects(db)
     with duckdb.connect() as conn:
         spark_rolled = _rollup(

@@ -31,7 +31,6 @@ TIMESTAMP_PATTERN = (
     r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?\s*$"
 )
 EXACT_INTEGER_LIMIT = ingest_rules.EXACT_INTEGER_LIMIT
-EXACT_INTEGER_TYPE = ingest_rules.EXACT_JSON_TYPES["integer"].lower()
 # Columns usage_events holds beside the contract (ingest.importers.carried_columns: a telemetry event's estimated
 # cost and trace), with their Spark types; null for a usage file's events, as DuckDB stores them.
 CARRIED_COLUMNS = (("estimated_cost_usd", f"decimal(18, {schema.MONEY_SCALE})"), ("trace_id", "string"))
@@ -107,6 +106,21 @@ def _spark_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _decimal_places(raw: str) -> str:
+    """Spark SQL: the decimal places the number written as `raw` needs, counted on its text as
+    DuckDB's ingest counts them (ingest.rules.decimal_places_sql), so nothing is rounded first."""
+    pattern = _spark_string(ingest_rules.NUMBER_PARTS)
+    whole, decimals, exponent = (f"regexp_extract({raw}, {pattern}, {group})" for group in (1, 2, 3))
+    digits = f"concat({whole}, {decimals})"
+    power = f"try_cast(coalesce(nullif({exponent}, ''), '0') as bigint)"
+    zeros = f"(length({digits}) - length(regexp_replace({digits}, '0+$', '')))"
+    return (
+        f"(case when not ({raw} rlike {_spark_string(ingest_rules.NUMBER_PATTERN)}) then null "
+        f"when regexp_replace({digits}, '^0+', '') = '' then 0 when {power} is null then null "
+        f"else greatest(length({decimals}) - {power} - {zeros}, 0) end)"
+    )
+
+
 def _number(raw: str) -> str:
     """Text as a DOUBLE when it is written as a plain number (Spark's cast alone also takes 1d, 0x1p3)."""
     return f"case when {raw} rlike {_spark_string(ingest_rules.NUMBER_PATTERN)} then try_cast(trim({raw}) as double) end"
@@ -149,8 +163,8 @@ def _condition(check: rules.Check, column: schema.Column, raw: str, value: str, 
             return f"{raw} is not null and ({value} is null or instr({raw}, '_') > 0)"
         if column.base == "integer":
             # As DuckDB's ingest: a DOUBLE reads 1.0000000000000001 as 1, so decimals are checked exactly.
-            exact = f"try_cast(trim({raw}) as {EXACT_INTEGER_TYPE}) = {value}"
-            return f"{raw} is not null and ({value} is null or (instr({raw}, '.') > 0 and not ({exact})))"
+            whole = f"coalesce({_decimal_places(raw)} = 0, false)"
+            return f"{raw} is not null and ({value} is null or (instr({raw}, '.') > 0 and not {whole}))"
         return f"{raw} is not null and {value} is null"
     if check.test == "places":
         dot = f"instr({raw}, '.')"
@@ -158,7 +172,7 @@ def _condition(check: rules.Check, column: schema.Column, raw: str, value: str, 
             f"(instr({raw}, 'e') = 0 and instr({raw}, 'E') = 0 "
             f"and ({dot} = 0 or length({raw}) - {dot} <= {schema.MONEY_SCALE}))"
         )
-        exact = f"try_cast(trim({raw}) as decimal(38, 18)) = {value}"
+        exact = f"{_decimal_places(raw)} <= {schema.MONEY_SCALE}"
         return f"{value} is not null and not ({few_places} or coalesce({exact}, false))"
     if check.test == "allowed":
         return f"{raw} is not null and {value} is null"
