@@ -194,12 +194,10 @@ def _observation_runs(
             from walk as w join nodes as n on n.id = w.cursor and n.is_agent
         """
         runs_sql = "select id as run_key, id as event_id, * from _lf_observations where is_agent"
-    estimate_children = telemetry.estimate_sql("input_n", "output_n", "p")
     estimate_own = telemetry.estimate_sql(
         telemetry.count_sql("a.input_raw"), telemetry.count_sql("a.output_raw"), "p"
     )
     own_is_unit = "true" if not per_trace else "false"
-    estimated_children = f"sum({estimate_children}) filter (where u.is_generation and u.cost_raw is null)"
     task_type_metadata = _metadata("a", "$task_type_attribute")
     if per_trace:
         occurred_at = "strftime(a.first_start, '%Y-%m-%dT%H:%M:%S.%f')"
@@ -233,14 +231,7 @@ def _observation_runs(
                 count(*) filter (where u.is_generation) as generations,
                 bool_or(u.is_error) as any_error,
                 max(try_cast(u.end_time as TIMESTAMP)) as last_end,
-                sum(u.input_n) filter (where u.is_generation) as input_sum,
-                max(u.input_raw) filter (where u.is_generation and u.input_raw is not null and u.input_n is null) as input_bad,
-                sum(u.output_n) filter (where u.is_generation) as output_sum,
-                max(u.output_raw) filter (where u.is_generation and u.output_raw is not null and u.output_n is null) as output_bad,
-                count(u.cost_raw) filter (where u.is_generation) as with_cost,
-                max(u.cost_raw) filter (where u.is_generation and u.cost_raw is not null and u.cost_n is null) as cost_bad,
-                sum(coalesce(u.cost_n, {estimate_children})) filter (where u.is_generation) as cost_sum,
-                coalesce({estimated_children}, 0) as estimated
+                {telemetry.child_usage_sql("is_generation")}
             from units as u
             left join _tele_prices as p on p.model = u.model
             group by u.run_key

@@ -215,11 +215,9 @@ def _agent_runs(
         """
     )
     telemetry.register_prices(cur, settings)
-    estimate_children = telemetry.estimate_sql("input_n", "output_n", "p")
     estimate_own = telemetry.estimate_sql(
         telemetry.count_sql("a.input_raw"), telemetry.count_sql("a.output_raw"), "p"
     )
-    estimated_children = f"sum({estimate_children}) filter (where u.is_inference and u.cost_raw is null)"
     evaluation_review = telemetry.review_sql(
         "otlp_attr(event.attributes, 'gen_ai.evaluation.score.label')",
         "try_cast(otlp_attr(event.attributes, 'gen_ai.evaluation.score.value') as DOUBLE)",
@@ -271,14 +269,7 @@ def _agent_runs(
                 u.agent_key,
                 count(*) as api_calls,
                 count(*) filter (where u.is_inference) as inference_spans,
-                sum(u.input_n) filter (where u.is_inference) as input_sum,
-                max(u.input_raw) filter (where u.is_inference and u.input_raw is not null and u.input_n is null) as input_bad,
-                sum(u.output_n) filter (where u.is_inference) as output_sum,
-                max(u.output_raw) filter (where u.is_inference and u.output_raw is not null and u.output_n is null) as output_bad,
-                count(u.cost_raw) filter (where u.is_inference) as with_cost,
-                max(u.cost_raw) filter (where u.is_inference and u.cost_raw is not null and u.cost_n is null) as cost_bad,
-                sum(coalesce(u.cost_n, {estimate_children})) filter (where u.is_inference) as cost_sum,
-                coalesce({estimated_children}, 0) as estimated
+                {telemetry.child_usage_sql("is_inference")}
             from typed_units as u
             left join _tele_prices as p on p.model = u.model
             group by u.trace_id, u.agent_key

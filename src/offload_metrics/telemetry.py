@@ -148,6 +148,23 @@ def estimate_sql(input_tokens: str, output_tokens: str, alias: str) -> str:
     )
 
 
+def child_usage_sql(is_model_call: str) -> str:
+    """Select items over a run's units `u` joined to their price row `p`: the tokens and cost its
+    model calls (those where the boolean column `is_model_call` holds) add up to, the first value
+    that was not a number, and how much of the cost was estimated from prices."""
+    when = f"u.{is_model_call}"
+    estimate = estimate_sql("input_n", "output_n", "p")
+    return f"""
+                sum(u.input_n) filter (where {when}) as input_sum,
+                max(u.input_raw) filter (where {when} and u.input_raw is not null and u.input_n is null) as input_bad,
+                sum(u.output_n) filter (where {when}) as output_sum,
+                max(u.output_raw) filter (where {when} and u.output_raw is not null and u.output_n is null) as output_bad,
+                count(u.cost_raw) filter (where {when}) as with_cost,
+                max(u.cost_raw) filter (where {when} and u.cost_raw is not null and u.cost_n is null) as cost_bad,
+                sum(coalesce(u.cost_n, {estimate})) filter (where {when}) as cost_sum,
+                coalesce(sum({estimate}) filter (where {when} and u.cost_raw is null), 0) as estimated"""
+
+
 def count_sql(text: str) -> str:
     """A token count as BIGINT, null unless written as a whole number (DuckDB's own cast would
     round "12.5" to 13)."""
