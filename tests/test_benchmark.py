@@ -19,11 +19,14 @@ from offload_metrics import metrics  # noqa: E402
 PAGES = ROOT / "src" / "offload_metrics" / "app_pages"
 # Calls a page makes with a name chosen at run time: the benchmark measures their default.
 DEFAULTS = {
-    "net_output": {("net_output", ("function",))},
+    "net_output": {("metrics.net_output", ("function",))},
     # The look-ahead blocks (outlook.py) a page draws with one call each.
-    "overview": {("forecast_summary", ()), ("alert_list", ()), ("win_list", ())},
-    "adoption": {("forecast_summary", ())},
-    "replication": {("replication_summary", ("seeding_strategy",)), ("replication_summary", ("source",))},
+    "overview": {("forecast.forecast_summary", ()), ("alerts.alert_list", ()), ("wins.win_list", ())},
+    "adoption": {("forecast.forecast_summary", ())},
+    "replication": {
+        ("metrics.replication_summary", ("seeding_strategy",)),
+        ("metrics.replication_summary", ("source",)),
+    },
 }
 
 
@@ -35,7 +38,8 @@ def _value(node: ast.expr) -> object:
 
 
 def literal_calls(page: str) -> set[tuple[str, tuple[str, ...]]]:
-    """The ui.get("name", by=(...)) calls written in a page, with literal arguments."""
+    """The ui.get(module.function, by=(...)) calls written in a page, with literal arguments, as
+    ("module.function", by)."""
     calls = set()
     for node in ast.walk(ast.parse((PAGES / f"{page}.py").read_text(encoding="utf-8"))):
         if (
@@ -45,10 +49,11 @@ def literal_calls(page: str) -> set[tuple[str, tuple[str, ...]]]:
             and isinstance(node.func.value, ast.Name)
             and node.func.value.id == "ui"
             and node.args
-            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0], ast.Attribute)
+            and isinstance(node.args[0].value, ast.Name)
         ):
             by = next((_value(keyword.value) for keyword in node.keywords if keyword.arg == "by"), ())
-            calls.add((node.args[0].value, tuple(by)))
+            calls.add((f"{node.args[0].value.id}.{node.args[0].attr}", tuple(by)))
     return calls
 
 

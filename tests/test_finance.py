@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from conftest import records, write_csv
-from offload_metrics import ingest, mapping, metrics, report
+from offload_metrics import ingest, mapping, metrics, report, summary
 from offload_metrics.config import Settings, parse_settings
 
 MARCH = dt.date(2025, 3, 1)
@@ -281,7 +281,7 @@ def test_reconciliation_sets_the_vendors_token_counts_against_the_usage_logs(cos
 def test_the_executive_summary_names_the_cost_source_and_keeps_estimates_apart(costs):
     settings = parse_settings({"finance": {"cost_source": "larger"}})
 
-    text = report.markdown(report.build(costs, metrics.Filters(), settings))
+    text = summary.markdown(report.build(costs, metrics.Filters(), settings))
 
     assert (
         "- Agent cost is the larger of the usage log's and the vendors' cost, per function-month: usage log $7.00; "

@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 
 from conftest import Data
-from offload_metrics import metrics, report
+from offload_metrics import metrics, report, summary
 from offload_metrics.config import Settings
 
 CLI = shutil.which("offload-metrics") or str(Path(sys.executable).with_name("offload-metrics"))
@@ -231,7 +231,7 @@ def test_excel_has_a_sheet_per_table_with_money_as_currency(data, tmp_path):
 
 def test_markdown_is_a_one_page_summary(data):
     conn = rich(data).usage("2025-03-25", "bad", status="escalated", review="incorrect", count=60).load()
-    text = report.markdown(report.build(conn, metrics.Filters(), Settings()))
+    text = summary.markdown(report.build(conn, metrics.Filters(), Settings()))
     assert text.startswith("# Offloading report as of 2025-03-28")
     for heading in ("## Where the organisation stands", "## Functions by phase", "## Teams with validated Net Output",
                     "## Cull list", "## Replication backlog", "## Savings and the reinvestment pool"):  # fmt: skip
@@ -356,8 +356,6 @@ def test_the_report_compares_with_the_previous_period(data):
 
 
 def test_the_blueprint_page_has_no_duplicated_heading_and_the_summary_prints_as_html(data):
-    from offload_metrics import summary
-
     agent = {
         "agent_id": "a1",
         "name": "Brief writer",
@@ -366,7 +364,7 @@ def test_the_blueprint_page_has_no_duplicated_heading_and_the_summary_prints_as_
     page = summary.blueprint_page(agent, dt.date(2025, 3, 31))
     assert page.count("Brief writer") == 1
     assert "## Blueprint\n\n1. Connect the inbox." in page
-    text = report.markdown(report.build(rich(data).load(), metrics.Filters(), Settings()))
+    text = summary.markdown(report.build(rich(data).load(), metrics.Filters(), Settings()))
     assert "- Against the previous period (2024-10 to 2024-12): no data loaded for it" in text
     html = summary.html(text + "\n<script>alert(1)</script>\n", "Report <as of>")
     assert html.startswith("<!doctype html>") and "<title>Report &lt;as of&gt;</title>" in html
@@ -381,7 +379,7 @@ def test_the_markdown_summary_escapes_html_and_images_from_data(data):
         "<img src=x onerror=alert(1)>",
     )
     data.usage("2025-03-15", tag, function=script, bu=image, status="failed", review="incorrect", count=60)
-    text = report.markdown(report.build(data.load(), metrics.Filters(), Settings()))
+    text = summary.markdown(report.build(data.load(), metrics.Filters(), Settings()))
     assert (
         "| &lt;img src=x onerror=alert(1)&gt; | &lt;script&gt;alert(1)&lt;/script&gt; | 0.0% | 0.0% | 60 |"
         in text
@@ -397,7 +395,7 @@ def test_the_blueprint_page_escapes_html_and_images_from_data():
         "function": "<i>Marketing</i>",
         "blueprint": "1. Connect ![x](http://127.0.0.1:9/x.png)\n<script>alert(1)</script>",
     }
-    page = report.blueprint_page(agent, dt.date(2025, 3, 31))
+    page = summary.blueprint_page(agent, dt.date(2025, 3, 31))
     assert page.startswith(
         "# &lt;b&gt;Brief writer&lt;/b&gt; (a&lt;1&gt;)\n\n"
         "Drafts &amp; checks. &lt;img src=x onerror=alert(1)&gt;\n\n"

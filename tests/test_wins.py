@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from offload_metrics import metrics, report, wins
+from offload_metrics import metrics, report, summary, wins
 from offload_metrics.config import Settings
 
 RANGE = metrics.Filters(
@@ -88,12 +88,12 @@ def test_wins_are_in_the_report_and_its_summary(data):
         ("function_new_phase", "Marketing", "2025-03"),
         ("team_validated", "Consumer / Brand", "2025-03"),
     ]
-    summary = report.markdown(built)
+    page = summary.markdown(built)
     assert (
         "## Wins in this range\n\n- Marketing entered acceleration in 2025-03 (20.0% of routine work offloaded)\n"
-        in summary
+        in page
     )
-    assert "No projection of scale: fewer than 2 functions have a forecast." in summary
+    assert "No projection of scale: fewer than 2 functions have a forecast." in page
 
 
 def test_an_empty_database_has_no_forecast_alerts_or_wins(conn):

@@ -69,6 +69,13 @@ def evaluate(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings
     return sorted(found, key=lambda alert: (-severity_rank(alert.severity), alert.rule, alert.subject))
 
 
+def alert_list(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> list[dict[str, object]]:
+    """The alerts at as_of, as plain dicts (the report's and the dashboard's)."""
+    return [alert.as_dict() for alert in evaluate(conn, filters, settings)]
+
+
 def at_or_above(alerts: list[Alert], level: str) -> list[Alert]:
     return [alert for alert in alerts if severity_rank(alert.severity) >= severity_rank(level)]
 

@@ -32,7 +32,18 @@ class _Lazy:
 if TYPE_CHECKING:  # the checker sees the modules themselves
     import duckdb
 
-    from offload_metrics import config, display, export, ingest, metrics, report, sample, schema, store
+    from offload_metrics import (
+        config,
+        display,
+        export,
+        ingest,
+        metrics,
+        report,
+        sample,
+        schema,
+        store,
+        summary,
+    )
 else:
     duckdb = _Lazy("duckdb")
     config = _Lazy("offload_metrics.config")
@@ -44,6 +55,7 @@ else:
     sample = _Lazy("offload_metrics.sample")
     schema = _Lazy("offload_metrics.schema")
     store = _Lazy("offload_metrics.store")
+    summary = _Lazy("offload_metrics.summary")
 
 # Named here rather than read from their modules, so that building the commands imports nothing;
 # tests/test_cli.py keeps them equal to store's, config's and sample's.
@@ -479,7 +491,7 @@ def report_command(
         path.write_bytes(report.excel(built))
         console.print(f"wrote {path}")
         return
-    text = report.to_json(built) if output == "json" else report.markdown(built)
+    text = report.to_json(built) if output == "json" else summary.markdown(built)
     if out:
         out.write_text(text + "\n", encoding="utf-8")
         console.print(f"wrote {out}")

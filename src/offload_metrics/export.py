@@ -6,9 +6,11 @@ import io
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
+import duckdb
 import pandas as pd
 
-from offload_metrics import display
+from offload_metrics import display, metrics
+from offload_metrics.config import Settings
 
 # A text cell starting with one of these can run as a formula in Excel or Sheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -158,3 +160,14 @@ def excel_bytes(
                 sheet.set_column(index, index, width, style)
             sheet.freeze_panes(1, 0)
     return buffer.getvalue()
+
+
+def finance_tables(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> dict[str, pd.DataFrame]:
+    """The Finance page's downloads: by function, by month, by function and month, money in cents."""
+    return {
+        "by function": rounded(metrics.finance_summary(conn, filters, settings, exact=True)),
+        "by month": rounded(metrics.finance_trend(conn, filters, settings, exact=True)),
+        "by function and month": rounded(metrics.finance(conn, filters, settings, exact=True)),
+    }

@@ -297,6 +297,22 @@ def forecast(adoption: pd.DataFrame, program: dict[str, object], settings: Setti
     return {"org": _organisation(fits, program, settings), "functions": [_function_row(fit) for fit in fits]}
 
 
+def forecast_summary(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> dict[str, object]:
+    """The adoption forecast of every function and the organisation, from the data."""
+    filters = filters.resolve(conn)
+    adoption = metrics.adoption(conn, filters, settings)
+    return forecast(adoption, metrics.program(conn, filters, settings), settings)
+
+
+def forecast_projection(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> pd.DataFrame:
+    """Per function and month after as_of: the fitted share and its range, for the charts."""
+    return projection(metrics.adoption(conn, filters, settings), settings)
+
+
 def _function_row(fit: FunctionForecast) -> dict[str, object]:
     return {
         "function": fit.function,

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import duckdb
 import pandas as pd
 
-from offload_metrics import ingest, store
+from offload_metrics import store
 from offload_metrics.config import Settings
 
 # Columns a caller may group by, per SQL file with a {dimensions} slot. Identifiers reach SQL only
@@ -453,9 +453,9 @@ def catalog_rejections(conn: duckdb.DuckDBPyConnection, agent_ids: Sequence[str]
 def data_quality(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Where every row read went, over all loads."""
     # Constant column names; an aggregate without a group by returns one row, of nulls before any load.
-    sums = ", ".join(f"sum({field})" for field in ingest.COUNT_FIELDS)
-    row = conn.execute(f"select {sums} from loads").fetchone() or [None] * len(ingest.COUNT_FIELDS)
-    return {field: int(value or 0) for field, value in zip(ingest.COUNT_FIELDS, row, strict=True)}
+    sums = ", ".join(f"sum({field})" for field in store.COUNT_FIELDS)
+    row = conn.execute(f"select {sums} from loads").fetchone() or [None] * len(store.COUNT_FIELDS)
+    return {field: int(value or 0) for field, value in zip(store.COUNT_FIELDS, row, strict=True)}
 
 
 def _plain(value: object) -> object:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from offload_metrics import display, forecast, metrics, ui
+from offload_metrics import alerts, display, forecast, metrics, ui, wins
 
 SEVERITY_ICONS = {"critical": ":material/error:", "warning": ":material/warning:", "info": ":material/info:"}
 PAGE_TITLES = {
@@ -41,7 +41,7 @@ def forecast_help() -> str:
 def forecast_tiles() -> None:
     """Two tiles: when the organisation is projected to reach scale, and the function that holds it back."""
     settings = ui.settings()
-    org = ui.get("forecast_summary")["org"]
+    org = ui.get(forecast.forecast_summary)["org"]
     low, high = settings.adoption.scale_months
     first, second = st.columns(2)
     with first:
@@ -71,14 +71,14 @@ def forecast_tiles() -> None:
 
 
 def organisation_projection() -> pd.DataFrame:
-    return forecast.organisation_projection(ui.get("forecast_projection"), ui.get("adoption"))
+    return forecast.organisation_projection(ui.get(forecast.forecast_projection), ui.get(metrics.adoption))
 
 
 def forecast_table() -> None:
     """Each function's forecast, or why it has none."""
     settings = ui.settings()
     st.subheader("Projected crossings", help=forecast_help())
-    frame = forecast.table(ui.get("forecast_summary"), settings)
+    frame = forecast.table(ui.get(forecast.forecast_summary), settings)
     names = {
         name: f"{display.label(name)} ({display.share(share, 0)})"
         for name, share in forecast.milestones(settings)
@@ -92,7 +92,7 @@ def forecast_table() -> None:
 
 def alerts_panel() -> None:
     """The alerts at as_of, most severe first, each with the page that explains it."""
-    found = ui.get("alert_list")
+    found = ui.get(alerts.alert_list)
     st.subheader(
         f"What needs attention ({display.plural(len(found), 'alert')})",
         help="Rules over the state at As of, with thresholds in the alerts settings; the same list as "
@@ -113,7 +113,7 @@ def alerts_panel() -> None:
 
 def wins_feed() -> None:
     """What first happened in the applied range."""
-    found = ui.get("win_list")
+    found = ui.get(wins.win_list)
     st.subheader(f"Wins in this range ({len(found)})", help="Teams that validated Net Output for the first "
                  "time, agents copied to a new business unit, functions entering a new phase and agents newly "
                  "passing the gate, between From and To.")  # fmt: skip
@@ -140,7 +140,7 @@ def drivers_section() -> None:
     # One above the other: side by side, half a page is too narrow for their six columns.
     for by, title in DRIVER_GROUPS.items():
         with st.container():
-            summary = ui.get("replication_summary", by=(by,))
+            summary = ui.get(metrics.replication_summary, by=(by,))
             st.markdown(f"**{title}**")
             ui.table(
                 metrics.drivers_table(summary, by).assign(**{by: lambda frame, by=by: frame[by].map(display.label)}),
@@ -150,7 +150,7 @@ def drivers_section() -> None:
                  "median_replication_days": ("Plain median", ui.NUMBER)},
                 family="replication_summary", key=f"drivers_{by}", empty="No validated agent in this range.",
             )  # fmt: skip
-    ratio = metrics.km_ratio(ui.get("replication_summary", by=("source",)), "source", "built", "vendor")
+    ratio = metrics.km_ratio(ui.get(metrics.replication_summary, by=("source",)), "source", "built", "vendor")
     if ratio is not None:
         st.caption(
             f"Vendor agents reach a first copy {ratio:.1f}x as fast as built ones here (Kaplan-Meier medians); "

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from offload_metrics import alerts, display, export, forecast, ingest, metrics, network, summary, wins
+from offload_metrics import alerts, display, export, forecast, metrics, network, store, wins
 from offload_metrics.config import Settings
 
 ORG_KEYS = (
@@ -76,7 +76,7 @@ INTEGERS = {
 ZERO_WHEN_ABSENT = {
     "tasks", "api_calls", "tokens", "agent_cost_usd", "active_agents", "delegated_hours", "hours_saved",
     "validated_agents", "replicated_agents", "labor_value_usd", "net_savings_usd", "reinvestment_pool_usd",
-    "estimated_agent_cost_usd",
+    "estimated_agent_cost_usd", "validated_teams", *COST_KEYS,
 }  # fmt: skip
 
 
@@ -159,40 +159,70 @@ def previous_figures(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, 
     }
 
 
+# The functions table's columns, each from the one per-function result that holds it. The agent
+# cost is finance's, which follows the cost_source setting (usage log, vendor bills or the larger).
+FUNCTION_SOURCES: dict[str, tuple[str, ...]] = {
+    "usage": (
+        "tasks", "api_calls", "tokens", "active_agents", "escalation_rate", "failure_rate", "automation_rate",
+        "estimated_agent_cost_usd",
+    ),
+    "net_output": ("delegated_hours", "hours_saved", "net_output_uplift", "validated_teams"),
+    "cascade": ("offloaded_share", "phase", "crossed_on", "cascade_rank"),
+    "replication": ("validated_agents", "replicated_agents", "median_replication_days", "km_median_replication_days"),
+    "finance": (
+        "agent_cost_usd", "labor_value_usd", "net_savings_usd", "reinvestment_pool_usd", "roi", *COST_KEYS,
+    ),
+    "estimates": ESTIMATE_KEYS,
+    "coverage": COVERAGE_KEYS,
+}  # fmt: skip
+# The functions table's columns in the report's order: SPEC's, then those added later.
+FUNCTION_COLUMNS = (
+    *FUNCTION_KEYS, "automation_rate", "validated_teams", *COST_KEYS, *ESTIMATE_KEYS, *COVERAGE_KEYS,
+)  # fmt: skip
+
+
+def function_results(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> dict[str, pd.DataFrame]:
+    """The per-function results FUNCTION_SOURCES names, for resolved filters."""
+    return {
+        "usage": metrics.usage(conn, filters, settings, exact=True),
+        "net_output": metrics.net_output(conn, filters, settings),
+        "cascade": metrics.cascade(conn, filters, settings),
+        "replication": metrics.replication_summary(conn, filters, settings),
+        "finance": metrics.finance_summary(conn, filters, settings, exact=True),
+        "estimates": metrics.estimates_summary(conn, filters, settings, exact=True),
+        "coverage": metrics.coverage(conn, filters, settings),
+    }
+
+
+def function_rows(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> list[dict[str, object]]:
+    """The report's functions table: one row per function, each column from its one source."""
+    results = {
+        source: _by_function(frame) for source, frame in function_results(conn, filters, settings).items()
+    }
+    rows = []
+    for name in metrics.functions(conn, filters):
+        row: dict[str, object] = {"function": name}
+        for source, columns in FUNCTION_SOURCES.items():
+            found = results[source].get(name, {})
+            for column in columns:
+                raw = found.get(column)
+                row[column] = 0 if column in ZERO_WHEN_ABSENT and display.missing(raw) else raw
+        rows.append({column: value(column, row[column]) for column in FUNCTION_COLUMNS})
+    return rows
+
+
 def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict[str, object]:
     """The report in SPEC's shape. Scripts depend on these names: add keys, never rename."""
     filters = filters.resolve(conn)
-    names = metrics.functions(conn, filters)
-    usage = _by_function(metrics.usage(conn, filters, settings, exact=True))
-    net_output = _by_function(metrics.net_output(conn, filters, settings))
-    cascade = _by_function(metrics.cascade(conn, filters, settings))
-    replication = _by_function(metrics.replication_summary(conn, filters, settings))
-    finance = _by_function(metrics.finance_summary(conn, filters, settings, exact=True))
-    estimates = _by_function(metrics.estimates_summary(conn, filters, settings, exact=True))
-    coverage = _by_function(metrics.coverage(conn, filters, settings))
-    rows = []
-    for name in names:
-        merged: dict[str, object] = {"function": name}
-        for source in (usage, net_output, cascade, replication, finance):
-            for key, raw in source.get(name, {}).items():
-                if key not in merged or display.missing(merged[key]):
-                    merged[key] = raw
-        for key in ZERO_WHEN_ABSENT:
-            if display.missing(merged.get(key)):
-                merged[key] = 0
-        if settings.finance.cost_source != "usage":
-            # The usage figure came first; finance's agent cost follows the cost source.
-            merged["agent_cost_usd"] = finance.get(name, {}).get("agent_cost_usd") or 0
-        rows.append({key: value(key, merged.get(key)) for key in FUNCTION_KEYS})
-        rows[-1]["automation_rate"] = value("automation_rate", merged.get("automation_rate"))
-        rows[-1]["validated_teams"] = value("validated_teams", merged.get("validated_teams") or 0)
-        rows[-1].update(_finance_additions(merged, estimates.get(name, {}), coverage.get(name, {})))
+    rows = function_rows(conn, filters, settings)
 
     program = metrics.program(conn, filters, settings)
     org = org_figures(conn, filters, settings)
-    org_finance = metrics.finance_summary(conn, filters, settings, by=("organisation",), exact=True).to_dict(
-        "records"
-    )
+    org_finance = metrics.finance_summary(conn, filters, settings, by=("organisation",), exact=True)
     org_reconciliation = metrics.reconciliation_summary(
         conn, filters, settings, by=("organisation",), exact=True
     )
@@ -200,9 +230,7 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
     org_coverage = metrics.coverage(conn, filters, settings, by=("organisation",))
     org.update(
         _finance_additions(
-            {**_first_record(org_reconciliation), **org_finance[0]} if org_finance else {},
-            _first_record(org_estimates),
-            _first_record(org_coverage),
+            _first_record(org_finance), _first_record(org_estimates), _first_record(org_coverage)
         )
     )
     org["cost_source"] = settings.finance.cost_source
@@ -242,8 +270,8 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
         ),
         # Round 2's look-ahead: forecasts, alerts at as_of, wins in the range (see report.schema.json).
         "forecast": forecast.forecast(adoption, program, settings),
-        "alerts": alert_list(conn, filters, settings),
-        "wins": win_list(conn, filters, settings),
+        "alerts": alerts.alert_list(conn, filters, settings),
+        "wins": wins.win_list(conn, filters, settings),
         # Finance on vendor bills, and time saved estimated where no team documented it.
         "reconciliation": _records(
             metrics.reconciliation(conn, filters, settings, exact=True), RECONCILIATION_KEYS
@@ -311,7 +339,7 @@ def tables(report: Mapping[str, object]) -> dict[str, pd.DataFrame]:
         "adoption": frame(report["adoption"], list(ADOPTION_KEYS)),
         "teams": frame(report["teams"], [*TEAM_KEYS, "grew_headcount"]),
         "agents": frame(report["agents"], [*AGENT_KEYS, *AGENT_EXTRA_KEYS]),
-        "data_quality": frame([report["data_quality"]], list(ingest.COUNT_FIELDS)),
+        "data_quality": frame([report["data_quality"]], list(store.COUNT_FIELDS)),
         "network_teams": _flat(report.get("network_teams", []), NETWORK_TEAM_KEYS),
         "where_to_seed": _flat(report.get("where_to_seed", []), SEED_KEYS),
         "grassroots_teams": _flat(report.get("grassroots_teams", []), GRASSROOTS_KEYS),
@@ -339,51 +367,3 @@ def write_csv(report: Mapping[str, object], folder: Path) -> list[Path]:
 
 def excel(report: Mapping[str, object]) -> bytes:
     return export.excel_bytes(tables(report), share_columns=SHARES)
-
-
-def by_name(
-    conn: duckdb.DuckDBPyConnection,
-    name: str,
-    filters: metrics.Filters,
-    settings: Settings,
-    by: tuple[str, ...] = (),
-):
-    """A metric of metrics.py or network.py, or a table of this module, by its name: what a page asks for."""
-    function = getattr(metrics, name, None) or getattr(network, name, None) or globals()[name]
-    return function(conn, filters, settings, by) if by else function(conn, filters, settings)
-
-
-def forecast_summary(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
-    """The adoption forecast of every function and the organisation (forecast.py)."""
-    filters = filters.resolve(conn)
-    adoption = metrics.adoption(conn, filters, settings)
-    return forecast.forecast(adoption, metrics.program(conn, filters, settings), settings)
-
-
-def forecast_projection(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
-    """Per function and month after as_of: the fitted share and its range, for the charts."""
-    return forecast.projection(metrics.adoption(conn, filters, settings), settings)
-
-
-def alert_list(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
-    """The alerts at as_of, as plain dicts (alerts.py)."""
-    return [alert.as_dict() for alert in alerts.evaluate(conn, filters, settings)]
-
-
-def win_list(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
-    """The wins in the range, as plain dicts (wins.py)."""
-    return wins.as_dicts(wins.evaluate(conn, filters, settings))
-
-
-def finance_tables(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings):
-    """The Finance page's downloads: by function, by month, by function and month, money in cents."""
-    return {
-        "by function": export.rounded(metrics.finance_summary(conn, filters, settings, exact=True)),
-        "by month": export.rounded(metrics.finance_trend(conn, filters, settings, exact=True)),
-        "by function and month": export.rounded(metrics.finance(conn, filters, settings, exact=True)),
-    }
-
-
-# The Markdown summary and the blueprint page live in summary.py, which the dashboard uses too.
-markdown = summary.markdown
-blueprint_page = summary.blueprint_page

@@ -196,6 +196,10 @@ def _usage_rollup_ddl() -> str:
 ROLLUP_LOADS_TABLE = "usage_rollup"
 
 
+# Where each row a load read went: columns of the loads table, summed by the data-quality figures.
+COUNT_FIELDS = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
+
+
 def _migration_1(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("create table meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
     conn.execute(

@@ -1,7 +1,7 @@
 """The one-page executive summary and an agent's blueprint page, as Markdown and printable HTML.
 
 The report command and the dashboard's Overview both render the summary from here, from the
-report's JSON shape (report.build), so the two never differ.
+report's JSON shape (report.build, which `figures` gives the dashboard), so the two never differ.
 """
 
 from __future__ import annotations
@@ -9,10 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import duckdb
 from markdown_it import MarkdownIt
 
 from offload_metrics import display, metrics
 from offload_metrics.config import Settings
+from offload_metrics.report import build as build_report
+
+
+def figures(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> dict[str, object]:
+    """What the summary is written from: the report's JSON shape (the dashboard takes out money for
+    a viewer who may not see it before `markdown` writes the page)."""
+    return build_report(conn, filters, settings)
 
 
 def markdown(report: Mapping[str, object]) -> str:

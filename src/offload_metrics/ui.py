@@ -14,13 +14,14 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal, TypeVar, overload
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from offload_metrics import auth, config, definitions, display, ingest, metrics, report, startup, store
+from offload_metrics import auth, config, definitions, display, ingest, metrics, startup, store
 from offload_metrics.config import Settings
 
 SAMPLE_ENV = "OFFLOAD_METRICS_SAMPLE"
@@ -495,18 +496,41 @@ def current_filters() -> metrics.Filters:
 # --- cached metrics ---------------------------------------------------------------------------------
 
 
+Result = TypeVar("Result")
+
+
+def _cache_name(function: Callable[..., object]) -> str:
+    """The module and name of a metric function: its part of the cache key."""
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+# `name` stands for `_function` in the cache key (Streamlit does not hash the leading-underscore
+# argument): the function itself is what runs.
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached(name: str, filters: tuple, settings_json: str, by: tuple[str, ...], version: tuple[int, int]):
+def _cached(
+    name: str,
+    _function: Callable[..., object],
+    filters: tuple,
+    settings_json: str,
+    by: tuple[str, ...],
+    version: tuple[int, int],
+):
     with cursor() as conn:
-        return report.by_name(
-            conn, name, metrics.Filters(*filters), Settings.model_validate_json(settings_json), by
-        )
+        chosen, settings = metrics.Filters(*filters), Settings.model_validate_json(settings_json)
+        return _function(conn, chosen, settings, by) if by else _function(conn, chosen, settings)
 
 
-def get(name: str, by: Sequence[str] = (), *, previous: bool = False):
-    """A metric for the current filters and settings, from the cache when nothing changed; with
-    previous=True, for the previous period (metrics.previous_period), or None when that period
-    has no data. Without finance figures for a viewer who may not see money."""
+@overload
+def get(
+    function: Callable[..., Result], by: Sequence[str] = (), *, previous: Literal[False] = False
+) -> Result: ...
+@overload
+def get(function: Callable[..., Result], by: Sequence[str] = (), *, previous: bool) -> Result | None: ...
+def get(function: Callable[..., Result], by: Sequence[str] = (), *, previous: bool = False) -> Result | None:
+    """A metric (a function taking the connection, filters and settings, and `by` when given) for
+    the current filters and settings, from the cache when nothing changed; with previous=True, for
+    the previous period (metrics.previous_period), or None when that period has no data. Without
+    finance figures for a viewer who may not see money."""
     chosen = current_filters()
     try:
         if previous:
@@ -516,20 +540,25 @@ def get(name: str, by: Sequence[str] = (), *, previous: bool = False):
                 return None
             chosen = before
         result = _cached(
-            name, dataclasses.astuple(chosen), settings().model_dump_json(), tuple(by), data_version()
+            _cache_name(function),
+            function,
+            dataclasses.astuple(chosen),
+            settings().model_dump_json(),
+            tuple(by),
+            data_version(),
         )
     except metrics.FilterError as error:
         st.warning(str(error))
         st.stop()
     except Exception as error:  # a figure the data does not allow: say which and why, keep the app up
         st.warning(
-            f"The {name.replace('_', ' ')} figures could not be computed: {problem(error)}. "
+            f"The {function.__name__.replace('_', ' ')} figures could not be computed: {problem(error)}. "
             "The Data page shows what was loaded and can remove it.",
             icon=":material/warning:",
         )
         st.stop()
     # Not even sent to the browser (a chart carries its whole frame) unless this viewer may see money.
-    return result if auth.can_see_money() else auth.without_money(result)
+    return result if auth.can_see_money() else auth.without_money(result)  # type: ignore[return-value]
 
 
 def export_about() -> list[tuple[str, str]]:

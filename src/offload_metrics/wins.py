@@ -179,3 +179,10 @@ def agents_passing(
 
 def as_dicts(wins: list[Win]) -> list[dict[str, object]]:
     return [dataclasses.asdict(win) for win in wins]
+
+
+def win_list(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> list[dict[str, object]]:
+    """The wins in the range, as plain dicts (the report's and the dashboard's)."""
+    return as_dicts(evaluate(conn, filters, settings))

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, outlook, ui
+from offload_metrics import charts, display, forecast, metrics, outlook, ui
 
 ui.page("Adoption cascade", "Adoption needs documented time savings and an organisation baseline.")
 
 settings = ui.settings()
-adoption = ui.get("adoption")
-organisation = ui.get("adoption_org")
-cascade = ui.get("cascade")
+adoption = ui.get(metrics.adoption)
+organisation = ui.get(metrics.adoption_org)
+cascade = ui.get(metrics.cascade)
 latest = organisation.tail(1)
 ADOPTION = ("time_saved", "org_baseline")
 
@@ -28,7 +28,7 @@ with third:
 
 st.subheader("Offloaded share by function", help=ui.help_for("offloaded_share", "adoption"))
 if ui.can_show(*ADOPTION):
-    ui.chart(charts.cascade(adoption, settings, ui.get("forecast_projection")), key="adoption_lines")
+    ui.chart(charts.cascade(adoption, settings, ui.get(forecast.forecast_projection)), key="adoption_lines")
 outlook.forecast_table()
 st.subheader("Function by month", help=ui.help_for("offloaded_share", "adoption"))
 if ui.can_show(*ADOPTION):

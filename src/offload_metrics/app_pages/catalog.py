@@ -6,7 +6,7 @@ from offload_metrics import display, metrics, summary, ui
 
 ui.page("Agent catalog", "The catalog needs the agent registry and replication events.")
 
-validated = metrics.validated_catalog(ui.get("catalog"))
+validated = metrics.validated_catalog(ui.get(metrics.catalog))
 in_range = int(validated["validated_in_range"].fillna(False).sum())
 unlisted = validated[~validated["in_catalog"]]
 st.caption(

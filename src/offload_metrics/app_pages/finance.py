@@ -8,11 +8,11 @@ auth.require(auth.Capability.MONEY)
 ui.page("Finance", "Finance needs documented time savings, usage costs and team rates.")
 
 settings = ui.settings()
-organisation = ui.get("finance_summary", by=("organisation",))
-before = ui.get("finance_summary", by=("organisation",), previous=True)
-by_function = ui.get("finance_summary")
-usage = ui.get("usage", by=("organisation",))
-trend = ui.get("finance_trend")
+organisation = ui.get(metrics.finance_summary, by=("organisation",))
+before = ui.get(metrics.finance_summary, by=("organisation",), previous=True)
+by_function = ui.get(metrics.finance_summary)
+usage = ui.get(metrics.usage, by=("organisation",))
+trend = ui.get(metrics.finance_trend)
 SAVINGS = ("time_saved",)
 COST = ("usage_events",)
 BOTH = (*SAVINGS, *COST)
@@ -80,7 +80,7 @@ ui.table(by_function, {
     "agent_cost_per_task": ("Agent $/task", ui.MONEY), "human_cost_per_task": ("Person $/task", ui.MONEY),
 }, family="finance_summary", key="finance_table", empty="No function has savings or cost in this range.")  # fmt: skip
 
-downloads = ui.get("finance_tables")
+downloads = ui.get(export.finance_tables)
 about = ui.export_about()
 first, second = st.columns(2)
 with first:
@@ -109,7 +109,7 @@ st.caption(
     f"Every cost figure on this page uses {metrics.cost_source_words(settings)} "
     f"(the setting finance.cost_source is {settings.finance.cost_source})."
 )
-reconciled = ui.get("reconciliation_summary", by=("organisation",))
+reconciled = ui.get(metrics.reconciliation_summary, by=("organisation",))
 # Without any vendor bill loaded, "bills minus usage log" would read as the whole usage cost unbilled.
 BILLS = ("vendor_costs",)
 first, second, third, fourth = st.columns(4)
@@ -130,7 +130,7 @@ with fourth:
 # One above the other: side by side, half a page is too narrow for their six columns.
 st.subheader("By function and month", help=ui.help_for("difference_usd", "reconciliation"))
 if ui.can_show(*BILLS):
-    ui.table(ui.get("reconciliation"), {
+    ui.table(ui.get(metrics.reconciliation), {
         "function": ("Function", ui.TEXT), "month": ("Month", ui.MONTH),
         "usage_cost_usd": ("Usage log", ui.MONEY), "vendor_cost_usd": ("Vendor bills", ui.MONEY),
         "difference_usd": ("Difference", ui.MONEY), "difference_share": ("Share of bills", ui.SHARE),
@@ -138,7 +138,7 @@ if ui.can_show(*BILLS):
        empty="No vendor cost report is loaded: load OpenAI or Anthropic cost exports, or a vendor_costs CSV.")  # fmt: skip
 st.subheader("By vendor account", help=ui.help_for("Definition", "reconciliation_accounts"))
 if ui.can_show(*BILLS):
-    ui.table(ui.get("reconciliation_accounts"), {
+    ui.table(ui.get(metrics.reconciliation_accounts), {
         "vendor": ("Vendor", ui.TEXT), "account": ("Account", ui.TEXT), "assigned_to": ("Assigned to", ui.TEXT),
         "vendor_cost_usd": ("Billed", ui.MONEY), "unit_usage_cost_usd": ("Unit's usage log", ui.MONEY),
         "difference_usd": ("Unit's difference", ui.MONEY),
@@ -146,9 +146,9 @@ if ui.can_show(*BILLS):
        empty="No vendor account has cost in this range.")  # fmt: skip
 
 st.header("Documented and estimated savings", help=ui.help_for("Definition", "estimates"))
-estimates = ui.get("estimates")
-estimated = ui.get("estimates_summary", by=("organisation",))
-covered = ui.get("coverage", by=("organisation",))
+estimates = ui.get(metrics.estimates)
+estimated = ui.get(metrics.estimates_summary, by=("organisation",))
+covered = ui.get(metrics.coverage, by=("organisation",))
 basis = metrics.estimate_basis(estimates)
 first, second, third, fourth = st.columns(4)
 with first:

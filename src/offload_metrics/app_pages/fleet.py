@@ -7,11 +7,11 @@ from offload_metrics import auth, charts, display, metrics, ui
 ui.page("Agent fleet", "The fleet needs agent usage logs.")
 
 settings = ui.settings()
-usage = ui.get("usage", by=("organisation",))
-before = ui.get("usage", by=("organisation",), previous=True)
-monthly = ui.get("usage", by=("month",))
-gates = ui.get("gates")
-agents = ui.get("agents")
+usage = ui.get(metrics.usage, by=("organisation",))
+before = ui.get(metrics.usage, by=("organisation",), previous=True)
+monthly = ui.get(metrics.usage, by=("month",))
+gates = ui.get(metrics.gates)
+agents = ui.get(metrics.agents)
 cull = metrics.cull_list(agents, settings)
 USAGE = ("usage_events",)
 
@@ -44,7 +44,7 @@ st.subheader(
 )
 if ui.can_show(*USAGE):
     ui.chart(
-        charts.usage_over_time(ui.get("usage", by=("month", "function")), MEASURES[measure or "Tasks"]),
+        charts.usage_over_time(ui.get(metrics.usage, by=("month", "function")), MEASURES[measure or "Tasks"]),
         key="fleet_usage",
     )
 
@@ -70,7 +70,7 @@ ui.table(agents, {
 }, family="gates", key="fleet_agents", height=420, highlight="gate")  # fmt: skip
 
 st.subheader("Usage by function", help=ui.help_for("Definition", "usage"))
-ui.table(ui.get("usage"), {
+ui.table(ui.get(metrics.usage), {
     "function": ("Function", ui.TEXT), "tasks": ("Tasks", ui.COUNT), "api_calls": ("API calls", ui.COUNT),
     "tokens": ("Tokens", ui.COUNT), "agent_cost_usd": ("Cost", ui.MONEY), "active_agents": ("Agents", ui.COUNT),
     "escalation_rate": ("Escalated", ui.SHARE), "failure_rate": ("Failed", ui.SHARE),

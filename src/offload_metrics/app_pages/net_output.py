@@ -7,10 +7,10 @@ from offload_metrics import charts, display, metrics, ui
 ui.page("Net Output", "Net Output needs documented time savings.")
 
 settings = ui.settings()
-organisation = ui.get("net_output", by=("organisation",))
-before = ui.get("net_output", by=("organisation",), previous=True)
-monthly = ui.get("net_output", by=("month",))
-teams = ui.get("net_output", by=metrics.TEAMS)
+organisation = ui.get(metrics.net_output, by=("organisation",))
+before = ui.get(metrics.net_output, by=("organisation",), previous=True)
+monthly = ui.get(metrics.net_output, by=("month",))
+teams = ui.get(metrics.net_output, by=metrics.TEAMS)
 leaderboard = metrics.team_leaderboard(teams)
 grown = metrics.grown_teams(teams)
 SAVINGS = ("time_saved",)
@@ -37,19 +37,19 @@ with fourth:
 # A team is (function, business unit, team): teams are labelled with their business unit. Per group:
 # the metric, its grain, the chart's label column and the table's name columns.
 GROUPS = {
-    "Function": ("net_output", ("function",), "function", ("function",)),
+    "Function": (metrics.net_output, ("function",), "function", ("function",)),
     "Business unit": (
-        "net_output",
+        metrics.net_output,
         ("function", "business_unit"),
         "business_unit",
         ("business_unit", "function"),
     ),
-    "Team": ("net_output", metrics.TEAMS, "team_label", ("team", "business_unit")),
-    "Agent": ("hours_by_agent", (), "agent_id", ("agent_id",)),
+    "Team": (metrics.net_output, metrics.TEAMS, "team_label", ("team", "business_unit")),
+    "Agent": (metrics.hours_by_agent, (), "agent_id", ("agent_id",)),
 }
 group = st.segmented_control("Group by", list(GROUPS), default="Function", key="net_output_group")
-name, by, category, names = GROUPS[group or "Function"]
-grouped = ui.get(name, by=by)
+metric, by, category, names = GROUPS[group or "Function"]
+grouped = ui.get(metric, by=by)
 if category == "team_label":
     grouped = metrics.team_labels(grouped)
 COLUMNS = {
@@ -69,7 +69,7 @@ if ui.can_show(*SAVINGS):
     with left:
         ui.chart(charts.bars(grouped, category, "hours_saved", "Hours saved"), key="net_output_bars")
     with right:
-        ui.table(grouped, shown, family="net_output_summary" if name == "net_output" else "hours_by_agent",
+        ui.table(grouped, shown, family="net_output_summary" if metric is metrics.net_output else "hours_by_agent",
                  key="net_output_table")  # fmt: skip
 
 st.subheader(
@@ -94,9 +94,9 @@ ui.table(grown, {
 # never added to them and never part of uplift or validated Net Output.
 
 st.header("Documented and estimated hours saved", help=ui.help_for("Definition", "savings_side_by_side"))
-side_by_side = ui.get("savings_side_by_side", by=("organisation",))
-covered = ui.get("coverage", by=("organisation",))
-basis = metrics.estimate_basis(ui.get("estimates"))
+side_by_side = ui.get(metrics.savings_side_by_side, by=("organisation",))
+covered = ui.get(metrics.coverage, by=("organisation",))
+basis = metrics.estimate_basis(ui.get(metrics.estimates))
 first, second, third = st.columns(3)
 with first:
     ui.tile("Hours saved, documented", display.hours(ui.first(side_by_side, "hours_saved")), "hours_saved",
@@ -108,4 +108,4 @@ with second:
 with third:
     ui.tile("Usage tasks with documented savings", display.share(ui.first(covered, "documented_task_share")),
             "documented_task_share", "coverage")  # fmt: skip
-ui.chart(charts.documented_and_estimated(ui.get("savings_side_by_side")), key="net_output_estimated")
+ui.chart(charts.documented_and_estimated(ui.get(metrics.savings_side_by_side)), key="net_output_estimated")

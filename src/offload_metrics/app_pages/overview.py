@@ -2,21 +2,21 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, metrics, outlook, summary, ui
+from offload_metrics import charts, display, forecast, metrics, outlook, summary, ui
 
 ui.page("Overview", "Nothing is loaded yet.")
 
 settings = ui.settings()
-program = ui.get("program")
-before = ui.get("program", previous=True)
-net_output = ui.get("net_output", by=("organisation",))
-net_output_before = ui.get("net_output", by=("organisation",), previous=True)
-finance = ui.get("finance_summary", by=("organisation",))
-finance_before = ui.get("finance_summary", by=("organisation",), previous=True)
-replication = ui.get("replication_summary", by=("organisation",))
-organisation = ui.get("adoption_org")
-months = ui.get("finance_trend")
-functions = ui.get("cascade")
+program = ui.get(metrics.program)
+before = ui.get(metrics.program, previous=True)
+net_output = ui.get(metrics.net_output, by=("organisation",))
+net_output_before = ui.get(metrics.net_output, by=("organisation",), previous=True)
+finance = ui.get(metrics.finance_summary, by=("organisation",))
+finance_before = ui.get(metrics.finance_summary, by=("organisation",), previous=True)
+replication = ui.get(metrics.replication_summary, by=("organisation",))
+organisation = ui.get(metrics.adoption_org)
+months = ui.get(metrics.finance_trend)
+functions = ui.get(metrics.cascade)
 low, high = settings.adoption.scale_months
 ADOPTION = ("time_saved", "org_baseline")
 FINANCE = ("time_saved", "usage_events")
@@ -79,12 +79,15 @@ with left:
 with right:
     st.subheader("The cascade across functions", help=ui.help_for("crossed_on", "adoption_cascade"))
     if ui.can_show(*ADOPTION):
-        ui.chart(charts.cascade(ui.get("adoption"), settings, ui.get("forecast_projection")), key="cascade")
+        ui.chart(
+            charts.cascade(ui.get(metrics.adoption), settings, ui.get(forecast.forecast_projection)),
+            key="cascade",
+        )
 
 st.subheader("Alerts")
 cull, plateau, backlog = st.columns([5, 3, 4])
 with cull:
-    failing = metrics.cull_list(ui.get("agents"), settings)
+    failing = metrics.cull_list(ui.get(metrics.agents), settings)
     st.markdown(f"**Cull list** ({display.plural(len(failing), 'agent')} below the gate)",
                 help=ui.help_for("gate", "gates"))  # fmt: skip
     ui.table(failing, {"agent_id": ("Agent", ui.TEXT), "accuracy": ("Accuracy", ui.SHARE),
@@ -97,7 +100,7 @@ with plateau:
     ui.table(stuck, {"function": ("Function", ui.TEXT), "offloaded_share": ("Share", ui.SHARE)},
              family="adoption_cascade", key="overview_plateau", empty="No function is in the pilot plateau.")  # fmt: skip
 with backlog:
-    waiting = metrics.replication_backlog(ui.get("replication"))
+    waiting = metrics.replication_backlog(ui.get(metrics.replication))
     st.markdown(f"**Waiting longest for replication** ({display.plural(len(waiting), 'agent')})",
                 help=ui.help_for("days_waiting", "replication"))  # fmt: skip
     ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "days_waiting": ("Days waiting", ui.COUNT)},
@@ -107,7 +110,7 @@ outlook.alerts_panel()
 outlook.wins_feed()
 
 st.subheader("The one-page executive summary", help="The same page as `offload-metrics report --format md`.")
-page = summary.markdown(ui.get("build"))
+page = summary.markdown(ui.get(summary.figures))
 title = f"Offloading report as of {display.day(ui.current_filters().as_of)}"
 first, second = st.columns(2)
 with first:

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, metrics, outlook, ui
+from offload_metrics import charts, display, metrics, network, outlook, ui
 
 ui.page("Replication Velocity", "Replication needs replication events (validated and deployed agents).")
 
-organisation = ui.get("replication_summary", by=("organisation",))
-summary = ui.get("replication_summary")
-agents = ui.get("replication")
+organisation = ui.get(metrics.replication_summary, by=("organisation",))
+summary = ui.get(metrics.replication_summary)
+agents = ui.get(metrics.replication)
 backlog = metrics.replication_backlog(agents)
 EVENTS = ("replication_events",)
 
@@ -37,7 +37,7 @@ with left:
         "Time to first replication (Kaplan-Meier)", help=ui.help_for("survival", "replication_curve")
     )
     if ui.can_show(*EVENTS):
-        ui.chart(charts.survival(ui.get("replication_curve")), key="replication_survival")
+        ui.chart(charts.survival(ui.get(metrics.replication_curve)), key="replication_survival")
 with right:
     st.subheader("Kaplan-Meier against the plain median", help=ui.help_for("km_median_replication_days"))
     if ui.can_show(*EVENTS):
@@ -58,7 +58,7 @@ outlook.drivers_section()
 
 st.subheader("By validation quarter", help=ui.help_for("Definition", "replication_trend"))
 if ui.can_show(*EVENTS):
-    ui.chart(charts.replication_trend(ui.get("replication_trend")), key="replication_trend")
+    ui.chart(charts.replication_trend(ui.get(metrics.replication_trend)), key="replication_trend")
 
 st.subheader("Every validated agent", help=ui.help_for("Definition", "replication"))
 ui.table(agents, {
@@ -71,7 +71,7 @@ st.caption("— under First copy: no other business unit has copied the agent ye
 
 # Did success spread along the collaboration network?
 st.subheader("Did success spread along the network?", help=ui.help_for("share_along_ties"))
-spread = ui.get("replication_spread_summary")
+spread = ui.get(network.replication_spread_summary)
 st.info(ui.first(spread, "verdict"), icon=":material/hub:")
 first, second, third, fourth = st.columns(4)
 with first:
@@ -93,7 +93,7 @@ with fourth:
             delta=f"not along ties {display.days(ui.first(spread, 'median_days_not_along_ties'))}")  # fmt: skip
 # The chart above its table: beside it, the table's seven columns would not fit.
 ui.chart(charts.spread(spread), key="replication_spread")
-ui.table(ui.get("replication_spread"), {
+ui.table(ui.get(network.replication_spread), {
     "agent_id": ("Agent", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT), "business_unit": ("Copied to", ui.TEXT),
     "deployed_on": ("Deployed on", ui.DAY), "replication_days": ("Days", ui.COUNT),
     "tied": ("Tied before", ui.FLAG), "tie_hours": ("Hours together before", ui.NUMBER),

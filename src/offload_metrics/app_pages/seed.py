@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, ui
+from offload_metrics import charts, display, network, ui
 
 ui.page(
     "Where to seed next",
@@ -27,9 +27,9 @@ def reasons(frame, title: str, lead: str | None = None, shown: int = 3) -> None:
             st.markdown("\n".join(lines))
 
 
-summary = ui.get("network_summary")
-teams = ui.get("network_teams")
-seeds = ui.get("seed_candidates")
+summary = ui.get(network.network_summary)
+teams = ui.get(network.network_teams)
+seeds = ui.get(network.seed_candidates)
 
 first, second, third, fourth = st.columns(4)
 with first:
@@ -57,21 +57,21 @@ if not ui.first(summary, "ties"):
     st.caption(
         "No collaboration between teams in this range: load a collaboration file or a Viva Insights export."
     )
-ui.chart(charts.network_picture(teams, ui.get("network_ties")), key="network_picture")
+ui.chart(charts.network_picture(teams, ui.get(network.network_ties)), key="network_picture")
 st.caption(
     "A point is a team, as large as its network centrality index and coloured by its function's adoption phase; "
     "a line is a tie, as wide as the hours the two teams spent together. Hover for the numbers."
 )
 
 st.subheader("Self-selected teams to legitimise", help=ui.help_for("Definition", "grassroots"))
-ui.table(ui.get("grassroots_teams"), {
+ui.table(ui.get(network.grassroots_teams), {
     "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
     "first_used_on": ("Since", ui.DAY), "tasks": ("Tasks", ui.COUNT),
     # Last, so a team running many agents widens only this cell; the reasons below name every one.
     "runs": ("Runs", ui.LIST),
 }, key="grassroots_teams", empty="No team runs agents on its own: every agent in use is catalogued and reached its "
    "unit through a validated agent.")  # fmt: skip
-reasons(ui.get("grassroots_teams"), "Why each team counts as self-selected")
+reasons(ui.get(network.grassroots_teams), "Why each team counts as self-selected")
 
 with st.expander("Every team's centrality"):
     ui.table(teams, {

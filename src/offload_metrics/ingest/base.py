@@ -9,11 +9,9 @@ import os
 from dataclasses import dataclass
 
 from offload_metrics import schema, telemetry
+from offload_metrics.store import COUNT_FIELDS as COUNT_FIELDS  # the counts a LoadResult carries
 
 ALL_KINDS = [*schema.KINDS, *schema.IMPORTED_KINDS, *telemetry.KINDS]
-
-
-COUNT_FIELDS = ("rows_read", "accepted", "duplicate", "conflict", "rejected")
 
 
 class IngestError(Exception):
