@@ -37,7 +37,7 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("metrics.program", ()), ("metrics.net_output", ("organisation",)), ("metrics.finance_summary", ("organisation",)),
         ("metrics.replication_summary", ("organisation",)), ("metrics.cascade", ()), ("metrics.adoption_org", ()), ("metrics.adoption", ()),
         ("metrics.agents", ()), ("metrics.replication", ()), ("forecast.forecast_projection", ()), ("forecast.forecast_summary", ()),
-        ("alerts.alert_list", ()), ("wins.win_list", ()), ("metrics.finance_trend", ()), ("summary.figures", ()),
+        ("alerts.alert_list", ()), ("wins.win_list", ()), ("metrics.finance_trend", ()), ("summary.executive_summary", ()),
     ],
     "adoption": [
         ("metrics.adoption", ()), ("metrics.adoption_org", ()), ("metrics.cascade", ()), ("forecast.forecast_projection", ()), ("forecast.forecast_summary", ()),

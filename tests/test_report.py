@@ -404,3 +404,48 @@ def test_the_blueprint_page_escapes_html_and_images_from_data():
     assert page.endswith(
         "## Blueprint\n\n1. Connect !\\[x](http://127.0.0.1:9/x.png)\n&lt;script&gt;alert(1)&lt;/script&gt;\n"
     )
+
+
+def test_each_column_of_the_functions_table_comes_from_one_result_that_has_it(data):
+    sources = report.FUNCTION_SOURCES
+    named = [column for columns in sources.values() for column in columns]
+    assert sorted(named) == sorted(set(named))  # no column from two results
+    assert ["function", *sorted(named)] == ["function", *sorted(report.FUNCTION_COLUMNS[1:])]
+    results = report.function_results(rich(data).load(), metrics.Filters().resolve(data.conn), Settings())
+    assert {source: set(columns) - set(results[source].columns) for source, columns in sources.items()} == {
+        source: set() for source in sources
+    }
+
+
+LEGAL_ROW = {
+    # Usage only: a completed task (150 tokens, $1.005) and an escalated one (10 tokens, $2).
+    "function": "Legal", "tasks": 2, "api_calls": 3, "tokens": 160, "agent_cost_usd": 3.01, "active_agents": 1,
+    "escalation_rate": 0.5, "failure_rate": 0.0, "automation_rate": 0.5, "estimated_agent_cost_usd": 0.0,
+    # No time saved, replication or savings estimate: counts and money 0, shares and ranks undefined.
+    "delegated_hours": 0.0, "hours_saved": 0.0, "net_output_uplift": None, "validated_teams": 0,
+    "offloaded_share": None, "phase": None, "crossed_on": None, "cascade_rank": None,
+    "validated_agents": 0, "replicated_agents": 0, "median_replication_days": None,
+    "km_median_replication_days": None, "labor_value_usd": 0.0,
+    # $0 - $3.005 = -$3.005, half away from zero; ROI -3.005 / 3.005.
+    "net_savings_usd": -3.01, "reinvestment_pool_usd": 0.0, "roi": -1.0,
+    "usage_cost_usd": 3.01, "vendor_cost_usd": 0.0, "estimated_hours_saved": None, "estimated_labor_value_usd": None,
+    # Neither task is in a documented team-month.
+    "documented_task_share": 0.0, "documented_cost_share": 0.0, "estimated_task_share": 0.0,
+}  # fmt: skip
+
+
+def test_a_function_with_usage_only_takes_zeros_where_other_results_have_no_row(data):
+    data.usage("2025-03-10", "L1", function="Legal", bu="Counsel", team="Contracts", api_calls=2, input_tokens=100,
+               output_tokens=50, cost="1.005")  # fmt: skip
+    data.usage("2025-03-11", "L1", function="Legal", bu="Counsel", team="Contracts", status="escalated",
+               api_calls=1, input_tokens=10, cost="2")  # fmt: skip
+    conn = rich(data).load()
+    built = report.build(conn, metrics.Filters(), Settings())
+    assert next(row for row in built["functions"] if row["function"] == "Legal") == LEGAL_ROW
+    # On vendor bills the agent cost is finance's (no bill: $0); the usage log's cost stays beside it.
+    vendor = report.build(
+        conn, metrics.Filters(), Settings.model_validate({"finance": {"cost_source": "vendor"}})
+    )
+    assert next(row for row in vendor["functions"] if row["function"] == "Legal") == {
+        **LEGAL_ROW, "agent_cost_usd": 0.0, "net_savings_usd": 0.0, "roi": None,
+    }  # fmt: skip

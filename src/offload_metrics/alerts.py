@@ -15,6 +15,7 @@ import statistics
 import urllib.error
 import urllib.request
 from decimal import Decimal
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -71,7 +72,7 @@ def evaluate(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings
 
 def alert_list(
     conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """The alerts at as_of, as plain dicts (the report's and the dashboard's)."""
     return [alert.as_dict() for alert in evaluate(conn, filters, settings)]
 

@@ -299,7 +299,7 @@ def forecast(adoption: pd.DataFrame, program: dict[str, object], settings: Setti
 
 def forecast_summary(
     conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
-) -> dict[str, object]:
+) -> dict[str, typing.Any]:
     """The adoption forecast of every function and the organisation, from the data."""
     filters = filters.resolve(conn)
     adoption = metrics.adoption(conn, filters, settings)

@@ -1,7 +1,8 @@
 """The one-page executive summary and an agent's blueprint page, as Markdown and printable HTML.
 
 The report command and the dashboard's Overview both render the summary from here, from the
-report's JSON shape (report.build, which `figures` gives the dashboard), so the two never differ.
+report's JSON shape (report.build, which `executive_summary` gives the dashboard), so the two never
+differ.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from offload_metrics.config import Settings
 from offload_metrics.report import build as build_report
 
 
-def figures(
+def executive_summary(
     conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
 ) -> dict[str, object]:
-    """What the summary is written from: the report's JSON shape (the dashboard takes out money for
-    a viewer who may not see it before `markdown` writes the page)."""
+    """The figures of the executive summary: the report's JSON shape, which `markdown` writes as the
+    page (the dashboard first takes out money for a viewer who may not see it)."""
     return build_report(conn, filters, settings)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -183,6 +184,6 @@ def as_dicts(wins: list[Win]) -> list[dict[str, object]]:
 
 def win_list(
     conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
-) -> list[dict[str, object]]:
+) -> list[dict[str, Any]]:
     """The wins in the range, as plain dicts (the report's and the dashboard's)."""
     return as_dicts(evaluate(conn, filters, settings))

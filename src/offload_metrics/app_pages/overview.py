@@ -110,7 +110,7 @@ outlook.alerts_panel()
 outlook.wins_feed()
 
 st.subheader("The one-page executive summary", help="The same page as `offload-metrics report --format md`.")
-page = summary.markdown(ui.get(summary.figures))
+page = summary.markdown(ui.get(summary.executive_summary))
 title = f"Offloading report as of {display.day(ui.current_filters().as_of)}"
 first, second = st.columns(2)
 with first:
