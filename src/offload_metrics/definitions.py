@@ -31,7 +31,7 @@ FAMILIES = (
     "business_units", "data_range", "dimensions_mentioned", "usage_selected", "time_saved_selected",
     "time_saved_in_range", "documented_team_months", "macro_adoption_phase", "macro_chosen",
     "stg_usage_daily", "stg_time_saved", "stg_agents", "stg_org_baseline", "stg_replication_events", "stg_team_ties", "stg_collaboration_viva", "stg_team_collaboration",
-    "rollup_usage_daily", "rollup_usage_daily_compact", "rollup_reviews",
+    "rollup_usage_daily", "rollup_reviews",
     # Finance on vendor bills, and estimated time saved.
     "reconciliation", "reconciliation_summary", "reconciliation_accounts", "vendor_unassigned", "estimates",
     "estimates_summary", "coverage", "vendor_costs_selected", "usage_function_months", "vendor_function_months", "stg_vendor_costs", "stg_vendor_unassigned",

@@ -37,6 +37,9 @@ LOAD_COLUMNS = ("load_id INTEGER NOT NULL", "_ordinal BIGINT", "_problems UBIGIN
 KEY_HASH_CHECK = "key_hash_check"
 KEY_HASH_PROBE = "offload-metrics key hash"
 
+# The usage rollup's columns, listed here only: the table, the rollup folder's Parquet, Spark's output,
+# compaction and the inserts that apply reviews or unload a load all follow this list, and
+# sql/rollup/rollup_usage_daily.sql computes them in this order (a test holds it to that).
 USAGE_ROLLUP_COLUMNS = (
     ("day", "DATE"),
     ("function", "VARCHAR"),
@@ -484,8 +487,16 @@ def fold_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _compact_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
-    """Fold usage_daily to one row per key; a key whose tasks sum to zero (all unloaded) goes."""
-    conn.execute(sql_text("rollup_usage_daily_compact.sql"))
+    """Fold usage_daily to one row per key, every measure summed, so no sum changes; a key whose tasks
+    sum to zero (all unloaded) goes."""
+    keys = ", ".join(USAGE_ROLLUP_KEYS)
+    columns = ", ".join(
+        name if name in USAGE_ROLLUP_KEYS else f"sum({name}) as {name}" for name, _ in USAGE_ROLLUP_COLUMNS
+    )
+    conn.execute(
+        f"create or replace temp table usage_daily_compacted as "
+        f"select {columns} from usage_daily group by {keys}"
+    )
     conn.execute("delete from usage_daily")
     conn.execute("insert into usage_daily select * from usage_daily_compacted where tasks <> 0")
     conn.execute("drop table usage_daily_compacted")
