@@ -539,14 +539,14 @@ def replication_backlog(replication_frame: pd.DataFrame) -> pd.DataFrame:
     """The agents of a replication() result validated in the range and not yet replicated, longest
     waiting first."""
     waiting = replication_frame[
-        replication_frame["in_range"] & replication_frame["first_replicated_on"].isna()
+        replication_frame["is_in_range"] & replication_frame["first_replicated_on"].isna()
     ]
-    return waiting.sort_values("days_waiting", ascending=False).reset_index(drop=True)
+    return waiting.sort_values("waiting_days", ascending=False).reset_index(drop=True)
 
 
 def in_range(monthly_frame: pd.DataFrame) -> pd.DataFrame:
     """The months of an adoption() or adoption_org() result within [from, to]."""
-    return monthly_frame[monthly_frame["in_range"]].reset_index(drop=True)
+    return monthly_frame[monthly_frame["is_in_range"]].reset_index(drop=True)
 
 
 def in_plateau(cascade_frame: pd.DataFrame) -> pd.DataFrame:
@@ -611,7 +611,7 @@ def validated_catalog(catalog_frame: pd.DataFrame) -> pd.DataFrame:
     """The agents of a catalog() result that a pilot team validated: the ones to replicate. An agent
     without an accepted catalog row is named "no catalog entry" rather than left out."""
     validated = catalog_frame[catalog_frame["is_validated"]].reset_index(drop=True)
-    validated["name"] = validated["name"].astype(object).where(validated["in_catalog"], NO_CATALOG_ENTRY)
+    validated["name"] = validated["name"].astype(object).where(validated["is_in_catalog"], NO_CATALOG_ENTRY)
     return validated
 
 

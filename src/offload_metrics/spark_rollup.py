@@ -222,7 +222,7 @@ def _breaches(
         if conditions:
             found.append((ruled.name, " or ".join(condition for condition, _ in conditions), conditions))
     for rule in model.row_rules:
-        breach = f"coalesce({ingest_rules.row_rule_sql(model, rule, values)}, false)"
+        breach = f"coalesce({ingest_rules.row_rule_sql(rule, values)}, false)"
         found.append((rule.column, breach, [(breach, rules.row_rule_text(rule))]))
     return found
 

@@ -1,5 +1,5 @@
 -- Definition: Adoption per function-month, for every month from the start of the data to the as_of
--- month (in_range marks the months within [from, to]).
+-- month (is_in_range marks the months within [from, to]).
 -- Definition, in words: How much of each function's routine work agents now do, month by month.
 -- delegated_hours: sum of tasks x baseline_minutes_per_task / 60 in time-saved rows whose
 --   period_start falls in the month.
@@ -70,7 +70,7 @@ final as (
         offloaded_share,
         adoption_phase(offloaded_share, $phase_pilot, $phase_crossing, $phase_saturation, $tolerance) as phase,
         month between date_trunc('month', cast($date_from as date))
-            and date_trunc('month', cast($date_to as date)) as in_range
+            and date_trunc('month', cast($date_to as date)) as is_in_range
     from shares
 )
 

@@ -9,8 +9,8 @@
 -- functions_at_scale: functions whose offloaded_share is at least scale_share (0.40) that month.
 -- functions_at_scale, in words: Functions where agents do at least {scale_share} of the routine work this
 --   month.
--- at_scale: at least scale_min_functions (2) functions at scale that month.
--- at_scale, in words: The organisation is at scale when at least {scale_min_functions} functions are.
+-- is_at_scale: at least scale_min_functions (2) functions at scale that month.
+-- is_at_scale, in words: The organisation is at scale when at least {scale_min_functions} functions are.
 -- leading_function: the function with the highest offloaded share that month.
 -- leading_function, in words: The function where agents do the largest share of routine work this month.
 -- leading_share: the offloaded share of the leading function.
@@ -29,7 +29,7 @@ with adoption as (
 totals as (
     select
         month,
-        bool_or(in_range) as in_range,
+        bool_or(is_in_range) as is_in_range,
         sum(delegated_hours) filter (where routine_hours is not null) as delegated_hours,
         sum(routine_hours) as routine_hours,
         count(*) filter (where offloaded_share >= $scale_share - $tolerance) as functions_at_scale,
@@ -52,13 +52,13 @@ shares as (
 final as (
     select
         month,
-        in_range,
+        is_in_range,
         delegated_hours,
         routine_hours,
         offloaded_share,
         adoption_phase(offloaded_share, $phase_pilot, $phase_crossing, $phase_saturation, $tolerance) as phase,
         functions_at_scale,
-        functions_at_scale >= $scale_min_functions as at_scale,
+        functions_at_scale >= $scale_min_functions as is_at_scale,
         leading_function,
         leading_share,
         lagging_function,

@@ -39,7 +39,7 @@ first_scale as (
     -- Scale is reached by the program: months before its first validated agent do not count.
     select min(organisation.month) as month
     from organisation, first_validation
-    where organisation.at_scale and organisation.month >= first_validation.month
+    where organisation.is_at_scale and organisation.month >= first_validation.month
 ),
 
 spans as (
@@ -47,7 +47,7 @@ spans as (
         as_of_month.offloaded_share,
         as_of_month.phase,
         coalesce(as_of_month.functions_at_scale, 0) as functions_at_scale,
-        coalesce(as_of_month.at_scale, false) as at_scale,
+        coalesce(as_of_month.is_at_scale, false) as is_at_scale,
         first_validation.month as first_deployment_month,
         first_scale.month as first_scale_month,
         12 * (year(cast($as_of as date)) - year(first_validation.month))

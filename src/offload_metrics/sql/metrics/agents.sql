@@ -42,7 +42,7 @@ listed as (
     union
     select agent_id from gates
     union
-    select agent_id from replication where in_range
+    select agent_id from replication where is_in_range
 ),
 
 final as (
@@ -64,7 +64,7 @@ final as (
         replication.first_replicated_on,
         replication.replication_days,
         replication.replications,
-        replication.days_waiting
+        replication.waiting_days
     from listed
     left join used on used.agent_id = listed.agent_id
     left join gates on gates.agent_id = listed.agent_id

@@ -2,7 +2,7 @@
 -- use to validation. For each agent, days from its first day of usage to its first validated event
 -- (agents validated before any recorded use count 0 days); for each function, the median over its
 -- first first_agents agents by validation date, up to as_of.
--- days_to_validation: median days from first use to validation of the function's first agents.
+-- time_to_validation_days: median days from first use to validation of the function's first agents.
 -- agents_measured: how many agents that median is over.
 -- Grain: one row per function with a validated agent that has usage.
 -- Parameters: as_of, first_agents
@@ -35,7 +35,7 @@ ranked as (
 ),
 
 final as (
-    select function, median(days) as days_to_validation, count(*) as agents_measured
+    select function, median(days) as time_to_validation_days, count(*) as agents_measured
     from ranked
     where position <= $first_agents
     group by function

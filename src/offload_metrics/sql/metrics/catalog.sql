@@ -7,9 +7,9 @@
 -- teams: distinct teams that documented savings with the agent over the range.
 -- teams, in words: How many teams documented savings with the agent.
 -- is_validated: the agent has a validated event up to as_of (within the filters).
--- in_catalog: the agent has an accepted catalog row; a validated agent without one is still listed
+-- is_in_catalog: the agent has an accepted catalog row; a validated agent without one is still listed
 --   (its name and blueprint null), so every count of validated agents agrees.
--- in_catalog, in words: Whether the agent has an accepted row in the agent catalog.
+-- is_in_catalog, in words: Whether the agent has an accepted row in the agent catalog.
 -- Grain: one row per agent in the catalog or with a validated event.
 -- Parameters: business_units, functions
 with catalog as (
@@ -59,8 +59,8 @@ final as (
         coalesce(hours.hours_saved, 0) as hours_saved,
         coalesce(hours.teams, 0) as teams,
         replication.validated_on is not null as is_validated,
-        catalog.agent_id is not null as in_catalog,
-        replication.in_range as validated_in_range
+        catalog.agent_id is not null as is_in_catalog,
+        replication.is_in_range as is_validated_in_range
     from listed
     left join catalog on catalog.agent_id = listed.agent_id
     left join replication on replication.agent_id = listed.agent_id

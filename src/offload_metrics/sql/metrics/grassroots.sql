@@ -2,7 +2,7 @@
 -- as_of shows an agent that is not in the catalog, or an agent run before any validated agent
 -- reached their business unit (its first validated or deployed event there).
 -- first_used_on: the team's first day of usage of the agent.
--- in_catalog: whether the agent is in the agent catalog.
+-- is_in_catalog: whether the agent is in the agent catalog.
 -- unit_reached_on: the first day a validated agent reached the team's business unit (validated or
 --   deployed there after a validation); null if none has yet.
 -- Grain: one row per team and agent that qualifies, within the function and business unit filters.
@@ -45,7 +45,7 @@ final as (
         used.agent_id,
         used.first_used_on,
         cast(used.tasks as bigint) as tasks,
-        catalog.agent_id is not null as in_catalog,
+        catalog.agent_id is not null as is_in_catalog,
         reached.unit_reached_on
     from used
     left join stg_agents as catalog on catalog.agent_id = used.agent_id

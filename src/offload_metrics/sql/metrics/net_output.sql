@@ -14,12 +14,12 @@
 -- net_output_uplift: hours_saved / capacity_hours.
 -- net_output_uplift, in words: Hours saved as a share of the team's working hours: how much more the same
 --   people can do.
--- validated_net_output: uplift >= validation_uplift with headcount <= baseline headcount (false
+-- has_validated_net_output: uplift >= validation_uplift with headcount <= baseline headcount (false
 --   without a baseline).
--- validated_net_output, in words: A team-month counts as proof when the team got at least
+-- has_validated_net_output, in words: A team-month counts as proof when the team got at least
 --   {validation_uplift} more capacity from its agents without adding people.
--- grew_headcount: headcount above the baseline headcount.
--- grew_headcount, in words: The team has more people than in its baseline: the saving went into hiring
+-- has_grown_headcount: headcount above the baseline headcount.
+-- has_grown_headcount, in words: The team has more people than in its baseline: the saving went into hiring
 --   instead of output.
 -- Grain: one row per team-month with time-saved rows.
 -- Parameters: hours_per_fte_month, tolerance, validation_uplift
@@ -67,8 +67,8 @@ final as (
         hours_saved / capacity_hours as net_output_uplift,
         coalesce(
             hours_saved / capacity_hours >= $validation_uplift - $tolerance and headcount <= baseline_headcount, false
-        ) as validated_net_output,
-        coalesce(headcount > baseline_headcount, false) as grew_headcount
+        ) as has_validated_net_output,
+        coalesce(headcount > baseline_headcount, false) as has_grown_headcount
     from measured
 )
 

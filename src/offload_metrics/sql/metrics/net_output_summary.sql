@@ -34,9 +34,9 @@ final as (
         sum(hours_saved) as hours_saved,
         sum(hours_saved) filter (where capacity_hours is not null)
             / sum(capacity_hours) as net_output_uplift,
-        count(distinct (business_unit, team)) filter (where validated_net_output) as validated_teams,
-        count(distinct (business_unit, team)) filter (where grew_headcount) as teams_grew_headcount,
-        count(*) filter (where validated_net_output) as validated_months,
+        count(distinct (business_unit, team)) filter (where has_validated_net_output) as validated_teams,
+        count(distinct (business_unit, team)) filter (where has_grown_headcount) as teams_grew_headcount,
+        count(*) filter (where has_validated_net_output) as validated_months,
         max(net_output_uplift) as best_uplift,
         sum(capacity_hours) as capacity_hours
     from team_months

@@ -12,8 +12,8 @@
 -- replications: distinct business units other than the pilot unit with a deployed event on or
 --   after validated_on and up to as_of.
 -- replications, in words: How many other business units use the agent.
--- days_waiting: as_of - validated_on for an agent not yet replicated (its censoring time).
--- days_waiting, in words: Days since validation for an agent no other business unit has copied yet.
+-- waiting_days: as_of - validated_on for an agent not yet replicated (its censoring time).
+-- waiting_days, in words: Days since validation for an agent no other business unit has copied yet.
 -- Grain: one row per agent with a validated event up to as_of whose function and pilot unit pass
 -- the filters. Totals per function count agents validated within [from, to].
 -- Parameters: as_of, date_from, date_to
@@ -36,8 +36,8 @@ final as (
         count(deployments.business_unit) as replications,
         case
             when min(deployments.deployed_on) is null then cast($as_of as date) - validation.validated_on
-        end as days_waiting,
-        validation.validated_on between $date_from and $date_to as in_range
+        end as waiting_days,
+        validation.validated_on between $date_from and $date_to as is_in_range
     from first_validation as validation
     left join deployments on deployments.agent_id = validation.agent_id
     group by validation.agent_id, validation.function, validation.pilot_unit, validation.validated_on

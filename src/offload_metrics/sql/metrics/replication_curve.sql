@@ -13,10 +13,10 @@
 with subjects as (
     select
         {dimensions},
-        coalesce(replication_days, days_waiting) as days,
+        coalesce(replication_days, waiting_days) as days,
         replication_days is not null as is_replicated
     from (select *, 'organisation' as organisation from ({replication_drivers}))
-    where in_range
+    where is_in_range
 ),
 
 times as (

@@ -21,7 +21,7 @@
 with agents as (
     select *, 'organisation' as organisation
     from ({replication_drivers})
-    where in_range
+    where is_in_range
 ),
 
 curve as (

@@ -4,7 +4,7 @@
 -- the organisation (baseline, collaboration or replication data) but the pilot unit.
 -- tie_hours: hours the candidate unit's teams spent with the pilot unit's teams in the months
 --   before the deployment's month.
--- tied: tie_hours above min_tie_hours.
+-- is_tied: tie_hours above min_tie_hours.
 -- is_actual: whether the candidate is the unit the copy went to.
 -- replication_days: deployed_on - validated_on.
 -- Grain: one row per replication and candidate unit; replications of agents whose function and
@@ -54,7 +54,7 @@ final as (
         candidates.candidate_unit,
         candidates.candidate_unit = candidates.business_unit as is_actual,
         coalesce(sum(unit_months.collaboration_hours), 0) as tie_hours,
-        coalesce(sum(unit_months.collaboration_hours), 0) > $min_tie_hours as tied
+        coalesce(sum(unit_months.collaboration_hours), 0) > $min_tie_hours as is_tied
     from candidates
     left join unit_months
         on unit_months.unit = candidates.candidate_unit

@@ -14,7 +14,7 @@
 with agents as (
     select *
     from ({replication})
-    where in_range
+    where is_in_range
 ),
 
 final as (
