@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -133,6 +135,21 @@ def test_the_sql_files_sit_in_their_layers():
     assert paths["rollup_usage_daily.sql"] == "rollup/rollup_usage_daily.sql"
     assert paths["time_saved_in_range.sql"] == "intermediate/time_saved_in_range.sql"
     assert paths["usage.sql"] == "metrics/usage.sql"
+
+
+def test_the_package_data_ships_every_sql_file_in_its_layer():
+    """setuptools' package-data globs do not cross folders: each layer's files must match one."""
+    pyproject = tomllib.loads((DOCS.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = [
+        pattern.split("/") for pattern in pyproject["tool"]["setuptools"]["package-data"]["offload_metrics"]
+    ]
+
+    def shipped(path: list[str]) -> bool:
+        return any(
+            len(pattern) == len(path) and all(map(fnmatch.fnmatchcase, path, pattern)) for pattern in patterns
+        )
+
+    assert [path for path in store.sql_paths().values() if not shipped(["sql", *path.split("/")])] == []
 
 
 # Only this test reads parameters out of the SQL text, to check each file's declaration against it.
