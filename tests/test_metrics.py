@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
 from conftest import Data, records, write_csv
@@ -802,3 +803,60 @@ def test_dates_come_from_resolved_filters_only(data):
     assert metrics.Filters().resolve(conn).dates == metrics.Dates(
         as_of=D(2025, 5, 20), date_from=D(2025, 3, 1), date_to=D(2025, 5, 20), history_from=D(2025, 3, 1)
     )
+
+
+def test_the_mentioned_dimensions_name_each_input_once_and_feed_both_filters(data):
+    conn = (
+        data.usage("2025-03-03", "a1", count=2)  # Marketing, Consumer: one row for two events
+        .saved("2025-03", "Field", 10, 30, 10, function="Sales", bu="Retail")
+        .event("a1", "validated", "2025-03-05", "Corporate", function="Finance")
+        .baseline("Ops", 5, 100, function="Operations", bu="Shared")
+        .agent("a2", "Legal")  # a catalog owner without a business unit
+        .load()
+    )
+    rows = metrics.query(conn, "dimensions_mentioned", metrics.Filters(), SETTINGS)
+    assert sorted(records(rows, "named_in", "function", "business_unit")) == [
+        ("agents", "Legal", None),
+        ("org_baseline", "Operations", "Shared"),
+        ("replication_events", "Finance", "Corporate"),
+        ("time_saved", "Sales", "Retail"),
+        ("usage_daily", "Marketing", "Consumer"),
+    ]
+    # The catalog's owners are functions to choose from, not business units.
+    assert metrics.functions(conn, metrics.Filters()) == [
+        "Finance",
+        "Legal",
+        "Marketing",
+        "Operations",
+        "Sales",
+    ]
+    assert metrics.business_units(conn, metrics.Filters()) == ["Consumer", "Corporate", "Retail", "Shared"]
+    assert metrics.functions(conn, metrics.Filters(business_units=("Retail",))) == ["Sales"]
+    assert metrics.business_units(conn, metrics.Filters(functions=("Finance", "Legal"))) == ["Corporate"]
+
+
+def test_time_saved_in_range_is_the_selection_s_rows_starting_in_the_range(data):
+    conn = (
+        data.saved("2025-02", "Brand", 10, 30, 10)
+        .saved("2025-03", "Brand", 20, 30, 10)
+        .saved("2025-03", "Brand", 5, 30, 10)
+        .saved("2025-04", "Web", 30, 30, 10)
+        .saved("2025-03", "Field", 40, 30, 10, function="Sales", bu="Retail")
+        .saved("2025-05", "Brand", 50, 30, 10)
+        .load()
+    )
+    march_april = metrics.Filters(
+        as_of=D(2025, 5, 31), date_from=D(2025, 3, 1), date_to=D(2025, 4, 30), functions=("Marketing",)
+    )
+    rows = metrics.query(conn, "time_saved_in_range", march_april, SETTINGS)
+    # February and May start outside the range; Sales is not chosen.
+    assert sorted(records(rows, "team", "period_start", "tasks")) == [
+        ("Brand", pd.Timestamp("2025-03-01"), 5),
+        ("Brand", pd.Timestamp("2025-03-01"), 20),
+        ("Web", pd.Timestamp("2025-04-01"), 30),
+    ]
+    months = metrics.query(conn, "documented_team_months", march_april, SETTINGS)
+    assert sorted(records(months, "business_unit", "team", "month")) == [
+        ("Consumer", "Brand", pd.Timestamp("2025-03-01")),
+        ("Consumer", "Web", pd.Timestamp("2025-04-01")),
+    ]
