@@ -201,3 +201,16 @@ def test_a_file_using_a_parameter_it_does_not_declare_fails_naming_it(conn):
         match=r"metrics/x\.sql declares parameters that no filter or setting provides: as_off",
     ):
         metrics.bind("metrics/x.sql", frozenset({"as_of", "as_off"}), {"as_of": None})
+
+
+def test_an_unknown_file_fails_naming_it():
+    with pytest.raises(store.StoreError, match=r"No SQL file is named no_such_model\.sql"):
+        metrics.render("no_such_model")
+    with pytest.raises(store.StoreError, match=r"No SQL file is named usage\.sql\.sql"):
+        store.sql_text("usage.sql.sql")
+
+
+def test_staging_views_and_macros_take_no_parameters():
+    schema_files = store.sql_files("staging") + store.sql_files("macros")
+    assert len(schema_files) == 14
+    assert [name for name in schema_files if metrics.declared_parameters(store.sql_text(name))] == []
