@@ -133,10 +133,10 @@ def net_output_teams(
     teams["capacity_hours"] = teams["headcount"] * hours_per_fte_month
     teams["net_output_uplift"] = teams["hours_saved"] / teams["capacity_hours"]
     # Comparisons with a missing baseline are False, which is what both flags need there.
-    teams["validated_net_output"] = (teams["net_output_uplift"] >= validation_uplift) & (
+    teams["has_validated_net_output"] = (teams["net_output_uplift"] >= validation_uplift) & (
         teams["headcount"] <= teams["baseline_headcount"]
     )
-    teams["grew_headcount"] = teams["headcount"] > teams["baseline_headcount"]
+    teams["has_grown_headcount"] = teams["headcount"] > teams["baseline_headcount"]
     return teams[
         [
             *TEAM,
@@ -146,8 +146,8 @@ def net_output_teams(
             "headcount",
             "capacity_hours",
             "net_output_uplift",
-            "validated_net_output",
-            "grew_headcount",
+            "has_validated_net_output",
+            "has_grown_headcount",
         ]
     ]
 

@@ -134,16 +134,12 @@ def big_rollup(rollup_events: int, data: Path, sample_folder: Path) -> dict:
         copies = max(1, round(rollup_events / base_tasks / 4))
         scale = max(1, round(rollup_events / (base_tasks * copies)))  # whole, so money stays exact
         conn.execute("begin transaction")
+        copied = {"team": "team || ' ' || copy"} | {
+            name: name for name in store.USAGE_ROLLUP_KEYS if name != "team"
+        }
+        columns = ", ".join(copied.get(name, f"{name} * $scale") for name, _ in store.USAGE_ROLLUP_COLUMNS)
         conn.execute(
-            """
-            insert into usage_daily
-            select day, function, business_unit, team || ' ' || copy, agent_id, task_type,
-                   tasks * $scale, completed * $scale, escalated * $scale, failed * $scale,
-                   correct * $scale, incorrect * $scale, api_calls * $scale, input_tokens * $scale,
-                   output_tokens * $scale, cost_usd * $scale, latency_ms_sum * $scale, latency_count * $scale,
-                   estimated_cost_usd * $scale
-            from usage_daily, range(1, $copies + 1) as copies(copy)
-            """,
+            f"insert into usage_daily select {columns} from usage_daily, range(1, $copies + 1) as copies(copy)",
             {"scale": scale, "copies": copies},
         )
         conn.execute("commit")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import fnmatch
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from offload_metrics import config, definitions, report
+from offload_metrics import config, definitions, metrics, report, store
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "metrics.md"
 IDENTIFIERS = {"function", "business_unit", "team", "month", "agent_id"}
@@ -37,7 +41,12 @@ def test_the_docs_list_every_setting_with_its_default():
     ],
 )
 def test_every_number_in_the_report_has_a_definition(keys, family):
-    missing = [key for key in keys if key not in IDENTIFIERS and not definitions.lookup(key, family)]
+    internal = {public: name for name, public in report.PUBLIC_NAMES.items()}
+    missing = [
+        key
+        for key in keys
+        if key not in IDENTIFIERS and not definitions.lookup(internal.get(key, key), family)
+    ]
     assert missing == []
 
 
@@ -112,3 +121,96 @@ def test_write_replaces_only_the_generated_part(tmp_path):
     assert text.endswith(f"{definitions.DOCS_END}\nAfter.\n")
     assert "stale words" not in text
     assert "### `usage.sql`" in text
+
+
+def test_every_sql_file_is_documented():
+    assert sorted(f"{name}.sql" for name in definitions.FAMILIES) == store.sql_files()
+
+
+def test_the_sql_files_sit_in_their_layers():
+    paths = store.sql_paths()
+    assert {path.split("/")[0] for path in paths.values()} == set(store.SQL_LAYERS)
+    assert all(paths[name] == f"staging/{name}" for name in paths if name.startswith("stg_"))
+    assert all(paths[name] == f"macros/{name}" for name in paths if name.startswith("macro_"))
+    assert paths["rollup_usage_daily.sql"] == "rollup/rollup_usage_daily.sql"
+    assert paths["time_saved_in_range.sql"] == "intermediate/time_saved_in_range.sql"
+    assert paths["usage.sql"] == "metrics/usage.sql"
+
+
+def test_the_package_data_ships_every_sql_file_in_its_layer():
+    """setuptools' package-data globs do not cross folders: each layer's files must match one."""
+    pyproject = tomllib.loads((DOCS.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = [
+        pattern.split("/") for pattern in pyproject["tool"]["setuptools"]["package-data"]["offload_metrics"]
+    ]
+
+    def shipped(path: list[str]) -> bool:
+        return any(
+            len(pattern) == len(path) and all(map(fnmatch.fnmatchcase, path, pattern)) for pattern in patterns
+        )
+
+    assert [path for path in store.sql_paths().values() if not shipped(["sql", *path.split("/")])] == []
+
+
+# Only this test reads parameters out of the SQL text, to check each file's declaration against it.
+USED_PARAMETER = re.compile(r"\$(\w+)")
+
+
+def _used(sql: str) -> set[str]:
+    return set(USED_PARAMETER.findall(re.sub(r"--[^\n]*", "", sql)))
+
+
+@pytest.mark.parametrize("file", store.sql_files())
+def test_each_file_declares_the_parameters_its_own_text_uses(file):
+    text = store.sql_text(file)
+    assert sorted(metrics.declared_parameters(text)) == sorted(_used(text))
+    assert list(metrics.declared_parameters(text)) == sorted(metrics.declared_parameters(text))
+
+
+@pytest.mark.parametrize("family", QUERIES)
+def test_a_query_runs_with_exactly_the_parameters_of_the_files_it_includes(family):
+    by = metrics.DIMENSIONS.get(family, (None,))[1:2] or ()
+    assert metrics.query_parameters(family) == _used(metrics.render(family, tuple(by)))
+    assert metrics.query_parameters(family) <= set(metrics.parameters(metrics.Filters(), config.Settings()))
+
+
+def test_the_declared_parameters_are_read_from_the_header_only():
+    text = "-- Definition: x.\n-- Parameters: as_of, date_to\n-- Grain: one row.\nselect $as_of, $date_to\n-- Parameters: late\n"
+    assert metrics.declared_parameters(text) == ("as_of", "date_to")
+    assert [entry.name for entry in definitions.parse(text, "x.sql")] == ["Definition", "Grain"]
+    assert metrics.declared_parameters("select 1\n") == ()
+
+
+def test_a_file_using_a_parameter_it_does_not_declare_fails_naming_it(conn):
+    values = metrics.bind(
+        "metrics/x.sql", frozenset({"as_of"}), {"as_of": dt.date(2025, 3, 31), "date_to": None}
+    )
+    assert values == {"as_of": dt.date(2025, 3, 31)}
+    with pytest.raises(metrics.QueryError, match=r"metrics/x.sql .*declares the parameters as_of .*date_to"):
+        metrics.execute(conn, "metrics/x.sql", "select $as_of, $date_to", values)
+    with pytest.raises(
+        metrics.QueryError, match=r"metrics/x.sql .*declares the parameters as_of on its.*Expected 0"
+    ):
+        metrics.execute(conn, "metrics/x.sql", "select 1", values)
+    # A parameter used and declared runs; one declared that nothing provides is refused before running.
+    assert metrics.execute(conn, "metrics/x.sql", "select $as_of", values).fetchall() == [
+        (dt.date(2025, 3, 31),)
+    ]
+    with pytest.raises(
+        metrics.QueryError,
+        match=r"metrics/x\.sql declares parameters that no filter or setting provides: as_off",
+    ):
+        metrics.bind("metrics/x.sql", frozenset({"as_of", "as_off"}), {"as_of": None})
+
+
+def test_an_unknown_file_fails_naming_it():
+    with pytest.raises(store.StoreError, match=r"No SQL file is named no_such_model\.sql"):
+        metrics.render("no_such_model")
+    with pytest.raises(store.StoreError, match=r"No SQL file is named usage\.sql\.sql"):
+        store.sql_text("usage.sql.sql")
+
+
+def test_staging_views_and_macros_take_no_parameters():
+    schema_files = store.sql_files("staging") + store.sql_files("macros")
+    assert len(schema_files) == 14
+    assert [name for name in schema_files if metrics.declared_parameters(store.sql_text(name))] == []

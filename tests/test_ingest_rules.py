@@ -9,10 +9,7 @@ from offload_metrics.ingest import rules as ingest_rules
 def test_a_row_rule_names_columns_whole():
     rule = schema.RowRule("minutes_per_task", "minutes_per_task <= baseline_minutes_per_task", "x")
     values = {"minutes_per_task": "m", "baseline_minutes_per_task": "b", "period_start": "s"}
-    assert (
-        ingest_rules.row_rule_sql(schema.TimeSaved, rule, values)
-        == "(b is not null and m is not null and not (m <= b))"
-    )
+    assert ingest_rules.row_rule_sql(rule, values) == "(b is not null and m is not null and not (m <= b))"
 
 
 def test_a_bounds_reason_names_the_settings():

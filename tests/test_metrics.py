@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
 from conftest import Data, records, write_csv
@@ -174,8 +175,8 @@ def test_net_output_per_team_month(data):
         "headcount",
         "capacity_hours",
         "net_output_uplift",
-        "validated_net_output",
-        "grew_headcount",
+        "has_validated_net_output",
+        "has_grown_headcount",
     ) == [
         ("Grew", 330.0, 330.0, 6, 960.0, 0.34375, False, True),
         ("NoBaseline", 256.0, 256.0, 4, 640.0, 0.4, False, False),
@@ -194,7 +195,7 @@ def test_net_output_uplift_at_the_validation_bound(data):
     # 240 h over 5 x 160 = 800 h is exactly 0.30.
     conn = data.baseline("Edge", headcount=5, routine=500).saved("2025-03", "Edge", 240, 60, 0).load()
     frame = metrics.net_output_teams(conn, metrics.Filters(), SETTINGS)
-    assert records(frame, "net_output_uplift", "validated_net_output") == [(0.3, True)]
+    assert records(frame, "net_output_uplift", "has_validated_net_output") == [(0.3, True)]
 
 
 # --- adoption ------------------------------------------------------------------------------------
@@ -271,7 +272,7 @@ def test_scale_and_a_fast_trajectory(data):
     org = metrics.adoption_org(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)
     # Two functions at >= 0.40 first in May (B 0.40, C 0.41); in April only C is near (0.39).
     at_scale = {
-        row.month.strftime("%Y-%m"): (row.functions_at_scale, row.at_scale) for row in org.itertuples()
+        row.month.strftime("%Y-%m"): (row.functions_at_scale, row.is_at_scale) for row in org.itertuples()
     }
     assert at_scale["2025-04"] == (0, False)
     assert at_scale["2025-05"] == (2, True)
@@ -280,7 +281,11 @@ def test_scale_and_a_fast_trajectory(data):
     # June: (350 + 450 + 500) / 3000 = 0.4333 organisation share; first validated 2024-01: 17 months to
     # 2025-06 and 16 to the first month at scale, 2025-05.
     assert program["offloaded_share"] == pytest.approx(1300 / 3000)
-    assert (program["phase"], program["functions_at_scale"], program["at_scale"]) == ("acceleration", 2, True)
+    assert (program["phase"], program["functions_at_scale"], program["is_at_scale"]) == (
+        "acceleration",
+        2,
+        True,
+    )
     assert (program["months_since_first_deployment"], program["time_to_scale_months"]) == (17, 16)
     assert program["trajectory"] == "fast"
 
@@ -314,7 +319,7 @@ def test_trajectory_before_scale(data, first_validated, delegated, months_since,
         .load()
     )
     program = metrics.program(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)
-    assert (program["months_since_first_deployment"], program["at_scale"], program["trajectory"]) == (
+    assert (program["months_since_first_deployment"], program["is_at_scale"], program["trajectory"]) == (
         months_since,
         False,
         trajectory,
@@ -355,7 +360,7 @@ def test_replication_per_agent(data):
             row.first_replicated_on,
             row.replication_days,
             row.replications,
-            row.days_waiting,
+            row.waiting_days,
         )
         for row in frame.astype(object).where(frame.notna(), None).itertuples()
     ]
@@ -553,7 +558,7 @@ def test_a_value_exactly_on_a_threshold_counts_despite_floating_point(data):
     )
     teams = metrics.net_output_teams(conn, metrics.Filters(), SETTINGS)
     edge = teams[teams["team"] == "Edge"]
-    assert records(edge, "validated_net_output") == [(True,)]
+    assert records(edge, "has_validated_net_output") == [(True,)]
     assert edge["net_output_uplift"].iloc[0] < 0.3
     cascade = metrics.cascade(conn, metrics.Filters(), SETTINGS)
     thin = cascade[cascade["function"] == "Thin"]
@@ -798,3 +803,60 @@ def test_dates_come_from_resolved_filters_only(data):
     assert metrics.Filters().resolve(conn).dates == metrics.Dates(
         as_of=D(2025, 5, 20), date_from=D(2025, 3, 1), date_to=D(2025, 5, 20), history_from=D(2025, 3, 1)
     )
+
+
+def test_the_mentioned_dimensions_name_each_input_once_and_feed_both_filters(data):
+    conn = (
+        data.usage("2025-03-03", "a1", count=2)  # Marketing, Consumer: one row for two events
+        .saved("2025-03", "Field", 10, 30, 10, function="Sales", bu="Retail")
+        .event("a1", "validated", "2025-03-05", "Corporate", function="Finance")
+        .baseline("Ops", 5, 100, function="Operations", bu="Shared")
+        .agent("a2", "Legal")  # a catalog owner without a business unit
+        .load()
+    )
+    rows = metrics.query(conn, "dimensions_mentioned", metrics.Filters(), SETTINGS)
+    assert sorted(records(rows, "named_in", "function", "business_unit")) == [
+        ("agents", "Legal", None),
+        ("org_baseline", "Operations", "Shared"),
+        ("replication_events", "Finance", "Corporate"),
+        ("time_saved", "Sales", "Retail"),
+        ("usage_daily", "Marketing", "Consumer"),
+    ]
+    # The catalog's owners are functions to choose from, not business units.
+    assert metrics.functions(conn, metrics.Filters()) == [
+        "Finance",
+        "Legal",
+        "Marketing",
+        "Operations",
+        "Sales",
+    ]
+    assert metrics.business_units(conn, metrics.Filters()) == ["Consumer", "Corporate", "Retail", "Shared"]
+    assert metrics.functions(conn, metrics.Filters(business_units=("Retail",))) == ["Sales"]
+    assert metrics.business_units(conn, metrics.Filters(functions=("Finance", "Legal"))) == ["Corporate"]
+
+
+def test_time_saved_in_range_is_the_selection_s_rows_starting_in_the_range(data):
+    conn = (
+        data.saved("2025-02", "Brand", 10, 30, 10)
+        .saved("2025-03", "Brand", 20, 30, 10)
+        .saved("2025-03", "Brand", 5, 30, 10)
+        .saved("2025-04", "Web", 30, 30, 10)
+        .saved("2025-03", "Field", 40, 30, 10, function="Sales", bu="Retail")
+        .saved("2025-05", "Brand", 50, 30, 10)
+        .load()
+    )
+    march_april = metrics.Filters(
+        as_of=D(2025, 5, 31), date_from=D(2025, 3, 1), date_to=D(2025, 4, 30), functions=("Marketing",)
+    )
+    rows = metrics.query(conn, "time_saved_in_range", march_april, SETTINGS)
+    # February and May start outside the range; Sales is not chosen.
+    assert sorted(records(rows, "team", "period_start", "tasks")) == [
+        ("Brand", pd.Timestamp("2025-03-01"), 5),
+        ("Brand", pd.Timestamp("2025-03-01"), 20),
+        ("Web", pd.Timestamp("2025-04-01"), 30),
+    ]
+    months = metrics.query(conn, "documented_team_months", march_april, SETTINGS)
+    assert sorted(records(months, "business_unit", "team", "month")) == [
+        ("Consumer", "Brand", pd.Timestamp("2025-03-01")),
+        ("Consumer", "Web", pd.Timestamp("2025-04-01")),
+    ]

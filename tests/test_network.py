@@ -323,7 +323,7 @@ def test_replication_along_ties_against_chance(data, tmp_path):
     conn = spread_organisation(data, tmp_path, agents=5)
     settings = Settings.model_validate({"network": {"permutations": 40_000}})
     spread = network.replication_spread(conn, metrics.Filters(), settings)
-    assert records(spread, "agent_id", "business_unit", "replication_days", "tie_hours", "tied", "candidates",
+    assert records(spread, "agent_id", "business_unit", "replication_days", "tie_hours", "is_tied", "candidates",
                    "tied_candidates") == [
         (f"a{number}", "Near", 10 + number, 6.0, True, 2, 1) for number in range(5)
     ]  # fmt: skip

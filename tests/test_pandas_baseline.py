@@ -203,8 +203,8 @@ NET_OUTPUT_COLUMNS = (
     "headcount",
     "capacity_hours",
     "net_output_uplift",
-    "validated_net_output",
-    "grew_headcount",
+    "has_validated_net_output",
+    "has_grown_headcount",
 )
 
 

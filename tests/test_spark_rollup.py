@@ -29,10 +29,8 @@ MESSY = Path(__file__).parent / "pinned" / "messy"
 USAGE_FILES = ("usage_events_1.csv.gz", "usage_events_2.csv.gz")
 OTHER_FILES = ("org_baseline.csv", "agents.csv", "time_saved.csv", "replication_events.csv")
 CLI = shutil.which("offload-metrics") or str(Path(sys.executable).with_name("offload-metrics"))
-ROLLUP_SUMS = (
-    "day, function, business_unit, team, agent_id, task_type, sum(tasks), sum(completed), sum(escalated), "
-    "sum(failed), sum(correct), sum(incorrect), sum(api_calls), sum(input_tokens), sum(output_tokens), "
-    "sum(cost_usd), sum(latency_ms_sum), sum(latency_count), sum(estimated_cost_usd)"
+ROLLUP_SUMS = ", ".join(
+    name if name in store.USAGE_ROLLUP_KEYS else f"sum({name})" for name, _ in store.USAGE_ROLLUP_COLUMNS
 )
 
 

@@ -44,6 +44,34 @@ def test_tables_are_derived_from_the_contract(conn):
     }
 
 
+def test_the_usage_rollup_table_and_its_sql_have_the_listed_columns_in_order(conn):
+    listed = list(store.USAGE_ROLLUP_COLUMNS)
+    assert [(row[0], row[1]) for row in conn.execute("describe usage_daily").fetchall()] == listed
+    selected = conn.execute(
+        f"select * from ({store.sql_text('rollup_usage_daily.sql')}) limit 0", {"load_id": 0}
+    )
+    assert [column[0] for column in selected.description] == [name for name, _ in store.USAGE_ROLLUP_COLUMNS]
+    assert store.USAGE_ROLLUP_KEYS == ("day", "function", "business_unit", "team", "agent_id", "task_type")
+
+
+def test_compaction_folds_the_rollup_to_one_row_per_key_without_changing_a_sum(conn, tmp_path):
+    rows = [
+        example("usage_events", event_id="e1", cost_usd="0.10", latency_ms=100),
+        example("usage_events", event_id="e2", cost_usd="0.25", latency_ms=None, review=None),
+    ]
+    for index, row in enumerate(rows):
+        ingest.load_file(conn, write_csv(tmp_path / f"usage_{index}.csv", [row]))
+    assert conn.execute("select count(*) from usage_daily").fetchone() == (2,)
+    with store.transaction(conn):
+        store._compact_usage_rollup(conn)
+    # Two events of one key: 2 tasks, both completed and one reviewed correct, 4 + 4 API calls,
+    # 3200 + 3200 and 850 + 850 tokens, $0.35, one latency of 100 ms.
+    assert conn.execute(
+        "select tasks, completed, escalated, failed, correct, incorrect, api_calls, input_tokens, output_tokens, "
+        "cost_usd, latency_ms_sum, latency_count, estimated_cost_usd from usage_daily"
+    ).fetchall() == [(2, 2, 0, 0, 1, 0, 8, 6400, 1700, Decimal("0.35"), 100, 1, 0)]
+
+
 def test_opening_again_keeps_the_schema_version_and_the_data(db_path, tmp_path):
     with store.connect(db_path) as connection:
         ingest.load_file(connection, write_csv(tmp_path / "a.csv", [example("agents")]))

@@ -211,13 +211,13 @@ def waiting_for_copy(
 ) -> list[Alert]:
     """Validated agents that no other business unit has copied after more than waiting_days days."""
     replication = metrics.replication(conn, filters, settings)
-    waiting = replication[replication["days_waiting"] > settings.alerts.waiting_days]
+    waiting = replication[replication["waiting_days"] > settings.alerts.waiting_days]
     return [
         Alert(
             "waiting_for_copy",
             "info",
             row.agent_id,
-            f"{row.agent_id} has waited {display.plural(int(row.days_waiting), 'day')} for a first copy "
+            f"{row.agent_id} has waited {display.plural(int(row.waiting_days), 'day')} for a first copy "
             f"since its validation in {row.pilot_unit}",
             PAGES["replication"],
             {
@@ -225,10 +225,10 @@ def waiting_for_copy(
                 "function": row.function,
                 "pilot_unit": row.pilot_unit,
                 "validated_on": f"{pd.Timestamp(row.validated_on):%Y-%m-%d}",
-                "days_waiting": int(row.days_waiting),
+                "days_waiting": int(row.waiting_days),
             },
         )
-        for row in waiting.sort_values("days_waiting", ascending=False).itertuples(index=False)
+        for row in waiting.sort_values("waiting_days", ascending=False).itertuples(index=False)
     ]
 
 
@@ -243,7 +243,7 @@ def grew_without_uplift(
     teams = metrics.net_output_teams(conn, month, settings)
     bar = settings.net_output.validation_uplift
     grown = teams[
-        teams["grew_headcount"] & ~(teams["net_output_uplift"].fillna(0) >= bar - metrics.TOLERANCE)
+        teams["has_grown_headcount"] & ~(teams["net_output_uplift"].fillna(0) >= bar - metrics.TOLERANCE)
     ]
     return [
         Alert(

@@ -2,7 +2,8 @@
 
 docs/metrics.md carries the same words (a test keeps them equal) and the dashboard shows them on
 hover. A header is the file's leading comment: `-- Definition: ...` for the family, then one
-`-- name: ...` line per metric, continued on lines that do not start a new name.
+`-- name: ...` line per metric, continued on lines that do not start a new name; its
+`-- Parameters: ...` line declares the values the file runs with (metrics.declared_parameters).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ FAMILIES = (
     "replication_deployments", "collaboration_ties", "network_nodes",
     "pilot_teams", "task_pain", "appetite_measured", "grassroots", "finance", "finance_summary", "finance_trend",
     "agents", "catalog", "functions",
-    "business_units", "data_range", "usage_selected", "time_saved_selected", "macro_adoption_phase", "macro_chosen",
-    "stg_usage_daily", "stg_time_saved", "stg_team_ties", "stg_collaboration_viva", "stg_team_collaboration",
-    "rollup_usage_daily", "rollup_usage_daily_compact", "rollup_reviews",
+    "business_units", "data_range", "dimensions_mentioned", "usage_selected", "time_saved_selected",
+    "time_saved_in_range", "documented_team_months", "macro_adoption_phase", "macro_chosen",
+    "stg_usage_daily", "stg_time_saved", "stg_agents", "stg_org_baseline", "stg_replication_events", "stg_team_ties", "stg_collaboration_viva", "stg_team_collaboration",
+    "rollup_usage_daily", "rollup_reviews",
     # Finance on vendor bills, and estimated time saved.
     "reconciliation", "reconciliation_summary", "reconciliation_accounts", "vendor_unassigned", "estimates",
     "estimates_summary", "coverage", "vendor_costs_selected", "usage_function_months", "vendor_function_months", "stg_vendor_costs", "stg_vendor_unassigned",
@@ -53,6 +55,9 @@ def parse(text: str, file: str) -> list[Definition]:
     for line in text.splitlines():
         if not line.startswith("--"):
             break
+        if line.startswith("-- Parameters:"):
+            # What the file runs with (metrics.declared_parameters), not a definition.
+            continue
         body = line[2:].strip()
         # An entry starts at "-- name: "; an indented line ("--   ...") always continues the last one.
         match = _ENTRY.match(body) if line.startswith("-- ") and not line.startswith("--  ") else None

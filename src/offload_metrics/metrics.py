@@ -34,9 +34,9 @@ DIMENSIONS = {
     "savings_side_by_side": ("organisation", "function"),
 }
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-_PARAMETER = re.compile(r"\$(\w+)")
-_COMMENT = re.compile(r"--[^\n]*")
 _HEADER = re.compile(r"\A(?:--[^\n]*\n)+")
+# A file's header declares the $parameters its own text uses; those of the files it includes add up.
+PARAMETERS_LINE = re.compile(r"^-- Parameters: (.*)$", re.MULTILINE)
 # Shares and rates are ratios of floating-point sums: a value that is exactly on a threshold on paper
 # (0.30, 0.15, 0.5) can land a rounding step below it. Every threshold comparison allows this much.
 TOLERANCE = 1e-9
@@ -46,6 +46,10 @@ DATE_PARAMETERS = {"as_of", "date_from", "date_to", "history_from"}
 
 class FilterError(ValueError):
     """Filters that select nothing sensible (a range that ends before it starts)."""
+
+
+class QueryError(ValueError):
+    """A SQL file whose declared parameters are not the ones its text uses, or not known values."""
 
 
 class Dates(typing.NamedTuple):
@@ -182,6 +186,21 @@ def render(name: str, dimensions: tuple[str, ...] = ()) -> str:
     return _PLACEHOLDER.sub(fill, text)
 
 
+def declared_parameters(text: str) -> tuple[str, ...]:
+    """The parameters a SQL text's header declares on its `-- Parameters:` line; none without one."""
+    header = _HEADER.match(text)
+    found = PARAMETERS_LINE.findall(header.group(0)) if header else []
+    return tuple(name.strip() for line in found for name in line.split(",") if name.strip())
+
+
+@functools.cache
+def query_parameters(name: str) -> frozenset[str]:
+    """The parameters a metric file runs with: its own declared ones and those of every file it includes."""
+    text = store.sql_text(f"{name}.sql")
+    included = {slot for slot in _PLACEHOLDER.findall(_HEADER.sub("", text)) if slot != "dimensions"}
+    return frozenset(declared_parameters(text)).union(*(query_parameters(slot) for slot in included))
+
+
 def parameters(filters: Filters, settings: Settings) -> dict[str, object]:
     """Every value a metric file may refer to, by its $name."""
     gates, adoption = settings.gates, settings.adoption
@@ -219,6 +238,37 @@ def parameters(filters: Filters, settings: Settings) -> dict[str, object]:
     }
 
 
+def bind(file: str, declared: frozenset[str], known: dict[str, object]) -> dict[str, object]:
+    """The values of a file's declared parameters, out of every value a metric file may refer to."""
+    unknown = sorted(declared - known.keys())
+    if unknown:
+        raise QueryError(
+            f"{file} declares parameters that no filter or setting provides: {', '.join(unknown)}."
+        )
+    return {key: known[key] for key in sorted(declared)}
+
+
+# DuckDB's words when the values passed are not the parameters a statement uses.
+_PARAMETER_MISMATCH = ("Values were not provided", "excess parameters", "Parameter/argument count mismatch")
+
+
+def execute(
+    conn: duckdb.DuckDBPyConnection, file: str, sql: str, values: dict[str, object]
+) -> duckdb.DuckDBPyConnection:
+    """Run a SQL file's text with the values of its declared parameters; a file whose text uses other
+    parameters than it declares fails naming the file and the parameters."""
+    try:
+        return conn.execute(sql, values)
+    except (duckdb.InvalidInputException, duckdb.BinderException) as error:
+        if not any(words in str(error) for words in _PARAMETER_MISMATCH):
+            raise
+        declared = ", ".join(values) or "none"
+        raise QueryError(
+            f"{file} (with the files it includes) declares the parameters {declared} on its "
+            f"'-- Parameters:' lines, which are not the ones its SQL uses: {error}"
+        ) from error
+
+
 def query(
     conn: duckdb.DuckDBPyConnection,
     name: str,
@@ -230,11 +280,11 @@ def query(
 ) -> pd.DataFrame:
     """Run one metric file with the values it refers to, as parameters."""
     sql = render(name, tuple(dimensions))
-    used = set(_PARAMETER.findall(_COMMENT.sub("", sql)))
-    if used & DATE_PARAMETERS:
+    declared = query_parameters(name)
+    if declared & DATE_PARAMETERS:
         filters = filters.resolve(conn)
-    values = {key: value for key, value in parameters(filters, settings).items() if key in used}
-    result = conn.execute(sql, values)
+    file = store.sql_paths()[f"{name}.sql"]
+    result = execute(conn, file, sql, bind(file, declared, parameters(filters, settings)))
     if exact:
         rows = result.fetchall()
         return pd.DataFrame(rows, columns=[column[0] for column in result.description], dtype=object)
@@ -489,14 +539,14 @@ def replication_backlog(replication_frame: pd.DataFrame) -> pd.DataFrame:
     """The agents of a replication() result validated in the range and not yet replicated, longest
     waiting first."""
     waiting = replication_frame[
-        replication_frame["in_range"] & replication_frame["first_replicated_on"].isna()
+        replication_frame["is_in_range"] & replication_frame["first_replicated_on"].isna()
     ]
-    return waiting.sort_values("days_waiting", ascending=False).reset_index(drop=True)
+    return waiting.sort_values("waiting_days", ascending=False).reset_index(drop=True)
 
 
 def in_range(monthly_frame: pd.DataFrame) -> pd.DataFrame:
     """The months of an adoption() or adoption_org() result within [from, to]."""
-    return monthly_frame[monthly_frame["in_range"]].reset_index(drop=True)
+    return monthly_frame[monthly_frame["is_in_range"]].reset_index(drop=True)
 
 
 def in_plateau(cascade_frame: pd.DataFrame) -> pd.DataFrame:
@@ -561,7 +611,7 @@ def validated_catalog(catalog_frame: pd.DataFrame) -> pd.DataFrame:
     """The agents of a catalog() result that a pilot team validated: the ones to replicate. An agent
     without an accepted catalog row is named "no catalog entry" rather than left out."""
     validated = catalog_frame[catalog_frame["is_validated"]].reset_index(drop=True)
-    validated["name"] = validated["name"].astype(object).where(validated["in_catalog"], NO_CATALOG_ENTRY)
+    validated["name"] = validated["name"].astype(object).where(validated["is_in_catalog"], NO_CATALOG_ENTRY)
     return validated
 
 

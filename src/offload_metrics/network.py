@@ -56,7 +56,7 @@ DEFINITIONS = {
     "(the sum of the three weights), for each team without validated Net Output in any month up to as_of and "
     "without a validated agent; seed_rank 1 is the best place for the next agent.",
     "appetite": "the function's appetite for risk: (1 - measured_appetite_weight) x stated + "
-    "measured_appetite_weight x measured, where measured = the fastest function's days_to_validation / this "
+    "measured_appetite_weight x measured, where measured = the fastest function's time_to_validation_days / this "
     "function's (each at least 1 day); the stated appetite (network.appetite, else network.default_appetite) "
     "alone where nothing is measured.",
     "pain": "(routine_hours_per_head / its largest over all teams + top_task_minutes / its largest) / 2, a "
@@ -285,7 +285,7 @@ def function_appetite(
     whole = _whole_organisation(filters, conn)
     measured = metrics.query(conn, "appetite_measured", whole, settings)
     names = sorted(set(metrics.functions(conn, whole)) | set(measured["function"]))
-    days = measured.set_index("function")["days_to_validation"]
+    days = measured.set_index("function")["time_to_validation_days"]
     # Without any measured function no took is known, so fastest is never compared.
     fastest = max(float(days.min()), 1.0) if len(days) else math.inf
     weight = settings.network.measured_appetite_weight
@@ -298,19 +298,19 @@ def function_appetite(
             {
                 "function": function,
                 "stated_appetite": stated,
-                "days_to_validation": took,
+                "time_to_validation_days": took,
                 "measured_appetite": share,
                 "appetite": stated if share is None else (1 - weight) * stated + weight * share,
                 "is_fastest": took is not None and max(took, 1.0) <= fastest,
             }
         )
-    return pd.DataFrame(rows, columns=["function", "stated_appetite", "days_to_validation", "measured_appetite",
+    return pd.DataFrame(rows, columns=["function", "stated_appetite", "time_to_validation_days", "measured_appetite",
                                        "appetite", "is_fastest"])  # fmt: skip
 
 
 def _appetite_words(row) -> str:
-    if row.days_to_validation is not None and not _missing(row.days_to_validation):
-        days = f"{row.days_to_validation:.0f} days from first use to validation"
+    if row.time_to_validation_days is not None and not _missing(row.time_to_validation_days):
+        days = f"{row.time_to_validation_days:.0f} days from first use to validation"
         if row.is_fastest:
             return f"{row.function} validates fastest ({days})"
         return f"{row.function} validates in {days}"
@@ -344,7 +344,7 @@ def seed_candidates(
     months = metrics.net_output_teams(conn, history, settings)
     validated = {
         (row.business_unit, row.team)
-        for row in months[months["validated_net_output"].fillna(False)].itertuples()
+        for row in months[months["has_validated_net_output"].fillna(False)].itertuples()
     }
     pilots = metrics.query(conn, "pilot_teams", whole, settings)
     validated |= set(zip(pilots["business_unit"], pilots["team"], strict=True))
@@ -417,10 +417,10 @@ def grassroots_teams(
     result = []
     for (function, unit, team), group in rows.groupby(["function", "business_unit", "team"], sort=True):
         reasons = []
-        outside = sorted(group.loc[~group["in_catalog"], "agent_id"])
+        outside = sorted(group.loc[~group["is_in_catalog"], "agent_id"])
         if outside:
             reasons.append(f"runs {_and(outside)}, not in the catalog")
-        early = group[group["in_catalog"]]
+        early = group[group["is_in_catalog"]]
         if len(early):
             reached = early["unit_reached_on"].iloc[0]
             when = (
@@ -448,7 +448,7 @@ def grassroots_teams(
 
 SPREAD_COLUMNS = (
     "agent_id", "function", "pilot_unit", "business_unit", "validated_on", "deployed_on", "replication_days",
-    "tie_hours", "tied", "candidates", "tied_candidates",
+    "tie_hours", "is_tied", "candidates", "tied_candidates",
 )  # fmt: skip
 
 
@@ -461,7 +461,7 @@ def replication_spread(
     if rows.empty:
         return pd.DataFrame(columns=list(SPREAD_COLUMNS))
     keys = ["agent_id", "business_unit"]
-    counts = rows.groupby(keys).agg(candidates=("candidate_unit", "size"), tied_candidates=("tied", "sum"))
+    counts = rows.groupby(keys).agg(candidates=("candidate_unit", "size"), tied_candidates=("is_tied", "sum"))
     actual = rows[rows["is_actual"]].set_index(keys).join(counts).reset_index()
     actual["tied_candidates"] = actual["tied_candidates"].astype(int)
     actual = actual.sort_values(["deployed_on", "agent_id", "business_unit"]).reset_index(drop=True)
@@ -486,15 +486,15 @@ def replication_spread_summary(
     rows = metrics.query(conn, "replication_ties", filters, settings)
     spread = replication_spread(conn, filters, settings)
     count = len(spread)
-    along = int(spread["tied"].sum()) if count else 0
+    along = int(spread["is_tied"].sum()) if count else 0
     net = settings.network
     flags = [
-        group["tied"].to_numpy(dtype=np.int64) for _, group in rows.groupby(["agent_id", "business_unit"])
+        group["is_tied"].to_numpy(dtype=np.int64) for _, group in rows.groupby(["agent_id", "business_unit"])
     ]
     expected = float(np.mean([flag.mean() for flag in flags])) if flags else None
     p_value = permutation_p_value(flags, along, net.permutations, net.random_seed) if count else None
     days = spread["replication_days"].astype(float) if count else pd.Series(dtype=float)
-    tied = spread["tied"].astype(bool) if count else pd.Series(dtype=bool)
+    tied = spread["is_tied"].astype(bool) if count else pd.Series(dtype=bool)
     summary = {
         "replications": count,
         "along_ties": along,

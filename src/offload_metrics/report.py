@@ -55,7 +55,16 @@ TEAM_ESTIMATE_KEYS = (
 NETWORK_TEAM_KEYS = tuple(key for key in network.TEAM_COLUMNS if key not in ("x", "y"))
 SEED_KEYS = network.SEED_COLUMNS
 GRASSROOTS_KEYS = network.GRASSROOTS_COLUMNS
-SPREAD_KEYS = network.SPREAD_COLUMNS
+# The report's names of internal columns renamed after it was published (booleans is_ / has_, units
+# last): scripts depend on the report's names, so it keeps them.
+PUBLIC_NAMES = {
+    "is_at_scale": "at_scale",
+    "has_validated_net_output": "validated_net_output",
+    "has_grown_headcount": "grew_headcount",
+    "is_tied": "tied",
+    "waiting_days": "days_waiting",
+}
+SPREAD_KEYS = tuple(PUBLIC_NAMES.get(column, column) for column in network.SPREAD_COLUMNS)
 
 SHARES = {
     "offloaded_share", "escalation_rate", "failure_rate", "automation_rate", "net_output_uplift", "accuracy",
@@ -101,8 +110,13 @@ def value(key: str, raw: object) -> object:
     return raw
 
 
+def _public(row: Mapping[str, object]) -> dict[str, object]:
+    """A result row under the report's names (PUBLIC_NAMES)."""
+    return {PUBLIC_NAMES.get(key, key): item for key, item in row.items()}
+
+
 def _records(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[dict[str, object]]:
-    return [{key: value(key, row.get(key)) for key in keys} for row in frame.to_dict("records")]
+    return [{key: value(key, row.get(key)) for key in keys} for row in map(_public, frame.to_dict("records"))]
 
 
 def _by_function(frame: pd.DataFrame) -> dict[str, dict[str, object]]:
@@ -116,7 +130,7 @@ def org_figures(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, setti
     org_finance = metrics.finance_summary(conn, filters, settings, by=("organisation",), exact=True).to_dict(
         "records"
     )
-    org_values: dict[str, object] = {**program}
+    org_values: dict[str, object] = _public(program)
     org_values.update(org_net[0] if org_net else {})
     org_values.update(org_finance[0] if org_finance else {})
     org_usage = metrics.usage(conn, filters, settings, by=("organisation",), exact=True).to_dict("records")
@@ -243,7 +257,7 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
     teams = metrics.net_output_teams(conn, filters, settings)
     agents = metrics.agents(conn, filters, settings)
     team_rows = _records(teams, TEAM_KEYS)
-    for row, grew in zip(team_rows, teams.get("grew_headcount", []), strict=False):
+    for row, grew in zip(team_rows, teams.get("has_grown_headcount", []), strict=False):
         row["validated_net_output"] = bool(row["validated_net_output"])
         row["grew_headcount"] = bool(grew)
     return {
@@ -253,7 +267,7 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
         "filters": {"functions": list(filters.functions), "business_units": list(filters.business_units)},
         "org": org,
         "functions": rows,
-        "adoption": _records(adoption[adoption["in_range"]], ADOPTION_KEYS),
+        "adoption": _records(adoption[adoption["is_in_range"]], ADOPTION_KEYS),
         "teams": team_rows,
         "agents": _records(agents, AGENT_KEYS + AGENT_EXTRA_KEYS),
         "data_quality": metrics.data_quality(conn),

@@ -1,7 +1,7 @@
 """The usage rollup on Apache Spark: validate, deduplicate and roll up events where they live.
 
 The same rules as DuckDB's ingest (rules.py, compiled here to Spark SQL), the same dedup rule
-(rules.dedup_sql, SQL both engines run) and the same rollup statement (sql/rollup_usage_daily.sql,
+(rules.dedup_sql, SQL both engines run) and the same rollup statement (sql/rollup/rollup_usage_daily.sql,
 run by Spark as it is, less its INSERT target). The result is a rollup folder (rollup_folder.py)
 that `offload-metrics ingest DIR` loads as usage.
 """
@@ -222,7 +222,7 @@ def _breaches(
         if conditions:
             found.append((ruled.name, " or ".join(condition for condition, _ in conditions), conditions))
     for rule in model.row_rules:
-        breach = f"coalesce({ingest_rules.row_rule_sql(model, rule, values)}, false)"
+        breach = f"coalesce({ingest_rules.row_rule_sql(rule, values)}, false)"
         found.append((rule.column, breach, [(breach, rules.row_rule_text(rule))]))
     return found
 
@@ -308,7 +308,7 @@ def _spark_type(column: schema.Column) -> str:
 
 
 def rollup_select_sql() -> str:
-    """sql/rollup_usage_daily.sql, the query each DuckDB load inserts into usage_daily, for Spark.
+    """sql/rollup/rollup_usage_daily.sql, the query each DuckDB load inserts into usage_daily, for Spark.
 
     One statement, two engines: DuckDB runs the file inside each load; Spark runs this over a view
     usage_events of the accepted events (all in load 1)."""

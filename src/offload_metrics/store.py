@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
@@ -36,6 +37,9 @@ LOAD_COLUMNS = ("load_id INTEGER NOT NULL", "_ordinal BIGINT", "_problems UBIGIN
 KEY_HASH_CHECK = "key_hash_check"
 KEY_HASH_PROBE = "offload-metrics key hash"
 
+# The usage rollup's columns, listed here only: the table, the rollup folder's Parquet, Spark's output,
+# compaction and the inserts that apply reviews or unload a load all follow this list, and
+# sql/rollup/rollup_usage_daily.sql computes them in this order (a test holds it to that).
 USAGE_ROLLUP_COLUMNS = (
     ("day", "DATE"),
     ("function", "VARCHAR"),
@@ -396,22 +400,48 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> None:
         create_views(conn)
 
 
+# The SQL files' layers, as folders of sql/: staging views over the input tables and the macros
+# they and every query use (schema objects, kept in step with the code), the usage rollup that
+# DuckDB's ingest and Spark both run, intermediate models other SQL builds on, and the metrics the
+# pages and the report read. A file is named by its name alone, unique across the layers.
+SQL_LAYERS = ("staging", "macros", "rollup", "intermediate", "metrics")
+_SCHEMA_LAYERS = ("macros", "staging")
+
+
+@functools.cache
+def sql_paths() -> dict[str, str]:
+    """Every SQL file shipped in the package, by name ("usage.sql"), with its place ("metrics/usage.sql")."""
+    root = resources.files("offload_metrics").joinpath("sql")
+    paths: dict[str, str] = {}
+    for layer in SQL_LAYERS:
+        for entry in root.joinpath(layer).iterdir():
+            if not entry.name.endswith(".sql"):
+                continue
+            if entry.name in paths:
+                raise StoreError(f"Two SQL files are named {entry.name}: {paths[entry.name]} and {layer}/.")
+            paths[entry.name] = f"{layer}/{entry.name}"
+    return dict(sorted(paths.items()))
+
+
 def sql_text(name: str) -> str:
-    """The text of a SQL file shipped in the package."""
-    return resources.files("offload_metrics").joinpath("sql").joinpath(name).read_text(encoding="utf-8")
-
-
-def sql_files() -> list[str]:
-    return sorted(
-        entry.name
-        for entry in resources.files("offload_metrics").joinpath("sql").iterdir()
-        if entry.name.endswith(".sql")
+    """The text of a SQL file shipped in the package, by its name ("usage.sql") in whichever layer."""
+    if name not in sql_paths():
+        raise StoreError(f"No SQL file is named {name}.")
+    return (
+        resources.files("offload_metrics")
+        .joinpath("sql", *sql_paths()[name].split("/"))
+        .read_text(encoding="utf-8")
     )
+
+
+def sql_files(layer: str | None = None) -> list[str]:
+    """The names of the SQL files, of one layer or of all."""
+    return [name for name, path in sql_paths().items() if layer is None or path.startswith(f"{layer}/")]
 
 
 def _view_files() -> list[str]:
     """Staging views and macros: schema objects every metric query reads, kept in step with the code."""
-    return [name for name in sql_files() if name.startswith(("stg_", "macro_"))]
+    return [name for layer in _SCHEMA_LAYERS for name in sql_files(layer)]
 
 
 def _views_sha256() -> str:
@@ -425,7 +455,7 @@ def create_views(conn: duckdb.DuckDBPyConnection) -> None:
     """(Re)create the staging views so they match this program's SQL files."""
     with transaction(conn):
         for name in _view_files():
-            if name.startswith("macro_"):
+            if name in sql_files("macros"):
                 conn.execute(sql_text(name))
             else:
                 conn.execute(f"create or replace view {name.removesuffix('.sql')} as {sql_text(name)}")
@@ -461,8 +491,16 @@ def fold_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _compact_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
-    """Fold usage_daily to one row per key; a key whose tasks sum to zero (all unloaded) goes."""
-    conn.execute(sql_text("rollup_usage_daily_compact.sql"))
+    """Fold usage_daily to one row per key, every measure summed, so no sum changes; a key whose tasks
+    sum to zero (all unloaded) goes."""
+    keys = ", ".join(USAGE_ROLLUP_KEYS)
+    columns = ", ".join(
+        name if name in USAGE_ROLLUP_KEYS else f"sum({name}) as {name}" for name, _ in USAGE_ROLLUP_COLUMNS
+    )
+    conn.execute(
+        f"create or replace temp table usage_daily_compacted as "
+        f"select {columns} from usage_daily group by {keys}"
+    )
     conn.execute("delete from usage_daily")
     conn.execute("insert into usage_daily select * from usage_daily_compacted where tasks <> 0")
     conn.execute("drop table usage_daily_compacted")

@@ -263,7 +263,7 @@ def blueprint_page(agent: Mapping[str, object], as_of: object) -> str:
 
 def blueprint_text(agent: Mapping[str, object]) -> str:
     """The agent's recipe as written in the catalog, or why there is none."""
-    if agent.get("in_catalog") is False:
+    if agent.get("is_in_catalog") is False:
         return "This agent has no catalog entry, so no blueprint: load its row of the agent catalog."
     blueprint = agent.get("blueprint")
     if display.missing(blueprint) or not str(blueprint).strip():

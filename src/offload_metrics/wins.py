@@ -66,7 +66,7 @@ def teams_validating(
     """Teams whose first month of validated Net Output is in the range."""
     history = dataclasses.replace(filters, date_from=filters.dates.history_from.replace(day=1))
     teams = metrics.net_output_teams(conn, history, settings)
-    validated = teams[teams["validated_net_output"]]
+    validated = teams[teams["has_validated_net_output"]]
     first = validated.groupby(["function", "business_unit", "team"], as_index=False).agg(
         month=("month", "min"), uplift=("net_output_uplift", "first")
     )
@@ -134,7 +134,7 @@ def functions_entering_a_phase(
             if row.phase not in PHASES:
                 continue
             rank = PHASES.index(row.phase)
-            if rank > reached and row.in_range:
+            if rank > reached and row.is_in_range:
                 month = f"{pd.Timestamp(row.month):%Y-%m}"
                 wins.append(
                     Win(

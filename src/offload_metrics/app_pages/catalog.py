@@ -7,8 +7,8 @@ from offload_metrics import display, metrics, summary, ui
 ui.page("Agent catalog", "The catalog needs the agent registry and replication events.")
 
 validated = metrics.validated_catalog(ui.get(metrics.catalog))
-in_range = int(validated["validated_in_range"].fillna(False).sum())
-unlisted = validated[~validated["in_catalog"]]
+in_range = int(validated["is_validated_in_range"].fillna(False).sum())
+unlisted = validated[~validated["is_in_catalog"]]
 st.caption(
     f"{display.plural(len(validated), 'validated agent')} up to as of ({in_range} validated in the chosen months, "
     "as Replication Velocity counts them). Pick one to read and download its blueprint."

@@ -73,7 +73,7 @@ if ui.can_show(*SAVINGS):
                  key="net_output_table")  # fmt: skip
 
 st.subheader(
-    "Validated Net Output: the teams to celebrate", help=ui.help_for("validated_net_output", "net_output")
+    "Validated Net Output: the teams to celebrate", help=ui.help_for("has_validated_net_output", "net_output")
 )
 ui.table(leaderboard, {
     "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
@@ -82,7 +82,7 @@ ui.table(leaderboard, {
 }, family="net_output_summary", key="net_output_leaderboard",
    empty="No team has reached the validation uplift without adding headcount in this range yet.")  # fmt: skip
 
-st.subheader("Teams that grew headcount instead", help=ui.help_for("grew_headcount", "net_output"))
+st.subheader("Teams that grew headcount instead", help=ui.help_for("has_grown_headcount", "net_output"))
 ui.table(grown, {
     "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
     "hours_saved": ("Hours saved", ui.HOURS), "net_output_uplift": ("Uplift", ui.SHARE),

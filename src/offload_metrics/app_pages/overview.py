@@ -30,7 +30,7 @@ with first:
 with second:
     ui.tile("Functions at scale", f"{program['functions_at_scale']} of {len(functions)}", "functions_at_scale",
             "adoption_org", needs=ADOPTION,
-            note="The organisation is at scale" if program["at_scale"] else "Not yet at scale",
+            note="The organisation is at scale" if program["is_at_scale"] else "Not yet at scale",
             change=display.change(display.count, program["functions_at_scale"],
                                   before and before["functions_at_scale"]))  # fmt: skip
 with third:
@@ -102,8 +102,8 @@ with plateau:
 with backlog:
     waiting = metrics.replication_backlog(ui.get(metrics.replication))
     st.markdown(f"**Waiting longest for replication** ({display.plural(len(waiting), 'agent')})",
-                help=ui.help_for("days_waiting", "replication"))  # fmt: skip
-    ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "days_waiting": ("Days waiting", ui.COUNT)},
+                help=ui.help_for("waiting_days", "replication"))  # fmt: skip
+    ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "waiting_days": ("Days waiting", ui.COUNT)},
              family="replication", key="overview_backlog", empty="No validated agent is waiting.")  # fmt: skip
 
 outlook.alerts_panel()

@@ -28,7 +28,7 @@ with third:
                  "replicated agents only")  # fmt: skip
 with fourth:
     ui.tile(
-        "Waiting for a first copy", display.count(len(backlog)), "days_waiting", "replication", needs=EVENTS
+        "Waiting for a first copy", display.count(len(backlog)), "waiting_days", "replication", needs=EVENTS
     )
 
 left, right = st.columns([3, 2])
@@ -48,10 +48,10 @@ with right:
         "waiting, the Kaplan-Meier median is not reached."
     )
 
-st.subheader("Backlog: validated agents not yet replicated", help=ui.help_for("days_waiting", "replication"))
+st.subheader("Backlog: validated agents not yet replicated", help=ui.help_for("waiting_days", "replication"))
 ui.table(backlog, {
     "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT),
-    "validated_on": ("Validated on", ui.DAY), "days_waiting": ("Days waiting", ui.COUNT),
+    "validated_on": ("Validated on", ui.DAY), "waiting_days": ("Days waiting", ui.COUNT),
 }, family="replication", key="replication_backlog", empty="Every agent validated in this range has been replicated.")  # fmt: skip
 
 outlook.drivers_section()
@@ -96,5 +96,5 @@ ui.chart(charts.spread(spread), key="replication_spread")
 ui.table(ui.get(network.replication_spread), {
     "agent_id": ("Agent", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT), "business_unit": ("Copied to", ui.TEXT),
     "deployed_on": ("Deployed on", ui.DAY), "replication_days": ("Days", ui.COUNT),
-    "tied": ("Tied before", ui.FLAG), "tie_hours": ("Hours together before", ui.NUMBER),
+    "is_tied": ("Tied before", ui.FLAG), "tie_hours": ("Hours together before", ui.NUMBER),
 }, key="replication_spread_rows", height=260, empty="No replication in this range.")  # fmt: skip

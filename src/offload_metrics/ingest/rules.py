@@ -250,7 +250,7 @@ def column_sql(
     return ColumnSql(column, raw, value, column_checks(column, raw, value, bounds))
 
 
-def row_rule_sql(model: type[schema.InputKind], rule: schema.RowRule, values: dict[str, str]) -> str:
+def row_rule_sql(rule: schema.RowRule, values: dict[str, str]) -> str:
     """A row rule's breach as SQL over the value expressions (false while a column is missing).
 
     Column names are replaced in one pass on word boundaries, so a name inside a longer one
@@ -282,7 +282,7 @@ def problems_sql(model: type[schema.InputKind], specs: Sequence[ColumnSql]) -> s
     values = {spec.column.name: spec.value for spec in specs}
     for offset, rule in enumerate(model.row_rules):
         bit = len(specs) + offset
-        breach = row_rule_sql(model, rule, values)
+        breach = row_rule_sql(rule, values)
         terms.append(f"(case when {breach} then {1 << bit}::UBIGINT else 0::UBIGINT end)")
         fine.append(f"not coalesce({breach}, false)")
     if not terms:

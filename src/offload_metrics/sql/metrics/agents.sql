@@ -1,0 +1,75 @@
+-- Definition: Every agent with usage in [from, to], usage in the gate window, or a validated event
+-- in [from, to], with its gate (over the gate window), its replication and its catalog entry. An
+-- agent failing the gate is listed whatever the range, so the cull list is the gate's.
+-- Definition, in words: Every agent that ran or was validated in the chosen months, with its gate over
+--   the last {window_days} days.
+-- function: the function of the agent's first validated event, else its catalog owner_function,
+--   else the function where it ran the most tasks up to as_of.
+-- range_tasks: tasks the agent ran in [from, to].
+-- range_tasks, in words: Tasks the agent ran in the chosen months.
+-- Grain: one row per agent.
+-- Parameters: as_of, date_from, date_to
+with gates as (
+    select * from ({gates})
+),
+
+replication as (
+    select * from ({replication})
+),
+
+usage_by_function as (
+    select
+        agent_id,
+        function,
+        cast(sum(tasks) as bigint) as tasks,
+        cast(coalesce(sum(tasks) filter (where day between $date_from and $date_to), 0) as bigint) as range_tasks
+    from ({usage_selected})
+    where day <= $as_of
+    group by agent_id, function
+),
+
+used as (
+    select
+        agent_id,
+        arg_max(function, (tasks, function)) as usage_function,
+        cast(sum(range_tasks) as bigint) as range_tasks
+    from usage_by_function
+    group by agent_id
+),
+
+listed as (
+    select agent_id from used where range_tasks > 0
+    union
+    select agent_id from gates
+    union
+    select agent_id from replication where is_in_range
+),
+
+final as (
+    select
+        listed.agent_id,
+        coalesce(replication.function, catalog.owner_function, used.usage_function) as function,
+        catalog.name,
+        catalog.risk_class,
+        catalog.owner_business_unit,
+        catalog.owner_team,
+        coalesce(gates.tasks, 0) as tasks,
+        coalesce(gates.reviewed, 0) as reviewed,
+        gates.accuracy,
+        gates.automation,
+        coalesce(gates.gate, 'insufficient_data') as gate,
+        coalesce(used.range_tasks, 0) as range_tasks,
+        replication.pilot_unit,
+        replication.validated_on,
+        replication.first_replicated_on,
+        replication.replication_days,
+        replication.replications,
+        replication.waiting_days
+    from listed
+    left join used on used.agent_id = listed.agent_id
+    left join gates on gates.agent_id = listed.agent_id
+    left join replication on replication.agent_id = listed.agent_id
+    left join stg_agents as catalog on catalog.agent_id = listed.agent_id
+)
+
+select * from final order by function, agent_id
