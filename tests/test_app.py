@@ -124,8 +124,8 @@ def test_every_tile_carries_its_definition_on_hover(sample_app):
 
 def test_hover_text_follows_the_settings_the_user_changed(sample_app):
     sample_app.switch_page(page("data")).run()
-    sample_app.text_input(key="s_phase_bounds").set_value("5%, 20, 0.7")
-    sample_app.text_input(key="s_scale_months").set_value("12, 24")
+    sample_app.text_input(key="s_adoption.phase_bounds").set_value("5%, 20, 0.7")
+    sample_app.text_input(key="s_adoption.scale_months").set_value("12, 24")
     sample_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
     assert not sample_app.error, [error.value for error in sample_app.error]
     sample_app.switch_page(page("overview")).run()
@@ -211,27 +211,142 @@ def test_an_upload_that_is_not_what_it_says_is_refused(make_app, tmp_path):
         assert store.is_empty(conn)
 
 
-def test_the_settings_form_rejects_bad_values_and_applies_good_ones(sample_app):
+APPLY = "FormSubmitter:settings_form-Apply for this session"
+SAVE = "FormSubmitter:settings_form-Apply and save to offload.toml"
+
+
+def beside(app: AppTest, key: str) -> list[str]:
+    """The error in the slot right below the widget with this key, if any."""
+
+    def walk(node) -> list[str] | None:
+        children = list(getattr(node, "children", {}).values())
+        for index, child in enumerate(children):
+            if getattr(child, "key", None) == key:
+                after = children[index + 1 : index + 2]
+                return [element.value for element in after if type(element).__name__ == "Error"]
+            found = walk(child)
+            if found is not None:
+                return found
+        return None
+
+    return walk(app._tree) or []
+
+
+def test_the_settings_form_rejects_bad_values_beside_the_field_and_applies_good_ones(sample_app):
     sample_app.switch_page(page("data")).run()
-    sample_app.text_input(key="s_phase_bounds").set_value("0.5, 0.1, 0.6")
-    sample_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
-    assert any("adoption.phase_bounds" in error.value for error in sample_app.error)
-    sample_app.text_input(key="s_phase_bounds").set_value("0.1, 0.15, 0.6")
-    sample_app.text_input(key="s_min_accuracy").set_value("0.5")
-    sample_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
+    sample_app.text_input(key="s_adoption.phase_bounds").set_value("0.5, 0.1, 0.6")
+    sample_app.button(key=APPLY).click().run()
+    assert beside(sample_app, "s_adoption.phase_bounds") == [
+        "Phase bounds: must be three increasing shares, e.g. [0.10, 0.15, 0.60]"
+    ]
+    assert sample_app.session_state["settings"] == Settings()
+    sample_app.text_input(key="s_adoption.phase_bounds").set_value("0.1, 0.15, 0.6")
+    sample_app.text_input(key="s_gates.min_accuracy").set_value("0.5")
+    sample_app.button(key=APPLY).click().run()
     assert any("applied" in success.value for success in sample_app.success)
     assert sample_app.session_state["settings"].gates.min_accuracy == 0.5
+    assert beside(sample_app, "s_adoption.phase_bounds") == []
 
 
-@pytest.mark.parametrize(("typed", "read"), [("80", "as a percent: 80%"), ("80%", "as a percent: 80%"),
-                                             ("0.8", "as a fraction: 80%")])  # fmt: skip
-def test_a_share_setting_accepts_80_80_percent_or_0_8_and_says_which_it_got(sample_app, typed, read):
+@pytest.mark.parametrize(("typed", "read"), [("75", "as a percent: 75%"), ("75%", "as a percent: 75%"),
+                                             ("0.75", "as a fraction: 75%")])  # fmt: skip
+def test_a_share_setting_accepts_75_75_percent_or_0_75_and_says_which_it_got(sample_app, typed, read):
     sample_app.switch_page(page("data")).run()
-    sample_app.text_input(key="s_min_accuracy").set_value(typed)
-    sample_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
-    assert sample_app.session_state["settings"].gates.min_accuracy == pytest.approx(0.8)
+    sample_app.text_input(key="s_gates.min_accuracy").set_value(typed)
+    sample_app.button(key=APPLY).click().run()
+    assert sample_app.session_state["settings"].gates.min_accuracy == pytest.approx(0.75)
     [message] = [success.value for success in sample_app.success]
-    assert f"Minimum accuracy: read '{typed}' {read} (0.8)" in message
+    assert f"Minimum accuracy: read '{typed}' {read} (0.75)" in message
+
+
+def setting_widgets(app: AppTest) -> dict[str, object]:
+    kinds = ("text_input", "text_area", "number_input", "selectbox", "date_input")
+    return {
+        widget.key: widget
+        for kind in kinds
+        for widget in app.get(kind)
+        if widget.key and widget.key.startswith("s_")
+    }
+
+
+def test_the_settings_form_has_a_widget_for_every_setting_labelled_from_the_model(sample_app):
+    from offload_metrics import config
+
+    sample_app.switch_page(page("data")).run()
+    widgets = setting_widgets(sample_app)
+    every = {
+        f"s_{group}.{name}": field
+        for group, group_field in Settings.model_fields.items()
+        for name, field in group_field.default_factory.model_fields.items()
+    }
+    assert set(widgets) == set(every)
+    for key, field in every.items():
+        assert widgets[key].label == field.title, key
+        assert field.description in widgets[key].help, key
+    # The labels of the form before it was generated, kept as they were.
+    assert widgets["s_finance.default_hourly_cost_usd"].label == "Default hourly cost (USD)"
+    assert widgets["s_adoption.scale_months"].label == "Months to scale (on track)"
+    # Bounds and step from the model: window_days has ge=1, le=3660; min_tasks ge=1 and no upper bound.
+    window = widgets["s_gates.window_days"].proto
+    assert (window.min, window.max, window.step) == (1, 3660, 1)
+    assert widgets["s_gates.min_tasks"].proto.has_max is False
+    assert widgets["s_forecast.interval"].proto.step == 0.05
+    assert config.Gates.model_fields["min_accuracy"].title == "Minimum accuracy"
+
+
+def test_a_setting_changed_and_saved_on_the_form_is_in_the_settings_file(sample_app, tmp_path):
+    import datetime as dt
+    import tomllib
+
+    sample_app.switch_page(page("data")).run()
+    sample_app.number_input(key="s_forecast.draws").set_value(250)
+    sample_app.text_input(key="s_alerts.usage_drop").set_value("40%")
+    sample_app.date_input(key="s_ingest.min_date").set_value(dt.date(2020, 1, 1))
+    sample_app.text_area(key="s_network.appetite").set_value('"Legal" = 0.5\n')
+    sample_app.button(key=SAVE).click().run()
+    assert not sample_app.exception, [error.value for error in sample_app.exception]
+    saved = tomllib.loads((tmp_path / "offload.toml").read_text(encoding="utf-8"))
+    assert saved["forecast"]["draws"] == 250
+    assert saved["alerts"]["usage_drop"] == 0.4
+    assert saved["ingest"]["min_date"] == "2020-01-01"
+    # A table names the functions it changes; the others keep their defaults.
+    assert saved["network"]["appetite"]["Legal"] == 0.5
+    assert saved["network"]["appetite"]["Marketing"] == 0.9
+    assert saved["gates"] == {"min_accuracy": 0.8, "min_automation": 0.9, "min_tasks": 50, "min_reviewed": 20,
+                              "window_days": 90}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("key", "typed", "said"),
+    [
+        ("s_alerts.usage_drop", "150%", "Usage drop: must be at most 100%"),
+        ("s_adoption.scale_months", "36, 18", "Months to scale (on track): must be [low, high] months with "
+                                              "0 < low <= high, e.g. [18, 36]"),
+        ("s_adoption.scale_months", "12.5, 24", "Months to scale (on track): value 1 must be a whole number"),
+        ("s_gates.min_accuracy", "most", "Minimum accuracy: 'most': expected a share such as 0.8, 80 or 80%"),
+        ("s_network.appetite", '"Legal" = 2\n', "Appetite by function: Legal: must be at most 1.0"),
+        ("s_estimates.presets", "broken =", 'Estimate presets: expected lines of "name" = value: '),
+    ],
+)  # fmt: skip
+def test_an_invalid_setting_says_why_beside_it_and_saves_nothing(sample_app, tmp_path, key, typed, said):
+    sample_app.switch_page(page("data")).run()
+    widget = (
+        sample_app.text_area(key=key)
+        if key.endswith(("appetite", "presets"))
+        else sample_app.text_input(key=key)
+    )
+    widget.set_value(typed)
+    sample_app.number_input(key="s_forecast.draws").set_value(
+        250
+    )  # a good value beside it is not saved either
+    sample_app.button(key=SAVE).click().run()
+    assert not sample_app.exception, [error.value for error in sample_app.exception]
+    [message] = beside(sample_app, key)
+    assert message.startswith(said)
+    assert any("Nothing was applied" in error.value for error in sample_app.error)
+    assert not (tmp_path / "offload.toml").exists()
+    assert sample_app.session_state["settings"] == Settings()
+    assert not sample_app.success
 
 
 def test_a_stricter_gate_lengthens_the_cull_list(sample_app):
@@ -575,8 +690,8 @@ def test_net_output_shows_documented_and_estimated_hours_side_by_side(finance_ap
 
 def test_the_settings_form_switches_the_cost_source_and_the_finance_page_follows(finance_app):
     finance_app.switch_page(page("data")).run()
-    finance_app.selectbox(key="s_cost_source").set_value("larger")
-    finance_app.selectbox(key="s_estimate_preset").set_value("6 minutes per completed task")
+    finance_app.selectbox(key="s_finance.cost_source").set_value("larger")
+    finance_app.selectbox(key="s_estimates.preset").set_value("6 minutes per completed task")
     finance_app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
 
     assert not finance_app.exception, [error.value for error in finance_app.exception]
