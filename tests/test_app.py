@@ -373,6 +373,31 @@ def test_clearing_the_database_needs_confirmation(sample_app, tmp_path):
         assert store.is_empty(conn)
 
 
+def test_a_clear_that_fails_in_the_dashboard_changes_nothing(sample_app, tmp_path):
+    from conftest import snapshot
+
+    st.cache_resource.clear()  # the app holds the file read-only; this test changes it directly
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        before = snapshot(conn)
+        assert before["loads"] and store.get_meta(conn, store.SAMPLE_KEY) == "6"
+        # The clear's last write, its audit line, breaks this constraint: everything before it must go back.
+        conn.execute("drop table audit")
+        conn.execute(
+            "create table audit (recorded_at TIMESTAMP NOT NULL, who VARCHAR NOT NULL, "
+            "action VARCHAR NOT NULL CHECK (action <> 'clear'), detail VARCHAR)"
+        )
+    st.cache_data.clear()
+    sample_app.switch_page(page("data")).run()
+    sample_app.checkbox(key="clear_confirm").check().run()
+    sample_app.button(key="clear_database").click().run()
+
+    assert not sample_app.exception, [error.value for error in sample_app.exception]
+    assert any("was not cleared, and nothing was changed" in error.value for error in sample_app.error)
+    st.cache_resource.clear()
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
+        assert snapshot(conn) == before
+
+
 def test_the_catalog_shows_a_blueprint_without_raw_html(make_app, tmp_path):
     app = make_app(sample=False)
     app.run()
