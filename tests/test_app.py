@@ -65,7 +65,7 @@ def small_app(make_app, tmp_path):
     Finance / Corporate / Payables: baseline 1 person, 300 routine hours, $80 an hour. In March it
     documented 180 tasks at 30 -> 10 minutes with agent f1 (headcount not given: the baseline's 1).
     f1 ran 5 tasks at $1.00 in March, 4 completed and 1 failed; validated in Corporate on 2025-02-01,
-    it has not been copied.
+    it has not been copied. The catalog lists both agents.
     """
     from conftest import Data
 
@@ -87,6 +87,7 @@ def small_app(make_app, tmp_path):
         data.event("a1", "validated", "2025-01-10", "Consumer")
         data.event("a1", "deployed", "2025-02-09", "Enterprise")
         data.event("f1", "validated", "2025-02-01", "Corporate", function="Finance")
+        data.agent("a1", "Marketing", name="Brief writer").agent("f1", "Finance", name="Invoice matcher")
         data.load()
     st.cache_data.clear()
     app.run()
@@ -148,6 +149,39 @@ def test_the_fleet_tiles_show_hand_computed_figures(small_app):
     assert shown["Agent cost"] == "$25.00"
     assert shown["Escalation rate"] == "13.3%"  # 2 of 15
     assert "Failure rate 6.7%" in [caption.value for caption in small_app.caption]  # 1 of 15
+
+
+def test_the_adoption_tiles_show_hand_computed_figures(small_app):
+    small_app.switch_page(page("adoption")).run()
+    shown = tiles(small_app)
+    # In the as_of month, March: Marketing 200 / 400 = 50%, Finance 90 / 300 = 30%.
+    assert shown["Leading function"] == "Marketing"
+    assert shown["Lagging function"] == "Finance"
+    assert shown["Gap between them"] == "20.0 pp"
+    notes = [caption.value for caption in small_app.caption]
+    assert "50.0% of its routine work" in notes and "30.0% of its routine work" in notes
+
+
+def test_the_replication_tiles_show_hand_computed_figures(small_app):
+    small_app.switch_page(page("replication")).run()
+    shown = tiles(small_app)
+    assert shown["Validated agents"] == "2"  # a1 and f1
+    assert shown["Replicated"] == "1"  # a1, in Enterprise
+    assert shown["Median days (Kaplan-Meier)"] == "30 days"  # 2025-01-10 to 2025-02-09
+    assert shown["Waiting for a first copy"] == "1"  # f1
+
+
+def test_the_catalog_tiles_show_hand_computed_figures(small_app):
+    small_app.switch_page(page("catalog")).run()
+    picker = small_app.selectbox(key="catalog_agent")
+    picker.set_value(picker.options.index("Brief writer (a1)")).run()
+    shown = tiles(small_app)
+    assert shown["Risk class"] == "—"  # the catalog row gives none
+    assert shown["Hours saved"] == "150 h"  # Brand's 300 x (40 - 10) / 60
+    assert shown["Replications"] == "1"  # Enterprise
+    # 10 tasks in the 90-day window, fewer than the 50 the gate needs.
+    assert shown["Gate"] == "Insufficient data"
+    assert "1 team" in [caption.value for caption in small_app.caption]
 
 
 def test_the_function_filter_changes_the_numbers(small_app):
@@ -824,7 +858,7 @@ def test_where_to_seed_next_ranks_the_reports_teams_with_reasons_and_draws_the_n
     # The reason is written in full under the table (Markdown, punctuation escaped: read it as shown).
     said = [element.value.replace("\\", "") for element in sample_app.markdown]
     assert any(f"Rank 1: **Content** (Enterprise Marketing): {reason}" in text for text in said), said
-    # 47 teams in the sample's baseline and collaboration data.
+    # The sample's collaboration network has 47 teams (its rows never change).
     assert tiles(sample_app)["Teams in the network"] == "47"
     picture = [chart for chart in sample_app.get("vega_lite_chart") if "Centrality index" in chart.proto.spec]
     assert picture, "the network picture is missing"
