@@ -181,6 +181,10 @@ def test_each_role_sees_its_pages_and_figures(make_app, role):
         bool([field for field in app.number_input if field.key == "s_finance.default_hourly_cost_usd"])
         is money
     )
+    settings_keys = {widget.key for kind in ("text_input", "text_area") for widget in app.get(kind)}
+    assert ("s_telemetry.prices" in settings_keys) is money  # dollars per million tokens
+    assert ("s_alerts.webhook_url" in settings_keys) is admin  # a web address (with its secret)
+    assert ("s_mapping.file" in settings_keys) is admin  # a path on the server
     assert [frame for frame in app.dataframe if "reason" in frame.value.columns or frame.value.empty]
 
 

@@ -129,7 +129,7 @@ class Finance(_Group):
     )
     cost_source: CostSource = Field(
         "usage",
-        json_schema_extra={"choices": COST_SOURCES},
+        json_schema_extra={"choices": {source: words for source, words in COST_SOURCES.items()}},
         title="Agent cost from",
         description="Which agent cost finance uses per function-month: usage (the usage log), vendor "
         "(the vendor cost reports) or larger (the larger of the two).",

@@ -12,12 +12,12 @@ import datetime as dt
 import json
 import tomllib
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 import annotated_types
 import streamlit as st
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from offload_metrics import config, display
@@ -66,40 +66,37 @@ class FormField:
         return f"s_{self.group}.{self.name}"
 
 
-def _bound(info: FieldInfo, kind: type) -> float | None:
-    """The inclusive bound of this kind (Ge or Le) among the field's constraints, if any."""
-    for item in info.metadata:
-        if isinstance(item, kind):
-            return item.ge if isinstance(item, annotated_types.Ge) else item.le  # type: ignore[attr-defined]
-    return None
+def _bounds(metadata: Sequence[object]) -> tuple[float | None, float | None]:
+    """The inclusive lower and upper bounds (ge, le) among a field's constraints, where it has them."""
+    lower = next((item.ge for item in metadata if isinstance(item, annotated_types.Ge)), None)
+    upper = next((item.le for item in metadata if isinstance(item, annotated_types.Le)), None)
+    return lower, upper  # type: ignore[return-value]
 
 
-def _is_share(annotation: object, info: FieldInfo | None = None) -> bool:
-    """A float between 0 and 1 (config.Share), typed as a share."""
-    if info is None:
-        if typing.get_origin(annotation) is not typing.Annotated:
-            return False
-        base, *rest = typing.get_args(annotation)
-        constraints = [item for part in rest if isinstance(part, FieldInfo) for item in part.metadata]
-        info = FieldInfo(annotation=base)
-        info.metadata = constraints
-        annotation = base
-    return (
-        annotation is float
-        and _bound(info, annotated_types.Ge) == 0
-        and _bound(info, annotated_types.Le) == 1
+def _is_share(annotation: object, metadata: Sequence[object]) -> bool:
+    """A float from 0 to 1 (config.Share): typed as a share."""
+    return annotation is float and _bounds(metadata) == (0, 1)
+
+
+def _is_share_item(item: object) -> bool:
+    """Whether an item of a tuple setting is a config.Share (Annotated[float, Field(ge=0, le=1)])."""
+    if typing.get_origin(item) is not typing.Annotated:
+        return False
+    base, *parts = typing.get_args(item)
+    return _is_share(
+        base, [bound for part in parts if isinstance(part, FieldInfo) for bound in part.metadata]
     )
 
 
 def _kind(annotation: object, info: FieldInfo, extra: Mapping[str, object]) -> str:
     origin = typing.get_origin(annotation)
-    if extra.get("typed_as") == SHARE or _is_share(annotation, info):
+    if extra.get("typed_as") == SHARE or _is_share(annotation, info.metadata):
         return SHARE
     if extra.get("choices_from") or origin is typing.Literal:
         return CHOICE
     if origin is tuple:
         items = typing.get_args(annotation)
-        return SHARES if all(_is_share(item) for item in items) else NUMBERS
+        return SHARES if all(_is_share_item(item) for item in items) else NUMBERS
     if origin is dict:
         return TABLE
     if annotation is dt.date:
@@ -113,12 +110,18 @@ def _kind(annotation: object, info: FieldInfo, extra: Mapping[str, object]) -> s
     raise TypeError(f"the settings form has no widget for {annotation!r}")
 
 
+def _model(group: str) -> type[BaseModel]:
+    """The pydantic model of a group of settings (a TOML table)."""
+    return typing.cast(type[BaseModel], Settings.model_fields[group].default_factory)
+
+
 def fields() -> list[FormField]:
     """Every setting, group by group, as config.Settings declares them."""
     found = []
-    for group, group_info in Settings.model_fields.items():
-        model = typing.cast(type, group_info.default_factory)
+    for group in Settings.model_fields:
+        model = _model(group)
         group_extra = model.model_config.get("json_schema_extra") or {}
+        assert isinstance(group_extra, dict)
         for name, info in model.model_fields.items():
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             kind = _kind(info.annotation, info, extra)
@@ -129,7 +132,7 @@ def fields() -> list[FormField]:
             )
             integer = kind == INTEGER
             step = extra.get("step", 1 if integer else 1.0) if kind in (INTEGER, DECIMAL) else None
-            minimum, maximum = _bound(info, annotated_types.Ge), _bound(info, annotated_types.Le)
+            minimum, maximum = _bounds(info.metadata)
             found.append(
                 FormField(
                     group=group,
@@ -140,10 +143,10 @@ def fields() -> list[FormField]:
                     kind=kind,
                     minimum=minimum,
                     maximum=maximum,
-                    step=step,  # type: ignore[arg-type]
+                    step=typing.cast(float | None, step),
                     choices=tuple(str(choice) for choice in choices),
-                    choice_labels=extra.get("choices"),  # type: ignore[arg-type]
-                    choices_from=extra.get("choices_from"),  # type: ignore[arg-type]
+                    choice_labels=typing.cast(Mapping[str, str] | None, extra.get("choices")),
+                    choices_from=typing.cast(str | None, extra.get("choices_from")),
                     finance=bool(group_extra.get("finance") or extra.get("finance")),
                     admin=bool(extra.get("admin")),
                 )
@@ -235,12 +238,8 @@ class Outcome:
 
 
 def _title(group: str) -> str:
-    model = (
-        typing.cast(type, Settings.model_fields[group].default_factory)
-        if group in Settings.model_fields
-        else None
-    )
-    return str(model.model_config.get("title") or group) if model else group
+    """A group's title ("Performance gate"), or its key when it has none."""
+    return str(_model(group).model_config.get("title") or group) if group in Settings.model_fields else group
 
 
 def group_key(group: str) -> str:
@@ -272,10 +271,12 @@ def check(settings: Settings, entered: Mapping[str, object]) -> Outcome:
     except ValidationError as error:
         for problem in error.errors():
             group, name = [*problem["loc"], None, None][:2]
-            field = by_key.get(f"s_{group}.{name}")
-            key = field.key if field is not None and field.key in entered else group_key(str(group))
-            label = field.label if field is not None else _title(str(group))
-            problems.setdefault(key, []).append(f"{label}: {plain(problem, field)}")
+            concerned = by_key.get(f"s_{group}.{name}")
+            key = (
+                concerned.key if concerned is not None and concerned.key in entered else group_key(str(group))
+            )
+            label = concerned.label if concerned is not None else _title(str(group))
+            problems.setdefault(key, []).append(f"{label}: {plain(problem, concerned)}")
         return Outcome(None, problems, [])
     return Outcome(chosen, {}, read)
 
@@ -291,7 +292,7 @@ def _widget(field: FormField, settings: Settings) -> object:
         return st.text_area(field.label, value=str(value), key=field.key, help=field.help, height=120)
     if field.kind == DATE:
         return st.date_input(
-            field.label, value=value, min_value=FIRST_DAY, max_value=LAST_DAY, key=field.key, help=field.help,
+            field.label, value=typing.cast(dt.date, value), min_value=FIRST_DAY, max_value=LAST_DAY, key=field.key, help=field.help,
             format="YYYY-MM-DD",
         )  # fmt: skip
     if field.kind == CHOICE:
@@ -309,10 +310,10 @@ def _widget(field: FormField, settings: Settings) -> object:
     number = int if field.kind == INTEGER else float
     return st.number_input(
         field.label,
-        value=number(value),  # type: ignore[arg-type]
+        value=number(typing.cast(float, value)),
         min_value=None if field.minimum is None else number(field.minimum),
         max_value=None if field.maximum is None else number(field.maximum),
-        step=number(field.step),  # type: ignore[arg-type]
+        step=number(field.step or 1),
         key=field.key,
         help=field.help,
     )

@@ -570,7 +570,7 @@ def unload(conn: duckdb.DuckDBPyConnection, load_id: int, who: str | None = None
     folding, so the rollup equals the remaining events exactly, whatever compaction merged."""
     with transaction(conn):
         found = conn.execute("select kind, file_name from loads where load_id = ?", [load_id]).fetchone()
-        if not found:
+        if found is None:
             raise StoreError(
                 f"There is no load {load_id}; the load ids are in 'offload-metrics rejects' and the Data page."
             )
@@ -603,7 +603,8 @@ def unload(conn: duckdb.DuckDBPyConnection, load_id: int, who: str | None = None
             if count:
                 removed[table] = int(count)
         if who is not None:
-            record_audit(conn, who, "unload", unload_detail(load_id, *found, removed))
+            kind, file_name = found
+            record_audit(conn, who, "unload", unload_detail(load_id, kind, file_name, removed))
     with contextlib.suppress(duckdb.TransactionException):
         conn.execute("checkpoint")
     return removed
