@@ -447,7 +447,7 @@ def test_a_setting_changed_and_saved_on_the_form_is_in_the_settings_file(sample_
                                               "0 < low <= high, e.g. [18, 36]"),
         ("s_adoption.scale_months", "12.5, 24", "Months to scale (on track): value 1 must be a whole number"),
         ("s_gates.min_accuracy", "most", "Minimum accuracy: 'most': expected a share such as 0.8, 80 or 80%"),
-        ("s_network.appetite", '"Legal" = 2\n', "Appetite by function: Legal: must be at most 1.0"),
+        ("s_network.appetite", '"Legal" = 2\n', "Appetite by function: Legal: must be at most 1"),
         ("s_estimates.presets", "broken =", 'Estimate presets: expected lines of "name" = value: '),
     ],
 )  # fmt: skip

@@ -202,7 +202,9 @@ def plain(problem: Mapping[str, typing.Any], field: FormField | None) -> str:
     share = field is not None and field.kind in (SHARE, SHARES)
 
     def bound(value: object) -> str:
-        return display.setting_share(value) if share else f"{value}"  # type: ignore[arg-type]
+        if share:
+            return display.setting_share(value)  # type: ignore[arg-type]
+        return f"{value:g}" if isinstance(value, int | float) else str(value)
 
     kind = problem["type"]
     said = {
@@ -217,6 +219,7 @@ def plain(problem: Mapping[str, typing.Any], field: FormField | None) -> str:
         "too_short": lambda: f"needs {context.get('min_length')} values",
         "too_long": lambda: f"takes {context.get('max_length')} values",
         "value_error": lambda: str(context.get("error") or problem["msg"]),
+        "missing": lambda: "is missing",
         "extra_forbidden": lambda: "is not a setting",
     }.get(kind)
     words = said() if said else str(problem["msg"])
