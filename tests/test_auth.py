@@ -177,7 +177,14 @@ def test_each_role_sees_its_pages_and_figures(make_app, role):
     submit = [button.label for button in app.button]
     assert "Apply for this session" in submit
     assert any(label.startswith("Apply and save") for label in submit) is admin
-    assert bool([field for field in app.number_input if field.key == "s_hourly"]) is money
+    assert (
+        bool([field for field in app.number_input if field.key == "s_finance.default_hourly_cost_usd"])
+        is money
+    )
+    settings_keys = {widget.key for kind in ("text_input", "text_area") for widget in app.get(kind)}
+    assert ("s_telemetry.prices" in settings_keys) is money  # dollars per million tokens
+    assert ("s_alerts.webhook_url" in settings_keys) is admin  # a web address (with its secret)
+    assert ("s_mapping.file" in settings_keys) is admin  # a path on the server
     assert [frame for frame in app.dataframe if "reason" in frame.value.columns or frame.value.empty]
 
 
@@ -224,7 +231,7 @@ def test_a_session_change_stays_in_the_session_and_only_an_admin_saves_it(make_a
     app = make_app(USERS["program"])
     app.run()
     app.switch_page(page("data")).run()
-    app.text_input(key="s_min_accuracy").set_value("0.5")
+    app.text_input(key="s_gates.min_accuracy").set_value("0.5")
     app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
     assert not app.exception
     assert app.session_state["settings"].gates.min_accuracy == 0.5
@@ -234,7 +241,7 @@ def test_a_session_change_stays_in_the_session_and_only_an_admin_saves_it(make_a
     app = make_app(USERS["admin"])
     app.run()
     app.switch_page(page("data")).run()
-    app.text_input(key="s_min_accuracy").set_value("0.5")
+    app.text_input(key="s_gates.min_accuracy").set_value("0.5")
     app.button(key="FormSubmitter:settings_form-Apply and save to offload.toml").click().run()
     assert not app.exception, [error.value for error in app.exception]
     saved = tomllib.loads((tmp_path / "offload.toml").read_text(encoding="utf-8"))

@@ -117,7 +117,7 @@ def test_clear_removes_every_row_and_load(conn, tmp_path):
     ingest.load_file(
         conn, write_csv(tmp_path / "u.csv", [example("usage_events"), example("usage_events", status="?")])
     )
-    store.clear(conn)
+    store.clear(conn, "ada@example.org", "cleared")
     for table in store.DATA_TABLES:
         assert conn.execute(f"select count(*) from {table}").fetchone() == (0,), table
     assert store.is_empty(conn)
@@ -136,6 +136,75 @@ def test_a_transaction_commits_on_success_and_rolls_back_on_any_error(conn):
     assert conn.execute("select key from meta where value = '1' order by key").fetchall() == [("kept",)]
     with store.transaction(conn):  # no transaction was left open
         conn.execute("insert into meta values ('after', '2')")
+
+
+def test_a_transaction_inside_another_is_part_of_it(conn):
+    def keys():
+        return conn.execute("select key from meta where value = 'n' order by key").fetchall()
+
+    with pytest.raises(ZeroDivisionError), store.transaction(conn):
+        conn.execute("insert into meta values ('outer', 'n')")
+        with store.transaction(conn):
+            conn.execute("insert into meta values ('inner', 'n')")
+        _ = 1 / 0  # after the inner block ended: it was not committed on its own
+    assert keys() == []
+    with pytest.raises(ZeroDivisionError), store.transaction(conn):
+        conn.execute("insert into meta values ('outer', 'n')")
+        with store.transaction(conn):
+            _ = 1 / 0
+    assert keys() == []
+    with store.transaction(conn):
+        store.set_meta(conn, "first", "n")
+        store.record_audit(conn, "ada@example.org", "load", "inside")
+        conn.execute("insert into meta values ('last', 'n')")
+    assert keys() == [("first",), ("last",)]
+    assert conn.execute("select detail from audit").fetchall() == [("inside",)]
+
+
+def refuse_audit_lines_by(conn, who: str) -> None:
+    """The audit table again, with a constraint that refuses this name: the last write of a clear fails."""
+    conn.execute("drop table audit")
+    conn.execute(
+        "create table audit (recorded_at TIMESTAMP NOT NULL, who VARCHAR NOT NULL "
+        f"CHECK (who <> '{who}'), action VARCHAR NOT NULL, detail VARCHAR)"
+    )
+
+
+def test_a_clear_whose_last_write_fails_changes_nothing(conn, tmp_path):
+    ingest.load_file(
+        conn, write_csv(tmp_path / "u.csv", [example("usage_events"), example("usage_events", status="?")])
+    )
+    store.set_meta(conn, store.SAMPLE_KEY, "1")
+    before = snapshot(conn)
+    refuse_audit_lines_by(conn, "mallory")
+
+    # The deletes run first; the audit line, last, breaks the constraint.
+    with pytest.raises(duckdb.ConstraintException):
+        store.clear(conn, "mallory", "cleared")
+
+    assert snapshot(conn) == before
+    # 1 usage row accepted, 1 rejected, 1 load: all still there.
+    assert conn.execute("select count(*) from usage_events").fetchone() == (1,)
+    assert conn.execute("select count(*) from rejected_rows").fetchone() == (1,)
+    assert conn.execute("select count(*) from loads").fetchone() == (1,)
+    assert store.get_meta(conn, store.SAMPLE_KEY) == "1"
+    store.clear(conn, "ada@example.org", "cleared")
+    assert store.is_empty(conn) and store.get_meta(conn, store.SAMPLE_KEY) is None
+    assert conn.execute("select who, action from audit").fetchall() == [("ada@example.org", "clear")]
+
+
+def test_an_unload_records_who_removed_it_in_the_same_transaction(conn, tmp_path):
+    ingest.load_file(
+        conn, write_csv(tmp_path / "u.csv", [example("usage_events"), example("usage_events", status="?")])
+    )
+    refuse_audit_lines_by(conn, "mallory")
+    with pytest.raises(duckdb.ConstraintException):
+        store.unload(conn, 1, "mallory")
+    assert conn.execute("select count(*) from usage_events").fetchone() == (1,)
+    assert store.unload(conn, 1, "ada@example.org") == {"usage_events": 1, "rejected_rows": 1, "loads": 1}
+    assert conn.execute("select who, action, detail from audit").fetchall() == [
+        ("ada@example.org", "unload", "Removed load 1 (u.csv): 1 usage_events rows, 1 rejected rows.")
+    ]
 
 
 def _usage(event_id: str, day: str, agent: str, cost: str) -> dict[str, object]:
@@ -256,8 +325,7 @@ def test_an_older_database_gains_the_audit_table_and_keeps_its_rows(db_path, tmp
     with store.connect(db_path) as connection:
         assert store.schema_version(connection) == store.SCHEMA_VERSION
         assert connection.execute("select count(*) from agents").fetchone() == (1,)
-        store.record_audit(connection, "ada@example.org", "clear", "cleared")
-        store.clear(connection)
+        store.clear(connection, "ada@example.org", "cleared")
         assert connection.execute("select who, action, detail from audit").fetchall() == [
             ("ada@example.org", "clear", "cleared")
         ]

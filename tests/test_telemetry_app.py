@@ -74,7 +74,7 @@ def test_an_otlp_upload_is_mapped_and_the_unmapped_values_are_listed(app, tmp_pa
 def test_applying_the_settings_form_keeps_the_mapping_and_prices(app):
     app.run()
     app.switch_page("src/offload_metrics/app_pages/data.py").run()
-    app.text_input(key="s_min_accuracy").set_value("0.5")
+    app.text_input(key="s_gates.min_accuracy").set_value("0.5")
     app.button(key="FormSubmitter:settings_form-Apply for this session").click().run()
     chosen = app.session_state["settings"]
     assert (chosen.gates.min_accuracy, chosen.mapping.file, list(chosen.telemetry.prices)) == (

@@ -352,10 +352,7 @@ def clear_command(db: Path | None, yes: bool) -> None:
     loads = len(store.loads(conn))
     if not yes:
         click.confirm(f"Remove all {loads} loads from {store.db_path(db)}?", abort=True)
-    store.clear(conn)
-    store.record_audit(
-        conn, _who(), "clear", f"cleared {store.db_path(db).name}: {display.plural(loads, 'load')} removed"
-    )
+    store.clear(conn, _who(), f"cleared {store.db_path(db).name}: {display.plural(loads, 'load')} removed")
     conn.close()
     out.print(f"Removed {loads} loads; the database is empty.")
 
@@ -368,14 +365,9 @@ def unload_command(db: Path | None, load_id: int) -> None:
     conn = _open(db, must_exist=True)
     history = store.loads(conn)
     try:
-        removed = store.unload(conn, load_id)
+        removed = store.unload(conn, load_id, _who())
         row = history[history["load_id"] == load_id].iloc[0]
-        rows = removed.get(row["kind"], 0)
-        what = (
-            f"Removed load {load_id} ({row['file_name']}): {rows:,} {row['kind']} rows, "
-            f"{removed.get('rejected_rows', 0):,} rejected rows."
-        )
-        store.record_audit(conn, _who(), "unload", what)
+        what = store.unload_detail(load_id, row["kind"], row["file_name"], removed)
     except store.StoreError as error:
         console.print(f"[red]{error}[/red]")
         sys.exit(EXIT_USAGE)

@@ -25,37 +25,69 @@ class _Group(BaseModel):
 
 
 class Gates(_Group):
-    min_accuracy: Share = Field(0.80, description="An agent passes only with accuracy at or above this.")
-    min_automation: Share = Field(0.90, description="An agent passes only with automation at or above this.")
-    min_tasks: int = Field(50, ge=1, description="Fewer tasks in the window than this: insufficient data.")
-    min_reviewed: int = Field(
-        20, ge=1, description="Fewer reviewed tasks in the window than this: insufficient data."
+    model_config = ConfigDict(title="Performance gate")
+
+    min_accuracy: Share = Field(
+        0.80, title="Minimum accuracy", description="An agent passes only with accuracy at or above this."
     )
-    window_days: int = Field(90, ge=1, le=3660, description="Days, ending at as_of, that the gate looks at.")
+    min_automation: Share = Field(
+        0.90, title="Minimum automation", description="An agent passes only with automation at or above this."
+    )
+    min_tasks: int = Field(
+        50, ge=1, title="Minimum tasks", description="Fewer tasks in the window than this: insufficient data."
+    )
+    min_reviewed: int = Field(
+        20,
+        ge=1,
+        title="Minimum reviewed",
+        description="Fewer reviewed tasks in the window than this: insufficient data.",
+    )
+    window_days: int = Field(
+        90, ge=1, le=3660, title="Window (days)", description="Days, ending at as_of, that the gate looks at."
+    )
 
 
 class NetOutput(_Group):
+    model_config = ConfigDict(title="Net Output")
+
     validation_uplift: float = Field(
-        0.30, ge=0, le=10, description="Uplift a team-month needs to count as validated Net Output."
+        0.30,
+        ge=0,
+        le=10,
+        json_schema_extra={"typed_as": "share"},
+        title="Validation uplift",
+        description="Uplift a team-month needs to count as validated Net Output.",
     )
     hours_per_fte_month: float = Field(
-        160, gt=0, le=744, description="Working hours of one full-time person in a month."
+        160,
+        gt=0,
+        le=744,
+        title="Hours per FTE month",
+        description="Working hours of one full-time person in a month.",
     )
 
 
 class Adoption(_Group):
+    model_config = ConfigDict(title="Adoption")
+
     phase_bounds: tuple[Share, Share, Share] = Field(
         (0.10, 0.15, 0.60),
+        title="Phase bounds",
         description="Offloaded-share bounds between pilot plateau, crossing point, acceleration, saturation.",
     )
     scale_share: Share = Field(
-        0.40, description="Share a function needs for the month to count toward scale."
+        0.40, title="Scale share", description="Share a function needs for the month to count toward scale."
     )
     scale_min_functions: int = Field(
-        2, ge=1, description="Functions at scale_share needed for a month to be at scale."
+        2,
+        ge=1,
+        title="Functions for scale",
+        description="Functions at scale_share needed for a month to be at scale.",
     )
     scale_months: tuple[int, int] = Field(
-        (18, 36), description="Months to scale that count as on track (inclusive band)."
+        (18, 36),
+        title="Months to scale (on track)",
+        description="Months to scale that count as on track (inclusive band).",
     )
 
     @field_validator("phase_bounds")
@@ -82,14 +114,23 @@ CostSource = Literal["usage", "vendor", "larger"]
 
 
 class Finance(_Group):
+    model_config = ConfigDict(title="Finance", json_schema_extra={"finance": True})
+
     reinvestment_share: Share = Field(
-        0.25, description="Share of positive net savings earmarked for the reinvestment pool."
+        0.25,
+        title="Reinvestment share",
+        description="Share of positive net savings earmarked for the reinvestment pool.",
     )
     default_hourly_cost_usd: float = Field(
-        60, gt=0, description="Hourly rate for teams without a baseline rate, in USD."
+        60,
+        gt=0,
+        title="Default hourly cost (USD)",
+        description="Hourly rate for teams without a baseline rate, in USD.",
     )
     cost_source: CostSource = Field(
         "usage",
+        json_schema_extra={"choices": {source: words for source, words in COST_SOURCES.items()}},
+        title="Agent cost from",
         description="Which agent cost finance uses per function-month: usage (the usage log), vendor "
         "(the vendor cost reports) or larger (the larger of the two).",
     )
@@ -100,13 +141,18 @@ Minutes = Annotated[float, Field(ge=0, le=100000)]
 
 
 class Estimates(_Group):
+    model_config = ConfigDict(title="Estimates", json_schema_extra={"finance": True})
+
     preset: str = Field(
         "",
+        json_schema_extra={"choices_from": "presets"},
+        title="Estimate preset",
         description="Named preset of estimates.presets used where no task baseline applies; empty: none "
         "(no estimate without a task baseline).",
     )
     presets: dict[str, tuple[Minutes, Minutes]] = Field(
         default_factory=lambda: {SIX_MINUTES: (6.0, 0.0)},
+        title="Estimate presets",
         description="Named presets: [baseline minutes, minutes with the agent] per completed task, "
         "for the whole organisation.",
     )
@@ -132,12 +178,16 @@ class Estimates(_Group):
 
 
 class Ingest(_Group):
+    model_config = ConfigDict(title="Ingest")
+
     min_date: dt.date = Field(
         dt.date(1900, 1, 1),
+        title="Earliest date",
         description="Dates and timestamps (UTC) before this day are rejected at ingest.",
     )
     max_date: dt.date = Field(
         dt.date(2199, 12, 31),
+        title="Latest date",
         description="Dates and timestamps (UTC) after this day are rejected at ingest.",
     )
 
@@ -171,52 +221,84 @@ DEFAULT_APPETITE = {
 
 
 class Network(_Group):
+    model_config = ConfigDict(title="Network")
+
     bridge_share: Share = Field(
         0.4,
+        title="Bridge share",
         description="A team is a bridge when ties to other business units carry more than this share of its hours.",
     )
     centrality_weight: float = Field(
-        0.4, ge=0, description="Weight of the network centrality index in the seed score."
+        0.4,
+        ge=0,
+        json_schema_extra={"step": 0.1},
+        title="Centrality weight",
+        description="Weight of the network centrality index in the seed score.",
     )
     appetite_weight: float = Field(
-        0.3, ge=0, description="Weight of the function's appetite for risk in the seed score."
+        0.3,
+        ge=0,
+        json_schema_extra={"step": 0.1},
+        title="Appetite weight",
+        description="Weight of the function's appetite for risk in the seed score.",
     )
     pain_weight: float = Field(
-        0.3, ge=0, description="Weight of the team's pain (routine hours, slow tasks) in the seed score."
+        0.3,
+        ge=0,
+        json_schema_extra={"step": 0.1},
+        title="Pain weight",
+        description="Weight of the team's pain (routine hours, slow tasks) in the seed score.",
     )
     appetite: dict[str, Share] = Field(
         default_factory=lambda: dict(DEFAULT_APPETITE),
+        title="Appetite by function",
         description="Stated appetite for risk per function, from 0 (cautious) to 1 (eager).",
     )
     default_appetite: Share = Field(
-        0.5, description="Stated appetite of a function the appetite table does not name."
+        0.5,
+        title="Default appetite",
+        description="Stated appetite of a function the appetite table does not name.",
     )
     measured_appetite_weight: Share = Field(
         0.5,
+        title="Measured appetite weight",
         description="Weight of the measured appetite (how fast the function's first agents were validated) "
         "against the stated one, where it can be measured.",
     )
     first_agents: int = Field(
-        3, ge=1, description="How many of a function's first agents measure its appetite."
+        3,
+        ge=1,
+        title="First agents measured",
+        description="How many of a function's first agents measure its appetite.",
     )
     min_tie_hours: float = Field(
         0,
         ge=0,
+        title="Minimum tie hours",
         description="Two business units are tied when their teams spent more hours together than this.",
     )
     min_replications: int = Field(
         5,
         ge=1,
+        title="Minimum replications",
         description="Fewer replications than this are too few to tell whether they followed the network.",
     )
     permutations: int = Field(
-        2000, ge=100, le=1_000_000, description="Random reassignments in the permutation test."
+        2000,
+        ge=100,
+        le=1_000_000,
+        title="Permutations",
+        description="Random reassignments in the permutation test.",
     )
     random_seed: int = Field(
-        7, description="Seed of the permutation test and of the network picture's layout."
+        7,
+        title="Random seed",
+        description="Seed of the permutation test and of the network picture's layout.",
     )
     significance: Share = Field(
-        0.05, description="A p-value below this says replication followed the network more than chance would."
+        0.05,
+        title="Significance",
+        description="A p-value below this says replication followed the network more than chance would.",
     )
 
     @field_validator("appetite", mode="before")
@@ -241,8 +323,12 @@ class Network(_Group):
 
 
 class MappingSettings(_Group):
+    model_config = ConfigDict(title="Organisation mapping")
+
     file: str = Field(
         "",
+        json_schema_extra={"admin": True},
+        title="Mapping file",
         description="Organisation mapping file (TOML or CSV) for telemetry and other imports; "
         "a relative path is read from the settings file's folder; empty: none, imports are unmapped.",
     )
@@ -252,88 +338,149 @@ PricePerMillion = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=8
 
 
 class Telemetry(_Group):
+    model_config = ConfigDict(title="Telemetry")
+
     task_type_attribute: str = Field(
         "",
+        title="Task type attribute",
         description="Span attribute (OpenTelemetry) or metadata key (Langfuse) naming the task type; "
         "empty: the span or observation name.",
     )
     escalated_attribute: str = Field(
         "",
+        title="Escalated attribute",
         description="Span attribute, span event name (OpenTelemetry) or metadata key (Langfuse) that marks "
         "an agent run as escalated when present and not false; empty: none.",
     )
     review_evaluation: str = Field(
         "",
+        title="Review evaluation",
         description="Evaluation name (gen_ai.evaluation.name) or Langfuse score name that is the review; "
         "empty: any evaluation on the span, and no Langfuse score.",
     )
     review_threshold: float = Field(
         0.5,
+        json_schema_extra={"step": 0.05},
+        title="Review threshold",
         description="A numeric evaluation score at or above this reviews the task correct, below it incorrect.",
     )
     langfuse_event_per: Literal["agent", "trace"] = Field(
-        "agent", description="One usage event per Langfuse AGENT observation (agent) or per trace (trace)."
+        "agent",
+        title="Langfuse event per",
+        description="One usage event per Langfuse AGENT observation (agent) or per trace (trace).",
     )
     prices: dict[str, tuple[PricePerMillion, PricePerMillion]] = Field(
         default_factory=dict,
+        json_schema_extra={"finance": True},
+        title="Token prices (USD per million)",
         description="USD per million input and output tokens by model, for agent runs that carry no cost; "
         "such cost is marked estimated.",
     )
 
 
 class Forecast(_Group):
+    model_config = ConfigDict(title="Forecast")
+
     min_months: int = Field(
-        6, ge=3, le=120, description="Months with time-saved data a function needs before it gets a forecast."
+        6,
+        ge=3,
+        le=120,
+        title="Minimum months",
+        description="Months with time-saved data a function needs before it gets a forecast.",
     )
     interval: float = Field(
-        0.80, gt=0, lt=1, description="Coverage of the forecast's range (0.80: the middle 80% of draws)."
+        0.80,
+        gt=0,
+        lt=1,
+        json_schema_extra={"step": 0.05},
+        title="Interval",
+        description="Coverage of the forecast's range (0.80: the middle 80% of draws).",
     )
     draws: int = Field(
-        100, ge=20, le=5_000, description="Bootstrap refits (resampled residuals) that make the range."
+        100,
+        ge=20,
+        le=5_000,
+        title="Draws",
+        description="Bootstrap refits (resampled residuals) that make the range.",
     )
-    seed: int = Field(1, description="Seed of the draws, so the same data gives the same range.")
+    seed: int = Field(
+        1, title="Seed", description="Seed of the draws, so the same data gives the same range."
+    )
     horizon_months: int = Field(
-        120, ge=1, le=600, description="Months past as_of beyond which a crossing counts as not in sight."
+        120,
+        ge=1,
+        le=600,
+        title="Horizon (months)",
+        description="Months past as_of beyond which a crossing counts as not in sight.",
     )
     chart_months: int = Field(
-        24, ge=1, le=120, description="Months past as_of that the charts draw the projection for."
+        24,
+        ge=1,
+        le=120,
+        title="Chart months",
+        description="Months past as_of that the charts draw the projection for.",
     )
 
 
 class Alerts(_Group):
+    model_config = ConfigDict(title="Alerts")
+
     gate_lookback_days: int = Field(
         30,
         ge=1,
         le=3660,
+        title="Gate lookback (days)",
         description="An agent failing its gate at as_of alerts unless it failed this many days earlier too.",
     )
     cost_multiple: float = Field(
-        2.0, gt=1, le=100, description="Cost per task more than this many times its trailing median alerts."
+        2.0,
+        gt=1,
+        le=100,
+        json_schema_extra={"step": 0.5},
+        title="Cost multiple",
+        description="Cost per task more than this many times its trailing median alerts.",
     )
     cost_trailing_months: int = Field(
         6,
         ge=1,
         le=60,
+        title="Cost trailing months",
         description="Months before the as_of month whose median cost per task is the yardstick.",
     )
     plateau_months: int = Field(
         12, ge=1, le=240,
-        description="Months since the first deployment after which a function still in the pilot plateau alerts.",
+        title="Plateau months", description="Months since the first deployment after which a function still in the pilot plateau alerts.",
     )  # fmt: skip
     waiting_days: int = Field(
-        90, ge=1, le=3660, description="Days a validated agent may wait for a first copy before it alerts."
+        90,
+        ge=1,
+        le=3660,
+        title="Waiting days",
+        description="Days a validated agent may wait for a first copy before it alerts.",
     )
     usage_drop: Share = Field(
-        0.5, description="Fall in an agent's tasks from one month to the next (0.5: half) that alerts."
+        0.5,
+        title="Usage drop",
+        description="Fall in an agent's tasks from one month to the next (0.5: half) that alerts.",
     )
     min_usage_tasks: int = Field(
-        20, ge=1, description="Tasks an agent needs in the earlier month for a fall to count."
+        20,
+        ge=1,
+        title="Minimum usage tasks",
+        description="Tasks an agent needs in the earlier month for a fall to count.",
     )
     webhook_url: str = Field(
-        "", description="URL that receives the alerts as JSON (POST) from the alerts command; empty: none."
+        "",
+        json_schema_extra={"admin": True},
+        title="Webhook URL",
+        description="URL that receives the alerts as JSON (POST) from the alerts command; empty: none.",
     )
     webhook_timeout_seconds: float = Field(
-        10, gt=0, le=120, description="Seconds the alerts command waits for the webhook."
+        10,
+        gt=0,
+        le=120,
+        title="Webhook timeout (seconds)",
+        description="Seconds the alerts command waits for the webhook.",
     )
 
 

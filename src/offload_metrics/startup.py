@@ -7,7 +7,7 @@ import sys
 
 from offload_metrics import store
 
-SAMPLE_KEY = "sample_last_load"
+SAMPLE_KEY = store.SAMPLE_KEY
 
 
 def describe() -> str:

@@ -78,10 +78,24 @@ class DatabaseBusy(StoreError):
     """Another process holds the database file."""
 
 
+# The connections (DuckDB connection or cursor objects: each has its own transaction) inside a
+# `transaction` block, so that a block within it joins it instead of beginning a second one.
+_IN_TRANSACTION: set[int] = set()
+
+
 @contextlib.contextmanager
 def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """One write: begin, commit when the block ends, roll back on any error (Ctrl-C included)."""
+    """One write: begin, commit when the block ends, roll back on any error (Ctrl-C included).
+
+    Every write goes through it. A block inside another on the same connection is part of the outer
+    one (DuckDB has no nested transactions): one commit when the outer block ends, or one rollback of
+    everything when an error leaves it, so a helper that writes can be called alone or within a larger
+    write that must be all or nothing."""
+    if id(conn) in _IN_TRANSACTION:
+        yield conn
+        return
     conn.execute("begin transaction")
+    _IN_TRANSACTION.add(id(conn))
     try:
         yield conn
         conn.execute("commit")
@@ -89,6 +103,8 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
         with contextlib.suppress(duckdb.Error):
             conn.execute("rollback")
         raise
+    finally:
+        _IN_TRANSACTION.discard(id(conn))
 
 
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -174,10 +190,12 @@ def get_meta(conn: duckdb.DuckDBPyConnection, key: str) -> str | None:
 
 
 def set_meta(conn: duckdb.DuckDBPyConnection, key: str, value: str | None) -> None:
-    if value is None:
-        conn.execute("delete from meta where key = ?", [key])
-    else:
-        conn.execute("insert or replace into meta values (?, ?)", [key, value])
+    """Set (or with None, forget) a meta value, in the caller's transaction or its own."""
+    with transaction(conn):
+        if value is None:
+            conn.execute("delete from meta where key = ?", [key])
+        else:
+            conn.execute("insert or replace into meta values (?, ?)", [key, value])
 
 
 def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
@@ -569,22 +587,32 @@ def _remove_counted_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> No
     )
 
 
-def clear(conn: duckdb.DuckDBPyConnection) -> None:
-    """Delete every loaded row, rejection and load record, in one transaction."""
+# The last load id of the bundled sample the dashboard starts on: loads up to it are the sample's.
+SAMPLE_KEY = "sample_last_load"
+
+
+def clear(conn: duckdb.DuckDBPyConnection, who: str, detail: str) -> None:
+    """Delete every loaded row, rejection and load record, forget the sample, and record who cleared
+    the database in the audit: one transaction, so a failure part-way leaves everything as it was."""
     with transaction(conn):
         set_meta(conn, ROLLUP_BASELINE_KEY, None)
+        set_meta(conn, SAMPLE_KEY, None)
         for table in DATA_TABLES:
             conn.execute(f"delete from {table}")
-    conn.execute("checkpoint")
+        record_audit(conn, who, "clear", detail)
+    with contextlib.suppress(duckdb.TransactionException):
+        conn.execute("checkpoint")
 
 
-def unload(conn: duckdb.DuckDBPyConnection, load_id: int) -> dict[str, int]:
+def unload(conn: duckdb.DuckDBPyConnection, load_id: int, who: str | None = None) -> dict[str, int]:
     """Remove one load with everything it added, in one transaction; return the rows removed per table.
+    With `who`, the audit records who removed it, in the same transaction.
 
     Its contribution to usage_daily is taken out by adding the negation of its own rollup and
     folding, so the rollup equals the remaining events exactly, whatever compaction merged."""
     with transaction(conn):
-        if not conn.execute("select count(*) from loads where load_id = ?", [load_id]).fetchone()[0]:  # type: ignore[index]
+        found = conn.execute("select kind, file_name from loads where load_id = ?", [load_id]).fetchone()
+        if found is None:
             raise StoreError(
                 f"There is no load {load_id}; the load ids are in 'offload-metrics rejects' and the Data page."
             )
@@ -616,9 +644,20 @@ def unload(conn: duckdb.DuckDBPyConnection, load_id: int) -> dict[str, int]:
             count = conn.execute(f"delete from {table} where load_id = ?", [load_id]).fetchone()[0]  # type: ignore[index]
             if count:
                 removed[table] = int(count)
+        if who is not None:
+            kind, file_name = found
+            record_audit(conn, who, "unload", unload_detail(load_id, kind, file_name, removed))
     with contextlib.suppress(duckdb.TransactionException):
         conn.execute("checkpoint")
     return removed
+
+
+def unload_detail(load_id: int, kind: str, file_name: str, removed: dict[str, int]) -> str:
+    """What an unload removed, in a sentence (the audit's detail and the command's answer)."""
+    return (
+        f"Removed load {load_id} ({file_name}): {removed.get(kind, 0):,} {kind} rows, "
+        f"{removed.get('rejected_rows', 0):,} rejected rows."
+    )
 
 
 def _unload_rollup_rows(conn: duckdb.DuckDBPyConnection, load_id: int) -> bool:
@@ -722,7 +761,8 @@ def record_audit(conn: duckdb.DuckDBPyConnection, who: str, action: str, detail:
     if action not in AUDIT_ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    conn.execute("insert into audit values (?, ?, ?, ?)", [now, who, action, detail])
+    with transaction(conn):
+        conn.execute("insert into audit values (?, ?, ?, ?)", [now, who, action, detail])
 
 
 def audit(conn: duckdb.DuckDBPyConnection, limit: int = 1000):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal, TypeVar, overload
 
 import altair as alt
+import duckdb
 import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -118,9 +119,7 @@ def start_on_sample(force: bool = False) -> list[ingest.LoadResult]:
             results = _load_files(conn, paths, status.write, None, SAMPLE_LOADER if not force else None)
             status.update(label="Loaded the bundled sample data", state="complete")
             version = conn.execute("select coalesce(max(load_id), 0) from loads").fetchone()[0]  # type: ignore[index]
-            conn.execute("begin transaction")
             store.set_meta(conn, SAMPLE_KEY, str(version))
-            conn.execute("commit")
         # For the terminal that started the server (make run): where the data went.
         print(f"Loaded the bundled sample into {store.db_path().resolve()}", flush=True)
         return results
@@ -639,11 +638,11 @@ def data_quality() -> pd.DataFrame:
 def clear_database() -> None:
     auth.require(auth.Capability.CLEAR)
     with writing() as conn:
-        store.clear(conn)
-        conn.execute("begin transaction")
-        store.set_meta(conn, SAMPLE_KEY, None)
-        store.record_audit(conn, auth.viewer().name, "clear", f"cleared {store.db_path().name}")
-        conn.execute("commit")
+        try:
+            store.clear(conn, auth.viewer().name, f"cleared {store.db_path().name}")
+        except duckdb.Error as error:
+            st.error(f"The database was not cleared, and nothing was changed: {problem(error)}.")
+            st.stop()
     st.cache_data.clear()
 
 

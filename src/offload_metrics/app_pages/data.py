@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import auth, config, display, export, ingest, schema, store, ui
+from offload_metrics import auth, config, display, export, ingest, schema, settings_form, store, ui
 
 st.title("Data")
 settings = ui.settings()
@@ -114,70 +114,14 @@ ui.table(ui.unmapped(), {
 }, key="data_unmapped", empty="Every telemetry record loaded was mapped.")  # fmt: skip
 
 st.subheader("Settings", help="Thresholds, rates and the reinvestment share every metric uses.")
-SHARE_HELP = "A share: type 0.8, 80 or 80%. "
-
-
 if "settings_problem" in st.session_state:
     st.warning(
         f"The settings file could not be used, so defaults apply: {st.session_state['settings_problem']}"
     )
 with st.form("settings_form", border=True):
-    gates, finance, adoption, output = st.columns(4)
-    with gates:
-        st.markdown("**Performance gate**")
-        min_accuracy = st.text_input("Minimum accuracy", value=display.setting_share(settings.gates.min_accuracy), key="s_min_accuracy",
-                                     help=SHARE_HELP + config.Gates.model_fields["min_accuracy"].description)  # fmt: skip
-        min_automation = st.text_input("Minimum automation", value=display.setting_share(settings.gates.min_automation),
-                                       key="s_min_automation",
-                                       help=SHARE_HELP + config.Gates.model_fields["min_automation"].description)  # fmt: skip
-        min_tasks = st.number_input("Minimum tasks", value=settings.gates.min_tasks, key="s_min_tasks", step=1,
-                                    help=config.Gates.model_fields["min_tasks"].description)  # fmt: skip
-        min_reviewed = st.number_input("Minimum reviewed", value=settings.gates.min_reviewed, key="s_min_reviewed",
-                                       step=1, help=config.Gates.model_fields["min_reviewed"].description)  # fmt: skip
-        window_days = st.number_input("Window (days)", value=settings.gates.window_days, key="s_window_days", step=1,
-                                      help=config.Gates.model_fields["window_days"].description)  # fmt: skip
-    reinvestment_share = str(settings.finance.reinvestment_share)  # parsed as a share, exactly as it is
-    hourly = float(settings.finance.default_hourly_cost_usd)
-    cost_source, preset = settings.finance.cost_source, settings.estimates.preset
-    if auth.can_see_money():  # the default hourly cost is a dollar amount
-        with finance:
-            st.markdown("**Finance**")
-            reinvestment_share = st.text_input(
-                "Reinvestment share", value=display.setting_share(settings.finance.reinvestment_share), key="s_reinvestment_share",
-                help=SHARE_HELP + config.Finance.model_fields["reinvestment_share"].description,
-            )  # fmt: skip
-            hourly = st.number_input(
-                "Default hourly cost (USD)", value=float(settings.finance.default_hourly_cost_usd), key="s_hourly",
-                step=1.0, help=config.Finance.model_fields["default_hourly_cost_usd"].description,
-            )  # fmt: skip
-            cost_sources = list(config.COST_SOURCES)
-            cost_source = st.selectbox(
-                "Agent cost from", cost_sources, index=cost_sources.index(settings.finance.cost_source),
-                format_func=config.COST_SOURCES.get, key="s_cost_source",
-                help=config.Finance.model_fields["cost_source"].description,
-            )  # fmt: skip
-            presets = ["", *settings.estimates.presets]
-            preset = st.selectbox(
-                "Estimate preset", presets, index=presets.index(settings.estimates.preset),
-                format_func=lambda name: name or "none", key="s_estimate_preset",
-                help=config.Estimates.model_fields["preset"].description,
-            )  # fmt: skip
-    with adoption:
-        st.markdown("**Adoption**")
-        bounds = st.text_input("Phase bounds", value=", ".join(display.setting_share(b) for b in settings.adoption.phase_bounds),
-                               key="s_phase_bounds", help=SHARE_HELP + config.Adoption.model_fields["phase_bounds"].description)  # fmt: skip
-        scale_share = st.text_input("Scale share", value=display.setting_share(settings.adoption.scale_share), key="s_scale_share",
-                                    help=SHARE_HELP + config.Adoption.model_fields["scale_share"].description)  # fmt: skip
-        scale_min = st.number_input("Functions for scale", value=settings.adoption.scale_min_functions,
-                                    key="s_scale_min", step=1, help=config.Adoption.model_fields["scale_min_functions"].description)  # fmt: skip
-        band = st.text_input("Months to scale (on track)", value=", ".join(str(m) for m in settings.adoption.scale_months),
-                             key="s_scale_months", help=config.Adoption.model_fields["scale_months"].description)  # fmt: skip
-    with output:
-        st.markdown("**Net Output**")
-        uplift = st.text_input("Validation uplift", value=display.setting_share(settings.net_output.validation_uplift), key="s_uplift",
-                               help=SHARE_HELP + config.NetOutput.model_fields["validation_uplift"].description)  # fmt: skip
-        fte_hours = st.number_input("Hours per FTE month", value=float(settings.net_output.hours_per_fte_month),
-                                    key="s_fte_hours", step=1.0, help=config.NetOutput.model_fields["hours_per_fte_month"].description)  # fmt: skip
+    entered, slots = settings_form.draw(
+        settings, settings_form.visible(auth.can_see_money(), auth.can(auth.Capability.SAVE_SETTINGS))
+    )
     apply, save = st.columns(2)
     applied = apply.form_submit_button("Apply for this session", type="primary")
     # The file's name only: a full path cut the button's label; the hover gives where it is.
@@ -185,40 +129,19 @@ with st.form("settings_form", border=True):
         f"Apply and save to {config.settings_path().name}", help=f"Saved to {config.settings_path()}"
     )
 if applied or saved:
-    try:
-        shares = {name: config.parse_share(text) for name, text in (
-            ("Minimum accuracy", min_accuracy), ("Minimum automation", min_automation),
-            ("Reinvestment share", reinvestment_share), ("Scale share", scale_share), ("Validation uplift", uplift),
-        )}  # fmt: skip
-        phase_bounds, bounds_read = config.split_shares(bounds)
-        chosen = config.parse_settings(
-            {
-                # The groups this form does not show keep the session's values.
-                **settings.model_dump(mode="json"),
-                "gates": {"min_accuracy": shares["Minimum accuracy"][0],
-                          "min_automation": shares["Minimum automation"][0], "min_tasks": min_tasks,
-                          "min_reviewed": min_reviewed, "window_days": window_days},
-                "net_output": {"validation_uplift": shares["Validation uplift"][0], "hours_per_fte_month": fte_hours},
-                "adoption": {"phase_bounds": phase_bounds, "scale_share": shares["Scale share"][0],
-                             "scale_min_functions": scale_min, "scale_months": config.split_numbers(band)},
-                "finance": {"reinvestment_share": shares["Reinvestment share"][0], "default_hourly_cost_usd": hourly,
-                            "cost_source": cost_source},
-                "estimates": {**settings.estimates.model_dump(mode="json"), "preset": preset},
-            },
-            source="settings",
-        )  # fmt: skip
-    except config.SettingsError as error:
-        st.error(str(error))
+    outcome = settings_form.check(settings, entered)
+    if outcome.settings is None:
+        settings_form.show_problems(outcome.problems, slots)
+        st.error(
+            "Nothing was applied: the settings marked above need another value.", icon=":material/error:"
+        )
     else:
-        st.session_state["settings"] = chosen
+        st.session_state["settings"] = outcome.settings
         st.session_state.pop("settings_problem", None)
         message = "Settings applied to this session."
         if saved:
-            message = f"Settings applied and saved to {ui.save_settings(chosen)}."
-        read = [f"{name}: {how}" for name, (_, how) in shares.items()] + [
-            f"Phase bounds: {'; '.join(bounds_read)}"
-        ]
-        st.success(message + "\n\n" + "\n".join(f"- {line}" for line in read))
+            message = f"Settings applied and saved to {ui.save_settings(outcome.settings)}."
+        st.success(message + "".join(f"\n- {line}" for line in outcome.read))
 
 st.subheader("Audit", help="Who loaded files, cleared the database or saved settings, and when.")
 ui.table(ui.audit(), {
