@@ -220,7 +220,7 @@ def _layout(graph: nx.Graph, seed: int) -> dict[Team, tuple[float, float]]:
 
 
 def _inputs(
-    conn, filters: metrics.Filters, settings: Settings
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
 ) -> tuple[metrics.Filters, nx.Graph, pd.DataFrame]:
     whole = _whole_organisation(filters, conn)
     nodes = metrics.query(conn, "network_nodes", whole, settings)

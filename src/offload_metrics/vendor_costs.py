@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from offload_metrics import config, schema
-from offload_metrics.mapping import EMPTY, Mapping
+from offload_metrics.mapping import Mapping
 
 KIND = schema.VendorCost.kind
 USAGE_KIND = schema.VendorUsage.kind
@@ -225,7 +225,8 @@ def _dollars(value: object, cents: bool) -> str | None:
         return _text(value)
     if cents:
         amount = amount.scaleb(-2)
-    if amount.as_tuple().exponent < -schema.MONEY_SCALE:  # type: ignore[operator]
+    exponent = amount.as_tuple().exponent  # a number (not "n", "N" or "F"): the amount is finite
+    if isinstance(exponent, int) and exponent < -schema.MONEY_SCALE:
         amount = amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
     return format(amount, "f")
 
@@ -285,10 +286,10 @@ def _anthropic_cost(bucket: dict, result: object) -> dict[str, str | None]:
     }
 
 
-def ingest_settings(settings: config.Settings, mapping: Mapping | None) -> str:
+def ingest_settings(settings: config.Settings, mapping: Mapping) -> str:
     """What, besides the file, decides a vendor cost load's rows (recorded with the load): the
     ingest settings and the mapping."""
-    return settings.ingest.fingerprint(mapping_sha256=(mapping or EMPTY).fingerprint)
+    return settings.ingest.fingerprint(mapping_sha256=mapping.fingerprint)
 
 
 def _count(*values: object) -> str | None:
@@ -296,8 +297,9 @@ def _count(*values: object) -> str | None:
     present = [value for value in values if value is not None]
     if not present:
         return None
-    if all(isinstance(value, int) and not isinstance(value, bool) for value in present):
-        return str(sum(present))  # type: ignore[arg-type]
+    whole = [value for value in present if isinstance(value, int) and not isinstance(value, bool)]
+    if len(whole) == len(present):
+        return str(sum(whole))
     return _text(next(value for value in present if not isinstance(value, int) or isinstance(value, bool)))
 
 
@@ -366,7 +368,7 @@ def report_source(report: Report, cur: duckdb.DuckDBPyConnection):
     )
 
 
-def mapped_source(cur: duckdb.DuckDBPyConnection, source, params: dict[str, object], mapping: Mapping | None):
+def mapped_source(cur: duckdb.DuckDBPyConnection, source, params: dict[str, object], mapping: Mapping):
     """The source with each row's function, business unit and team from the organisation mapping.
 
     The file is read once into a temporary table (with its position in the file), the mapping
@@ -374,7 +376,6 @@ def mapped_source(cur: duckdb.DuckDBPyConnection, source, params: dict[str, obje
     """
     from offload_metrics import ingest
 
-    mapping = mapping or EMPTY
     ordinal = source.ordinal if source.ordinal != "NULL::BIGINT" else "row_number() over () - 1"
     read = f"create or replace temp table {READ_TABLE} as select {ordinal} as _row_id, * from {source.reader}"
     cur.execute(read, {key: value for key, value in params.items() if f"${key}" in read})

@@ -19,7 +19,7 @@ import re
 import duckdb
 
 from offload_metrics import config, schema
-from offload_metrics.mapping import EMPTY, Mapping
+from offload_metrics.mapping import Mapping
 
 KIND = schema.VivaCollaboration.kind
 SOURCE_PREFIX = "viva."
@@ -125,7 +125,7 @@ class VivaImport:
             cur.execute(f"drop table if exists {table}")
 
 
-def recognise(header, kind: str | None, mapping: Mapping | None) -> VivaImport | None:
+def recognise(header, kind: str | None, mapping: Mapping) -> VivaImport | None:
     """The Viva import of a file whose header has PrimaryCollaborator_<attribute>, else None."""
     groups = [GROUP_COLUMN.match(name) for name in header.names]
     attributes = {
@@ -153,4 +153,4 @@ def recognise(header, kind: str | None, mapping: Mapping | None) -> VivaImport |
             names.append(f"{match.group(1).lower()}_collaborator")
         else:
             names.append(ALIASES.get(_normal(name), name))
-    return VivaImport(tuple(names), attribute, mapping or EMPTY)
+    return VivaImport(tuple(names), attribute, mapping)

@@ -29,7 +29,7 @@ from offload_metrics.ingest.outcomes import classify
 from offload_metrics.ingest.progress import LoadProgress
 from offload_metrics.ingest.sniff import Header, is_gzip, read_header, refuse_nested_columns, resolve_kind
 from offload_metrics.ingest.sources import STAGED, source_sql, stage_sql
-from offload_metrics.mapping import Mapping, load_mapping
+from offload_metrics.mapping import EMPTY, Mapping
 
 GLOB_CHARACTERS = set("*?[]{}")
 
@@ -68,7 +68,15 @@ def load_file(
             return rollup_folder.load_rollup(conn, unpacked, progress=progress, display_name=name)
     with tempfile.TemporaryDirectory(prefix="offload-") as folder:
         return _load_file(
-            conn, path, _literal_path(path, Path(folder)), name, kind, progress, settings, mapping, started
+            conn,
+            path,
+            _literal_path(path, Path(folder)),
+            name,
+            kind,
+            progress,
+            settings,
+            mapping or EMPTY,
+            started,
         )
 
 
@@ -91,10 +99,10 @@ class _Plan:
     model: type[schema.InputKind]
     header: Header
     fingerprint: str  # the ingest settings recorded with the load ("already loaded" compares them)
+    mapping: Mapping  # the organisation mapping (EMPTY when none was given)
     ignored: tuple[str, ...] = ()
     report: vendor_costs.Report | None = None  # a vendor's JSON cost or usage report
     imported: viva.VivaImport | None = None  # a Viva Insights export
-    mapping: Mapping | None = None
 
 
 REJECTS = "offload_rejects"  # the reader's rejects tables: offload_rejects_errors, _scans
@@ -108,7 +116,7 @@ def _load_file(
     kind: str | None,
     progress: LoadProgress,
     settings: config.Settings,
-    mapping: Mapping | None,
+    mapping: Mapping,
     started: float,
 ) -> LoadResult:
     """load_file's work; DuckDB reads `readable`, everything else reads `path`."""
@@ -178,7 +186,7 @@ def _plan(
     name: str,
     kind: str | None,
     settings: config.Settings,
-    mapping: Mapping | None,
+    mapping: Mapping,
 ) -> _Plan:
     """The file's kind, header and the settings its load records; IngestError when it has none."""
     report = vendor_report(path, name)
@@ -193,9 +201,8 @@ def _plan(
         if kind is None and schema.detect_kind(list(header.names)) is None:
             kind = telemetry.detect_kind(header.names)
     if kind in telemetry.KINDS:
-        mapping = mapping or load_mapping(None)
         fingerprint = telemetry.ingest_settings(settings, mapping)
-        return _Plan(kind, telemetry_model(kind), header, fingerprint, mapping=mapping)
+        return _Plan(kind, telemetry_model(kind), header, fingerprint, mapping)
     # A vendor export read as it comes (Viva Insights): its header in contract names, its groups
     # mapped before the staging pass and what they mapped to kept after it. None for every other file.
     try:
@@ -216,12 +223,12 @@ def _plan(
         fingerprint = settings.ingest.fingerprint()
     contract_names = {c.name for c in schema.columns(model)}
     ignored = tuple(column for column in header.names if column not in contract_names)
-    return _Plan(kind, model, header, fingerprint, ignored, report, imported, mapping)
+    return _Plan(kind, model, header, fingerprint, mapping, ignored, report, imported)
 
 
 def _begin(cur: duckdb.DuckDBPyConnection, plan: _Plan, name: str, path: Path) -> int:
     """The load's line in the load history, marked as loading; its id."""
-    load_id = cur.execute("select coalesce(max(load_id), 0) + 1 from loads").fetchone()[0]  # type: ignore[index]
+    load_id = store.scalar(cur, "select coalesce(max(load_id), 0) + 1 from loads")
     cur.execute(
         """
         insert into loads (load_id, file_name, sha256, kind, file_format, size_bytes, rows_read, accepted,
@@ -264,7 +271,7 @@ def _stage(
     )
     try:
         if plan.kind in telemetry.KINDS:
-            staged = stage_telemetry(cur, plan.kind, path, readable, header, REJECTS, settings, plan.mapping)  # type: ignore[arg-type]
+            staged = stage_telemetry(cur, plan.kind, path, readable, header, REJECTS, settings, plan.mapping)
             source = telemetry_source(plan.model)
             cur.execute(stage_sql(plan.model, header, REJECTS, bounds, source, carried_columns(plan.kind)))
             return staged
