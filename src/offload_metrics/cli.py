@@ -290,12 +290,11 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
     from offload_metrics import mapping
 
     conn = _open(db, must_exist=True, read_only=True)
-    frame = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
+    rejected = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
     total = store.rejected_count(conn, load_id=load_id)
     values = mapping.unmapped_values(conn)
     conn.close()
-    if unmapped:
-        frame = values
+    frame = values if unmapped else rejected
     if output == "table" and not values.empty:
         table = Table(
             title="Unmapped values (add a mapping rule for each, then load the files again)",

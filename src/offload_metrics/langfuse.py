@@ -9,11 +9,15 @@ reviews of the events they name (by observation, else by trace), kept in their o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from offload_metrics import config, store, telemetry
 from offload_metrics.mapping import Mapping
+
+if TYPE_CHECKING:  # the ingest package imports this module
+    from offload_metrics.ingest.sniff import Header
 
 OBSERVATION_FIELDS = (
     "id", "trace_id", "type", "parent_observation_id", "start_time", "end_time", "name", "level",
@@ -386,7 +390,7 @@ def stage(
     kind: str,
     path: Path,
     readable: Path,
-    header,
+    header: Header,
     rejects: str,
     settings: config.Settings,
     mapping: Mapping,

@@ -27,6 +27,7 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -34,6 +35,9 @@ import pandas as pd
 
 from offload_metrics import config, schema
 from offload_metrics.mapping import Mapping
+
+if TYPE_CHECKING:  # the ingest package imports this module
+    from offload_metrics.ingest.sources import Source
 
 KIND = schema.VendorCost.kind
 USAGE_KIND = schema.VendorUsage.kind
@@ -355,7 +359,7 @@ READERS = {
 }
 
 
-def report_source(report: Report, cur: duckdb.DuckDBPyConnection):
+def report_source(report: Report, cur: duckdb.DuckDBPyConnection) -> Source:
     """The report's rows as a pipeline source (registered on cur; text columns, known ordinals)."""
     from offload_metrics import ingest
 
@@ -368,7 +372,9 @@ def report_source(report: Report, cur: duckdb.DuckDBPyConnection):
     )
 
 
-def mapped_source(cur: duckdb.DuckDBPyConnection, source, params: dict[str, object], mapping: Mapping):
+def mapped_source(
+    cur: duckdb.DuckDBPyConnection, source: Source, params: dict[str, object], mapping: Mapping
+) -> Source:
     """The source with each row's function, business unit and team from the organisation mapping.
 
     The file is read once into a temporary table (with its position in the file), the mapping
@@ -409,7 +415,7 @@ def mapped_source(cur: duckdb.DuckDBPyConnection, source, params: dict[str, obje
     )
 
 
-def _raw_text(source, name: str) -> str:
+def _raw_text(source: Source, name: str) -> str:
     """A column's text in the source, empty as null (the account the mapping sees)."""
     expression = source.columns.get(name)
     if expression is None:
