@@ -72,18 +72,21 @@ def money_short(value: object) -> str:
     return f"{sign}${number:,.0f}"
 
 
-def share(value: SupportsFloat | None, places: int = 1) -> str:
-    """A share or rate as a percent: 12.3%."""
+def _quantity(value: SupportsFloat | None, spec: str, unit: str = "", scale: float = 1) -> str:
+    """A number in a format spec times scale, then its unit; an em dash when undefined."""
     if not present(value):
         return "—"
-    return f"{float(value) * 100:.{places}f}%"
+    return f"{float(value) * scale:{spec}}{unit}"
+
+
+def share(value: SupportsFloat | None, places: int = 1) -> str:
+    """A share or rate as a percent: 12.3%."""
+    return _quantity(value, f".{places}f", "%", scale=100)
 
 
 def points(value: SupportsFloat | None) -> str:
     """A difference between two shares, in percentage points: 12.3 pp."""
-    if not present(value):
-        return "—"
-    return f"{float(value) * 100:.1f} pp"
+    return _quantity(value, ".1f", " pp", scale=100)
 
 
 def setting_share(value: float) -> str:
@@ -116,9 +119,7 @@ def km_median(
 
 
 def hours(value: SupportsFloat | None) -> str:
-    if not present(value):
-        return "—"
-    return f"{float(value):,.0f} h"
+    return _quantity(value, ",.0f", " h")
 
 
 def count(value: SupportsInt | None) -> str:
@@ -145,22 +146,16 @@ def scale_note(
 
 def ratio(value: SupportsFloat | None) -> str:
     """A multiple: 12.3x."""
-    if not present(value):
-        return "—"
-    return f"{float(value):,.1f}x"
+    return _quantity(value, ",.1f", "x")
 
 
 def number(value: SupportsFloat | None, places: int = 1) -> str:
     """A plain quantity with one decimal (1,234.5), or as many places as asked (a p-value: 0.031)."""
-    if not present(value):
-        return "—"
-    return f"{float(value):,.{places}f}"
+    return _quantity(value, f",.{places}f")
 
 
 def days(value: SupportsFloat | None) -> str:
-    if not present(value):
-        return "—"
-    return f"{float(value):,.0f} days"
+    return _quantity(value, ",.0f", " days")
 
 
 def month(value: object) -> str | None:

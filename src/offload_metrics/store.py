@@ -488,21 +488,12 @@ def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
     if not scalar(conn, "select exists (select 1 from reviews)"):
         return
     conn.execute(sql_text("rollup_reviews.sql"), {"load_id": load_id})
-    zero = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS}
-    values = {
-        **zero,
-        **{name: name for name in USAGE_ROLLUP_KEYS},
-        "correct": "sum(coalesce(review_after = 'correct', false)::INTEGER - coalesce(review_before = 'correct', false)::INTEGER)",
-        "incorrect": "sum(coalesce(review_after = 'incorrect', false)::INTEGER "
-        "- coalesce(review_before = 'incorrect', false)::INTEGER)",
-    }
-    conn.execute(
-        f"""
-        insert into usage_daily ({", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)})
-        select {", ".join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)}
-        from _review_changes
-        group by {", ".join(USAGE_ROLLUP_KEYS)}
-        """
+    _add_review_changes(
+        conn,
+        {name: name for name in USAGE_ROLLUP_KEYS},
+        "review_after",
+        "review_before",
+        f"from _review_changes group by {', '.join(USAGE_ROLLUP_KEYS)}",
     )
     conn.execute(
         "insert into reviews_counted select event_id, review_after, $load_id from _review_changes",
@@ -511,22 +502,40 @@ def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
     conn.execute("drop table _review_changes")
 
 
+def _add_review_changes(
+    conn: duckdb.DuckDBPyConnection,
+    keys: dict[str, str],
+    after: str,
+    before: str,
+    source: str,
+    parameters: object = None,
+    sign: str = "",
+) -> None:
+    """Rows into usage_daily that change only its correct and incorrect counts, by how many events'
+    review went from `before` to `after`: each key as given, every other measure 0; sign "-"
+    takes such changes out again."""
+    changed = {
+        review: f"{sign}sum(coalesce({after} = '{review}', false)::INTEGER "
+        f"- coalesce({before} = '{review}', false)::INTEGER)"
+        for review in ("correct", "incorrect")
+    }
+    values = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS} | keys | changed
+    conn.execute(
+        f"insert into usage_daily ({', '.join(name for name, _ in USAGE_ROLLUP_COLUMNS)}) "
+        f"select {', '.join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)} {source}",
+        parameters,
+    )
+
+
 def _remove_counted_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
     """Take out of usage_daily what later reviews changed for a load's events (its own reviews
     are gone with the negation of its rollup)."""
-    zero = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS}
-    values = {
-        **zero,
-        **{name: f"e.{name}" for name in USAGE_ROLLUP_KEYS},
-        "day": "cast(e.occurred_at as date)",
-        "correct": "-sum(coalesce(c.review = 'correct', false)::INTEGER - coalesce(e.review = 'correct', false)::INTEGER)",
-        "incorrect": "-sum(coalesce(c.review = 'incorrect', false)::INTEGER "
-        "- coalesce(e.review = 'incorrect', false)::INTEGER)",
-    }
-    conn.execute(
-        f"""
-        insert into usage_daily ({", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)})
-        select {", ".join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)}
+    _add_review_changes(
+        conn,
+        {**{name: f"e.{name}" for name in USAGE_ROLLUP_KEYS}, "day": "cast(e.occurred_at as date)"},
+        "c.review",
+        "e.review",
+        """
         from usage_events as e
         join (select event_id, arg_max(review, load_id) as review from reviews_counted group by event_id) as c
             on c.event_id = e.event_id
@@ -534,6 +543,7 @@ def _remove_counted_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> No
         group by all
         """,
         {"load_id": load_id},
+        sign="-",
     )
     conn.execute(
         "delete from reviews_counted where event_id in (select event_id from usage_events where load_id = ?)",

@@ -114,10 +114,10 @@ def read_report(text: str) -> Report:
             vendor = "anthropic" if "starting_at" in bucket else "openai"
             vendors.add(vendor)
             for result in bucket["results"]:
-                is_usage = isinstance(result, dict) and bool(TOKEN_MARKERS & set(result))
-                report_format = f"{vendor}_{'usage' if is_usage else 'costs'}"
+                fields = _object(result)
+                report_format = f"{vendor}_{'usage' if TOKEN_MARKERS & set(fields) else 'costs'}"
                 formats.add(report_format)
-                records.append(READERS[report_format](bucket, result))
+                records.append(READERS[report_format](bucket, fields))
             results += len(bucket["results"])
         # Each result's line, when the scan found them all (else the page's first line).
         offsets += found if len(found) == results else [start] * results
@@ -261,9 +261,14 @@ def _currency(value: object) -> str | None:
     return value.upper() if isinstance(value, str) else _text(value)
 
 
-def _openai_cost(bucket: dict, result: object) -> dict[str, str | None]:
-    result = result if isinstance(result, dict) else {}
-    amount = result["amount"] if isinstance(result.get("amount"), dict) else {}
+def _object(value: object) -> dict:
+    """A JSON object as it is; anything else (a part of a report missing or malformed) as an empty one,
+    whose fields then read as absent and are rejected with their reasons."""
+    return value if isinstance(value, dict) else {}
+
+
+def _openai_cost(bucket: dict, result: dict) -> dict[str, str | None]:
+    amount = _object(result.get("amount"))
     return {
         "day": _utc_day_of_seconds(bucket.get("start_time")),
         "vendor": "openai",
@@ -275,8 +280,7 @@ def _openai_cost(bucket: dict, result: object) -> dict[str, str | None]:
     }
 
 
-def _anthropic_cost(bucket: dict, result: object) -> dict[str, str | None]:
-    result = result if isinstance(result, dict) else {}
+def _anthropic_cost(bucket: dict, result: dict) -> dict[str, str | None]:
     parts = [result.get(key) for key in ("cost_type", "token_type", "context_window", "service_tier")]
     line_item = result.get("description") or "; ".join(str(part) for part in parts if part) or None
     return {
@@ -313,8 +317,7 @@ def _grouping(result: dict, keys: tuple[str, ...]) -> str | None:
     return "; ".join(parts) or None
 
 
-def _openai_usage(bucket: dict, result: object) -> dict[str, str | None]:
-    result = result if isinstance(result, dict) else {}
+def _openai_usage(bucket: dict, result: dict) -> dict[str, str | None]:
     return {
         "day": _utc_day_of_seconds(bucket.get("start_time")),
         "vendor": "openai",
@@ -329,9 +332,8 @@ def _openai_usage(bucket: dict, result: object) -> dict[str, str | None]:
     }
 
 
-def _anthropic_usage(bucket: dict, result: object) -> dict[str, str | None]:
-    result = result if isinstance(result, dict) else {}
-    creation = result["cache_creation"] if isinstance(result.get("cache_creation"), dict) else {}
+def _anthropic_usage(bucket: dict, result: dict) -> dict[str, str | None]:
+    creation = _object(result.get("cache_creation"))
     return {
         "day": _utc_day_of_rfc3339(bucket.get("starting_at")),
         "vendor": "anthropic",
