@@ -415,19 +415,18 @@ def stage(
             )
     if kind == "langfuse_scores":
         aside = _score_reviews(cur, settings)
-        events = store.scalar(cur, "select count(*) from _tele_events")
+        events, rejected = telemetry.staged_counts(cur)
     else:
         sources = _observation_runs(cur, settings, mapping)
-        events, _ = telemetry.finish(cur, mapping, sources)
+        events, rejected = telemetry.finish(cur, mapping, sources)
         in_runs = store.scalar(
             cur, "select count(*) + coalesce(sum(cast(api_calls as BIGINT)), 0) from _tele_runs"
         )
         aside = int(read) - int(in_runs)
-    rejected = store.scalar(cur, "select count(*) from _tele_rejects")
     return telemetry.Staged(
         records_read=int(read),
-        events=int(events),
-        rejected=int(rejected),
+        events=events,
+        rejected=rejected,
         outside=max(aside, 0),
         record_format=header.file_format,
         records_in_file=int(records),

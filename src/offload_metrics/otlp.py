@@ -399,18 +399,16 @@ def stage(
         """
     )
     sources = _agent_runs(cur, settings, mapping)
-    telemetry.finish(cur, mapping, sources)
+    events, rejected = telemetry.finish(cur, mapping, sources)
     spans, agents = store.one(
         cur,
         "select count(*) filter (where not unreadable), count(*) filter (where is_agent) from _otlp_spans",
     )
     in_runs = store.scalar(cur, "select coalesce(sum(cast(api_calls as BIGINT)), 0) from _tele_runs")
-    events = store.scalar(cur, "select count(*) from _tele_events")
-    rejected = store.scalar(cur, "select count(*) from _tele_rejects")
     return telemetry.Staged(
         records_read=int(spans),
-        events=int(events),
-        rejected=int(rejected),
+        events=events,
+        rejected=rejected,
         outside=int(spans) - int(agents) - int(in_runs),
         record_format=record_format,
         records_in_file=int(records),

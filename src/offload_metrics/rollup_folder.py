@@ -142,21 +142,10 @@ def load_rollup(
     cur = conn.cursor()
     cur.execute("begin transaction")
     try:
-        earlier = cur.execute(
-            "select load_id, file_name from loads where sha256 = ? and outcome = 'loaded' order by load_id limit 1",
-            [sha256],
-        ).fetchone()
+        earlier = ingest.earlier_load(cur, sha256)
         if earlier:
             cur.execute("rollback")
-            return ingest.LoadResult(
-                file=name,
-                kind=KIND,
-                file_format="parquet",
-                status="already loaded",
-                load_id=earlier[0],
-                seconds=time.monotonic() - started,
-                message=f"identical to load {earlier[0]} ({earlier[1]}); nothing added",
-            )
+            return ingest.already_loaded(name, KIND, "parquet", earlier, started)
         load_id = store.scalar(cur, "select coalesce(max(load_id), 0) + 1 from loads")
         progress.enter("reading", 0.0)
         counts = _counts(cur, name, files["counts"])

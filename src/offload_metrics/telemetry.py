@@ -207,6 +207,11 @@ def finish(cur: duckdb.DuckDBPyConnection, mapping: Mapping, sources: tuple[str,
         where r.reject_reason is not null or m.rule_no is null
         """
     )
+    return staged_counts(cur)
+
+
+def staged_counts(cur: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """How many events (_tele_events) and rejected records (_tele_rejects) an importer has staged."""
     events = store.scalar(cur, "select count(*) from _tele_events")
     rejected = store.scalar(cur, "select count(*) from _tele_rejects")
     return int(events), int(rejected)

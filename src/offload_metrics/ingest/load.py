@@ -13,7 +13,15 @@ from pathlib import Path
 import duckdb
 
 from offload_metrics import config, schema, store, telemetry, vendor_costs, viva
-from offload_metrics.ingest.base import IngestError, LoadResult, disk_full, short_error, utc_now
+from offload_metrics.ingest.base import (
+    IngestError,
+    LoadResult,
+    already_loaded,
+    disk_full,
+    earlier_load,
+    short_error,
+    utc_now,
+)
 from offload_metrics.ingest.importers import (
     carried_columns,
     classify_telemetry,
@@ -139,16 +147,8 @@ def _load_file(
             _update_dependents(cur, plan, load_id, progress)
             progress.enter("saving")
             _finish(cur, load_id, scan.sha256, result)
-    except _AlreadyLoaded as earlier:
-        return LoadResult(
-            file=name,
-            kind=plan.kind,
-            file_format=plan.header.file_format,
-            status="already loaded",
-            load_id=earlier.load_id,
-            seconds=time.monotonic() - started,
-            message=f"identical to load {earlier.load_id} ({earlier.file_name}); nothing added",
-        )
+    except _AlreadyLoaded as loaded:
+        return already_loaded(name, plan.kind, plan.header.file_format, loaded.earlier, started)
     except (duckdb.Error, OSError) as error:
         # A failure of the database or the disk part-way (out of memory, disk full): one message,
         # and the rollback leaves the database as it was.
@@ -293,13 +293,9 @@ def _stage(
 
 
 def _refuse_if_loaded(cur: duckdb.DuckDBPyConnection, sha256: str, fingerprint: str) -> None:
-    earlier = cur.execute(
-        "select load_id, file_name from loads where sha256 = ? and ingest_settings = ? "
-        "and outcome = 'loaded' order by load_id limit 1",
-        [sha256, fingerprint],
-    ).fetchone()
+    earlier = earlier_load(cur, sha256, fingerprint)
     if earlier:
-        raise _AlreadyLoaded(*earlier)
+        raise _AlreadyLoaded(earlier)
 
 
 def _classify(
@@ -391,7 +387,6 @@ def _load_folder(
 class _AlreadyLoaded(Exception):
     """The file was loaded before with the same settings: the load's transaction rolls back."""
 
-    def __init__(self, load_id: int, file_name: str) -> None:
-        super().__init__(load_id, file_name)
-        self.load_id = load_id
-        self.file_name = file_name
+    def __init__(self, earlier: tuple[int, str]) -> None:
+        super().__init__(*earlier)
+        self.earlier = earlier
