@@ -110,6 +110,16 @@ def test_a_transaction_commits_on_success_and_rolls_back_on_any_error(conn):
         conn.execute("insert into meta values ('after', '2')")
 
 
+def test_one_row_and_one_value_of_a_query(conn):
+    conn.execute("insert into meta values ('a', '1'), ('b', '2')")
+    assert store.one(conn, "select count(*), max(value) from meta where key in ('a', 'b')") == (2, "2")
+    assert store.scalar(conn, "select value from meta where key = ?", ["b"]) == "2"
+    # An aggregate without rows still gives its one row; a query without a row is a mistake, said as one.
+    assert store.scalar(conn, "select count(*) from meta where key = 'none'") == 0
+    with pytest.raises(LookupError, match="no row from"):
+        store.scalar(conn, "select value from meta where key = 'none'")
+
+
 def _usage(event_id: str, day: str, agent: str, cost: str) -> dict[str, object]:
     return example(
         "usage_events", event_id=event_id, occurred_at=f"{day}T12:00:00Z", agent_id=agent, cost_usd=cost
