@@ -133,20 +133,19 @@ def big_rollup(rollup_events: int, data: Path, sample_folder: Path) -> dict:
         base_rows, base_tasks = store.one(conn, "select count(*), sum(tasks) from usage_daily")
         copies = max(1, round(rollup_events / base_tasks / 4))
         scale = max(1, round(rollup_events / (base_tasks * copies)))  # whole, so money stays exact
-        conn.execute("begin transaction")
-        conn.execute(
-            """
-            insert into usage_daily
-            select day, function, business_unit, team || ' ' || copy, agent_id, task_type,
-                   tasks * $scale, completed * $scale, escalated * $scale, failed * $scale,
-                   correct * $scale, incorrect * $scale, api_calls * $scale, input_tokens * $scale,
-                   output_tokens * $scale, cost_usd * $scale, latency_ms_sum * $scale, latency_count * $scale,
-                   estimated_cost_usd * $scale
-            from usage_daily, range(1, $copies + 1) as copies(copy)
-            """,
-            {"scale": scale, "copies": copies},
-        )
-        conn.execute("commit")
+        with store.transaction(conn):
+            conn.execute(
+                """
+                insert into usage_daily
+                select day, function, business_unit, team || ' ' || copy, agent_id, task_type,
+                       tasks * $scale, completed * $scale, escalated * $scale, failed * $scale,
+                       correct * $scale, incorrect * $scale, api_calls * $scale, input_tokens * $scale,
+                       output_tokens * $scale, cost_usd * $scale, latency_ms_sum * $scale, latency_count * $scale,
+                       estimated_cost_usd * $scale
+                from usage_daily, range(1, $copies + 1) as copies(copy)
+                """,
+                {"scale": scale, "copies": copies},
+            )
         conn.execute("checkpoint")
         rows, tasks = store.one(conn, "select count(*), sum(tasks) from usage_daily")
     pages = {page: bench.work_page(str(db), page, 3) for page in bench.PAGE_QUERIES}

@@ -140,107 +140,99 @@ def load_rollup(
     sha256 = content_sha256(folder)
     size = sum(Path(file).stat().st_size for part in files.values() for file in part)
     cur = conn.cursor()
-    cur.execute("begin transaction")
     try:
-        earlier = ingest.earlier_load(cur, sha256)
-        if earlier:
-            cur.execute("rollback")
-            return ingest.already_loaded(name, KIND, "parquet", earlier, started)
-        load_id = store.scalar(cur, "select coalesce(max(load_id), 0) + 1 from loads")
-        progress.enter("reading", 0.0)
-        counts = _counts(cur, name, files["counts"])
-        # Every rollup column, read and written by name: the Parquet's column order and the table's
-        # (which follows the migrations) need not match store.USAGE_ROLLUP_COLUMNS'.
-        names = ", ".join(ingest.quote_identifier(column) for column, _ in store.USAGE_ROLLUP_COLUMNS)
-        columns = ", ".join(
-            f"cast({ingest.quote_identifier(column)} as {sql_type})"
-            for column, sql_type in store.USAGE_ROLLUP_COLUMNS
-        )
-        progress.enter("rollup", 0.5)
-        _check_columns(cur, name, files["rollup"], manifest)
-        try:
-            inserted = store.scalar(
-                cur,
-                f"insert into {store.ROLLUP_LOADS_TABLE} (load_id, {names}) "
-                f"select $load_id, {columns} from read_parquet($files)",
-                {"load_id": load_id, "files": files["rollup"]},
+        with store.transaction(cur):
+            earlier = ingest.earlier_load(cur, sha256)
+            if earlier:
+                return ingest.already_loaded(name, KIND, "parquet", earlier, started)
+            load_id = store.scalar(cur, "select coalesce(max(load_id), 0) + 1 from loads")
+            progress.enter("reading", 0.0)
+            counts = _counts(cur, name, files["counts"])
+            # Every rollup column, read and written by name: the Parquet's column order and the table's
+            # (which follows the migrations) need not match store.USAGE_ROLLUP_COLUMNS'.
+            names = ", ".join(ingest.quote_identifier(column) for column, _ in store.USAGE_ROLLUP_COLUMNS)
+            columns = ", ".join(
+                f"cast({ingest.quote_identifier(column)} as {sql_type})"
+                for column, sql_type in store.USAGE_ROLLUP_COLUMNS
             )
-        except duckdb.Error as error:
-            raise ingest.IngestError(
-                name, f"rollup/ cannot be read as a usage rollup: {ingest.short_error(error)}"
-            ) from None
-        cur.execute(
-            f"insert into usage_daily ({names}) select {names} from {store.ROLLUP_LOADS_TABLE} where load_id = ?",
-            [load_id],
-        )
-        tasks = store.scalar(
-            cur,
-            f"select coalesce(sum(tasks), 0) from {store.ROLLUP_LOADS_TABLE} where load_id = ?",
-            [load_id],
-        )
-        if tasks != counts["accepted"]:
-            raise ingest.IngestError(
-                name,
-                f"the rollup holds {tasks} tasks but counts/ says {counts['accepted']} "
-                "events were accepted; nothing was loaded",
-            )
-        if files["rejected"]:
+            progress.enter("rollup", 0.5)
+            _check_columns(cur, name, files["rollup"], manifest)
             try:
-                listed = store.scalar(
+                inserted = store.scalar(
                     cur,
-                    """
-                    insert into rejected_rows (load_id, line, column_name, outcome, reason, raw)
-                    select $load_id, NULL, column_name, outcome, reason, raw
-                    from read_parquet($files)
-                    order by file, key
-                    """,
-                    {"load_id": load_id, "files": files["rejected"]},
+                    f"insert into {store.ROLLUP_LOADS_TABLE} (load_id, {names}) "
+                    f"select $load_id, {columns} from read_parquet($files)",
+                    {"load_id": load_id, "files": files["rollup"]},
                 )
             except duckdb.Error as error:
                 raise ingest.IngestError(
-                    name, f"rejected/ cannot be read: {ingest.short_error(error)}"
+                    name, f"rollup/ cannot be read as a usage rollup: {ingest.short_error(error)}"
                 ) from None
-        else:
-            listed = 0
-        if listed != counts["rejected"] + counts["conflict"]:
-            raise ingest.IngestError(
-                name,
-                f"rejected/ lists {listed} events but counts/ says "
-                f"{counts['rejected'] + counts['conflict']} were rejected or conflicting; nothing was loaded",
+            cur.execute(
+                f"insert into usage_daily ({names}) select {names} from {store.ROLLUP_LOADS_TABLE} where load_id = ?",
+                [load_id],
             )
-        progress.enter("saving", 1.0)
-        now = ingest.utc_now()
-        cur.execute(
-            """
-            insert into loads (load_id, file_name, sha256, kind, file_format, size_bytes, rows_read, accepted,
-                               duplicate, conflict, rejected, ignored_columns, started_at, finished_at, outcome,
-                               ingest_settings)
-            values (?, ?, ?, ?, 'parquet', ?, ?, ?, ?, ?, ?, [], ?, ?, 'loaded', ?)
-            """,
-            [
-                load_id,
-                name,
-                sha256,
-                KIND,
-                size,
-                *(counts[field] for field in ingest.COUNT_FIELDS),
-                now,
-                now,
-                json.dumps({"settings": manifest.get("settings")}, sort_keys=True),
-            ],
-        )
-        store.fold_usage_rollup(cur)
-        cur.execute("commit")
+            tasks = store.scalar(
+                cur,
+                f"select coalesce(sum(tasks), 0) from {store.ROLLUP_LOADS_TABLE} where load_id = ?",
+                [load_id],
+            )
+            if tasks != counts["accepted"]:
+                raise ingest.IngestError(
+                    name,
+                    f"the rollup holds {tasks} tasks but counts/ says {counts['accepted']} "
+                    "events were accepted; nothing was loaded",
+                )
+            if files["rejected"]:
+                try:
+                    listed = store.scalar(
+                        cur,
+                        """
+                        insert into rejected_rows (load_id, line, column_name, outcome, reason, raw)
+                        select $load_id, NULL, column_name, outcome, reason, raw
+                        from read_parquet($files)
+                        order by file, key
+                        """,
+                        {"load_id": load_id, "files": files["rejected"]},
+                    )
+                except duckdb.Error as error:
+                    raise ingest.IngestError(
+                        name, f"rejected/ cannot be read: {ingest.short_error(error)}"
+                    ) from None
+            else:
+                listed = 0
+            if listed != counts["rejected"] + counts["conflict"]:
+                raise ingest.IngestError(
+                    name,
+                    f"rejected/ lists {listed} events but counts/ says "
+                    f"{counts['rejected'] + counts['conflict']} were rejected or conflicting; nothing was loaded",
+                )
+            progress.enter("saving", 1.0)
+            now = ingest.utc_now()
+            cur.execute(
+                """
+                insert into loads (load_id, file_name, sha256, kind, file_format, size_bytes, rows_read, accepted,
+                                   duplicate, conflict, rejected, ignored_columns, started_at, finished_at, outcome,
+                                   ingest_settings)
+                values (?, ?, ?, ?, 'parquet', ?, ?, ?, ?, ?, ?, [], ?, ?, 'loaded', ?)
+                """,
+                [
+                    load_id,
+                    name,
+                    sha256,
+                    KIND,
+                    size,
+                    *(counts[field] for field in ingest.COUNT_FIELDS),
+                    now,
+                    now,
+                    json.dumps({"settings": manifest.get("settings")}, sort_keys=True),
+                ],
+            )
+            store.fold_usage_rollup(cur)
     except (duckdb.Error, OSError) as error:
-        with contextlib.suppress(duckdb.Error):
-            cur.execute("rollback")
         raise ingest.IngestError(
             name, f"could not be loaded, and nothing was changed: {ingest.short_error(error)}"
         ) from error
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            cur.execute("rollback")
-        raise
     finally:
         cur.close()
     with contextlib.suppress(duckdb.TransactionException):
