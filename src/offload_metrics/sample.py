@@ -184,7 +184,9 @@ class Story:
         agents.loc[chosen[4:], "automation"] = self.random.uniform(0.78, 0.85, size=len(chosen[4:]))
         return agents
 
-    def _agent(self, plan: FunctionPlan, task: str, pilot: pd.Series, validated_on, trial: bool) -> dict:
+    def _agent(
+        self, plan: FunctionPlan, task: str, pilot: pd.Series, validated_on: dt.date | None, trial: bool
+    ) -> dict:
         words = task.replace("_", " ")
         return {
             "agent_id": f"{plan.prefix}-{task.replace('_', '-')}",
