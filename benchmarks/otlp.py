@@ -128,7 +128,7 @@ def worker(task: str, path: Path, db: Path) -> dict[str, float]:
                 """,
                 [str(path)],
             )
-            rows = conn.execute("select count(*) from spans").fetchone()[0]  # type: ignore[index]
+            rows = store.scalar(conn, "select count(*) from spans")
     else:
         organisation = mapping.load_mapping(path.parent / "org.csv")
         with store.connect(db) as conn:

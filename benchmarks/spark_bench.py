@@ -130,21 +130,20 @@ def big_rollup(rollup_events: int, data: Path, sample_folder: Path) -> dict:
         ingest.load_file(conn, sample_folder / "usage_events.csv")
         # The sample's rollup rows, copied over 16 more teams per business unit each (team suffixes),
         # with tasks scaled so that the rows hold rollup_events tasks in all.
-        base_rows, base_tasks = conn.execute("select count(*), sum(tasks) from usage_daily").fetchone()
+        base_rows, base_tasks = store.one(conn, "select count(*), sum(tasks) from usage_daily")
         copies = max(1, round(rollup_events / base_tasks / 4))
         scale = max(1, round(rollup_events / (base_tasks * copies)))  # whole, so money stays exact
-        conn.execute("begin transaction")
         copied = {"team": "team || ' ' || copy"} | {
             name: name for name in store.USAGE_ROLLUP_KEYS if name != "team"
         }
         columns = ", ".join(copied.get(name, f"{name} * $scale") for name, _ in store.USAGE_ROLLUP_COLUMNS)
-        conn.execute(
-            f"insert into usage_daily select {columns} from usage_daily, range(1, $copies + 1) as copies(copy)",
-            {"scale": scale, "copies": copies},
-        )
-        conn.execute("commit")
+        with store.transaction(conn):
+            conn.execute(
+                f"insert into usage_daily select {columns} from usage_daily, range(1, $copies + 1) as copies(copy)",
+                {"scale": scale, "copies": copies},
+            )
         conn.execute("checkpoint")
-        rows, tasks = conn.execute("select count(*), sum(tasks) from usage_daily").fetchone()
+        rows, tasks = store.one(conn, "select count(*), sum(tasks) from usage_daily")
     pages = {page: bench.work_page(str(db), page, 3) for page in bench.PAGE_QUERIES}
     return {
         "rollup_rows": rows,
@@ -172,11 +171,14 @@ def main() -> None:
         lake_dir = lake(args.events, args.data)
         import duckdb
 
+        from offload_metrics import store
+
         with duckdb.connect() as conn:
-            rows = conn.execute(
+            rows = store.scalar(
+                conn,
                 "select count(*) from read_parquet(?)",
                 [sorted(str(path) for path in lake_dir.rglob("*.parquet"))],
-            ).fetchone()[0]  # type: ignore[index]
+            )
         result["rows_in_lake"] = rows
         result["engines"] = [
             {"engine": name, "seconds": round(seconds, 1) if seconds else None,

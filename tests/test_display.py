@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from offload_metrics import display
@@ -77,6 +79,22 @@ def test_codes_read_as_words_and_settings_as_percents():
         == "documented time savings and the organisation baseline"
     )
     assert display.period("2025-01-01", "2025-03-31") == "2025-01 to 2025-03"
+    assert display.period(dt.date(2025, 2, 1), "2025-02-28") == "2025-02"
+    # An open end reads as a dash, never as "None".
+    assert (display.period(None, None), display.period("2025-01-01", None)) == ("—", "2025-01 to —")
+
+
+def test_numbers_of_every_kind_format_alike_and_undefined_ones_are_a_dash():
+    # A NumPy or Decimal value shows as the float would; None, NaN, pandas' NA and NaT as an em dash.
+    assert [display.hours(value) for value in (np.int64(1234), Decimal("1234.4"), 1234.5)] == [
+        "1,234 h", "1,234 h", "1,234 h",
+    ]  # fmt: skip
+    assert [display.share(value) for value in (None, float("nan"), pd.NA, pd.NaT)] == ["—"] * 4
+    assert (display.count(np.int64(12_345)), display.ratio(Decimal("2.25")), display.days(np.float64(3.5))) == (
+        "12,345", "2.2x", "4 days",
+    )  # fmt: skip
+    assert display.number(0.0314, 3) == "0.031"
+    assert display.month(np.datetime64("2025-03-09")) == "2025-03"
 
 
 def test_text_from_data_shows_as_typed_in_markdown():

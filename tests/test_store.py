@@ -205,6 +205,14 @@ def test_an_unload_records_who_removed_it_in_the_same_transaction(conn, tmp_path
     assert conn.execute("select who, action, detail from audit").fetchall() == [
         ("ada@example.org", "unload", "Removed load 1 (u.csv): 1 usage_events rows, 1 rejected rows.")
     ]
+def test_one_row_and_one_value_of_a_query(conn):
+    conn.execute("insert into meta values ('a', '1'), ('b', '2')")
+    assert store.one(conn, "select count(*), max(value) from meta where key in ('a', 'b')") == (2, "2")
+    assert store.scalar(conn, "select value from meta where key = ?", ["b"]) == "2"
+    # An aggregate without rows still gives its one row; a query without a row is a mistake, said as one.
+    assert store.scalar(conn, "select count(*) from meta where key = 'none'") == 0
+    with pytest.raises(LookupError, match="no row from"):
+        store.scalar(conn, "select value from meta where key = 'none'")
 
 
 def _usage(event_id: str, day: str, agent: str, cost: str) -> dict[str, object]:

@@ -23,12 +23,22 @@ MONTH_FORMAT = "%Y-%m"
 # Monthly data gets monthly ticks (never weekly ones), thinned where they would overlap.
 MONTH_AXIS = alt.Axis(format=MONTH_FORMAT, tickCount="month", labelOverlap="greedy", labelAngle=-45)
 MONTH_TOOLTIP = alt.Tooltip("month:T", format=MONTH_FORMAT, title="Month")
-# Legends below the chart, labels never cut.
-LEGEND = {"orient": "bottom", "labelLimit": 0, "titleLimit": 0, "columns": 2}
 
 
 def month_x() -> alt.X:
     return alt.X("month:T", title="Month", axis=MONTH_AXIS)
+
+
+def bottom_legend() -> alt.Legend:
+    """A legend below the chart in two columns, its labels and title never cut."""
+    return alt.Legend(orient="bottom", labelLimit=0, titleLimit=0, columns=2)
+
+
+def function_color(scale: alt.Scale | None = None) -> alt.Color:
+    """One colour per function (tableau10 unless a scale is given), with its legend below the chart."""
+    return alt.Color(
+        "function:N", title="Function", scale=scale or alt.Scale(scheme="tableau10"), legend=bottom_legend()
+    )
 
 
 def labelled(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -116,11 +126,11 @@ def s_curve(
                 .encode(x="start:T", x2="end:T", tooltip=[alt.Tooltip("label:N", title="")]),
             )
     if projection is not None and not projection.empty:
-        layers += projection_layers(projection, alt.value("#1b1b1b"))
-    return alt.layer(*layers).properties(height=320)
+        layers += projection_layers(projection, alt.ColorValue("#1b1b1b"))
+    return alt.LayerChart(layer=layers).properties(height=320)
 
 
-def projection_layers(projection: pd.DataFrame, color) -> list[alt.Chart]:
+def projection_layers(projection: pd.DataFrame, color: alt.Color | alt.ColorValue) -> list[alt.Chart]:
     """A forecast as a shaded range and a dashed line: columns month, share, share_low, share_high
     (and function, when color encodes it)."""
     tooltip = [
@@ -152,12 +162,7 @@ def cascade(
         .encode(
             x=month_x(),
             y=alt.Y("offloaded_share:Q", title="Offloaded share", axis=alt.Axis(format=SHARE_AXIS)),
-            color=alt.Color(
-                "function:N",
-                title="Function",
-                scale=colors,
-                legend=alt.Legend(**LEGEND),
-            ),
+            color=function_color(colors),
             tooltip=[
                 alt.Tooltip("function:N"),
                 MONTH_TOOLTIP,
@@ -171,7 +176,7 @@ def cascade(
     if projection is not None and not projection.empty:
         projected = projection_layers(projection, alt.Color("function:N", scale=colors, legend=None))
     return (
-        alt.layer(phase_bands(settings), lines, *projected, rule)
+        alt.LayerChart(layer=[phase_bands(settings), lines, *projected, rule])
         .resolve_scale(color="independent")
         .properties(height=340)
     )
@@ -251,7 +256,7 @@ def gap(organisation: pd.DataFrame) -> alt.LayerChart:
             tooltip=tooltip,
         )
     )
-    return alt.layer(band, lines).properties(height=260)
+    return alt.LayerChart(layer=[band, lines]).properties(height=260)
 
 
 def bars(frame: pd.DataFrame, category: str, value: str, title: str, value_format: str = ",.0f") -> alt.Chart:
@@ -286,12 +291,7 @@ def survival(curve: pd.DataFrame) -> alt.LayerChart:
                 axis=alt.Axis(format=SHARE_AXIS),
                 scale=alt.Scale(domain=[0, 1]),
             ),
-            color=alt.Color(
-                "function:N",
-                title="Function",
-                scale=alt.Scale(scheme="tableau10"),
-                legend=alt.Legend(**LEGEND),
-            ),
+            color=function_color(),
             tooltip=[
                 alt.Tooltip("function:N"),
                 alt.Tooltip("days:Q", title="Days since validation"),
@@ -304,7 +304,7 @@ def survival(curve: pd.DataFrame) -> alt.LayerChart:
         .mark_rule(strokeDash=[4, 4], color="#555")
         .encode(y="survival:Q")
     )
-    return alt.layer(steps, half).properties(height=320)
+    return alt.LayerChart(layer=[steps, half]).properties(height=320)
 
 
 MEDIAN_KINDS = ("Plain median (replicated agents only)", "Kaplan-Meier median (counts the waiting)")
@@ -355,7 +355,7 @@ def medians(summary: pd.DataFrame) -> alt.LayerChart:
             tooltip=tooltip,
         )
     )
-    return alt.layer(bars, labels).properties(height=alt.Step(18))
+    return alt.LayerChart(layer=[bars, labels]).properties(height=alt.Step(18))
 
 
 def _paired_bars(
@@ -437,12 +437,7 @@ def usage_over_time(usage: pd.DataFrame, measure: str) -> alt.Chart:
         .encode(
             x=month_x(),
             y=alt.Y(f"{measure}:Q", title=title, stack=True, axis=alt.Axis(format=value_format)),
-            color=alt.Color(
-                "function:N",
-                title="Function",
-                scale=alt.Scale(scheme="tableau10"),
-                legend=alt.Legend(**LEGEND),
-            ),
+            color=function_color(),
             tooltip=[
                 alt.Tooltip("function:N"),
                 MONTH_TOOLTIP,
@@ -475,7 +470,7 @@ def gate_scatter(gates: pd.DataFrame, settings: Settings) -> alt.LayerChart:
                 "tasks:Q",
                 title="Tasks in window",
                 scale=alt.Scale(range=[40, 600]),
-                legend=alt.Legend(**LEGEND),
+                legend=bottom_legend(),
             ),
             color=alt.Color(
                 "gate_label:N",
@@ -483,7 +478,7 @@ def gate_scatter(gates: pd.DataFrame, settings: Settings) -> alt.LayerChart:
                 scale=alt.Scale(
                     domain=[display.label(gate) for gate in GATE_COLORS], range=list(GATE_COLORS.values())
                 ),
-                legend=alt.Legend(**LEGEND),
+                legend=bottom_legend(),
             ),
             tooltip=[
                 alt.Tooltip("agent_id:N", title="Agent"),
@@ -505,7 +500,7 @@ def gate_scatter(gates: pd.DataFrame, settings: Settings) -> alt.LayerChart:
         .mark_rule(strokeDash=[4, 4], color="#c62828")
         .encode(x="automation:Q")
     )
-    return alt.layer(points, accuracy, automation).properties(height=360)
+    return alt.LayerChart(layer=[points, accuracy, automation]).properties(height=360)
 
 
 SAVINGS_MEASURES = {
@@ -540,7 +535,7 @@ def savings_vs_cost(trend: pd.DataFrame) -> alt.LayerChart:
     )
     curves = (
         alt.Chart(trend)
-        .transform_fold(lines, as_=["measure", "usd"])
+        .transform_fold(list(lines), as_=["measure", "usd"])
         .transform_calculate(
             series=" : ".join(f"datum.measure == '{column}' ? '{names[column]}'" for column in lines)
             + " : datum.measure"
@@ -548,7 +543,7 @@ def savings_vs_cost(trend: pd.DataFrame) -> alt.LayerChart:
         .mark_line(strokeWidth=2, point=True)
         .encode(x=month_x(), y=y, color=color, tooltip=tooltip)
     )
-    return alt.layer(bars, curves).properties(height=320)
+    return alt.LayerChart(layer=[bars, curves]).properties(height=320)
 
 
 def cumulative_pool(trend: pd.DataFrame) -> alt.Chart:
@@ -641,7 +636,7 @@ def network_picture(teams: pd.DataFrame, ties: pd.DataFrame) -> alt.LayerChart:
             ],
         )
     )
-    return alt.layer(edges, nodes).properties(height=520)
+    return alt.LayerChart(layer=[edges, nodes]).properties(height=520)
 
 
 def spread(summary: pd.DataFrame) -> alt.Chart:

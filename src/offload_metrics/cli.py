@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import importlib
 import json
@@ -116,7 +117,7 @@ def _settings(config_file: Path | None) -> config.Settings:
         sys.exit(EXIT_USAGE)
 
 
-def _open(db: Path | None, *, must_exist: bool = False, read_only: bool = False):
+def _open(db: Path | None, *, must_exist: bool = False, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """The database; read_only for commands that only read, so they run beside a dashboard or on a
     read-only file system (an outdated schema is migrated once first, when the file allows)."""
     path = store.db_path(db)
@@ -301,12 +302,11 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
     from offload_metrics import mapping
 
     conn = _open(db, must_exist=True, read_only=True)
-    frame = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
+    rejected = store.rejected_rows(conn, load_id=load_id, limit=limit or None)
     total = store.rejected_count(conn, load_id=load_id)
     values = mapping.unmapped_values(conn)
     conn.close()
-    if unmapped:
-        frame = values
+    frame = values if unmapped else rejected
     if output == "table" and not values.empty:
         table = Table(
             title="Unmapped values (add a mapping rule for each, then load the files again)",
@@ -435,7 +435,15 @@ date_type = click.DateTime(formats=["%Y-%m-%d"])
     "json and md go to standard output unless given.",
 )
 def report_command(
-    db, as_of, date_from, date_to, config_file, functions, business_units, output, out
+    db: Path | None,
+    as_of: dt.datetime | None,
+    date_from: dt.datetime | None,
+    date_to: dt.datetime | None,
+    config_file: Path | None,
+    functions: tuple[str, ...],
+    business_units: tuple[str, ...],
+    output: str,
+    out: Path | None,
 ) -> None:
     """Compute every metric and write the report as JSON, CSV, Excel or Markdown."""
     settings = _settings(config_file)
@@ -491,7 +499,9 @@ def report_command(
         click.echo(text)
 
 
-def _check_choices(conn, option: str, given: tuple[str, ...], known: list[str]) -> None:
+def _check_choices(
+    conn: duckdb.DuckDBPyConnection, option: str, given: tuple[str, ...], known: list[str]
+) -> None:
     """An unknown filter value is an error naming the known ones, not a report of nulls."""
     unknown = [value for value in given if value not in known]
     if unknown:
@@ -577,7 +587,16 @@ def rollup_command(
     help="Show, send and fail on alerts at or above this level.",
 )
 @click.option("--webhook", help="POST the JSON here (default: the alerts.webhook_url setting, if any).")
-def alerts_command(db, as_of, config_file, functions, business_units, output, min_severity, webhook) -> None:
+def alerts_command(
+    db: Path | None,
+    as_of: dt.datetime | None,
+    config_file: Path | None,
+    functions: tuple[str, ...],
+    business_units: tuple[str, ...],
+    output: str,
+    min_severity: str,
+    webhook: str | None,
+) -> None:
     """Print the alerts at as_of; exit 1 when any is at or above --min-severity (for cron or CI)."""
     from offload_metrics import alerts
 

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 
 from offload_metrics import display, schema, store
+from offload_metrics.config import Settings
 
 _ENTRY = re.compile(r"^(Definition|Grain|[a-z][a-z0-9_]*)(, in words)?: (.*)$")
 _SETTING = re.compile(r"\{(\w+)\}")
@@ -94,7 +95,7 @@ def lookup(metric: str, family: str | None = None) -> str:
     return described[0] if described else ""
 
 
-def setting_values(settings) -> dict[str, str]:
+def setting_values(settings: Settings) -> dict[str, str]:
     """Every setting a plain-language line may name, as the page shows it: shares as percents."""
     gates, adoption, finance = settings.gates, settings.adoption, settings.finance
     share = display.setting_share
@@ -119,7 +120,7 @@ def setting_values(settings) -> dict[str, str]:
     }
 
 
-def in_words(metric: str, family: str | None, settings) -> str:
+def in_words(metric: str, family: str | None, settings: Settings) -> str:
     """What a person sees on hover: the plain-language line with the current settings filled in,
     then where the formula is. Without a plain line, the technical definition."""
     technical = lookup(metric, family)

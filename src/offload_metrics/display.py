@@ -11,9 +11,14 @@ import datetime as dt
 import html
 import math
 import re
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any, SupportsFloat, SupportsInt, TypeGuard, TypeVar
 
 from markdown_it import MarkdownIt
+
+if TYPE_CHECKING:
+    from offload_metrics.ingest.base import LoadResult
 
 CENT = Decimal("0.01")
 MONEY_SUFFIXES = ("_usd", "_per_task")
@@ -26,6 +31,14 @@ def is_money(column: str) -> bool:
 
 def missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) in ("NaT", "<NA>")
+
+
+T = TypeVar("T")
+
+
+def present(value: T | None) -> TypeGuard[T]:
+    """Not missing: a formatter's value past this check is a number (int, float, Decimal, NumPy)."""
+    return not missing(value)
 
 
 def cents(value: object) -> Decimal | None:
@@ -59,18 +72,21 @@ def money_short(value: object) -> str:
     return f"{sign}${number:,.0f}"
 
 
-def share(value: object, places: int = 1) -> str:
+def _quantity(value: SupportsFloat | None, spec: str, unit: str = "", scale: float = 1) -> str:
+    """A number in a format spec times scale, then its unit; an em dash when undefined."""
+    if not present(value):
+        return "—"
+    return f"{float(value) * scale:{spec}}{unit}"
+
+
+def share(value: SupportsFloat | None, places: int = 1) -> str:
     """A share or rate as a percent: 12.3%."""
-    if missing(value):
-        return "—"
-    return f"{float(value) * 100:.{places}f}%"  # type: ignore[arg-type]
+    return _quantity(value, f".{places}f", "%", scale=100)
 
 
-def points(value: object) -> str:
+def points(value: SupportsFloat | None) -> str:
     """A difference between two shares, in percentage points: 12.3 pp."""
-    if missing(value):
-        return "—"
-    return f"{float(value) * 100:.1f} pp"  # type: ignore[arg-type]
+    return _quantity(value, ".1f", " pp", scale=100)
 
 
 def setting_share(value: float) -> str:
@@ -83,33 +99,33 @@ def undefined(reason: str) -> str:
     return f"— ({reason})"
 
 
-def not_reached(waiting: object, validated: object) -> str:
+def not_reached(waiting: SupportsInt | None, validated: SupportsInt | None) -> str:
     """A Kaplan-Meier median that the curve has not reached: more than half are still waiting."""
-    if missing(waiting) or missing(validated):
+    if not present(waiting) or not present(validated):
         return "not reached"
-    return f"not reached · {int(waiting)} of {int(validated)} waiting"  # type: ignore[call-overload]
+    return f"not reached · {int(waiting)} of {int(validated)} waiting"
 
 
-def km_median(median: object, validated: object, replicated: object) -> str:
+def km_median(
+    median: SupportsFloat | None, validated: SupportsInt | None, replicated: SupportsInt | None
+) -> str:
     """A Kaplan-Meier median in days; "not reached · 3 of 4 waiting" when the curve stays above half."""
-    if not missing(median):
+    if present(median):
         return days(median)
-    if missing(validated) or int(validated) == 0:  # type: ignore[call-overload]
+    if not present(validated) or int(validated) == 0:
         return undefined("no validated agent")
-    waiting = int(validated) - int(replicated or 0)  # type: ignore[call-overload]
+    waiting = int(validated) - (int(replicated) if present(replicated) else 0)
     return not_reached(waiting, validated)
 
 
-def hours(value: object) -> str:
-    if missing(value):
-        return "—"
-    return f"{float(value):,.0f} h"  # type: ignore[arg-type]
+def hours(value: SupportsFloat | None) -> str:
+    return _quantity(value, ",.0f", " h")
 
 
-def count(value: object) -> str:
-    if missing(value):
+def count(value: SupportsInt | None) -> str:
+    if not present(value):
         return "—"
-    return f"{int(value):,}"  # type: ignore[call-overload]
+    return f"{int(value):,}"
 
 
 def plural(count: int, word: str) -> str:
@@ -117,42 +133,38 @@ def plural(count: int, word: str) -> str:
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
-def scale_note(time_to_scale: object, months_since: object, low: int, high: int) -> str:
+def scale_note(
+    time_to_scale: SupportsInt | None, months_since: SupportsInt | None, low: int, high: int
+) -> str:
     """Where the program is against the months-to-scale band, in a few words."""
-    if not missing(time_to_scale):
-        return f"scaled in {plural(int(time_to_scale), 'month')} (on track: {low}-{high})"  # type: ignore[call-overload]
-    if not missing(months_since):
-        return f"{plural(int(months_since), 'month')} since the first validated agent"  # type: ignore[call-overload]
+    if present(time_to_scale):
+        return f"scaled in {plural(int(time_to_scale), 'month')} (on track: {low}-{high})"
+    if present(months_since):
+        return f"{plural(int(months_since), 'month')} since the first validated agent"
     return "no validated agent yet"
 
 
-def ratio(value: object) -> str:
+def ratio(value: SupportsFloat | None) -> str:
     """A multiple: 12.3x."""
-    if missing(value):
-        return "—"
-    return f"{float(value):,.1f}x"  # type: ignore[arg-type]
+    return _quantity(value, ",.1f", "x")
 
 
-def number(value: object, places: int = 1) -> str:
+def number(value: SupportsFloat | None, places: int = 1) -> str:
     """A plain quantity with one decimal (1,234.5), or as many places as asked (a p-value: 0.031)."""
-    if missing(value):
-        return "—"
-    return f"{float(value):,.{places}f}"  # type: ignore[arg-type]
+    return _quantity(value, f",.{places}f")
 
 
-def days(value: object) -> str:
-    if missing(value):
-        return "—"
-    return f"{float(value):,.0f} days"  # type: ignore[arg-type]
+def days(value: SupportsFloat | None) -> str:
+    return _quantity(value, ",.0f", " days")
 
 
 def month(value: object) -> str | None:
     """YYYY-MM of a date; None when undefined."""
     if missing(value):
         return None
-    if isinstance(value, str):
-        return value[:7]
-    return f"{value.year:04d}-{value.month:02d}"  # type: ignore[union-attr]
+    if isinstance(value, dt.date):
+        return f"{value.year:04d}-{value.month:02d}"
+    return str(value)[:7]
 
 
 def day(value: object) -> str | None:
@@ -210,9 +222,9 @@ def label(value: object) -> str:
     )
 
 
-def kinds(names: object) -> str:
+def kinds(names: Iterable[object]) -> str:
     """Input kinds in words: "documented time savings and the organisation baseline"."""
-    words = [KIND_LABELS.get(str(name), str(name)) for name in names]  # type: ignore[attr-defined]
+    words = [KIND_LABELS.get(str(name), str(name)) for name in names]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
@@ -223,15 +235,15 @@ def boolean(value: object) -> str:
     return "Yes" if value else "No"
 
 
-def signed(formatter, value: object) -> str:
+def signed(formatter: Callable[[T], str], value: T | None) -> str:
     """A change with its sign: +96 h, -$1.2k, +2.1 pp (the sign carries the direction)."""
-    if missing(value):
+    if not present(value):
         return "—"
     shown = formatter(value)
     return shown if shown.startswith("-") else "+" + shown
 
 
-def change(formatter, current: object, previous: object) -> str | None:
+def change(formatter: Callable[[Decimal], str], current: object, previous: object) -> str | None:
     """current - previous, signed, in the kind's formatter; None when either is undefined. A
     change of a share is shown in percentage points."""
     if missing(current) or missing(previous):
@@ -243,12 +255,12 @@ def change(formatter, current: object, previous: object) -> str | None:
 
 def period(first: object, last: object) -> str:
     """A range of whole months in words: 2025-01 to 2025-03, or 2025-03 for one month."""
-    start, end = month(first), month(last)
-    return start if start == end else f"{start} to {end}"  # type: ignore[return-value]
+    start, end = month(first) or "—", month(last) or "—"
+    return start if start == end else f"{start} to {end}"
 
 
 # How each kind of value is shown, by name: the dashboard's tables and the exports look columns up here.
-FORMATTERS = {
+FORMATTERS: dict[str, Callable[[Any], str | None]] = {
     "money": money,
     "money_short": money_short,
     "share": share,
@@ -281,13 +293,18 @@ def plain(text: object) -> str:
 _LINK_SCHEMES = ("http://", "https://", "mailto:")
 
 
-def _safe_renderer() -> MarkdownIt:
-    renderer = MarkdownIt("commonmark", {"html": False}).disable("image")
-    renderer.validateLink = lambda url: url.strip().lower().startswith(_LINK_SCHEMES)  # type: ignore[method-assign]
-    return renderer
+class _SafeMarkdown(MarkdownIt):
+    """CommonMark without raw HTML or images, whose links may only go to the web or to mail."""
+
+    def __init__(self) -> None:
+        super().__init__("commonmark", {"html": False})
+        self.disable("image")
+
+    def validateLink(self, url: str) -> bool:
+        return url.strip().lower().startswith(_LINK_SCHEMES)
 
 
-_SAFE_MARKDOWN = _safe_renderer()
+_SAFE_MARKDOWN = _SafeMarkdown()
 
 
 def markdown_html(text: str) -> str:
@@ -301,7 +318,7 @@ def inert_markdown(text: object) -> str:
     return escaped.replace("![", "!\\[")
 
 
-def load_outcome(result) -> str:
+def load_outcome(result: LoadResult) -> str:
     """Where one file's rows went (an ingest.LoadResult), as the Data page, the CLI and the audit say it."""
     if result.status != "loaded":
         return result.message

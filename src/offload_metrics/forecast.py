@@ -65,6 +65,13 @@ class FunctionForecast:
     start: int = 0
     draws: np.ndarray | None = dataclasses.field(default=None, repr=False, compare=False)
 
+    @property
+    def curve(self) -> tuple[float, float, float] | None:
+        """The fitted curve's ceiling, rate and midpoint; None for a function without a forecast."""
+        if self.ceiling is None or self.rate is None or self.midpoint is None:
+            return None
+        return self.ceiling, self.rate, self.midpoint
+
 
 def milestones(settings: Settings) -> list[tuple[str, float]]:
     """(name, share) of every bound a forecast projects: the three phase bounds and the scale share."""
@@ -78,11 +85,15 @@ def milestones(settings: Settings) -> list[tuple[str, float]]:
     return sorted(named, key=lambda item: item[1])
 
 
-def logistic(t, ceiling, rate, midpoint):
+# A parameter of the curve: one fit's (a float) or one per bootstrap draw (an array).
+Parameter = float | np.ndarray
+
+
+def logistic(t: Parameter, ceiling: Parameter, rate: Parameter, midpoint: Parameter) -> np.ndarray:
     return ceiling / (1 + _growth(t, rate, midpoint))
 
 
-def _growth(t, rate, midpoint):
+def _growth(t: Parameter, rate: Parameter, midpoint: Parameter) -> np.ndarray:
     """exp(-rate x (t - midpoint)), kept finite: far from the midpoint the share is 0 or the ceiling anyway."""
     return np.exp(np.clip(-rate * (t - midpoint), -500, 500))
 
@@ -91,12 +102,12 @@ def _growth(t, rate, midpoint):
 BOUNDS = ((1e-6, 1e-4, -240.0), (1.0, 5.0, 480.0))
 
 
-def crossing_time(share: float, ceiling, rate, midpoint):
+def crossing_time(share: float, ceiling: Parameter, rate: Parameter, midpoint: Parameter) -> np.ndarray:
     """The (fractional) month offset at which the curve reaches share; inf where it never does."""
-    ceiling, rate, midpoint = (np.asarray(value, dtype=float) for value in (ceiling, rate, midpoint))
+    ceilings, rates, midpoints = (np.asarray(value, dtype=float) for value in (ceiling, rate, midpoint))
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = midpoint - np.log(ceiling / share - 1) / rate
-    return np.where((ceiling > share) & (rate > 0), t, NEVER)
+        t = midpoints - np.log(ceilings / share - 1) / rates
+    return np.where((ceilings > share) & (rates > 0), t, NEVER)
 
 
 def month_index(month: pd.Timestamp | str) -> int:
@@ -224,7 +235,9 @@ def _fit_function(frame: pd.DataFrame, settings: Settings, as_of_month: int) -> 
     )
 
 
-def _fit(t: np.ndarray, share: np.ndarray, sigma: np.ndarray, p0) -> np.ndarray | None:
+def _fit(
+    t: np.ndarray, share: np.ndarray, sigma: np.ndarray, p0: tuple[float, float, float]
+) -> np.ndarray | None:
     """Weighted least squares of the logistic curve, ceiling in (0, 1]; None when it fails."""
     from scipy.optimize import curve_fit
 
@@ -245,7 +258,9 @@ def _fit(t: np.ndarray, share: np.ndarray, sigma: np.ndarray, p0) -> np.ndarray 
     return params if np.all(np.isfinite(params)) and np.all(np.isfinite(covariance)) else None
 
 
-def _bootstrap(t, share, sigma, params, settings: Settings) -> np.ndarray:
+def _bootstrap(
+    t: np.ndarray, share: np.ndarray, sigma: np.ndarray, params: np.ndarray, settings: Settings
+) -> np.ndarray:
     """Parameters refitted to the curve plus resampled weighted residuals (fixed seed), one row per
     draw. A refit that fails keeps the fit's own parameters, so every function has as many draws
     (the organisation's range pairs them up draw by draw)."""
@@ -260,15 +275,15 @@ def _bootstrap(t, share, sigma, params, settings: Settings) -> np.ndarray:
     return np.array(draws)
 
 
-def _refit(t, share, sigma, start) -> np.ndarray | None:
+def _refit(t: np.ndarray, share: np.ndarray, sigma: np.ndarray, start: np.ndarray) -> np.ndarray | None:
     """The same weighted least squares as _fit, without the covariance and with the Jacobian written
     out: the bootstrap runs it many times."""
     from scipy.optimize import least_squares
 
-    def residuals(params):
+    def residuals(params: np.ndarray) -> np.ndarray:
         return (logistic(t, *params) - share) / sigma
 
-    def jacobian(params):
+    def jacobian(params: np.ndarray) -> np.ndarray:
         ceiling, rate, midpoint = params
         growth = _growth(t, rate, midpoint)
         denominator = (1 + growth) ** 2
@@ -279,9 +294,15 @@ def _refit(t, share, sigma, start) -> np.ndarray | None:
         )
         return np.column_stack(columns) / sigma[:, None]
 
-    start = np.clip(start, BOUNDS[0], BOUNDS[1])
     try:
-        result = least_squares(residuals, start, jac=jacobian, bounds=BOUNDS, method="trf", max_nfev=200)
+        result = least_squares(
+            residuals,
+            np.clip(start, BOUNDS[0], BOUNDS[1]),
+            jac=jacobian,
+            bounds=BOUNDS,
+            method="trf",
+            max_nfev=200,
+        )
     except (ValueError, np.linalg.LinAlgError):
         return None
     return result.x if result.success and np.all(np.isfinite(result.x)) else None
@@ -382,8 +403,8 @@ def _organisation(fits: list[FunctionForecast], program: dict[str, object], sett
                 result[f"time_to_scale_months{key}"] = month_index(milestone) - start
         span = result["time_to_scale_months"]
         if isinstance(span, int):
-            low, high = settings.adoption.scale_months
-            result["trajectory"] = "fast" if span < low else "slow" if span > high else "on_track"
+            soonest, latest = settings.adoption.scale_months
+            result["trajectory"] = "fast" if span < soonest else "slow" if span > latest else "on_track"
     if candidates:
         last = max(candidates, key=lambda fit: (_scale_point(fit), fit.function))
         result["last_function"] = last.function
@@ -421,11 +442,12 @@ def projection(
 
 def _curve(rows: pd.DataFrame, settings: Settings, as_of_month: int, tail: float) -> pd.DataFrame | None:
     fit = fit_function(rows, settings, as_of_month)
-    if fit.reason is not None or fit.draws is None:
+    curve = fit.curve
+    if fit.reason is not None or fit.draws is None or curve is None:
         return None
     months = np.arange(as_of_month, as_of_month + settings.forecast.chart_months + 1)
     t = (months - fit.start).astype(float)
-    point = logistic(t, fit.ceiling, fit.rate, fit.midpoint)
+    point = logistic(t, *curve)
     draws = fit.draws
     spread = logistic(t[None, :], draws[:, :1], draws[:, 1:2], draws[:, 2:3])
     low, high = np.quantile(spread, [tail, 1 - tail], axis=0)

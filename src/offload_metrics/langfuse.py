@@ -9,11 +9,15 @@ reviews of the events they name (by observation, else by trace), kept in their o
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from offload_metrics import config, telemetry
+from offload_metrics import config, store, telemetry
 from offload_metrics.mapping import Mapping
+
+if TYPE_CHECKING:  # the ingest package imports this module
+    from offload_metrics.ingest.sniff import Header
 
 OBSERVATION_FIELDS = (
     "id", "trace_id", "type", "parent_observation_id", "start_time", "end_time", "name", "level",
@@ -111,10 +115,10 @@ def _read_rows(
 
 def _unreadable_rejects(cur: duckdb.DuckDBPyConnection) -> None:
     """JSON Lines records that are not JSON objects, into _tele_rejects (other formats have none)."""
-    exists = cur.execute(
-        "select count(*) from duckdb_columns() where table_name = '_lf_rows' and column_name = 'unreadable'"
-    ).fetchone()
-    if exists and exists[0]:
+    if store.scalar(
+        cur,
+        "select count(*) from duckdb_columns() where table_name = '_lf_rows' and column_name = 'unreadable'",
+    ):
         cur.execute(
             """
             insert into _tele_rejects
@@ -372,11 +376,13 @@ def _score_reviews(cur: duckdb.DuckDBPyConnection, settings: config.Settings) ->
             "review_threshold": settings.telemetry.review_threshold,
         },
     )
-    aside = cur.execute(
-        "select count(*) from _lf_rows where not ($review_name <> '' and name is not distinct from $review_name)",
-        {"review_name": settings.telemetry.review_evaluation},
-    ).fetchone()
-    return int(aside[0]) if aside else 0
+    return int(
+        store.scalar(
+            cur,
+            "select count(*) from _lf_rows where not ($review_name <> '' and name is not distinct from $review_name)",
+            {"review_name": settings.telemetry.review_evaluation},
+        )
+    )
 
 
 def stage(
@@ -384,7 +390,7 @@ def stage(
     kind: str,
     path: Path,
     readable: Path,
-    header,
+    header: Header,
     rejects: str,
     settings: config.Settings,
     mapping: Mapping,
@@ -396,10 +402,10 @@ def stage(
     compressed = header.file_format != "parquet" and is_gzip(path)
     _read_rows(cur, readable, header.file_format, header.names, header.native_types, header.delimiter, compressed,
                rejects, fields)  # fmt: skip
-    records = cur.execute("select count(*) from _lf_rows").fetchone()[0]  # type: ignore[index]
+    records = store.scalar(cur, "select count(*) from _lf_rows")
     telemetry.create_rejects(cur)
     _unreadable_rejects(cur)
-    read = cur.execute("select count(*) from _lf_rows").fetchone()[0]  # type: ignore[index]
+    read = store.scalar(cur, "select count(*) from _lf_rows")
     if kind == "langfuse_observations":
         # What an observation export must have; scores' identifying columns are checked on detection.
         missing = [field for field in ("id", "trace_id", "type", "start_time") if field not in header.names]
@@ -409,19 +415,18 @@ def stage(
             )
     if kind == "langfuse_scores":
         aside = _score_reviews(cur, settings)
-        events = cur.execute("select count(*) from _tele_events").fetchone()[0]  # type: ignore[index]
+        events, rejected = telemetry.staged_counts(cur)
     else:
         sources = _observation_runs(cur, settings, mapping)
-        events, _ = telemetry.finish(cur, mapping, sources)
-        in_runs = cur.execute(
-            "select count(*) + coalesce(sum(cast(api_calls as BIGINT)), 0) from _tele_runs"
-        ).fetchone()[0]  # type: ignore[index]
+        events, rejected = telemetry.finish(cur, mapping, sources)
+        in_runs = store.scalar(
+            cur, "select count(*) + coalesce(sum(cast(api_calls as BIGINT)), 0) from _tele_runs"
+        )
         aside = int(read) - int(in_runs)
-    rejected = cur.execute("select count(*) from _tele_rejects").fetchone()[0]  # type: ignore[index]
     return telemetry.Staged(
         records_read=int(read),
-        events=int(events),
-        rejected=int(rejected),
+        events=events,
+        rejected=rejected,
         outside=max(aside, 0),
         record_format=header.file_format,
         records_in_file=int(records),

@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from offload_metrics import metrics
+from offload_metrics import display, metrics
 from offload_metrics.config import Settings
 
 Team = tuple[str, str]  # (business_unit, team)
@@ -220,7 +220,7 @@ def _layout(graph: nx.Graph, seed: int) -> dict[Team, tuple[float, float]]:
 
 
 def _inputs(
-    conn, filters: metrics.Filters, settings: Settings
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
 ) -> tuple[metrics.Filters, nx.Graph, pd.DataFrame]:
     whole = _whole_organisation(filters, conn)
     nodes = metrics.query(conn, "network_nodes", whole, settings)
@@ -309,17 +309,13 @@ def function_appetite(
 
 
 def _appetite_words(row) -> str:
-    if row.time_to_validation_days is not None and not _missing(row.time_to_validation_days):
+    if not display.missing(row.time_to_validation_days):
         days = f"{row.time_to_validation_days:.0f} days from first use to validation"
         if row.is_fastest:
             return f"{row.function} validates fastest ({days})"
         return f"{row.function} validates in {days}"
     level = "high" if row.stated_appetite >= 0.7 else "medium" if row.stated_appetite >= 0.4 else "low"
     return f"{row.function} has a {level} appetite for risk"
-
-
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 SEED_COLUMNS = (
@@ -389,11 +385,11 @@ def _seed_reasons(row, size: int, appetite: pd.DataFrame) -> list[str]:
         reasons.append(f"among the most central teams (rank {row.centrality_rank} of {size})")
     else:
         reasons.append(f"centrality rank {row.centrality_rank} of {size}")
-    if not _missing(row.routine_hours_per_head):
+    if not display.missing(row.routine_hours_per_head):
         reasons.append(f"{row.routine_hours_per_head:.0f} routine hours per head a month")
     else:
         reasons.append("no baseline of routine hours")
-    if not _missing(row.top_task_minutes):
+    if not display.missing(row.top_task_minutes):
         reasons.append(
             f"{str(row.top_task_type).replace('_', ' ')} takes {row.top_task_minutes:.0f} minutes by hand"
         )
@@ -425,7 +421,7 @@ def grassroots_teams(
             reached = early["unit_reached_on"].iloc[0]
             when = (
                 "before any validated agent reached " + unit
-                if _missing(reached) or reached is pd.NaT
+                if display.missing(reached)
                 else f"before a validated agent reached {unit} on {pd.Timestamp(reached).date()}"
             )
             reasons.append(f"ran {_and(sorted(early['agent_id']))} {when}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from offload_metrics import config, telemetry
+from offload_metrics import config, store, telemetry
 from offload_metrics.mapping import Mapping
 
 PARSE_BATCH_BYTES = 32 << 20
@@ -91,9 +91,9 @@ def _batches(cur: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
 
     DuckDB works on 2,048 rows at a time: 2,048 Collector batches of a few megabytes each, parsed
     at once, would need gigabytes. Parsing a few dozen megabytes at a time keeps memory flat."""
-    first, count, total = cur.execute(
-        "select coalesce(min(rowid), 0), count(*), coalesce(sum(strlen(line)), 0) from _otlp_lines"
-    ).fetchone()  # type: ignore[misc]
+    first, count, total = store.one(
+        cur, "select coalesce(min(rowid), 0), count(*), coalesce(sum(strlen(line)), 0) from _otlp_lines"
+    )
     per_batch = max(1, min(2048, int(PARSE_BATCH_BYTES * count / total) if total else 2048))
     return [
         (start, min(start + per_batch, first + count)) for start in range(first, first + count, per_batch)
@@ -192,7 +192,7 @@ def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
         """
     )
     batches = _batches(cur) or [(base, base)]
-    threads = int(cur.execute("select current_setting('threads')").fetchone()[0])  # type: ignore[index]
+    threads = int(store.scalar(cur, "select current_setting('threads')"))
     for group in range(0, len(batches), threads):
         branches = " union all ".join(
             f"select * from otlp_parse_batch({start}, {stop})"
@@ -386,7 +386,7 @@ def stage(
     """Read an OTLP JSON file into _tele_events and _tele_rejects (see telemetry.py)."""
     record_format = _read_records(cur, path, readable, compressed, rejects)
     _parse_spans(cur)
-    records = cur.execute("select count(*) from _otlp_lines").fetchone()[0]  # type: ignore[index]
+    records = store.scalar(cur, "select count(*) from _otlp_lines")
     # The text is parsed: free its memory for the agent tree.
     cur.execute("drop table _otlp_lines")
     telemetry.create_rejects(cur)
@@ -399,17 +399,16 @@ def stage(
         """
     )
     sources = _agent_runs(cur, settings, mapping)
-    telemetry.finish(cur, mapping, sources)
-    spans, agents = cur.execute(
-        "select count(*) filter (where not unreadable), count(*) filter (where is_agent) from _otlp_spans"
-    ).fetchone()  # type: ignore[misc]
-    in_runs = cur.execute("select coalesce(sum(cast(api_calls as BIGINT)), 0) from _tele_runs").fetchone()[0]  # type: ignore[index]
-    events = cur.execute("select count(*) from _tele_events").fetchone()[0]  # type: ignore[index]
-    rejected = cur.execute("select count(*) from _tele_rejects").fetchone()[0]  # type: ignore[index]
+    events, rejected = telemetry.finish(cur, mapping, sources)
+    spans, agents = store.one(
+        cur,
+        "select count(*) filter (where not unreadable), count(*) filter (where is_agent) from _otlp_spans",
+    )
+    in_runs = store.scalar(cur, "select coalesce(sum(cast(api_calls as BIGINT)), 0) from _tele_runs")
     return telemetry.Staged(
         records_read=int(spans),
-        events=int(events),
-        rejected=int(rejected),
+        events=events,
+        rejected=rejected,
         outside=int(spans) - int(agents) - int(in_runs),
         record_format=record_format,
         records_in_file=int(records),

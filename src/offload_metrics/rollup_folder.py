@@ -141,23 +141,11 @@ def load_rollup(
     size = sum(Path(file).stat().st_size for part in files.values() for file in part)
     cur = conn.cursor()
     try:
-        # Reading what is stored and writing the load: one transaction (an early return writes nothing).
         with store.transaction(cur):
-            earlier = cur.execute(
-                "select load_id, file_name from loads where sha256 = ? and outcome = 'loaded' order by load_id limit 1",
-                [sha256],
-            ).fetchone()
+            earlier = ingest.earlier_load(cur, sha256)
             if earlier:
-                return ingest.LoadResult(
-                    file=name,
-                    kind=KIND,
-                    file_format="parquet",
-                    status="already loaded",
-                    load_id=earlier[0],
-                    seconds=time.monotonic() - started,
-                    message=f"identical to load {earlier[0]} ({earlier[1]}); nothing added",
-                )
-            load_id = cur.execute("select coalesce(max(load_id), 0) + 1 from loads").fetchone()[0]  # type: ignore[index]
+                return ingest.already_loaded(name, KIND, "parquet", earlier, started)
+            load_id = store.scalar(cur, "select coalesce(max(load_id), 0) + 1 from loads")
             progress.enter("reading", 0.0)
             counts = _counts(cur, name, files["counts"])
             # Every rollup column, read and written by name: the Parquet's column order and the table's
@@ -170,11 +158,12 @@ def load_rollup(
             progress.enter("rollup", 0.5)
             _check_columns(cur, name, files["rollup"], manifest)
             try:
-                inserted = cur.execute(
+                inserted = store.scalar(
+                    cur,
                     f"insert into {store.ROLLUP_LOADS_TABLE} (load_id, {names}) "
                     f"select $load_id, {columns} from read_parquet($files)",
                     {"load_id": load_id, "files": files["rollup"]},
-                ).fetchone()
+                )
             except duckdb.Error as error:
                 raise ingest.IngestError(
                     name, f"rollup/ cannot be read as a usage rollup: {ingest.short_error(error)}"
@@ -183,18 +172,21 @@ def load_rollup(
                 f"insert into usage_daily ({names}) select {names} from {store.ROLLUP_LOADS_TABLE} where load_id = ?",
                 [load_id],
             )
-            tasks = cur.execute(
-                f"select coalesce(sum(tasks), 0) from {store.ROLLUP_LOADS_TABLE} where load_id = ?", [load_id]
-            ).fetchone()
-            if not tasks or tasks[0] != counts["accepted"]:
+            tasks = store.scalar(
+                cur,
+                f"select coalesce(sum(tasks), 0) from {store.ROLLUP_LOADS_TABLE} where load_id = ?",
+                [load_id],
+            )
+            if tasks != counts["accepted"]:
                 raise ingest.IngestError(
                     name,
-                    f"the rollup holds {tasks[0] if tasks else 0} tasks but counts/ says {counts['accepted']} "
+                    f"the rollup holds {tasks} tasks but counts/ says {counts['accepted']} "
                     "events were accepted; nothing was loaded",
                 )
             if files["rejected"]:
                 try:
-                    listed = cur.execute(
+                    listed = store.scalar(
+                        cur,
                         """
                         insert into rejected_rows (load_id, line, column_name, outcome, reason, raw)
                         select $load_id, NULL, column_name, outcome, reason, raw
@@ -202,17 +194,17 @@ def load_rollup(
                         order by file, key
                         """,
                         {"load_id": load_id, "files": files["rejected"]},
-                    ).fetchone()
+                    )
                 except duckdb.Error as error:
                     raise ingest.IngestError(
                         name, f"rejected/ cannot be read: {ingest.short_error(error)}"
                     ) from None
             else:
-                listed = (0,)
-            if not listed or listed[0] != counts["rejected"] + counts["conflict"]:
+                listed = 0
+            if listed != counts["rejected"] + counts["conflict"]:
                 raise ingest.IngestError(
                     name,
-                    f"rejected/ lists {listed[0] if listed else 0} events but counts/ says "
+                    f"rejected/ lists {listed} events but counts/ says "
                     f"{counts['rejected'] + counts['conflict']} were rejected or conflicting; nothing was loaded",
                 )
             progress.enter("saving", 1.0)
@@ -253,7 +245,7 @@ def load_rollup(
         status="loaded",
         load_id=load_id,
         seconds=time.monotonic() - started,
-        message=f"{inserted[0] if inserted else 0:,} rollup rows",
+        message=f"{inserted:,} rollup rows",
         rows_read=counts["rows_read"],
         accepted=counts["accepted"],
         duplicate=counts["duplicate"],
@@ -295,10 +287,10 @@ def _check_columns(cur: duckdb.DuckDBPyConnection, name: str, files: list[str], 
 def _counts(cur: duckdb.DuckDBPyConnection, name: str, files: list[str]) -> dict[str, int]:
     sums = ", ".join(f"coalesce(sum({field}), 0)::BIGINT" for field in ingest.COUNT_FIELDS)
     try:
-        row = cur.execute(f"select {sums} from read_parquet($files)", {"files": files}).fetchone()
+        row = store.one(cur, f"select {sums} from read_parquet($files)", {"files": files})
     except duckdb.Error as error:
         raise ingest.IngestError(name, f"counts/ cannot be read: {ingest.short_error(error)}") from None
-    counts = dict(zip(ingest.COUNT_FIELDS, (int(value) for value in row or ()), strict=True))
+    counts = dict(zip(ingest.COUNT_FIELDS, (int(value) for value in row), strict=True))
     accounted = counts["accepted"] + counts["duplicate"] + counts["conflict"] + counts["rejected"]
     if accounted != counts["rows_read"]:
         raise ingest.IngestError(

@@ -25,7 +25,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from offload_metrics import display, schema
+from offload_metrics import display, schema, store
 
 START = dt.date(2024, 1, 1)
 HOURS_PER_FTE_MONTH = 160
@@ -184,7 +184,9 @@ class Story:
         agents.loc[chosen[4:], "automation"] = self.random.uniform(0.78, 0.85, size=len(chosen[4:]))
         return agents
 
-    def _agent(self, plan: FunctionPlan, task: str, pilot: pd.Series, validated_on, trial: bool) -> dict:
+    def _agent(
+        self, plan: FunctionPlan, task: str, pilot: pd.Series, validated_on: dt.date | None, trial: bool
+    ) -> dict:
         words = task.replace("_", " ")
         return {
             "agent_id": f"{plan.prefix}-{task.replace('_', '-')}",
@@ -786,11 +788,11 @@ def _write_usage(cells: pd.DataFrame, path: Path, seed: int, clean: bool, compre
             USAGE_SQL,
             {"seed": seed, "path": str(path), "compression": "gzip" if compress else "none", **bounds},
         )
-        counted = conn.execute(
-            COUNT_SQL, {"seed": seed, "duplicate_end": bounds["duplicate_end"], "conflict_end": bounds["conflict_end"],
-                        "bad_end": bounds["bad_end"]}
-        ).fetchone()  # fmt: skip
-    rows, duplicates, conflicts, rejected = (int(value or 0) for value in counted)  # type: ignore[union-attr]
+        counted = store.one(
+            conn, COUNT_SQL, {"seed": seed, "duplicate_end": bounds["duplicate_end"],
+                              "conflict_end": bounds["conflict_end"], "bad_end": bounds["bad_end"]}
+        )  # fmt: skip
+    rows, duplicates, conflicts, rejected = (int(value or 0) for value in counted)
     return {"rows": rows, "duplicate": duplicates, "conflict": conflicts, "rejected": rejected}
 
 

@@ -22,7 +22,7 @@ def describe() -> str:
     except store.StoreError as error:
         return f"Database: {path} ({error})"
     with conn:
-        loads = conn.execute("select count(*), coalesce(max(load_id), 0) from loads").fetchone() or (0, 0)
+        loads = store.one(conn, "select count(*), coalesce(max(load_id), 0) from loads")
         sample = store.get_meta(conn, SAMPLE_KEY)
     if not loads[0]:
         return f"Database: {path} (empty: {first_start})"

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -107,6 +108,19 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConn
         _IN_TRANSACTION.discard(id(conn))
 
 
+def one(conn: duckdb.DuckDBPyConnection, query: str, parameters: object = None) -> tuple[Any, ...]:
+    """The row of a query that always returns one (aggregates without group by, settings)."""
+    row = conn.execute(query, parameters).fetchone()
+    if row is None:
+        raise LookupError(f"no row from {query!r}")
+    return row
+
+
+def scalar(conn: duckdb.DuckDBPyConnection, query: str, parameters: object = None) -> Any:
+    """The one value of such a query: a count, a sum, a maximum, an exists."""
+    return one(conn, query, parameters)[0]
+
+
 def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The database file: --db, else OFFLOAD_METRICS_DB, else offload_metrics.duckdb here."""
     return Path(explicit or os.environ.get(DB_ENV) or DEFAULT_DB_FILE)
@@ -180,10 +194,10 @@ def _check_version(conn: duckdb.DuckDBPyConnection, file: Path) -> None:
 
 
 def get_meta(conn: duckdb.DuckDBPyConnection, key: str) -> str | None:
-    exists = conn.execute(
-        "select count(*) from information_schema.tables where table_name = 'meta' and table_schema = 'main'"
-    ).fetchone()
-    if not exists or not exists[0]:
+    if not scalar(
+        conn,
+        "select count(*) from information_schema.tables where table_name = 'meta' and table_schema = 'main'",
+    ):
         return None
     row = conn.execute("select value from meta where key = ?", [key]).fetchone()
     return row[0] if row else None
@@ -308,7 +322,7 @@ def _migration_4(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute("delete from reviews_counted")
         for (load_id,) in conn.execute("select load_id from loads order by load_id").fetchall():
             apply_reviews(conn, load_id)
-        rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
+        rows = scalar(conn, "select count(*) from usage_daily")
         set_meta(conn, ROLLUP_BASELINE_KEY, str(rows) if rows else None)
 
 
@@ -359,20 +373,21 @@ def _fill_key_hashes(conn: duckdb.DuckDBPyConnection) -> None:
         if model.kind in tables:
             conn.execute(f"alter table {model.kind} add column if not exists _key_hash UBIGINT")
             conn.execute(f"update {model.kind} set _key_hash = {key_hash_sql(model)}")
-    current = conn.execute("select hash(?)", [KEY_HASH_PROBE]).fetchone()[0]  # type: ignore[index]
+    current = scalar(conn, "select hash(?)", [KEY_HASH_PROBE])
     set_meta(conn, KEY_HASH_CHECK, str(current))
 
 
 def _refresh_key_hashes(conn: duckdb.DuckDBPyConnection) -> None:
     """Compute the stored key hashes again when DuckDB's hash is not the one they were made with, or
     when an input table has none (one made by a later migration)."""
-    current = conn.execute("select hash(?)", [KEY_HASH_PROBE]).fetchone()[0]  # type: ignore[index]
+    current = scalar(conn, "select hash(?)", [KEY_HASH_PROBE])
     kinds = [model.kind for model in _input_models()]
-    missing = conn.execute(
+    missing = scalar(
+        conn,
         "select count(*) from duckdb_tables() as t where not t.temporary and t.table_name in ? and not exists "
         "(select 1 from duckdb_columns() as c where c.table_name = t.table_name and c.column_name = '_key_hash')",
         [kinds],
-    ).fetchone()[0]  # type: ignore[index]
+    )
     if missing or get_meta(conn, KEY_HASH_CHECK) != str(current):
         with transaction(conn):
             _fill_key_hashes(conn)
@@ -500,7 +515,7 @@ def append_usage_rollup(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
 
 def fold_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
     """Fold per-load rows of usage_daily into one per key once the rollup has doubled since last time."""
-    rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
+    rows = scalar(conn, "select count(*) from usage_daily")
     baseline = get_meta(conn, ROLLUP_BASELINE_KEY)
     if baseline is None:
         set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
@@ -522,7 +537,7 @@ def _compact_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("delete from usage_daily")
     conn.execute("insert into usage_daily select * from usage_daily_compacted where tasks <> 0")
     conn.execute("drop table usage_daily_compacted")
-    rows = conn.execute("select count(*) from usage_daily").fetchone()[0]  # type: ignore[index]
+    rows = scalar(conn, "select count(*) from usage_daily")
     set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
 
 
@@ -530,25 +545,15 @@ def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
     """Bring usage_daily's correct and incorrect counts in line with reviews that arrived apart from
     their events (a Langfuse scores file before or after its observations), for the events a load
     touched. Runs inside the load's transaction."""
-    has_reviews = conn.execute("select exists (select 1 from reviews)").fetchone()
-    if not has_reviews or not has_reviews[0]:
+    if not scalar(conn, "select exists (select 1 from reviews)"):
         return
     conn.execute(sql_text("rollup_reviews.sql"), {"load_id": load_id})
-    zero = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS}
-    values = {
-        **zero,
-        **{name: name for name in USAGE_ROLLUP_KEYS},
-        "correct": "sum(coalesce(review_after = 'correct', false)::INTEGER - coalesce(review_before = 'correct', false)::INTEGER)",
-        "incorrect": "sum(coalesce(review_after = 'incorrect', false)::INTEGER "
-        "- coalesce(review_before = 'incorrect', false)::INTEGER)",
-    }
-    conn.execute(
-        f"""
-        insert into usage_daily ({", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)})
-        select {", ".join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)}
-        from _review_changes
-        group by {", ".join(USAGE_ROLLUP_KEYS)}
-        """
+    _add_review_changes(
+        conn,
+        {name: name for name in USAGE_ROLLUP_KEYS},
+        "review_after",
+        "review_before",
+        f"from _review_changes group by {', '.join(USAGE_ROLLUP_KEYS)}",
     )
     conn.execute(
         "insert into reviews_counted select event_id, review_after, $load_id from _review_changes",
@@ -557,22 +562,40 @@ def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
     conn.execute("drop table _review_changes")
 
 
+def _add_review_changes(
+    conn: duckdb.DuckDBPyConnection,
+    keys: dict[str, str],
+    after: str,
+    before: str,
+    source: str,
+    parameters: object = None,
+    sign: str = "",
+) -> None:
+    """Rows into usage_daily that change only its correct and incorrect counts, by how many events'
+    review went from `before` to `after`: each key as given, every other measure 0; sign "-"
+    takes such changes out again."""
+    changed = {
+        review: f"{sign}sum(coalesce({after} = '{review}', false)::INTEGER "
+        f"- coalesce({before} = '{review}', false)::INTEGER)"
+        for review in ("correct", "incorrect")
+    }
+    values = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS} | keys | changed
+    conn.execute(
+        f"insert into usage_daily ({', '.join(name for name, _ in USAGE_ROLLUP_COLUMNS)}) "
+        f"select {', '.join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)} {source}",
+        parameters,
+    )
+
+
 def _remove_counted_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
     """Take out of usage_daily what later reviews changed for a load's events (its own reviews
     are gone with the negation of its rollup)."""
-    zero = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS}
-    values = {
-        **zero,
-        **{name: f"e.{name}" for name in USAGE_ROLLUP_KEYS},
-        "day": "cast(e.occurred_at as date)",
-        "correct": "-sum(coalesce(c.review = 'correct', false)::INTEGER - coalesce(e.review = 'correct', false)::INTEGER)",
-        "incorrect": "-sum(coalesce(c.review = 'incorrect', false)::INTEGER "
-        "- coalesce(e.review = 'incorrect', false)::INTEGER)",
-    }
-    conn.execute(
-        f"""
-        insert into usage_daily ({", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)})
-        select {", ".join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)}
+    _add_review_changes(
+        conn,
+        {**{name: f"e.{name}" for name in USAGE_ROLLUP_KEYS}, "day": "cast(e.occurred_at as date)"},
+        "c.review",
+        "e.review",
+        """
         from usage_events as e
         join (select event_id, arg_max(review, load_id) as review from reviews_counted group by event_id) as c
             on c.event_id = e.event_id
@@ -580,6 +603,7 @@ def _remove_counted_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> No
         group by all
         """,
         {"load_id": load_id},
+        sign="-",
     )
     conn.execute(
         "delete from reviews_counted where event_id in (select event_id from usage_events where load_id = ?)",
@@ -617,10 +641,8 @@ def unload(conn: duckdb.DuckDBPyConnection, load_id: int, who: str | None = None
                 f"There is no load {load_id}; the load ids are in 'offload-metrics rejects' and the Data page."
             )
         removed: dict[str, int] = {}
-        has_usage = conn.execute("select count(*) from usage_events where load_id = ?", [load_id]).fetchone()[
-            0
-        ]  # type: ignore[index]
-        if conn.execute("select count(*) from reviews where load_id = ?", [load_id]).fetchone()[0]:  # type: ignore[index]
+        has_usage = scalar(conn, "select count(*) from usage_events where load_id = ?", [load_id])
+        if scalar(conn, "select count(*) from reviews where load_id = ?", [load_id]):
             raise StoreError(
                 f"Load {load_id} holds reviews (a Langfuse scores file), which cannot be unloaded one by one yet: "
                 "clear the database and load the files again without it."
@@ -641,7 +663,7 @@ def unload(conn: duckdb.DuckDBPyConnection, load_id: int, who: str | None = None
             )
             _compact_usage_rollup(conn)
         for table in (*schema.KINDS, ROLLUP_LOADS_TABLE, "rejected_rows", "loads"):
-            count = conn.execute(f"delete from {table} where load_id = ?", [load_id]).fetchone()[0]  # type: ignore[index]
+            count = scalar(conn, f"delete from {table} where load_id = ?", [load_id])
             if count:
                 removed[table] = int(count)
         if who is not None:
@@ -663,14 +685,12 @@ def unload_detail(load_id: int, kind: str, file_name: str, removed: dict[str, in
 def _unload_rollup_rows(conn: duckdb.DuckDBPyConnection, load_id: int) -> bool:
     """Whether the load is a rollup folder's with rows to take out of usage_daily; refuse one whose
     rows were not kept apart (loaded before this version), since they cannot be told from others'."""
-    kind, accepted, file_name = conn.execute(
-        "select kind, accepted, file_name from loads where load_id = ?", [load_id]
-    ).fetchone()  # type: ignore[misc]
+    kind, accepted, file_name = one(
+        conn, "select kind, accepted, file_name from loads where load_id = ?", [load_id]
+    )
     if kind != ROLLUP_LOADS_TABLE:
         return False
-    kept = conn.execute(f"select count(*) from {ROLLUP_LOADS_TABLE} where load_id = ?", [load_id]).fetchone()[
-        0
-    ]  # type: ignore[index]
+    kept = scalar(conn, f"select count(*) from {ROLLUP_LOADS_TABLE} where load_id = ?", [load_id])
     if accepted and not kept:
         raise StoreError(
             f"Load {load_id} ({file_name}) is a usage rollup loaded by an earlier version, which did not keep "
@@ -717,8 +737,7 @@ def dates_outside(conn: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date
 
 
 def is_empty(conn: duckdb.DuckDBPyConnection) -> bool:
-    row = conn.execute("select count(*) from loads").fetchone()
-    return not row or row[0] == 0
+    return scalar(conn, "select count(*) from loads") == 0
 
 
 def rejected_rows(conn: duckdb.DuckDBPyConnection, load_id: int | None = None, limit: int | None = None):
@@ -735,11 +754,13 @@ def rejected_rows(conn: duckdb.DuckDBPyConnection, load_id: int | None = None, l
 
 def rejected_count(conn: duckdb.DuckDBPyConnection, load_id: int | None = None) -> int:
     """How many rejected and conflicting rows there are (in one load, or in all)."""
-    row = conn.execute(
-        "select count(*) from rejected_rows where $load_id is null or load_id = $load_id",
-        {"load_id": load_id},
-    ).fetchone()
-    return int(row[0]) if row else 0
+    return int(
+        scalar(
+            conn,
+            "select count(*) from rejected_rows where $load_id is null or load_id = $load_id",
+            {"load_id": load_id},
+        )
+    )
 
 
 def loads(conn: duckdb.DuckDBPyConnection):
@@ -819,9 +840,11 @@ class SharedDatabase:
         with self._writer:
             if self._depth == 0:
                 self._reopen(read_only=False)
+            conn = self._conn
+            assert conn is not None, "_reopen leaves a connection or raises"
             self._depth += 1
             try:
-                yield self._conn  # type: ignore[misc]
+                yield conn
             finally:
                 self._depth -= 1
                 if self._depth == 0:

@@ -25,8 +25,12 @@ def executive_summary(
     page (the dashboard first takes out money for a viewer who may not see it)."""
     return build_report(conn, filters, settings)
 
+# The report's JSON (report.build) and a catalog row: values of many shapes, checked by
+# report.schema.json and the tests rather than by the type checker.
+Record = Mapping[str, Any]
 
-def markdown(report: Mapping[str, object]) -> str:
+
+def markdown(report: Record) -> str:
     """A one-page executive summary."""
     org, functions = report["org"], report["functions"]
     settings = Settings.model_validate(report["settings"])
@@ -69,7 +73,7 @@ def markdown(report: Mapping[str, object]) -> str:
     )
     lines += ["", f"## Teams with validated Net Output (+{uplift} without more headcount)", ""]
     lines += _markdown_table(
-        report["validated_teams"][:10],  # type: ignore[index]
+        report["validated_teams"][:10],
         {
             "team": lambda team: _cell(team["team"]),
             "business unit": lambda team: _cell(team["business_unit"]),
@@ -80,7 +84,7 @@ def markdown(report: Mapping[str, object]) -> str:
     )
     lines += ["", f"## Cull list: agents below {accuracy} accuracy or {automation} automation", ""]
     lines += _markdown_table(
-        report["cull_list"],  # type: ignore[arg-type]
+        report["cull_list"],
         {
             "agent": lambda agent: _cell(agent["agent_id"]),
             "function": lambda agent: _cell(agent["function"]),
@@ -92,7 +96,7 @@ def markdown(report: Mapping[str, object]) -> str:
     )
     lines += ["", "## Replication backlog: validated agents not yet replicated", ""]
     lines += _markdown_table(
-        report["replication_backlog"][:10],  # type: ignore[index]
+        report["replication_backlog"][:10],
         {
             "agent": lambda agent: _cell(agent["agent_id"]),
             "function": lambda agent: _cell(agent["function"]),
@@ -103,7 +107,7 @@ def markdown(report: Mapping[str, object]) -> str:
     )
     lines += ["", "## Where to seed next", ""]
     lines += _markdown_table(
-        report.get("where_to_seed", [])[:5],  # type: ignore[index]
+        report.get("where_to_seed", [])[:5],
         {
             "rank": lambda team: str(team["seed_rank"]),
             "team": lambda team: _cell(team["team"]),
@@ -132,7 +136,7 @@ def markdown(report: Mapping[str, object]) -> str:
     return "\n".join(lines)
 
 
-def outlook_markdown(report: Mapping[str, object]) -> list[str]:
+def outlook_markdown(report: Record) -> list[str]:
     """The summary's look ahead: the projected month at scale and the wins of the range."""
     forecast: Any = report.get("forecast") or {}
     projected: Any = forecast.get("org", {})
@@ -153,12 +157,12 @@ def outlook_markdown(report: Mapping[str, object]) -> list[str]:
         lines.append(f"- Projected to reach scale last: **{_cell(projected['last_function'])}** ({when}).")
     lines += ["", "## Wins in this range", ""]
     found = report.get("wins") or []
-    lines += [f"- {_cell(win['message'])}" for win in found[:15]] or ["No new wins in this range."]  # type: ignore[index]
+    lines += [f"- {_cell(win['message'])}" for win in found[:15]] or ["No new wins in this range."]
     lines.append("")
     return lines
 
 
-def _markdown_bills_and_estimates(org: Mapping[str, object]) -> list[str]:
+def _markdown_bills_and_estimates(org: Record) -> list[str]:
     """The summary's lines on vendor bills and estimated savings (absent from older reports)."""
     if "cost_source" not in org or "usage_cost_usd" not in org:
         return []
@@ -183,7 +187,7 @@ COMPARED = (
 )
 
 
-def _previous_lines(org: Mapping[str, object]) -> list[str]:
+def _previous_lines(org: Record) -> list[str]:
     """One line comparing the headline figures with the previous period (org.previous)."""
     previous = org.get("previous")
     if not isinstance(previous, Mapping):
@@ -227,7 +231,7 @@ def _cell(text: object) -> str:
     return display.inert_markdown(text).replace("|", "\\|").replace("\n", " ")
 
 
-def blueprint_page(agent: Mapping[str, object], as_of: object) -> str:
+def blueprint_page(agent: Record, as_of: object) -> str:
     """A one-page replication blueprint of an agent: its facts, its proof, and its recipe."""
     facts = [
         ("Function", agent.get("function")),
@@ -261,7 +265,7 @@ def blueprint_page(agent: Mapping[str, object], as_of: object) -> str:
     return "\n".join(lines) + "\n"
 
 
-def blueprint_text(agent: Mapping[str, object]) -> str:
+def blueprint_text(agent: Record) -> str:
     """The agent's recipe as written in the catalog, or why there is none."""
     if agent.get("is_in_catalog") is False:
         return "This agent has no catalog entry, so no blueprint: load its row of the agent catalog."

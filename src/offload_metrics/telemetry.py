@@ -18,7 +18,7 @@ from typing import ClassVar, Literal
 import duckdb
 from pydantic import Field
 
-from offload_metrics import config, schema
+from offload_metrics import config, schema, store
 from offload_metrics.mapping import Mapping
 
 # Input kinds read from telemetry rather than from the five-file contract: each makes usage events
@@ -207,8 +207,13 @@ def finish(cur: duckdb.DuckDBPyConnection, mapping: Mapping, sources: tuple[str,
         where r.reject_reason is not null or m.rule_no is null
         """
     )
-    events = cur.execute("select count(*) from _tele_events").fetchone()[0]  # type: ignore[index]
-    rejected = cur.execute("select count(*) from _tele_rejects").fetchone()[0]  # type: ignore[index]
+    return staged_counts(cur)
+
+
+def staged_counts(cur: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """How many events (_tele_events) and rejected records (_tele_rejects) an importer has staged."""
+    events = store.scalar(cur, "select count(*) from _tele_events")
+    rejected = store.scalar(cur, "select count(*) from _tele_rejects")
     return int(events), int(rejected)
 
 
@@ -232,8 +237,7 @@ def read_lines(cur: duckdb.DuckDBPyConnection, table: str, path: str, compressio
 def first_rowid(cur: duckdb.DuckDBPyConnection, table: str) -> int:
     """The rowid of a temporary table's first row: rows created in a transaction are numbered from
     an offset, in insertion order, so rowid minus this is the record's position in the file."""
-    row = cur.execute(f"select coalesce(min(rowid), 0) from {table}").fetchone()
-    return int(row[0]) if row else 0
+    return int(store.scalar(cur, f"select coalesce(min(rowid), 0) from {table}"))
 
 
 def create_rejects(cur: duckdb.DuckDBPyConnection) -> None:

@@ -27,13 +27,17 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pandas as pd
 
 from offload_metrics import config, schema
-from offload_metrics.mapping import EMPTY, Mapping
+from offload_metrics.mapping import Mapping
+
+if TYPE_CHECKING:  # the ingest package imports this module
+    from offload_metrics.ingest.sources import Source
 
 KIND = schema.VendorCost.kind
 USAGE_KIND = schema.VendorUsage.kind
@@ -110,10 +114,10 @@ def read_report(text: str) -> Report:
             vendor = "anthropic" if "starting_at" in bucket else "openai"
             vendors.add(vendor)
             for result in bucket["results"]:
-                is_usage = isinstance(result, dict) and bool(TOKEN_MARKERS & set(result))
-                report_format = f"{vendor}_{'usage' if is_usage else 'costs'}"
+                fields = _object(result)
+                report_format = f"{vendor}_{'usage' if TOKEN_MARKERS & set(fields) else 'costs'}"
                 formats.add(report_format)
-                records.append(READERS[report_format](bucket, result))
+                records.append(READERS[report_format](bucket, fields))
             results += len(bucket["results"])
         # Each result's line, when the scan found them all (else the page's first line).
         offsets += found if len(found) == results else [start] * results
@@ -225,7 +229,8 @@ def _dollars(value: object, cents: bool) -> str | None:
         return _text(value)
     if cents:
         amount = amount.scaleb(-2)
-    if amount.as_tuple().exponent < -schema.MONEY_SCALE:  # type: ignore[operator]
+    exponent = amount.as_tuple().exponent  # a number (not "n", "N" or "F"): the amount is finite
+    if isinstance(exponent, int) and exponent < -schema.MONEY_SCALE:
         amount = amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
     return format(amount, "f")
 
@@ -256,9 +261,14 @@ def _currency(value: object) -> str | None:
     return value.upper() if isinstance(value, str) else _text(value)
 
 
-def _openai_cost(bucket: dict, result: object) -> dict[str, str | None]:
-    result = result if isinstance(result, dict) else {}
-    amount = result["amount"] if isinstance(result.get("amount"), dict) else {}
+def _object(value: object) -> dict:
+    """A JSON object as it is; anything else (a part of a report missing or malformed) as an empty one,
+    whose fields then read as absent and are rejected with their reasons."""
+    return value if isinstance(value, dict) else {}
+
+
+def _openai_cost(bucket: dict, result: dict) -> dict[str, str | None]:
+    amount = _object(result.get("amount"))
     return {
         "day": _utc_day_of_seconds(bucket.get("start_time")),
         "vendor": "openai",
@@ -270,8 +280,7 @@ def _openai_cost(bucket: dict, result: object) -> dict[str, str | None]:
     }
 
 
-def _anthropic_cost(bucket: dict, result: object) -> dict[str, str | None]:
-    result = result if isinstance(result, dict) else {}
+def _anthropic_cost(bucket: dict, result: dict) -> dict[str, str | None]:
     parts = [result.get(key) for key in ("cost_type", "token_type", "context_window", "service_tier")]
     line_item = result.get("description") or "; ".join(str(part) for part in parts if part) or None
     return {
@@ -285,10 +294,10 @@ def _anthropic_cost(bucket: dict, result: object) -> dict[str, str | None]:
     }
 
 
-def ingest_settings(settings: config.Settings, mapping: Mapping | None) -> str:
+def ingest_settings(settings: config.Settings, mapping: Mapping) -> str:
     """What, besides the file, decides a vendor cost load's rows (recorded with the load): the
     ingest settings and the mapping."""
-    return settings.ingest.fingerprint(mapping_sha256=(mapping or EMPTY).fingerprint)
+    return settings.ingest.fingerprint(mapping_sha256=mapping.fingerprint)
 
 
 def _count(*values: object) -> str | None:
@@ -296,8 +305,9 @@ def _count(*values: object) -> str | None:
     present = [value for value in values if value is not None]
     if not present:
         return None
-    if all(isinstance(value, int) and not isinstance(value, bool) for value in present):
-        return str(sum(present))  # type: ignore[arg-type]
+    whole = [value for value in present if isinstance(value, int) and not isinstance(value, bool)]
+    if len(whole) == len(present):
+        return str(sum(whole))
     return _text(next(value for value in present if not isinstance(value, int) or isinstance(value, bool)))
 
 
@@ -307,8 +317,7 @@ def _grouping(result: dict, keys: tuple[str, ...]) -> str | None:
     return "; ".join(parts) or None
 
 
-def _openai_usage(bucket: dict, result: object) -> dict[str, str | None]:
-    result = result if isinstance(result, dict) else {}
+def _openai_usage(bucket: dict, result: dict) -> dict[str, str | None]:
     return {
         "day": _utc_day_of_seconds(bucket.get("start_time")),
         "vendor": "openai",
@@ -323,9 +332,8 @@ def _openai_usage(bucket: dict, result: object) -> dict[str, str | None]:
     }
 
 
-def _anthropic_usage(bucket: dict, result: object) -> dict[str, str | None]:
-    result = result if isinstance(result, dict) else {}
-    creation = result["cache_creation"] if isinstance(result.get("cache_creation"), dict) else {}
+def _anthropic_usage(bucket: dict, result: dict) -> dict[str, str | None]:
+    creation = _object(result.get("cache_creation"))
     return {
         "day": _utc_day_of_rfc3339(bucket.get("starting_at")),
         "vendor": "anthropic",
@@ -353,7 +361,7 @@ READERS = {
 }
 
 
-def report_source(report: Report, cur: duckdb.DuckDBPyConnection):
+def report_source(report: Report, cur: duckdb.DuckDBPyConnection) -> Source:
     """The report's rows as a pipeline source (registered on cur; text columns, known ordinals)."""
     from offload_metrics import ingest
 
@@ -366,7 +374,9 @@ def report_source(report: Report, cur: duckdb.DuckDBPyConnection):
     )
 
 
-def mapped_source(cur: duckdb.DuckDBPyConnection, source, params: dict[str, object], mapping: Mapping | None):
+def mapped_source(
+    cur: duckdb.DuckDBPyConnection, source: Source, params: dict[str, object], mapping: Mapping
+) -> Source:
     """The source with each row's function, business unit and team from the organisation mapping.
 
     The file is read once into a temporary table (with its position in the file), the mapping
@@ -374,7 +384,6 @@ def mapped_source(cur: duckdb.DuckDBPyConnection, source, params: dict[str, obje
     """
     from offload_metrics import ingest
 
-    mapping = mapping or EMPTY
     ordinal = source.ordinal if source.ordinal != "NULL::BIGINT" else "row_number() over () - 1"
     read = f"create or replace temp table {READ_TABLE} as select {ordinal} as _row_id, * from {source.reader}"
     cur.execute(read, {key: value for key, value in params.items() if f"${key}" in read})
@@ -408,7 +417,7 @@ def mapped_source(cur: duckdb.DuckDBPyConnection, source, params: dict[str, obje
     )
 
 
-def _raw_text(source, name: str) -> str:
+def _raw_text(source: Source, name: str) -> str:
     """A column's text in the source, empty as null (the account the mapping sees)."""
     expression = source.columns.get(name)
     if expression is None:

@@ -15,11 +15,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from offload_metrics import config, schema
-from offload_metrics.mapping import EMPTY, Mapping
+from offload_metrics.mapping import Mapping
+
+if TYPE_CHECKING:  # the ingest package imports this module
+    from offload_metrics.ingest.sniff import Header
+    from offload_metrics.ingest.sources import Source
 
 KIND = schema.VivaCollaboration.kind
 SOURCE_PREFIX = "viva."
@@ -69,7 +75,13 @@ class VivaImport:
         ingest settings and the mapping. The same file under another mapping is not "already loaded"."""
         return settings.ingest.fingerprint(mapping_sha256=self.mapping.fingerprint)
 
-    def prepare(self, cur: duckdb.DuckDBPyConnection, source_sql, header, params: dict[str, object]) -> None:
+    def prepare(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        source_sql: Callable[[Header, Sequence[schema.Column], str], Source],
+        header: Header,
+        params: dict[str, object],
+    ) -> None:
         """Before the staging pass: map every group value of the file, and fill the lookup tables the
         contract's checks read (`_viva_teams`, `_viva_collaborators`)."""
         source = source_sql(header, schema.columns(schema.VivaCollaboration), SCAN_REJECTS)
@@ -125,7 +137,7 @@ class VivaImport:
             cur.execute(f"drop table if exists {table}")
 
 
-def recognise(header, kind: str | None, mapping: Mapping | None) -> VivaImport | None:
+def recognise(header: Header, kind: str | None, mapping: Mapping) -> VivaImport | None:
     """The Viva import of a file whose header has PrimaryCollaborator_<attribute>, else None."""
     groups = [GROUP_COLUMN.match(name) for name in header.names]
     attributes = {
@@ -153,4 +165,4 @@ def recognise(header, kind: str | None, mapping: Mapping | None) -> VivaImport |
             names.append(f"{match.group(1).lower()}_collaborator")
         else:
             names.append(ALIASES.get(_normal(name), name))
-    return VivaImport(tuple(names), attribute, mapping or EMPTY)
+    return VivaImport(tuple(names), attribute, mapping)

@@ -25,6 +25,8 @@ _EXPORTS = {
     "COUNT_FIELDS": "base",
     "IngestError": "base",
     "LoadResult": "base",
+    "already_loaded": "base",
+    "earlier_load": "base",
     "quote_identifier": "base",
     "short_error": "base",
     "sql_literal": "base",

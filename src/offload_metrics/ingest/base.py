@@ -6,10 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
+import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from offload_metrics import schema, telemetry
 from offload_metrics.store import COUNT_FIELDS as COUNT_FIELDS  # the counts a LoadResult carries
+
+if TYPE_CHECKING:
+    import duckdb
 
 ALL_KINDS = [*schema.KINDS, *schema.IMPORTED_KINDS, *telemetry.KINDS]
 
@@ -51,6 +56,36 @@ class LoadResult:
     @property
     def balanced(self) -> bool:
         return self.rows_read == self.accepted + self.duplicate + self.conflict + self.rejected
+
+
+def earlier_load(
+    cur: duckdb.DuckDBPyConnection, sha256: str, fingerprint: str | None = None
+) -> tuple[int, str] | None:
+    """The first load of the same content (and, given a fingerprint, the same ingest settings):
+    its id and file name; None when there is none."""
+    row = cur.execute(
+        "select load_id, file_name from loads where sha256 = $sha256 "
+        "and ($fingerprint is null or ingest_settings = $fingerprint) "
+        "and outcome = 'loaded' order by load_id limit 1",
+        {"sha256": sha256, "fingerprint": fingerprint},
+    ).fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def already_loaded(
+    file: str, kind: str, file_format: str, earlier: tuple[int, str], started: float
+) -> LoadResult:
+    """The outcome of a file identical to an earlier load: nothing added."""
+    load_id, file_name = earlier
+    return LoadResult(
+        file=file,
+        kind=kind,
+        file_format=file_format,
+        status="already loaded",
+        load_id=load_id,
+        seconds=time.monotonic() - started,
+        message=f"identical to load {load_id} ({file_name}); nothing added",
+    )
 
 
 def sql_literal(text: str) -> str:

@@ -10,7 +10,7 @@ import hashlib
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -129,7 +129,7 @@ def record_start_lines(path: Path, header: Header, skip: set[int], count: int) -
 
 
 @contextlib.contextmanager
-def _csv_fields_of_any_size():
+def _csv_fields_of_any_size() -> Iterator[None]:
     """Python's csv module refuses fields over 131,072 characters; a field may be as long as the
     longest line, rejected or not, and its lines still count."""
     previous = csv.field_size_limit(sys.maxsize)

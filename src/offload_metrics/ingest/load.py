@@ -13,7 +13,15 @@ from pathlib import Path
 import duckdb
 
 from offload_metrics import config, schema, store, telemetry, vendor_costs, viva
-from offload_metrics.ingest.base import IngestError, LoadResult, disk_full, short_error, utc_now
+from offload_metrics.ingest.base import (
+    IngestError,
+    LoadResult,
+    already_loaded,
+    disk_full,
+    earlier_load,
+    short_error,
+    utc_now,
+)
 from offload_metrics.ingest.importers import (
     carried_columns,
     classify_telemetry,
@@ -29,7 +37,7 @@ from offload_metrics.ingest.outcomes import classify
 from offload_metrics.ingest.progress import LoadProgress
 from offload_metrics.ingest.sniff import Header, is_gzip, read_header, refuse_nested_columns, resolve_kind
 from offload_metrics.ingest.sources import STAGED, source_sql, stage_sql
-from offload_metrics.mapping import Mapping, load_mapping
+from offload_metrics.mapping import EMPTY, Mapping
 
 GLOB_CHARACTERS = set("*?[]{}")
 
@@ -68,7 +76,15 @@ def load_file(
             return rollup_folder.load_rollup(conn, unpacked, progress=progress, display_name=name)
     with tempfile.TemporaryDirectory(prefix="offload-") as folder:
         return _load_file(
-            conn, path, _literal_path(path, Path(folder)), name, kind, progress, settings, mapping, started
+            conn,
+            path,
+            _literal_path(path, Path(folder)),
+            name,
+            kind,
+            progress,
+            settings,
+            mapping or EMPTY,
+            started,
         )
 
 
@@ -91,10 +107,10 @@ class _Plan:
     model: type[schema.InputKind]
     header: Header
     fingerprint: str  # the ingest settings recorded with the load ("already loaded" compares them)
+    mapping: Mapping  # the organisation mapping (EMPTY when none was given)
     ignored: tuple[str, ...] = ()
     report: vendor_costs.Report | None = None  # a vendor's JSON cost or usage report
     imported: viva.VivaImport | None = None  # a Viva Insights export
-    mapping: Mapping | None = None
 
 
 REJECTS = "offload_rejects"  # the reader's rejects tables: offload_rejects_errors, _scans
@@ -108,7 +124,7 @@ def _load_file(
     kind: str | None,
     progress: LoadProgress,
     settings: config.Settings,
-    mapping: Mapping | None,
+    mapping: Mapping,
     started: float,
 ) -> LoadResult:
     """load_file's work; DuckDB reads `readable`, everything else reads `path`."""
@@ -131,16 +147,8 @@ def _load_file(
             _update_dependents(cur, plan, load_id, progress)
             progress.enter("saving")
             _finish(cur, load_id, scan.sha256, result)
-    except _AlreadyLoaded as earlier:
-        return LoadResult(
-            file=name,
-            kind=plan.kind,
-            file_format=plan.header.file_format,
-            status="already loaded",
-            load_id=earlier.load_id,
-            seconds=time.monotonic() - started,
-            message=f"identical to load {earlier.load_id} ({earlier.file_name}); nothing added",
-        )
+    except _AlreadyLoaded as loaded:
+        return already_loaded(name, plan.kind, plan.header.file_format, loaded.earlier, started)
     except (duckdb.Error, OSError) as error:
         # A failure of the database or the disk part-way (out of memory, disk full): one message,
         # and the rollback leaves the database as it was.
@@ -178,7 +186,7 @@ def _plan(
     name: str,
     kind: str | None,
     settings: config.Settings,
-    mapping: Mapping | None,
+    mapping: Mapping,
 ) -> _Plan:
     """The file's kind, header and the settings its load records; IngestError when it has none."""
     report = vendor_report(path, name)
@@ -193,9 +201,8 @@ def _plan(
         if kind is None and schema.detect_kind(list(header.names)) is None:
             kind = telemetry.detect_kind(header.names)
     if kind in telemetry.KINDS:
-        mapping = mapping or load_mapping(None)
         fingerprint = telemetry.ingest_settings(settings, mapping)
-        return _Plan(kind, telemetry_model(kind), header, fingerprint, mapping=mapping)
+        return _Plan(kind, telemetry_model(kind), header, fingerprint, mapping)
     # A vendor export read as it comes (Viva Insights): its header in contract names, its groups
     # mapped before the staging pass and what they mapped to kept after it. None for every other file.
     try:
@@ -216,12 +223,12 @@ def _plan(
         fingerprint = settings.ingest.fingerprint()
     contract_names = {c.name for c in schema.columns(model)}
     ignored = tuple(column for column in header.names if column not in contract_names)
-    return _Plan(kind, model, header, fingerprint, ignored, report, imported, mapping)
+    return _Plan(kind, model, header, fingerprint, mapping, ignored, report, imported)
 
 
 def _begin(cur: duckdb.DuckDBPyConnection, plan: _Plan, name: str, path: Path) -> int:
     """The load's line in the load history, marked as loading; its id."""
-    load_id = cur.execute("select coalesce(max(load_id), 0) + 1 from loads").fetchone()[0]  # type: ignore[index]
+    load_id = store.scalar(cur, "select coalesce(max(load_id), 0) + 1 from loads")
     cur.execute(
         """
         insert into loads (load_id, file_name, sha256, kind, file_format, size_bytes, rows_read, accepted,
@@ -264,7 +271,7 @@ def _stage(
     )
     try:
         if plan.kind in telemetry.KINDS:
-            staged = stage_telemetry(cur, plan.kind, path, readable, header, REJECTS, settings, plan.mapping)  # type: ignore[arg-type]
+            staged = stage_telemetry(cur, plan.kind, path, readable, header, REJECTS, settings, plan.mapping)
             source = telemetry_source(plan.model)
             cur.execute(stage_sql(plan.model, header, REJECTS, bounds, source, carried_columns(plan.kind)))
             return staged
@@ -286,13 +293,9 @@ def _stage(
 
 
 def _refuse_if_loaded(cur: duckdb.DuckDBPyConnection, sha256: str, fingerprint: str) -> None:
-    earlier = cur.execute(
-        "select load_id, file_name from loads where sha256 = ? and ingest_settings = ? "
-        "and outcome = 'loaded' order by load_id limit 1",
-        [sha256, fingerprint],
-    ).fetchone()
+    earlier = earlier_load(cur, sha256, fingerprint)
     if earlier:
-        raise _AlreadyLoaded(*earlier)
+        raise _AlreadyLoaded(earlier)
 
 
 def _classify(
@@ -384,7 +387,6 @@ def _load_folder(
 class _AlreadyLoaded(Exception):
     """The file was loaded before with the same settings: the load's transaction rolls back."""
 
-    def __init__(self, load_id: int, file_name: str) -> None:
-        super().__init__(load_id, file_name)
-        self.load_id = load_id
-        self.file_name = file_name
+    def __init__(self, earlier: tuple[int, str]) -> None:
+        super().__init__(*earlier)
+        self.earlier = earlier

@@ -13,7 +13,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from offload_metrics import schema
+from offload_metrics import schema, store
 from offload_metrics.ingest.base import LoadResult, quote_identifier, sql_literal
 from offload_metrics.ingest.lines import FileScan, lines_of_offsets, record_lines
 from offload_metrics.ingest.sniff import MAX_LINE_BYTES, Header
@@ -157,10 +157,9 @@ def reader_rejects(
     """Records the reader refused (bad structure, or a value its typed columns cannot parse),
     one row each, with their physical line."""
     empty = pd.DataFrame(columns=["line", "column_name", "reason", "raw"])
-    exists = cur.execute(
-        "select count(*) from duckdb_tables() where table_name = ? and temporary", [f"{rejects}_errors"]
-    ).fetchone()
-    if not exists or not exists[0]:
+    if not store.scalar(
+        cur, "select count(*) from duckdb_tables() where table_name = ? and temporary", [f"{rejects}_errors"]
+    ):
         return empty
     frame = cur.execute(
         f"""
@@ -218,7 +217,7 @@ def classify(
     reader gives the records the file's reader refused (else they are read from its rejects
     table, with the lines too long to read); line_of the line of each record by ordinal (else
     worked out from the file)."""
-    staged, base = cur.execute(f"select count(*), coalesce(min(rowid), 0) from {STAGED}").fetchone()  # type: ignore[misc]
+    staged, base = store.one(cur, f"select count(*), coalesce(min(rowid), 0) from {STAGED}")
     params = {"base": base}
     if reader is None:
         reader = _refused_by_reader(cur, rejects, model, header, path, scan)
@@ -231,7 +230,7 @@ def classify(
         f"from {STAGED} where _problems is not null",
         params,
     )
-    if cur.execute(f"select exists (select 1 from {model.kind})").fetchone()[0]:  # type: ignore[index]
+    if store.scalar(cur, f"select exists (select 1 from {model.kind})"):
         _against_stored(cur, model, base)
     _within_file(cur, model, base)
     if line_of is None:
@@ -332,13 +331,15 @@ def _store_accepted(
     cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind], load_id: int, base: int
 ) -> int:
     """The staged rows no outcome took, into the stored table, in file order; how many."""
-    row = cur.execute(
-        f"""
-        insert into {model.kind} by name
-        select * exclude (_problems, _column, _reason, _raw), $load_id as load_id
-        from {STAGED}
-        where _problems is null and {ORDINAL} not in (select ordinal from _outcome)
-        """,
-        {"load_id": load_id, "base": base},
-    ).fetchone()
-    return int(row[0]) if row else 0
+    return int(
+        store.scalar(
+            cur,
+            f"""
+            insert into {model.kind} by name
+            select * exclude (_problems, _column, _reason, _raw), $load_id as load_id
+            from {STAGED}
+            where _problems is null and {ORDINAL} not in (select ordinal from _outcome)
+            """,
+            {"load_id": load_id, "base": base},
+        )
+    )

@@ -55,13 +55,14 @@ def run_with_progress(
     interval: float = 0.1,
 ) -> LoadResult:
     """Run a load in a worker thread while the calling thread shows its progress via tick."""
-    outcome: dict[str, object] = {}
+    results: list[LoadResult] = []
+    errors: list[BaseException] = []
 
     def work() -> None:
         try:
-            outcome["result"] = task(progress)
+            results.append(task(progress))
         except BaseException as error:  # handed back to the caller's thread below
-            outcome["error"] = error
+            errors.append(error)
 
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
@@ -69,6 +70,6 @@ def run_with_progress(
         worker.join(interval)
         progress.refresh()
         tick(progress)
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["result"]  # type: ignore[return-value]
+    if errors:
+        raise errors[0]
+    return results[0]

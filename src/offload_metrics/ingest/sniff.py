@@ -154,7 +154,7 @@ def _read_jsonl_header(conn: duckdb.DuckDBPyConnection, path: Path, readable: Pa
     return Header("jsonl", tuple(names))
 
 
-def _bounded_line(handle) -> bytes | None:
+def _bounded_line(handle: io.BufferedIOBase) -> bytes | None:
     """The next line, or b"" for a line longer than MAX_LINE_BYTES (read past in bounded pieces, so
     a line of gigabytes is never held); None at the end of the file."""
     line = handle.readline(MAX_LINE_BYTES + 1)
