@@ -205,6 +205,8 @@ def test_an_unload_records_who_removed_it_in_the_same_transaction(conn, tmp_path
     assert conn.execute("select who, action, detail from audit").fetchall() == [
         ("ada@example.org", "unload", "Removed load 1 (u.csv): 1 usage_events rows, 1 rejected rows.")
     ]
+
+
 def test_one_row_and_one_value_of_a_query(conn):
     conn.execute("insert into meta values ('a', '1'), ('b', '2')")
     assert store.one(conn, "select count(*), max(value) from meta where key in ('a', 'b')") == (2, "2")

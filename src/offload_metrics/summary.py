@@ -25,6 +25,7 @@ def executive_summary(
     page (the dashboard first takes out money for a viewer who may not see it)."""
     return build_report(conn, filters, settings)
 
+
 # The report's JSON (report.build) and a catalog row: values of many shapes, checked by
 # report.schema.json and the tests rather than by the type checker.
 Record = Mapping[str, Any]
