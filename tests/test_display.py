@@ -78,6 +78,9 @@ def test_codes_read_as_words_and_settings_as_percents():
         display.kinds(["time_saved", "org_baseline"])
         == "documented time savings and the organisation baseline"
     )
+    assert [display.listed(words) for words in ([], ["a"], ["a", "b"], ["a", "b", "c"])] == [
+        "", "a", "a and b", "a, b and c",
+    ]  # fmt: skip
     assert display.period("2025-01-01", "2025-03-31") == "2025-01 to 2025-03"
     assert display.period(dt.date(2025, 2, 1), "2025-02-28") == "2025-02"
     # An open end reads as a dash, never as "None".

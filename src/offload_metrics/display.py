@@ -11,7 +11,7 @@ import datetime as dt
 import html
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, SupportsFloat, SupportsInt, TypeGuard, TypeVar
 
@@ -224,8 +224,12 @@ def label(value: object) -> str:
 
 def kinds(names: Iterable[object]) -> str:
     """Input kinds in words: "documented time savings and the organisation baseline"."""
-    words = [KIND_LABELS.get(str(name), str(name)) for name in names]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return listed([KIND_LABELS.get(str(name), str(name)) for name in names])
+
+
+def listed(words: Sequence[str]) -> str:
+    """Words as a list in a sentence: a; a and b; a, b and c."""
+    return " and ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def boolean(value: object) -> str:

@@ -380,7 +380,7 @@ def _seed_reasons(row, size: int, appetite: pd.DataFrame) -> list[str]:
     if row.network_position == "isolated":
         reasons.append("no collaboration ties recorded")
     elif row.is_bridge:
-        reasons.append(f"connects {row.business_unit} with {_and(row.connects[:2])}")
+        reasons.append(f"connects {row.business_unit} with {display.listed(row.connects[:2])}")
     elif row.centrality_rank <= 3:
         reasons.append(f"among the most central teams (rank {row.centrality_rank} of {size})")
     else:
@@ -398,10 +398,6 @@ def _seed_reasons(row, size: int, appetite: pd.DataFrame) -> list[str]:
     return reasons
 
 
-def _and(items: list[str]) -> str:
-    return " and ".join(items) if len(items) < 3 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 GRASSROOTS_COLUMNS = ("function", "business_unit", "team", "runs", "first_used_on", "tasks", "reason")
 
 
@@ -415,7 +411,7 @@ def grassroots_teams(
         reasons = []
         outside = sorted(group.loc[~group["is_in_catalog"], "agent_id"])
         if outside:
-            reasons.append(f"runs {_and(outside)}, not in the catalog")
+            reasons.append(f"runs {display.listed(outside)}, not in the catalog")
         early = group[group["is_in_catalog"]]
         if len(early):
             reached = early["unit_reached_on"].iloc[0]
@@ -424,7 +420,7 @@ def grassroots_teams(
                 if display.missing(reached)
                 else f"before a validated agent reached {unit} on {pd.Timestamp(reached).date()}"
             )
-            reasons.append(f"ran {_and(sorted(early['agent_id']))} {when}")
+            reasons.append(f"ran {display.listed(sorted(early['agent_id']))} {when}")
         result.append(
             {
                 "function": function,
