@@ -81,11 +81,12 @@ INTEGERS = {
     "betweenness_rank", "centrality_rank", "component", "component_size", "seed_rank", "along_ties", "candidates",
     "tied_candidates",
 }  # fmt: skip
-# What a function without data of a kind reports: counts and money are 0, ratios are undefined.
+# What a function or the organisation without data of a kind reports: counts and money are 0, ratios
+# are undefined.
 ZERO_WHEN_ABSENT = {
     "tasks", "api_calls", "tokens", "agent_cost_usd", "active_agents", "delegated_hours", "hours_saved",
     "validated_agents", "replicated_agents", "labor_value_usd", "net_savings_usd", "reinvestment_pool_usd",
-    "estimated_agent_cost_usd", "validated_teams", *COST_KEYS,
+    "estimated_agent_cost_usd", "validated_teams", "unassigned_vendor_cost_usd", *COST_KEYS,
 }  # fmt: skip
 
 
@@ -123,36 +124,71 @@ def _by_function(frame: pd.DataFrame) -> dict[str, dict[str, object]]:
     return {row["function"]: row for row in frame.to_dict("records")}
 
 
+# The organisation's headline figures, each from the one organisation-wide result that holds it.
+ORG_SOURCES: dict[str, tuple[str, ...]] = {
+    "program": (
+        "offloaded_share", "phase", "functions_at_scale", "at_scale", "months_since_first_deployment",
+        "time_to_scale_months", "trajectory", "first_deployment_month", "first_scale_month",
+    ),
+    "net_output": ("hours_saved", "net_output_uplift"),
+    "finance": ("labor_value_usd", "agent_cost_usd", "net_savings_usd", "reinvestment_pool_usd", "roi"),
+    "usage": ("estimated_agent_cost_usd",),
+}  # fmt: skip
+# The organisation's figures added later (not compared with the previous period), in the report's order.
+ORG_ADDITION_SOURCES: dict[str, tuple[str, ...]] = {
+    "finance": COST_KEYS,
+    "estimates": ESTIMATE_KEYS,
+    "coverage": COVERAGE_KEYS,
+    "settings": ("cost_source",),
+    "reconciliation": ("unassigned_vendor_cost_usd",),
+}
+ORGANISATION = ("organisation",)
+
+
+def _merged(results: Mapping[str, Mapping[str, object]], sources: Mapping[str, tuple[str, ...]]) -> dict:
+    """One row from several results, each column from its one source, as JSON values (0 for a count
+    or money its source has no row or value for)."""
+    row = {}
+    for source, columns in sources.items():
+        found = results.get(source, {})
+        for column in columns:
+            raw = found.get(column)
+            row[column] = value(column, 0 if column in ZERO_WHEN_ABSENT and display.missing(raw) else raw)
+    return row
+
+
 def org_figures(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict:
     """The organisation's headline figures (the report's `org`) for resolved filters."""
-    program = metrics.program(conn, filters, settings)
-    org_net = metrics.net_output(conn, filters, settings, by=("organisation",)).to_dict("records")
-    org_finance = metrics.finance_summary(conn, filters, settings, by=("organisation",), exact=True).to_dict(
-        "records"
-    )
-    org_values: dict[str, object] = _public(program)
-    org_values.update(org_net[0] if org_net else {})
-    org_values.update(org_finance[0] if org_finance else {})
-    org_usage = metrics.usage(conn, filters, settings, by=("organisation",), exact=True).to_dict("records")
-    org_values["estimated_agent_cost_usd"] = (
-        org_usage[0].get("estimated_agent_cost_usd") if org_usage else None
-    )
-    for key in (
-        "estimated_agent_cost_usd",
-        "hours_saved",
-        "labor_value_usd",
-        "agent_cost_usd",
-        "net_savings_usd",
-        "reinvestment_pool_usd",
-    ):
-        if display.missing(org_values.get(key)):
-            org_values[key] = 0
-    org = {key: value(key, org_values.get(key)) for key in ORG_KEYS}
+    results = {
+        "program": _public(metrics.program(conn, filters, settings)),
+        "net_output": _first_record(metrics.net_output(conn, filters, settings, by=ORGANISATION)),
+        "finance": _first_record(
+            metrics.finance_summary(conn, filters, settings, by=ORGANISATION, exact=True)
+        ),
+        "usage": _first_record(metrics.usage(conn, filters, settings, by=ORGANISATION, exact=True)),
+    }
+    figures = _merged(results, ORG_SOURCES)
+    org = {key: figures[key] for key in (*ORG_KEYS, "first_deployment_month", "first_scale_month", "roi")}
     org["at_scale"] = bool(org["at_scale"])
-    org["first_deployment_month"] = value("first_deployment_month", org_values.get("first_deployment_month"))
-    org["first_scale_month"] = value("first_scale_month", org_values.get("first_scale_month"))
-    org["roi"] = value("roi", org_values.get("roi"))
     return org
+
+
+def org_additions(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict:
+    """The organisation's figures on both cost sources, estimates and coverage, for resolved filters."""
+    results = {
+        "finance": _first_record(
+            metrics.finance_summary(conn, filters, settings, by=ORGANISATION, exact=True)
+        ),
+        "estimates": _first_record(
+            metrics.estimates_summary(conn, filters, settings, by=ORGANISATION, exact=True)
+        ),
+        "coverage": _first_record(metrics.coverage(conn, filters, settings, by=ORGANISATION)),
+        "settings": {"cost_source": settings.finance.cost_source},
+        "reconciliation": _first_record(
+            metrics.reconciliation_summary(conn, filters, settings, by=ORGANISATION, exact=True)
+        ),
+    }
+    return _merged(results, ORG_ADDITION_SOURCES)
 
 
 def previous_figures(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict:
@@ -219,13 +255,11 @@ def function_rows(
     }
     rows = []
     for name in metrics.functions(conn, filters):
-        row: dict[str, object] = {"function": name}
-        for source, columns in FUNCTION_SOURCES.items():
-            found = results[source].get(name, {})
-            for column in columns:
-                raw = found.get(column)
-                row[column] = 0 if column in ZERO_WHEN_ABSENT and display.missing(raw) else raw
-        rows.append({column: value(column, row[column]) for column in FUNCTION_COLUMNS})
+        row = {
+            "function": name,
+            **_merged({source: found.get(name, {}) for source, found in results.items()}, FUNCTION_SOURCES),
+        }
+        rows.append({column: row[column] for column in FUNCTION_COLUMNS})
     return rows
 
 
@@ -236,21 +270,7 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
 
     program = metrics.program(conn, filters, settings)
     org = org_figures(conn, filters, settings)
-    org_finance = metrics.finance_summary(conn, filters, settings, by=("organisation",), exact=True)
-    org_reconciliation = metrics.reconciliation_summary(
-        conn, filters, settings, by=("organisation",), exact=True
-    )
-    org_estimates = metrics.estimates_summary(conn, filters, settings, by=("organisation",), exact=True)
-    org_coverage = metrics.coverage(conn, filters, settings, by=("organisation",))
-    org.update(
-        _finance_additions(
-            _first_record(org_finance), _first_record(org_estimates), _first_record(org_coverage)
-        )
-    )
-    org["cost_source"] = settings.finance.cost_source
-    org["unassigned_vendor_cost_usd"] = value(
-        "unassigned_vendor_cost_usd", _first_record(org_reconciliation).get("unassigned_vendor_cost_usd") or 0
-    )
+    org.update(org_additions(conn, filters, settings))
     org["previous"] = previous_figures(conn, filters, settings)
 
     adoption = metrics.adoption(conn, filters, settings)
@@ -315,17 +335,6 @@ def _spread(
 
 def _first_record(frame: pd.DataFrame) -> dict[str, object]:
     return frame.to_dict("records")[0] if len(frame) else {}
-
-
-def _finance_additions(
-    costs: Mapping[str, object], estimates: Mapping[str, object], coverage: Mapping[str, object]
-) -> dict[str, object]:
-    """The additive finance keys of a function or the organisation: both cost sources, the
-    estimates (never part of hours_saved) and the coverage of documented savings."""
-    result = {key: value(key, costs.get(key) or 0) for key in COST_KEYS}
-    result.update({key: value(key, estimates.get(key)) for key in ESTIMATE_KEYS})
-    result.update({key: value(key, coverage.get(key)) for key in COVERAGE_KEYS})
-    return result
 
 
 def to_json(report: Mapping[str, object]) -> str:
