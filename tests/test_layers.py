@@ -91,3 +91,35 @@ def test_every_metric_a_page_names_exists():
         if not callable(getattr(importlib.import_module(f"offload_metrics.{module}"), name, None))
     }
     assert len(asked) > 30 and missing == set()
+
+
+def _two_metrics_on_the_same_filters() -> None:
+    import streamlit as st
+
+    from offload_metrics import metrics, ui
+
+    ui.start_on_sample()
+    for name, metric in (("usage", metrics.usage), ("net_output", metrics.net_output)):
+        st.session_state[name] = list(ui.get(metric, by=("organisation",)).columns)
+    st.session_state["again"] = list(ui.get(metrics.usage, by=("organisation",)).columns)
+
+
+def test_the_cache_keeps_each_metric_apart(tmp_path, monkeypatch):
+    """Same filters, settings, grain and data: the function alone tells the cached results apart."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("OFFLOAD_METRICS_DB", str(tmp_path / "app.duckdb"))
+    monkeypatch.setenv("OFFLOAD_METRICS_SAMPLE_DIR", str(PACKAGE.parents[1] / "sample_data"))
+    monkeypatch.setenv("OFFLOAD_METRICS_CONFIG", str(tmp_path / "offload.toml"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    app = AppTest.from_function(_two_metrics_on_the_same_filters, default_timeout=180).run()
+    try:
+        assert not app.exception, [error.value for error in app.exception]
+        assert app.session_state["usage"][:3] == ["organisation", "tasks", "api_calls"]
+        assert app.session_state["net_output"][:3] == ["organisation", "delegated_hours", "hours_saved"]
+        assert app.session_state["again"] == app.session_state["usage"]
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()
