@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -92,20 +94,35 @@ ZERO_WHEN_ABSENT = {
 
 def value(key: str, raw: object) -> object:
     """A JSON value: money rounded to cents, months as YYYY-MM, dates as YYYY-MM-DD, NaN as null."""
-    if display.missing(raw):
-        return None
+    return _converter(key)(raw)
+
+
+@functools.cache
+def _converter(key: str) -> Callable[[object], object]:
+    """value() for one key, its kind decided once (a report converts hundreds of thousands of cells)."""
+    kind: Callable[[Any], object]
     if display.is_money(key):
-        return float(display.cents(raw))  # type: ignore[arg-type]
-    if key in MONTHS:
-        return display.month(raw)
-    if key in DAYS:
-        return display.day(raw)
-    if key in INTEGERS:
-        return int(raw)  # type: ignore[call-overload]
+        kind = _money
+    elif key in MONTHS:
+        kind = display.month
+    elif key in DAYS:
+        kind = display.day
+    elif key in INTEGERS:
+        kind = int
+    else:
+        kind = _plain_value
+    return lambda raw: None if display.missing(raw) else kind(raw)
+
+
+def _money(raw: Any) -> float:
+    return float(display.cents(raw))
+
+
+def _plain_value(raw: Any) -> object:
     if isinstance(raw, Decimal):
         return float(raw)
     if hasattr(raw, "item"):
-        return raw.item()  # type: ignore[union-attr]
+        return raw.item()
     if isinstance(raw, float) and math.isinf(raw):
         return None
     return raw
@@ -117,7 +134,11 @@ def _public(row: Mapping[str, object]) -> dict[str, object]:
 
 
 def _records(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[dict[str, object]]:
-    return [{key: value(key, row.get(key)) for key in keys} for row in map(_public, frame.to_dict("records"))]
+    converters = [(key, _converter(key)) for key in keys]
+    return [
+        {key: convert(row.get(key)) for key, convert in converters}
+        for row in map(_public, frame.to_dict("records"))
+    ]
 
 
 def _by_function(frame: pd.DataFrame) -> dict[str, dict[str, object]]:
