@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -108,14 +108,19 @@ def _converter(key: str) -> Callable[[object], object]:
     elif key in DAYS:
         kind = display.day
     elif key in INTEGERS:
-        kind = int
+        kind = _integer
     else:
         kind = _plain_value
     return lambda raw: None if display.missing(raw) else kind(raw)
 
 
-def _money(raw: Any) -> float:
-    return float(display.cents(raw))
+def _money(raw: Any) -> float | None:
+    amount = display.cents(raw)
+    return None if amount is None else float(amount)
+
+
+def _integer(raw: Any) -> int:
+    return int(raw)
 
 
 def _plain_value(raw: Any) -> object:
@@ -196,7 +201,7 @@ def org_figures(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, setti
 
 def org_additions(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict:
     """The organisation's figures on both cost sources, estimates and coverage, for resolved filters."""
-    results = {
+    results: dict[str, Mapping[str, object]] = {
         "finance": _first_record(
             metrics.finance_summary(conn, filters, settings, by=ORGANISATION, exact=True)
         ),
@@ -216,15 +221,17 @@ def previous_figures(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, 
     """The same figures for the previous period (metrics.previous_period): the same number of whole
     months just before `from`. Without any data in that period the figures are null."""
     previous = metrics.previous_period(filters)
+    date_from, date_to = previous.date_from, previous.date_to
+    assert date_from is not None and date_to is not None, "the previous period of resolved filters"
     first, _ = metrics.data_range(conn)
-    has_data = first is not None and previous.date_to >= first  # type: ignore[operator]
+    has_data = first is not None and date_to >= first
     figures = org_figures(conn, previous, settings)
     if not has_data:
         figures = dict.fromkeys(figures)
     return {
-        "from": display.day(previous.date_from),
-        "to": display.day(previous.date_to),
-        "months": metrics.months_between(previous.date_from, previous.date_to),  # type: ignore[arg-type]
+        "from": display.day(date_from),
+        "to": display.day(date_to),
+        "months": metrics.months_between(date_from, date_to),
         "has_data": has_data,
         **{key: figures[key] for key in (*ORG_KEYS, "roi")},
     }
@@ -362,17 +369,17 @@ def to_json(report: Mapping[str, object]) -> str:
     return json.dumps(report, indent=2, ensure_ascii=False)
 
 
-def tables(report: Mapping[str, object]) -> dict[str, pd.DataFrame]:
+def tables(report: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     """The report as flat tables, one per section, for CSV and Excel: the JSON's values as they are
     (object columns, so a rank stays an integer and a missing value stays empty)."""
-    org = {"as_of": report["as_of"], "from": report["from"], "to": report["to"], **report["org"]}  # type: ignore[dict-item]
+    org = {"as_of": report["as_of"], "from": report["from"], "to": report["to"], **report["org"]}
     previous = org.pop("previous", None) or {}
     org.update({f"previous_{key}": value for key, value in previous.items()})
 
-    def frame(rows: object, columns: list[str]) -> pd.DataFrame:
+    def frame(rows: Iterable[Mapping[str, object]], columns: list[str]) -> pd.DataFrame:
         # Column by column, as objects: a frame built from records would turn an int column with a
         # null into floats (1.0).
-        records = list(rows)  # type: ignore[call-overload]
+        records = list(rows)
         return pd.DataFrame(
             {column: pd.Series([row.get(column) for row in records], dtype=object) for column in columns}
         )
@@ -387,7 +394,7 @@ def tables(report: Mapping[str, object]) -> dict[str, pd.DataFrame]:
         "network_teams": _flat(report.get("network_teams", []), NETWORK_TEAM_KEYS),
         "where_to_seed": _flat(report.get("where_to_seed", []), SEED_KEYS),
         "grassroots_teams": _flat(report.get("grassroots_teams", []), GRASSROOTS_KEYS),
-        "replication_spread": _flat(report.get("replication_spread", {}).get("rows", []), SPREAD_KEYS),  # type: ignore[union-attr]
+        "replication_spread": _flat(report.get("replication_spread", {}).get("rows", []), SPREAD_KEYS),
     }
 
 
