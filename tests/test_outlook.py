@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from test_app import expected_report, make_app, sample_app  # noqa: F401  (fixtures)
+from pathlib import Path
 
-from offload_metrics import metrics, report
+from test_app import make_app, sample_app  # noqa: F401  (fixtures)
+
+from offload_metrics import metrics, report, store
 from offload_metrics.config import Settings
+
+
+def expected_report(tmp_path: Path) -> dict:
+    """The report on the app's database, as the CLI would compute it (beside the app: read-only)."""
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
+        return report.build(conn, metrics.Filters(), Settings())
 
 
 def test_overview_shows_the_forecast_the_alerts_and_the_wins_of_the_report(sample_app, tmp_path):  # noqa: F811
