@@ -537,7 +537,7 @@ class Roles(_Group):
         for role in reversed(ROLE_NAMES):
             for entry in getattr(self, role):
                 if entry in names or (address and entry.strip().casefold() == address):
-                    return role  # type: ignore[return-value]
+                    return role  # type: ignore[return-value]  # ROLE_NAMES lists exactly Role's values
         return None if self.default_role == "none" else self.default_role
 
 
@@ -602,7 +602,7 @@ def load_roles(path: str | os.PathLike[str] | None = None) -> Roles:
     file = settings_path(path)
     if not file.exists():
         return Roles()
-    return parse_roles(_read_toml(file).get(ROLES_TABLE, {}), source=str(file))  # type: ignore[arg-type]
+    return parse_roles(_read_toml(file).get(ROLES_TABLE, {}), source=str(file))  # type: ignore[arg-type]  # TOML tables are dicts; parse_roles checks the shape
 
 
 def parse_roles(data: dict[str, object], source: str = "settings") -> Roles:

@@ -209,6 +209,11 @@ KIND_LABELS = {
 }
 
 
+def text(value: object) -> str:
+    """A value as it is, or "—" when undefined."""
+    return "—" if missing(value) else str(value)
+
+
 def label(value: object) -> str:
     """A phase, trajectory, gate or any other code as words: pilot_plateau -> Pilot plateau."""
     if missing(value):
@@ -278,7 +283,7 @@ FORMATTERS: dict[str, Callable[[Any], str | None]] = {
     "day": day,
     "label": label,
     "boolean": boolean,
-    "text": lambda value: "—" if missing(value) else str(value),
+    "text": text,
 }
 
 

@@ -118,6 +118,12 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+def previous_has_data(previous: Filters, first_day: dt.date | None) -> bool:
+    """Whether the previous period (previous_period) reaches back into the data, whose first day is
+    first_day (None without data): without it there is nothing to compare with."""
+    return first_day is not None and previous.date_to is not None and previous.date_to >= first_day
+
+
 def previous_period(filters: Filters) -> Filters:
     """The comparison period of resolved filters: the same number of whole months just before
     `date_from`, with as_of at its last day and the same functions and business units."""
@@ -350,7 +356,7 @@ def cascade(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Setting
     return query(conn, "adoption_cascade", filters, settings)
 
 
-def program(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> dict[str, object]:
+def program(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> dict[str, typing.Any]:
     """The program's milestones and trajectory in the as_of month (adoption_program.sql)."""
     frame = query(conn, "adoption_program", filters, settings, exact=True)
     return {key: _plain(value) for key, value in frame.iloc[0].items()}

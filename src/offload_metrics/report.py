@@ -223,8 +223,7 @@ def previous_figures(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, 
     previous = metrics.previous_period(filters)
     date_from, date_to = previous.date_from, previous.date_to
     assert date_from is not None and date_to is not None, "the previous period of resolved filters"
-    first, _ = metrics.data_range(conn)
-    has_data = first is not None and date_to >= first
+    has_data = metrics.previous_has_data(previous, metrics.data_range(conn)[0])
     figures = org_figures(conn, previous, settings)
     if not has_data:
         figures = dict.fromkeys(figures)

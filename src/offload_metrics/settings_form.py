@@ -70,7 +70,7 @@ def _bounds(metadata: Sequence[object]) -> tuple[float | None, float | None]:
     """The inclusive lower and upper bounds (ge, le) among a field's constraints, where it has them."""
     lower = next((item.ge for item in metadata if isinstance(item, annotated_types.Ge)), None)
     upper = next((item.le for item in metadata if isinstance(item, annotated_types.Le)), None)
-    return lower, upper  # type: ignore[return-value]
+    return lower, upper  # type: ignore[return-value]  # annotated_types types a bound as comparable; settings' are numbers
 
 
 def _is_share(annotation: object, metadata: Sequence[object]) -> bool:
@@ -203,7 +203,7 @@ def plain(problem: Mapping[str, typing.Any], field: FormField | None) -> str:
 
     def bound(value: object) -> str:
         if share:
-            return display.setting_share(value)  # type: ignore[arg-type]
+            return display.setting_share(value)  # type: ignore[arg-type]  # a share's bound is a number
         return f"{value:g}" if isinstance(value, int | float) else str(value)
 
     kind = problem["type"]

@@ -14,7 +14,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 import altair as alt
 import duckdb
@@ -105,7 +105,7 @@ def start_on_sample(force: bool = False) -> list[ingest.LoadResult]:
     if force:
         auth.require(auth.Capability.LOAD)
     state = _process(str(store.db_path().resolve()))
-    with state["lock"]:  # type: ignore[attr-defined]
+    with state["lock"]:  # type: ignore[attr-defined]  # the process state maps names to a lock, flags and a connection
         if state["sample_checked"] and not force:
             return []
         state["sample_checked"] = True
@@ -118,7 +118,7 @@ def start_on_sample(force: bool = False) -> list[ingest.LoadResult]:
         with st.status("Loading the bundled sample data...", expanded=False) as status, writing() as conn:
             results = _load_files(conn, paths, status.write, None, SAMPLE_LOADER if not force else None)
             status.update(label="Loaded the bundled sample data", state="complete")
-            version = conn.execute("select coalesce(max(load_id), 0) from loads").fetchone()[0]  # type: ignore[index]
+            version = store.scalar(conn, "select coalesce(max(load_id), 0) from loads")
             store.set_meta(conn, SAMPLE_KEY, str(version))
         # For the terminal that started the server (make run): where the data went.
         print(f"Loaded the bundled sample into {store.db_path().resolve()}", flush=True)
@@ -447,11 +447,11 @@ def applied_text(chosen: metrics.Filters, version: tuple[int, int]) -> str:
         return f"Nothing applies: {error}"
     except Exception as error:  # dates the calendar cannot step past (9999): the page names the figures
         return f"The applied months could not be worked out: {problem(error)}."
-    months = metrics.months_between(resolved.date_from, resolved.date_to)  # type: ignore[arg-type]
-    first, _ = _data_range(version)
+    assert resolved.date_from is not None and resolved.date_to is not None, "resolved filters have dates"
+    months = metrics.months_between(resolved.date_from, resolved.date_to)
     compared = (
         f"changes are against {display.period(previous.date_from, previous.date_to)}"
-        if first is not None and previous.date_to >= first  # type: ignore[operator]
+        if metrics.previous_has_data(previous, _data_range(version)[0])
         else "no data before it, so no change is shown"
     )
     return (
@@ -534,8 +534,7 @@ def get(function: Callable[..., Result], by: Sequence[str] = (), *, previous: bo
     try:
         if previous:
             _, before = _resolved(dataclasses.astuple(chosen), data_version())
-            first, _ = _data_range(data_version())
-            if first is None or before.date_to < first:  # type: ignore[operator]
+            if not metrics.previous_has_data(before, _data_range(data_version())[0]):
                 return None
             chosen = before
         result = _cached(
@@ -557,7 +556,7 @@ def get(function: Callable[..., Result], by: Sequence[str] = (), *, previous: bo
         )
         st.stop()
     # Not even sent to the browser (a chart carries its whole frame) unless this viewer may see money.
-    return result if auth.can_see_money() else auth.without_money(result)  # type: ignore[return-value]
+    return result if auth.can_see_money() else auth.without_money(result)  # type: ignore[return-value]  # it returns the kind of value it is given
 
 
 def export_about() -> list[tuple[str, str]]:
@@ -811,7 +810,7 @@ def table(
     columns: dict[str, tuple[str, str]],
     family: str | None = None,
     key: str | None = None,
-    height: int | str = "auto",
+    height: int | Literal["auto", "stretch", "content"] = "auto",
     empty: str | None = None,
     highlight: str | None = None,
     failing: str | None = None,
@@ -838,7 +837,7 @@ def table(
         elif kind in NUMBER_FORMATS:
             config_for[name] = st.column_config.NumberColumn(title, help=hover, format=NUMBER_FORMATS[kind])
         else:
-            aligned = "right" if kind in (SHARE, POINTS, RATIO) else None
+            aligned: Literal["right"] | None = "right" if kind in (SHARE, POINTS, RATIO) else None
             # Words for codes ("Insufficient data") get room enough; other text sizes itself.
             width = _text_width(title, table.get(name)) if kind == LABEL else None
             config_for[name] = st.column_config.TextColumn(title, help=hover, alignment=aligned, width=width)
@@ -900,8 +899,9 @@ def can_show(*kinds: str) -> bool:
     return not lacking
 
 
-def first(frame: pd.DataFrame, column: str) -> object:
-    """The value of a column in a one-row result (None when there is no row or no value)."""
+def first(frame: pd.DataFrame, column: str) -> Any:
+    """The value of a column in a one-row result (None when there is no row or no value): a DataFrame
+    cell, as untyped as pandas makes it (a number, text or a date)."""
     if frame.empty or column not in frame.columns:
         return None
     value = frame[column].iloc[0]

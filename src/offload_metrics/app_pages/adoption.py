@@ -15,11 +15,11 @@ ADOPTION = ("time_saved", "org_baseline")
 
 first, second, third = st.columns(3)
 with first:
-    ui.tile("Leading function", display.FORMATTERS["text"](ui.first(latest, "leading_function")), "leading_function",
+    ui.tile("Leading function", display.text(ui.first(latest, "leading_function")), "leading_function",
             "adoption_org", note=f"{display.share(ui.first(latest, 'leading_share'))} of its routine work",
             needs=ADOPTION)  # fmt: skip
 with second:
-    ui.tile("Lagging function", display.FORMATTERS["text"](ui.first(latest, "lagging_function")), "lagging_function",
+    ui.tile("Lagging function", display.text(ui.first(latest, "lagging_function")), "lagging_function",
             "adoption_org", note=f"{display.share(ui.first(latest, 'lagging_share'))} of its routine work",
             needs=ADOPTION)  # fmt: skip
 with third:

@@ -24,7 +24,10 @@ st.caption(
     "Every row ends accepted, duplicate, conflict or rejected, and a file loads whole or not at all. "
     "Run `offload-metrics schema` for the columns each kind needs."
 )
-KINDS = {None: "Recognise from the columns", **{kind: display.label(kind) for kind in schema.KINDS}}
+KINDS: dict[str | None, str] = {
+    None: "Recognise from the columns",
+    **{kind: display.label(kind) for kind in schema.KINDS},
+}
 REPLACE, ADD = "Replace the sample with these files", "Add these files to the sample"
 if not auth.can(auth.Capability.LOAD):
     st.caption("Loading files is for administrators.")
@@ -35,7 +38,7 @@ else:
             help="Up to 1 GB each. The content is checked, not just the name: a file that is not what it says is refused.",
         )  # fmt: skip
         kind = st.selectbox(
-            "Kind of file", list(KINDS), format_func=KINDS.get, key="upload_kind",
+            "Kind of file", list(KINDS), format_func=KINDS.__getitem__, key="upload_kind",
             help="Leave it to recognise each file from its columns; choose a kind when a file fits more than one.",
         )  # fmt: skip
         sample_choice = None
