@@ -740,6 +740,28 @@ def changed(formatter, current: object, previous_frame, column: str) -> str | No
     return display.change(formatter, current, first(previous_frame, column))
 
 
+def result_tile(
+    label: str,
+    formatter: Callable[[Any], str],
+    now: pd.DataFrame,
+    before: pd.DataFrame | None,
+    column: str,
+    family: str,
+    **options: Any,
+) -> None:
+    """A tile of one column of a one-row result, with its change against the same column of the
+    previous period's result (None when that period has no data)."""
+    current = first(now, column)
+    tile(
+        label,
+        formatter(current),
+        column,
+        family,
+        change=changed(formatter, current, before, column),
+        **options,
+    )
+
+
 def series(frame: pd.DataFrame, column: str) -> list[float]:
     """A column as a list of numbers for a tile's trend line (missing months left out)."""
     if frame is None or frame.empty or column not in frame.columns:

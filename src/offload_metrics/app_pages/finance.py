@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import auth, charts, display, export, metrics, ui
+from offload_metrics import auth, charts, display, export, metrics, tiles, ui
 
 auth.require(auth.Capability.MONEY)
 ui.page("Finance", "Finance needs documented time savings, usage costs and team rates.")
@@ -19,10 +19,8 @@ BOTH = (*SAVINGS, *COST)
 
 first, second, third, fourth = st.columns(4)
 with first:
-    labor = ui.first(organisation, "labor_value_usd")
-    ui.tile("Labor value of hours saved", display.money_short(labor), "labor_value_usd", "finance", needs=SAVINGS,
-            change=ui.changed(display.money_short, labor, before, "labor_value_usd"),
-            trend=ui.series(trend, "labor_value_usd"))  # fmt: skip
+    ui.result_tile("Labor value of hours saved", display.money_short, organisation, before, "labor_value_usd",
+                   "finance", needs=SAVINGS, trend=ui.series(trend, "labor_value_usd"))  # fmt: skip
 with second:
     cost = ui.first(organisation, "agent_cost_usd")
     ui.tile("Agent cost", display.money_short(cost), "agent_cost_usd", "finance", needs=COST, lower_is_better=True,
@@ -31,23 +29,13 @@ with second:
             change=ui.changed(display.money_short, cost, before, "agent_cost_usd"),
             trend=ui.series(trend, "agent_cost_usd"))  # fmt: skip
 with third:
-    net = ui.first(organisation, "net_savings_usd")
-    ui.tile("Net savings", display.money_short(net), "net_savings_usd", "finance_summary", needs=BOTH,
-            note=f"ROI {display.ratio(ui.first(organisation, 'roi'))}",
-            change=ui.changed(display.money_short, net, before, "net_savings_usd"),
-            trend=ui.series(trend, "net_savings_usd"))  # fmt: skip
+    tiles.net_savings(organisation, before, trend)
 with fourth:
-    pool = ui.first(organisation, "reinvestment_pool_usd")
-    ui.tile("Reinvestment pool", display.money_short(pool), "reinvestment_pool_usd", "finance_summary", needs=BOTH,
-            note=f"{display.setting_share(settings.finance.reinvestment_share)} of positive net savings",
-            change=ui.changed(display.money_short, pool, before, "reinvestment_pool_usd"),
-            trend=ui.series(trend, "cumulative_pool_usd"))  # fmt: skip
+    tiles.reinvestment_pool(organisation, before, trend, settings)
 first, second, third = st.columns(3)
 with first:
-    roi = ui.first(organisation, "roi")
-    ui.tile("ROI", display.ratio(roi), "roi", "finance_summary", needs=BOTH,
-            note="Net savings per dollar of agent cost",
-            change=ui.changed(display.ratio, roi, before, "roi"))  # fmt: skip
+    ui.result_tile("ROI", display.ratio, organisation, before, "roi", "finance_summary", needs=BOTH,
+                   note="Net savings per dollar of agent cost")  # fmt: skip
 with second:
     ui.tile("Cost per task, by an agent", display.money(ui.first(organisation, "agent_cost_per_task")),
             "agent_cost_per_task", "finance_summary", needs=COST)  # fmt: skip

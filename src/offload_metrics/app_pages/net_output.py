@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, metrics, ui
+from offload_metrics import charts, display, metrics, tiles, ui
 
 ui.page("Net Output", "Net Output needs documented time savings.")
 
@@ -17,15 +17,9 @@ SAVINGS = ("time_saved",)
 
 first, second, third, fourth = st.columns(4)
 with first:
-    hours = ui.first(organisation, "hours_saved")
-    ui.tile("Hours saved", display.hours(hours), "hours_saved", "net_output_summary", needs=SAVINGS,
-            change=ui.changed(display.hours, hours, before, "hours_saved"),
-            trend=ui.series(monthly, "hours_saved"))  # fmt: skip
+    tiles.hours_saved(organisation, before, ui.series(monthly, "hours_saved"))
 with second:
-    uplift = ui.first(organisation, "net_output_uplift")
-    ui.tile("Net Output uplift", display.share(uplift), "net_output_uplift", "net_output_summary", needs=SAVINGS,
-            change=ui.changed(display.share, uplift, before, "net_output_uplift"),
-            trend=ui.series(monthly, "net_output_uplift"))  # fmt: skip
+    tiles.net_output_uplift(organisation, before, ui.series(monthly, "net_output_uplift"))
 with third:
     ui.tile("Validated teams", display.count(len(leaderboard)), "validated_teams",
             "net_output_summary", needs=SAVINGS,

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, forecast, metrics, outlook, summary, ui
+from offload_metrics import charts, display, forecast, metrics, outlook, summary, tiles, ui
 
 ui.page("Overview", "Nothing is loaded yet.")
 
@@ -19,7 +19,6 @@ months = ui.get(metrics.finance_trend)
 functions = ui.get(metrics.cascade)
 low, high = settings.adoption.scale_months
 ADOPTION = ("time_saved", "org_baseline")
-FINANCE = ("time_saved", "usage_events")
 
 first, second, third, fourth = st.columns(4)
 with first:
@@ -48,26 +47,13 @@ with fourth:
                  "replicated agents only")  # fmt: skip
 first, second, third, fourth = st.columns(4)
 with first:
-    hours = ui.first(net_output, "hours_saved")
-    ui.tile("Hours saved", display.hours(hours), "hours_saved", "net_output_summary", needs=("time_saved",),
-            change=ui.changed(display.hours, hours, net_output_before, "hours_saved"))  # fmt: skip
+    tiles.hours_saved(net_output, net_output_before)
 with second:
-    uplift = ui.first(net_output, "net_output_uplift")
-    ui.tile("Net Output uplift", display.share(uplift), "net_output_uplift", "net_output_summary",
-            needs=("time_saved",),
-            change=ui.changed(display.share, uplift, net_output_before, "net_output_uplift"))  # fmt: skip
+    tiles.net_output_uplift(net_output, net_output_before)
 with third:
-    net = ui.first(finance, "net_savings_usd")
-    ui.tile("Net savings", display.money_short(net), "net_savings_usd", "finance_summary", needs=FINANCE,
-            note=f"ROI {display.ratio(ui.first(finance, 'roi'))}",
-            change=ui.changed(display.money_short, net, finance_before, "net_savings_usd"),
-            trend=ui.series(months, "net_savings_usd"))  # fmt: skip
+    tiles.net_savings(finance, finance_before, months)
 with fourth:
-    pool = ui.first(finance, "reinvestment_pool_usd")
-    ui.tile("Reinvestment pool", display.money_short(pool), "reinvestment_pool_usd", "finance_summary",
-            needs=FINANCE, note=f"{display.setting_share(settings.finance.reinvestment_share)} of positive net savings",
-            change=ui.changed(display.money_short, pool, finance_before, "reinvestment_pool_usd"),
-            trend=ui.series(months, "cumulative_pool_usd"))  # fmt: skip
+    tiles.reinvestment_pool(finance, finance_before, months, settings)
 outlook.forecast_tiles()
 
 left, right = st.columns(2)

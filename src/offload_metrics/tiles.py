@@ -1,0 +1,38 @@
+"""Headline tiles that more than one page shows, drawn by one function each."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from offload_metrics import display, ui
+from offload_metrics.config import Settings
+
+SAVINGS = ("time_saved",)
+FINANCE = ("time_saved", "usage_events")
+
+
+def hours_saved(now: pd.DataFrame, before: pd.DataFrame | None, trend: list[float] | None = None) -> None:
+    ui.result_tile("Hours saved", display.hours, now, before, "hours_saved", "net_output_summary",
+                   needs=SAVINGS, trend=trend)  # fmt: skip
+
+
+def net_output_uplift(
+    now: pd.DataFrame, before: pd.DataFrame | None, trend: list[float] | None = None
+) -> None:
+    ui.result_tile("Net Output uplift", display.share, now, before, "net_output_uplift", "net_output_summary",
+                   needs=SAVINGS, trend=trend)  # fmt: skip
+
+
+def net_savings(now: pd.DataFrame, before: pd.DataFrame | None, months: pd.DataFrame) -> None:
+    ui.result_tile("Net savings", display.money_short, now, before, "net_savings_usd", "finance_summary",
+                   needs=FINANCE, note=f"ROI {display.ratio(ui.first(now, 'roi'))}",
+                   trend=ui.series(months, "net_savings_usd"))  # fmt: skip
+
+
+def reinvestment_pool(
+    now: pd.DataFrame, before: pd.DataFrame | None, months: pd.DataFrame, settings: Settings
+) -> None:
+    ui.result_tile("Reinvestment pool", display.money_short, now, before, "reinvestment_pool_usd",
+                   "finance_summary", needs=FINANCE,
+                   note=f"{display.setting_share(settings.finance.reinvestment_share)} of positive net savings",
+                   trend=ui.series(months, "cumulative_pool_usd"))  # fmt: skip
