@@ -207,14 +207,14 @@ def web_message(message: str) -> str:
 
 
 def _load_files(
-    conn,
+    conn: duckdb.DuckDBPyConnection,
     paths: Sequence[Path],
     say: Callable[[str], object],
     names: Sequence[str] | None,
     who: str | None,
     kind: str | None = None,
     fail: Callable[[str], object] | None = None,
-):
+) -> list[ingest.LoadResult]:
     from offload_metrics import mapping
 
     results: list[ingest.LoadResult] = []
