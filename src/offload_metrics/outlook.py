@@ -20,11 +20,6 @@ PAGE_TITLES = {
 }
 
 
-def _plain(text: object) -> str:
-    """Text from the data shown as itself in Markdown (an agent id is never a link or emphasis)."""
-    return "".join(f"\\{char}" if char in "\\`*_[]()<>#|~!" else char for char in str(text))
-
-
 def forecast_help() -> str:
     settings = ui.settings()
     band = settings.forecast.interval
@@ -104,7 +99,7 @@ def alerts_panel() -> None:
     for alert in found[:20]:
         page = PAGE_TITLES.get(alert["page"], alert["page"])
         st.markdown(
-            f"{SEVERITY_ICONS[alert['severity']]} **{display.label(alert['severity'])}** · {_plain(alert['message'])} "
+            f"{SEVERITY_ICONS[alert['severity']]} **{display.label(alert['severity'])}** · {display.plain(alert['message'])} "
             f"· [{page}]({alert['page']})"
         )
     if len(found) > 20:
@@ -121,7 +116,7 @@ def wins_feed() -> None:
         st.caption("No new wins in this range.")
         return
     for win in found[:15]:
-        st.markdown(f":material/celebration: {_plain(win['message'])}")
+        st.markdown(f":material/celebration: {display.plain(win['message'])}")
     if len(found) > 15:
         st.caption(f"{len(found) - 15} more in the Markdown summary (offload-metrics report --format md).")
 
