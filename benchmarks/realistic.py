@@ -9,7 +9,11 @@ are not. This writes, set-based in DuckDB and deterministic for a seed:
 - 15% of timestamps with a UTC offset (the same instant), the rest with `Z` or no offset;
 - 0.1% exact duplicates and 0.05% conflicting duplicates (same id, different cost), shuffled in;
 - a daily file of 100k further events (fresh ids, the month after the bulk), for daily-load runs.
-Files: usage_events.csv, usage_events.parquet (typed) and daily_usage_events.csv.
+- the same organisation's other files, so that a report on it is the size a real one is: the
+  baseline of its 300 teams, the catalog of its 2,000 agents, time saved per agent and month, and
+  each agent's validation and deployments.
+Files: usage_events.csv, usage_events.parquet (typed) and daily_usage_events.csv; org_baseline.csv,
+agents.csv, time_saved.csv and replication_events.csv.
 """
 
 from __future__ import annotations
@@ -87,6 +91,69 @@ order by hash(event_id, occurred_at, cost_usd)
 """
 
 
+# The organisation's other files. Team t belongs to business unit t % 40 and that unit to function
+# (t % 40) % 7; agent a works in team a % 300 (as in EVENTS_SQL), is validated there and deployed
+# to up to three other teams.
+TEAM_SQL = """
+select t, printf('Team %03d', t) as team, printf('BU %02d', t % $business_units) as business_unit,
+       $functions[cast(1 + (t % $business_units) % 7 as INTEGER)] as function
+from range($teams) as r(t)
+"""
+AGENT_SQL = f"""
+select a, printf('agent-%04d', a) as agent_id, printf('task_%02d', a % 37) as task_type, teams.*,
+       hash(a, $seed) as h
+from range($agents) as r(a) join ({TEAM_SQL}) as teams on teams.t = a % $teams
+"""
+ORGANISATION_SQL = {
+    "org_baseline.csv": f"""
+        select function, business_unit, team, 5 + hash(t, $seed) % 40 as headcount,
+               round(20 + (hash(t, $seed) >> 8) % 120 / 1.0, 1) as routine_hours_per_month,
+               round(45 + (hash(t, $seed) >> 16) % 80 / 1.0, 2) as loaded_hourly_cost_usd
+        from ({TEAM_SQL}) order by t
+    """,
+    "agents.csv": f"""
+        select agent_id, 'Agent ' || a as name, NULL as description, function as owner_function,
+               business_unit as owner_business_unit, team as owner_team,
+               ['low', 'medium', 'high'][cast(1 + h % 3 as INTEGER)] as risk_class, NULL as blueprint,
+               ($start::DATE + cast(h % 300 as INTEGER)) as created_on,
+               ['influencer', 'pilot_program', 'champion', 'self_selected'][cast(1 + (h >> 4) % 4 as INTEGER)] as seeding_strategy,
+               ['vendor', 'built'][cast(1 + (h >> 6) % 2 as INTEGER)] as source
+        from ({AGENT_SQL}) order by a
+    """,
+    "time_saved.csv": f"""
+        select printf('ts-%07d', row_number() over (order by a, m)) as record_id,
+               ($start::DATE + to_months(m))::DATE as period_start,
+               ($start::DATE + to_months(m + 1) - INTERVAL 1 DAY)::DATE as period_end,
+               function, business_unit, team, agent_id, task_type,
+               20 + hash(a, m, $seed) % 400 as tasks,
+               30 + hash(a, m, $seed) % 60 as baseline_minutes_per_task,
+               round(5 + (hash(a, m, $seed) >> 8) % 200 / 10.0, 1) as minutes_per_task,
+               NULL as headcount
+        from ({AGENT_SQL}), range($months) as r(m)
+        where hash(a, m, $seed) % 3 = 0
+    """,
+    "replication_events.csv": f"""
+        select printf('rep-%05d-%d', a, k) as event_id, agent_id,
+               case when k = 0 then 'validated' else 'deployed' end as event_type,
+               ($start::DATE + cast(h % 300 + 20 * k as INTEGER)) as occurred_on,
+               target.function, target.business_unit, target.team
+        from ({AGENT_SQL}) as agent, range(1 + cast(h % 4 as INTEGER)) as r(k)
+        join ({TEAM_SQL}) as target on target.t = (agent.t + 37 * k) % $teams
+        order by a, k
+    """,
+}
+
+
+def write_organisation(conn: duckdb.DuckDBPyConnection, out: Path, start: str, months: int, seed: int) -> None:
+    params = {
+        "seed": seed, "start": start, "months": months, "agents": AGENTS, "teams": TEAMS,
+        "business_units": BUSINESS_UNITS, "functions": FUNCTIONS,
+    }  # fmt: skip
+    for name, sql in ORGANISATION_SQL.items():
+        used = {key: value for key, value in params.items() if f"${key}" in sql}
+        conn.execute(f"copy ({sql}) to '{_literal(out / name)}' (header, delimiter ',')", used)
+
+
 def write(
     conn: duckdb.DuckDBPyConnection, path: Path, first: int, count: int, start: str, months: int, seed: int
 ) -> None:
@@ -110,6 +177,7 @@ def generate(out: Path, events: int, seed: int = 7) -> Path:
         conn.execute("SET preserve_insertion_order = true")
         write(conn, out / "usage_events.csv", 0, events, "2024-01-01", 24, seed)
         write(conn, out / "daily_usage_events.csv", events, 100_000, "2026-01-01", 1, seed)
+        write_organisation(conn, out, "2024-01-01", 24, seed)
         conn.execute(
             f"copy (select * from read_csv('{_literal(out / 'usage_events.csv')}', all_varchar = true)) "
             f"to '{_literal(out / 'usage_events.parquet')}' (format parquet)"
