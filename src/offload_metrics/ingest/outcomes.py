@@ -118,7 +118,6 @@ def _against_stored(cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind
 def _within_file(cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind], base: int) -> None:
     """Staged rows whose key came earlier in the file (and was not already stored: those are
     classified against the stored row), compared with that first row."""
-    key_hash = "hash(" + ", ".join(quote_identifier(k) for k in model.key) + ")"
     partition = ", ".join(quote_identifier(k) for k in model.key)
     cur.execute(
         f"""
@@ -126,11 +125,11 @@ def _within_file(cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind], 
         with incoming as not materialized (
             select {ORDINAL} as ordinal, * from {STAGED} where _problems is null
         ),
-        repeated as (select {key_hash} as h from incoming group by h having count(*) > 1),
+        repeated as (select _key_hash from incoming group by _key_hash having count(*) > 1),
         candidates as (
             select *, min(ordinal) over (partition by {partition}) as first_ordinal
             from incoming
-            where {key_hash} in (select h from repeated)
+            where _key_hash in (select _key_hash from repeated)
               and ordinal not in (select ordinal from _outcome)
         ),
         final as (
@@ -330,16 +329,23 @@ def _store_rejections(
 def _store_accepted(
     cur: duckdb.DuckDBPyConnection, model: type[schema.InputKind], load_id: int, base: int
 ) -> int:
-    """The staged rows no outcome took, into the stored table, in file order; how many."""
-    return int(
-        store.scalar(
-            cur,
-            f"""
-            insert into {model.kind} by name
-            select * exclude (_problems, _column, _reason, _raw), $load_id as load_id
-            from {STAGED}
-            where _problems is null and {ORDINAL} not in (select ordinal from _outcome)
-            """,
-            {"load_id": load_id, "base": base},
+    """The staged rows no outcome took, into the stored table; how many. In no particular order: a
+    row's ordinal comes from the staging table, and an unordered insert writes on every thread
+    (10M realistic events: 15.5 s to 9.8 s)."""
+    ordered = store.scalar(cur, "select current_setting('preserve_insertion_order')")
+    cur.execute("SET preserve_insertion_order = false")
+    try:
+        return int(
+            store.scalar(
+                cur,
+                f"""
+                insert into {model.kind} by name
+                select * exclude (_problems, _column, _reason, _raw), $load_id as load_id
+                from {STAGED}
+                where _problems is null and {ORDINAL} not in (select ordinal from _outcome)
+                """,
+                {"load_id": load_id, "base": base},
+            )
         )
-    )
+    finally:
+        cur.execute("SET preserve_insertion_order = ?", [ordered])
