@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import textwrap
@@ -412,3 +413,70 @@ def test_the_shared_database_reads_beside_another_reader_and_says_when_it_cannot
     finally:
         holder.kill()
         holder.wait()
+
+
+TEAM_SUMS = (
+    "select day, team, sum(tasks), sum(completed), sum(failed), sum(correct), sum(incorrect), sum(cost_usd) "
+    "from usage_team_daily group by day, team having sum(tasks) <> 0 order by day, team"
+)
+
+
+def _usage(event_id: str, stamp: str, agent: str, team: str, **changes: object) -> dict[str, object]:
+    return example("usage_events", event_id=event_id, occurred_at=stamp, agent_id=agent, team=team, **changes)
+
+
+def test_the_team_day_rollup_holds_the_usage_summed_over_agents_and_task_types(conn, tmp_path):
+    first = [
+        # Brand, March 3 (UTC): two agents, two task types, one failed, one reviewed incorrect.
+        _usage("e1", "2025-03-03T10:00:00Z", "a1", "Brand", cost_usd="0.10"),
+        _usage(
+            "e2", "2025-03-03T11:00:00Z", "a2", "Brand", task_type="other", status="failed", cost_usd="0.20"
+        ),
+        _usage("e3", "2025-03-04T00:30:00+02:00", "a1", "Brand", review="incorrect", cost_usd="0.30"),
+        # Web, March 3.
+        _usage("e4", "2025-03-03T12:00:00Z", "a1", "Web", review=None, cost_usd="1.00"),
+    ]
+    second = [
+        # A repeat of e1 (a duplicate, not counted again) and Brand on March 4.
+        first[0],
+        _usage("e5", "2025-03-04T09:00:00Z", "a3", "Brand", cost_usd="0.05"),
+    ]
+    ingest.load_file(conn, write_csv(tmp_path / "one.csv", first))
+    ingest.load_file(conn, write_csv(tmp_path / "two.csv", second))
+
+    # e3 is at 2025-03-03 22:30 UTC: March 3. Brand on March 3: e1, e2, e3 (3 tasks, 2 completed,
+    # 1 failed, 2 correct, 1 incorrect, 0.60); Web: e4; Brand on March 4: e5.
+    assert conn.execute(TEAM_SUMS).fetchall() == [
+        (dt.date(2025, 3, 3), "Brand", 3, 2, 1, 2, 1, Decimal("0.60")),
+        (dt.date(2025, 3, 3), "Web", 1, 1, 0, 0, 0, Decimal("1.00")),
+        (dt.date(2025, 3, 4), "Brand", 1, 1, 0, 1, 0, Decimal("0.05")),
+    ]
+    # Three agent and task type keys on Brand's March 3 are one team-day row here.
+    assert conn.execute(
+        "select count(*) from usage_team_daily where team = 'Brand' and day = '2025-03-03'"
+    ).fetchone() == (1,)
+
+    # Taking out the first load leaves only e5.
+    store.unload(conn, 1)
+    assert conn.execute(TEAM_SUMS).fetchall() == [
+        (dt.date(2025, 3, 4), "Brand", 1, 1, 0, 1, 0, Decimal("0.05"))
+    ]
+    # Compaction (which the unload runs) drops the keys whose tasks summed to zero.
+    assert conn.execute("select count(*) from usage_team_daily").fetchone() == (1,)
+
+
+def test_an_old_database_gains_the_team_day_rollup_filled_from_its_usage_rollup(db_path, tmp_path):
+    with store.connect(db_path) as connection:
+        rows = [
+            _usage("e1", "2025-03-03T10:00:00Z", "a1", "Brand", cost_usd="0.10"),
+            _usage("e2", "2025-03-03T11:00:00Z", "a2", "Brand", cost_usd="0.15"),
+        ]
+        ingest.load_file(connection, write_csv(tmp_path / "usage.csv", rows))
+        # The database as schema version 8 left it: no team-day rollup.
+        connection.execute("drop table usage_team_daily")
+        connection.execute("update meta set value = '8' where key = 'schema_version'")
+    with store.connect(db_path) as connection:
+        assert store.schema_version(connection) == store.SCHEMA_VERSION
+        assert connection.execute(TEAM_SUMS).fetchall() == [
+            (dt.date(2025, 3, 3), "Brand", 2, 2, 0, 2, 0, Decimal("0.25"))
+        ]

@@ -168,9 +168,10 @@ def load_rollup(
                 raise ingest.IngestError(
                     name, f"rollup/ cannot be read as a usage rollup: {ingest.short_error(error)}"
                 ) from None
-            cur.execute(
-                f"insert into usage_daily ({names}) select {names} from {store.ROLLUP_LOADS_TABLE} where load_id = ?",
-                [load_id],
+            store.add_usage_rollup_rows(
+                cur,
+                f"select {names} from {store.ROLLUP_LOADS_TABLE} where load_id = $load_id",
+                {"load_id": load_id},
             )
             tasks = store.scalar(
                 cur,

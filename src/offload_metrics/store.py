@@ -24,7 +24,7 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # reports run in this much, spilling to disk when they must (measured in benchmarks/).
 DEFAULT_MEMORY_LIMIT = "1500MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and two columns an older
@@ -65,6 +65,17 @@ USAGE_ROLLUP_COLUMNS = (
 # The rollup's grain: its date and text columns (day, function, business unit, team, agent, task type);
 # every other column is a measure that sums over the key (and is negated when a load is unloaded).
 USAGE_ROLLUP_KEYS = tuple(name for name, sql_type in USAGE_ROLLUP_COLUMNS if sql_type in ("DATE", "VARCHAR"))
+# The same usage summed over agents and task types: one row per day x function x business unit x
+# team (on realistic data about a seventh of usage_daily's rows). Metrics that need neither agent nor
+# task type read it. Every row written to usage_daily is written here too, summed per team and day
+# (add_usage_rollup_rows), so both tables always hold the same sums.
+TEAM_ROLLUP_TABLE = "usage_team_daily"
+TEAM_ROLLUP_KEYS = ("day", "function", "business_unit", "team")
+TEAM_ROLLUP_COLUMNS = tuple(
+    (name, sql_type)
+    for name, sql_type in USAGE_ROLLUP_COLUMNS
+    if name in TEAM_ROLLUP_KEYS or name not in USAGE_ROLLUP_KEYS
+)
 
 
 class StoreError(RuntimeError):
@@ -227,6 +238,34 @@ def _usage_rollup_ddl() -> str:
     return f"create table usage_daily ({columns})"
 
 
+def _team_rollup_ddl() -> str:
+    columns = ", ".join(f"{name} {sql_type}" for name, sql_type in TEAM_ROLLUP_COLUMNS)
+    return f"create table if not exists {TEAM_ROLLUP_TABLE} ({columns})"
+
+
+def _team_rollup_of(source: str) -> str:
+    """SQL: the rows of `source` (usage_daily's columns) summed per team and day, in
+    TEAM_ROLLUP_COLUMNS order."""
+    keys = ", ".join(TEAM_ROLLUP_KEYS)
+    columns = ", ".join(
+        name if name in TEAM_ROLLUP_KEYS else f"sum({name}) as {name}" for name, _ in TEAM_ROLLUP_COLUMNS
+    )
+    return f"select {columns} from {source} group by {keys}"
+
+
+def add_usage_rollup_rows(conn: duckdb.DuckDBPyConnection, rows_sql: str, parameters: object = None) -> None:
+    """Add rows to the usage rollup: `rows_sql` gives usage_daily's columns in USAGE_ROLLUP_COLUMNS
+    order; they go into usage_daily as they are and into usage_team_daily summed per team and day.
+    The one way a usage rollup row is written (a load, a review, an unload, a rollup folder)."""
+    names = ", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)
+    team_names = ", ".join(name for name, _ in TEAM_ROLLUP_COLUMNS)
+    # Inside the caller's transaction: a failure rolls the temporary table back with the rest.
+    conn.execute(f"create or replace temp table _usage_rollup_rows as {rows_sql}", parameters)
+    conn.execute(f"insert into usage_daily ({names}) select * from _usage_rollup_rows")
+    conn.execute(f"insert into {TEAM_ROLLUP_TABLE} ({team_names}) {_team_rollup_of('_usage_rollup_rows')}")
+    conn.execute("drop table _usage_rollup_rows")
+
+
 # The kind of a rollup folder's load (rollup_folder.py), and the table of the rows each such load added
 # to usage_daily: folding merges them there with other loads' rows; unloading one takes out these.
 ROLLUP_LOADS_TABLE = "usage_rollup"
@@ -312,6 +351,7 @@ def _migration_4(conn: duckdb.DuckDBPyConnection) -> None:
         # sum stays what it was and each key gains its task types.
         conn.execute("drop table usage_daily")
         conn.execute(_usage_rollup_ddl())
+        conn.execute(_team_rollup_ddl())  # applying reviews below writes both; migration 9 fills it anew
         for (load_id,) in conn.execute(
             "select distinct load_id from usage_events order by load_id"
         ).fetchall():
@@ -405,6 +445,13 @@ def _migration_8(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(f"create table if not exists {ROLLUP_LOADS_TABLE} (load_id INTEGER NOT NULL, {columns})")
 
 
+def _migration_9(conn: duckdb.DuckDBPyConnection) -> None:
+    """The team-day rollup (usage_team_daily), filled from usage_daily: the same sums per team and day."""
+    conn.execute(_team_rollup_ddl())
+    conn.execute(f"delete from {TEAM_ROLLUP_TABLE}")
+    conn.execute(f"insert into {TEAM_ROLLUP_TABLE} {_team_rollup_of('usage_daily')}")
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -414,6 +461,7 @@ MIGRATIONS = {
     6: _migration_6,
     7: _migration_7,
     8: _migration_8,
+    9: _migration_9,
 }
 
 
@@ -496,7 +544,7 @@ def create_views(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 DATA_TABLES = (
-    *schema.KINDS, *schema.IMPORTED_KINDS, "viva_groups", "reviews", "reviews_counted", "usage_daily",
+    *schema.KINDS, *schema.IMPORTED_KINDS, "viva_groups", "reviews", "reviews_counted", "usage_daily", TEAM_ROLLUP_TABLE,
     ROLLUP_LOADS_TABLE, "rejected_rows", "loads",
 )  # fmt: skip
 
@@ -509,7 +557,7 @@ def append_usage_rollup(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:
 
     Runs inside the load's transaction, so the rollup always matches the committed events.
     """
-    conn.execute(f"insert into usage_daily {sql_text('rollup_usage_daily.sql')}", {"load_id": load_id})
+    add_usage_rollup_rows(conn, sql_text("rollup_usage_daily.sql"), {"load_id": load_id})
     fold_usage_rollup(conn)
 
 
@@ -537,6 +585,10 @@ def _compact_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("delete from usage_daily")
     conn.execute("insert into usage_daily select * from usage_daily_compacted where tasks <> 0")
     conn.execute("drop table usage_daily_compacted")
+    conn.execute(f"create or replace temp table usage_team_compacted as {_team_rollup_of(TEAM_ROLLUP_TABLE)}")
+    conn.execute(f"delete from {TEAM_ROLLUP_TABLE}")
+    conn.execute(f"insert into {TEAM_ROLLUP_TABLE} select * from usage_team_compacted where tasks <> 0")
+    conn.execute("drop table usage_team_compacted")
     rows = scalar(conn, "select count(*) from usage_daily")
     set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
 
@@ -580,9 +632,9 @@ def _add_review_changes(
         for review in ("correct", "incorrect")
     }
     values = {name: "0" for name, _ in USAGE_ROLLUP_COLUMNS} | keys | changed
-    conn.execute(
-        f"insert into usage_daily ({', '.join(name for name, _ in USAGE_ROLLUP_COLUMNS)}) "
-        f"select {', '.join(values[name] for name, _ in USAGE_ROLLUP_COLUMNS)} {source}",
+    add_usage_rollup_rows(
+        conn,
+        f"select {', '.join(f'{values[name]} as {name}' for name, _ in USAGE_ROLLUP_COLUMNS)} {source}",
         parameters,
     )
 
@@ -647,19 +699,22 @@ def unload(conn: duckdb.DuckDBPyConnection, load_id: int, who: str | None = None
                 f"Load {load_id} holds reviews (a Langfuse scores file), which cannot be unloaded one by one yet: "
                 "clear the database and load the files again without it."
             )
-        negated = [name if name in USAGE_ROLLUP_KEYS else f"-{name}" for name, _ in USAGE_ROLLUP_COLUMNS]
+        negated = [
+            name if name in USAGE_ROLLUP_KEYS else f"-{name} as {name}" for name, _ in USAGE_ROLLUP_COLUMNS
+        ]
         if has_usage:
-            conn.execute(
-                f"insert into usage_daily select {', '.join(negated)} from ({sql_text('rollup_usage_daily.sql')})",
+            add_usage_rollup_rows(
+                conn,
+                f"select {', '.join(negated)} from ({sql_text('rollup_usage_daily.sql')})",
                 {"load_id": load_id},
             )
             _remove_counted_reviews(conn, load_id)
             _compact_usage_rollup(conn)
         elif _unload_rollup_rows(conn, load_id):
-            conn.execute(
-                f"insert into usage_daily ({', '.join(name for name, _ in USAGE_ROLLUP_COLUMNS)}) "
-                f"select {', '.join(negated)} from {ROLLUP_LOADS_TABLE} where load_id = ?",
-                [load_id],
+            add_usage_rollup_rows(
+                conn,
+                f"select {', '.join(negated)} from {ROLLUP_LOADS_TABLE} where load_id = $load_id",
+                {"load_id": load_id},
             )
             _compact_usage_rollup(conn)
         for table in (*schema.KINDS, ROLLUP_LOADS_TABLE, "rejected_rows", "loads"):

@@ -12,7 +12,7 @@
 -- Parameters: date_from, date_to
 with usage as (
     select *
-    from ({usage_selected})
+    from ({usage_team_selected})
     where day between $date_from and $date_to
 ),
 
