@@ -169,11 +169,18 @@ def net_output_teams(
     return conn.execute(NET_OUTPUT_SQL, parameters).df()
 
 
+def tables(
+    conn: duckdb.DuckDBPyConnection, as_of: dt.date, date_from: dt.date, date_to: dt.date
+) -> dict[str, pd.DataFrame]:
+    """The three tables on an open connection to a database file that build() wrote."""
+    return {
+        "usage": usage_by_function(conn, date_from, date_to),
+        "gates": gates(conn, as_of),
+        "net_output": net_output_teams(conn, date_from, date_to),
+    }
+
+
 def report(db: str | Path, as_of: dt.date, date_from: dt.date, date_to: dt.date) -> dict[str, pd.DataFrame]:
-    """The three tables from a database file that build() wrote: what the benchmark times."""
+    """Open the database file that build() wrote and compute the three tables."""
     with connect(db, read_only=True) as conn:
-        return {
-            "usage": usage_by_function(conn, date_from, date_to),
-            "gates": gates(conn, as_of),
-            "net_output": net_output_teams(conn, date_from, date_to),
-        }
+        return tables(conn, as_of, date_from, date_to)

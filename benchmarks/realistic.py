@@ -21,12 +21,15 @@ CSV, typed: occurred_at as TIMESTAMPTZ (UTC), the counts as BIGINT, cost_usd as 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import duckdb
 
 FUNCTIONS = ["Marketing", "Sales Operations", "Customer Support", "Finance", "HR", "Legal", "R&D"]
 TEAMS, BUSINESS_UNITS, AGENTS = 300, 40, 2_000
+# Written to .manifest.json with the size and seed: a folder written by another version is stale.
+VERSION = 2  # 2: the Parquet copy is typed
 OFFSETS = ["+01:00", "+02:00", "-05:00", "-08:00", "+05:30", "+09:00", "+10:00", "-03:00"]
 
 EVENTS_SQL = """
@@ -198,7 +201,13 @@ def generate(out: Path, events: int, seed: int = 7) -> Path:
             f"copy ({PARQUET_SQL.format(csv=_literal(out / 'usage_events.csv'))}) "
             f"to '{_literal(out / 'usage_events.parquet')}' (format parquet)"
         )
+    (out / ".manifest.json").write_text(json.dumps(manifest(events, seed)), encoding="utf-8")
     return out
+
+
+def manifest(events: int, seed: int = 7) -> dict[str, int]:
+    """What a folder that generate() wrote completely holds, as its .manifest.json says."""
+    return {"events": events, "seed": seed, "version": VERSION}
 
 
 def main() -> None:
