@@ -186,3 +186,19 @@ def test_the_realistic_parquet_is_typed_and_loads_as_the_csv_does(tmp_path):
         conn.close()
     assert len(stored[0]) == 2_000
     assert stored[0] == stored[1]
+
+
+def test_a_baseline_that_failed_leaves_its_row_without_a_verdict_and_says_why():
+    figures = _figures(report=0.4, pandas=4.0, polars=0.5, duckdb_query=0.6)
+    del figures["pandas"]
+    results = {"sizes": [30_000_000], "repeat": 1, "figures": {30_000_000: figures},
+               "failed": {"30000000 pandas": "MemoryError"}}  # fmt: skip
+
+    rows = benchmark.report_rows(30_000_000, figures)
+    text = benchmark.markdown(results, rows, [])
+
+    pandas = next(row for row in rows if row["figure"] == "full report vs pandas (s)")
+    assert (pandas["baseline"], pandas["ok"], pandas["target"]) == (None, None, "no pandas figure")
+    # Polars and the hand-written DuckDB (0.5 s, 0.6 s) are still slower than ours (0.4 s).
+    assert [row["ok"] for row in rows if row["figure"].startswith("full report vs")] == [None, True, True]
+    assert "- pandas at 30,000,000 events: MemoryError" in text
