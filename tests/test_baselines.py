@@ -370,3 +370,57 @@ def test_report_reads_the_files_and_returns_the_three_tables(data, baseline):
     assert_same_table(tables["usage"], metrics.usage(conn, filters, SETTINGS))
     assert_same_table(tables["gates"], metrics.gates(conn, filters, SETTINGS))
     assert_same_table(tables["net_output"], metrics.net_output_teams(conn, filters, SETTINGS))
+
+
+def test_empty_counts_and_cost_are_zero_and_an_empty_review_is_unreviewed(data, baseline):
+    # The contract defaults api_calls, tokens and cost to 0: an empty cell must not make a sum missing.
+    data.usage(
+        "2025-03-10", "a1", api_calls=3, input_tokens=10, output_tokens=5, cost="1.25", review="correct"
+    )
+    data.usage("2025-03-11", "a1", status="failed", cost="")
+    for field in ("api_calls", "input_tokens", "output_tokens"):
+        data.rows["usage_events"][-1][field] = ""
+    conn = data.load()
+    computed = baseline(data)
+
+    ours = computed.usage(D(2025, 3, 1), D(2025, 3, 31))
+    gate_rows = computed.gates(D(2025, 3, 31))
+
+    assert_rows(records(ours, *USAGE_COLUMNS), [("Marketing", 2, 3, 15, 1.25, 1, 0.0, 0.5)])
+    # One of two reviewed: the empty review is no review at all.
+    assert_rows(records(gate_rows, *gate_rows.columns), [("a1", 2, 1, 1.0, 0.5, "insufficient_data")])
+    filters = metrics.Filters(as_of=D(2025, 3, 31), date_from=D(2025, 3, 1), date_to=D(2025, 3, 31))
+    assert_same_table(ours, metrics.usage(conn, filters, SETTINGS))
+    assert_same_table(gate_rows, metrics.gates(conn, filters, SETTINGS))
+
+
+def test_a_headcount_column_empty_in_every_row_falls_back_on_the_baseline(data, baseline):
+    # The realistic organisation's time-saved file never reports a headcount: the column is empty
+    # throughout, which must read as missing numbers, not text. Brand: 8 x 160 = 1280 hours of
+    # capacity; 300 x (50 - 10) / 60 = 200 hours saved, uplift 0.15625.
+    data.baseline("Brand", 8, 400)
+    data.saved("2025-03", "Brand", 300, 50, 10)
+    conn = data.load()
+
+    ours = baseline(data).net_output(D(2025, 3, 1), D(2025, 3, 31))
+
+    assert_rows(
+        records(ours, *NET_OUTPUT_COLUMNS),
+        [
+            (
+                "Marketing",
+                "Consumer",
+                "Brand",
+                pd.Timestamp("2025-03-01"),
+                250.0,
+                200.0,
+                8,
+                1280.0,
+                0.15625,
+                False,
+                False,
+            )
+        ],
+    )
+    filters = metrics.Filters(as_of=D(2025, 3, 31), date_from=D(2025, 3, 1), date_to=D(2025, 3, 31))
+    assert_same_table(ours, metrics.net_output_teams(conn, filters, SETTINGS))
