@@ -23,8 +23,8 @@ select
     sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)) as tokens,
     sum(coalesce(cost_usd, 0)) as agent_cost_usd,
     count(distinct agent_id) as active_agents,
-    count(*) filter (status = 'escalated') / count(*) as escalation_rate,
-    count(*) filter (status = 'failed') / count(*) as failure_rate
+    count(*) filter (where status = 'escalated') / count(*) as escalation_rate,
+    count(*) filter (where status = 'failed') / count(*) as failure_rate
 from usage_events
 where occurred_at >= $start and occurred_at < $end
 group by function
@@ -32,13 +32,14 @@ order by function
 """
 
 GATES_SQL = """
+-- count(*) filter, not count_if: count_if over an agent's reviews, all missing, is NULL rather than 0.
 with agents as (
     select
         agent_id,
         count(*) as tasks,
-        count(*) filter (status = 'completed') as completed,
-        count(*) filter (review = 'correct') as correct,
-        count(*) filter (review in ('correct', 'incorrect')) as reviewed
+        count(*) filter (where status = 'completed') as completed,
+        count(*) filter (where review = 'correct') as correct,
+        count(*) filter (where review in ('correct', 'incorrect')) as reviewed
     from usage_events
     where occurred_at >= $start and occurred_at < $end
     group by agent_id
