@@ -12,19 +12,24 @@ are not. This writes, set-based in DuckDB and deterministic for a seed:
 - the same organisation's other files, so that a report on it is the size a real one is: the
   baseline of its 300 teams, the catalog of its 2,000 agents, time saved per agent and month, and
   each agent's validation and deployments.
-Files: usage_events.csv, usage_events.parquet (typed) and daily_usage_events.csv; org_baseline.csv,
-agents.csv, time_saved.csv and replication_events.csv.
+Files: usage_events.csv, usage_events.parquet and daily_usage_events.csv; org_baseline.csv,
+agents.csv, time_saved.csv and replication_events.csv. The Parquet file holds the same rows as the bulk
+CSV, typed: occurred_at as TIMESTAMPTZ (UTC), the counts as BIGINT, cost_usd as DECIMAL(18, 6), the rest
+(status and review included) as text.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import duckdb
 
 FUNCTIONS = ["Marketing", "Sales Operations", "Customer Support", "Finance", "HR", "Legal", "R&D"]
 TEAMS, BUSINESS_UNITS, AGENTS = 300, 40, 2_000
+# Written to .manifest.json with the size and seed: a folder written by another version is stale.
+VERSION = 2  # 2: the Parquet copy is typed
 OFFSETS = ["+01:00", "+02:00", "-05:00", "-08:00", "+05:30", "+09:00", "+10:00", "-03:00"]
 
 EVENTS_SQL = """
@@ -144,7 +149,20 @@ ORGANISATION_SQL = {
 }
 
 
-def write_organisation(conn: duckdb.DuckDBPyConnection, out: Path, start: str, months: int, seed: int) -> None:
+# The Parquet copy of the bulk CSV, typed as a warehouse export would be: the instant in UTC, counts
+# as integers, cost as an exact decimal, status and review as text.
+PARQUET_SQL = """
+select event_id, cast(occurred_at as TIMESTAMPTZ) as occurred_at, agent_id, function, business_unit, team,
+       task_type, status, review, cast(api_calls as BIGINT) as api_calls,
+       cast(input_tokens as BIGINT) as input_tokens, cast(output_tokens as BIGINT) as output_tokens,
+       cast(cost_usd as DECIMAL(18, 6)) as cost_usd, cast(latency_ms as BIGINT) as latency_ms
+from read_csv('{csv}', all_varchar = true)
+"""
+
+
+def write_organisation(
+    conn: duckdb.DuckDBPyConnection, out: Path, start: str, months: int, seed: int
+) -> None:
     params = {
         "seed": seed, "start": start, "months": months, "agents": AGENTS, "teams": TEAMS,
         "business_units": BUSINESS_UNITS, "functions": FUNCTIONS,
@@ -178,11 +196,18 @@ def generate(out: Path, events: int, seed: int = 7) -> Path:
         write(conn, out / "usage_events.csv", 0, events, "2024-01-01", 24, seed)
         write(conn, out / "daily_usage_events.csv", events, 100_000, "2026-01-01", 1, seed)
         write_organisation(conn, out, "2024-01-01", 24, seed)
+        conn.execute("SET TimeZone = 'UTC'")  # a timestamp written without an offset is UTC
         conn.execute(
-            f"copy (select * from read_csv('{_literal(out / 'usage_events.csv')}', all_varchar = true)) "
+            f"copy ({PARQUET_SQL.format(csv=_literal(out / 'usage_events.csv'))}) "
             f"to '{_literal(out / 'usage_events.parquet')}' (format parquet)"
         )
+    (out / ".manifest.json").write_text(json.dumps(manifest(events, seed)), encoding="utf-8")
     return out
+
+
+def manifest(events: int, seed: int = 7) -> dict[str, int]:
+    """What a folder that generate() wrote completely holds, as its .manifest.json says."""
+    return {"events": events, "seed": seed, "version": VERSION}
 
 
 def main() -> None:
