@@ -352,11 +352,11 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
 def _spread(
     conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
 ) -> dict[str, object]:
-    summary = network.replication_spread_summary(conn, filters, settings).to_dict("records")[0]
-    result = {key: value(key, raw) for key, raw in summary.items()}
+    summary, rows = network.spread_findings(conn, filters, settings)
+    result = {key: value(key, raw) for key, raw in summary.to_dict("records")[0].items()}
     for flag in ("enough_replications", "followed_network"):
         result[flag] = None if result[flag] is None else bool(result[flag])
-    result["rows"] = _records(network.replication_spread(conn, filters, settings), SPREAD_KEYS)
+    result["rows"] = _records(rows, SPREAD_KEYS)
     return result
 
 
