@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from offload_metrics import alerts, display, export, forecast, metrics, network, store, wins
@@ -98,19 +99,23 @@ def value(key: str, raw: object) -> object:
 
 
 @functools.cache
+def _kind(key: str) -> Callable[[Any], object]:
+    """The conversion of a key's present values, decided once per key."""
+    if display.is_money(key):
+        return _money
+    if key in MONTHS:
+        return display.month
+    if key in DAYS:
+        return display.day
+    if key in INTEGERS:
+        return _integer
+    return _plain_value
+
+
+@functools.cache
 def _converter(key: str) -> Callable[[object], object]:
     """value() for one key, its kind decided once (a report converts hundreds of thousands of cells)."""
-    kind: Callable[[Any], object]
-    if display.is_money(key):
-        kind = _money
-    elif key in MONTHS:
-        kind = display.month
-    elif key in DAYS:
-        kind = display.day
-    elif key in INTEGERS:
-        kind = _integer
-    else:
-        kind = _plain_value
+    kind = _kind(key)
     return lambda raw: None if display.missing(raw) else kind(raw)
 
 
@@ -139,11 +144,31 @@ def _public(row: Mapping[str, object]) -> dict[str, object]:
 
 
 def _records(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[dict[str, object]]:
-    converters = [(key, _converter(key)) for key in keys]
-    return [
-        {key: convert(row.get(key)) for key, convert in converters}
-        for row in map(_public, frame.to_dict("records"))
-    ]
+    """A result's rows under the report's names, as JSON values, converted column by column (a
+    report converts hundreds of thousands of cells); a key the result lacks is null."""
+    names = {PUBLIC_NAMES.get(column, column): column for column in frame.columns}
+    columns = [_json_column(frame[names[key]], key) if key in names else [None] * len(frame) for key in keys]
+    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _json_column(column: pd.Series, key: str) -> list[object]:
+    """value() of every cell of a column. NumPy integers and booleans are never missing, and a NumPy
+    float is missing only as NaN, so those skip the per-cell checks where the conversion allows."""
+    cells = column.tolist()
+    kind = _kind(key)
+    numpy_kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None
+    if numpy_kind in ("i", "u") and kind in (_plain_value, _integer):
+        return cells
+    if numpy_kind == "b" and kind is _plain_value:
+        return cells
+    if numpy_kind == "f" and kind is _plain_value:
+        return [cell if math.isfinite(cell) else None for cell in cells]
+    if numpy_kind == "f" and kind is _integer:
+        return [None if math.isnan(cell) else int(cell) for cell in cells]
+    if kind in (_money, display.month, display.day):  # these give None for a missing value themselves
+        return [kind(cell) for cell in cells]
+    convert = _converter(key)
+    return [convert(cell) for cell in cells]
 
 
 def _by_function(frame: pd.DataFrame) -> dict[str, dict[str, object]]:
