@@ -156,6 +156,19 @@ def test_the_filters_choose_the_teams_listed_not_their_centrality(five):
     ]
 
 
+def test_the_measures_without_the_picture_are_the_network_teams_without_x_and_y(five):
+    measures = network.network_measures(five, metrics.Filters(business_units=("U",)), Settings())
+    assert list(measures.columns) == [column for column in network.TEAM_COLUMNS if column not in ("x", "y")]
+    assert records(measures, "team", "weighted_degree", "centrality_rank", "network_position") == [
+        ("B", 20.0, 1, "main network"),
+        ("C", 16.0, 2, "main network"),
+        ("A", 11.0, 3, "main network"),
+        ("E", 0.0, 5, "isolated"),
+    ]
+    teams = network.network_teams(five, metrics.Filters(business_units=("U",)), Settings())
+    assert measures.equals(teams.drop(columns=["x", "y"]))
+
+
 def test_no_collaboration_data_lists_the_baseline_teams_as_isolated(data):
     conn = data.baseline("A", 10, 800).load()
     teams = network.network_teams(conn, metrics.Filters(), Settings())

@@ -30,6 +30,8 @@ TEAM_COLUMNS = (
     "cross_unit_share", "is_bridge", "connects", "component", "component_size", "network_position",
     "phase", "x", "y",
 )  # fmt: skip
+# network_teams' columns without the picture's place (network_measures).
+MEASURE_COLUMNS = tuple(column for column in TEAM_COLUMNS if column not in ("x", "y"))
 
 
 # What each number of this module means: the one place these definitions are written (docs/metrics.md
@@ -234,11 +236,9 @@ def network_teams(
     """Every team of the network (network_nodes.sql, collaboration_ties.sql) with its centralities,
     ranks, index, bridge flag, component, its function's adoption phase and its place in the picture."""
     whole, graph, _ = _inputs(conn, filters, settings)
-    frame = centrality(graph, settings.network.bridge_share)
+    frame = _measured_teams(conn, whole, graph, settings)
     if frame.empty:
         return pd.DataFrame(columns=list(TEAM_COLUMNS))
-    phases = metrics.cascade(conn, whole, settings).set_index("function")["phase"]
-    frame["phase"] = [phases.get(function) for function in frame["function"]]
     positions = _layout(graph, settings.network.random_seed)
     frame["x"] = [
         positions[(unit, team)][0] for unit, team in zip(frame["business_unit"], frame["team"], strict=True)
@@ -246,8 +246,31 @@ def network_teams(
     frame["y"] = [
         positions[(unit, team)][1] for unit, team in zip(frame["business_unit"], frame["team"], strict=True)
     ]
-    frame = frame.sort_values(["centrality_rank", "business_unit", "team"]).reset_index(drop=True)
     return _chosen(frame[list(TEAM_COLUMNS)], filters)
+
+
+def network_measures(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> pd.DataFrame:
+    """network_teams without the place in the picture (MEASURE_COLUMNS): the layout is most of its
+    cost and only the picture needs it."""
+    whole, graph, _ = _inputs(conn, filters, settings)
+    frame = _measured_teams(conn, whole, graph, settings)
+    if frame.empty:
+        return pd.DataFrame(columns=list(MEASURE_COLUMNS))
+    return _chosen(frame[list(MEASURE_COLUMNS)], filters)
+
+
+def _measured_teams(
+    conn: duckdb.DuckDBPyConnection, whole: metrics.Filters, graph: nx.Graph, settings: Settings
+) -> pd.DataFrame:
+    """Every team of the graph with its measures and its function's phase, most central first."""
+    frame = centrality(graph, settings.network.bridge_share)
+    if frame.empty:
+        return frame
+    phases = metrics.cascade(conn, whole, settings).set_index("function")["phase"]
+    frame["phase"] = [phases.get(function) for function in frame["function"]]
+    return frame.sort_values(["centrality_rank", "business_unit", "team"]).reset_index(drop=True)
 
 
 def network_ties(
@@ -333,7 +356,7 @@ def seed_candidates(
     appetite for risk and its pain, each in [0, 1], with the reason in plain words."""
     whole = _whole_organisation(filters, conn)
     nodes = metrics.query(conn, "network_nodes", whole, settings)
-    teams = network_teams(conn, whole, settings)
+    teams = network_measures(conn, whole, settings)
     if teams.empty:
         return pd.DataFrame(columns=list(SEED_COLUMNS))
     history = dataclasses.replace(whole, date_from=whole.history_from)
@@ -556,7 +579,7 @@ def network_summary(
 ) -> pd.DataFrame:
     """One row: teams listed, ties among them, bridges, isolated teams, separate groups, seed
     candidates and self-selected teams."""
-    teams = network_teams(conn, filters, settings)
+    teams = network_measures(conn, filters, settings)
     separate = teams.loc[(teams["component"] > 1) & (teams["component_size"] > 1), "component"]
     return pd.DataFrame(
         [

@@ -55,7 +55,7 @@ TEAM_ESTIMATE_KEYS = (
     "function", "business_unit", "team", "month", "completed_tasks", "estimated_tasks", "estimated_hours_saved",
     "estimated_labor_value_usd", "basis",
 )  # fmt: skip
-NETWORK_TEAM_KEYS = tuple(key for key in network.TEAM_COLUMNS if key not in ("x", "y"))
+NETWORK_TEAM_KEYS = network.MEASURE_COLUMNS
 SEED_KEYS = network.SEED_COLUMNS
 GRASSROOTS_KEYS = network.GRASSROOTS_COLUMNS
 # The report's names of internal columns renamed after it was published (booleans is_ / has_, units
@@ -367,7 +367,7 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
         ),
         "estimates": _records(metrics.estimates(conn, filters, settings, exact=True), TEAM_ESTIMATE_KEYS),
         # The collaboration network, where to seed next, and whether replication followed the network.
-        "network_teams": _records(network.network_teams(conn, filters, settings), NETWORK_TEAM_KEYS),
+        "network_teams": _records(network.network_measures(conn, filters, settings), NETWORK_TEAM_KEYS),
         "where_to_seed": _records(network.seed_candidates(conn, filters, settings), SEED_KEYS),
         "grassroots_teams": _records(network.grassroots_teams(conn, filters, settings), GRASSROOTS_KEYS),
         "replication_spread": _spread(conn, filters, settings),
