@@ -317,7 +317,13 @@ def function_rows(
 
 def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict[str, object]:
     """The report in SPEC's shape. Scripts depend on these names: add keys, never rename."""
-    filters = filters.resolve(conn)
+    with metrics.shared_results():
+        return _build(conn, filters.resolve(conn), settings)
+
+
+def _build(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> dict[str, object]:
     rows = function_rows(conn, filters, settings)
 
     program = metrics.program(conn, filters, settings)
