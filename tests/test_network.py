@@ -364,6 +364,30 @@ def test_too_few_replications_say_so_and_a_tie_in_the_deployment_month_does_not_
     )
 
 
+def test_the_spread_findings_are_the_summary_and_the_rows_from_one_query(data, tmp_path):
+    conn = spread_organisation(data, tmp_path, agents=5)
+    summary, rows = network.spread_findings(conn, metrics.Filters(), Settings())
+    assert summary.equals(network.replication_spread_summary(conn, metrics.Filters(), Settings()))
+    assert rows.equals(network.replication_spread(conn, metrics.Filters(), Settings()))
+
+
+def test_tie_flags_come_per_replication_in_key_order_each_in_its_rows_order():
+    import pandas as pd
+
+    ties = pd.DataFrame(
+        {
+            "agent_id": pd.array(["b", "a", None, "a", "b", "a"], dtype="str"),
+            "business_unit": pd.array(["X", "Y", "Z", "Y", "X", "W"], dtype="str"),
+            "is_tied": [True, False, True, True, False, True],
+        }
+    )
+    # Groups (a, W), (a, Y), (b, X) in that order, the permutation test's draws depending on it; the
+    # row without an agent belongs to no replication.
+    flags = network._tie_flags(ties)
+    assert [list(group) for group in flags] == [[1], [0, 1], [1, 0]]
+    assert network._tie_flags(ties.iloc[:0]) == []
+
+
 def test_the_docs_carry_the_network_definitions_word_for_word():
     from pathlib import Path
 

@@ -507,11 +507,11 @@ def _tie_flags(ties: pd.DataFrame) -> list[np.ndarray]:
     the rows' order: one sort of the rows, as a selection per replication costs about a millisecond."""
     if ties.empty:
         return []
-    group = ties.groupby(["agent_id", "business_unit"], sort=True).ngroup().to_numpy()
-    kept = group >= 0  # a key with a null is in no group
-    order = np.argsort(group[kept], kind="stable")
-    flags = ties["is_tied"].to_numpy(dtype=np.int64)[kept][order]
-    return np.split(flags, np.cumsum(np.bincount(group[kept]))[:-1])
+    numbers = ties.groupby(["agent_id", "business_unit"], sort=True).ngroup()
+    kept = numbers.notna().to_numpy()  # a key with a null is in no group
+    group = numbers[kept].to_numpy(dtype=np.int64)
+    flags = ties["is_tied"].to_numpy(dtype=np.int64)[kept][np.argsort(group, kind="stable")]
+    return np.split(flags, np.cumsum(np.bincount(group))[:-1])
 
 
 def replication_spread_summary(
