@@ -175,7 +175,7 @@ def _cost_per_task(usage: pd.DataFrame, by: str) -> dict[object, dict[pd.Timesta
     for subject, month, cost, tasks in zip(
         usage[by], months, usage["agent_cost_usd"], usage["tasks"], strict=True
     ):
-        if display.missing(subject):
+        if pd.isna(subject):  # as grouping leaves out a null key (an agent named "NaT" is an agent)
             continue
         per_task = found.setdefault(subject, {})
         if tasks:
