@@ -102,6 +102,19 @@ def test_within_shared_results_a_query_runs_once_and_a_caller_cannot_change_what
     assert records(metrics.usage(conn, march, SETTINGS), "function", "tasks") == [("Marketing", 2)]
 
 
+def test_a_shared_results_block_inside_another_keeps_the_outer_ones_results(data):
+    conn = data.usage("2025-03-01", "a1").load()
+    march = metrics.Filters(as_of=D(2025, 3, 31))
+    with metrics.shared_results():
+        metrics.usage(conn, march, SETTINGS)
+        with metrics.shared_results():
+            data.usage("2025-03-02", "a1").load()
+            assert records(metrics.usage(conn, march, SETTINGS), "function", "tasks") == [("Marketing", 1)]
+        # Leaving the inner block ends nothing: the outer block still shares its first result.
+        assert records(metrics.usage(conn, march, SETTINGS), "function", "tasks") == [("Marketing", 1)]
+    assert records(metrics.usage(conn, march, SETTINGS), "function", "tasks") == [("Marketing", 2)]
+
+
 def pd_ts(text: str):
     import pandas as pd
 
