@@ -65,6 +65,25 @@ def test_cost_per_task_above_its_trailing_median(data):
     assert agent_alert.as_dict()["is_finance"] is True
 
 
+def test_cost_spikes_of_agents_named_like_missing_values_over_an_even_number_of_months(data):
+    # "NaT" and "<NA>" are agent ids like any other. Two months before at $1.00 and $1.50 a task: the
+    # median is their mean, $1.25, so $2.51 is above 2x and $2.50 is not.
+    for agent, april in (("NaT", "2.51"), ("<NA>", "2.50")):
+        data.usage("2025-02-10", agent, cost="1.00", count=10)
+        data.usage("2025-03-10", agent, cost="1.50", count=10)
+        data.usage("2025-04-10", agent, cost=april, count=10)
+    data.load()
+    found = alerts.evaluate(data.conn, metrics.Filters(as_of=dt.date(2025, 4, 30)), Settings())
+    spikes = [alert for alert in found if alert.rule == "agent_cost_per_task"]
+    assert [(alert.subject, alert.figures, alert.finance_figures) for alert in spikes] == [
+        (
+            "NaT",
+            {"agent_id": "NaT", "month": "2025-04", "trailing_months": 2},
+            {"cost_per_task_usd": 2.51, "trailing_median_cost_per_task_usd": 1.25, "multiple": 2.008},
+        )
+    ]
+
+
 def test_a_function_in_the_pilot_plateau_too_long(data):
     data.baseline("Brand", headcount=4, routine=400)
     data.saved("2024-01", "Brand", tasks=10, baseline=60, minutes=0)  # 10 of 400 hours: 2.5%

@@ -84,6 +84,37 @@ def test_usage_counts_only_days_in_the_range_and_by_any_grain(data):
     ]
 
 
+def test_within_shared_results_a_query_runs_once_and_a_caller_cannot_change_what_others_get(data):
+    conn = data.usage("2025-03-01", "a1").load()
+    march = metrics.Filters(as_of=D(2025, 3, 31))
+    with metrics.shared_results():
+        first = metrics.usage(conn, march, SETTINGS)
+        first["tasks"] = 99
+        first.loc[0, "function"] = "changed"
+        data.usage("2025-03-02", "a1").load()
+        # The same file with the same values: the first run's result, not the new row's, and not
+        # the caller's changes.
+        assert records(metrics.usage(conn, march, SETTINGS), "function", "tasks") == [("Marketing", 1)]
+        # Another grain is another query, so it sees both rows.
+        assert records(metrics.usage(conn, march, SETTINGS, by=("agent_id",)), "agent_id", "tasks") == [
+            ("a1", 2)
+        ]
+    assert records(metrics.usage(conn, march, SETTINGS), "function", "tasks") == [("Marketing", 2)]
+
+
+def test_a_shared_results_block_inside_another_keeps_the_outer_ones_results(data):
+    conn = data.usage("2025-03-01", "a1").load()
+    march = metrics.Filters(as_of=D(2025, 3, 31))
+    with metrics.shared_results():
+        metrics.usage(conn, march, SETTINGS)
+        with metrics.shared_results():
+            data.usage("2025-03-02", "a1").load()
+            assert records(metrics.usage(conn, march, SETTINGS), "function", "tasks") == [("Marketing", 1)]
+        # Leaving the inner block ends nothing: the outer block still shares its first result.
+        assert records(metrics.usage(conn, march, SETTINGS), "function", "tasks") == [("Marketing", 1)]
+    assert records(metrics.usage(conn, march, SETTINGS), "function", "tasks") == [("Marketing", 2)]
+
+
 def pd_ts(text: str):
     import pandas as pd
 

@@ -156,6 +156,19 @@ def test_the_filters_choose_the_teams_listed_not_their_centrality(five):
     ]
 
 
+def test_the_measures_without_the_picture_are_the_network_teams_without_x_and_y(five):
+    measures = network.network_measures(five, metrics.Filters(business_units=("U",)), Settings())
+    assert list(measures.columns) == [column for column in network.TEAM_COLUMNS if column not in ("x", "y")]
+    assert records(measures, "team", "weighted_degree", "centrality_rank", "network_position") == [
+        ("B", 20.0, 1, "main network"),
+        ("C", 16.0, 2, "main network"),
+        ("A", 11.0, 3, "main network"),
+        ("E", 0.0, 5, "isolated"),
+    ]
+    teams = network.network_teams(five, metrics.Filters(business_units=("U",)), Settings())
+    assert measures.equals(teams.drop(columns=["x", "y"]))
+
+
 def test_no_collaboration_data_lists_the_baseline_teams_as_isolated(data):
     conn = data.baseline("A", 10, 800).load()
     teams = network.network_teams(conn, metrics.Filters(), Settings())
@@ -349,6 +362,30 @@ def test_too_few_replications_say_so_and_a_tie_in_the_deployment_month_does_not_
     assert (
         summary["verdict"] == "Too few replications to tell: 2 in the range, and the test needs at least 5."
     )
+
+
+def test_the_spread_findings_are_the_summary_and_the_rows_from_one_query(data, tmp_path):
+    conn = spread_organisation(data, tmp_path, agents=5)
+    summary, rows = network.spread_findings(conn, metrics.Filters(), Settings())
+    assert summary.equals(network.replication_spread_summary(conn, metrics.Filters(), Settings()))
+    assert rows.equals(network.replication_spread(conn, metrics.Filters(), Settings()))
+
+
+def test_tie_flags_come_per_replication_in_key_order_each_in_its_rows_order():
+    import pandas as pd
+
+    ties = pd.DataFrame(
+        {
+            "agent_id": pd.array(["b", "a", None, "a", "b", "a"], dtype="str"),
+            "business_unit": pd.array(["X", "Y", "Z", "Y", "X", "W"], dtype="str"),
+            "is_tied": [True, False, True, True, False, True],
+        }
+    )
+    # Groups (a, W), (a, Y), (b, X) in that order, the permutation test's draws depending on it; the
+    # row without an agent belongs to no replication.
+    flags = network._tie_flags(ties)
+    assert [list(group) for group in flags] == [[1], [0, 1], [1, 0]]
+    assert network._tie_flags(ties.iloc[:0]) == []
 
 
 def test_the_docs_carry_the_network_definitions_word_for_word():

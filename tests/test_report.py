@@ -449,3 +449,48 @@ def test_a_function_with_usage_only_takes_zeros_where_other_results_have_no_row(
     assert next(row for row in vendor["functions"] if row["function"] == "Legal") == {
         **LEGAL_ROW, "agent_cost_usd": 0.0, "net_savings_usd": 0.0, "roi": None,
     }  # fmt: skip
+
+
+def test_every_kind_of_column_converts_to_its_json_value():
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "tasks": np.array([3, 4], dtype="int64"),
+            "waiting_days": pd.array([5, None], dtype="Int64"),
+            "accuracy": [0.5, np.nan],
+            "net_output_uplift": [np.inf, 0.25],
+            "cascade_rank": [1.0, np.nan],
+            "reviewed": [True, False],
+            "is_tied": [True, False],
+            "agent_cost_usd": [1.005, np.nan],
+            "month": pd.to_datetime(["2025-03-01", None]),
+            "validated_on": pd.to_datetime(["2025-03-04", None]),
+            "team": pd.array(["A", None], dtype="str"),
+            "basis": pd.Series(["preset", None], dtype=object),
+        }
+    )
+    keys = (
+        "tasks", "days_waiting", "accuracy", "net_output_uplift", "cascade_rank", "reviewed", "tied",
+        "agent_cost_usd", "month", "validated_on", "team", "basis", "not_in_the_result",
+    )  # fmt: skip
+    # Integers stay integers (a float rank becomes 1, not 1.0), NaN, NaT, NA and infinity become null,
+    # money is rounded half up to cents, a boolean counted as an integer becomes 1 or 0, booleans stay
+    # booleans, internal names take the report's (waiting_days, is_tied), a missing column is null.
+    expected = [
+        {
+            "tasks": 3, "days_waiting": 5, "accuracy": 0.5, "net_output_uplift": None, "cascade_rank": 1,
+            "reviewed": 1, "tied": True, "agent_cost_usd": 1.01, "month": "2025-03", "validated_on": "2025-03-04",
+            "team": "A", "basis": "preset", "not_in_the_result": None,
+        },
+        {
+            "tasks": 4, "days_waiting": None, "accuracy": None, "net_output_uplift": 0.25, "cascade_rank": None,
+            "reviewed": 0, "tied": False, "agent_cost_usd": None, "month": None, "validated_on": None,
+            "team": None, "basis": None, "not_in_the_result": None,
+        },
+    ]  # fmt: skip
+    converted = report._records(frame, keys)
+    # Compared as JSON text, so that 1 and 1.0 or 1 and True differ.
+    assert json.dumps(converted) == json.dumps(expected)
+    assert report._records(frame.iloc[:0], keys) == []

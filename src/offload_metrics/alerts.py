@@ -140,12 +140,7 @@ def cost_spikes(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, setti
     alerts = []
     for by, page in (("agent_id", PAGES["fleet"]), ("function", PAGES["finance"])):
         usage = _monthly_usage(conn, filters, settings, by, rules.cost_trailing_months)
-        for subject, rows in usage.groupby(by, sort=True):
-            per_task = {
-                pd.Timestamp(row["month"]): Decimal(row["agent_cost_usd"] or 0) / row["tasks"]
-                for row in rows.to_dict("records")
-                if row["tasks"]
-            }
+        for subject, per_task in _cost_per_task(usage, by).items():
             current = per_task.pop(this_month, None)
             if current is None or not per_task:
                 continue
@@ -169,6 +164,23 @@ def cost_spikes(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, setti
                 )
             )
     return alerts
+
+
+def _cost_per_task(usage: pd.DataFrame, by: str) -> dict[object, dict[pd.Timestamp, Decimal]]:
+    """Per subject of a usage result by (by, month), in order, its exact cost per task by month
+    (months without tasks left out): one pass over the rows, as a selection per subject costs about
+    a millisecond, which at thousands of agents is seconds."""
+    found: dict[object, dict[pd.Timestamp, Decimal]] = {}
+    months = pd.to_datetime(usage["month"])
+    for subject, month, cost, tasks in zip(
+        usage[by], months, usage["agent_cost_usd"], usage["tasks"], strict=True
+    ):
+        if pd.isna(subject):  # as grouping leaves out a null key (an agent named "NaT" is an agent)
+            continue
+        per_task = found.setdefault(subject, {})
+        if tasks:
+            per_task[month] = Decimal(cost or 0) / tasks
+    return dict(sorted(found.items()))
 
 
 def plateau_too_long(

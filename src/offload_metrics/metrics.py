@@ -7,12 +7,14 @@ does. Money columns come back as floats for display, or as exact Decimals with e
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import functools
 import re
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import duckdb
 import pandas as pd
@@ -275,6 +277,27 @@ def execute(
         ) from error
 
 
+# The results of one shared_results() block, by connection, SQL text, exactness and parameter values.
+_SHARED: contextvars.ContextVar[dict[tuple, pd.DataFrame] | None] = contextvars.ContextVar(
+    "shared_results", default=None
+)
+
+
+@contextlib.contextmanager
+def shared_results() -> Iterator[None]:
+    """Within the block, a metric file run again on the same connection with the same parameter
+    values returns the first run's result instead of running again: a report asks several sections
+    for the same results, and the data does not change while it is built. Nothing outlives the block."""
+    if _SHARED.get() is not None:
+        yield
+        return
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 def query(
     conn: duckdb.DuckDBPyConnection,
     name: str,
@@ -290,7 +313,25 @@ def query(
     if declared & DATE_PARAMETERS:
         filters = filters.resolve(conn)
     file = store.sql_paths()[f"{name}.sql"]
-    result = execute(conn, file, sql, bind(file, declared, parameters(filters, settings)))
+    values = bind(file, declared, parameters(filters, settings))
+    shared = _SHARED.get()
+    if shared is None:
+        return _run(conn, file, sql, values, exact)
+    key = (id(conn), sql, exact, tuple((name, _hashable(value)) for name, value in values.items()))
+    if key not in shared:
+        shared[key] = _run(conn, file, sql, values, exact)
+    # A shallow copy: under pandas' copy-on-write a caller's changes to it never reach the shared result.
+    return shared[key].copy(deep=False)
+
+
+def _hashable(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _run(
+    conn: duckdb.DuckDBPyConnection, file: str, sql: str, values: dict[str, object], exact: bool
+) -> pd.DataFrame:
+    result = execute(conn, file, sql, values)
     if exact:
         rows = result.fetchall()
         return pd.DataFrame(rows, columns=[column[0] for column in result.description], dtype=object)

@@ -30,6 +30,8 @@ TEAM_COLUMNS = (
     "cross_unit_share", "is_bridge", "connects", "component", "component_size", "network_position",
     "phase", "x", "y",
 )  # fmt: skip
+# network_teams' columns without the picture's place (network_measures).
+MEASURE_COLUMNS = tuple(column for column in TEAM_COLUMNS if column not in ("x", "y"))
 
 
 # What each number of this module means: the one place these definitions are written (docs/metrics.md
@@ -234,11 +236,9 @@ def network_teams(
     """Every team of the network (network_nodes.sql, collaboration_ties.sql) with its centralities,
     ranks, index, bridge flag, component, its function's adoption phase and its place in the picture."""
     whole, graph, _ = _inputs(conn, filters, settings)
-    frame = centrality(graph, settings.network.bridge_share)
+    frame = _measured_teams(conn, whole, graph, settings)
     if frame.empty:
         return pd.DataFrame(columns=list(TEAM_COLUMNS))
-    phases = metrics.cascade(conn, whole, settings).set_index("function")["phase"]
-    frame["phase"] = [phases.get(function) for function in frame["function"]]
     positions = _layout(graph, settings.network.random_seed)
     frame["x"] = [
         positions[(unit, team)][0] for unit, team in zip(frame["business_unit"], frame["team"], strict=True)
@@ -246,8 +246,31 @@ def network_teams(
     frame["y"] = [
         positions[(unit, team)][1] for unit, team in zip(frame["business_unit"], frame["team"], strict=True)
     ]
-    frame = frame.sort_values(["centrality_rank", "business_unit", "team"]).reset_index(drop=True)
     return _chosen(frame[list(TEAM_COLUMNS)], filters)
+
+
+def network_measures(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> pd.DataFrame:
+    """network_teams without the place in the picture (MEASURE_COLUMNS): the layout is most of its
+    cost and only the picture needs it."""
+    whole, graph, _ = _inputs(conn, filters, settings)
+    frame = _measured_teams(conn, whole, graph, settings)
+    if frame.empty:
+        return pd.DataFrame(columns=list(MEASURE_COLUMNS))
+    return _chosen(frame[list(MEASURE_COLUMNS)], filters)
+
+
+def _measured_teams(
+    conn: duckdb.DuckDBPyConnection, whole: metrics.Filters, graph: nx.Graph, settings: Settings
+) -> pd.DataFrame:
+    """Every team of the graph with its measures and its function's phase, most central first."""
+    frame = centrality(graph, settings.network.bridge_share)
+    if frame.empty:
+        return frame
+    phases = metrics.cascade(conn, whole, settings).set_index("function")["phase"]
+    frame["phase"] = [phases.get(function) for function in frame["function"]]
+    return frame.sort_values(["centrality_rank", "business_unit", "team"]).reset_index(drop=True)
 
 
 def network_ties(
@@ -333,7 +356,7 @@ def seed_candidates(
     appetite for risk and its pain, each in [0, 1], with the reason in plain words."""
     whole = _whole_organisation(filters, conn)
     nodes = metrics.query(conn, "network_nodes", whole, settings)
-    teams = network_teams(conn, whole, settings)
+    teams = network_measures(conn, whole, settings)
     if teams.empty:
         return pd.DataFrame(columns=list(SEED_COLUMNS))
     history = dataclasses.replace(whole, date_from=whole.history_from)
@@ -454,12 +477,16 @@ def replication_spread(
 ) -> pd.DataFrame:
     """Per replication (replication_ties.sql): whether the new unit was tied to the pilot unit before
     the deployment, and how many of the units it could have gone to were."""
-    rows = metrics.query(conn, "replication_ties", filters, settings)
-    if rows.empty:
+    return _spread_rows(metrics.query(conn, "replication_ties", filters, settings))
+
+
+def _spread_rows(ties: pd.DataFrame) -> pd.DataFrame:
+    """replication_spread from a replication_ties result."""
+    if ties.empty:
         return pd.DataFrame(columns=list(SPREAD_COLUMNS))
     keys = ["agent_id", "business_unit"]
-    counts = rows.groupby(keys).agg(candidates=("candidate_unit", "size"), tied_candidates=("is_tied", "sum"))
-    actual = rows[rows["is_actual"]].set_index(keys).join(counts).reset_index()
+    counts = ties.groupby(keys).agg(candidates=("candidate_unit", "size"), tied_candidates=("is_tied", "sum"))
+    actual = ties[ties["is_actual"]].set_index(keys).join(counts).reset_index()
     actual["tied_candidates"] = actual["tied_candidates"].astype(int)
     actual = actual.sort_values(["deployed_on", "agent_id", "business_unit"]).reset_index(drop=True)
     return actual[list(SPREAD_COLUMNS)]
@@ -475,19 +502,36 @@ def permutation_p_value(tied: list[np.ndarray], observed: int, permutations: int
     return float((1 + np.count_nonzero(totals >= observed)) / (1 + permutations))
 
 
+def _tie_flags(ties: pd.DataFrame) -> list[np.ndarray]:
+    """Per replication (agent_id, business_unit) in key order, its candidate units' is_tied flags in
+    the rows' order: one sort of the rows, as a selection per replication costs about a millisecond."""
+    if ties.empty:
+        return []
+    numbers = ties.groupby(["agent_id", "business_unit"], sort=True).ngroup()
+    kept = numbers.notna().to_numpy()  # a key with a null is in no group
+    group = numbers[kept].to_numpy(dtype=np.int64)
+    flags = ties["is_tied"].to_numpy(dtype=np.int64)[kept][np.argsort(group, kind="stable")]
+    return np.split(flags, np.cumsum(np.bincount(group))[:-1])
+
+
 def replication_spread_summary(
     conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
 ) -> pd.DataFrame:
     """One row: replications, the share along ties against the share expected at random, the
     permutation test's p-value, median replication days along ties and not, and the verdict."""
-    rows = metrics.query(conn, "replication_ties", filters, settings)
-    spread = replication_spread(conn, filters, settings)
+    return spread_findings(conn, filters, settings)[0]
+
+
+def spread_findings(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(replication_spread_summary, replication_spread) from one replication_ties query."""
+    ties = metrics.query(conn, "replication_ties", filters, settings)
+    spread = _spread_rows(ties)
     count = len(spread)
     along = int(spread["is_tied"].sum()) if count else 0
     net = settings.network
-    flags = [
-        group["is_tied"].to_numpy(dtype=np.int64) for _, group in rows.groupby(["agent_id", "business_unit"])
-    ]
+    flags = _tie_flags(ties)
     expected = float(np.mean([flag.mean() for flag in flags])) if flags else None
     p_value = permutation_p_value(flags, along, net.permutations, net.random_seed) if count else None
     days = spread["replication_days"].astype(float) if count else pd.Series(dtype=float)
@@ -507,7 +551,7 @@ def replication_spread_summary(
     if count >= net.min_replications:
         summary["followed_network"] = bool(p_value is not None and p_value < net.significance)
     summary["verdict"] = spread_verdict(summary, net.min_replications, net.significance)
-    return pd.DataFrame([summary])
+    return pd.DataFrame([summary]), spread
 
 
 def _median(values: pd.Series) -> float | None:
@@ -535,7 +579,7 @@ def network_summary(
 ) -> pd.DataFrame:
     """One row: teams listed, ties among them, bridges, isolated teams, separate groups, seed
     candidates and self-selected teams."""
-    teams = network_teams(conn, filters, settings)
+    teams = network_measures(conn, filters, settings)
     separate = teams.loc[(teams["component"] > 1) & (teams["component_size"] > 1), "component"]
     return pd.DataFrame(
         [

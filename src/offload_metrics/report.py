@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from offload_metrics import alerts, display, export, forecast, metrics, network, store, wins
@@ -54,7 +55,7 @@ TEAM_ESTIMATE_KEYS = (
     "function", "business_unit", "team", "month", "completed_tasks", "estimated_tasks", "estimated_hours_saved",
     "estimated_labor_value_usd", "basis",
 )  # fmt: skip
-NETWORK_TEAM_KEYS = tuple(key for key in network.TEAM_COLUMNS if key not in ("x", "y"))
+NETWORK_TEAM_KEYS = network.MEASURE_COLUMNS
 SEED_KEYS = network.SEED_COLUMNS
 GRASSROOTS_KEYS = network.GRASSROOTS_COLUMNS
 # The report's names of internal columns renamed after it was published (booleans is_ / has_, units
@@ -98,19 +99,23 @@ def value(key: str, raw: object) -> object:
 
 
 @functools.cache
+def _kind(key: str) -> Callable[[Any], object]:
+    """The conversion of a key's present values, decided once per key."""
+    if display.is_money(key):
+        return _money
+    if key in MONTHS:
+        return display.month
+    if key in DAYS:
+        return display.day
+    if key in INTEGERS:
+        return _integer
+    return _plain_value
+
+
+@functools.cache
 def _converter(key: str) -> Callable[[object], object]:
     """value() for one key, its kind decided once (a report converts hundreds of thousands of cells)."""
-    kind: Callable[[Any], object]
-    if display.is_money(key):
-        kind = _money
-    elif key in MONTHS:
-        kind = display.month
-    elif key in DAYS:
-        kind = display.day
-    elif key in INTEGERS:
-        kind = _integer
-    else:
-        kind = _plain_value
+    kind = _kind(key)
     return lambda raw: None if display.missing(raw) else kind(raw)
 
 
@@ -139,11 +144,31 @@ def _public(row: Mapping[str, object]) -> dict[str, object]:
 
 
 def _records(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[dict[str, object]]:
-    converters = [(key, _converter(key)) for key in keys]
-    return [
-        {key: convert(row.get(key)) for key, convert in converters}
-        for row in map(_public, frame.to_dict("records"))
-    ]
+    """A result's rows under the report's names, as JSON values, converted column by column (a
+    report converts hundreds of thousands of cells); a key the result lacks is null."""
+    names = {PUBLIC_NAMES.get(column, column): column for column in frame.columns}
+    columns = [_json_column(frame[names[key]], key) if key in names else [None] * len(frame) for key in keys]
+    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _json_column(column: pd.Series, key: str) -> list[object]:
+    """value() of every cell of a column. NumPy integers and booleans are never missing, and a NumPy
+    float is missing only as NaN, so those skip the per-cell checks where the conversion allows."""
+    cells = column.tolist()
+    kind = _kind(key)
+    numpy_kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None
+    if numpy_kind in ("i", "u") and kind in (_plain_value, _integer):
+        return cells
+    if numpy_kind == "b" and kind is _plain_value:
+        return cells
+    if numpy_kind == "f" and kind is _plain_value:
+        return [cell if math.isfinite(cell) else None for cell in cells]
+    if numpy_kind == "f" and kind is _integer:
+        return [None if math.isnan(cell) else int(cell) for cell in cells]
+    if kind in (_money, display.month, display.day):  # these give None for a missing value themselves
+        return [kind(cell) for cell in cells]
+    convert = _converter(key)
+    return [convert(cell) for cell in cells]
 
 
 def _by_function(frame: pd.DataFrame) -> dict[str, dict[str, object]]:
@@ -292,7 +317,13 @@ def function_rows(
 
 def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict[str, object]:
     """The report in SPEC's shape. Scripts depend on these names: add keys, never rename."""
-    filters = filters.resolve(conn)
+    with metrics.shared_results():
+        return _build(conn, filters.resolve(conn), settings)
+
+
+def _build(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> dict[str, object]:
     rows = function_rows(conn, filters, settings)
 
     program = metrics.program(conn, filters, settings)
@@ -342,7 +373,7 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
         ),
         "estimates": _records(metrics.estimates(conn, filters, settings, exact=True), TEAM_ESTIMATE_KEYS),
         # The collaboration network, where to seed next, and whether replication followed the network.
-        "network_teams": _records(network.network_teams(conn, filters, settings), NETWORK_TEAM_KEYS),
+        "network_teams": _records(network.network_measures(conn, filters, settings), NETWORK_TEAM_KEYS),
         "where_to_seed": _records(network.seed_candidates(conn, filters, settings), SEED_KEYS),
         "grassroots_teams": _records(network.grassroots_teams(conn, filters, settings), GRASSROOTS_KEYS),
         "replication_spread": _spread(conn, filters, settings),
@@ -352,11 +383,11 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
 def _spread(
     conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
 ) -> dict[str, object]:
-    summary = network.replication_spread_summary(conn, filters, settings).to_dict("records")[0]
-    result = {key: value(key, raw) for key, raw in summary.items()}
+    summary, rows = network.spread_findings(conn, filters, settings)
+    result = {key: value(key, raw) for key, raw in summary.to_dict("records")[0].items()}
     for flag in ("enough_replications", "followed_network"):
         result[flag] = None if result[flag] is None else bool(result[flag])
-    result["rows"] = _records(network.replication_spread(conn, filters, settings), SPREAD_KEYS)
+    result["rows"] = _records(rows, SPREAD_KEYS)
     return result
 
 

@@ -96,11 +96,15 @@ def teams_validating(
 
 def agents_copied(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> list[Win]:
     """Agents deployed in the range to business units beyond their pilot unit that had no copy before."""
-    now = metrics.replication(conn, _end(filters), settings).set_index("agent_id")
-    before = metrics.replication(conn, _before(filters), settings).set_index("agent_id")["replications"]
+    now = metrics.replication(conn, _end(filters), settings)
+    before = metrics.replication(conn, _before(filters), settings)
+    # Plain columns, not a row Series per agent: thousands of agents.
+    copies_before = dict(zip(before["agent_id"].tolist(), before["replications"].tolist(), strict=True))
     wins = []
-    for agent, row in now.iterrows():
-        new_units = int(row["replications"]) - int(before.get(agent, 0))
+    for agent, function, replications in zip(
+        now["agent_id"].tolist(), now["function"].tolist(), now["replications"].tolist(), strict=True
+    ):
+        new_units = int(replications) - int(copies_before.get(agent, 0))
         if new_units <= 0:
             continue
         wins.append(
@@ -109,13 +113,13 @@ def agents_copied(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, set
                 str(agent),
                 f"{_end(filters).as_of:%Y-%m-%d}",
                 f"{agent} was copied to {display.plural(new_units, 'new business unit')} "
-                f"({int(row['replications'])} beyond its pilot unit in all)",
+                f"({int(replications)} beyond its pilot unit in all)",
                 "/replication",
                 {
                     "agent_id": str(agent),
-                    "function": row["function"],
+                    "function": function,
                     "new_business_units": new_units,
-                    "replications": int(row["replications"]),
+                    "replications": int(replications),
                 },
             )
         )
