@@ -181,7 +181,12 @@ def work_report(db: str, dates: dict) -> dict:
     started = time.perf_counter()
     built = report.build(conn, metrics.Filters(**_dates(dates)), Settings())
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "functions": len(built["functions"]), "agents": len(built["agents"])}
+    # What the report reads instead of the raw events: the two usage rollups' sizes.
+    sizes = {
+        f"{table}_rows": store.scalar(conn, f"select count(*) from {table}")
+        for table in ("usage_events", "usage_daily", store.TEAM_ROLLUP_TABLE)
+    }
+    return {"seconds": seconds, "functions": len(built["functions"]), "agents": len(built["agents"]), **sizes}
 
 
 def work_pandas(folder: str, dates: dict) -> dict:
@@ -607,6 +612,21 @@ def markdown(results: dict, rows: list[dict], grown: list[dict]) -> str:
             f"{number(row['ratio'])} | {number(row.get('cpu_ratio'))} | {number(row['ours_mb'], 0)} | {number(row['baseline_mb'], 0)} | "
             f"{row['target']} | {_met(row['ok'])} |"
         )
+    sized = [
+        (int(size), figures["report"][0])
+        for size, figures in results["figures"].items()
+        if figures.get("report") and "usage_daily_rows" in figures["report"][0]
+    ]
+    if sized:
+        lines += ["", "Rows the report and pages read: the usage rollups beside the raw events they stand for.", "",
+                  "| events | raw usage events | usage_daily (day x team x agent x task type) | usage_team_daily (day x team) |",
+                  "|---:|---:|---:|---:|"]  # fmt: skip
+        for size, counts in sorted(sized):
+            raw = counts["usage_events_rows"]
+            lines.append(
+                f"| {size:,} | {raw:,} | {counts['usage_daily_rows']:,} ({counts['usage_daily_rows'] / raw:.1%}) | "
+                f"{counts['usage_team_daily_rows']:,} ({counts['usage_team_daily_rows'] / raw:.1%}) |"
+            )
     if results.get("failed"):
         lines += ["", "Baselines that failed (the report has no verdict against them at that size):", ""]
         for key, reason in results["failed"].items():

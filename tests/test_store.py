@@ -421,25 +421,25 @@ TEAM_SUMS = (
 )
 
 
-def _usage(event_id: str, stamp: str, agent: str, team: str, **changes: object) -> dict[str, object]:
+def _team_usage(event_id: str, stamp: str, agent: str, team: str, **changes: object) -> dict[str, object]:
     return example("usage_events", event_id=event_id, occurred_at=stamp, agent_id=agent, team=team, **changes)
 
 
 def test_the_team_day_rollup_holds_the_usage_summed_over_agents_and_task_types(conn, tmp_path):
     first = [
         # Brand, March 3 (UTC): two agents, two task types, one failed, one reviewed incorrect.
-        _usage("e1", "2025-03-03T10:00:00Z", "a1", "Brand", cost_usd="0.10"),
-        _usage(
+        _team_usage("e1", "2025-03-03T10:00:00Z", "a1", "Brand", cost_usd="0.10"),
+        _team_usage(
             "e2", "2025-03-03T11:00:00Z", "a2", "Brand", task_type="other", status="failed", cost_usd="0.20"
         ),
-        _usage("e3", "2025-03-04T00:30:00+02:00", "a1", "Brand", review="incorrect", cost_usd="0.30"),
+        _team_usage("e3", "2025-03-04T00:30:00+02:00", "a1", "Brand", review="incorrect", cost_usd="0.30"),
         # Web, March 3.
-        _usage("e4", "2025-03-03T12:00:00Z", "a1", "Web", review=None, cost_usd="1.00"),
+        _team_usage("e4", "2025-03-03T12:00:00Z", "a1", "Web", review=None, cost_usd="1.00"),
     ]
     second = [
         # A repeat of e1 (a duplicate, not counted again) and Brand on March 4.
         first[0],
-        _usage("e5", "2025-03-04T09:00:00Z", "a3", "Brand", cost_usd="0.05"),
+        _team_usage("e5", "2025-03-04T09:00:00Z", "a3", "Brand", cost_usd="0.05"),
     ]
     ingest.load_file(conn, write_csv(tmp_path / "one.csv", first))
     ingest.load_file(conn, write_csv(tmp_path / "two.csv", second))
@@ -468,8 +468,8 @@ def test_the_team_day_rollup_holds_the_usage_summed_over_agents_and_task_types(c
 def test_an_old_database_gains_the_team_day_rollup_filled_from_its_usage_rollup(db_path, tmp_path):
     with store.connect(db_path) as connection:
         rows = [
-            _usage("e1", "2025-03-03T10:00:00Z", "a1", "Brand", cost_usd="0.10"),
-            _usage("e2", "2025-03-03T11:00:00Z", "a2", "Brand", cost_usd="0.15"),
+            _team_usage("e1", "2025-03-03T10:00:00Z", "a1", "Brand", cost_usd="0.10"),
+            _team_usage("e2", "2025-03-03T11:00:00Z", "a2", "Brand", cost_usd="0.15"),
         ]
         ingest.load_file(connection, write_csv(tmp_path / "usage.csv", rows))
         # The database as schema version 8 left it: no team-day rollup.
