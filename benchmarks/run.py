@@ -189,7 +189,7 @@ def work_report(db: str, dates: dict) -> dict:
     # What the report reads instead of the raw events: the two usage rollups' sizes.
     sizes = {
         f"{table}_rows": store.scalar(conn, f"select count(*) from {table}")
-        for table in ("usage_events", "usage_daily", store.TEAM_ROLLUP_TABLE)
+        for table in ("usage_events", "usage_daily", store.MONTH_ROLLUP_TABLE)
     }
     return {"seconds": seconds, "functions": len(built["functions"]), "agents": len(built["agents"]), **sizes}
 
@@ -624,13 +624,13 @@ def markdown(results: dict, rows: list[dict], grown: list[dict]) -> str:
     ]
     if sized:
         lines += ["", "Rows the report and pages read: the usage rollups beside the raw events they stand for.", "",
-                  "| events | raw usage events | usage_daily (day x team x agent x task type) | usage_team_daily (day x team) |",
+                  "| events | raw usage events | usage_daily (day x team x agent x task type) | usage_monthly (month x team x agent x task type) |",
                   "|---:|---:|---:|---:|"]  # fmt: skip
         for size, counts in sorted(sized):
             raw = counts["usage_events_rows"]
             lines.append(
                 f"| {size:,} | {raw:,} | {counts['usage_daily_rows']:,} ({counts['usage_daily_rows'] / raw:.1%}) | "
-                f"{counts['usage_team_daily_rows']:,} ({counts['usage_team_daily_rows'] / raw:.1%}) |"
+                f"{counts['usage_monthly_rows']:,} ({counts['usage_monthly_rows'] / raw:.1%}) |"
             )
     if results.get("failed"):
         lines += ["", "Baselines that failed (the report has no verdict against them at that size):", ""]

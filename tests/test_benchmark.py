@@ -92,10 +92,10 @@ def test_the_benchmark_runs_end_to_end_at_a_small_size(tmp_path):
         assert f"| <= 0.5 s, faster than {label} |" in row
         assert row.endswith(("| yes |", "| **no** |"))
     # The rollups' sizes beside the raw events: 20,000 events stored (the generator's repeats removed),
-    # and the team-day rollup no larger than the full one.
+    # and the monthly rollup no larger than the daily one.
     sizes = next(line for line in text.splitlines() if line.startswith("| 20,000 | 20,000 | "))
-    full, team = (int(cell.split(" (")[0].replace(",", "")) for cell in sizes.strip("|").split("|")[2:4])
-    assert 0 < team <= full <= 20_000
+    full, monthly = (int(cell.split(" (")[0].replace(",", "")) for cell in sizes.strip("|").split("|")[2:4])
+    assert 0 < monthly <= full <= 20_000
 
 
 def _run(seconds: float, **more: float) -> dict:

@@ -102,14 +102,10 @@ def test_next_months_rollup_adds_and_the_same_rollup_again_adds_nothing(conn, tm
         ("2025-05", "campaign_brief", 4, "0.40000001", "0.00000000"),
         ("2025-06", "campaign_brief", 2, "0.20000000", "0.05000000"),
     ]
-    # The team-day rollup holds the same sums: Brand's three days.
+    # The monthly rollup holds the same sums: Brand's May and June.
     assert conn.execute(
-        "select day::VARCHAR, team, sum(tasks), sum(cost_usd)::VARCHAR from usage_team_daily group by 1, 2 order by 1"
-    ).fetchall() == [
-        ("2025-05-30", "Brand", 3, "0.30000000"),
-        ("2025-05-31", "Brand", 1, "0.10000001"),
-        ("2025-06-01", "Brand", 2, "0.20000000"),
-    ]
+        "select month::VARCHAR, team, sum(tasks), sum(cost_usd)::VARCHAR from usage_monthly group by 1, 2 order by 1"
+    ).fetchall() == [("2025-05-01", "Brand", 4, "0.40000001"), ("2025-06-01", "Brand", 2, "0.20000000")]
     assert conn.execute("select sum(rows_read), sum(accepted), sum(rejected) from loads").fetchone() == (
         8,
         6,
@@ -270,10 +266,10 @@ def test_unloading_a_rollup_takes_out_exactly_what_it_added(conn, tmp_path):
     ]
     assert conn.execute("select count(*) from rejected_rows").fetchone() == (0,)
     assert conn.execute("select count(*), sum(tasks) from usage_rollup").fetchone() == (1, 2)
-    # The team-day rollup, folded too: the usage file's event and June's row.
+    # The monthly rollup, folded too: the usage file's event in May and June's row.
     assert conn.execute(
-        "select day::VARCHAR, tasks, cost_usd::VARCHAR from usage_team_daily order by day"
-    ).fetchall() == [("2025-05-30", 1, "0.01000000"), ("2025-06-01", 2, "0.20000000")]
+        "select month::VARCHAR, tasks, cost_usd::VARCHAR from usage_monthly order by month"
+    ).fetchall() == [("2025-05-01", 1, "0.01000000"), ("2025-06-01", 2, "0.20000000")]
     # Unloaded, the same folder loads again.
     assert ingest.load_file(conn, may).status == "loaded"
     assert conn.execute("select sum(tasks) from usage_daily").fetchone() == (7,)

@@ -12,7 +12,8 @@ import duckdb
 import pytest
 
 from conftest import database_held, example, snapshot, table_rows, write_csv
-from offload_metrics import ingest, schema, store
+from offload_metrics import ingest, metrics, schema, store
+from offload_metrics.config import Settings
 
 
 def test_the_database_path_comes_from_the_flag_then_the_environment_then_a_default(monkeypatch, tmp_path):
@@ -415,68 +416,101 @@ def test_the_shared_database_reads_beside_another_reader_and_says_when_it_cannot
         holder.wait()
 
 
-TEAM_SUMS = (
-    "select day, team, sum(tasks), sum(completed), sum(failed), sum(correct), sum(incorrect), sum(cost_usd) "
-    "from usage_team_daily group by day, team having sum(tasks) <> 0 order by day, team"
+MONTH_SUMS = (
+    "select month, team, agent_id, task_type, sum(tasks), sum(completed), sum(failed), sum(correct), "
+    "sum(incorrect), sum(cost_usd) from usage_monthly group by all having sum(tasks) <> 0 order by all"
 )
 
 
-def _team_usage(event_id: str, stamp: str, agent: str, team: str, **changes: object) -> dict[str, object]:
+def _month_usage(event_id: str, stamp: str, agent: str, team: str, **changes: object) -> dict[str, object]:
     return example("usage_events", event_id=event_id, occurred_at=stamp, agent_id=agent, team=team, **changes)
 
 
-def test_the_team_day_rollup_holds_the_usage_summed_over_agents_and_task_types(conn, tmp_path):
+def _monthly_fixture(conn, tmp_path) -> None:
     first = [
-        # Brand, March 3 (UTC): two agents, two task types, one failed, one reviewed incorrect.
-        _team_usage("e1", "2025-03-03T10:00:00Z", "a1", "Brand", cost_usd="0.10"),
-        _team_usage(
+        _month_usage("e1", "2025-03-03T10:00:00Z", "a1", "Brand", cost_usd="0.10"),
+        _month_usage(
             "e2", "2025-03-03T11:00:00Z", "a2", "Brand", task_type="other", status="failed", cost_usd="0.20"
         ),
-        _team_usage("e3", "2025-03-04T00:30:00+02:00", "a1", "Brand", review="incorrect", cost_usd="0.30"),
-        # Web, March 3.
-        _team_usage("e4", "2025-03-03T12:00:00Z", "a1", "Web", review=None, cost_usd="1.00"),
+        # 2025-03-03 22:30 UTC.
+        _month_usage("e3", "2025-03-04T00:30:00+02:00", "a1", "Brand", review="incorrect", cost_usd="0.30"),
+        _month_usage("e4", "2025-03-03T12:00:00Z", "a1", "Web", review=None, cost_usd="1.00"),
+        # 2025-03-31 23:00 UTC: March, though its local date is in April.
+        _month_usage("e6", "2025-04-01T01:00:00+02:00", "a1", "Brand", cost_usd="0.40"),
+        _month_usage("e7", "2025-04-02T09:00:00Z", "a1", "Brand", cost_usd="0.70"),
     ]
-    second = [
-        # A repeat of e1 (a duplicate, not counted again) and Brand on March 4.
-        first[0],
-        _team_usage("e5", "2025-03-04T09:00:00Z", "a3", "Brand", cost_usd="0.05"),
-    ]
+    second = [first[0], _month_usage("e5", "2025-03-04T09:00:00Z", "a3", "Brand", cost_usd="0.05")]
     ingest.load_file(conn, write_csv(tmp_path / "one.csv", first))
     ingest.load_file(conn, write_csv(tmp_path / "two.csv", second))
 
-    # e3 is at 2025-03-03 22:30 UTC: March 3. Brand on March 3: e1, e2, e3 (3 tasks, 2 completed,
-    # 1 failed, 2 correct, 1 incorrect, 0.60); Web: e4; Brand on March 4: e5.
-    assert conn.execute(TEAM_SUMS).fetchall() == [
-        (dt.date(2025, 3, 3), "Brand", 3, 2, 1, 2, 1, Decimal("0.60")),
-        (dt.date(2025, 3, 3), "Web", 1, 1, 0, 0, 0, Decimal("1.00")),
-        (dt.date(2025, 3, 4), "Brand", 1, 1, 0, 1, 0, Decimal("0.05")),
-    ]
-    # Three agent and task type keys on Brand's March 3 are one team-day row here.
-    assert conn.execute(
-        "select count(*) from usage_team_daily where team = 'Brand' and day = '2025-03-03'"
-    ).fetchone() == (1,)
 
-    # Taking out the first load leaves only e5.
+def test_the_monthly_rollup_holds_the_usage_per_month_by_the_events_utc_day(conn, tmp_path):
+    _monthly_fixture(conn, tmp_path)
+
+    # March, Brand, a1: e1, e3, e6 (3 tasks, 2 correct, 1 incorrect, 0.80); e1's repeat is a duplicate.
+    march, april = dt.date(2025, 3, 1), dt.date(2025, 4, 1)
+    assert conn.execute(MONTH_SUMS).fetchall() == [
+        (march, "Brand", "a1", "campaign_brief", 3, 3, 0, 2, 1, Decimal("0.80")),
+        (march, "Brand", "a2", "other", 1, 0, 1, 1, 0, Decimal("0.20")),
+        (march, "Brand", "a3", "campaign_brief", 1, 1, 0, 1, 0, Decimal("0.05")),
+        (march, "Web", "a1", "campaign_brief", 1, 1, 0, 0, 0, Decimal("1.00")),
+        (april, "Brand", "a1", "campaign_brief", 1, 1, 0, 1, 0, Decimal("0.70")),
+    ]
+
+    # Taking out the first load leaves only e5, and compaction (which the unload runs) drops the
+    # keys whose tasks summed to zero.
     store.unload(conn, 1)
-    assert conn.execute(TEAM_SUMS).fetchall() == [
-        (dt.date(2025, 3, 4), "Brand", 1, 1, 0, 1, 0, Decimal("0.05"))
+    assert conn.execute(MONTH_SUMS).fetchall() == [
+        (march, "Brand", "a3", "campaign_brief", 1, 1, 0, 1, 0, Decimal("0.05"))
     ]
-    # Compaction (which the unload runs) drops the keys whose tasks summed to zero.
-    assert conn.execute("select count(*) from usage_team_daily").fetchone() == (1,)
+    assert conn.execute("select count(*) from usage_monthly").fetchone() == (1,)
 
 
-def test_an_old_database_gains_the_team_day_rollup_filled_from_its_usage_rollup(db_path, tmp_path):
+@pytest.mark.parametrize(
+    ("as_of", "first", "last", "expected"),
+    [
+        # March whole, from the monthly rollup: every event but e7.
+        ("2025-04-30", "2025-03-01", "2025-03-31", [("2025-03-01", 6, "2.05")]),
+        # A range covers whole months up to as_of: March whole, then April's 1st, when nothing ran.
+        ("2025-04-01", "2025-03-01", "2025-04-30", [("2025-03-01", 6, "2.05")]),
+        # April's 1st and 2nd, by day from the daily rollup: e7.
+        ("2025-04-02", "2025-03-01", "2025-04-30", [("2025-03-01", 6, "2.05"), ("2025-04-01", 1, "0.70")]),
+        # March 1 to 30, by day: e1 to e5, not e6 (March 31, 23:00 UTC).
+        ("2025-03-30", "2025-03-01", "2025-03-31", [("2025-03-01", 5, "1.65")]),
+        # Two whole months.
+        ("2025-04-30", "2025-03-01", "2025-04-30", [("2025-03-01", 6, "2.05"), ("2025-04-01", 1, "0.70")]),
+    ],
+)
+def test_usage_by_month_over_a_range_takes_whole_months_from_the_monthly_rollup_and_days_from_the_daily(
+    conn, tmp_path, as_of, first, last, expected
+):
+    _monthly_fixture(conn, tmp_path)
+    filters = metrics.Filters(
+        as_of=dt.date.fromisoformat(as_of),
+        date_from=dt.date.fromisoformat(first),
+        date_to=dt.date.fromisoformat(last),
+    )
+
+    months = metrics.query(conn, "usage_function_months", filters, Settings(), exact=True)
+
+    assert [
+        (str(row.month), int(row.tasks), str(row.usage_cost_usd.normalize()))
+        for row in months.sort_values("month").itertuples()
+    ] == [(month, tasks, str(Decimal(cost).normalize())) for month, tasks, cost in expected]
+
+
+def test_an_old_database_gains_the_monthly_rollup_filled_from_its_usage_rollup(db_path, tmp_path):
     with store.connect(db_path) as connection:
         rows = [
-            _team_usage("e1", "2025-03-03T10:00:00Z", "a1", "Brand", cost_usd="0.10"),
-            _team_usage("e2", "2025-03-03T11:00:00Z", "a2", "Brand", cost_usd="0.15"),
+            _month_usage("e1", "2025-03-03T10:00:00Z", "a1", "Brand", cost_usd="0.10"),
+            _month_usage("e2", "2025-03-20T11:00:00Z", "a1", "Brand", cost_usd="0.15"),
         ]
         ingest.load_file(connection, write_csv(tmp_path / "usage.csv", rows))
-        # The database as schema version 8 left it: no team-day rollup.
-        connection.execute("drop table usage_team_daily")
+        # The database as schema version 8 left it: no monthly rollup.
+        connection.execute("drop table usage_monthly")
         connection.execute("update meta set value = '8' where key = 'schema_version'")
     with store.connect(db_path) as connection:
         assert store.schema_version(connection) == store.SCHEMA_VERSION
-        assert connection.execute(TEAM_SUMS).fetchall() == [
-            (dt.date(2025, 3, 3), "Brand", 2, 2, 0, 2, 0, Decimal("0.25"))
+        assert connection.execute(MONTH_SUMS).fetchall() == [
+            (dt.date(2025, 3, 1), "Brand", "a1", "campaign_brief", 2, 2, 0, 2, 0, Decimal("0.25"))
         ]

@@ -65,17 +65,27 @@ USAGE_ROLLUP_COLUMNS = (
 # The rollup's grain: its date and text columns (day, function, business unit, team, agent, task type);
 # every other column is a measure that sums over the key (and is negated when a load is unloaded).
 USAGE_ROLLUP_KEYS = tuple(name for name, sql_type in USAGE_ROLLUP_COLUMNS if sql_type in ("DATE", "VARCHAR"))
-# The same usage summed over agents and task types: one row per day x function x business unit x
-# team (on realistic data about a seventh of usage_daily's rows). Metrics that need neither agent nor
-# task type read it. Every row written to usage_daily is written here too, summed per team and day
-# (add_usage_rollup_rows), so both tables always hold the same sums.
-TEAM_ROLLUP_TABLE = "usage_team_daily"
-TEAM_ROLLUP_KEYS = ("day", "function", "business_unit", "team")
-TEAM_ROLLUP_COLUMNS = tuple(
-    (name, sql_type)
-    for name, sql_type in USAGE_ROLLUP_COLUMNS
-    if name in TEAM_ROLLUP_KEYS or name not in USAGE_ROLLUP_KEYS
+# The usage rollup summed to coarser grains, for the metrics that need less: each derived rollup's
+# keys as SQL over usage_daily's columns, then usage_daily's measures. Every row written to
+# usage_daily is written to each of them too, summed to its grain (add_usage_rollup_rows), so they
+# always hold the same sums. usage_monthly is month x function x business unit x team x agent x
+# task type (on realistic data a thirtieth of usage_daily's rows at 10M events), for metrics by
+# month: the whole months of a range come from it and only the days of a month the range covers in
+# part from usage_daily (sql/intermediate/usage_months_in_range.sql).
+MONTH_ROLLUP_TABLE = "usage_monthly"
+DERIVED_ROLLUPS: dict[str, dict[str, str]] = {
+    MONTH_ROLLUP_TABLE: {"month": "cast(date_trunc('month', day) as date)"}
+    | {name: name for name in USAGE_ROLLUP_KEYS if name != "day"},
+}
+USAGE_MEASURES = tuple(
+    (name, sql_type) for name, sql_type in USAGE_ROLLUP_COLUMNS if name not in USAGE_ROLLUP_KEYS
 )
+
+
+def derived_rollup_columns(table: str) -> tuple[tuple[str, str], ...]:
+    """A derived rollup's columns and types: its keys (typed as in usage_daily; month a DATE) and the measures."""
+    types = dict(USAGE_ROLLUP_COLUMNS) | {"month": "DATE"}
+    return tuple((name, types[name]) for name in DERIVED_ROLLUPS[table]) + USAGE_MEASURES
 
 
 class StoreError(RuntimeError):
@@ -238,31 +248,31 @@ def _usage_rollup_ddl() -> str:
     return f"create table usage_daily ({columns})"
 
 
-def _team_rollup_ddl() -> str:
-    columns = ", ".join(f"{name} {sql_type}" for name, sql_type in TEAM_ROLLUP_COLUMNS)
-    return f"create table if not exists {TEAM_ROLLUP_TABLE} ({columns})"
+def _derived_rollup_ddl(table: str) -> str:
+    columns = ", ".join(f"{name} {sql_type}" for name, sql_type in derived_rollup_columns(table))
+    return f"create table if not exists {table} ({columns})"
 
 
-def _team_rollup_of(source: str) -> str:
-    """SQL: the rows of `source` (usage_daily's columns) summed per team and day, in
-    TEAM_ROLLUP_COLUMNS order."""
-    keys = ", ".join(TEAM_ROLLUP_KEYS)
-    columns = ", ".join(
-        name if name in TEAM_ROLLUP_KEYS else f"sum({name}) as {name}" for name, _ in TEAM_ROLLUP_COLUMNS
-    )
-    return f"select {columns} from {source} group by {keys}"
+def _derived_rollup_of(table: str, source: str) -> str:
+    """SQL: the rows of `source` (usage_daily's columns, or the derived rollup's own) summed to the
+    derived rollup's grain, in its column order."""
+    own = source == table
+    keys = [name if own else f"{expression} as {name}" for name, expression in DERIVED_ROLLUPS[table].items()]
+    measures = [f"sum({name}) as {name}" for name, _ in USAGE_MEASURES]
+    grouping = ", ".join(str(number) for number in range(1, len(keys) + 1))
+    return f"select {', '.join(keys + measures)} from {source} group by {grouping}"
 
 
 def add_usage_rollup_rows(conn: duckdb.DuckDBPyConnection, rows_sql: str, parameters: object = None) -> None:
     """Add rows to the usage rollup: `rows_sql` gives usage_daily's columns in USAGE_ROLLUP_COLUMNS
-    order; they go into usage_daily as they are and into usage_team_daily summed per team and day.
+    order; they go into usage_daily as they are and into each derived rollup summed to its grain.
     The one way a usage rollup row is written (a load, a review, an unload, a rollup folder)."""
     names = ", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)
-    team_names = ", ".join(name for name, _ in TEAM_ROLLUP_COLUMNS)
     # Inside the caller's transaction: a failure rolls the temporary table back with the rest.
     conn.execute(f"create or replace temp table _usage_rollup_rows as {rows_sql}", parameters)
     conn.execute(f"insert into usage_daily ({names}) select * from _usage_rollup_rows")
-    conn.execute(f"insert into {TEAM_ROLLUP_TABLE} ({team_names}) {_team_rollup_of('_usage_rollup_rows')}")
+    for table in DERIVED_ROLLUPS:
+        conn.execute(f"insert into {table} {_derived_rollup_of(table, '_usage_rollup_rows')}")
     conn.execute("drop table _usage_rollup_rows")
 
 
@@ -351,7 +361,8 @@ def _migration_4(conn: duckdb.DuckDBPyConnection) -> None:
         # sum stays what it was and each key gains its task types.
         conn.execute("drop table usage_daily")
         conn.execute(_usage_rollup_ddl())
-        conn.execute(_team_rollup_ddl())  # applying reviews below writes both; migration 9 fills it anew
+        for table in DERIVED_ROLLUPS:  # applying reviews below writes them; migration 9 fills them anew
+            conn.execute(_derived_rollup_ddl(table))
         for (load_id,) in conn.execute(
             "select distinct load_id from usage_events order by load_id"
         ).fetchall():
@@ -446,10 +457,11 @@ def _migration_8(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _migration_9(conn: duckdb.DuckDBPyConnection) -> None:
-    """The team-day rollup (usage_team_daily), filled from usage_daily: the same sums per team and day."""
-    conn.execute(_team_rollup_ddl())
-    conn.execute(f"delete from {TEAM_ROLLUP_TABLE}")
-    conn.execute(f"insert into {TEAM_ROLLUP_TABLE} {_team_rollup_of('usage_daily')}")
+    """The derived rollups (usage_monthly), filled from usage_daily: the same sums at coarser grains."""
+    for table in DERIVED_ROLLUPS:
+        conn.execute(_derived_rollup_ddl(table))
+        conn.execute(f"delete from {table}")
+        conn.execute(f"insert into {table} {_derived_rollup_of(table, 'usage_daily')}")
 
 
 MIGRATIONS = {
@@ -544,7 +556,7 @@ def create_views(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 DATA_TABLES = (
-    *schema.KINDS, *schema.IMPORTED_KINDS, "viva_groups", "reviews", "reviews_counted", "usage_daily", TEAM_ROLLUP_TABLE,
+    *schema.KINDS, *schema.IMPORTED_KINDS, "viva_groups", "reviews", "reviews_counted", "usage_daily", *DERIVED_ROLLUPS,
     ROLLUP_LOADS_TABLE, "rejected_rows", "loads",
 )  # fmt: skip
 
@@ -585,10 +597,11 @@ def _compact_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("delete from usage_daily")
     conn.execute("insert into usage_daily select * from usage_daily_compacted where tasks <> 0")
     conn.execute("drop table usage_daily_compacted")
-    conn.execute(f"create or replace temp table usage_team_compacted as {_team_rollup_of(TEAM_ROLLUP_TABLE)}")
-    conn.execute(f"delete from {TEAM_ROLLUP_TABLE}")
-    conn.execute(f"insert into {TEAM_ROLLUP_TABLE} select * from usage_team_compacted where tasks <> 0")
-    conn.execute("drop table usage_team_compacted")
+    for table in DERIVED_ROLLUPS:
+        conn.execute(f"create or replace temp table rollup_compacted as {_derived_rollup_of(table, table)}")
+        conn.execute(f"delete from {table}")
+        conn.execute(f"insert into {table} select * from rollup_compacted where tasks <> 0")
+        conn.execute("drop table rollup_compacted")
     rows = scalar(conn, "select count(*) from usage_daily")
     set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
 

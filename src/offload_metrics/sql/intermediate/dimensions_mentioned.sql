@@ -3,7 +3,7 @@
 -- and owner_business_unit, org_baseline): what the function and business unit filters offer.
 -- Grain: one row per distinct function, business unit and input.
 with mentioned as (
-    select function, business_unit, 'usage_daily' as named_in from stg_usage_team_daily
+    select function, business_unit, 'usage_daily' as named_in from stg_usage_monthly
     union
     select function, business_unit, 'time_saved' from stg_time_saved
     union

@@ -3,11 +3,9 @@
 -- tasks: tasks run by agents in the function-month.
 -- usage_tokens: input and output tokens of the usage in the function-month.
 -- Grain: one row per function and month with usage.
--- Parameters: date_from, date_to
 with usage as (
     select *
-    from ({usage_team_selected})
-    where day between $date_from and $date_to
+    from ({usage_months_in_range})
 ),
 
 final as (

@@ -9,11 +9,9 @@
 -- documented_cost_share: documented_cost_usd / usage_cost_usd; null when the cost is 0.
 -- estimated_tasks: completed tasks in team-months without time_saved rows that an estimate covers.
 -- estimated_task_share: estimated_tasks / tasks.
--- Parameters: date_from, date_to
 with usage as (
     select *
-    from ({usage_team_selected})
-    where day between $date_from and $date_to
+    from ({usage_months_in_range})
 ),
 
 documented as (

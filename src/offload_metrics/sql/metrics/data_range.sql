@@ -4,7 +4,7 @@
 -- before any agent has a range. The
 -- report's as_of defaults to last_date, its range to [first_date, as_of].
 with dates as (
-    select min(day) as first_date, max(day) as last_date from usage_team_daily
+    select min(day) as first_date, max(day) as last_date from usage_daily
     union all
     select min(period_start), max(period_end) from time_saved
     union all

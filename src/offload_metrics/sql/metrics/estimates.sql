@@ -12,11 +12,10 @@
 -- basis: the baselines used, in words (where each applies, its minutes, its source and note),
 --   separated by " | ".
 -- Grain: one row per team-month with completed usage tasks and no time_saved rows.
--- Parameters: date_from, date_to, default_hourly_cost_usd, preset_baseline_minutes, preset_name, preset_with_agent_minutes
+-- Parameters: default_hourly_cost_usd, preset_baseline_minutes, preset_name, preset_with_agent_minutes
 with usage as (
     select function, business_unit, team, month, task_type, cast(sum(completed) as bigint) as completed_tasks
-    from ({usage_selected})
-    where day between $date_from and $date_to
+    from ({usage_months_in_range})
     group by function, business_unit, team, month, task_type
 ),
 

@@ -32,11 +32,10 @@ unit_usage as (
         units.team,
         coalesce(sum(usage.cost_usd), 0) as unit_usage_cost_usd
     from units
-    left join ({usage_team_selected}) as usage
+    left join ({usage_months_in_range}) as usage
         on usage.function = units.function
         and usage.business_unit = units.business_unit
         and (units.team is null or usage.team = units.team)
-        and usage.day between $date_from and $date_to
     group by units.function, units.business_unit, units.team
 ),
 
