@@ -514,3 +514,22 @@ def test_an_old_database_gains_the_monthly_rollup_filled_from_its_usage_rollup(d
         assert connection.execute(MONTH_SUMS).fetchall() == [
             (dt.date(2025, 3, 1), "Brand", "a1", "campaign_brief", 2, 2, 0, 2, 0, Decimal("0.25"))
         ]
+
+
+def test_the_usage_rollup_stores_its_rows_by_day_whatever_the_order_of_the_file(conn, tmp_path):
+    days = ["2025-03-09", "2025-03-02", "2025-03-31", "2025-03-01", "2025-03-15", "2025-03-02"]
+    rows = [
+        _month_usage(f"e{index}", f"{day}T10:00:00Z", f"a{index}", "Brand") for index, day in enumerate(days)
+    ]
+    # A Parquet file: its load runs with DuckDB free to reorder rows, and the rollup is still stored in order.
+    csv = write_csv(tmp_path / "usage.csv", rows)
+    parquet = tmp_path / "usage.parquet"
+    duckdb.execute(
+        f"copy (select * from read_csv('{csv}', all_varchar = true)) to '{parquet}' (format parquet)"
+    )
+    ingest.load_file(conn, parquet)
+
+    stored = [
+        row[0].isoformat() for row in conn.execute("select day from usage_daily order by rowid").fetchall()
+    ]
+    assert stored == sorted(days)

@@ -270,10 +270,26 @@ def add_usage_rollup_rows(conn: duckdb.DuckDBPyConnection, rows_sql: str, parame
     names = ", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)
     # Inside the caller's transaction: a failure rolls the temporary table back with the rest.
     conn.execute(f"create or replace temp table _usage_rollup_rows as {rows_sql}", parameters)
-    conn.execute(f"insert into usage_daily ({names}) select * from _usage_rollup_rows")
+    with _in_order(conn):
+        conn.execute(f"insert into usage_daily ({names}) select * from _usage_rollup_rows order by day")
     for table in DERIVED_ROLLUPS:
         conn.execute(f"insert into {table} {_derived_rollup_of(table, '_usage_rollup_rows')}")
     conn.execute("drop table _usage_rollup_rows")
+
+
+@contextlib.contextmanager
+def _in_order(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Inserts in the block store their rows in the order they are selected in. usage_daily's rows
+    are stored by day, so that the days of a month a range covers in part are read from the few row
+    groups that hold them (DuckDB skips a row group by its days' minimum and maximum)."""
+    ordered = scalar(conn, "select current_setting('preserve_insertion_order')")
+    conn.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        # After a failed insert the transaction refuses statements; the caller's error goes on.
+        with contextlib.suppress(duckdb.Error):
+            conn.execute("SET preserve_insertion_order = ?", [ordered])
 
 
 # The kind of a rollup folder's load (rollup_folder.py), and the table of the rows each such load added
@@ -595,7 +611,10 @@ def _compact_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
         f"select {columns} from usage_daily group by {keys}"
     )
     conn.execute("delete from usage_daily")
-    conn.execute("insert into usage_daily select * from usage_daily_compacted where tasks <> 0")
+    with _in_order(conn):
+        conn.execute(
+            "insert into usage_daily select * from usage_daily_compacted where tasks <> 0 order by day"
+        )
     conn.execute("drop table usage_daily_compacted")
     for table in DERIVED_ROLLUPS:
         conn.execute(f"create or replace temp table rollup_compacted as {_derived_rollup_of(table, table)}")

@@ -27,7 +27,7 @@ part_months as (
         daily.estimated_cost_usd
     from stg_usage_daily as daily, bounds
     where daily.day between $date_from and $date_to
-        and not (daily.month between bounds.first_whole_month and bounds.last_whole_month)
+        and (daily.day < bounds.first_whole_month or daily.day >= bounds.last_whole_month + interval 1 month)
 ),
 
 final as (
