@@ -20,11 +20,7 @@ whole_months as (
 ),
 
 part_months as (
-    select
-        daily.month, daily.function, daily.business_unit, daily.team, daily.agent_id, daily.task_type,
-        daily.tasks, daily.completed, daily.escalated, daily.failed, daily.correct, daily.incorrect,
-        daily.api_calls, daily.tokens, daily.cost_usd, daily.latency_ms_sum, daily.latency_count,
-        daily.estimated_cost_usd
+    select daily.* exclude (day)
     from stg_usage_daily as daily, bounds
     where daily.day between $date_from and $date_to
         and (daily.day < bounds.first_whole_month or daily.day >= bounds.last_whole_month + interval 1 month)
@@ -32,7 +28,7 @@ part_months as (
 
 final as (
     select *, 'organisation' as organisation
-    from (select * from whole_months union all select * from part_months)
+    from (select * from whole_months union all by name select * from part_months)
     where chosen($functions, function)
         and chosen($business_units, business_unit)
 )
