@@ -194,26 +194,27 @@ def work_report(db: str, dates: dict) -> dict:
     return {"seconds": seconds, "functions": len(built["functions"]), "agents": len(built["agents"]), **sizes}
 
 
-def work_pandas(folder: str, dates: dict) -> dict:
-    import pandas_baseline
+def _baseline(module: str, usage: str, folder: str, dates: dict) -> dict:
+    """A baseline's three tables from the realistic folder's files (its usage file as named), timed."""
+    import importlib
 
+    baseline = importlib.import_module(module)
     started = time.perf_counter()
-    tables = pandas_baseline.report(
-        Path(folder) / "usage_events.csv", Path(folder) / "time_saved.csv", Path(folder) / "org_baseline.csv",
+    tables = baseline.report(
+        Path(folder) / usage,
+        Path(folder) / "time_saved.csv",
+        Path(folder) / "org_baseline.csv",
         **_dates(dates),
-    )  # fmt: skip
+    )
     return {"seconds": time.perf_counter() - started, "rows": sum(len(frame) for frame in tables.values())}
+
+
+def work_pandas(folder: str, dates: dict) -> dict:
+    return _baseline("pandas_baseline", "usage_events.csv", folder, dates)
 
 
 def work_polars(folder: str, dates: dict) -> dict:
-    import polars_baseline
-
-    started = time.perf_counter()
-    tables = polars_baseline.report(
-        Path(folder) / "usage_events.parquet", Path(folder) / "time_saved.csv", Path(folder) / "org_baseline.csv",
-        **_dates(dates),
-    )  # fmt: skip
-    return {"seconds": time.perf_counter() - started, "rows": sum(len(frame) for frame in tables.values())}
+    return _baseline("polars_baseline", "usage_events.parquet", folder, dates)
 
 
 def work_duckdb_build(db: str, folder: str) -> dict:

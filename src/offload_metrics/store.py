@@ -270,7 +270,7 @@ def add_usage_rollup_rows(conn: duckdb.DuckDBPyConnection, rows_sql: str, parame
     names = ", ".join(name for name, _ in USAGE_ROLLUP_COLUMNS)
     # Inside the caller's transaction: a failure rolls the temporary table back with the rest.
     conn.execute(f"create or replace temp table _usage_rollup_rows as {rows_sql}", parameters)
-    with _in_order(conn):
+    with insertion_order(conn, preserved=True):
         conn.execute(f"insert into usage_daily ({names}) select * from _usage_rollup_rows order by day")
     for table in DERIVED_ROLLUPS:
         conn.execute(f"insert into {table} {_derived_rollup_of(table, '_usage_rollup_rows')}")
@@ -278,18 +278,19 @@ def add_usage_rollup_rows(conn: duckdb.DuckDBPyConnection, rows_sql: str, parame
 
 
 @contextlib.contextmanager
-def _in_order(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Inserts in the block store their rows in the order they are selected in. usage_daily's rows
-    are stored by day, so that the days of a month a range covers in part are read from the few row
-    groups that hold them (DuckDB skips a row group by its days' minimum and maximum)."""
-    ordered = scalar(conn, "select current_setting('preserve_insertion_order')")
-    conn.execute("SET preserve_insertion_order = true")
+def insertion_order(conn: duckdb.DuckDBPyConnection, *, preserved: bool) -> Iterator[None]:
+    """Inserts in the block keep the order their rows are selected in, or not (then DuckDB writes on
+    every thread); the session's setting is restored after. usage_daily's rows are stored by day, so
+    that the days of a month a range covers in part are read from the few row groups that hold them
+    (DuckDB skips a row group by its days' minimum and maximum)."""
+    before = scalar(conn, "select current_setting('preserve_insertion_order')")
+    conn.execute("SET preserve_insertion_order = ?", [preserved])
     try:
         yield
     finally:
         # After a failed insert the transaction refuses statements; the caller's error goes on.
         with contextlib.suppress(duckdb.Error):
-            conn.execute("SET preserve_insertion_order = ?", [ordered])
+            conn.execute("SET preserve_insertion_order = ?", [before])
 
 
 # The kind of a rollup folder's load (rollup_folder.py), and the table of the rows each such load added
@@ -600,29 +601,27 @@ def fold_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _compact_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
-    """Fold usage_daily to one row per key, every measure summed, so no sum changes; a key whose tasks
-    sum to zero (all unloaded) goes."""
+    """Fold usage_daily and each derived rollup to one row per key, every measure summed, so no sum
+    changes; a key whose tasks sum to zero (all unloaded) goes. usage_daily stays stored by day."""
     keys = ", ".join(USAGE_ROLLUP_KEYS)
     columns = ", ".join(
         name if name in USAGE_ROLLUP_KEYS else f"sum({name}) as {name}" for name, _ in USAGE_ROLLUP_COLUMNS
     )
-    conn.execute(
-        f"create or replace temp table usage_daily_compacted as "
-        f"select {columns} from usage_daily group by {keys}"
-    )
-    conn.execute("delete from usage_daily")
-    with _in_order(conn):
-        conn.execute(
-            "insert into usage_daily select * from usage_daily_compacted where tasks <> 0 order by day"
-        )
-    conn.execute("drop table usage_daily_compacted")
-    for table in DERIVED_ROLLUPS:
-        conn.execute(f"create or replace temp table rollup_compacted as {_derived_rollup_of(table, table)}")
-        conn.execute(f"delete from {table}")
-        conn.execute(f"insert into {table} select * from rollup_compacted where tasks <> 0")
-        conn.execute("drop table rollup_compacted")
+    _fold(conn, "usage_daily", f"select {columns} from usage_daily group by {keys}", "day")
+    for table, derived_keys in DERIVED_ROLLUPS.items():
+        _fold(conn, table, _derived_rollup_of(table, table), next(iter(derived_keys)))
     rows = scalar(conn, "select count(*) from usage_daily")
     set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
+
+
+def _fold(conn: duckdb.DuckDBPyConnection, table: str, folded_sql: str, order_by: str) -> None:
+    """Replace a rollup's rows by `folded_sql` (its rows summed per key), stored in `order_by` order,
+    less the keys with no tasks left."""
+    conn.execute(f"create or replace temp table rollup_folded as {folded_sql}")
+    conn.execute(f"delete from {table}")
+    with insertion_order(conn, preserved=True):
+        conn.execute(f"insert into {table} select * from rollup_folded where tasks <> 0 order by {order_by}")
+    conn.execute("drop table rollup_folded")
 
 
 def apply_reviews(conn: duckdb.DuckDBPyConnection, load_id: int) -> None:

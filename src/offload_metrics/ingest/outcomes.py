@@ -339,9 +339,7 @@ def _store_accepted(
     """The staged rows no outcome took, into the stored table; how many. In no particular order: a
     row's ordinal comes from the staging table, and an unordered insert writes on every thread
     (10M realistic events: 15.5 s to 9.8 s)."""
-    ordered = store.scalar(cur, "select current_setting('preserve_insertion_order')")
-    cur.execute("SET preserve_insertion_order = false")
-    try:
+    with store.insertion_order(cur, preserved=False):
         return int(
             store.scalar(
                 cur,
@@ -354,5 +352,3 @@ def _store_accepted(
                 {"load_id": load_id, "base": base},
             )
         )
-    finally:
-        cur.execute("SET preserve_insertion_order = ?", [ordered])
