@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 import textwrap
@@ -533,3 +534,37 @@ def test_the_usage_rollup_stores_its_rows_by_day_whatever_the_order_of_the_file(
         row[0].isoformat() for row in conn.execute("select day from usage_daily order by rowid").fetchall()
     ]
     assert stored == sorted(days)
+
+
+def test_a_range_reads_from_the_daily_rollup_only_the_row_groups_of_its_partly_covered_month(conn, tmp_path):
+    # 300,000 rollup rows, 2,500 a day from 2025-01-01 to 2025-04-30 (120 days), stored by day: DuckDB
+    # keeps 122,880 rows in a row group, so April's days (rows 225,000 on) lie in the second and third.
+    store.add_usage_rollup_rows(
+        conn,
+        """
+        select cast(date '2025-01-01' + cast(i // 2500 as INTEGER) as DATE) as day, 'Marketing' as function,
+               'Brand' as business_unit, 'team' as team, 'a' || (i % 2500) as agent_id, 'other' as task_type,
+               1 as tasks, 1 as completed, 0 as escalated, 0 as failed, 0 as correct, 0 as incorrect,
+               1 as api_calls, 1 as input_tokens, 1 as output_tokens, 0.01 as cost_usd,
+               10 as latency_ms_sum, 1 as latency_count, 0 as estimated_cost_usd
+        from range(300000) as t(i)
+        """,
+    )
+    profile = tmp_path / "profile.json"
+    conn.execute("pragma enable_profiling = 'json'")
+    conn.execute(f"pragma profiling_output = '{profile}'")
+    conn.execute("pragma profiling_mode = 'detailed'")
+    # January to March whole and April 1 to 20: 25 days of April by day (2,500 rows each; 50,000
+    # rows), and the months' 7,500 rows (2,500 agents x 3 months) from the monthly rollup.
+    filters = metrics.Filters(
+        as_of=dt.date(2025, 4, 20), date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 4, 20)
+    )
+
+    months = metrics.query(conn, "usage_function_months", filters, Settings())
+
+    scanned = json.loads(profile.read_text())["query"]["total_rows_scanned"]
+    conn.execute("pragma disable_profiling")
+    assert list(months.sort_values("month")["tasks"]) == [31 * 2500, 28 * 2500, 31 * 2500, 20 * 2500]
+    # The monthly rollup's 10,000 rows and the daily one's last two row groups (rows 122,880 on), not
+    # all of its 300,000 rows.
+    assert scanned <= 10_000 + 300_000 - 122_880

@@ -43,7 +43,7 @@ PARAMETERS_LINE = re.compile(r"^-- Parameters: (.*)$", re.MULTILINE)
 # (0.30, 0.15, 0.5) can land a rounding step below it. Every threshold comparison allows this much.
 TOLERANCE = 1e-9
 # The parameters that come from the filters' dates: a file that uses none needs no resolving.
-DATE_PARAMETERS = {"as_of", "date_from", "date_to", "history_from"}
+DATE_PARAMETERS = {"as_of", "date_from", "date_to", "history_from", "whole_months_from", "whole_months_until"}
 
 
 class FilterError(ValueError):
@@ -118,6 +118,17 @@ def add_months(day: dt.date, months: int) -> dt.date:
     """The first of the month `months` after (or before, when negative) the month of `day`."""
     index = day.year * 12 + day.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def whole_months(date_from: dt.date | None, date_to: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
+    """The months the days date_from..date_to cover whole, as the first day of the first one and the
+    first day after the last one (equal or reversed when there is none): a whole month's usage is
+    read from the monthly rollup, the other days' from the daily one. Given to the SQL as values, so
+    that DuckDB skips the daily rollup's row groups outside those days."""
+    if date_from is None or date_to is None:
+        return None, None
+    first = date_from if date_from.day == 1 else add_months(date_from, 1)
+    return first, add_months(date_to + dt.timedelta(days=1), 0)
 
 
 def previous_has_data(previous: Filters, first_day: dt.date | None) -> bool:
@@ -213,10 +224,13 @@ def parameters(filters: Filters, settings: Settings) -> dict[str, object]:
     """Every value a metric file may refer to, by its $name."""
     gates, adoption = settings.gates, settings.adoption
     preset = settings.estimates.chosen
+    whole_from, whole_until = whole_months(filters.date_from, filters.date_to)
     return {
         "as_of": filters.as_of,
         "date_from": filters.date_from,
         "date_to": filters.date_to,
+        "whole_months_from": whole_from,
+        "whole_months_until": whole_until,
         "history_from": filters.history_from,
         "functions": list(filters.functions),
         "business_units": list(filters.business_units),
