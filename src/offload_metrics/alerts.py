@@ -49,7 +49,7 @@ class Alert:
         return bool(self.finance_figures)
 
     def as_dict(self) -> dict[str, object]:
-        return {**dataclasses.asdict(self), "is_finance": self.is_finance}
+        return {**display.as_record(self), "is_finance": self.is_finance}
 
 
 def severity_rank(level: str) -> int:

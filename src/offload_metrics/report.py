@@ -168,6 +168,8 @@ def _json_column(column: pd.Series, key: str) -> list[object]:
     if kind in (_money, display.month, display.day):  # these give None for a missing value themselves
         return [kind(cell) for cell in cells]
     convert = _converter(key)
+    if kind is _plain_value:  # text is the usual cell here, and is never missing
+        return [cell if type(cell) is str else convert(cell) for cell in cells]
     return [convert(cell) for cell in cells]
 
 

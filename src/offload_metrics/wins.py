@@ -183,7 +183,7 @@ def agents_passing(
 
 
 def as_dicts(wins: list[Win]) -> list[dict[str, object]]:
-    return [dataclasses.asdict(win) for win in wins]
+    return [display.as_record(win) for win in wins]
 
 
 def win_list(
