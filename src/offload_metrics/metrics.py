@@ -25,7 +25,7 @@ from offload_metrics.config import Settings
 # Columns a caller may group by, per SQL file with a {dimensions} slot. Identifiers reach SQL only
 # from here.
 DIMENSIONS = {
-    "usage": ("organisation", "function", "business_unit", "team", "agent_id", "month", "day"),
+    "usage": ("organisation", "function", "business_unit", "team", "agent_id", "month"),
     "net_output_summary": ("organisation", "function", "business_unit", "team", "month"),
     "finance_summary": ("organisation", "function", "month"),
     "replication_curve": ("organisation", "function", "seeding_strategy", "source"),

@@ -1,5 +1,5 @@
 -- Definition: Agent usage over the report range, per function (and per business unit, team, agent
--- or month when asked), from the daily rollup; only days in [from, to] count.
+-- or month when asked), from the usage rollups; only days in [from, to] count.
 -- Definition, in words: What the agents did over the chosen months: tasks, calls, tokens and what they
 --   cost.
 -- tasks: count of usage events (tasks agents ran).
@@ -21,13 +21,10 @@
 -- automation_rate: completed tasks / tasks (no human needed).
 -- automation_rate, in words: The share of tasks an agent finished with no person needed.
 -- average_latency_ms: mean latency_ms over the tasks that report one; null when none does.
--- Grain: the dimensions asked for (function, business unit, team, agent, month, day or the
+-- Grain: the dimensions asked for (function, business unit, team, agent, month or the
 --   organisation), chosen by the code from a fixed list.
--- Parameters: date_from, date_to
 with usage_in_range as (
-    select *
-    from ({usage_selected})
-    where day between $date_from and $date_to
+    select * from ({usage_months_in_range})
 ),
 
 final as (
