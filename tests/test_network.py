@@ -371,21 +371,28 @@ def test_the_spread_findings_are_the_summary_and_the_rows_from_one_query(data, t
     assert rows.equals(network.replication_spread(conn, metrics.Filters(), Settings()))
 
 
-def test_tie_flags_come_per_replication_in_key_order_each_in_its_rows_order():
-    import pandas as pd
+def test_tie_flags_come_per_replication_in_key_order_each_by_candidate_unit(data, tmp_path):
+    # Home and Near collaborate. b, validated in Home, is copied to Near: its candidates Far and Near
+    # (by name), Near tied. a, validated in Far (tied to no unit), is copied to Near, then to Home.
+    for unit in ("Home", "Near", "Far"):
+        data.baseline("T", 10, 800, bu=unit)
+    data.event("b", "validated", "2025-03-01", "Home")
+    data.event("a", "validated", "2025-03-01", "Far")
+    data.event("b", "deployed", "2025-03-05", "Near")
+    data.event("a", "deployed", "2025-03-06", "Near")
+    data.event("a", "deployed", "2025-03-07", "Home")
+    conn = data.load()
+    load_ties(conn, tmp_path, [tie("Home/T", "Near/T", 6, month="2025-01")])
 
-    ties = pd.DataFrame(
-        {
-            "agent_id": pd.array(["b", "a", None, "a", "b", "a"], dtype="str"),
-            "business_unit": pd.array(["X", "Y", "Z", "Y", "X", "W"], dtype="str"),
-            "is_tied": [True, False, True, True, False, True],
-        }
-    )
-    # Groups (a, W), (a, Y), (b, X) in that order, the permutation test's draws depending on it; the
-    # row without an agent belongs to no replication.
-    flags = network._tie_flags(ties)
-    assert [list(group) for group in flags] == [[1], [0, 1], [1, 0]]
-    assert network._tie_flags(ties.iloc[:0]) == []
+    found = network._spread(conn, metrics.Filters(), Settings())
+
+    # The rows by deployment day; the permutation test's draws by (agent, unit): (a, Home), (a, Near), (b, Near).
+    assert list(zip(found["agent_id"], found["business_unit"], strict=True)) == [
+        ("b", "Near"), ("a", "Near"), ("a", "Home")
+    ]  # fmt: skip
+    assert list(found["is_tied"]) == [True, False, False]
+    assert list(found["tied_candidates"]) == [1, 0, 0]
+    assert [list(flags) for flags in network._tie_flags(found)] == [[0, 0], [0, 0], [0, 1]]
 
 
 def test_the_docs_carry_the_network_definitions_word_for_word():

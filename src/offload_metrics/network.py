@@ -2,7 +2,7 @@
 replication followed it.
 
 The inputs come from SQL files (collaboration_ties, network_nodes, pilot_teams, task_pain,
-appetite_measured, grassroots, replication_ties); networkx does the graph work, which SQL cannot.
+appetite_measured, grassroots, replication_spread); networkx does the graph work, which SQL cannot.
 Each function takes a connection, one Filters value and the settings and returns a DataFrame, like
 the functions of metrics.py. The network is always the whole organisation's over the range: the
 function and business unit filters choose which teams are listed, not whose ties count, so a
@@ -475,21 +475,16 @@ SPREAD_COLUMNS = (
 def replication_spread(
     conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
 ) -> pd.DataFrame:
-    """Per replication (replication_ties.sql): whether the new unit was tied to the pilot unit before
+    """Per replication (replication_spread.sql): whether the new unit was tied to the pilot unit before
     the deployment, and how many of the units it could have gone to were."""
-    return _spread_rows(metrics.query(conn, "replication_ties", filters, settings))
+    return _spread(conn, filters, settings)[list(SPREAD_COLUMNS)]
 
 
-def _spread_rows(ties: pd.DataFrame) -> pd.DataFrame:
-    """replication_spread from a replication_ties result."""
-    if ties.empty:
-        return pd.DataFrame(columns=list(SPREAD_COLUMNS))
-    keys = ["agent_id", "business_unit"]
-    counts = ties.groupby(keys).agg(candidates=("candidate_unit", "size"), tied_candidates=("is_tied", "sum"))
-    actual = ties[ties["is_actual"]].set_index(keys).join(counts).reset_index()
-    actual["tied_candidates"] = actual["tied_candidates"].astype(int)
-    actual = actual.sort_values(["deployed_on", "agent_id", "business_unit"]).reset_index(drop=True)
-    return actual[list(SPREAD_COLUMNS)]
+def _spread(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> pd.DataFrame:
+    spread = metrics.query(conn, "replication_spread", filters, settings)
+    if spread.empty:
+        return pd.DataFrame(columns=[*SPREAD_COLUMNS, "tie_flags"])
+    return spread
 
 
 def permutation_p_value(tied: list[np.ndarray], observed: int, permutations: int, seed: int) -> float:
@@ -502,16 +497,11 @@ def permutation_p_value(tied: list[np.ndarray], observed: int, permutations: int
     return float((1 + np.count_nonzero(totals >= observed)) / (1 + permutations))
 
 
-def _tie_flags(ties: pd.DataFrame) -> list[np.ndarray]:
-    """Per replication (agent_id, business_unit) in key order, its candidate units' is_tied flags in
-    the rows' order: one sort of the rows, as a selection per replication costs about a millisecond."""
-    if ties.empty:
-        return []
-    numbers = ties.groupby(["agent_id", "business_unit"], sort=True).ngroup()
-    kept = numbers.notna().to_numpy()  # a key with a null is in no group
-    group = numbers[kept].to_numpy(dtype=np.int64)
-    flags = ties["is_tied"].to_numpy(dtype=np.int64)[kept][np.argsort(group, kind="stable")]
-    return np.split(flags, np.cumsum(np.bincount(group))[:-1])
+def _tie_flags(spread: pd.DataFrame) -> list[np.ndarray]:
+    """Per replication in key order (agent, then business unit), its candidate units' is_tied flags
+    by unit name: the permutation test's draws follow this order."""
+    ordered = spread.sort_values(["agent_id", "business_unit"], kind="stable")
+    return [np.asarray(flags, dtype=np.int64) for flags in ordered["tie_flags"]]
 
 
 def replication_spread_summary(
@@ -525,13 +515,13 @@ def replication_spread_summary(
 def spread_findings(
     conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(replication_spread_summary, replication_spread) from one replication_ties query."""
-    ties = metrics.query(conn, "replication_ties", filters, settings)
-    spread = _spread_rows(ties)
+    """(replication_spread_summary, replication_spread) from one replication_spread query."""
+    found = _spread(conn, filters, settings)
+    spread = found[list(SPREAD_COLUMNS)]
     count = len(spread)
     along = int(spread["is_tied"].sum()) if count else 0
     net = settings.network
-    flags = _tie_flags(ties)
+    flags = _tie_flags(found)
     expected = float(np.mean([flag.mean() for flag in flags])) if flags else None
     p_value = permutation_p_value(flags, along, net.permutations, net.random_seed) if count else None
     days = spread["replication_days"].astype(float) if count else pd.Series(dtype=float)
