@@ -288,9 +288,17 @@ def usage_fell(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settin
     latest, previous = (
         pd.Timestamp(_month_start(filters.dates.as_of, back)) for back in (last_whole, last_whole + 1)
     )
-    usage = _monthly_usage(conn, filters, settings, "agent_id", last_whole + 1)
+    # The agents' months of cost_spikes (the same result, shared in a report), when they reach back far enough.
+    usage = _monthly_usage(
+        conn, filters, settings, "agent_id", max(last_whole + 1, rules.cost_trailing_months)
+    )
+    months = pd.to_datetime(usage["month"])
+    compared = months.isin([latest, previous]).to_numpy()
     tasks = {
-        (row["agent_id"], pd.Timestamp(row["month"])): int(row["tasks"]) for row in usage.to_dict("records")
+        (agent, month): int(count)
+        for agent, month, count in zip(
+            usage["agent_id"][compared], months[compared], usage["tasks"][compared], strict=True
+        )
     }
     alerts = []
     for agent in sorted({agent for agent, _ in tasks}):

@@ -7,14 +7,17 @@ does. Money columns come back as floats for display, or as exact Decimals with e
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import contextvars
 import dataclasses
 import datetime as dt
 import functools
+import os
 import re
+import threading
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import duckdb
 import pandas as pd
@@ -291,10 +294,22 @@ def execute(
         ) from error
 
 
-# The results of one shared_results() block, by connection, SQL text, exactness and parameter values.
-_SHARED: contextvars.ContextVar[dict[tuple, pd.DataFrame] | None] = contextvars.ContextVar(
-    "shared_results", default=None
-)
+@dataclasses.dataclass
+class _Shared:
+    """The results of one shared_results() block, by connection, SQL text, exactness and parameter
+    values, each as a future that the first asker fills; the cursors opened for its sections count
+    as the connection they came from."""
+
+    results: dict[tuple, concurrent.futures.Future[pd.DataFrame]] = dataclasses.field(default_factory=dict)
+    origins: dict[int, int] = dataclasses.field(default_factory=dict)
+    cursors: list[duckdb.DuckDBPyConnection] = dataclasses.field(default_factory=list)
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def origin(self, conn: duckdb.DuckDBPyConnection) -> int:
+        return self.origins.get(id(conn), id(conn))
+
+
+_SHARED: contextvars.ContextVar[_Shared | None] = contextvars.ContextVar("shared_results", default=None)
 
 
 @contextlib.contextmanager
@@ -305,11 +320,45 @@ def shared_results() -> Iterator[None]:
     if _SHARED.get() is not None:
         yield
         return
-    token = _SHARED.set({})
+    shared = _Shared()
+    token = _SHARED.set(shared)
     try:
         yield
     finally:
         _SHARED.reset(token)
+        for cursor in shared.cursors:
+            with contextlib.suppress(duckdb.Error):
+                cursor.close()
+
+
+T = typing.TypeVar("T")
+
+
+def in_parallel(
+    conn: duckdb.DuckDBPyConnection, sections: dict[str, Callable[[duckdb.DuckDBPyConnection], T]]
+) -> dict[str, T]:
+    """Each section called with a cursor of its own, on as many threads as the machine has cores, the
+    results by section name. DuckDB runs each cursor's queries while other threads go on (it lets go
+    of Python while it works), so one section's Python overlaps another's SQL. Inside a
+    shared_results() block the sections share its results; the first error is raised."""
+    shared = _SHARED.get()
+    workers = max(1, min(len(sections), os.cpu_count() or 1))
+    if shared is None or workers == 1:
+        return {name: section(conn) for name, section in sections.items()}
+
+    def run(section: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        cursor = conn.cursor()
+        with shared.lock:
+            shared.origins[id(cursor)] = shared.origin(conn)
+            shared.cursors.append(cursor)  # kept open, so that its id is not reused in the block
+        return section(cursor)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {
+            name: pool.submit(contextvars.copy_context().run, run, section)
+            for name, section in sections.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
 
 
 def query(
@@ -331,11 +380,20 @@ def query(
     shared = _SHARED.get()
     if shared is None:
         return _run(conn, file, sql, values, exact)
-    key = (id(conn), sql, exact, tuple((name, _hashable(value)) for name, value in values.items()))
-    if key not in shared:
-        shared[key] = _run(conn, file, sql, values, exact)
+    key = (shared.origin(conn), sql, exact, tuple((name, _hashable(value)) for name, value in values.items()))
+    with shared.lock:
+        future = shared.results.get(key)
+        asked_first = future is None
+        if future is None:
+            future = shared.results[key] = concurrent.futures.Future()
+    if asked_first:
+        try:
+            future.set_result(_run(conn, file, sql, values, exact))
+        except BaseException as error:
+            future.set_exception(error)
+            raise
     # A shallow copy: under pandas' copy-on-write a caller's changes to it never reach the shared result.
-    return shared[key].copy(deep=False)
+    return future.result().copy(deep=False)
 
 
 def _hashable(value: object) -> object:

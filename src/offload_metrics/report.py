@@ -326,13 +326,61 @@ def build(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: S
 def _build(
     conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
 ) -> dict[str, object]:
-    rows = function_rows(conn, filters, settings)
+    # Independent sections, longest first, each on a cursor of its own (metrics.in_parallel).
+    found = metrics.in_parallel(
+        conn,
+        {
+            "alerts": lambda cursor: alerts.alert_list(cursor, filters, settings),
+            "functions": lambda cursor: function_rows(cursor, filters, settings),
+            "org": lambda cursor: _org(cursor, filters, settings),
+            "network": lambda cursor: _network(cursor, filters, settings),
+            "spread": lambda cursor: _spread(cursor, filters, settings),
+            "wins": lambda cursor: wins.win_list(cursor, filters, settings),
+            "people": lambda cursor: _people(cursor, filters, settings),
+            "finance": lambda cursor: _finance(cursor, filters, settings),
+        },
+    )
+    people, finance, network_parts = found["people"], found["finance"], found["network"]
+    return {
+        "as_of": display.day(filters.as_of),
+        "from": display.day(filters.date_from),
+        "to": display.day(filters.date_to),
+        "filters": {"functions": list(filters.functions), "business_units": list(filters.business_units)},
+        "org": found["org"],
+        "functions": found["functions"],
+        "adoption": people["adoption"],
+        "teams": people["teams"],
+        "agents": people["agents"],
+        "data_quality": people["data_quality"],
+        "settings": settings.model_dump(mode="json"),
+        # The lists the dashboard's alerts show, from the same selections.
+        "cull_list": people["cull_list"],
+        "replication_backlog": people["replication_backlog"],
+        "validated_teams": people["validated_teams"],
+        # Round 2's look-ahead: forecasts, alerts at as_of, wins in the range (see report.schema.json).
+        "forecast": people["forecast"],
+        "alerts": found["alerts"],
+        "wins": found["wins"],
+        # Finance on vendor bills, and time saved estimated where no team documented it.
+        **finance,
+        # The collaboration network, where to seed next, and whether replication followed the network.
+        **network_parts,
+        "replication_spread": found["spread"],
+    }
 
-    program = metrics.program(conn, filters, settings)
+
+def _org(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> dict[str, object]:
     org = org_figures(conn, filters, settings)
     org.update(org_additions(conn, filters, settings))
     org["previous"] = previous_figures(conn, filters, settings)
+    return org
 
+
+def _people(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> dict[str, object]:
+    """Adoption and its forecast, teams, agents and the lists drawn from them."""
+    program = metrics.program(conn, filters, settings)
     adoption = metrics.adoption(conn, filters, settings)
     teams = metrics.net_output_teams(conn, filters, settings)
     agents = metrics.agents(conn, filters, settings)
@@ -341,18 +389,10 @@ def _build(
         row["validated_net_output"] = bool(row["validated_net_output"])
         row["grew_headcount"] = bool(grew)
     return {
-        "as_of": display.day(filters.as_of),
-        "from": display.day(filters.date_from),
-        "to": display.day(filters.date_to),
-        "filters": {"functions": list(filters.functions), "business_units": list(filters.business_units)},
-        "org": org,
-        "functions": rows,
         "adoption": _records(adoption[adoption["is_in_range"]], ADOPTION_KEYS),
         "teams": team_rows,
         "agents": _records(agents, AGENT_KEYS + AGENT_EXTRA_KEYS),
         "data_quality": metrics.data_quality(conn),
-        "settings": settings.model_dump(mode="json"),
-        # The lists the dashboard's alerts show, from the same selections.
         "cull_list": _records(metrics.cull_list(agents), AGENT_KEYS),
         "replication_backlog": _records(
             metrics.replication_backlog(metrics.replication(conn, filters, settings)),
@@ -362,11 +402,14 @@ def _build(
             metrics.team_leaderboard(metrics.net_output(conn, filters, settings, by=metrics.TEAMS)),
             ("function", "business_unit", "team", "best_uplift", "validated_months", "hours_saved"),
         ),
-        # Round 2's look-ahead: forecasts, alerts at as_of, wins in the range (see report.schema.json).
         "forecast": forecast.forecast(adoption, program, settings),
-        "alerts": alerts.alert_list(conn, filters, settings),
-        "wins": wins.win_list(conn, filters, settings),
-        # Finance on vendor bills, and time saved estimated where no team documented it.
+    }
+
+
+def _finance(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> dict[str, object]:
+    return {
         "reconciliation": _records(
             metrics.reconciliation(conn, filters, settings, exact=True), RECONCILIATION_KEYS
         ),
@@ -374,11 +417,16 @@ def _build(
             metrics.reconciliation_accounts(conn, filters, settings, exact=True), ACCOUNT_KEYS
         ),
         "estimates": _records(metrics.estimates(conn, filters, settings, exact=True), TEAM_ESTIMATE_KEYS),
-        # The collaboration network, where to seed next, and whether replication followed the network.
+    }
+
+
+def _network(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> dict[str, object]:
+    return {
         "network_teams": _records(network.network_measures(conn, filters, settings), NETWORK_TEAM_KEYS),
         "where_to_seed": _records(network.seed_candidates(conn, filters, settings), SEED_KEYS),
         "grassroots_teams": _records(network.grassroots_teams(conn, filters, settings), GRASSROOTS_KEYS),
-        "replication_spread": _spread(conn, filters, settings),
     }
 
 
