@@ -115,6 +115,36 @@ def test_a_shared_results_block_inside_another_keeps_the_outer_ones_results(data
     assert records(metrics.usage(conn, march, SETTINGS), "function", "tasks") == [("Marketing", 2)]
 
 
+def test_sections_run_in_parallel_on_their_own_cursors_share_the_blocks_results(data):
+    conn = data.usage("2025-03-01", "a1").load()
+    march = metrics.Filters(as_of=D(2025, 3, 31))
+
+    def tasks(cursor):
+        assert cursor is not conn
+        return records(metrics.usage(cursor, march, SETTINGS), "function", "tasks")
+
+    with metrics.shared_results():
+        metrics.usage(conn, march, SETTINGS)
+        data.usage("2025-03-02", "a1").load()
+        # Every section's cursor counts as the connection it came from: the block's first result.
+        found = metrics.in_parallel(conn, {name: tasks for name in ("one", "two", "three")})
+    assert found == {name: [("Marketing", 1)] for name in ("one", "two", "three")}
+    # Outside a block the sections run one after the other on the connection itself.
+    assert metrics.in_parallel(conn, {"alone": lambda cursor: cursor is conn}) == {"alone": True}
+
+
+def test_a_failing_section_fails_the_whole_and_the_others_are_not_left_running(data):
+    conn = data.usage("2025-03-01", "a1").load()
+
+    def broken(cursor):
+        raise ValueError("this section cannot be built")
+
+    with metrics.shared_results(), pytest.raises(ValueError, match="cannot be built"):
+        metrics.in_parallel(conn, {"fine": lambda cursor: metrics.data_quality(cursor), "broken": broken})
+    # The connection still answers.
+    assert metrics.data_quality(conn)["rows_read"] == 1
+
+
 def pd_ts(text: str):
     import pandas as pd
 
