@@ -500,8 +500,10 @@ def permutation_p_value(tied: list[np.ndarray], observed: int, permutations: int
 def _tie_flags(spread: pd.DataFrame) -> list[np.ndarray]:
     """Per replication in key order (agent, then business unit), its candidate units' is_tied flags
     by unit name: the permutation test's draws follow this order."""
-    ordered = spread.sort_values(["agent_id", "business_unit"], kind="stable")
-    return [np.asarray(flags, dtype=np.int64) for flags in ordered["tie_flags"]]
+    keys = list(zip(spread["agent_id"], spread["business_unit"], strict=True))
+    flags = spread["tie_flags"].tolist()
+    # Sorted as keys, not as a frame: sorting the frame moves its Arrow columns, 70 ms at 3,000 rows.
+    return [np.asarray(flags[row], dtype=np.int64) for row in sorted(range(len(keys)), key=keys.__getitem__)]
 
 
 def replication_spread_summary(

@@ -165,6 +165,10 @@ def _json_column(column: pd.Series, key: str) -> list[object]:
         return [cell if math.isfinite(cell) else None for cell in cells]
     if numpy_kind == "f" and kind is _integer:
         return [None if math.isnan(cell) else int(cell) for cell in cells]
+    if numpy_kind == "M" and kind in (display.month, display.day):
+        # NumPy writes a datetime64 as YYYY-MM-DD..., and a missing one as NaT.
+        width = 7 if kind is display.month else 10
+        return [None if text == "NaT" else text[:width] for text in np.datetime_as_string(column.to_numpy())]
     if kind in (_money, display.month, display.day):  # these give None for a missing value themselves
         return [kind(cell) for cell in cells]
     convert = _converter(key)
