@@ -300,7 +300,7 @@ class _Shared:
     values, each as a future that the first asker fills; the cursors opened for its sections count
     as the connection they came from."""
 
-    results: dict[tuple, concurrent.futures.Future[pd.DataFrame]] = dataclasses.field(default_factory=dict)
+    results: dict[tuple, concurrent.futures.Future[typing.Any]] = dataclasses.field(default_factory=dict)
     origins: dict[int, int] = dataclasses.field(default_factory=dict)
     cursors: list[duckdb.DuckDBPyConnection] = dataclasses.field(default_factory=list)
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
@@ -380,7 +380,19 @@ def query(
     shared = _SHARED.get()
     if shared is None:
         return _run(conn, file, sql, values, exact)
-    key = (shared.origin(conn), sql, exact, tuple((name, _hashable(value)) for name, value in values.items()))
+    key = (sql, exact, tuple((name, _hashable(value)) for name, value in values.items()))
+    # A shallow copy: under pandas' copy-on-write a caller's changes to it never reach the shared result.
+    return shared_value(conn, key, lambda: _run(conn, file, sql, values, exact)).copy(deep=False)
+
+
+def shared_value(conn: duckdb.DuckDBPyConnection, key: tuple, compute: Callable[[], T]) -> T:
+    """compute(), or inside a shared_results() block the value computed first for this key on this
+    connection (or a cursor opened from it for a section); a value asked for by two sections at once
+    is computed once. The caller must not change what it gets."""
+    shared = _SHARED.get()
+    if shared is None:
+        return compute()
+    key = (shared.origin(conn), *key)
     with shared.lock:
         future = shared.results.get(key)
         asked_first = future is None
@@ -388,12 +400,11 @@ def query(
             future = shared.results[key] = concurrent.futures.Future()
     if asked_first:
         try:
-            future.set_result(_run(conn, file, sql, values, exact))
+            future.set_result(compute())
         except BaseException as error:
             future.set_exception(error)
             raise
-    # A shallow copy: under pandas' copy-on-write a caller's changes to it never reach the shared result.
-    return future.result().copy(deep=False)
+    return future.result()
 
 
 def _hashable(value: object) -> object:

@@ -235,10 +235,10 @@ def network_teams(
 ) -> pd.DataFrame:
     """Every team of the network (network_nodes.sql, collaboration_ties.sql) with its centralities,
     ranks, index, bridge flag, component, its function's adoption phase and its place in the picture."""
-    whole, graph, _ = _inputs(conn, filters, settings)
-    frame = _measured_teams(conn, whole, graph, settings)
-    if frame.empty:
+    graph, measured = _measured(conn, filters, settings)
+    if measured.empty:
         return pd.DataFrame(columns=list(TEAM_COLUMNS))
+    frame = measured.copy()
     positions = _layout(graph, settings.network.random_seed)
     frame["x"] = [
         positions[(unit, team)][0] for unit, team in zip(frame["business_unit"], frame["team"], strict=True)
@@ -254,11 +254,24 @@ def network_measures(
 ) -> pd.DataFrame:
     """network_teams without the place in the picture (MEASURE_COLUMNS): the layout is most of its
     cost and only the picture needs it."""
-    whole, graph, _ = _inputs(conn, filters, settings)
-    frame = _measured_teams(conn, whole, graph, settings)
+    _, frame = _measured(conn, filters, settings)
     if frame.empty:
         return pd.DataFrame(columns=list(MEASURE_COLUMNS))
     return _chosen(frame[list(MEASURE_COLUMNS)], filters)
+
+
+def _measured(
+    conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
+) -> tuple[nx.Graph, pd.DataFrame]:
+    """The whole organisation's graph and its measured teams, computed once in a shared_results()
+    block (the report asks for them for its teams and for where to seed). Not to be changed."""
+    whole = _whole_organisation(filters, conn)
+
+    def compute() -> tuple[nx.Graph, pd.DataFrame]:
+        _, graph, _ = _inputs(conn, whole, settings)
+        return graph, _measured_teams(conn, whole, graph, settings)
+
+    return metrics.shared_value(conn, ("network_measured_teams", whole, id(settings)), compute)
 
 
 def _measured_teams(
