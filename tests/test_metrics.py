@@ -127,10 +127,14 @@ def test_sections_run_in_parallel_on_their_own_cursors_share_the_blocks_results(
         metrics.usage(conn, march, SETTINGS)
         data.usage("2025-03-02", "a1").load()
         # Every section's cursor counts as the connection it came from: the block's first result.
-        found = metrics.in_parallel(conn, {name: tasks for name in ("one", "two", "three")})
+        found = metrics.in_parallel(conn, {name: tasks for name in ("one", "two", "three")}, workers=2)
     assert found == {name: [("Marketing", 1)] for name in ("one", "two", "three")}
-    # Outside a block the sections run one after the other on the connection itself.
-    assert metrics.in_parallel(conn, {"alone": lambda cursor: cursor is conn}) == {"alone": True}
+    # Outside a block, or on one core, the sections run one after the other on the connection itself.
+    assert metrics.in_parallel(conn, {"alone": lambda cursor: cursor is conn}, workers=2) == {"alone": True}
+    with metrics.shared_results():
+        assert metrics.in_parallel(conn, {"one core": lambda cursor: cursor is conn}, workers=1) == {
+            "one core": True
+        }
 
 
 def test_a_failing_section_fails_the_whole_and_the_others_are_not_left_running(data):
@@ -140,7 +144,9 @@ def test_a_failing_section_fails_the_whole_and_the_others_are_not_left_running(d
         raise ValueError("this section cannot be built")
 
     with metrics.shared_results(), pytest.raises(ValueError, match="cannot be built"):
-        metrics.in_parallel(conn, {"fine": lambda cursor: metrics.data_quality(cursor), "broken": broken})
+        metrics.in_parallel(
+            conn, {"fine": lambda cursor: metrics.data_quality(cursor), "broken": broken}, workers=2
+        )
     # The connection still answers.
     assert metrics.data_quality(conn)["rows_read"] == 1
 

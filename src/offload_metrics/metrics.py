@@ -296,9 +296,9 @@ def execute(
 
 @dataclasses.dataclass
 class _Shared:
-    """The results of one shared_results() block, by connection, SQL text, exactness and parameter
-    values, each as a future that the first asker fills; the cursors opened for its sections count
-    as the connection they came from."""
+    """What one shared_results() block shares: each value (a metric file's result by SQL text,
+    exactness and parameter values, or another shared_value) by connection, as a future that the
+    first asker fills; the cursors opened for its sections count as the connection they came from."""
 
     results: dict[tuple, concurrent.futures.Future[typing.Any]] = dataclasses.field(default_factory=dict)
     origins: dict[int, int] = dataclasses.field(default_factory=dict)
@@ -335,30 +335,39 @@ T = typing.TypeVar("T")
 
 
 def in_parallel(
-    conn: duckdb.DuckDBPyConnection, sections: dict[str, Callable[[duckdb.DuckDBPyConnection], T]]
+    conn: duckdb.DuckDBPyConnection,
+    sections: dict[str, Callable[[duckdb.DuckDBPyConnection], T]],
+    workers: int | None = None,
 ) -> dict[str, T]:
-    """Each section called with a cursor of its own, on as many threads as the machine has cores, the
-    results by section name. DuckDB runs each cursor's queries while other threads go on (it lets go
-    of Python while it works), so one section's Python overlaps another's SQL. Inside a
-    shared_results() block the sections share its results; the first error is raised."""
+    """Each section called with a cursor of its own, on as many threads as this process may use
+    cores (or `workers`), the results by section name. DuckDB runs each cursor's queries while other threads go on
+    (it lets go of Python while it works), so one section's Python overlaps another's SQL. Inside a
+    shared_results() block the sections share its results; the first error is raised once every
+    section has stopped."""
     shared = _SHARED.get()
-    workers = max(1, min(len(sections), os.cpu_count() or 1))
+    workers = max(1, min(len(sections), workers or _usable_cores()))
     if shared is None or workers == 1:
         return {name: section(conn) for name, section in sections.items()}
-
-    def run(section: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        cursor = conn.cursor()
-        with shared.lock:
+    # Opened here, one thread, and kept open to the block's end so that no id is reused within it.
+    cursors = {name: conn.cursor() for name in sections}
+    with shared.lock:
+        for cursor in cursors.values():
             shared.origins[id(cursor)] = shared.origin(conn)
-            shared.cursors.append(cursor)  # kept open, so that its id is not reused in the block
-        return section(cursor)
-
+        shared.cursors.extend(cursors.values())
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
-            name: pool.submit(contextvars.copy_context().run, run, section)
+            name: pool.submit(contextvars.copy_context().run, section, cursors[name])
             for name, section in sections.items()
         }
-        return {name: future.result() for name, future in futures.items()}
+        concurrent.futures.wait(futures.values())
+    return {name: future.result() for name, future in futures.items()}
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's share, not the machine's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def query(
