@@ -12,6 +12,7 @@ team's centrality does not change with the filter.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import duckdb
@@ -211,14 +212,25 @@ def centrality(graph: nx.Graph, bridge_share: float) -> pd.DataFrame:
 
 
 def _layout(graph: nx.Graph, seed: int) -> dict[Team, tuple[float, float]]:
-    """Positions for the picture: a spring layout with a fixed seed, stronger ties pulling closer."""
+    """Positions for the picture: a spring layout with a fixed seed, stronger ties pulling closer.
+    The same graph is laid out once: a page asks for it from the teams, the ties and the summary."""
     if not graph:
         return {}
-    top = max((data["hours"] for _, _, data in graph.edges(data=True)), default=1.0)
-    for _, _, data in graph.edges(data=True):
-        data["strength"] = data["hours"] / top
+    edges = tuple((a, b, float(data["hours"])) for a, b, data in graph.edges(data=True))
+    return dict(_spring_layout(tuple(graph.nodes), edges, seed))
+
+
+@functools.lru_cache(maxsize=8)
+def _spring_layout(
+    nodes: tuple[Team, ...], edges: tuple[tuple[Team, Team, float], ...], seed: int
+) -> tuple[tuple[Team, tuple[float, float]], ...]:
+    # The nodes in the graph's order: the layout's starting positions follow it.
+    graph = nx.Graph()
+    graph.add_nodes_from(nodes)
+    top = max((hours for _, _, hours in edges), default=1.0)
+    graph.add_weighted_edges_from(((a, b, hours / top) for a, b, hours in edges), weight="strength")
     positions = nx.spring_layout(graph, weight="strength", seed=seed)
-    return {team: (float(x), float(y)) for team, (x, y) in positions.items()}
+    return tuple((team, (float(x), float(y))) for team, (x, y) in positions.items())
 
 
 def _inputs(
