@@ -331,7 +331,7 @@ def _build(
     conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings
 ) -> dict[str, object]:
     # Independent sections, longest first, each on a cursor of its own (metrics.in_parallel).
-    found = metrics.in_parallel(
+    found: dict[str, Any] = metrics.in_parallel(
         conn,
         {
             "alerts": lambda cursor: alerts.alert_list(cursor, filters, settings),
