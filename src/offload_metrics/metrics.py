@@ -386,9 +386,6 @@ def query(
         filters = filters.resolve(conn)
     file = store.sql_paths()[f"{name}.sql"]
     values = bind(file, declared, parameters(filters, settings))
-    shared = _SHARED.get()
-    if shared is None:
-        return _run(conn, file, sql, values, exact)
     key = (sql, exact, tuple((name, _hashable(value)) for name, value in values.items()))
     # A shallow copy: under pandas' copy-on-write a caller's changes to it never reach the shared result.
     return shared_value(conn, key, lambda: _run(conn, file, sql, values, exact)).copy(deep=False)
