@@ -1296,6 +1296,56 @@ def test_digit_separators_in_integer_columns_are_rejected(conn, tmp_path, file_f
     assert [reason for *_, reason in rejections(conn)] == ['api_calls: must be a whole number (got "1_000")']
 
 
+def test_numbers_either_side_of_the_plainly_written_forms_follow_the_same_rules(conn, tmp_path):
+    # Digits only (at most 15), and money with at most 10 whole digits and 1 to 8 decimals, skip the
+    # slower checks of the text; each value here sits just inside or just outside those forms.
+    values = [
+        ("a", {"api_calls": "123456789012345"}),  # 15 digits: plain
+        ("b", {"api_calls": "1234567890123456"}),  # 16 digits, below 2^53
+        ("c", {"api_calls": "9007199254740993"}),  # 2^53 + 1
+        ("d", {"api_calls": "0007"}),
+        ("e", {"api_calls": "7.0"}),
+        ("f", {"api_calls": "7.5"}),
+        ("g", {"cost_usd": "1234567890.12345678"}),  # 10 whole digits and 8 decimals: plain
+        ("h", {"cost_usd": "12345678901"}),  # 11 whole digits
+        ("i", {"cost_usd": "0.100000000"}),  # 9 decimals, the last ones zeros
+        ("j", {"cost_usd": "0.123456789"}),  # 9 decimals
+        ("k", {"cost_usd": "1."}),
+    ]
+    rows = [example("usage_events", event_id=event_id, **changes) for event_id, changes in values]
+    path = write_csv(tmp_path / "usage.csv", rows)
+
+    result = load(conn, path)
+
+    assert (result.accepted, result.rejected) == (7, 4)
+    stored = conn.execute(
+        "select event_id, api_calls, cost_usd from usage_events order by event_id"
+    ).fetchall()
+    example_calls = int(schema.KINDS["usage_events"].example["api_calls"])
+    example_cost = Decimal(str(schema.KINDS["usage_events"].example["cost_usd"]))
+    assert stored == [
+        ("a", 123456789012345, example_cost),
+        ("b", 1234567890123456, example_cost),
+        ("d", 7, example_cost),
+        ("e", 7, example_cost),
+        ("g", example_calls, Decimal("1234567890.12345678")),
+        ("i", example_calls, Decimal("0.1")),
+        ("k", example_calls, Decimal("1")),
+    ]
+    assert [(line, reason) for line, _, _, reason in rejections(conn)] == [
+        (
+            4,
+            'api_calls: has more digits than can be stored exactly (the largest is 9,007,199,254,740,991) (got "9007199254740993")',
+        ),
+        (7, 'api_calls: must be a whole number (got "7.5")'),
+        (
+            9,
+            'cost_usd: has more digits than can be stored exactly (the largest is 9,999,999,999.99999999) (got "12345678901")',
+        ),
+        (11, 'cost_usd: has more than 8 decimal places (money is stored exactly) (got "0.123456789")'),
+    ]
+
+
 def _parquet(path: Path, select: str) -> Path:
     with duckdb.connect() as connection:
         connection.execute(f"copy ({select}) to '{path}' (format parquet)")

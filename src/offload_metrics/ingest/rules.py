@@ -89,6 +89,18 @@ def _whole(number: str) -> str:
     )
 
 
+# How integers and money are written in nearly every file: digits only (at most 15, which a DOUBLE
+# holds exactly), and for money at most 10 whole digits and 1 to 8 decimals. A value written so is
+# well formed and has no more places than money keeps, so the slower checks of its text run only
+# for the other values (one expression match instead of five string searches and a CASE: 10M
+# realistic events, about a second less staging).
+PLAIN_NUMBER_PATTERNS = {"integer": r"[0-9]{1,15}", "money": r"[0-9]{1,10}([.][0-9]{1,8})?"}
+
+
+def _plainly_written(column: schema.Column, raw: str) -> str:
+    return f"regexp_full_match({raw}, {sql_literal(PLAIN_NUMBER_PATTERNS[column.base])})"
+
+
 def _well_formed(column: schema.Column, raw: str, value: str) -> str | None:
     """Form check for values DuckDB's casts accept too generously: 'epoch' as a timestamp,
     and digit separators (1_000) in a decimal or an integer, which must be written plainly."""
@@ -97,7 +109,8 @@ def _well_formed(column: schema.Column, raw: str, value: str) -> str | None:
     if column.base == "integer":
         # A DOUBLE reads 1.0000000000000001 as 1: decimals are counted on the text.
         plain = f"(strpos({raw}, '.') = 0 and strpos({raw}, 'e') = 0 and strpos({raw}, 'E') = 0)"
-        return f"(strpos({raw}, '_') = 0 and {_unless(plain, f'{decimal_places_sql(raw)} = 0')})"
+        searched = f"(strpos({raw}, '_') = 0 and {_unless(plain, f'{decimal_places_sql(raw)} = 0')})"
+        return _unless(_plainly_written(column, raw), searched)
     if column.base == "timestamp":
         # Starts with a digit (so not 'epoch' or 'infinity'); string comparison, no allocation.
         return f"({raw} >= '0' and {raw} < ':')"
@@ -123,9 +136,10 @@ def column_checks(
             f"and ({dot} = 0 or length({raw}) - {dot} <= {schema.MONEY_SCALE}))"
         )
         exact = f"{decimal_places_sql(raw)} <= {schema.MONEY_SCALE}"
+        within = _unless(_plainly_written(column, raw), _unless(few_places, exact))
         checks.append(
             (
-                f"{value} is not null and not {_unless(few_places, exact)}",
+                f"{value} is not null and not {within}",
                 f"has more than {schema.MONEY_SCALE} decimal places (money is stored exactly)",
             )
         )
