@@ -128,7 +128,9 @@ def _monthly_usage(
     window = dataclasses.replace(
         filters, date_from=_month_start(filters.dates.as_of, months), date_to=filters.dates.as_of
     )
-    return metrics.usage(conn, window, settings, by=(by, "month"), exact=True)
+    return metrics.usage(
+        conn, window, settings, by=(by, "month"), exact=True, columns=(by, "month", "tasks", "agent_cost_usd")
+    )
 
 
 def cost_spikes(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settings: Settings) -> list[Alert]:
@@ -171,15 +173,16 @@ def _cost_per_task(usage: pd.DataFrame, by: str) -> dict[object, dict[pd.Timesta
     (months without tasks left out): one pass over the rows, as a selection per subject costs about
     a millisecond, which at thousands of agents is seconds."""
     found: dict[object, dict[pd.Timestamp, Decimal]] = {}
-    months = pd.to_datetime(usage["month"])
+    months = usage["month"].tolist()
+    stamps = {month: pd.Timestamp(month) for month in set(months)}  # a few months, thousands of rows
     for subject, month, cost, tasks in zip(
-        usage[by], months, usage["agent_cost_usd"], usage["tasks"], strict=True
+        usage[by].tolist(), months, usage["agent_cost_usd"].tolist(), usage["tasks"].tolist(), strict=True
     ):
-        if pd.isna(subject):  # as grouping leaves out a null key (an agent named "NaT" is an agent)
-            continue
+        if subject is None or subject is pd.NA or subject != subject:
+            continue  # as grouping leaves out a null key (an agent named "NaT" is an agent)
         per_task = found.setdefault(subject, {})
         if tasks:
-            per_task[month] = Decimal(cost or 0) / tasks
+            per_task[stamps[month]] = Decimal(cost or 0) / tasks
     return dict(sorted(found.items()))
 
 

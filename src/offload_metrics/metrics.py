@@ -378,9 +378,16 @@ def query(
     dimensions: Sequence[str] = (),
     *,
     exact: bool = False,
+    columns: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Run one metric file with the values it refers to, as parameters."""
+    """Run one metric file with the values it refers to, as parameters; with `columns`, only those
+    columns, ordered by them all (an exact result costs a Python object per cell)."""
     sql = render(name, tuple(dimensions))
+    if columns:
+        unknown = [column for column in columns if not re.fullmatch(r"[a-z_]+", column)]
+        if unknown:
+            raise ValueError(f"not a column name: {', '.join(unknown)}")
+        sql = f"select {', '.join(columns)} from ({sql}) order by all"
     declared = query_parameters(name)
     if declared & DATE_PARAMETERS:
         filters = filters.resolve(conn)
@@ -444,9 +451,10 @@ def usage(
     by: Sequence[str] = ("function",),
     *,
     exact: bool = False,
+    columns: Sequence[str] = (),
 ):
     """Tasks, API calls, tokens, cost, active agents and rates over the range (usage.sql)."""
-    return query(conn, "usage", filters, settings, by, exact=exact)
+    return query(conn, "usage", filters, settings, by, exact=exact, columns=columns)
 
 
 def gates(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pd.DataFrame:
