@@ -154,9 +154,15 @@ def _records(frame: pd.DataFrame, keys: tuple[str, ...]) -> list[dict[str, objec
 def _json_column(column: pd.Series, key: str) -> list[object]:
     """value() of every cell of a column. NumPy integers and booleans are never missing, and a NumPy
     float is missing only as NaN, so those skip the per-cell checks where the conversion allows."""
-    cells = column.tolist()
     kind = _kind(key)
     numpy_kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else None
+    if numpy_kind == "M" and kind in (display.month, display.day):
+        # NumPy writes a datetime64 in months as YYYY-MM, in days as YYYY-MM-DD, and a missing one as
+        # NaT (never made into Timestamps: a list of them costs a millisecond per thousand cells).
+        unit = "datetime64[M]" if kind is display.month else "datetime64[D]"
+        texts = np.datetime_as_string(column.to_numpy().astype(unit)).tolist()
+        return [None if text == "NaT" else text for text in texts]
+    cells = column.tolist()
     if numpy_kind in ("i", "u") and kind in (_plain_value, _integer):
         return cells
     if numpy_kind == "b" and kind is _plain_value:
@@ -165,10 +171,6 @@ def _json_column(column: pd.Series, key: str) -> list[object]:
         return [cell if math.isfinite(cell) else None for cell in cells]
     if numpy_kind == "f" and kind is _integer:
         return [None if math.isnan(cell) else int(cell) for cell in cells]
-    if numpy_kind == "M" and kind in (display.month, display.day):
-        # NumPy writes a datetime64 as YYYY-MM-DD..., and a missing one as NaT.
-        width = 7 if kind is display.month else 10
-        return [None if text == "NaT" else text[:width] for text in np.datetime_as_string(column.to_numpy())]
     if kind in (_money, display.month, display.day):  # these give None for a missing value themselves
         return [kind(cell) for cell in cells]
     convert = _converter(key)
