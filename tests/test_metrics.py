@@ -84,6 +84,28 @@ def test_usage_counts_only_days_in_the_range_and_by_any_grain(data):
     ]
 
 
+def test_usage_can_give_only_some_columns_ordered_by_them(data):
+    conn = (
+        data.usage("2025-04-02", "a2", cost="0.30")
+        .usage("2025-03-01", "a2", cost="0.10")
+        .usage("2025-03-05", "a1", count=2, cost="0.25")
+        .load()
+    )
+    columns = ("agent_id", "month", "tasks", "agent_cost_usd")
+    frame = metrics.usage(
+        conn, metrics.Filters(), SETTINGS, by=("agent_id", "month"), exact=True, columns=columns
+    )
+    # a1 ran two tasks in March at 0.25 each; a2 one in March and one in April.
+    assert list(frame.columns) == list(columns)
+    assert [tuple(row) for row in frame.itertuples(index=False)] == [
+        ("a1", D(2025, 3, 1), 2, Decimal("0.50000000")),
+        ("a2", D(2025, 3, 1), 1, Decimal("0.10000000")),
+        ("a2", D(2025, 4, 1), 1, Decimal("0.30000000")),
+    ]
+    with pytest.raises(ValueError, match="not a column name: tasks; drop"):
+        metrics.usage(conn, metrics.Filters(), SETTINGS, columns=("tasks; drop",))
+
+
 def test_within_shared_results_a_query_runs_once_and_a_caller_cannot_change_what_others_get(data):
     conn = data.usage("2025-03-01", "a1").load()
     march = metrics.Filters(as_of=D(2025, 3, 31))
