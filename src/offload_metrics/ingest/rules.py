@@ -92,8 +92,8 @@ def _whole(number: str) -> str:
 # How integers and money are written in nearly every file: digits only (at most 15, which a DOUBLE
 # holds exactly), and for money at most 10 whole digits and 1 to 8 decimals. A value written so is
 # well formed and has no more places than money keeps, so the slower checks of its text run only
-# for the other values (one expression match instead of five string searches and a CASE: 10M
-# realistic events, about a second less staging).
+# for the other values (one expression match instead of five string searches and a CASE: on 10M
+# realistic events the staging pass's checks took 6.66 s instead of 6.91 s, medians of three).
 PLAIN_NUMBER_PATTERNS = {"integer": r"[0-9]{1,15}", "money": r"[0-9]{1,10}([.][0-9]{1,8})?"}
 
 
