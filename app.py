@@ -34,7 +34,9 @@ PAGES = {
 if not auth.can_see_money():
     del PAGES["Finance"]
 # Pages in the top bar: the sidebar holds the filters, all of them on screen at 1440x900.
-st.navigation(PAGES, position="top").run()
+page = st.navigation(PAGES, position="top")
+with ui.page_results(page.url_path):
+    page.run()
 
 # Again after the page, so that a file the page just loaded counts; with its button this time.
 ui.sample_notice(notice)

@@ -106,6 +106,41 @@ def test_usage_can_give_only_some_columns_ordered_by_them(data):
         metrics.usage(conn, metrics.Filters(), SETTINGS, columns=("tasks; drop",))
 
 
+def test_a_cursor_joined_to_a_connection_gets_the_results_computed_on_it_in_the_block(data):
+    conn = data.usage("2025-03-01", "a1").load()
+    march = metrics.Filters(as_of=D(2025, 3, 31))
+    with metrics.shared_results():
+        assert records(metrics.usage(conn, march, SETTINGS), "function", "tasks") == [("Marketing", 1)]
+        data.usage("2025-03-02", "a1").load()
+        joined, apart = conn.cursor(), conn.cursor()
+        metrics.join_shared(joined, conn)
+        # The joined cursor counts as the connection: its first result, not the second row.
+        assert records(metrics.usage(joined, march, SETTINGS), "function", "tasks") == [("Marketing", 1)]
+        assert records(metrics.usage(apart, march, SETTINGS), "function", "tasks") == [("Marketing", 2)]
+    # Outside a block, joining does nothing.
+    later = conn.cursor()
+    metrics.join_shared(later, conn)
+    assert records(metrics.usage(later, march, SETTINGS), "function", "tasks") == [("Marketing", 2)]
+
+
+@pytest.mark.parametrize(("page_path", "tasks_after_a_load"), [("", 1), ("seed", 1), ("data", 2)])
+def test_a_page_that_only_reads_computes_each_figure_once_per_run_and_the_data_page_reads_afresh(
+    data, page_path, tasks_after_a_load
+):
+    from offload_metrics import ui
+
+    conn = data.usage("2025-03-01", "a1").load()
+    march = metrics.Filters(as_of=D(2025, 3, 31))
+    with ui.page_results(page_path):
+        metrics.usage(conn, march, SETTINGS)
+        data.usage("2025-03-02", "a1").load()
+        # The Overview ("", the default page) and the others ask once a run; the Data page, which
+        # loads files, reads what it just loaded.
+        assert records(metrics.usage(conn, march, SETTINGS), "function", "tasks") == [
+            ("Marketing", tasks_after_a_load)
+        ]
+
+
 def test_within_shared_results_a_query_runs_once_and_a_caller_cannot_change_what_others_get(data):
     conn = data.usage("2025-03-01", "a1").load()
     march = metrics.Filters(as_of=D(2025, 3, 31))

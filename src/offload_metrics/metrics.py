@@ -303,9 +303,10 @@ class _Shared:
     results: dict[tuple, concurrent.futures.Future[typing.Any]] = dataclasses.field(default_factory=dict)
     origins: dict[int, int] = dataclasses.field(default_factory=dict)
     cursors: list[duckdb.DuckDBPyConnection] = dataclasses.field(default_factory=list)
+    kept: list[object] = dataclasses.field(default_factory=list)  # origins held, so no id is reused
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
-    def origin(self, conn: duckdb.DuckDBPyConnection) -> int:
+    def origin(self, conn: object) -> int:
         return self.origins.get(id(conn), id(conn))
 
 
@@ -331,6 +332,20 @@ def shared_results() -> Iterator[None]:
                 cursor.close()
 
 
+def join_shared(cursor: duckdb.DuckDBPyConnection, origin: object) -> None:
+    """Inside a shared_results() block, count `cursor` as `origin` (the connection it was opened
+    from, or the object that stands for the database it reads): it gets the results computed in the
+    block for that origin's other cursors, and theirs get its. Kept to the block's end, so that no id
+    is reused within it. Outside a block, nothing."""
+    shared = _SHARED.get()
+    if shared is None:
+        return
+    with shared.lock:
+        shared.origins[id(cursor)] = shared.origin(origin)
+        shared.cursors.append(cursor)
+        shared.kept.append(origin)
+
+
 T = typing.TypeVar("T")
 
 
@@ -350,10 +365,8 @@ def in_parallel(
         return {name: section(conn) for name, section in sections.items()}
     # Opened here, one thread, and kept open to the block's end so that no id is reused within it.
     cursors = {name: conn.cursor() for name in sections}
-    with shared.lock:
-        for cursor in cursors.values():
-            shared.origins[id(cursor)] = shared.origin(conn)
-        shared.cursors.extend(cursors.values())
+    for cursor in cursors.values():
+        join_shared(cursor, conn)
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {
             name: pool.submit(contextvars.copy_context().run, section, cursors[name])
