@@ -541,19 +541,34 @@ def test_a_killed_ingest_leaves_the_previous_or_the_complete_new_state(tmp_path,
     assert state in [(1, ["loaded"], 1, 1), (2, ["loaded", "loaded"], 150_001, 150_001)]
 
 
-def test_help_imports_none_of_the_commands_modules():
-    """Start-up: `--help` builds the commands without importing what they run (DuckDB, pandas,
-    pydantic, the ingest stack); each command imports its modules when it runs."""
+@pytest.mark.parametrize("arguments", [["--help"], ["ingest", "--help"]])
+def test_help_imports_none_of_the_commands_modules(arguments):
+    """Start-up: `--help`, and a command's help with its choices (the input kinds), build the
+    commands without importing what they run (DuckDB, pandas, pydantic, the ingest stack); each
+    command imports its modules when it runs."""
     code = (
         "import sys\n"
         "from offload_metrics import cli\n"
-        "cli.main(['--help'], standalone_mode=False)\n"
+        f"cli.main({arguments!r}, standalone_mode=False)\n"
         "heavy = ('offload_metrics', 'duckdb', 'pandas', 'numpy', 'altair', 'pydantic')\n"
         "print(sorted(name for name in sys.modules if name.split('.')[0] in heavy))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "['offload_metrics', 'offload_metrics.cli']"
+    assert (
+        done.stdout.strip().splitlines()[-1]
+        == "['offload_metrics', 'offload_metrics.cli', 'offload_metrics.kinds']"
+    )
+    if arguments[0] == "ingest":
+        assert "usage_events|time_saved|" in done.stdout and "|langfuse_scores]" in done.stdout
+
+
+def test_the_kinds_the_help_lists_are_the_models_kinds():
+    from offload_metrics import kinds, schema, telemetry
+
+    assert kinds.ALL == (*schema.KINDS, *schema.IMPORTED_KINDS, *telemetry.KINDS)
+    with pytest.raises(RuntimeError, match="defines the kinds .* but offload_metrics.kinds names"):
+        kinds.check(("usage_events", "new_kind"), kinds.CONTRACT, "schema.KINDS")
 
 
 def test_the_cli_states_the_defaults_its_modules_use():

@@ -16,6 +16,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from offload_metrics import kinds
+
 
 class _Lazy:
     """A module imported on the first use of one of its names: each command pays for what it uses,
@@ -214,9 +216,7 @@ def _db_flag(db: Path | None) -> str:
 
 @main.command("ingest")
 @db_option
-@click.option(
-    "--kind", type=_Choice(lambda: ingest.ALL_KINDS), help="Input kind, when it cannot be detected."
-)
+@click.option("--kind", type=_Choice(lambda: kinds.ALL), help="Input kind, when it cannot be detected.")
 @config_option
 @click.option(
     "--mapping",

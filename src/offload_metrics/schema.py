@@ -13,6 +13,8 @@ from typing import Annotated, ClassVar, Literal
 import annotated_types
 from pydantic import BaseModel, ConfigDict, Field
 
+from offload_metrics import kinds
+
 MONEY_SCALE = 8
 MONEY_SQL = f"DECIMAL(18,{MONEY_SCALE})"
 
@@ -490,6 +492,8 @@ KINDS: dict[str, type[InputKind]] = {
 # Kinds read from a vendor's export as it comes (its own column names, through the organisation
 # mapping), not written to the contract: they have tables and the lossless load, not a CSV example.
 IMPORTED_KINDS: dict[str, type[InputKind]] = {VivaCollaboration.kind: VivaCollaboration}
+kinds.check(tuple(KINDS), kinds.CONTRACT, "schema.KINDS")
+kinds.check(tuple(IMPORTED_KINDS), kinds.IMPORTED, "schema.IMPORTED_KINDS")
 
 
 def model_of(kind: str) -> type[InputKind]:

@@ -18,7 +18,7 @@ from typing import ClassVar, Literal
 import duckdb
 from pydantic import Field
 
-from offload_metrics import config, schema, store
+from offload_metrics import config, kinds, schema, store
 from offload_metrics.mapping import Mapping
 
 # Input kinds read from telemetry rather than from the five-file contract: each makes usage events
@@ -28,6 +28,7 @@ KINDS = {
     "langfuse_observations": "Langfuse observations export",
     "langfuse_scores": "Langfuse scores export",
 }
+kinds.check(tuple(KINDS), kinds.TELEMETRY, "telemetry.KINDS")
 RECORD_WORDS = {"otlp_traces": "spans", "langfuse_observations": "observations", "langfuse_scores": "scores"}
 # Columns that identify a Langfuse export (snake_case, as its blob storage and UI exports write them).
 LANGFUSE_COLUMNS = {

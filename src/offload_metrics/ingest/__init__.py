@@ -21,7 +21,6 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "ALL_KINDS": "base",
     "COUNT_FIELDS": "base",
     "IngestError": "base",
     "LoadResult": "base",

@@ -10,13 +10,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from offload_metrics import schema, telemetry
 from offload_metrics.store import COUNT_FIELDS as COUNT_FIELDS  # the counts a LoadResult carries
 
 if TYPE_CHECKING:
     import duckdb
-
-ALL_KINDS = [*schema.KINDS, *schema.IMPORTED_KINDS, *telemetry.KINDS]
 
 
 class IngestError(Exception):
