@@ -566,8 +566,8 @@ def test_help_imports_none_of_the_commands_modules(arguments):
 def test_the_kinds_the_help_lists_are_the_models_kinds():
     from offload_metrics import kinds, schema, telemetry
 
-    assert kinds.ALL == (*schema.KINDS, *schema.IMPORTED_KINDS, *telemetry.KINDS)
-    with pytest.raises(RuntimeError, match="defines the kinds .* but offload_metrics.kinds names"):
+    assert (*schema.KINDS, *schema.IMPORTED_KINDS, *telemetry.KINDS) == kinds.ALL
+    with pytest.raises(RuntimeError, match=r"defines the kinds .* but offload_metrics\.kinds names"):
         kinds.check(("usage_events", "new_kind"), kinds.CONTRACT, "schema.KINDS")
 
 
