@@ -283,7 +283,9 @@ def _measured(
         _, graph, _ = _inputs(conn, whole, settings)
         return graph, _measured_teams(conn, whole, graph, settings)
 
-    return metrics.shared_value(conn, ("network_measured_teams", whole, id(settings)), compute)
+    # Keyed by the settings' values: a page's block spans several calls, each with settings of its own.
+    key = ("network_measured_teams", whole, settings.model_dump_json())
+    return metrics.shared_value(conn, key, compute)
 
 
 def _measured_teams(
