@@ -81,6 +81,30 @@ def test_a_database_in_use_gets_a_plain_message(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_names_and_values_from_files_print_as_they_are_not_as_styles(tmp_path):
+    """Square brackets in a file name, a header or a value are text, never terminal styles: no crash,
+    no name shortened."""
+    db = tmp_path / "db.duckdb"
+    usage = write_csv(
+        tmp_path / "a[bold]b.csv",
+        [example("usage_events"), example("usage_events", event_id="b", api_calls="[/bold]")],
+    )
+    odd = tmp_path / "odd[red].csv"
+    odd.write_text("col[/b],x\n1,2\n", encoding="utf-8")
+
+    loaded = run("ingest", "--db", str(db), str(usage), str(odd))
+    listed = run("rejects", "--db", str(db))
+
+    assert loaded.returncode == 1, loaded.stderr
+    assert "Traceback" not in loaded.stderr + listed.stderr
+    assert "a[bold]b.csv" in loaded.stdout
+    said = " ".join(loaded.stderr.split())
+    assert "odd[red].csv: the columns (col[/b], x) do not match any input kind" in said
+    assert listed.returncode == 0, listed.stderr
+    assert "a[bold]b.csv" in listed.stdout
+    assert '(got "[/bold]")' in listed.stdout
+
+
 def test_rejects_lists_file_line_column_and_reason(tmp_path):
     db = tmp_path / "db.duckdb"
     usage = write_csv(

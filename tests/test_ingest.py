@@ -564,14 +564,15 @@ def test_the_same_data_as_csv_parquet_and_jsonl_gives_identical_tables(tmp_path,
         (b"", "the file is empty"),
         (b"\x00\x01\x02binary\xff\xfe", "not a text file"),
         (b"\xff\xfe\xfdtext", "not UTF-8 text"),
-        (b"colour,size\nred,10\n", "does not match any input kind"),
+        (b"colour,size\nred,10\n", "do not match any input kind"),
         (
             b"agent_id,name,owner_function\nx,y,z\n",
             "is not a usage_events file: missing required column(s) event_id",
         ),
         (b"PAR1 this is not parquet", "not a readable Parquet file"),
+        (b"event_id,,agent_id,\ne1,x,a,y\n", 'the header repeats column(s) "" (a column without a name)'),
     ],
-    ids=["empty", "binary", "not-utf8", "unknown-columns", "wrong-kind", "broken-parquet"],
+    ids=["empty", "binary", "not-utf8", "unknown-columns", "wrong-kind", "broken-parquet", "unnamed-columns"],
 )
 def test_files_that_cannot_be_loaded_get_one_message_and_change_nothing(conn, tmp_path, content, message):
     load(conn, write_csv(tmp_path / "existing.csv", [example("agents")]))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from offload_metrics import kinds
 
@@ -86,8 +87,10 @@ class _Choice(click.Choice):
 
 # Piped output has no terminal width; tables then get room enough not to fold their cells.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-console = Console(stderr=True, width=_WIDTH)
-out = Console(width=_WIDTH)
+# Without markup: file names, values and reasons from the files print as they are ("a[bold]b.csv"),
+# and the few coloured words are styled with Text.
+console = Console(stderr=True, width=_WIDTH, markup=False)
+out = Console(width=_WIDTH, markup=False)
 
 EXIT_FAILED_FILE = 1
 EXIT_USAGE = 2
@@ -115,7 +118,7 @@ def _settings(config_file: Path | None) -> config.Settings:
     try:
         return config.load_settings(config_file)
     except config.SettingsError as error:
-        console.print(f"[red]{error}[/red]")
+        console.print(str(error), style="red")
         sys.exit(EXIT_USAGE)
 
 
@@ -124,7 +127,11 @@ def _open(db: Path | None, *, must_exist: bool = False, read_only: bool = False)
     read-only file system (an outdated schema is migrated once first, when the file allows)."""
     path = store.db_path(db)
     if must_exist and not path.exists():
-        console.print(f"[red]No database at {path}[/red]: load files first with 'offload-metrics ingest'.")
+        console.print(
+            Text.assemble(
+                (f"No database at {path}", "red"), ": load files first with 'offload-metrics ingest'."
+            )
+        )
         sys.exit(EXIT_DATABASE)
     new_folder = not path.parent.exists()
     try:
@@ -136,7 +143,7 @@ def _open(db: Path | None, *, must_exist: bool = False, read_only: bool = False)
                 return store.connect(path, read_only=True)
         connection = store.connect(path)
     except store.StoreError as error:
-        console.print(f"[red]{error}[/red]")
+        console.print(str(error), style="red")
         sys.exit(EXIT_DATABASE)
     if new_folder:
         console.print(f"Created the folder {path.parent} for the new database {path.name}.")
@@ -171,7 +178,7 @@ class _ProgressDisplay:
             from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
             self.progress = Progress(
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),
                 BarColumn(),
                 TaskProgressColumn(),
                 TimeElapsedColumn(),
@@ -205,7 +212,7 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
             outcome,
         )
     for failure in failures:
-        table.add_row(failure.file, "", "", "", "", "", "", "[red]not loaded[/red]")
+        table.add_row(failure.file, "", "", "", "", "", "", Text("not loaded", style="red"))
     return table
 
 
@@ -245,7 +252,7 @@ def ingest_command(
             mapping_file or config.mapping_file(settings, config.settings_path(config_file))
         )
     except mapping.MappingError as error:
-        console.print(f"[red]{error}[/red]")
+        console.print(str(error), style="red")
         sys.exit(EXIT_USAGE)
     conn = _open(db)
     results: list[ingest.LoadResult] = []
@@ -278,7 +285,7 @@ def ingest_command(
             for reason, count in result.reasons:
                 out.print(f"  {count:,} rejected: {reason}")
     for failure in failures:
-        console.print(f"[red]{failure.file}[/red]: {failure.message}")
+        console.print(Text.assemble((failure.file, "red"), f": {failure.message}"))
     if any(result.rejected or result.conflict for result in results):
         console.print(
             f"Rejected and conflicting rows, with line and reason: offload-metrics rejects{_db_flag(db)}"
@@ -369,7 +376,7 @@ def unload_command(db: Path | None, load_id: int) -> None:
         row = history[history["load_id"] == load_id].iloc[0]
         what = store.unload_detail(load_id, row["kind"], row["file_name"], removed)
     except store.StoreError as error:
-        console.print(f"[red]{error}[/red]")
+        console.print(str(error), style="red")
         sys.exit(EXIT_USAGE)
     finally:
         conn.close()
@@ -451,7 +458,7 @@ def report_command(
     outside = store.dates_outside(conn, settings.ingest.min_date, settings.ingest.max_date)
     if outside:
         conn.close()
-        console.print("[red]The database holds dates this program cannot report on:[/red]")
+        console.print("The database holds dates this program cannot report on:", style="red")
         for line in outside:
             console.print(f"  {line}")
         console.print("Or remove every load with 'offload-metrics clear'.")
@@ -461,8 +468,11 @@ def report_command(
     _, last = metrics.data_range(conn)
     if as_of and last and as_of.date() > last:
         console.print(
-            f"[yellow]Warning:[/yellow] --as-of {as_of.date()} is after the latest data ({last}): nothing after "
-            f"{last} is loaded, so the figures are those of {last} and the gate window ends in days without data."
+            Text.assemble(
+                ("Warning:", "yellow"),
+                f" --as-of {as_of.date()} is after the latest data ({last}): nothing after {last} is loaded, "
+                f"so the figures are those of {last} and the gate window ends in days without data.",
+            )
         )
     filters = metrics.Filters(
         as_of=as_of.date() if as_of else None,
@@ -474,11 +484,13 @@ def report_command(
     try:
         built = report.build(conn, filters, settings)
     except metrics.FilterError as error:
-        console.print(f"[red]{error}[/red]")
+        console.print(str(error), style="red")
         sys.exit(EXIT_USAGE)
     except (duckdb.Error, ArithmeticError, ValueError) as error:
         # Whatever the database holds, a message naming the problem rather than a traceback.
-        console.print(f"[red]The report could not be computed from {store.db_path(db)}[/red]: {error}")
+        console.print(
+            Text.assemble((f"The report could not be computed from {store.db_path(db)}", "red"), f": {error}")
+        )
         sys.exit(EXIT_DATABASE)
     finally:
         conn.close()
@@ -508,7 +520,10 @@ def _check_choices(
         conn.close()
         listed = ", ".join(known) or "none (nothing is loaded)"
         console.print(
-            f"[red]Unknown {option} {', '.join(repr(value) for value in unknown)}.[/red] Known: {listed}."
+            Text.assemble(
+                (f"Unknown {option} {', '.join(repr(value) for value in unknown)}.", "red"),
+                f" Known: {listed}.",
+            )
         )
         sys.exit(EXIT_USAGE)
 
@@ -551,14 +566,14 @@ def rollup_command(
     for item in conf:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            console.print(f"[red]--conf {item}[/red]: expected KEY=VALUE")
+            console.print(Text.assemble((f"--conf {item}", "red"), ": expected KEY=VALUE"))
             sys.exit(EXIT_USAGE)
         settings.append((key, value))
     try:
         with console.status(f"Rolling up usage events on Spark ({master or 'local'})..."):
             counts = spark_rollup.run(list(events), out_dir, master=master, conf=settings, bounds=bounds)
     except spark_rollup.RollupError as error:
-        console.print(f"[red]{error}[/red]")
+        console.print(str(error), style="red")
         sys.exit(EXIT_USAGE)
     table = Table(title=f"Rollup written to {out_dir}", title_justify="left")
     for field in ingest.COUNT_FIELDS:
@@ -613,7 +628,7 @@ def alerts_command(
         filters = filters.resolve(conn)
         found = alerts.at_or_above(alerts.evaluate(conn, filters, settings), min_severity)
     except metrics.FilterError as error:
-        console.print(f"[red]{error}[/red]")
+        console.print(str(error), style="red")
         sys.exit(EXIT_USAGE)
     finally:
         conn.close()
@@ -631,7 +646,7 @@ def alerts_command(
         try:
             alerts.send(url, body, settings.alerts.webhook_timeout_seconds)
         except alerts.WebhookError as error:
-            console.print(f"[red]{error}[/red]; the alerts above were not delivered.")
+            console.print(Text.assemble((str(error), "red"), "; the alerts above were not delivered."))
             sys.exit(EXIT_WEBHOOK)
     sys.exit(1 if found else 0)
 

@@ -234,7 +234,8 @@ def resolve_kind(file: str, header: Header, kind: str | None) -> str:
     names = list(header.names)
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise IngestError(file, f"the header repeats column(s) {', '.join(duplicates)}")
+        named = (name if name.strip() else '"" (a column without a name)' for name in duplicates)
+        raise IngestError(file, f"the header repeats column(s) {', '.join(named)}")
     if kind is None:
         kind = schema.detect_kind(names)
         if kind is None:
@@ -243,7 +244,7 @@ def resolve_kind(file: str, header: Header, kind: str | None) -> str:
                 for candidate, model in schema.KINDS.items()
                 if {c.name for c in schema.columns(model) if c.required} <= set(names)
             ]
-            what = "fits more than one kind" if matches else "does not match any input kind"
+            what = "fit more than one kind" if matches else "do not match any input kind"
             raise IngestError(
                 file,
                 f"the columns ({', '.join(names) or 'none'}) {what}; name the kind with --kind. "
