@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_csv
+from conftest import example, write_csv
 from offload_metrics import ingest, mapping, vendor_costs
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vendor"
@@ -166,6 +166,35 @@ def test_an_unreadable_report_changes_nothing_and_says_why(conn, tmp_path, conte
 
     assert message in str(raised.value)
     assert conn.execute("select count(*) from loads").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # A usage event whose extra column holds the words of a vendor page.
+        {**example("usage_events"), "extra": {"results": [1], "start_time": 2}},
+        # As a tool's output in a trace often does: the search results and when it started.
+        {**example("usage_events"), "output": {"results": [{"title": "x"}], "start_time": "2025-03-04"}},
+    ],
+    ids=["extra-column", "nested-output"],
+)
+def test_json_lines_holding_a_vendor_pages_words_in_a_value_load_as_their_kind(conn, tmp_path, line):
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+
+    result = load(conn, path)
+
+    assert (result.kind, result.accepted) == ("usage_events", 1)
+
+
+def test_a_page_a_line_an_array_of_pages_and_one_page_are_told_from_their_shape():
+    bucket = {"object": "bucket", "start_time": 1740960000, "results": []}
+    page = {"object": "page", "data": [bucket], "has_more": False}
+    for text in (json.dumps(page), json.dumps([page, page]), json.dumps(page) + "\n" + json.dumps(page)):
+        assert vendor_costs.looks_like_report(text.encode())
+    # The same words one level down, or a bucket's list under another name, are not a page.
+    assert not vendor_costs.looks_like_report(json.dumps({"page": page}).encode())
+    assert not vendor_costs.looks_like_report(json.dumps({"items": [bucket]}).encode())
 
 
 def test_a_cents_string_converts_exactly_and_never_through_a_float():

@@ -86,14 +86,53 @@ class Report:
 
 
 def looks_like_report(head: bytes) -> bool:
-    """Whether the start of a (decompressed) file is a vendor's JSON cost or usage page: JSON that
-    has time buckets with results, which no row-per-line input kind has."""
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return (
-        text[:1] in (b"{", b"[")
-        and b'"results"' in text
-        and (b'"start_time"' in text or b'"starting_at"' in text)
-    )
+    """Whether the start of a (decompressed) file is a vendor's JSON cost or usage page: a page (or
+    an array of pages, or one a line) whose "data" list holds time buckets, each an object with a
+    "results" list and its start ("start_time", "starting_at"); or, so that a damaged page is told
+    what is wrong with it, a page with a "data" key where those words appear. The words alone are not
+    enough: a usage event or a Langfuse observation may hold them in a value of its own."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").decode("utf-8", "replace")
+    if text[:1] not in ("{", "["):
+        return False
+    stack: list[tuple[str, str | None]] = []  # per open container: "{" or "[", and the key it opened under
+    key = None
+    bucket: set[str] = set()  # what the time bucket being read has shown
+    page_with_data = False
+    for match in _TOKENS.finditer(text):
+        token = match.group(0)
+        in_bucket = _in_bucket(stack)
+        if token[0] == '"':
+            if match.group(2):
+                key = match.group(1)
+                bucket |= {key} & START_KEYS if in_bucket else set()
+                page_with_data = page_with_data or (key == "data" and _at_page(stack))
+            continue
+        if token in "{[":
+            if in_bucket and token == "[" and key == "results":
+                bucket.add("results")
+            stack.append((token, key if stack and stack[-1][0] == "{" else None))
+            key = None
+            if _in_bucket(stack):
+                bucket = set()
+        elif stack:
+            stack.pop()
+        if "results" in bucket and bucket & START_KEYS:
+            return True
+    return page_with_data and '"results"' in text and any(f'"{start}"' in text for start in START_KEYS)
+
+
+def _at_page(stack: list[tuple[str, str | None]]) -> bool:
+    """Whether the innermost open container is a page: a top-level object, or one in a top-level array."""
+    return bool(stack) and stack[-1][0] == "{" and (len(stack) == 1 or (len(stack) == 2 and stack[0][0] == "["))
+
+
+def _in_bucket(stack: list[tuple[str, str | None]]) -> bool:
+    """Whether the innermost open container is a time bucket: an object in a page's "data" list."""
+    return len(stack) >= 3 and stack[-1][0] == "{" and stack[-2] == ("[", "data") and _at_page(stack[:-2])
+
+
+# The key of a time bucket's start, in OpenAI's pages and in Anthropic's.
+START_KEYS = frozenset({"start_time", "starting_at"})
 
 
 def read_report(text: str) -> Report:
