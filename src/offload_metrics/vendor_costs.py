@@ -123,7 +123,9 @@ def looks_like_report(head: bytes) -> bool:
 
 def _at_page(stack: list[tuple[str, str | None]]) -> bool:
     """Whether the innermost open container is a page: a top-level object, or one in a top-level array."""
-    return bool(stack) and stack[-1][0] == "{" and (len(stack) == 1 or (len(stack) == 2 and stack[0][0] == "["))
+    return (
+        bool(stack) and stack[-1][0] == "{" and (len(stack) == 1 or (len(stack) == 2 and stack[0][0] == "["))
+    )
 
 
 def _in_bucket(stack: list[tuple[str, str | None]]) -> bool:
