@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import example, snapshot, table_rows, write_csv, write_jsonl, write_parquet
-from offload_metrics import config, ingest, mapping, schema, store
+from offload_metrics import config, ingest, mapping, metrics, report, schema, store
+from offload_metrics.config import Settings
 
 WRITERS = {"csv": write_csv, "jsonl": write_jsonl, "parquet": write_parquet}
 EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
@@ -286,6 +287,24 @@ REJECTIONS = [
         {"routine_hours_per_month": "lots"},
         "routine_hours_per_month",
         'routine_hours_per_month: must be a number (got "lots")',
+    ),
+    (
+        "org_baseline",
+        {"routine_hours_per_month": "1e300"},
+        "routine_hours_per_month",
+        'routine_hours_per_month: must be ≤ 10,000,000 (got "1e300")',
+    ),
+    (
+        "time_saved",
+        {"baseline_minutes_per_task": "100000.5"},
+        "baseline_minutes_per_task",
+        'baseline_minutes_per_task: must be ≤ 100,000 (got "100000.5")',
+    ),
+    (
+        "task_baselines",
+        {"minutes_per_task_with_agent": "1e30"},
+        "minutes_per_task_with_agent",
+        'minutes_per_task_with_agent: must be ≤ 100,000 (got "1e30")',
     ),
 ]
 
@@ -1610,3 +1629,20 @@ def test_a_long_line_and_a_multi_line_field_in_one_file_keep_every_line_number(c
         (5, None, "rejected", "line is longer than 2 MB"),
         (7, "risk_class", "rejected", 'risk_class: must be one of low, medium, high (got "bogus")'),
     ]
+
+
+def test_the_largest_minutes_and_hours_the_contract_allows_still_make_a_report(data):
+    """A million tasks a record at 100,000 minutes each and a team of 10,000,000 routine hours, at
+    $1,000 an hour: the report's exact sums hold them (a minute more is rejected above). Before the
+    bounds, one row of 1e30 minutes made every report fail on a DECIMAL overflow."""
+    data.usage("2025-03-10", "a1", cost="1.00")
+    data.saved("2025-03", "Brand", tasks=1_000_000, baseline=100_000, minutes=0)
+    data.baseline("Brand", headcount=1, routine=10_000_000, rate="1000")
+    conn = data.load()
+
+    built = report.build(conn, metrics.Filters(), Settings())
+
+    [marketing] = [row for row in built["functions"] if row["function"] == "Marketing"]
+    # 1,000,000 tasks x 100,000 minutes / 60 = 1,666,666,666.67 hours, x $1,000 an hour.
+    assert round(marketing["hours_saved"], 2) == 1_666_666_666.67
+    assert round(Decimal(str(marketing["labor_value_usd"])), 2) == Decimal("1666666666666.67")

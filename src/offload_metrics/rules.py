@@ -14,7 +14,7 @@ from offload_metrics.ingest import rules as ingest_rules
 
 # The checks in the order a column is judged: its reason is that of the first one it fails.
 PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
-TESTS = ("required", "digits", "form", "places", "allowed", "bounds", "ge", "gt")
+TESTS = ("required", "digits", "form", "places", "allowed", "bounds", "ge", "gt", "le")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,8 @@ def checks(column: schema.Column, bounds: config.Ingest | None = None) -> tuple[
         found.append(Check(column.name, "ge", f"must be ≥ {column.ge:g}", column.ge))
     if column.gt is not None:
         found.append(Check(column.name, "gt", f"must be > {column.gt:g}", column.gt))
+    if column.le is not None:
+        found.append(Check(column.name, "le", f"must be ≤ {schema.bound_text(column.le)}", column.le))
     return tuple(found)
 
 

@@ -24,6 +24,11 @@ Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=MONEY_SCALE
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=MONEY_SCALE)]
 # An invoice line can be negative (a credit or a refund).
 SignedMoney = Annotated[Decimal, Field(max_digits=18, decimal_places=MONEY_SCALE)]
+# Minutes a task takes (as the settings' presets allow), and hours of a team's month or of two teams'
+# time together: a value beyond these is a mistake in the file, and would overflow the exact sums
+# that the report multiplies by hourly costs.
+MINUTES_LIMIT = 100_000
+HOURS_LIMIT = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -127,10 +132,10 @@ class TimeSaved(InputKind):
     agent_id: Text = Field(description="The agent that did the work.")
     task_type: Text | None = Field(None, description="Kind of task.")
     tasks: Count = Field(description="Tasks done with the agent in the period.")
-    baseline_minutes_per_task: Annotated[float, Field(gt=0)] = Field(
+    baseline_minutes_per_task: Annotated[float, Field(gt=0, le=MINUTES_LIMIT)] = Field(
         description="Documented manual minutes per task before the agent."
     )
-    minutes_per_task: Annotated[float, Field(ge=0)] = Field(
+    minutes_per_task: Annotated[float, Field(ge=0, le=MINUTES_LIMIT)] = Field(
         description="Human minutes per task with the agent (oversight, review, edits)."
     )
     headcount: Annotated[int, Field(gt=0)] | None = Field(None, description="Team headcount in the period.")
@@ -225,7 +230,7 @@ class OrgBaseline(InputKind):
     business_unit: Text = Field(description="Business unit of the team.")
     team: Text = Field(description="The team; (business_unit, team) is unique.")
     headcount: Annotated[int, Field(gt=0)] = Field(description="Baseline headcount before agents.")
-    routine_hours_per_month: Annotated[float, Field(gt=0)] = Field(
+    routine_hours_per_month: Annotated[float, Field(gt=0, le=HOURS_LIMIT)] = Field(
         description="Routine (offloadable) work hours per month."
     )
     loaded_hourly_cost_usd: PositiveMoney = Field(description="Fully loaded cost of an hour of work, in USD.")
@@ -346,10 +351,10 @@ class TaskBaseline(InputKind):
     )
     team: Text | None = Field(None, description="Team it applies to; empty for the whole business unit.")
     task_type: Text | None = Field(None, description="Kind of task; empty for every kind.")
-    baseline_minutes_per_task: Annotated[float, Field(gt=0)] = Field(
+    baseline_minutes_per_task: Annotated[float, Field(gt=0, le=MINUTES_LIMIT)] = Field(
         description="Minutes a task takes a person without the agent."
     )
-    minutes_per_task_with_agent: Annotated[float, Field(ge=0)] = Field(
+    minutes_per_task_with_agent: Annotated[float, Field(ge=0, le=MINUTES_LIMIT)] = Field(
         description="Minutes of human time per task with the agent (oversight, review, edits)."
     )
     source: Literal["documented", "estimate"] = Field(
@@ -401,7 +406,7 @@ class Collaboration(InputKind):
     target_function: Text = Field(description="Business function of the second team.")
     target_business_unit: Text = Field(description="Business unit of the second team.")
     target_team: Text = Field(description="The second team (not the first team itself).")
-    collaboration_hours: Annotated[float, Field(ge=0)] = Field(
+    collaboration_hours: Annotated[float, Field(ge=0, le=HOURS_LIMIT)] = Field(
         description="Hours the two teams spent working together in the period (meetings, mail, chat, calls)."
     )
     meeting_count: Count | None = Field(None, description="Meetings the two teams shared in the period.")
@@ -464,13 +469,15 @@ class VivaCollaboration(InputKind):
         None,
         description="% Group collaboration time invested: share of the primary group's collaboration time.",
     )
-    collaboration_hours: Annotated[float, Field(ge=0)] = Field(
+    collaboration_hours: Annotated[float, Field(ge=0, le=HOURS_LIMIT)] = Field(
         description="Group collaboration time invested: hours the primary group spent with the secondary."
     )
     email_count: Annotated[float, Field(ge=0)] | None = Field(None, description="Group email sent count.")
-    email_hours: Annotated[float, Field(ge=0)] | None = Field(None, description="Group email time invested.")
+    email_hours: Annotated[float, Field(ge=0, le=HOURS_LIMIT)] | None = Field(
+        None, description="Group email time invested."
+    )
     meeting_count: Annotated[float, Field(ge=0)] | None = Field(None, description="Group meeting count.")
-    meeting_hours: Annotated[float, Field(ge=0)] | None = Field(
+    meeting_hours: Annotated[float, Field(ge=0, le=HOURS_LIMIT)] | None = Field(
         None, description="Group meeting time invested."
     )
 
@@ -516,6 +523,7 @@ class Column:
     # A temporary table (column `value`) of the values the column may hold, filled for each load by
     # its importer: the groups the organisation mapping knows.
     lookup: str | None = None
+    le: float | None = None  # the largest value the column may hold, where the contract sets one
 
     @property
     def sql_type(self) -> str:
@@ -533,6 +541,8 @@ class Column:
             parts.append(f"≥ {self.ge:g}")
         if self.gt is not None:
             parts.append(f"> {self.gt:g}")
+        if self.le is not None:
+            parts.append(f"≤ {bound_text(self.le)}")
         parts.append("required" if self.required else f"optional, default {self.default_text}")
         return "; ".join(parts)
 
@@ -549,6 +559,12 @@ SQL_TYPES = {
     "number": "DOUBLE",
     "money": MONEY_SQL,
 }
+
+
+def bound_text(bound: float) -> str:
+    """A contract bound in words: 100,000 rather than 1e+05."""
+    return f"{int(bound):,}" if bound.is_integer() else f"{bound:g}"
+
 
 BASE_WORDS = {
     "text": "text",
@@ -599,6 +615,9 @@ def columns(model: type[InputKind]) -> tuple[Column, ...]:
         gt = next(
             (float(typing.cast(float, m.gt)) for m in metadata if isinstance(m, annotated_types.Gt)), None
         )
+        le = next(
+            (float(typing.cast(float, m.le)) for m in metadata if isinstance(m, annotated_types.Le)), None
+        )
         default = None if field.is_required() else field.default
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         lookup = extra.get("lookup")
@@ -613,6 +632,7 @@ def columns(model: type[InputKind]) -> tuple[Column, ...]:
                 gt=gt,
                 description=field.description or "",
                 lookup=lookup if isinstance(lookup, str) else None,
+                le=le,
             )
         )
     return tuple(result)

@@ -185,6 +185,8 @@ def _condition(check: rules.Check, column: schema.Column, raw: str, value: str, 
         return f"{value} < {check.bound:g}"
     if check.test == "gt":
         return f"{value} <= {check.bound:g}"
+    if check.test == "le":
+        return f"{value} > {check.bound:g}"
     raise ValueError(f"unknown check {check.test}")
 
 

@@ -160,6 +160,10 @@ def column_checks(
         checks.append((f"{value} < {_number_literal(column.ge)}", f"must be ≥ {column.ge:g}"))
     if column.gt is not None:
         checks.append((f"{value} <= {_number_literal(column.gt)}", f"must be > {column.gt:g}"))
+    if column.le is not None:
+        checks.append(
+            (f"{value} > {_number_literal(column.le)}", f"must be ≤ {schema.bound_text(column.le)}")
+        )
     return tuple(checks)
 
 
