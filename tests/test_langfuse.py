@@ -245,6 +245,30 @@ def test_broken_records_are_rejected_with_their_line_and_the_rest_loads(conn, tm
         ]
 
 
+def test_a_cost_written_with_separators_or_too_large_rejects_its_agent_only(conn, tmp_path):
+    """DuckDB's own cast reads "1_000" as 1000, and a cost of $1e12 failed the whole file's cast."""
+
+    def agent(id: str, cost: object) -> dict:
+        return observation(id, f"tr-{id}", "AGENT", "2025-03-04 09:15:00.000000", "2025-03-04 09:15:01.000000",
+                           "brief-writer", metadata={"team": "brand"}, total_cost=cost)  # fmt: skip
+
+    rows = [agent("a1", "1_000"), agent("a2", 1e12), agent("a3", "0.5")]
+    path = write_export(tmp_path / "o.jsonl", rows, "jsonl")
+
+    result = ingest.load_file(conn, path, mapping=org(tmp_path))
+
+    assert (result.accepted, result.rejected) == (1, 2)
+    assert store.rejected_rows(conn)[["line", "reason"]].values.tolist() == [
+        [1, 'cost_usd: must be a decimal number (at most 8 decimal places) (got "1_000")'],
+        [
+            2,
+            "cost_usd: has more digits than can be stored exactly (the largest is 9,999,999,999.99999999) "
+            '(got "1000000000000.0")',
+        ],
+    ]
+    assert conn.execute("select cost_usd::VARCHAR from usage_events").fetchall() == [("0.50000000",)]
+
+
 def test_unloading_events_takes_out_what_their_later_reviews_changed(conn, tmp_path):
     settings = config.parse_settings({"telemetry": {"review_evaluation": "correctness"}})
     events = ingest.load_file(conn, write_export(tmp_path / "o.csv", OBSERVATIONS, "csv"), settings=settings,

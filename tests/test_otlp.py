@@ -532,6 +532,39 @@ def test_hostile_values_are_rejected_with_their_reason_and_line(conn, tmp_path):
     ]
 
 
+def test_a_cost_or_latency_no_column_holds_rejects_its_span_and_the_rest_load(conn, tmp_path):
+    """A cost of $1e12 (own or a child's), a cost written "1_000" and an end a million years on were
+    cast in SQL and refused the whole file; each now rejects its own agent span, with its line."""
+    spans = [
+        agent_span("a000000000000001", "writer", gen_ai__usage__cost=1e12),
+        agent_span("a000000000000002", "writer"),
+        otlp_span(TRACE, "c000000000000002", parent="a000000000000002", gen_ai__operation__name="chat",
+                  gen_ai__usage__cost=5e11),
+        agent_span("a000000000000003", "writer", gen_ai__usage__cost="1_000"),
+        agent_span("a000000000000004", "writer") | {"endTimeUnixNano": "99999999999999999999999999999999"},
+        agent_span("a000000000000005", "writer", gen_ai__usage__cost="0.25"),
+    ]  # fmt: skip
+    path = write_lines(tmp_path / "t.jsonl", [traces_data(spans, **MARKETING)])
+
+    result = ingest.load_file(conn, path, mapping=org(tmp_path))
+
+    assert (result.rows_read, result.accepted, result.rejected) == (5, 1, 4)
+    too_many = "has more digits than can be stored exactly"
+    *costs, latency = sorted(store.rejected_rows(conn)[["column_name", "reason"]].values.tolist())
+    assert costs == [
+        ["cost_usd", f'cost_usd: {too_many} (the largest is 9,999,999,999.99999999) (got "1000000000000.0")'],
+        ["cost_usd", f'cost_usd: {too_many} (the largest is 9,999,999,999.99999999) (got "500000000000.0")'],
+        ["cost_usd", 'cost_usd: must be a decimal number (at most 8 decimal places) (got "1_000")'],
+    ]
+    # (1e32 - start) ns in milliseconds, as a double's text: about 1e26.
+    assert latency[0] == "latency_ms"
+    assert latency[1].startswith(
+        f'latency_ms: {too_many} (the largest is 9,007,199,254,740,991) (got "9.9999'
+    )
+    assert latency[1].endswith('e+25")')
+    assert conn.execute("select cost_usd from usage_events").fetchall() == [(Decimal("0.25"),)]
+
+
 def test_a_file_without_agent_spans_loads_nothing_and_says_so(conn, tmp_path):
     spans = [otlp_span(TRACE, "c000000000000001", gen_ai__operation__name="chat")]
     result = ingest.load_file(conn, write_lines(tmp_path / "t.jsonl", [traces_data(spans, **MARKETING)]))

@@ -330,3 +330,91 @@ def test_hostile_results_are_each_rejected_with_their_reason_and_nothing_is_coer
         'day: must be a date (YYYY-MM-DD) (got "1740960000")',
     ]
     assert conn.execute("select count(*) from loads").fetchone() == (1,)
+
+
+def test_amounts_that_python_or_duckdb_would_bend_are_rejected_as_written(conn, tmp_path):
+    """Python's Decimal reads "1_000" as 1000 and no int() reads 5,000 digits; an amount past what
+    money holds cannot be rounded to cents. Each is its row's rejection, never a crash or a coercion."""
+    many = "9" * 5000
+
+    def result(value: str, item: str) -> str:
+        return (
+            f'{{"object": "organization.costs.result", "amount": {{"value": {value}, "currency": "usd"}}, '
+            f'"line_item": "{item}", "project_id": "proj_brand"}}'
+        )
+
+    results = [
+        result('"1_000"', "separators"),
+        result("123456789012345678901234567.123456789", "too large"),
+        result(many, "five thousand digits"),
+        result('"2.5"', "fine"),
+    ]
+    (tmp_path / "bent.json").write_text(
+        '{"object": "page", "data": ['
+        f'{{"start_time": 1740960000, "results": [{", ".join(results)}]}}, '
+        f'{{"start_time": {many}, "results": [{result("1", "a start of 5,000 digits")}]}}]}}'
+    )
+
+    loaded = load(conn, tmp_path / "bent.json")
+
+    assert (loaded.rows_read, loaded.accepted, loaded.rejected) == (5, 1, 4)
+    assert conn.execute("select line_item, amount_usd from vendor_costs").fetchall() == [
+        ("fine", Decimal("2.50000000"))
+    ]
+    too_many = (
+        "amount_usd: has more digits than can be stored exactly (the largest is 9,999,999,999.99999999)"
+    )
+    reasons = [reason for _, _, reason in conn.execute(REJECTS).fetchall()]
+    assert reasons[:3] == [
+        'amount_usd: must be a decimal number (at most 8 decimal places) (got "1_000")',
+        f'{too_many} (got "123456789012345678901234567.123456789")',
+        # A value is shown to its first 80 characters.
+        f'{too_many} (got "{many[:80]}")',
+    ]
+    assert reasons[3].startswith('day: must be a date (YYYY-MM-DD) (got "9999')
+
+
+def test_anthropic_token_parts_are_summed_whole_or_the_row_is_rejected(conn, tmp_path):
+    """Uncached, cache-read and cache-creation input tokens are one count: a part written "100" or
+    100.0 still counts in full (it dropped the other parts before), and a part that is no whole number
+    rejects the row with every part shown."""
+
+    def result(model: str, uncached: object) -> dict:
+        return {
+            "uncached_input_tokens": uncached,
+            "cache_read_input_tokens": 50,
+            "cache_creation": {"ephemeral_1h_input_tokens": 7, "ephemeral_5m_input_tokens": 3},
+            "output_tokens": 20,
+            "workspace_id": "wrkspc_01Support",
+            "model": model,
+        }
+
+    page = {
+        "data": [
+            {
+                "starting_at": "2025-03-04T00:00:00Z",
+                "ending_at": "2025-03-05T00:00:00Z",
+                "results": [
+                    result("m1", "100"),
+                    result("m2", 100.0),
+                    result("m3", 100),
+                    result("m4", "1e2x"),
+                ],
+            }
+        ],
+        "has_more": False,
+    }
+    (tmp_path / "usage.json").write_text(json.dumps(page))
+
+    loaded = load(conn, tmp_path / "usage.json")
+
+    assert (loaded.kind, loaded.accepted, loaded.rejected) == ("vendor_usage", 3, 1)
+    # 100 + 50 + 7 + 3 input tokens in each.
+    assert conn.execute("select model, input_tokens from vendor_usage order by model").fetchall() == [
+        ("m1", 160),
+        ("m2", 160),
+        ("m3", 160),
+    ]
+    [(_, column, reason)] = conn.execute(REJECTS).fetchall()
+    assert column == "input_tokens"
+    assert reason == 'input_tokens: must be a whole number (got "1e2x + 50 + 7 + 3")'

@@ -211,7 +211,7 @@ def _observation_runs(
         occurred_at, agent_id, is_error = "a.start_time", "a.name", "a.is_error"
         latency = (
             "coalesce(cast(epoch_ms(try_cast(a.end_time as TIMESTAMP)) - epoch_ms(try_cast(a.start_time as TIMESTAMP))"
-            " as VARCHAR), cast(round(try_cast(a.latency as DOUBLE) * 1000) as BIGINT)::VARCHAR)"
+            f" as VARCHAR), {telemetry.whole_text_sql('try_cast(a.latency as DOUBLE) * 1000')})"
         )
     cur.execute(
         f"""

@@ -332,7 +332,7 @@ def _agent_runs(
                      when coalesce(c.inference_spans, 0) = 0 or (a.cost_raw is not null and c.with_cost = 0)
                          then cast(coalesce(a.own_cost, a.own_estimate) as VARCHAR)
                      else coalesce(c.cost_bad, cast(c.cost_sum as VARCHAR)) end as cost_usd,
-                cast(cast(round((a.end_ns - a.start_ns) / 1000000) as BIGINT) as VARCHAR) as latency_ms,
+                {telemetry.whole_text_sql("(a.end_ns - a.start_ns) / 1000000")} as latency_ms,
                 case when a.cost_raw is not null and (coalesce(c.inference_spans, 0) = 0 or c.with_cost = 0)
                          then 0::DECIMAL(18,8)
                      when coalesce(c.inference_spans, 0) = 0 then coalesce(a.own_estimate, 0)

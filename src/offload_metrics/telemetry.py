@@ -175,8 +175,23 @@ def count_sql(text: str) -> str:
 
 
 def money_sql(text: str) -> str:
-    """A cost attribute as DECIMAL(18,8): a number written as a double is rounded to 8 places."""
-    return f"cast(round(try_cast({text} as DECIMAL(38,18)), 8) as DECIMAL(18,8))"
+    """A cost attribute as DECIMAL(18,8): a number written as a double is rounded to 8 places. Null
+    for text that is not a plain number ("1_000", which DuckDB's own cast reads as 1000) or that no
+    DECIMAL(18,8) holds (1e12): the attribute's text then goes on as the cost, and its run is
+    rejected with the reason, instead of the whole file failing on the cast."""
+    from offload_metrics.ingest.base import sql_literal
+    from offload_metrics.ingest.rules import NUMBER_PATTERN
+
+    return (
+        f"(case when regexp_full_match({text}, {sql_literal(NUMBER_PATTERN)}) "
+        f"then try_cast(round(try_cast({text} as DECIMAL(38,18)), 8) as DECIMAL(18,8)) end)"
+    )
+
+
+def whole_text_sql(number: str) -> str:
+    """A DOUBLE rounded to a whole number, as text: a BIGINT's digits where it fits, else the
+    double's text (1.2e+22), which the contract then rejects as too large, with its line."""
+    return f"coalesce(cast(try_cast(round({number}) as BIGINT) as VARCHAR), cast(round({number}) as VARCHAR))"
 
 
 def finish(cur: duckdb.DuckDBPyConnection, mapping: Mapping, sources: tuple[str, ...]) -> tuple[int, int]:

@@ -25,8 +25,9 @@ import contextlib
 import datetime as dt
 import json
 import re
+import typing
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -58,6 +59,8 @@ REPORT_COLUMNS = {
 TOKEN_MARKERS = {"input_tokens", "uncached_input_tokens", "output_tokens"}
 MAPPED_COLUMNS = ("function", "business_unit", "team")
 CENT = Decimal(1).scaleb(-schema.MONEY_SCALE)
+# The smallest amount money's DECIMAL(18,8) cannot hold.
+MONEY_LIMIT = Decimal(10) ** (18 - schema.MONEY_SCALE)
 HEAD_BYTES = 65536
 READ_TABLE = "_vendor_read"
 MAPPED_TABLE = "_vendor_mapped"
@@ -180,7 +183,7 @@ def read_report(text: str) -> Report:
 def _pages(text: str) -> list[tuple[int, object]]:
     """(offset, page) of each page: the whole text as one page or an array of them, else one a line."""
     try:
-        whole = json.loads(text, parse_float=Decimal)
+        whole = json.loads(text, parse_float=Decimal, parse_int=_integer)
     except json.JSONDecodeError as error:
         if "Extra data" not in error.msg:
             raise ReportError(
@@ -192,7 +195,7 @@ def _pages(text: str) -> list[tuple[int, object]]:
         for number, line in enumerate(text.split("\n"), start=1):
             if line.strip():
                 try:
-                    pages.append((offset, json.loads(line, parse_float=Decimal)))
+                    pages.append((offset, json.loads(line, parse_float=Decimal, parse_int=_integer)))
                 except json.JSONDecodeError as line_error:
                     raise ReportError(
                         f"line {number} is not a JSON page (column {line_error.colno}: {line_error.msg})"
@@ -257,20 +260,31 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
+def _integer(digits: str) -> int | Decimal:
+    """A JSON integer: an int, or beyond Python's 4,300-digit limit for int() a Decimal, which the
+    contract then rejects as too large (instead of the whole file failing to parse)."""
+    return int(digits) if len(digits) < 4000 else Decimal(digits)
+
+
+# A plain number as the contract writes one; Python's Decimal would also read "1_000" and " 1 ".
+PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def _dollars(value: object, cents: bool) -> str | None:
-    """An amount as exact dollars with at most 8 decimal places; text that is not a number is
-    handed on as it is, for the pipeline to reject with its reason."""
+    """An amount as exact dollars with at most 8 decimal places; text that is not a plain number, or
+    an amount beyond what money holds, is handed on as it is, for the pipeline to reject with its
+    reason."""
     if value is None or isinstance(value, bool):
         return _text(value)
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        return _text(value)
-    if not amount.is_finite():
-        return _text(value)
+    written = _text(value) or ""
+    if not PLAIN_NUMBER.fullmatch(written.strip()):
+        return written
+    amount = Decimal(written.strip())
     if cents:
         amount = amount.scaleb(-2)
-    exponent = amount.as_tuple().exponent  # a number (not "n", "N" or "F"): the amount is finite
+    if abs(amount) >= MONEY_LIMIT:
+        return format(amount, "f")
+    exponent = amount.as_tuple().exponent  # a plain number: the amount is finite
     if isinstance(exponent, int) and exponent < -schema.MONEY_SCALE:
         amount = amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
     return format(amount, "f")
@@ -342,14 +356,30 @@ def ingest_settings(settings: config.Settings, mapping: Mapping) -> str:
 
 
 def _count(*values: object) -> str | None:
-    """The sum of token counts as text; a value that is not a whole number is handed on as it is."""
+    """The sum of token counts as text, each part a whole number as the contract writes one (100,
+    100.0, "100"); else the parts as written joined with " + ", for the pipeline to reject with its
+    reason (one odd part never drops the others from the sum)."""
     present = [value for value in values if value is not None]
     if not present:
         return None
-    whole = [value for value in present if isinstance(value, int) and not isinstance(value, bool)]
-    if len(whole) == len(present):
-        return str(sum(whole))
-    return _text(next(value for value in present if not isinstance(value, int) or isinstance(value, bool)))
+    whole = [_whole(value) for value in present]
+    if all(part is not None for part in whole):
+        return str(sum(typing.cast(list[int], whole)))
+    return " + ".join(_text(value) or "" for value in present)
+
+
+def _whole(value: object) -> int | None:
+    """A token count part as an int, when it is a whole number below 2^53 written as a JSON number
+    or plain digits; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[+]?[0-9]{1,15}", value.strip()):
+        return int(value)
+    if isinstance(value, float | Decimal) and abs(value) < 2**53 and value == int(value):
+        return int(value)
+    return None
 
 
 def _grouping(result: dict, keys: tuple[str, ...]) -> str | None:
