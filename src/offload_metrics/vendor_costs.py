@@ -24,6 +24,7 @@ import bisect
 import contextlib
 import datetime as dt
 import json
+import math
 import re
 import typing
 from dataclasses import dataclass
@@ -377,8 +378,14 @@ def _whole(value: object) -> int | None:
         return value
     if isinstance(value, str) and re.fullmatch(r"[+]?[0-9]{1,15}", value.strip()):
         return int(value)
-    if isinstance(value, float | Decimal) and abs(value) < 2**53 and value == int(value):
-        return int(value)
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and abs(value) < 2**53 and value.is_integer() else None
+    if isinstance(value, Decimal):
+        return (
+            int(value)
+            if value.is_finite() and abs(value) < 2**53 and value == value.to_integral_value()
+            else None
+        )
     return None
 
 
