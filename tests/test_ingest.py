@@ -229,6 +229,18 @@ REJECTIONS = [
         'cost_usd: must be a decimal number (at most 8 decimal places) (got "$5")',
     ),
     ("usage_events", {"latency_ms": "-1"}, "latency_ms", 'latency_ms: must be ≥ 0 (got "-1")'),
+    (
+        "usage_events",
+        {"occurred_at": "2025-03-04T09:15:00+25:00"},
+        "occurred_at",
+        'occurred_at: must be an ISO 8601 timestamp (got "2025-03-04T09:15:00+25:00")',
+    ),
+    (
+        "usage_events",
+        {"occurred_at": "2025-03-04T09:15:00+05:30:45"},
+        "occurred_at",
+        'occurred_at: must be an ISO 8601 timestamp (got "2025-03-04T09:15:00+05:30:45")',
+    ),
     ("time_saved", {"period_end": "2025-02-28"}, "period_end", "period_end: must not be before period_start"),
     (
         "time_saved",
@@ -475,6 +487,29 @@ def test_offsets_convert_to_utc_across_a_month_boundary(conn, tmp_path):
         (dt.date(2025, 1, 31), 1),
         (dt.date(2025, 2, 1), 1),
         (dt.date(2025, 2, 28), 1),
+    ]
+
+
+def test_every_offset_a_clock_can_have_converts_in_each_way_it_is_written(conn, tmp_path):
+    written = ["+14:00", "-12:00", "+05:30", "+0530", "+05", "-03:30"]
+    rows = [
+        example("usage_events", event_id=f"e{number}", occurred_at=f"2025-03-04T12:00:00{offset}")
+        for number, offset in enumerate(written)
+    ]
+
+    result = load(conn, write_csv(tmp_path / "offsets.csv", rows))
+
+    assert result.accepted == len(written)
+    # Noon at each offset, in UTC.
+    assert [
+        row[0] for row in conn.execute("select occurred_at from usage_events order by event_id").fetchall()
+    ] == [
+        dt.datetime(2025, 3, 3, 22, 0),
+        dt.datetime(2025, 3, 5, 0, 0),
+        dt.datetime(2025, 3, 4, 6, 30),
+        dt.datetime(2025, 3, 4, 6, 30),
+        dt.datetime(2025, 3, 4, 7, 0),
+        dt.datetime(2025, 3, 4, 15, 30),
     ]
 
 

@@ -112,9 +112,17 @@ def _well_formed(column: schema.Column, raw: str, value: str) -> str | None:
         searched = f"(strpos({raw}, '_') = 0 and {_unless(plain, f'{decimal_places_sql(raw)} = 0')})"
         return _unless(_plainly_written(column, raw), searched)
     if column.base == "timestamp":
-        # Starts with a digit (so not 'epoch' or 'infinity'); string comparison, no allocation.
-        return f"({raw} >= '0' and {raw} < ':')"
+        # Starts with a digit (so not 'epoch' or 'infinity'); string comparison, no allocation. An
+        # offset, where a sign follows the date, is one a clock can have (-14:00 to +14:00): DuckDB
+        # reads +25:00 too, and moves the time by a day. Only values with a sign there are matched.
+        signed = f"(contains(substr({raw}, 11), '+') or contains(substr({raw}, 11), '-'))"
+        offset = f"regexp_full_match({raw}, {sql_literal(OFFSET_PATTERN)})"
+        return f"({raw} >= '0' and {raw} < ':' and (not {signed} or {offset}))"
     return None
+
+
+# A timestamp ending in a UTC offset of -14:00 to +14:00 (+05, +0530, +05:30).
+OFFSET_PATTERN = r"^.*[0-9][+-]((0[0-9]|1[0-3])(:?[0-5][0-9])?|14(:?00)?)\s*$"
 
 
 def column_checks(
