@@ -671,7 +671,12 @@ def test_headline_tiles_show_the_change_against_the_previous_period(sample_app, 
     assert hours.proto.delta_description == "vs 2025-04 to 2025-06"
     assert shown["Net savings"].value == "$1.7M"
     assert shown["Net savings"].proto.delta == "+$836.9k"
-    assert shown["Offloaded share"].proto.delta.endswith(" pp")
+    # The offloaded share is a share at as_of (2025-12-31, 45.9%), not a total over the quarter: its
+    # change is since the previous period's last month (2025-06, 21.1%), and says so.
+    assert shown["Offloaded share"].value == "45.9%"
+    assert shown["Offloaded share"].proto.delta == "+24.8 pp"
+    assert shown["Offloaded share"].proto.delta_description == "since 2025-06"
+    assert shown["Functions at scale"].proto.delta_description == "since 2025-06"
     assert list(shown["Net savings"].proto.chart_data), "a trend line where a series exists"
 
 

@@ -494,3 +494,28 @@ def test_every_kind_of_column_converts_to_its_json_value():
     # Compared as JSON text, so that 1 and 1.0 or 1 and True differ.
     assert json.dumps(converted) == json.dumps(expected)
     assert report._records(frame.iloc[:0], keys) == []
+
+
+def test_the_summary_says_a_share_at_as_of_changed_since_the_previous_periods_last_month():
+    """The offloaded share is at as_of; hours and money are totals over the range. With last quarter
+    chosen three months before as_of, the share's change spans six months and must say from when."""
+    org = {
+        "offloaded_share": 0.459,
+        "hours_saved": 26_028.8,
+        "net_output_uplift": None,
+        "previous": {
+            "from": dt.date(2025, 4, 1),
+            "to": dt.date(2025, 6, 30),
+            "has_data": True,
+            "offloaded_share": 0.211,
+            "hours_saved": 13_440.8,
+            "net_output_uplift": None,
+        },
+    }
+
+    [line] = summary._previous_lines(org)
+
+    assert line == (
+        "- Against the previous period (2025-04 to 2025-06): Offloaded share +24.8 pp since 2025-06; "
+        "Hours saved +12,588 h; Net Output uplift —."
+    )

@@ -180,12 +180,13 @@ def _markdown_bills_and_estimates(org: Record) -> list[str]:
 
 # The headline figures compared with the previous period, and how each is shown.
 COMPARED = (
-    ("Offloaded share", "offloaded_share", display.share),
     ("Hours saved", "hours_saved", display.hours),
     ("Net Output uplift", "net_output_uplift", display.share),
     ("Net savings", "net_savings_usd", display.money),
     ("Reinvestment pool", "reinvestment_pool_usd", display.money),
 )
+# Those at as_of rather than over the range: they change since the previous period's last month.
+AT_AS_OF = (("Offloaded share", "offloaded_share", display.share),)
 
 
 def _previous_lines(org: Record) -> list[str]:
@@ -196,7 +197,12 @@ def _previous_lines(org: Record) -> list[str]:
     span = display.period(previous["from"], previous["to"])
     if not previous["has_data"]:
         return [f"- Against the previous period ({span}): no data loaded for it, so no change is shown."]
+    since = display.month(previous["to"])
     changes = [
+        f"{name} {display.change(shown, org[key], previous[key]) or '—'} since {since}"
+        for name, key, shown in AT_AS_OF
+        if key in org and key in previous
+    ] + [
         f"{name} {display.change(shown, org[key], previous[key]) or '—'}"
         for name, key, shown in COMPARED
         if key in org and key in previous  # a finance figure is absent for those who may not see money

@@ -717,11 +717,15 @@ def tile(
     trend: Sequence[float] | None = None,
     needs: Sequence[str] = (),
     delta: str | None = None,
+    at_as_of: bool = False,
 ) -> None:
     """A headline number with its definition on hover; below it, its change against the previous
     period (with direction), a trend line where a series exists, and a note that wraps, never cut.
     When an input kind it needs has not been loaded, it says which instead of a misleading number.
-    A finance figure only for those who may see it."""
+    A finance figure only for those who may see it. A figure `at_as_of` (a share or a count at
+    as_of, not a total over the range) changes since the previous period's last month, and says so:
+    with last quarter chosen and as_of three months later, "vs the quarter before" would read six
+    months' change as one quarter's."""
     if auth.is_finance_figure(metric) and not auth.can_see_money():
         return
     # `delta` is a line of context, not a change: it shows as the note does.
@@ -732,7 +736,11 @@ def tile(
     compared = None
     if change is not None:
         _, before = _resolved(dataclasses.astuple(current_filters()), data_version())
-        compared = f"vs {display.period(before.date_from, before.date_to)}"
+        compared = (
+            f"since {display.month(before.date_to)}"
+            if at_as_of
+            else f"vs {display.period(before.date_from, before.date_to)}"
+        )
     with st.container(border=True, height="stretch"):
         st.metric(
             label,

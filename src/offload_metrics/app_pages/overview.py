@@ -23,12 +23,12 @@ ADOPTION = ("time_saved", "org_baseline")
 first, second, third, fourth = st.columns(4)
 with first:
     ui.tile("Offloaded share", display.share(program["offloaded_share"]), "offloaded_share", "adoption_org",
-            note=f"Phase: {display.label(program['phase'])}", needs=ADOPTION,
+            note=f"Phase: {display.label(program['phase'])}", needs=ADOPTION, at_as_of=True,
             change=display.change(display.share, program["offloaded_share"], before and before["offloaded_share"]),
             trend=ui.series(metrics.in_range(organisation), "offloaded_share"))  # fmt: skip
 with second:
     ui.tile("Functions at scale", f"{program['functions_at_scale']} of {len(functions)}", "functions_at_scale",
-            "adoption_org", needs=ADOPTION,
+            "adoption_org", needs=ADOPTION, at_as_of=True,
             note="The organisation is at scale" if program["is_at_scale"] else "Not yet at scale",
             change=display.change(display.count, program["functions_at_scale"],
                                   before and before["functions_at_scale"]))  # fmt: skip
