@@ -129,6 +129,16 @@ def km_median(
     return not_reached(waiting, validated)
 
 
+def km_median_tile(
+    median: SupportsFloat | None, validated: SupportsInt | None, replicated: SupportsInt | None
+) -> tuple[str, str | None]:
+    """km_median for a tile, whose value must stay short: ("not reached", "3 of 4 waiting") when the
+    curve stays above half, else (the value, None)."""
+    shown = km_median(median, validated, replicated)
+    value, _, waiting = shown.partition(" · ")
+    return value, waiting or None
+
+
 def hours(value: SupportsFloat | None) -> str:
     return _quantity(value, ",.0f", " h")
 

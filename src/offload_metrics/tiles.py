@@ -36,3 +36,18 @@ def reinvestment_pool(
                    "finance_summary", needs=FINANCE,
                    note=f"{display.setting_share(settings.finance.reinvestment_share)} of positive net savings",
                    trend=ui.series(months, "cumulative_pool_usd"))  # fmt: skip
+
+
+def km_replication_median(summary: pd.DataFrame, label: str = "KM replication median") -> None:
+    """The Kaplan-Meier median days to a first copy; where more than half still wait, "not reached"
+    with how many wait in the note (the value must stay short enough not to be cut)."""
+    km, waiting = display.km_median_tile(
+        ui.first(summary, "km_median_replication_days"),
+        ui.first(summary, "validated_agents"),
+        ui.first(summary, "replicated_agents"),
+    )
+    plain = (
+        f"Plain median {display.days(ui.first(summary, 'median_replication_days'))}, replicated agents only"
+    )
+    ui.tile(label, km, "km_median_replication_days", "replication_summary", needs=("replication_events",),
+            note=f"{waiting}. {plain}" if waiting else plain)  # fmt: skip

@@ -39,12 +39,7 @@ with third:
     ui.tile("Trajectory", display.label(program["trajectory"]), "trajectory", "adoption_program", note=spans,
             needs=("replication_events",))  # fmt: skip
 with fourth:
-    ui.tile("KM replication median",
-            display.km_median(ui.first(replication, "km_median_replication_days"),
-                              ui.first(replication, "validated_agents"), ui.first(replication, "replicated_agents")),
-            "km_median_replication_days", "replication_summary", needs=("replication_events",),
-            note=f"Plain median {display.days(ui.first(replication, 'median_replication_days'))}, "
-                 "replicated agents only")  # fmt: skip
+    tiles.km_replication_median(replication)
 first, second, third, fourth = st.columns(4)
 with first:
     tiles.hours_saved(net_output, net_output_before)

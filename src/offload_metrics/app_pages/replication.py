@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from offload_metrics import charts, display, metrics, network, outlook, ui
+from offload_metrics import charts, display, metrics, network, outlook, tiles, ui
 
 ui.page("Replication Velocity", "Replication needs replication events (validated and deployed agents).")
 
@@ -20,12 +20,7 @@ with second:
     ui.tile("Replicated", display.count(ui.first(organisation, "replicated_agents") or 0), "replicated_agents",
             "replication_summary", needs=EVENTS, note="Copied by another business unit")  # fmt: skip
 with third:
-    ui.tile("Median days (Kaplan-Meier)",
-            display.km_median(ui.first(organisation, "km_median_replication_days"),
-                              ui.first(organisation, "validated_agents"), ui.first(organisation, "replicated_agents")),
-            "km_median_replication_days", "replication_summary", needs=EVENTS,
-            note=f"Plain median {display.days(ui.first(organisation, 'median_replication_days'))}, "
-                 "replicated agents only")  # fmt: skip
+    tiles.km_replication_median(organisation, "Median days (Kaplan-Meier)")
 with fourth:
     ui.tile(
         "Waiting for a first copy", display.count(len(backlog)), "waiting_days", "replication", needs=EVENTS
