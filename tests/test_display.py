@@ -125,3 +125,19 @@ def test_markdown_for_an_export_keeps_its_formatting_but_not_its_html_or_images(
     assert display.inert_markdown("**Do** <b>this</b> & ![x](http://h/x.png)") == (
         "**Do** &lt;b&gt;this&lt;/b&gt; &amp; !\\[x](http://h/x.png)"
     )
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "shown"),
+    [
+        (dt.date(2025, 4, 1), dt.date(2025, 6, 30), "Q2 2025"),
+        (dt.date(2024, 10, 1), dt.date(2024, 12, 31), "Q4 2024"),
+        (dt.date(2024, 1, 1), dt.date(2024, 12, 31), "2024"),
+        (dt.date(2025, 6, 1), dt.date(2025, 6, 30), "2025-06"),
+        (dt.date(2025, 5, 1), dt.date(2025, 7, 31), "previous 3 months"),
+        (dt.date(2024, 11, 1), dt.date(2025, 3, 31), "previous 5 months"),
+        (dt.date(2024, 7, 1), dt.date(2025, 6, 30), "previous 12 months"),
+    ],
+)
+def test_a_tiles_change_names_the_previous_period_briefly(first, last, shown):
+    assert display.period_short(first, last) == shown

@@ -289,6 +289,23 @@ def period(first: object, last: object) -> str:
     return start if start == end else f"{start} to {end}"
 
 
+def period_short(first: object, last: object) -> str:
+    """A range of whole months short enough for a tile's change line: Q2 2025 for a calendar quarter,
+    2024 for a calendar year, 2025-06 for one month, else "previous N months"."""
+    start, end = month(first), month(last)
+    if start is None or end is None:
+        return period(first, last)
+    (start_year, start_month), (end_year, end_month) = (map(int, start.split("-")), map(int, end.split("-")))
+    months = (end_year - start_year) * 12 + end_month - start_month + 1
+    if months == 1:
+        return start
+    if months == 3 and start_month % 3 == 1:
+        return f"Q{(start_month + 2) // 3} {start_year}"
+    if months == 12 and start_month == 1:
+        return str(start_year)
+    return f"previous {months} months"
+
+
 # How each kind of value is shown, by name: the dashboard's tables and the exports look columns up here.
 FORMATTERS: dict[str, Callable[[Any], str | None]] = {
     "money": money,

@@ -739,7 +739,7 @@ def tile(
         compared = (
             f"since {display.month(before.date_to)}"
             if at_as_of
-            else f"vs {display.period(before.date_from, before.date_to)}"
+            else f"vs {display.period_short(before.date_from, before.date_to)}"
         )
     with st.container(border=True, height="stretch"):
         st.metric(
