@@ -57,10 +57,20 @@ def test_the_s_curve_marks_the_scale_window_after_the_first_validated_agent():
         }
     )
     spec = charts.s_curve(organisation, SETTINGS, dt.date(2024, 1, 1)).to_dict()
-    assert marks(spec) == ["rect", "rect", "line"]
+    # The phase bands, the window and its name on the chart, the line.
+    assert marks(spec) == ["rect", "rect", "text", "line"]
     window = next(data for data in datasets(spec) if "start" in data[0])
     assert window[0]["start"].startswith("2025-07-01")  # 18 months after January 2024
     assert window[0]["end"].startswith("2026-07-01")  # cut at the month after the data ends
+    assert window[0]["short"] == "18-36-month window"
+    # A projection to 2027-12 carries the chart on: the window ends where it ends, 36 months on.
+    projection = pd.DataFrame(
+        {"month": pd.date_range("2026-07-01", "2027-12-01", freq="MS"), "share": 0.5, "share_low": 0.4,
+         "share_high": 0.6}
+    )  # fmt: skip
+    projected = charts.s_curve(organisation, SETTINGS, dt.date(2024, 1, 1), projection).to_dict()
+    window = next(data for data in datasets(projected) if "start" in data[0])
+    assert window[0]["end"].startswith("2027-01-01")
     without = charts.s_curve(organisation, SETTINGS, None).to_dict()
     assert marks(without) == ["rect", "line"]
 

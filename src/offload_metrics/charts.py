@@ -116,15 +116,21 @@ def s_curve(
                 "label": [f"Scale window ({low}-{high} months after the first validated agent)"],
             }
         )
+        # As far as the chart reaches: the data, and the projection where there is one (cut at the
+        # data's end, the window looked as if it were closing while the forecast ran on).
         last = pd.Timestamp(organisation["month"].max())
+        if projection is not None and not projection.empty:
+            last = max(last, pd.Timestamp(projection["month"].max()))
         window["end"] = window["end"].clip(upper=last + pd.DateOffset(months=1))
+        window["short"] = f"{low}-{high}-month window"
         if window["start"].iloc[0] <= last:
-            layers.insert(
-                1,
-                alt.Chart(window)
-                .mark_rect(opacity=0.12, color="#283593")
-                .encode(x="start:T", x2="end:T", tooltip=[alt.Tooltip("label:N", title="")]),
-            )
+            shaded = alt.Chart(window).encode(x="start:T", tooltip=[alt.Tooltip("label:N", title="")])
+            layers[1:1] = [
+                shaded.mark_rect(opacity=0.12, color="#283593").encode(x2="end:T"),
+                shaded.mark_text(align="left", baseline="top", dx=4, color="#283593").encode(
+                    y=alt.value(4), text="short:N"
+                ),
+            ]
     if projection is not None and not projection.empty:
         layers += projection_layers(projection, alt.ColorValue("#1b1b1b"))
     return alt.LayerChart(layer=layers).properties(height=320)
