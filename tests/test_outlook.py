@@ -73,3 +73,17 @@ def test_a_projection_shows_its_month_range_and_the_function_that_comes_last(mak
         "(on track is 18-36)",
     )
     assert tiles["Reaches scale last"] == ("Sales", "projected at scale 2025-03")
+
+
+def test_while_functions_have_no_forecast_none_is_named_last(sample_app):  # noqa: F811
+    """As of 2024-06-30 only Marketing, the leading function, has a forecast on the sample: it was
+    named the function that reaches scale last."""
+    import datetime as dt
+
+    sample_app.date_input(key="as_of").set_value(dt.date(2024, 6, 30)).run()
+    assert not sample_app.exception
+    tiles = {metric.label: (metric.value, metric.proto.delta) for metric in sample_app.metric}
+    assert tiles["Reaches scale last"] == (
+        "—",
+        "6 of 7 functions have no forecast yet; of the others, Marketing last",
+    )

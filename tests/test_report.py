@@ -519,3 +519,23 @@ def test_the_summary_says_a_share_at_as_of_changed_since_the_previous_periods_la
         "- Against the previous period (2025-04 to 2025-06): Offloaded share +24.8 pp since 2025-06; "
         "Hours saved +12,588 h; Net Output uplift —."
     )
+
+
+def test_the_summary_names_no_last_function_while_some_have_no_forecast():
+    def report_with(has_forecast: list[bool]) -> dict:
+        functions = [
+            {"function": name, "has_forecast": has}
+            for name, has in zip(("HR", "Marketing"), has_forecast, strict=True)
+        ]
+        org = {"status": "none", "reason": "fewer than 2 functions have a forecast", "last_function": "Marketing",
+               "last_function_month": "2026-03"}  # fmt: skip
+        return {"forecast": {"org": org, "functions": functions}, "wins": []}
+
+    early = "\n".join(summary.outlook_markdown(report_with([False, True])))
+    later = "\n".join(summary.outlook_markdown(report_with([True, True])))
+
+    assert (
+        "- Which function reaches scale last cannot be told yet: 1 of 2 functions have no forecast." in early
+    )
+    assert "Marketing" not in early
+    assert "- Projected to reach scale last: **Marketing** (2026-03)." in later

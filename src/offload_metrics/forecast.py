@@ -412,6 +412,13 @@ def _organisation(fits: list[FunctionForecast], program: dict[str, object], sett
     return result
 
 
+def without_forecast(summary: typing.Mapping[str, typing.Any]) -> list[str]:
+    """The functions of a forecast_summary that have no forecast. While any has none, the function
+    "projected to reach scale last" is only the last of those with one, and is not named as the last
+    of all (early on it named the leading function, the only one with a forecast)."""
+    return [row["function"] for row in summary.get("functions", []) if not row["has_forecast"]]
+
+
 def _scale_point(fit: FunctionForecast) -> float:
     crossing = next(crossing for crossing in fit.crossings if crossing.milestone == "scale")
     return month_index(crossing.month) if crossing.month else NEVER

@@ -36,7 +36,8 @@ def forecast_help() -> str:
 def forecast_tiles() -> None:
     """Two tiles: when the organisation is projected to reach scale, and the function that holds it back."""
     settings = ui.settings()
-    org = ui.get(forecast.forecast_summary)["org"]
+    summary = ui.get(forecast.forecast_summary)
+    org, unknown = summary["org"], forecast.without_forecast(summary)
     low, high = settings.adoption.scale_months
     first, second = st.columns(2)
     with first:
@@ -61,6 +62,12 @@ def forecast_tiles() -> None:
             if org["last_function"]
             else "no function has a forecast"
         )
+        if org["last_function"] and unknown:
+            last = "—"
+            note = (
+                f"{len(unknown)} of {len(summary['functions'])} functions have no forecast yet; "
+                f"of the others, {org['last_function']} last"
+            )
         st.metric("Reaches scale last", last, delta=note, delta_color="off", delta_arrow="off",
                   help=forecast_help(), border=True)  # fmt: skip
 

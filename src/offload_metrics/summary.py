@@ -14,6 +14,7 @@ import duckdb
 from markdown_it import MarkdownIt
 
 from offload_metrics import display, metrics
+from offload_metrics import forecast as forecast_module
 from offload_metrics.config import Settings
 from offload_metrics.report import build as build_report
 
@@ -153,7 +154,13 @@ def outlook_markdown(report: Record) -> list[str]:
         )
     else:
         lines.append(f"- No projection of scale: {projected.get('reason') or 'no forecast'}.")
-    if projected.get("last_function"):
+    unknown = forecast_module.without_forecast(forecast)
+    if projected.get("last_function") and unknown:
+        lines.append(
+            f"- Which function reaches scale last cannot be told yet: {len(unknown)} of "
+            f"{len(forecast.get('functions', []))} functions have no forecast."
+        )
+    elif projected.get("last_function"):
         when = projected.get("last_function_month") or "not within the forecast horizon"
         lines.append(f"- Projected to reach scale last: **{_cell(projected['last_function'])}** ({when}).")
     lines += ["", "## Wins in this range", ""]
