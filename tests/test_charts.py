@@ -172,3 +172,26 @@ def test_documented_and_estimated_hours_are_paired_never_stacked():
     }
     assert spec["transform"][1]["calculate"] == "datum.measure == 'hours_saved' ? 'Documented' : 'Estimated'"
     assert spec["encoding"]["yOffset"] == {"field": "kind", "type": "nominal"}
+
+
+def test_the_quarter_chart_shows_kaplan_meier_medians_and_says_not_reached():
+    trend = pd.DataFrame(
+        {
+            "quarter": ["2025-Q1", "2025-Q2", "2025-Q3"],
+            "validated_agents": [3, 4, 2],
+            "replicated_agents": [2, 1, 0],
+            "median_replication_days": [75.0, 15.0, None],
+            "replicated_within_90_days": [1 / 3, 0.25, 0.0],
+            "km_median_replication_days": [120.0, None, None],
+        }
+    )
+    spec = charts.replication_trend(trend).to_dict()
+    assert marks(spec) == ["bar", "text"]
+    assert layers(spec)[0]["encoding"]["y"]["field"] == "km_median_replication_days"
+    [rows] = datasets(spec)
+    # Every quarter stays on the chart, the one with no copy too, each saying how many were copied.
+    assert [(row["quarter"], row["label"]) for row in rows] == [
+        ("2025-Q1", "2 of 3 copied"),
+        ("2025-Q2", "not reached · 3 of 4 waiting"),
+        ("2025-Q3", "not reached · 2 of 2 waiting"),
+    ]

@@ -774,6 +774,8 @@ def test_replication_trend_per_validation_quarter(data):
     frame = metrics.replication_trend(conn, half, SETTINGS)
     # Q1: 3 validated, 2 replicated, median of 30 and 120 = 75, one of three within 90 days.
     # Q2: 1 validated, 1 replicated after 10 days, within 90 days.
+    # Kaplan-Meier: Q1 at 30 days 2 of 3 left (2/3), v3 still waiting at 91 days (as_of), v2 copied
+    # at 120 days, the last at risk: the curve reaches a half at 120, where the plain median says 75.
     assert records(
         frame,
         "quarter",
@@ -781,7 +783,8 @@ def test_replication_trend_per_validation_quarter(data):
         "replicated_agents",
         "median_replication_days",
         "replicated_within_90_days",
-    ) == [("2025-Q1", 3, 2, 75.0, pytest.approx(1 / 3)), ("2025-Q2", 1, 1, 10.0, 1.0)]
+        "km_median_replication_days",
+    ) == [("2025-Q1", 3, 2, 75.0, pytest.approx(1 / 3), 120), ("2025-Q2", 1, 1, 10.0, 1.0, 10)]
 
 
 def test_finance_trend_builds_the_pool_month_by_month(data):

@@ -31,8 +31,8 @@ DIMENSIONS = {
     "usage": ("organisation", "function", "business_unit", "team", "agent_id", "month"),
     "net_output_summary": ("organisation", "function", "business_unit", "team", "month"),
     "finance_summary": ("organisation", "function", "month"),
-    "replication_curve": ("organisation", "function", "seeding_strategy", "source"),
-    "replication_summary": ("organisation", "function", "seeding_strategy", "source"),
+    "replication_curve": ("organisation", "function", "seeding_strategy", "source", "validation_quarter"),
+    "replication_summary": ("organisation", "function", "seeding_strategy", "source", "validation_quarter"),
     "reconciliation_summary": ("organisation", "function", "month"),
     "estimates_summary": ("organisation", "function", "business_unit", "team", "month"),
     "coverage": ("organisation", "function"),
@@ -533,8 +533,15 @@ def replication_summary(
 
 
 def replication_trend(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings) -> pd.DataFrame:
-    """Per validation quarter: how fast validated agents were replicated (replication_trend.sql)."""
-    return query(conn, "replication_trend", filters, settings)
+    """Per validation quarter: how fast validated agents were replicated (replication_trend.sql),
+    with the quarter's Kaplan-Meier median (replication_summary.sql by validation_quarter), which
+    counts the agents still waiting where the plain median leaves them out."""
+    trend = query(conn, "replication_trend", filters, settings)
+    km = replication_summary(conn, filters, settings, by=("validation_quarter",))
+    km = km[["validation_quarter", "km_median_replication_days"]].rename(
+        columns={"validation_quarter": "quarter"}
+    )
+    return trend.merge(km, on="quarter", how="left")
 
 
 def finance_trend(
