@@ -662,6 +662,26 @@ def test_a_quick_range_fills_the_dates_and_the_sidebar_shows_what_applies(sample
     assert sample_app.date_input(key="range").value == (dt.date(2025, 1, 1), dt.date(2025, 8, 15))
 
 
+def test_a_link_with_a_period_or_an_as_of_alone_shows_the_range_they_imply(make_app):
+    """A link typed by hand or cut short: ?period=Last+quarter showed the figures of all 24 months, and
+    ?as_of=2024-06-30 a range box running to 2025-12."""
+    import datetime as dt
+
+    linked = make_app()
+    linked.query_params["period"] = "Last quarter"
+    linked.run()
+    assert linked.date_input(key="range").value == (dt.date(2025, 7, 1), dt.date(2025, 9, 30))
+    assert "Showing **2025-07 to 2025-09** (3 months, as of 2025-12-31)" in sidebar_text(linked)
+    # The quarter's hours, as when the period is chosen in the sidebar (the test below).
+    assert tiles(linked)["Hours saved"] == "26,029 h"
+
+    early = make_app()
+    early.query_params["as_of"] = "2024-06-30"
+    early.run()
+    assert early.date_input(key="range").value == (dt.date(2024, 1, 1), dt.date(2024, 6, 30))
+    assert "Showing **2024-01 to 2024-06** (6 months, as of 2024-06-30)" in sidebar_text(early)
+
+
 def test_headline_tiles_show_the_change_against_the_previous_period(sample_app, tmp_path):
 
     sample_app.selectbox(key="period").set_value("Last quarter").run()

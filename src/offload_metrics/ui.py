@@ -345,6 +345,23 @@ def _on_as_of(first: dt.date, last: dt.date) -> None:
     st.session_state["range"] = (min(start, as_of), min(end, as_of))
 
 
+def _follow_linked_period(first: dt.date, last: dt.date) -> None:
+    """A link may carry a period or an as_of without the range they imply (typed by hand, or cut
+    short): on a session's first run the range then follows them as it does when they are chosen,
+    so that "Last quarter" never shows the figures of all data, nor the range box months past as_of."""
+    if "range" in st.session_state or "range" in st.query_params:
+        return
+    period = st.query_params.get("period", metrics.PRESETS[0])
+    try:
+        as_of = min(max(dt.date.fromisoformat(st.query_params.get("as_of", "")), first), last)
+    except ValueError:
+        as_of = last
+    if period in metrics.PRESETS:
+        st.session_state["range"] = _range_for(period, as_of, first)
+    elif as_of < last:
+        st.session_state["range"] = (first, as_of)
+
+
 def _on_range() -> None:
     st.session_state["period"] = metrics.CUSTOM
 
@@ -382,6 +399,7 @@ def _sidebar_filters() -> metrics.Filters:
             f"the data's dates run from {first} to {last}, beyond the dates a calendar here holds"
         )
     st.sidebar.header("Filters")
+    _follow_linked_period(first, last)
     as_of = st.sidebar.date_input(
         "As of", value=last, min_value=first, max_value=last, key="as_of", bind="query-params",
         format="YYYY-MM-DD", on_change=_on_as_of, args=(first, last),
