@@ -113,7 +113,7 @@ def test_the_overview_tiles_show_hand_computed_figures(small_app):
     # Labor value 150 x $60 + 60 x $80 = $13,800, agent cost 10 x $2 + 5 x $1 = $25: $13,775.
     assert shown["Net savings"] == "$13.8k"
     # 25% of each function-month's net savings: (9,000 - 20) x 0.25 + (4,800 - 5) x 0.25 = $3,443.75.
-    assert shown["Reinvestment pool"] == "$3.4k"
+    assert shown["Reinvestment pool"] == "$3.44k"
 
 
 def test_the_net_output_tiles_show_hand_computed_figures(small_app):
@@ -133,7 +133,7 @@ def test_the_finance_tiles_show_hand_computed_figures(small_app):
     assert shown["Labor value of hours saved"] == "$13.8k"  # 150 x $60 + 60 x $80 = $13,800
     assert shown["Agent cost"] == "$25"  # 10 x $2.00 + 5 x $1.00
     assert shown["Net savings"] == "$13.8k"  # $13,800 - $25 = $13,775
-    assert shown["Reinvestment pool"] == "$3.4k"  # $2,245 + $1,198.75
+    assert shown["Reinvestment pool"] == "$3.44k"  # $2,245 + $1,198.75 = $3,443.75
     assert shown["ROI"] == "551.0x"  # $13,775 / $25
     assert shown["Cost per task, by an agent"] == "$1.67"  # $25 / 15 tasks
     # What the documented tasks cost done by people: 300 x 40 / 60 x $60 = $12,000 and
@@ -652,7 +652,7 @@ def test_a_quick_range_fills_the_dates_and_the_sidebar_shows_what_applies(sample
     sample_app.switch_page(page("finance")).run()
     # The sample's labor value in 2025-07 to 2025-09 ($1,744,997.27; its rows never change): the
     # quarter, not the whole year, applies.
-    assert tiles(sample_app)["Labor value of hours saved"] == "$1.7M"
+    assert tiles(sample_app)["Labor value of hours saved"] == "$1.74M"
     # An as_of inside the range moves the range with it: the sidebar never shows an end that does not apply.
     sample_app.selectbox(key="period").set_value("Custom range").run()
     sample_app.date_input(key="as_of").set_value(dt.date(2025, 8, 15)).run()
@@ -693,8 +693,8 @@ def test_headline_tiles_show_the_change_against_the_previous_period(sample_app, 
     assert hours.proto.delta == "+12,588 h"
     # Short enough not to be cut at 1440 pixels: the sidebar names the months.
     assert hours.proto.delta_description == "vs Q2 2025"
-    assert shown["Net savings"].value == "$1.7M"
-    assert shown["Net savings"].proto.delta == "+$836.9k"
+    assert shown["Net savings"].value == "$1.73M"
+    assert shown["Net savings"].proto.delta == "+$837k"
     # The offloaded share is a share at as_of (2025-12-31, 45.9%), not a total over the quarter: its
     # change is since the previous period's last month (2025-06, 21.1%), and says so.
     assert shown["Offloaded share"].value == "45.9%"

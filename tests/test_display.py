@@ -30,9 +30,14 @@ def test_short_money_shares_and_labels():
     assert [display.money_short(v) for v in (950, 34_000, 5_500_000, -2_100_000_000)] == [
         "$950",
         "$34.0k",
-        "$5.5M",
-        "-$2.1B",
+        "$5.50M",
+        "-$2.10B",
     ]
+    # Three significant digits: labor value and net savings a cost apart stay apart, and a value
+    # just under a unit rounds within it or up into the next, never to "$1,000k".
+    assert [
+        display.money_short(v) for v in (5_542_625.81, 5_487_051, 55_574.75, 999_499, 999_999, 9_996)
+    ] == ["$5.54M", "$5.49M", "$55.6k", "$999k", "$1.00M", "$10.0k"]
     assert (display.share(0.4587), display.share(None), display.share(1)) == ("45.9%", "—", "100.0%")
     assert (display.label("pilot_plateau"), display.label("on_track"), display.label("insufficient_data")) == (
         "Pilot plateau", "On track", "Insufficient data",

@@ -70,16 +70,21 @@ def money(value: object) -> str:
 
 
 def money_short(value: object) -> str:
-    """$1.2M, $340k, $950: for tiles and axes."""
+    """$1.23M, $340k, $55.6k, $950: three significant digits, for tiles and axes (with one decimal,
+    labor value $5,542,626 and net savings $5,487,051 both read $5.5M, and the cost between them was
+    gone)."""
     amount = cents(value)
     if amount is None:
         return "—"
     number = float(amount)
     sign = "-" if number < 0 else ""
     number = abs(number)
+    rounded = float(f"{number:.3g}")  # 999,499 is $999k and 999,999 $1.00M
     for bound, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if number >= bound:
-            return f"{sign}${number / bound:,.1f}{suffix}"
+        if rounded >= bound:
+            scaled = rounded / bound
+            places = 2 if scaled < 10 else 1 if scaled < 100 else 0
+            return f"{sign}${scaled:,.{places}f}{suffix}"
     return f"{sign}${number:,.0f}"
 
 
