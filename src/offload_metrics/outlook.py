@@ -149,7 +149,7 @@ def drivers_section() -> None:
                 {by: (title, ui.TEXT), "validated_agents": ("Agents", ui.COUNT),
                  "replicated_agents": ("Replicated", ui.COUNT), "total_replications": ("Copies", ui.COUNT),
                  "km_median": ("Median days (Kaplan-Meier)", ui.TEXT),
-                 "median_replication_days": ("Plain median", ui.NUMBER)},
+                 "median_replication_days": ("Plain median", ui.DAYS)},
                 family="replication_summary", key=f"drivers_{by}", empty="No validated agent in this range.",
             )  # fmt: skip
     ratio = metrics.km_ratio(ui.get(metrics.replication_summary, by=("source",)), "source", "built", "vendor")

@@ -54,8 +54,8 @@ if chosen is not None and records:
     with third:
         # Seeding and source under the chosen agent: as table columns they pushed the gate off the page.
         ui.tile("Replications", display.count(agent["replications"]), "replications", "replication",
-                note="; ".join(f"{name}: {'not recorded' if display.missing(agent.get(column)) else display.label(agent[column]).lower()}"
-                               for name, column in (("Seeding", "seeding_strategy"), ("source", "source"))))  # fmt: skip
+                note="; ".join(f"{name}: {'Not recorded' if display.missing(agent.get(column)) else display.label(agent[column])}"
+                               for name, column in (("Seeding", "seeding_strategy"), ("Source", "source"))))  # fmt: skip
     with fourth:
         ui.tile("Gate", display.label(agent["gate"]), "gate", "gates",
                 note=f"Accuracy {display.share(agent['accuracy'])}, automation {display.share(agent['automation'])}")  # fmt: skip

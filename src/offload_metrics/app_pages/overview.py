@@ -76,7 +76,7 @@ with cull:
              family="gates", key="overview_cull", empty="No agent fails the gate.", failing="fails_on")  # fmt: skip
 with plateau:
     stuck = metrics.in_plateau(functions)
-    st.markdown(f"**Stuck in the pilot plateau** ({display.plural(len(stuck), 'function')})",
+    st.markdown(f"**In the pilot plateau** ({display.plural(len(stuck), 'function')})",
                 help=ui.help_for("phase", "adoption"))  # fmt: skip
     ui.table(stuck, {"function": ("Function", ui.TEXT), "offloaded_share": ("Share", ui.SHARE)},
              family="adoption_cascade", key="overview_plateau", empty="No function is in the pilot plateau.")  # fmt: skip
