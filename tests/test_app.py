@@ -923,3 +923,22 @@ def test_an_undefined_number_in_a_table_reads_a_dash_not_none(sample_app):
     ranks = dict(zip(tables[0]["function"], tables[0]["cascade_rank"], strict=True))
     assert ranks["R&D"] == "—"
     assert ranks["Marketing"] == "1"
+
+
+def test_where_nothing_can_be_estimated_the_pages_say_what_would_estimate_it(sample_app):
+    """The sample has team-months without documented savings and no task baselines or preset: the
+    estimate tiles and table showed dashes without saying why."""
+    sample_app.switch_page(page("finance")).run()
+    [said] = [element.value for element in sample_app.info if "no documented savings" in element.value]
+    assert said.endswith(
+        "team-months with usage have no documented savings, and no task baseline or preset applies to estimate "
+        "them. Load task baselines (a task_baselines file) on the Data page, or choose an estimate preset in "
+        "the settings."
+    )
+    # No table of dashes under it (the reconciliation tables stay).
+    assert not [frame for frame in sample_app.dataframe if "estimated_labor_value_usd" in frame.value.columns]
+    shown = {metric.label: (metric.value, metric.proto.delta) for metric in sample_app.metric}
+    assert shown["Labor value, estimated"] == ("—", "no task baseline or preset applies")
+    sample_app.switch_page(page("net_output")).run()
+    shown = {metric.label: (metric.value, metric.proto.delta) for metric in sample_app.metric}
+    assert shown["Hours saved, estimated"] == ("—", "no task baseline or preset applies")

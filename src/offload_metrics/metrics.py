@@ -718,9 +718,18 @@ def in_plateau(cascade_frame: pd.DataFrame) -> pd.DataFrame:
     return cascade_frame[cascade_frame["phase"] == "pilot_plateau"].reset_index(drop=True)
 
 
+# What to do when nothing can be estimated, for the tiles and tables that would show estimates.
+ESTIMATE_NEEDS = "Load task baselines (a task_baselines file) on the Data page, or choose an estimate preset in the settings"
+
+
+def nothing_estimated(estimates_frame: pd.DataFrame) -> bool:
+    """Whether no team-month of an estimates() result has an estimate: no task baseline or preset applies."""
+    return estimates_frame.empty or estimates_frame["basis"].isna().all()
+
+
 def estimate_basis(estimates_frame: pd.DataFrame, limit: int = 5) -> str:
     """The distinct bases of an estimates() result in words, the most used first, for hover text."""
-    if estimates_frame.empty or estimates_frame["basis"].isna().all():
+    if nothing_estimated(estimates_frame):
         return "No task baseline or preset applies to this selection, so nothing is estimated."
     parts = estimates_frame["basis"].dropna().str.split(" | ", regex=False)
     counted = parts.explode().value_counts()

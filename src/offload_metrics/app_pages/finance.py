@@ -143,8 +143,10 @@ with first:
     ui.tile("Labor value, documented", display.money_short(ui.first(organisation, "labor_value_usd")),
             "labor_value_usd", "finance")  # fmt: skip
 with second:
+    unestimated = metrics.nothing_estimated(estimates) and not estimates.empty
     st.metric("Labor value, estimated", display.money_short(ui.first(estimated, "estimated_labor_value_usd")),
-              delta="estimated, not in net savings", delta_color="off", delta_arrow="off", border=True,
+              delta="no task baseline or preset applies" if unestimated else "estimated, not in net savings",
+              delta_color="off", delta_arrow="off", border=True,
               help=f"{ui.help_for('estimated_labor_value_usd', 'estimates')}\n\n{basis}")  # fmt: skip
 with third:
     # Short labels fit a quarter of the page; the note says what the share is of.
@@ -154,10 +156,18 @@ with fourth:
     ui.tile("Cost documented", display.share(ui.first(covered, "documented_cost_share")),
             "documented_cost_share", "coverage", note="of usage cost has documented time savings")  # fmt: skip
 st.subheader("Estimated savings by team and month", help=basis)
-ui.table(estimates, {
-    "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
-    "month": ("Month", ui.MONTH), "completed_tasks": ("Completed tasks", ui.COUNT),
-    "estimated_hours_saved": ("Estimated hours", ui.NUMBER),
-    "estimated_labor_value_usd": ("Estimated labor value", ui.MONEY), "basis": ("Basis (estimated)", ui.TEXT),
-}, family="estimates", key="finance_estimates",
-   empty="Every team-month with usage has documented savings, so nothing is estimated.")  # fmt: skip
+if unestimated:
+    # Rows of dashes told nothing: say what would fill them.
+    st.info(
+        f"{display.plural(len(estimates), 'team-month')} with usage {'has' if len(estimates) == 1 else 'have'} no "
+        f"documented savings, and no task baseline or preset applies to estimate them. {metrics.ESTIMATE_NEEDS}.",
+        icon=":material/info:",
+    )
+else:
+    ui.table(estimates, {
+        "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
+        "month": ("Month", ui.MONTH), "completed_tasks": ("Completed tasks", ui.COUNT),
+        "estimated_hours_saved": ("Estimated hours", ui.NUMBER),
+        "estimated_labor_value_usd": ("Estimated labor value", ui.MONEY), "basis": ("Basis (estimated)", ui.TEXT),
+    }, family="estimates", key="finance_estimates",
+       empty="Every team-month with usage has documented savings, so nothing is estimated.")  # fmt: skip

@@ -90,14 +90,17 @@ ui.table(grown, {
 st.header("Documented and estimated hours saved", help=ui.help_for("Definition", "savings_side_by_side"))
 side_by_side = ui.get(metrics.savings_side_by_side, by=("organisation",))
 covered = ui.get(metrics.coverage, by=("organisation",))
-basis = metrics.estimate_basis(ui.get(metrics.estimates))
+estimates = ui.get(metrics.estimates)
+basis = metrics.estimate_basis(estimates)
+unestimated = metrics.nothing_estimated(estimates) and not estimates.empty
 first, second, third = st.columns(3)
 with first:
     ui.tile("Hours saved, documented", display.hours(ui.first(side_by_side, "hours_saved")), "hours_saved",
             "savings_side_by_side")  # fmt: skip
 with second:
     st.metric("Hours saved, estimated", display.hours(ui.first(side_by_side, "estimated_hours_saved")),
-              delta="estimated, not in Net Output", delta_color="off", delta_arrow="off", border=True,
+              delta="no task baseline or preset applies" if unestimated else "estimated, not in Net Output",
+              delta_color="off", delta_arrow="off", border=True,
               help=f"{ui.help_for('estimated_hours_saved', 'savings_side_by_side')}\n\n{basis}")  # fmt: skip
 with third:
     ui.tile("Usage tasks with documented savings", display.share(ui.first(covered, "documented_task_share")),
