@@ -942,3 +942,20 @@ def test_where_nothing_can_be_estimated_the_pages_say_what_would_estimate_it(sam
     sample_app.switch_page(page("net_output")).run()
     shown = {metric.label: (metric.value, metric.proto.delta) for metric in sample_app.metric}
     assert shown["Hours saved, estimated"] == ("—", "no task baseline or preset applies")
+
+
+def test_with_one_function_selected_nothing_is_compared_with_itself(sample_app):
+    """HR alone: it was both the leading and the lagging function, 0.0 pp apart, and 'Functions at
+    scale 0 of 1' could never change (scale needs two functions)."""
+    sample_app.multiselect(key="function").set_value(["HR"]).run()
+    sample_app.switch_page(page("adoption")).run()
+    shown = tiles(sample_app)
+    assert shown["Selected function"] == "HR"
+    assert (shown["Lagging function"], shown["Gap between them"]) == ("—", "—")
+    captions = " ".join(caption.value for caption in sample_app.caption)
+    assert "One function is selected: there is nothing to compare it with" in captions
+    sample_app.switch_page(page("overview")).run()
+    assert tiles(sample_app)["Functions at scale"] == "0 of 1"
+    assert "Scale needs 2 functions at scale; 1 function selected" in " ".join(
+        caption.value for caption in sample_app.caption
+    )

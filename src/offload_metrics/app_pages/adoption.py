@@ -13,18 +13,21 @@ cascade = ui.get(metrics.cascade)
 latest = organisation.tail(1)
 ADOPTION = ("time_saved", "org_baseline")
 
+# With one function selected, leading and lagging are the same function and the gap is nothing.
+alone = len(cascade) == 1
+ALONE = "One function is selected: there is nothing to compare it with"
 first, second, third = st.columns(3)
 with first:
-    ui.tile("Leading function", display.text(ui.first(latest, "leading_function")), "leading_function",
-            "adoption_org", note=f"{display.share(ui.first(latest, 'leading_share'))} of its routine work",
-            needs=ADOPTION)  # fmt: skip
+    ui.tile("Selected function" if alone else "Leading function", display.text(ui.first(latest, "leading_function")),
+            "leading_function", "adoption_org", needs=ADOPTION,
+            note=f"{display.share(ui.first(latest, 'leading_share'))} of its routine work")  # fmt: skip
 with second:
-    ui.tile("Lagging function", display.text(ui.first(latest, "lagging_function")), "lagging_function",
-            "adoption_org", note=f"{display.share(ui.first(latest, 'lagging_share'))} of its routine work",
-            needs=ADOPTION)  # fmt: skip
+    ui.tile("Lagging function", "—" if alone else display.text(ui.first(latest, "lagging_function")),
+            "lagging_function", "adoption_org", needs=ADOPTION,
+            note=ALONE if alone else f"{display.share(ui.first(latest, 'lagging_share'))} of its routine work")  # fmt: skip
 with third:
-    ui.tile("Gap between them", display.points(ui.first(latest, "gap")), "gap", "adoption_org", needs=ADOPTION,
-            note="Percentage points between the leading and the lagging function")  # fmt: skip
+    ui.tile("Gap between them", "—" if alone else display.points(ui.first(latest, "gap")), "gap", "adoption_org",
+            needs=ADOPTION, note=ALONE if alone else "Percentage points between the leading and the lagging function")  # fmt: skip
 
 st.subheader("Offloaded share by function", help=ui.help_for("offloaded_share", "adoption"))
 if ui.can_show(*ADOPTION):
@@ -45,5 +48,7 @@ ui.table(cascade, {
 st.caption("— means the function has not reached that phase by as of.")
 
 st.subheader("Leading against lagging", help=ui.help_for("gap", "adoption_org"))
-if ui.can_show(*ADOPTION):
+if alone:
+    st.caption(f"{ALONE}; choose more functions, or none for all.")
+elif ui.can_show(*ADOPTION):
     ui.chart(charts.gap(organisation), key="adoption_gap")

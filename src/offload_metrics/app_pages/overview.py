@@ -29,7 +29,10 @@ with first:
 with second:
     ui.tile("Functions at scale", f"{program['functions_at_scale']} of {len(functions)}", "functions_at_scale",
             "adoption_org", needs=ADOPTION, at_as_of=True,
-            note="The organisation is at scale" if program["is_at_scale"] else "Not yet at scale",
+            note="The organisation is at scale" if program["is_at_scale"]
+            else f"Scale needs {settings.adoption.scale_min_functions} functions at scale; "
+                 f"{display.plural(len(functions), 'function')} selected"
+            if len(functions) < settings.adoption.scale_min_functions else "Not yet at scale",
             change=display.change(display.count, program["functions_at_scale"],
                                   before and before["functions_at_scale"]))  # fmt: skip
 with third:
