@@ -625,8 +625,26 @@ def test_the_same_data_as_csv_parquet_and_jsonl_gives_identical_tables(tmp_path,
         ),
         (b"PAR1 this is not parquet", "not a readable Parquet file"),
         (b"event_id,,agent_id,\ne1,x,a,y\n", 'the header repeats column(s) "" (a column without a name)'),
+        (
+            b"agent_id,name,owner_function\rx,y,z\r",
+            "its lines end with a carriage return alone (old Mac text)",
+        ),
+        (
+            b"agent_id,name\nx,y\n\xff\n",
+            "not UTF-8 text: line 3 has a byte that is not UTF-8 (0xFF, at byte offset",
+        ),
     ],
-    ids=["empty", "binary", "not-utf8", "unknown-columns", "wrong-kind", "broken-parquet", "unnamed-columns"],
+    ids=[
+        "empty",
+        "binary",
+        "not-utf8",
+        "unknown-columns",
+        "wrong-kind",
+        "broken-parquet",
+        "unnamed-columns",
+        "cr-only",
+        "not-utf8-line",
+    ],
 )
 def test_files_that_cannot_be_loaded_get_one_message_and_change_nothing(conn, tmp_path, content, message):
     load(conn, write_csv(tmp_path / "existing.csv", [example("agents")]))
@@ -1681,3 +1699,15 @@ def test_the_largest_minutes_and_hours_the_contract_allows_still_make_a_report(d
     # 1,000,000 tasks x 100,000 minutes / 60 = 1,666,666,666.67 hours, x $1,000 an hour.
     assert round(marketing["hours_saved"], 2) == 1_666_666_666.67
     assert round(Decimal(str(marketing["labor_value_usd"])), 2) == Decimal("1666666666666.67")
+
+
+def test_a_broken_parquet_file_is_named_as_the_user_named_it_without_duckdbs_sql(conn, tmp_path):
+    path = tmp_path / "events.parquet"
+    path.write_bytes(b"PAR1" + b"\0" * 64)
+
+    with pytest.raises(ingest.IngestError) as raised:
+        load(conn, path)
+
+    message = raised.value.message
+    assert message.startswith("not a readable Parquet file (")
+    assert "LINE 1" not in message and "read_parquet" not in message

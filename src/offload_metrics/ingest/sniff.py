@@ -85,7 +85,12 @@ def sniff_format(path: Path) -> str:
     try:
         decoder.decode(head, final=False)
     except UnicodeDecodeError as error:
-        raise IngestError(path.name, f"not UTF-8 text (invalid byte at offset {error.start})") from None
+        line = head.count(b"\n", 0, error.start) + 1
+        raise IngestError(
+            path.name,
+            f"not UTF-8 text: line {line} has a byte that is not UTF-8 (0x{head[error.start]:02X}, at byte "
+            f"offset {error.start}); save the file as UTF-8",
+        ) from None
     extension = EXTENSIONS.get(Path(name).suffix)
     if extension == "parquet":
         raise IngestError(path.name, "named .parquet but is not a Parquet file")
@@ -110,6 +115,11 @@ def _read_csv_header(path: Path) -> Header:
         if best is None or score > best[0]:
             best = (score, delimiter, names)
     if best is None:
+        if "\r" in sample and "\n" not in sample:
+            raise IngestError(
+                path.name,
+                "its lines end with a carriage return alone (old Mac text): save it with LF or CRLF endings",
+            )
         raise IngestError(path.name, "the header row cannot be read as CSV")
     return Header("csv", tuple(best[2]), delimiter=best[1])
 
@@ -185,7 +195,9 @@ def _read_parquet_header(conn: duckdb.DuckDBPyConnection, path: Path, readable: 
     try:
         described = conn.execute("describe select * from read_parquet(?)", [str(readable)]).fetchall()
     except duckdb.Error as error:
-        raise IngestError(path.name, f"not a readable Parquet file ({error})") from None
+        # DuckDB names the file it read, which for an upload is a temporary copy: name the user's file.
+        said = short_error(error).replace(str(readable), path.name)
+        raise IngestError(path.name, f"not a readable Parquet file ({said})") from None
     return Header(
         "parquet",
         tuple(row[0] for row in described),
