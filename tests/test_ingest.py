@@ -1454,6 +1454,26 @@ def test_parquet_struct_and_list_columns_are_refused_with_the_reason(conn, tmp_p
     assert snapshot(conn) == before
 
 
+def test_a_parquet_integer_beyond_2_53_is_rejected_as_in_csv_and_json_lines(conn, tmp_path):
+    """BIGINT holds 2^53 + 1 exactly, but the contract's integers stop below 2^53 in every format, so
+    a file's rows do not depend on the format it was written in."""
+    path = _parquet(
+        tmp_path / "usage.parquet",
+        f"{USAGE_SELECT}, case when i = 1 then 9007199254740993 when i = 2 then -9007199254740993 "
+        "else 9007199254740991 end::BIGINT as api_calls from range(3) t(i)",
+    )
+
+    result = load(conn, path)
+
+    assert (result.accepted, result.rejected) == (1, 2)
+    assert conn.execute("select api_calls from usage_events").fetchall() == [(9007199254740991,)]
+    too_many = "api_calls: has more digits than can be stored exactly (the largest is 9,007,199,254,740,991)"
+    assert [reason for *_, reason in rejections(conn)] == [
+        f'{too_many} (got "9007199254740993")',
+        f'{too_many} (got "-9007199254740993")',
+    ]
+
+
 def test_one_parquet_value_out_of_range_rejects_its_row_not_the_file(conn, tmp_path):
     path = _parquet(
         tmp_path / "usage.parquet",

@@ -273,6 +273,9 @@ def column_sql(
         value = f"try_cast({source} as {column.sql_type})"
         if column.base == "number":
             value = f"(case when isfinite({source}) then {value} end)"
+        if column.base == "integer":
+            # The contract's limit holds in every format: a BIGINT above 2^53 is rejected as in CSV.
+            value = f"(case when abs(try_cast({source} as HUGEINT)) < {EXACT_INTEGER_LIMIT} then {value} end)"
         if column.base == "text":
             raw = f"nullif({source}, '')"
             value = f"try_cast({raw} as {column.sql_type})" if column.allowed else raw
