@@ -87,3 +87,21 @@ def test_while_functions_have_no_forecast_none_is_named_last(sample_app):  # noq
         "—",
         "6 of 7 functions have no forecast yet; of the others, Marketing last",
     )
+
+
+def test_the_s_curve_draws_no_organisation_projection_from_one_functions_fit(sample_app):  # noqa: F811
+    """As of 2024-06-30 only Marketing has a forecast: the organisation's projection held the six
+    others at their share and drew the organisation flat near 0% for years."""
+    import datetime as dt
+
+    def s_curve_spec() -> str:
+        [chart] = [
+            chart
+            for chart in sample_app.get("vega_lite_chart")
+            if "Offloaded share of routine work" in chart.proto.spec
+        ]
+        return chart.proto.spec
+
+    assert "strokeDash" in s_curve_spec()  # every function has a forecast as of 2025-12-31
+    sample_app.date_input(key="as_of").set_value(dt.date(2024, 6, 30)).run()
+    assert "strokeDash" not in s_curve_spec()
