@@ -938,10 +938,10 @@ def test_where_nothing_can_be_estimated_the_pages_say_what_would_estimate_it(sam
     # No table of dashes under it (the reconciliation tables stay).
     assert not [frame for frame in sample_app.dataframe if "estimated_labor_value_usd" in frame.value.columns]
     shown = {metric.label: (metric.value, metric.proto.delta) for metric in sample_app.metric}
-    assert shown["Labor value, estimated"] == ("—", "no task baseline or preset applies")
+    assert shown["Labor value, estimated"] == ("—", "no baseline or preset")
     sample_app.switch_page(page("net_output")).run()
     shown = {metric.label: (metric.value, metric.proto.delta) for metric in sample_app.metric}
-    assert shown["Hours saved, estimated"] == ("—", "no task baseline or preset applies")
+    assert shown["Hours saved, estimated"] == ("—", "no baseline or preset")
 
 
 def test_with_one_function_selected_nothing_is_compared_with_itself(sample_app):

@@ -145,7 +145,7 @@ with first:
 with second:
     unestimated = metrics.nothing_estimated(estimates) and not estimates.empty
     st.metric("Labor value, estimated", display.money_short(ui.first(estimated, "estimated_labor_value_usd")),
-              delta="no task baseline or preset applies" if unestimated else "estimated, not in net savings",
+              delta="no baseline or preset" if unestimated else "estimated, not in net savings",
               delta_color="off", delta_arrow="off", border=True,
               help=f"{ui.help_for('estimated_labor_value_usd', 'estimates')}\n\n{basis}")  # fmt: skip
 with third:

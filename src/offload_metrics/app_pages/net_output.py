@@ -99,7 +99,7 @@ with first:
             "savings_side_by_side")  # fmt: skip
 with second:
     st.metric("Hours saved, estimated", display.hours(ui.first(side_by_side, "estimated_hours_saved")),
-              delta="no task baseline or preset applies" if unestimated else "estimated, not in Net Output",
+              delta="no baseline or preset" if unestimated else "estimated, not in Net Output",
               delta_color="off", delta_arrow="off", border=True,
               help=f"{ui.help_for('estimated_hours_saved', 'savings_side_by_side')}\n\n{basis}")  # fmt: skip
 with third:
