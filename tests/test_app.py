@@ -953,9 +953,9 @@ def test_with_one_function_selected_nothing_is_compared_with_itself(sample_app):
     assert shown["Selected function"] == "HR"
     assert (shown["Lagging function"], shown["Gap between them"]) == ("—", "—")
     captions = " ".join(caption.value for caption in sample_app.caption)
-    assert "One function is selected: there is nothing to compare it with" in captions
+    assert "Only one function is in view: there is nothing to compare it with" in captions
     sample_app.switch_page(page("overview")).run()
     assert tiles(sample_app)["Functions at scale"] == "0 of 1"
-    assert "Scale needs 2 functions at scale; 1 function selected" in " ".join(
+    assert "Scale needs 2 functions at scale; 1 function in view" in " ".join(
         caption.value for caption in sample_app.caption
     )

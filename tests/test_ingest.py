@@ -308,6 +308,18 @@ REJECTIONS = [
     ),
     (
         "time_saved",
+        {"tasks": "1000000001"},
+        "tasks",
+        'tasks: must be ≤ 1,000,000,000 (got "1000000001")',
+    ),
+    (
+        "org_baseline",
+        {"loaded_hourly_cost_usd": "100000.01"},
+        "loaded_hourly_cost_usd",
+        'loaded_hourly_cost_usd: must be ≤ 100,000 (got "100000.01")',
+    ),
+    (
+        "time_saved",
         {"baseline_minutes_per_task": "100000.5"},
         "baseline_minutes_per_task",
         'baseline_minutes_per_task: must be ≤ 100,000 (got "100000.5")',
@@ -1704,21 +1716,25 @@ def test_a_long_line_and_a_multi_line_field_in_one_file_keep_every_line_number(c
     ]
 
 
-def test_the_largest_minutes_and_hours_the_contract_allows_still_make_a_report(data):
-    """A million tasks a record at 100,000 minutes each and a team of 10,000,000 routine hours, at
-    $1,000 an hour: the report's exact sums hold them (a minute more is rejected above). Before the
-    bounds, one row of 1e30 minutes made every report fail on a DECIMAL overflow."""
+def test_the_largest_values_the_contract_allows_still_make_a_report(data):
+    """A billion tasks in one record at 100,000 minutes each, at $100,000 an hour, beside a team of
+    10,000,000 routine hours: the report's exact sums hold them (one more is rejected above). Before
+    the bounds, one row of 1e30 minutes made every report fail on a DECIMAL overflow."""
     data.usage("2025-03-10", "a1", cost="1.00")
-    data.saved("2025-03", "Brand", tasks=1_000_000, baseline=100_000, minutes=0)
-    data.baseline("Brand", headcount=1, routine=10_000_000, rate="1000")
+    data.saved("2025-03", "Brand", tasks=1_000_000_000, baseline=100_000, minutes=0)
+    data.baseline("Brand", headcount=1, routine=10_000_000, rate="100000")
     conn = data.load()
 
     built = report.build(conn, metrics.Filters(), Settings())
 
     [marketing] = [row for row in built["functions"] if row["function"] == "Marketing"]
-    # 1,000,000 tasks x 100,000 minutes / 60 = 1,666,666,666.67 hours, x $1,000 an hour.
-    assert round(marketing["hours_saved"], 2) == 1_666_666_666.67
-    assert round(Decimal(str(marketing["labor_value_usd"])), 2) == Decimal("1666666666666.67")
+    # 1,000,000,000 tasks x 100,000 minutes / 60 = 1,666,666,666,666.67 hours, x $100,000 an hour.
+    assert round(marketing["hours_saved"], 2) == 1_666_666_666_666.67
+    assert marketing["labor_value_usd"] == pytest.approx(1e9 * 100_000 / 60 * 100_000, rel=1e-12)
+    # A quarter of the net savings (labor value less the $1.00 of usage) goes to the pool.
+    assert marketing["reinvestment_pool_usd"] == pytest.approx(
+        0.25 * (1e9 * 100_000 / 60 * 100_000 - 1), rel=1e-12
+    )
 
 
 def test_a_broken_parquet_file_is_named_as_the_user_named_it_without_duckdbs_sql(conn, tmp_path):
@@ -1730,4 +1746,6 @@ def test_a_broken_parquet_file_is_named_as_the_user_named_it_without_duckdbs_sql
 
     message = raised.value.message
     assert message.startswith("not a readable Parquet file (")
+    # Neither DuckDB's SQL nor the path it read (a temporary copy, for an upload) is in the message.
     assert "LINE 1" not in message and "read_parquet" not in message
+    assert str(tmp_path) not in message

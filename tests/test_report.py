@@ -522,9 +522,9 @@ def test_the_summary_says_a_share_at_as_of_changed_since_the_previous_periods_la
 
 
 def test_the_summary_names_no_last_function_while_some_have_no_forecast():
-    def report_with(has_forecast: list[bool]) -> dict:
+    def report_with(has_forecast: list[bool], reason: str = "too_few_months") -> dict:
         functions = [
-            {"function": name, "has_forecast": has}
+            {"function": name, "has_forecast": has, "reason": None if has else reason}
             for name, has in zip(("HR", "Marketing"), has_forecast, strict=True)
         ]
         org = {"status": "none", "reason": "fewer than 2 functions have a forecast", "last_function": "Marketing",
@@ -533,9 +533,12 @@ def test_the_summary_names_no_last_function_while_some_have_no_forecast():
 
     early = "\n".join(summary.outlook_markdown(report_with([False, True])))
     later = "\n".join(summary.outlook_markdown(report_with([True, True])))
+    # A function without a baseline will not get a forecast by waiting: the others' last is named.
+    never = "\n".join(summary.outlook_markdown(report_with([False, True], reason="no_baseline")))
 
     assert (
         "- Which function reaches scale last cannot be told yet: 1 of 2 functions have no forecast." in early
     )
     assert "Marketing" not in early
     assert "- Projected to reach scale last: **Marketing** (2026-03)." in later
+    assert "- Projected to reach scale last: **Marketing** (2026-03)." in never

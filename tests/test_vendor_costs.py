@@ -376,7 +376,7 @@ def test_amounts_that_python_or_duckdb_would_bend_are_rejected_as_written(conn, 
 
 def test_anthropic_token_parts_are_summed_whole_or_the_row_is_rejected(conn, tmp_path):
     """Uncached, cache-read and cache-creation input tokens are one count: a part written "100" or
-    100.0 still counts in full (it dropped the other parts before), and a part that is no whole number
+    100.0 or "1e2" still counts in full (it dropped the other parts before), and a part that is no whole number
     rejects the row with every part shown."""
 
     def result(model: str, uncached: object) -> dict:
@@ -399,6 +399,7 @@ def test_anthropic_token_parts_are_summed_whole_or_the_row_is_rejected(conn, tmp
                     result("m2", 100.0),
                     result("m3", 100),
                     result("m4", "1e2x"),
+                    result("m5", "1e2"),
                 ],
             }
         ],
@@ -408,12 +409,13 @@ def test_anthropic_token_parts_are_summed_whole_or_the_row_is_rejected(conn, tmp
 
     loaded = load(conn, tmp_path / "usage.json")
 
-    assert (loaded.kind, loaded.accepted, loaded.rejected) == ("vendor_usage", 3, 1)
+    assert (loaded.kind, loaded.accepted, loaded.rejected) == ("vendor_usage", 4, 1)
     # 100 + 50 + 7 + 3 input tokens in each.
     assert conn.execute("select model, input_tokens from vendor_usage order by model").fetchall() == [
         ("m1", 160),
         ("m2", 160),
         ("m3", 160),
+        ("m5", 160),
     ]
     [(_, column, reason)] = conn.execute(REJECTS).fetchall()
     assert column == "input_tokens"

@@ -117,31 +117,35 @@ def undefined(reason: str) -> str:
 
 def not_reached(waiting: SupportsInt | None, validated: SupportsInt | None) -> str:
     """A Kaplan-Meier median that the curve has not reached: more than half are still waiting."""
+    shown, waiting_note = _not_reached_parts(waiting, validated)
+    return f"{shown} · {waiting_note}" if waiting_note else shown
+
+
+def _not_reached_parts(waiting: SupportsInt | None, validated: SupportsInt | None) -> tuple[str, str | None]:
     if not present(waiting) or not present(validated):
-        return "not reached"
-    return f"not reached · {int(waiting)} of {int(validated)} waiting"
+        return "not reached", None
+    return "not reached", f"{int(waiting)} of {int(validated)} waiting"
 
 
 def km_median(
     median: SupportsFloat | None, validated: SupportsInt | None, replicated: SupportsInt | None
 ) -> str:
     """A Kaplan-Meier median in days; "not reached · 3 of 4 waiting" when the curve stays above half."""
-    if present(median):
-        return days(median)
-    if not present(validated) or int(validated) == 0:
-        return undefined("no validated agent")
-    waiting = int(validated) - (int(replicated) if present(replicated) else 0)
-    return not_reached(waiting, validated)
+    value, waiting = km_median_tile(median, validated, replicated)
+    return f"{value} · {waiting}" if waiting else value
 
 
 def km_median_tile(
     median: SupportsFloat | None, validated: SupportsInt | None, replicated: SupportsInt | None
 ) -> tuple[str, str | None]:
-    """km_median for a tile, whose value must stay short: ("not reached", "3 of 4 waiting") when the
-    curve stays above half, else (the value, None)."""
-    shown = km_median(median, validated, replicated)
-    value, _, waiting = shown.partition(" · ")
-    return value, waiting or None
+    """km_median in two parts for a tile, whose value must stay short: ("not reached", "3 of 4
+    waiting") when the curve stays above half, else (the value, None)."""
+    if present(median):
+        return days(median), None
+    if not present(validated) or int(validated) == 0:
+        return undefined("no validated agent"), None
+    waiting = int(validated) - (int(replicated) if present(replicated) else 0)
+    return _not_reached_parts(waiting, validated)
 
 
 def hours(value: SupportsFloat | None) -> str:

@@ -413,10 +413,12 @@ def _organisation(fits: list[FunctionForecast], program: dict[str, object], sett
 
 
 def without_forecast(summary: typing.Mapping[str, typing.Any]) -> list[str]:
-    """The functions of a forecast_summary that have no forecast. While any has none, the function
-    "projected to reach scale last" is only the last of those with one, and is not named as the last
-    of all (early on it named the leading function, the only one with a forecast)."""
-    return [row["function"] for row in summary.get("functions", []) if not row["has_forecast"]]
+    """The functions of a forecast_summary with no forecast yet: too few months of data to fit. While
+    any has none, the function "projected to reach scale last" is only the last of those with one and
+    is not named as the last of all (early on it named the leading function, the only one with a
+    forecast), and the organisation is not projected. A function without a baseline, or whose share
+    does not grow, will not get one by waiting: it is held at its share, as before."""
+    return [row["function"] for row in summary.get("functions", []) if row.get("reason") == "too_few_months"]
 
 
 def _scale_point(fit: FunctionForecast) -> float:

@@ -727,6 +727,11 @@ def nothing_estimated(estimates_frame: pd.DataFrame) -> bool:
     return estimates_frame.empty or estimates_frame["basis"].isna().all()
 
 
+def cannot_estimate(estimates_frame: pd.DataFrame) -> bool:
+    """Whether team-months need an estimate (usage without documented savings) and none applies."""
+    return not estimates_frame.empty and nothing_estimated(estimates_frame)
+
+
 def estimate_basis(estimates_frame: pd.DataFrame, limit: int = 5) -> str:
     """The distinct bases of an estimates() result in words, the most used first, for hover text."""
     if nothing_estimated(estimates_frame):

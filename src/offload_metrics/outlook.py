@@ -73,12 +73,10 @@ def forecast_tiles() -> None:
 
 
 def organisation_projection() -> pd.DataFrame:
-    """The organisation's projected share for the S-curve; none while fewer functions have a forecast
-    than scale needs (the tile then says so): the others would be held at their share, and early on
-    one function's fit drew the whole organisation flat near 0% for years."""
-    summary = ui.get(forecast.forecast_summary)
-    fitted = len(summary["functions"]) - len(forecast.without_forecast(summary))
-    if fitted < ui.settings().adoption.scale_min_functions:
+    """The organisation's projected share for the S-curve; none while a function has too few months
+    for a forecast yet: it would be held at its share, and early on one function's fit drew the whole
+    organisation flat near 0% for years."""
+    if forecast.without_forecast(ui.get(forecast.forecast_summary)):
         return pd.DataFrame(columns=["month", "share", "share_low", "share_high"])
     return forecast.organisation_projection(ui.get(forecast.forecast_projection), ui.get(metrics.adoption))
 

@@ -29,6 +29,11 @@ SignedMoney = Annotated[Decimal, Field(max_digits=18, decimal_places=MONEY_SCALE
 # that the report multiplies by hourly costs.
 MINUTES_LIMIT = 100_000
 HOURS_LIMIT = 10_000_000
+# Tasks in one time-saved record and the cost of an hour of work: with the minutes above, one record
+# is worth at most $1.7e17, and the report's exact sums (DECIMAL(38) with 18 places) hold $1e20 a
+# function-month.
+TASKS_LIMIT = 1_000_000_000
+HOURLY_COST_LIMIT = 100_000
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,9 @@ class TimeSaved(InputKind):
     team: Text = Field(description="The team that documented the savings.")
     agent_id: Text = Field(description="The agent that did the work.")
     task_type: Text | None = Field(None, description="Kind of task.")
-    tasks: Count = Field(description="Tasks done with the agent in the period.")
+    tasks: Annotated[int, Field(ge=0, le=TASKS_LIMIT)] = Field(
+        description="Tasks done with the agent in the period."
+    )
     baseline_minutes_per_task: Annotated[float, Field(gt=0, le=MINUTES_LIMIT)] = Field(
         description="Documented manual minutes per task before the agent."
     )
@@ -233,7 +240,9 @@ class OrgBaseline(InputKind):
     routine_hours_per_month: Annotated[float, Field(gt=0, le=HOURS_LIMIT)] = Field(
         description="Routine (offloadable) work hours per month."
     )
-    loaded_hourly_cost_usd: PositiveMoney = Field(description="Fully loaded cost of an hour of work, in USD.")
+    loaded_hourly_cost_usd: Annotated[
+        Decimal, Field(gt=0, le=HOURLY_COST_LIMIT, max_digits=18, decimal_places=MONEY_SCALE)
+    ] = Field(description="Fully loaded cost of an hour of work, in USD.")
 
 
 MAPPED_NOTE = "Set by the organisation mapping (a value in the file is not used)."

@@ -28,7 +28,8 @@ LOCAL_SHUFFLE_PARTITIONS = "8"
 # Spark's own cast also takes a bare year ("2025") and a few other forms DuckDB refuses.
 TIMESTAMP_PATTERN = (
     r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?"
-    r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)?\s*$"
+    # An offset a clock can have, -14:00 to +14:00, as the DuckDB ingest requires.
+    r"(Z|z|[+-]((0[0-9]|1[0-3])(:?[0-5][0-9])?|14(:?00)?))?\s*$"
 )
 EXACT_INTEGER_LIMIT = ingest_rules.EXACT_INTEGER_LIMIT
 # Columns usage_events holds beside the contract (ingest.importers.carried_columns: a telemetry event's estimated

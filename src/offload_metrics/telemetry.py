@@ -179,11 +179,9 @@ def money_sql(text: str) -> str:
     for text that is not a plain number ("1_000", which DuckDB's own cast reads as 1000) or that no
     DECIMAL(18,8) holds (1e12): the attribute's text then goes on as the cost, and its run is
     rejected with the reason, instead of the whole file failing on the cast."""
-    from offload_metrics.ingest.base import sql_literal
-    from offload_metrics.ingest.rules import NUMBER_PATTERN
-
+    # A digit separator is the one thing DuckDB's DECIMAL cast takes that a plain number has not.
     return (
-        f"(case when regexp_full_match({text}, {sql_literal(NUMBER_PATTERN)}) "
+        f"(case when strpos({text}, '_') = 0 "
         f"then try_cast(round(try_cast({text} as DECIMAL(38,18)), 8) as DECIMAL(18,8)) end)"
     )
 

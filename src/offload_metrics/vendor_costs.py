@@ -370,14 +370,14 @@ def _count(*values: object) -> str | None:
 
 
 def _whole(value: object) -> int | None:
-    """A token count part as an int, when it is a whole number below 2^53 written as a JSON number
-    or plain digits; else None."""
+    """A token count part as an int, when it is a whole number below 2^53 written as a JSON number or
+    as text the contract reads as one (100, 100.0, 1e2); else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.fullmatch(r"[+]?[0-9]{1,15}", value.strip()):
-        return int(value)
+    if isinstance(value, str) and PLAIN_NUMBER.fullmatch(value.strip()):
+        value = Decimal(value.strip())
     if isinstance(value, float):
         return int(value) if math.isfinite(value) and abs(value) < 2**53 and value.is_integer() else None
     if isinstance(value, Decimal):

@@ -13,9 +13,9 @@ cascade = ui.get(metrics.cascade)
 latest = organisation.tail(1)
 ADOPTION = ("time_saved", "org_baseline")
 
-# With one function selected, leading and lagging are the same function and the gap is nothing.
+# With one function in view, leading and lagging are the same function and the gap is nothing.
 alone = len(cascade) == 1
-ALONE = "One function is selected: there is nothing to compare it with"
+ALONE = "Only one function is in view: there is nothing to compare it with"
 first, second, third = st.columns(3)
 with first:
     ui.tile("Selected function" if alone else "Leading function", display.text(ui.first(latest, "leading_function")),

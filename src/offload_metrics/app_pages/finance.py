@@ -143,7 +143,7 @@ with first:
     ui.tile("Labor value, documented", display.money_short(ui.first(organisation, "labor_value_usd")),
             "labor_value_usd", "finance")  # fmt: skip
 with second:
-    unestimated = metrics.nothing_estimated(estimates) and not estimates.empty
+    unestimated = metrics.cannot_estimate(estimates)
     st.metric("Labor value, estimated", display.money_short(ui.first(estimated, "estimated_labor_value_usd")),
               delta="no baseline or preset" if unestimated else "estimated, not in net savings",
               delta_color="off", delta_arrow="off", border=True,

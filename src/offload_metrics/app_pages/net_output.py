@@ -92,7 +92,7 @@ side_by_side = ui.get(metrics.savings_side_by_side, by=("organisation",))
 covered = ui.get(metrics.coverage, by=("organisation",))
 estimates = ui.get(metrics.estimates)
 basis = metrics.estimate_basis(estimates)
-unestimated = metrics.nothing_estimated(estimates) and not estimates.empty
+unestimated = metrics.cannot_estimate(estimates)
 first, second, third = st.columns(3)
 with first:
     ui.tile("Hours saved, documented", display.hours(ui.first(side_by_side, "hours_saved")), "hours_saved",

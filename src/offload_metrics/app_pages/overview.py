@@ -31,7 +31,7 @@ with second:
             "adoption_org", needs=ADOPTION, at_as_of=True,
             note="The organisation is at scale" if program["is_at_scale"]
             else f"Scale needs {settings.adoption.scale_min_functions} functions at scale; "
-                 f"{display.plural(len(functions), 'function')} selected"
+                 f"{display.plural(len(functions), 'function')} in view"
             if len(functions) < settings.adoption.scale_min_functions else "Not yet at scale",
             change=display.change(display.count, program["functions_at_scale"],
                                   before and before["functions_at_scale"]))  # fmt: skip

@@ -101,9 +101,10 @@ def _plainly_written(column: schema.Column, raw: str) -> str:
     return f"regexp_full_match({raw}, {sql_literal(PLAIN_NUMBER_PATTERNS[column.base])})"
 
 
-def _well_formed(column: schema.Column, raw: str, value: str) -> str | None:
+def _well_formed(column: schema.Column, raw: str, value: str, typed: bool = False) -> str | None:
     """Form check for values DuckDB's casts accept too generously: 'epoch' as a timestamp,
-    and digit separators (1_000) in a decimal or an integer, which must be written plainly."""
+    and digit separators (1_000) in a decimal or an integer, which must be written plainly. A
+    `typed` column (a Parquet TIMESTAMP) holds instants already: its text is DuckDB's own."""
     if column.base == "money":
         return f"(strpos({raw}, '_') = 0)"
     if column.base == "integer":
@@ -115,18 +116,22 @@ def _well_formed(column: schema.Column, raw: str, value: str) -> str | None:
         # Starts with a digit (so not 'epoch' or 'infinity'); string comparison, no allocation. An
         # offset, where a sign follows the date, is one a clock can have (-14:00 to +14:00): DuckDB
         # reads +25:00 too, and moves the time by a day. Only values with a sign there are matched.
+        # The pattern reads the last seven characters only: an offset is at most that long.
+        starts = f"({raw} >= '0' and {raw} < ':')"
+        if typed:
+            return starts
         signed = f"(contains(substr({raw}, 11), '+') or contains(substr({raw}, 11), '-'))"
-        offset = f"regexp_full_match({raw}, {sql_literal(OFFSET_PATTERN)})"
-        return f"({raw} >= '0' and {raw} < ':' and (not {signed} or {offset}))"
+        offset = f"regexp_full_match(right(rtrim({raw}), 7), {sql_literal(OFFSET_PATTERN)})"
+        return f"({starts} and (not {signed} or {offset}))"
     return None
 
 
-# A timestamp ending in a UTC offset of -14:00 to +14:00 (+05, +0530, +05:30).
-OFFSET_PATTERN = r"^.*[0-9][+-]((0[0-9]|1[0-3])(:?[0-5][0-9])?|14(:?00)?)\s*$"
+# The end of a timestamp with a UTC offset of -14:00 to +14:00 (+05, +0530, +05:30).
+OFFSET_PATTERN = r"^.*[0-9][+-]((0[0-9]|1[0-3])(:?[0-5][0-9])?|14(:?00)?)$"
 
 
 def column_checks(
-    column: schema.Column, raw: str, value: str, bounds: config.Ingest
+    column: schema.Column, raw: str, value: str, bounds: config.Ingest, typed: bool = False
 ) -> tuple[tuple[str, str], ...]:
     checks: list[tuple[str, str]] = []
     if column.required:
@@ -134,7 +139,7 @@ def column_checks(
     if column.base in EXACT_LIMITS:
         checks.append(_too_many_digits(raw, value, column.base))
     if column.base != "text":
-        form = _well_formed(column, raw, value)
+        form = _well_formed(column, raw, value, typed)
         broken = f"{value} is null" if form is None else f"({value} is null or not {form})"
         checks.append((f"{raw} is not null and {broken}", f"must be {schema.BASE_WORDS[column.base]}"))
     if column.base == "money":
@@ -283,7 +288,7 @@ def column_sql(
         text = f"cast({source} as VARCHAR)" if native_type else source
         raw = text if empty_is_null and column.base == "text" else f"nullif({text}, '')"
         value = _text_value(column, raw)
-    return ColumnSql(column, raw, value, column_checks(column, raw, value, bounds))
+    return ColumnSql(column, raw, value, column_checks(column, raw, value, bounds, typed=native))
 
 
 def row_rule_sql(rule: schema.RowRule, values: dict[str, str]) -> str:

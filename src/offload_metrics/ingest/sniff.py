@@ -195,9 +195,10 @@ def _read_parquet_header(conn: duckdb.DuckDBPyConnection, path: Path, readable: 
     try:
         described = conn.execute("describe select * from read_parquet(?)", [str(readable)]).fetchall()
     except duckdb.Error as error:
-        # DuckDB names the file it read, which for an upload is a temporary copy: name the user's file.
-        said = short_error(error).replace(str(readable), path.name)
-        raise IngestError(path.name, f"not a readable Parquet file ({said})") from None
+        # DuckDB names the file it read, which for an upload is a temporary copy: the message names
+        # the user's file already.
+        said = short_error(error).replace(f"'{readable}'", "").replace(str(readable), "").replace("  ", " ")
+        raise IngestError(path.name, f"not a readable Parquet file ({said.strip()})") from None
     return Header(
         "parquet",
         tuple(row[0] for row in described),

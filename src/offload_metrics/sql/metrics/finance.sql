@@ -96,7 +96,8 @@ final as (
         labor_value_usd,
         agent_cost_usd,
         labor_value_usd - agent_cost_usd as net_savings_usd,
-        cast($reinvestment_share as decimal(9, 6)) * greatest(labor_value_usd - agent_cost_usd, 0)
+        cast($reinvestment_share as decimal(9, 6))
+            * cast(greatest(labor_value_usd - agent_cost_usd, 0) as decimal(38, 10))
             as reinvestment_pool_usd,
         tasks,
         documented_tasks,

@@ -2,7 +2,7 @@
 -- within [from, to]: are validated agents copied faster than they used to be?
 -- Definition, in words: Are agents copied faster than they used to be? By the quarter they were
 --   validated.
--- quarter: the calendar quarter of validated_on (YYYY-Qn).
+-- quarter: the calendar quarter of validated_on (YYYY-Qn; replication_drivers.sql's validation_quarter).
 -- validated_agents: agents first validated in the quarter.
 -- replicated_agents: those of them replicated by as_of.
 -- median_replication_days: median replication_days over the quarter's replicated agents.
@@ -13,13 +13,13 @@
 -- Grain: one row per quarter with validated agents.
 with agents as (
     select *
-    from ({replication})
+    from ({replication_drivers})
     where is_in_range
 ),
 
 final as (
     select
-        cast(year(validated_on) as varchar) || '-Q' || cast(quarter(validated_on) as varchar) as quarter,
+        validation_quarter as quarter,
         count(*) as validated_agents,
         count(first_replicated_on) as replicated_agents,
         median(replication_days) as median_replication_days,
