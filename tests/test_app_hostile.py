@@ -220,5 +220,5 @@ def test_file_names_and_headers_from_an_upload_are_shown_as_text(tmp_path, make_
     assert said[0] == (
         f"**{escaped}\\.csv**: agents\\, 1 rows read\\: 1 accepted\\, 0 duplicate\\, 0 conflicting\\, 0 rejected"
     )
-    assert said[1].startswith(f"**h\\.csv** was not loaded: the columns \\({escaped}\\, b\\) does not match")
+    assert said[1].startswith(f"**h\\.csv** was not loaded: the columns \\({escaped}\\, b\\) do not match")
     assert all("![" not in text for text in said)
