@@ -372,3 +372,19 @@ def browser():
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         yield launched
         launched.close()
+
+
+# The files that take longest, first: `make test` hands whole files to its two workers in collection
+# order, so a long file collected last keeps one worker busy minutes after the other has finished.
+LONGEST_FIRST = (
+    "test_spark_rollup.py", "test_cli.py", "test_browser.py", "test_browser_trust.py", "test_benchmark.py",
+    "test_ingest.py", "test_sample.py",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: a file's tests keep their order

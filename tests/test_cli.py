@@ -161,16 +161,26 @@ def test_the_progress_bar_appears_only_after_a_second():
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def sample_db(tmp_path: Path) -> Path:
-    db = tmp_path / "sample.duckdb"
+@pytest.fixture(scope="module")
+def loaded_sample(tmp_path_factory) -> Path:
+    """The bundled sample loaded once by the command line, for the tests that read it."""
+    db = tmp_path_factory.mktemp("sample") / "sample.duckdb"
     files = sorted(str(path) for path in (ROOT / "sample_data").iterdir() if not path.name.startswith("."))
     loaded = run("ingest", "--db", str(db), *files)
     assert loaded.returncode == 0, loaded.stderr
     return db
 
 
-def test_an_unknown_function_or_business_unit_is_an_error_naming_the_known_ones(tmp_path):
-    db = sample_db(tmp_path)
+@pytest.fixture
+def sample_db(loaded_sample: Path, tmp_path: Path) -> Path:
+    """A copy of the loaded sample of the test's own."""
+    db = tmp_path / "sample.duckdb"
+    shutil.copyfile(loaded_sample, db)
+    return db
+
+
+def test_an_unknown_function_or_business_unit_is_an_error_naming_the_known_ones(sample_db):
+    db = sample_db
     result = run("report", "--db", str(db), "--function", "Marketting")
     assert result.returncode == 2 and result.stdout == ""
     message = " ".join(result.stderr.split())
@@ -182,8 +192,8 @@ def test_an_unknown_function_or_business_unit_is_an_error_naming_the_known_ones(
     assert unit.returncode == 2 and "Unknown --business-unit 'Nowhere'." in " ".join(unit.stderr.split())
 
 
-def test_an_as_of_after_the_latest_data_warns(tmp_path):
-    db = sample_db(tmp_path)
+def test_an_as_of_after_the_latest_data_warns(sample_db):
+    db = sample_db
     result = run("report", "--db", str(db), "--as-of", "2026-03-31")
     assert result.returncode == 0
     assert "--as-of 2026-03-31 is after the latest data (2025-12-31)" in " ".join(result.stderr.split())
@@ -192,8 +202,8 @@ def test_an_as_of_after_the_latest_data_warns(tmp_path):
     assert "Warning" not in quiet.stderr
 
 
-def test_report_and_rejects_read_beside_a_dashboard_holding_the_database(tmp_path):
-    db = sample_db(tmp_path)
+def test_report_and_rejects_read_beside_a_dashboard_holding_the_database(sample_db):
+    db = sample_db
     # The dashboard holds the file read-only (it opens it for writing only to load, clear or save).
     with database_held(db, read_only=True):
         report = run("report", "--db", str(db), "--format", "md")
@@ -215,8 +225,8 @@ def test_hints_carry_the_db_the_user_gave(tmp_path):
     )
 
 
-def test_rejects_says_how_many_it_shows_of_how_many(tmp_path):
-    db = sample_db(tmp_path)
+def test_rejects_says_how_many_it_shows_of_how_many(sample_db):
+    db = sample_db
     with_all = json.loads(run("rejects", "--db", str(db), "--limit", "0", "--format", "json").stdout)
     result = run("rejects", "--db", str(db))
     assert result.returncode == 0

@@ -125,10 +125,13 @@ def test_spark_and_duckdb_agree_row_for_row_on_the_messy_data_set(messy):
 def test_the_report_over_a_spark_rollup_equals_the_report_over_the_events(messy, tmp_path):
     folder, _, _ = messy
     direct, rolled = tmp_path / "direct.duckdb", tmp_path / "rolled.duckdb"
-    for name in (*OTHER_FILES, *USAGE_FILES):
+    # The files other than usage load in process once; both databases start from that file.
+    with store.connect(direct) as conn:
+        for name in OTHER_FILES:
+            ingest.load_file(conn, MESSY / name)
+    shutil.copyfile(direct, rolled)
+    for name in USAGE_FILES:
         assert cli("ingest", "--db", str(direct), str(MESSY / name)).returncode == 0
-    for name in OTHER_FILES:
-        assert cli("ingest", "--db", str(rolled), str(MESSY / name)).returncode == 0
     loaded = cli("ingest", "--db", str(rolled), str(folder))
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     assert cli("ingest", "--db", str(rolled), str(folder)).returncode == 0  # again: adds nothing (below)
