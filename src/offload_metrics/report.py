@@ -257,9 +257,8 @@ def previous_figures(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, 
     date_from, date_to = previous.date_from, previous.date_to
     assert date_from is not None and date_to is not None, "the previous period of resolved filters"
     has_data = metrics.previous_has_data(previous, metrics.data_range(conn)[0])
-    figures = org_figures(conn, previous, settings)
-    if not has_data:
-        figures = dict.fromkeys(figures)
+    # Without data in that period nothing is asked of the database: every figure is null.
+    figures = org_figures(conn, previous, settings) if has_data else dict.fromkeys((*ORG_KEYS, "roi"))
     return {
         "from": display.day(date_from),
         "to": display.day(date_to),
