@@ -71,6 +71,11 @@ def test_the_s_curve_marks_the_scale_window_after_the_first_validated_agent():
     projected = charts.s_curve(organisation, SETTINGS, dt.date(2024, 1, 1), projection).to_dict()
     window = next(data for data in datasets(projected) if "start" in data[0])
     assert window[0]["end"].startswith("2027-01-01")
+    # The dashed line has no legend entry: the words above the plot say what it and its shading are.
+    assert marks(projected)[-2:] == ["area", "line"]
+    assert layers(projected)[-1]["mark"]["strokeDash"] == [6, 4]
+    assert projected["title"]["subtitle"] == "Dashed: projected from the fitted S-curve; shaded: its range"
+    assert "title" not in spec
     without = charts.s_curve(organisation, SETTINGS, None).to_dict()
     assert marks(without) == ["rect", "line"]
 
@@ -81,11 +86,21 @@ def test_the_cascade_draws_a_line_per_function_and_the_crossing_threshold():
          "phase": "acceleration"}
     )  # fmt: skip
     spec = charts.cascade(adoption, SETTINGS).to_dict()
-    assert marks(spec) == ["rect", "line", "rule"]
+    assert marks(spec) == ["rect", "line", "rule", "text"]
     line = layers(spec)[1]
     assert line["encoding"]["color"]["field"] == "function"
-    rule_data = next(data for data in datasets(spec) if list(data[0]) == ["share"])
-    assert rule_data == [{"share": 0.15}]
+    # The threshold is a dashed rule named at its right end, as the projections are dashed too.
+    rule_data = next(data for data in datasets(spec) if "share" in data[0])
+    assert rule_data == [{"share": 0.15, "label": "crossing into acceleration (15%)"}]
+    assert layers(spec)[3]["encoding"]["text"]["field"] == "label"
+    assert "title" not in spec
+    projection = pd.DataFrame(
+        {"function": "A", "month": pd.date_range("2024-03-01", periods=3, freq="MS"), "share": 0.3,
+         "share_low": 0.25, "share_high": 0.35}
+    )  # fmt: skip
+    projected = charts.cascade(adoption, SETTINGS, projection).to_dict()
+    assert marks(projected) == ["rect", "line", "area", "line", "rule", "text"]
+    assert projected["title"]["subtitle"] == "Dashed: projected from the fitted S-curve; shaded: its range"
     line_data = next(data for data in datasets(spec) if "function" in data[0])
     assert len(line_data) == 3  # the row without a share (no baseline) is left out
 

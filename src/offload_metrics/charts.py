@@ -133,7 +133,16 @@ def s_curve(
             ]
     if projection is not None and not projection.empty:
         layers += projection_layers(projection, alt.ColorValue("#1b1b1b"))
+        return alt.LayerChart(layer=layers).properties(height=320, title=PROJECTION_NOTE)
     return alt.LayerChart(layer=layers).properties(height=320)
+
+
+# What a dashed line and its shading are, where no legend has an entry for them: above the plot,
+# where no line runs through the words.
+PROJECTION_NOTE = alt.TitleParams(
+    text=" ", subtitle="Dashed: projected from the fitted S-curve; shaded: its range", anchor="start",
+    subtitleColor="#444", subtitleFontSize=12, fontSize=1, subtitlePadding=0,
+)  # fmt: skip
 
 
 def projection_layers(projection: pd.DataFrame, color: alt.Color | alt.ColorValue) -> list[alt.Chart]:
@@ -177,15 +186,23 @@ def cascade(
             ],
         )
     )
+    crossing["label"] = f"crossing into acceleration ({display.setting_share(crossing['share'].iloc[0])})"
     rule = alt.Chart(crossing).mark_rule(strokeDash=[4, 4], color="#555").encode(y="share:Q")
+    # The rule's name above its right end: a second dashed line needs words to be told apart.
+    named = alt.Chart(crossing).mark_text(
+        align="right", baseline="bottom", x="width", dx=-4, dy=-3, color="#555"
+    )
     projected: list[alt.Chart] = []
     if projection is not None and not projection.empty:
         projected = projection_layers(projection, alt.Color("function:N", scale=colors, legend=None))
-    return (
-        alt.LayerChart(layer=[phase_bands(settings), lines, *projected, rule])
+    chart = (
+        alt.LayerChart(
+            layer=[phase_bands(settings), lines, *projected, rule, named.encode(y="share:Q", text="label:N")]
+        )
         .resolve_scale(color="independent")
         .properties(height=340)
     )
+    return chart.properties(title=PROJECTION_NOTE) if projected else chart
 
 
 def heatmap(adoption: pd.DataFrame) -> alt.Chart:
