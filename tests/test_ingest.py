@@ -1486,6 +1486,33 @@ def test_a_parquet_integer_beyond_2_53_is_rejected_as_in_csv_and_json_lines(conn
     ]
 
 
+def test_parquet_bytes_without_a_text_annotation_are_read_as_utf8_text_or_reject_their_row(conn, tmp_path):
+    """Some writers store strings as plain BINARY: their UTF-8 text is the value (cast to text, DuckDB
+    would store Zürich as 'Z\\xC3\\xBCrich'), and bytes that are not UTF-8 reject their row, with its
+    row number and column, as a CSV line's would."""
+    path = _parquet(
+        tmp_path / "usage.parquet",
+        "select 'e' || i as event_id, '2025-03-04T09:15:00Z' as occurred_at, 'a1' as agent_id, "
+        "'Marketing' as function, 'Consumer' as business_unit, "
+        "case when i = 1 then '\\x5A\\xFF' else 'Z\\xC3\\xBCrich' end::BLOB as team, "
+        "case when i = 2 then 'done' else 'completed' end::BLOB as status, '12'::BLOB as api_calls "
+        "from range(3) t(i)",
+    )
+    with duckdb.connect() as check:
+        assert {row[1] for row in check.execute(f"describe select * from '{path}'").fetchall()} >= {"BLOB"}
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (3, 1, 2)
+    assert conn.execute("select event_id, team, status, api_calls from usage_events").fetchall() == [
+        ("e0", "Zürich", "completed", 12)
+    ]
+    assert rejections(conn) == [
+        (2, "team", "rejected", 'team: not UTF-8 text (got "Z\\\\xFF")'),
+        (3, "status", "rejected", 'status: must be one of completed, escalated, failed (got "done")'),
+    ]
+
+
 def test_one_parquet_value_out_of_range_rejects_its_row_not_the_file(conn, tmp_path):
     path = _parquet(
         tmp_path / "usage.parquet",

@@ -247,9 +247,26 @@ def _number_literal(bound: float) -> str:
     return str(int(bound)) if bound == int(bound) else repr(bound)
 
 
-def column_sql_checks(column: schema.Column, raw: str, value: str, bounds: config.Ingest) -> ColumnSql:
-    """A column's checks over already computed raw text and value (names or expressions)."""
-    return ColumnSql(column, raw, value, column_checks(column, raw, value, bounds))
+def column_sql_checks(
+    column: schema.Column, raw: str, value: str, bounds: config.Ingest, undecodable: str | None = None
+) -> ColumnSql:
+    """A column's checks over already computed raw text and value (names or expressions), and
+    whether its bytes are not text (undecodable_sql, computed beside them) where they can be."""
+    checks = column_checks(column, raw, value, bounds)
+    if undecodable is not None:
+        checks = ((undecodable, NOT_TEXT), *checks)
+    return ColumnSql(column, raw, value, checks)
+
+
+NOT_TEXT = "not UTF-8 text"
+
+
+def undecodable_sql(source: str | None, native_type: str | None) -> str | None:
+    """SQL: whether a Parquet value of bytes without a text annotation (BLOB) is not UTF-8 text;
+    None for every other column, whose text DuckDB has already checked."""
+    if source is None or native_type != "BLOB":
+        return None
+    return f"({source} is not null and try(decode({source})) is null)"
 
 
 def column_sql(
@@ -284,6 +301,13 @@ def column_sql(
         if column.base == "text":
             raw = f"nullif({source}, '')"
             value = f"try_cast({raw} as {column.sql_type})" if column.allowed else raw
+    elif native_type == "BLOB":
+        # Parquet bytes without a text annotation: UTF-8 text is read as its characters (cast to
+        # VARCHAR, Zürich would be 'Z\xC3\xBCrich'); other bytes reject their row (undecodable_sql).
+        decoded = f"try(decode({source}))"
+        raw = f"nullif(coalesce({decoded}, cast({source} as VARCHAR)), '')"
+        return column_sql_checks(column, raw, _text_value(column, f"nullif({decoded}, '')"), bounds,
+                                 undecodable_sql(source, native_type))  # fmt: skip
     else:
         text = f"cast({source} as VARCHAR)" if native_type else source
         raw = text if empty_is_null and column.base == "text" else f"nullif({text}, '')"

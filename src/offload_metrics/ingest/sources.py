@@ -18,6 +18,7 @@ from offload_metrics.ingest.rules import (
     json_path,
     problems_sql,
     reasons_sql,
+    undecodable_sql,
 )
 from offload_metrics.ingest.sniff import MAX_LINE_BYTES, Header, jsonl_lines_reader
 
@@ -138,7 +139,10 @@ def stage_sql(
         )
         name = quote_identifier(column.name)
         parsed += [f"{spec.raw} as r{index}", f"{spec.value} as {name}"]
-        checked.append(column_sql_checks(column, f"r{index}", name, bounds))
+        undecodable = undecodable_sql(source.columns.get(column.name), source.native_types.get(column.name))
+        if undecodable is not None:
+            parsed.append(f"{undecodable} as u{index}")
+        checked.append(column_sql_checks(column, f"r{index}", name, bounds, undecodable and f"u{index}"))
     problems = problems_sql(model, checked)
     parsed.append(f"{source.ordinal} as _ordinal")
     parsed += [quote_identifier(name) for name in carried]
