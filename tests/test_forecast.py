@@ -195,6 +195,7 @@ def test_the_cascade_and_s_curve_draw_projections_dashed_with_a_band():
         ("area", None),
         ("line", [6, 4]),
         ("rule", [4, 4]),
+        ("text", None),  # the threshold's name, as two kinds of dashed line need words
     ]
     band = next(layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "area")
     assert (band["encoding"]["y"]["field"], band["encoding"]["y2"]["field"]) == ("share_low", "share_high")
@@ -204,6 +205,7 @@ def test_the_cascade_and_s_curve_draw_projections_dashed_with_a_band():
         ("rect", None),
         ("line", None),
         ("rule", [4, 4]),
+        ("text", None),
     ]
     # The organisation: A (300 routine hours) projected, B (100 h) held at its 0.10.
     # February: (0.3 x 300 + 0.1 x 100) / 400 = 0.25; range (0.25 x 300 + 10) / 400 = 0.2125 to (0.4 x 300 + 10) / 400 = 0.325.
