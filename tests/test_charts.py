@@ -74,7 +74,9 @@ def test_the_s_curve_marks_the_scale_window_after_the_first_validated_agent():
     # The dashed line has no legend entry: the words above the plot say what it and its shading are.
     assert marks(projected)[-2:] == ["area", "line"]
     assert layers(projected)[-1]["mark"]["strokeDash"] == [6, 4]
-    assert projected["title"]["subtitle"] == "Dashed: projected from the fitted S-curve; shaded: its range"
+    assert projected["title"]["subtitle"] == (
+        "Dashed: projected from the functions' fitted S-curves; shaded: its range"
+    )
     assert "title" not in spec
     without = charts.s_curve(organisation, SETTINGS, None).to_dict()
     assert marks(without) == ["rect", "line"]
@@ -100,7 +102,9 @@ def test_the_cascade_draws_a_line_per_function_and_the_crossing_threshold():
     )  # fmt: skip
     projected = charts.cascade(adoption, SETTINGS, projection).to_dict()
     assert marks(projected) == ["rect", "line", "area", "line", "rule", "text"]
-    assert projected["title"]["subtitle"] == "Dashed: projected from the fitted S-curve; shaded: its range"
+    assert projected["title"]["subtitle"] == (
+        "Dashed: each function projected from its fitted S-curve; shaded: its range"
+    )
     line_data = next(data for data in datasets(spec) if "function" in data[0])
     assert len(line_data) == 3  # the row without a share (no baseline) is left out
 

@@ -1489,7 +1489,7 @@ def test_a_parquet_integer_beyond_2_53_is_rejected_as_in_csv_and_json_lines(conn
 def test_parquet_bytes_without_a_text_annotation_are_read_as_utf8_text_or_reject_their_row(conn, tmp_path):
     """Some writers store strings as plain BINARY: their UTF-8 text is the value (cast to text, DuckDB
     would store Zürich as 'Z\\xC3\\xBCrich'), and bytes that are not UTF-8 reject their row, with its
-    row number and column, as a CSV line's would."""
+    row number and column, and the other rows load."""
     path = _parquet(
         tmp_path / "usage.parquet",
         "select 'e' || i as event_id, '2025-03-04T09:15:00Z' as occurred_at, 'a1' as agent_id, "

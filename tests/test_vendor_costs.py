@@ -420,3 +420,24 @@ def test_anthropic_token_parts_are_summed_whole_or_the_row_is_rejected(conn, tmp
     [(_, column, reason)] = conn.execute(REJECTS).fetchall()
     assert column == "input_tokens"
     assert reason == 'input_tokens: must be a whole number (got "1e2x + 50 + 7 + 3")'
+
+
+def test_a_parquet_account_of_plain_bytes_is_mapped_as_its_text(conn, tmp_path):
+    """An account written as BINARY without a text annotation reaches the mapping decoded: proj_zürich,
+    not proj_z\\xC3\\xBCrich, which no rule names."""
+    import duckdb
+
+    zurich = mapping.Mapping(
+        (mapping.Rule(1, "openai.project_id", "proj_zürich", "Marketing", "Consumer", None),)
+    )
+    row = {**example("vendor_costs"), "account": "proj_zürich"}
+    path = tmp_path / "costs.parquet"
+    columns = ", ".join(f"encode('{value}') as {name}" for name, value in row.items())
+    duckdb.execute(f"copy (select {columns}) to '{path}' (format parquet)")
+
+    result = load(conn, path, mapping=zurich)
+
+    assert (result.accepted, result.rejected) == (1, 0)
+    assert conn.execute("select account, function, business_unit from vendor_costs").fetchall() == [
+        ("proj_zürich", "Marketing", "Consumer")
+    ]

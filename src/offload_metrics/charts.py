@@ -133,16 +133,20 @@ def s_curve(
             ]
     if projection is not None and not projection.empty:
         layers += projection_layers(projection, alt.ColorValue("#1b1b1b"))
-        return alt.LayerChart(layer=layers).properties(height=320, title=PROJECTION_NOTE)
+        return alt.LayerChart(layer=layers).properties(
+            height=320, title=projection_note("projected from the functions' fitted S-curves")
+        )
     return alt.LayerChart(layer=layers).properties(height=320)
 
 
 # What a dashed line and its shading are, where no legend has an entry for them: above the plot,
 # where no line runs through the words.
-PROJECTION_NOTE = alt.TitleParams(
-    text=" ", subtitle="Dashed: projected from the fitted S-curve; shaded: its range", anchor="start",
-    subtitleColor="#444", subtitleFontSize=12, fontSize=1, subtitlePadding=0,
-)  # fmt: skip
+def projection_note(what: str) -> alt.TitleParams:
+    """'Dashed: <what>; shaded: its range', in small grey type above the plot."""
+    return alt.TitleParams(
+        text=" ", subtitle=f"Dashed: {what}; shaded: its range", anchor="start", subtitleColor="#444",
+        subtitleFontSize=12, fontSize=1, subtitlePadding=0,
+    )  # fmt: skip
 
 
 def projection_layers(projection: pd.DataFrame, color: alt.Color | alt.ColorValue) -> list[alt.Chart]:
@@ -202,7 +206,9 @@ def cascade(
         .resolve_scale(color="independent")
         .properties(height=340)
     )
-    return chart.properties(title=PROJECTION_NOTE) if projected else chart
+    if not projected:
+        return chart
+    return chart.properties(title=projection_note("each function projected from its fitted S-curve"))
 
 
 def heatmap(adoption: pd.DataFrame) -> alt.Chart:

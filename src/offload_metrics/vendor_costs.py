@@ -496,11 +496,14 @@ def mapped_source(
 
 
 def _raw_text(source: Source, name: str) -> str:
-    """A column's text in the source, empty as null (the account the mapping sees)."""
+    """A column's text in the source, empty as null (the account the mapping sees), read as the
+    staged column is (a Parquet column of plain bytes decoded as UTF-8)."""
+    from offload_metrics.ingest.rules import source_text_sql  # the ingest package imports this module
+
     expression = source.columns.get(name)
     if expression is None:
         return "NULL::VARCHAR"
-    return f"nullif(cast({expression} as VARCHAR), '')"
+    return f"nullif({source_text_sql(expression, source.native_types.get(name))}, '')"
 
 
 def drop_temporaries(cur: duckdb.DuckDBPyConnection) -> None:

@@ -261,6 +261,15 @@ def column_sql_checks(
 NOT_TEXT = "not UTF-8 text"
 
 
+def source_text_sql(source: str, native_type: str | None) -> str:
+    """SQL: a source column as text. Bytes without a text annotation (a Parquet BLOB) are decoded as
+    UTF-8 (cast to VARCHAR, Zürich would be 'Z\\xC3\\xBCrich'), or where they are not UTF-8 kept as
+    their escaped text, which undecodable_sql's check then rejects."""
+    if native_type == "BLOB":
+        return f"coalesce(try(decode({source})), cast({source} as VARCHAR))"
+    return f"cast({source} as VARCHAR)"
+
+
 def undecodable_sql(source: str | None, native_type: str | None) -> str | None:
     """SQL: whether a Parquet value of bytes without a text annotation (BLOB) is not UTF-8 text;
     None for every other column, whose text DuckDB has already checked."""
@@ -302,11 +311,10 @@ def column_sql(
             raw = f"nullif({source}, '')"
             value = f"try_cast({raw} as {column.sql_type})" if column.allowed else raw
     elif native_type == "BLOB":
-        # Parquet bytes without a text annotation: UTF-8 text is read as its characters (cast to
-        # VARCHAR, Zürich would be 'Z\xC3\xBCrich'); other bytes reject their row (undecodable_sql).
-        decoded = f"try(decode({source}))"
-        raw = f"nullif(coalesce({decoded}, cast({source} as VARCHAR)), '')"
-        return column_sql_checks(column, raw, _text_value(column, f"nullif({decoded}, '')"), bounds,
+        # Parquet bytes without a text annotation: UTF-8 text is read as its characters; other
+        # bytes reject their row (undecodable_sql).
+        raw = f"nullif({source_text_sql(source, native_type)}, '')"
+        return column_sql_checks(column, raw, _text_value(column, f"nullif(try(decode({source})), '')"), bounds,
                                  undecodable_sql(source, native_type))  # fmt: skip
     else:
         text = f"cast({source} as VARCHAR)" if native_type else source
