@@ -158,6 +158,9 @@ def test_the_navigation_opens_a_page(server, page):
     assert sections.count() == 4
     sections.filter(has_text="Finance").click()
     page.locator("[data-testid='stTopNavDropdownLink']").filter(has_text="Finance").click()
+    # The click starts the page's run a moment later: until then the Overview looks settled.
+    page.wait_for_url(f"{url}/finance", timeout=60_000)
+    page.locator("[data-testid='stMain'] h1").filter(has_text="Finance").wait_for(timeout=60_000)
     settle(page, PAGES["finance"])
     assert page.locator("[data-testid='stMain'] h1").inner_text() == "Finance"
 
