@@ -131,18 +131,17 @@ def s_curve(
                     y=alt.value(4), text="short:N"
                 ),
             ]
-    if projection is not None and not projection.empty:
-        layers += projection_layers(projection, alt.ColorValue("#1b1b1b"))
-        return alt.LayerChart(layer=layers).properties(
-            height=320, title=projection_note("projected from the functions' fitted S-curves")
-        )
-    return alt.LayerChart(layer=layers).properties(height=320)
+    chart = alt.LayerChart(layer=layers).properties(height=320)
+    if projection is None or projection.empty:
+        return chart
+    chart.layer += projection_layers(projection, alt.ColorValue("#1b1b1b"))
+    return chart.properties(title=projection_note("projected from the functions' fitted S-curves"))
 
 
-# What a dashed line and its shading are, where no legend has an entry for them: above the plot,
-# where no line runs through the words.
 def projection_note(what: str) -> alt.TitleParams:
-    """'Dashed: <what>; shaded: its range', in small grey type above the plot."""
+    """'Dashed: <what>; shaded: its range', in small grey type above the plot: what a dashed line
+    and its shading are where no legend has an entry for them, and where no line runs through the
+    words."""
     return alt.TitleParams(
         text=" ", subtitle=f"Dashed: {what}; shaded: its range", anchor="start", subtitleColor="#444",
         subtitleFontSize=12, fontSize=1, subtitlePadding=0,

@@ -261,12 +261,17 @@ def column_sql_checks(
 NOT_TEXT = "not UTF-8 text"
 
 
+def _decoded(source: str) -> str:
+    """SQL: bytes as UTF-8 text, null where they are not UTF-8."""
+    return f"try(decode({source}))"
+
+
 def source_text_sql(source: str, native_type: str | None) -> str:
     """SQL: a source column as text. Bytes without a text annotation (a Parquet BLOB) are decoded as
     UTF-8 (cast to VARCHAR, Zürich would be 'Z\\xC3\\xBCrich'), or where they are not UTF-8 kept as
     their escaped text, which undecodable_sql's check then rejects."""
     if native_type == "BLOB":
-        return f"coalesce(try(decode({source})), cast({source} as VARCHAR))"
+        return f"coalesce({_decoded(source)}, cast({source} as VARCHAR))"
     return f"cast({source} as VARCHAR)"
 
 
@@ -275,7 +280,7 @@ def undecodable_sql(source: str | None, native_type: str | None) -> str | None:
     None for every other column, whose text DuckDB has already checked."""
     if source is None or native_type != "BLOB":
         return None
-    return f"({source} is not null and try(decode({source})) is null)"
+    return f"({source} is not null and {_decoded(source)} is null)"
 
 
 def column_sql(
@@ -314,7 +319,7 @@ def column_sql(
         # Parquet bytes without a text annotation: UTF-8 text is read as its characters; other
         # bytes reject their row (undecodable_sql).
         raw = f"nullif({source_text_sql(source, native_type)}, '')"
-        return column_sql_checks(column, raw, _text_value(column, f"nullif(try(decode({source})), '')"), bounds,
+        return column_sql_checks(column, raw, _text_value(column, f"nullif({_decoded(source)}, '')"), bounds,
                                  undecodable_sql(source, native_type))  # fmt: skip
     else:
         text = f"cast({source} as VARCHAR)" if native_type else source
