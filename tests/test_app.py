@@ -586,6 +586,28 @@ def test_loading_over_the_sample_asks_and_replace_clears_it_in_one_step(sample_a
     assert "sample" not in sidebar_text(sample_app)
 
 
+def test_a_replacement_that_loads_nothing_leaves_the_sample_to_look_at(sample_app, tmp_path):
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
+        before = conn.execute("select count(*) from usage_events").fetchone()
+        sample_files = conn.execute("select file_name from loads order by file_name").fetchall()
+    sample_app.switch_page(page("data")).run()
+    upload(sample_app, "mine.csv", b"\x00\x01binary\xff")
+    sample_app.button(key="FormSubmitter:upload_form-Load").click().run()
+    assert not sample_app.exception
+    errors = [error.value for error in sample_app.error]
+    assert any("mine" in error and "was not loaded" in error for error in errors), (
+        errors
+    )  # Markdown-escaped name
+    assert any("bundled sample was loaded back" in error for error in errors), errors
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
+        assert conn.execute("select count(*) from usage_events").fetchone() == before
+        assert conn.execute("select file_name from loads order by file_name").fetchall() == sample_files
+        actions = [row[0] for row in conn.execute("select action from audit order by recorded_at").fetchall()]
+    assert "clear" in actions  # the replacement did clear; the sample's files were then loaded again
+    sample_app.switch_page(page("overview")).run()
+    assert "Showing the bundled sample organisation" in sidebar_text(sample_app)
+
+
 def test_adding_to_the_sample_says_so_on_every_page(sample_app, tmp_path):
     sample_app.switch_page(page("data")).run()
     sample_app.radio(key="upload_sample_choice").set_value("Add these files to the sample")

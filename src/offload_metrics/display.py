@@ -35,9 +35,20 @@ def as_record(item: Any) -> dict[str, Any]:
     gives for flat records, without deep-copying every value (a tenth of a second of a report's
     wins and alerts)."""
     return {
-        field.name: dict(value) if isinstance(value := getattr(item, field.name), dict) else value
-        for field in dataclasses.fields(item)
+        name: dict(value) if isinstance(value := getattr(item, name), dict) else value
+        for name in _field_names(type(item))
     }
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's field names, once per class (dataclasses.fields rebuilds them on every call)."""
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(field.name for field in dataclasses.fields(kind))
+    return names
 
 
 def missing(value: object) -> bool:

@@ -184,8 +184,13 @@ def month_end(day: dt.date) -> dt.date:
 
 def data_range(conn: duckdb.DuckDBPyConnection) -> tuple[dt.date | None, dt.date | None]:
     """(first, last) date of the loaded usage, time-saved and replication data."""
-    row = conn.execute(store.sql_text("data_range.sql")).fetchone()
-    return (row[0], row[1]) if row else (None, None)
+
+    def compute() -> tuple[dt.date | None, dt.date | None]:
+        row = conn.execute(store.sql_text("data_range.sql")).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    # A report resolves its sections' filters a few times over: within it, the range is read once.
+    return shared_value(conn, ("data_range.sql",), compute)
 
 
 @functools.cache

@@ -529,6 +529,16 @@ def permutation_p_value(tied: list[np.ndarray], observed: int, permutations: int
     return float((1 + np.count_nonzero(totals >= observed)) / (1 + permutations))
 
 
+def _mean_share(flags: list[np.ndarray]) -> float:
+    """The mean over replications of the share of their candidate units that were tied: each share
+    is its flags' sum over their count, as flag.mean() gives it, without a NumPy call per replication."""
+    counts = np.fromiter(map(len, flags), dtype=np.int64, count=len(flags))
+    if not counts.all():  # a replication without candidates has no share (NaN, as its mean() gives)
+        return float(np.mean([flag.mean() for flag in flags]))
+    sums = np.add.reduceat(np.concatenate(flags), np.concatenate(([0], np.cumsum(counts)[:-1])))
+    return float(np.mean(sums / counts))
+
+
 def _tie_flags(spread: pd.DataFrame) -> list[np.ndarray]:
     """Per replication in key order (agent, then business unit), its candidate units' is_tied flags
     by unit name: the permutation test's draws follow this order."""
@@ -556,7 +566,7 @@ def spread_findings(
     along = int(spread["is_tied"].sum()) if count else 0
     net = settings.network
     flags = _tie_flags(found)
-    expected = float(np.mean([flag.mean() for flag in flags])) if flags else None
+    expected = _mean_share(flags) if flags else None
     p_value = permutation_p_value(flags, along, net.permutations, net.random_seed) if count else None
     days = spread["replication_days"].astype(float) if count else pd.Series(dtype=float)
     tied = spread["is_tied"].astype(bool) if count else pd.Series(dtype=bool)

@@ -126,18 +126,29 @@ def start_on_sample(force: bool = False) -> list[ingest.LoadResult]:
         state["sample_checked"] = True
         if (sample_disabled() and not force) or has_data():
             return []
-        folder = sample_folder()
-        paths = [folder / name for name in SAMPLE_FILES if (folder / name).exists()]
-        if not paths:
+        if not _sample_paths():
             return []
         with st.status("Loading the bundled sample data...", expanded=False) as status, writing() as conn:
-            results = _load_files(conn, paths, status.write, None, SAMPLE_LOADER if not force else None)
+            results = _load_sample(conn, status.write, SAMPLE_LOADER if not force else None)
             status.update(label="Loaded the bundled sample data", state="complete")
-            version = store.scalar(conn, "select coalesce(max(load_id), 0) from loads")
-            store.set_meta(conn, SAMPLE_KEY, str(version))
         # For the terminal that started the server (make run): where the data went.
         print(f"Loaded the bundled sample into {store.db_path().resolve()}", flush=True)
         return results
+
+
+def _sample_paths() -> list[Path]:
+    folder = sample_folder()
+    return [folder / name for name in SAMPLE_FILES if (folder / name).exists()]
+
+
+def _load_sample(
+    conn: duckdb.DuckDBPyConnection, say: Callable[[str], object], who: str | None
+) -> list[ingest.LoadResult]:
+    """Load the bundled sample's files and remember its last load (the loads up to it are the sample's)."""
+    results = _load_files(conn, _sample_paths(), say, None, who)
+    version = store.scalar(conn, "select coalesce(max(load_id), 0) from loads")
+    store.set_meta(conn, SAMPLE_KEY, str(version))
+    return results
 
 
 # The last load id of the bundled sample: loads up to it are the sample's (it loads only into an empty
@@ -195,9 +206,20 @@ def sample_notice(place: DeltaGenerator | None = None, with_button: bool = True)
 
 
 def replace_sample(paths: Sequence[Path], say: Callable[[str], object], names=None, kind=None, fail=None):
-    """Clear the sample and load the user's files in one step."""
+    """Clear the sample and load the user's files in one step. When none of them loads, the sample is
+    loaded back from its files, so that a failed replacement leaves the same data to look at (under
+    new load ids) instead of an empty database."""
     clear_database()
-    return load_files(paths, say, names, kind, fail)
+    results = load_files(paths, say, names, kind, fail)
+    if results or not _sample_paths():
+        return results
+    with writing() as conn:
+        _load_sample(conn, lambda _: None, None)
+    st.cache_data.clear()
+    (fail or say)(
+        "None of the files loaded, so the bundled sample was loaded back: the database shows it as before."
+    )
+    return results
 
 
 def load_files(
