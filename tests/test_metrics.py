@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -700,6 +701,32 @@ def test_an_agent_failing_the_gate_is_listed_whatever_the_range(data):
         metrics.cull_list(metrics.agents(conn, march, SETTINGS)), "agent_id", "gate", "range_tasks"
     ) == [("late", "fail", 0)]
     assert set(metrics.agents(conn, march, SETTINGS)["agent_id"]) == {"early", "late"}
+
+
+def test_an_agents_tasks_count_the_days_of_months_the_range_or_as_of_cuts(data):
+    # a1 ran 2 tasks on Jan 15, 3 on Feb 10, 4 on Feb 20 and 5 on Mar 5; a2 (Sales) 1 on Feb 25.
+    data.usage("2025-01-15", "a1", count=2).usage("2025-02-10", "a1", count=3)
+    data.usage("2025-02-20", "a1", count=4).usage("2025-03-05", "a1", count=5)
+    conn = data.usage("2025-02-25", "a2", function="Sales Operations").load()
+
+    def range_tasks(filters: metrics.Filters) -> dict[str, int]:
+        agents = metrics.agents(conn, filters, SETTINGS)
+        return dict(zip(agents["agent_id"], agents["range_tasks"], strict=True))
+
+    history = D(2025, 1, 1)
+    # From the middle of February to its end, as_of in March: Feb 20 and Feb 25 only.
+    late_february = metrics.Filters(
+        as_of=D(2025, 3, 10), date_from=D(2025, 2, 15), date_to=D(2025, 2, 28), history_from=history
+    )
+    assert range_tasks(late_february) == {"a1": 4, "a2": 1}
+    # January to as_of on Feb 15: Jan 15 and Feb 10; the later days are after as_of.
+    to_mid_february = metrics.Filters(as_of=D(2025, 2, 15), date_from=D(2025, 1, 1), date_to=D(2025, 2, 15))
+    assert range_tasks(to_mid_february) == {"a1": 5}
+    # February whole, as_of on Mar 5: its three days; March is outside the range.
+    february = metrics.Filters(as_of=D(2025, 3, 5), date_from=D(2025, 2, 1), date_to=D(2025, 2, 28))
+    assert range_tasks(february) == {"a1": 7, "a2": 1}
+    # Only Sales Operations: a1 is not in the selection.
+    assert range_tasks(dataclasses.replace(february, functions=("Sales Operations",))) == {"a2": 1}
 
 
 def test_team_labels_carry_the_business_unit_and_the_function_where_needed():

@@ -8,7 +8,7 @@
 -- range_tasks: tasks the agent ran in [from, to].
 -- range_tasks, in words: Tasks the agent ran in the chosen months.
 -- Grain: one row per agent.
--- Parameters: as_of, date_from, date_to
+-- Parameters: as_of, business_units, date_from, date_to, functions
 with gates as (
     select * from ({gates})
 ),
@@ -17,14 +17,41 @@ replication as (
     select * from ({replication})
 ),
 
+-- The usage up to as_of: a month that as_of, from or to does not cut comes whole from the monthly
+-- rollup (in the range or not as a whole), the days of the others from the daily one, so the sums
+-- are the days' sums.
+usage_up_to_as_of as (
+    select agent_id, function, tasks, month >= $date_from and last_day(month) <= $date_to as is_in_range
+    from stg_usage_monthly
+    where last_day(month) <= $as_of
+        and not (month < $date_from and last_day(month) >= $date_from)
+        and not (month <= $date_to and last_day(month) > $date_to)
+        and chosen($functions, function)
+        and chosen($business_units, business_unit)
+    union all
+    select agent_id, function, tasks, day between $date_from and $date_to as is_in_range
+    from ({usage_selected})
+    where day <= $as_of
+        -- (a bound the daily rollup's row groups are skipped by: the first month cut)
+        and day >= least(
+            date_trunc('month', $as_of),
+            case when $date_from <> date_trunc('month', $date_from) then date_trunc('month', $date_from) end,
+            case when $date_to <> last_day($date_to) then date_trunc('month', $date_to) end
+        )
+        and (
+            last_day(month) > $as_of
+            or (month < $date_from and last_day(month) >= $date_from)
+            or (month <= $date_to and last_day(month) > $date_to)
+        )
+),
+
 usage_by_function as (
     select
         agent_id,
         function,
         cast(sum(tasks) as bigint) as tasks,
-        cast(coalesce(sum(tasks) filter (where day between $date_from and $date_to), 0) as bigint) as range_tasks
-    from ({usage_selected})
-    where day <= $as_of
+        cast(coalesce(sum(tasks) filter (where is_in_range), 0) as bigint) as range_tasks
+    from usage_up_to_as_of
     group by agent_id, function
 ),
 
