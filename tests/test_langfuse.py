@@ -132,6 +132,33 @@ def test_observations_make_one_event_per_agent_in_every_format(conn, tmp_path, f
     ]
 
 
+def test_a_parquet_export_whose_text_is_plain_bytes_is_read_as_its_text(conn, tmp_path):
+    rows = [
+        observation("obs-z1", "tr-z", "AGENT", "2025-03-04 09:00:00.000000", "2025-03-04 09:00:01.000000",
+                    "rédacteur-zürich", project_id="proj-zürich"),
+    ]  # fmt: skip
+    (tmp_path / "org.csv").write_text(
+        "source,match,function,business_unit,team\nlangfuse.project_id,proj-zürich,Customer Support,Consumer,Tier 1\n",
+        encoding="utf-8",
+    )
+    typed = write_export(tmp_path / "typed.parquet", rows, "parquet")
+    # The same export with its name and project written as BINARY without a text annotation.
+    path = tmp_path / "bytes.parquet"
+    with duckdb.connect() as writer:
+        writer.execute(
+            f"copy (select * replace (encode(name) as name, encode(project_id) as project_id) "
+            f"from read_parquet('{typed}')) to '{path}' (format parquet)"
+        )
+        assert writer.execute(f"select typeof(name) from read_parquet('{path}') limit 1").fetchone() == (
+            "BLOB",
+        )
+    result = ingest.load_file(conn, path, mapping=mapping.load_mapping(tmp_path / "org.csv"))
+    assert (result.kind, result.accepted, result.rejected) == ("langfuse_observations", 1, 0)
+    assert conn.execute("select agent_id, function from usage_events").fetchall() == [
+        ("rédacteur-zürich", "Customer Support")
+    ]
+
+
 def test_tags_and_metadata_keys_map_too(conn, tmp_path):
     rows = [
         observation("obs-f1", "tr-9", "AGENT", "2025-03-04 09:00:00.000000", "2025-03-04 09:00:01.000000",

@@ -45,13 +45,18 @@ def _read_rows(
     """_lf_rows: record_no, then each field as text (JSON text for maps and lists), null when absent."""
     params: dict[str, object] = {"path": str(path)}
     if file_format == "parquet":
+        from offload_metrics.ingest.rules import source_text_sql  # the ingest package imports this module
+
         types = dict(zip(names, native_types, strict=True))
         columns = []
         for field in fields:
+            quoted = f'"{field}"'
             if field not in types:
                 columns.append(f"NULL::VARCHAR as {field}")
             elif types[field] == "VARCHAR":
-                columns.append(f'"{field}" as {field}')
+                columns.append(f"{quoted} as {field}")
+            elif types[field] == "BLOB":  # text some writers store as plain bytes: decoded as UTF-8
+                columns.append(f"{source_text_sql(quoted, 'BLOB')} as {field}")
             elif field in JSON_FIELDS:
                 columns.append(f'to_json("{field}")::VARCHAR as {field}')
             else:
