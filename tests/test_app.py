@@ -586,26 +586,47 @@ def test_loading_over_the_sample_asks_and_replace_clears_it_in_one_step(sample_a
     assert "sample" not in sidebar_text(sample_app)
 
 
-def test_a_replacement_that_loads_nothing_leaves_the_sample_to_look_at(sample_app, tmp_path):
+@pytest.mark.parametrize("refused", [True, False], ids=["file refused", "every row rejected"])
+def test_a_replacement_that_adds_no_row_leaves_the_sample_to_look_at(sample_app, tmp_path, refused):
     with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         before = conn.execute("select count(*) from usage_events").fetchone()
         sample_files = conn.execute("select file_name from loads order by file_name").fetchall()
     sample_app.switch_page(page("data")).run()
-    upload(sample_app, "mine.csv", b"\x00\x01binary\xff")
+    bad_rows = write_csv(tmp_path / "mine.csv", [example("usage_events", status="bogus")]).read_bytes()
+    upload(sample_app, "mine.csv", b"\x00\x01binary\xff" if refused else bad_rows)
     sample_app.button(key="FormSubmitter:upload_form-Load").click().run()
     assert not sample_app.exception
     errors = [error.value for error in sample_app.error]
-    assert any("mine" in error and "was not loaded" in error for error in errors), (
-        errors
-    )  # Markdown-escaped name
-    assert any("bundled sample was loaded back" in error for error in errors), errors
+    assert any("bundled sample was loaded back in their place" in error for error in errors), errors
     with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert conn.execute("select count(*) from usage_events").fetchone() == before
-        assert conn.execute("select file_name from loads order by file_name").fetchall() == sample_files
+        loads = conn.execute("select file_name from loads order by file_name").fetchall()
+        # A file that was read stays in the history, with its rejected rows to look at.
+        assert loads == (sample_files if refused else sorted([*sample_files, ("mine.csv",)])), loads
         actions = [row[0] for row in conn.execute("select action from audit order by recorded_at").fetchall()]
     assert "clear" in actions  # the replacement did clear; the sample's files were then loaded again
     sample_app.switch_page(page("overview")).run()
     assert "Showing the bundled sample organisation" in sidebar_text(sample_app)
+
+
+def test_a_replacement_that_cannot_load_the_sample_back_says_so(sample_app, tmp_path):
+    broken = tmp_path / "org.csv"
+    broken.write_text("not,a,mapping\n", encoding="utf-8")
+    sample_app.session_state["settings"] = Settings.model_validate({"mapping": {"file": str(broken)}})
+    sample_app.switch_page(page("data")).run()
+    upload(
+        sample_app,
+        "mine.csv",
+        write_csv(tmp_path / "mine.csv", [example("agents", agent_id="mine")]).read_bytes(),
+    )
+    sample_app.button(key="FormSubmitter:upload_form-Load").click().run()
+    assert not sample_app.exception
+    errors = " ".join(error.value for error in sample_app.error)
+    assert "the bundled sample could not be loaded back in full" in errors, errors
+    assert "organisation mapping cannot be used" in errors, errors
+    with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
+        assert conn.execute("select count(*) from loads").fetchone() == (0,)
+        assert store.get_meta(conn, store.SAMPLE_KEY) is None
 
 
 def test_adding_to_the_sample_says_so_on_every_page(sample_app, tmp_path):

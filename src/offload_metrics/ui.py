@@ -142,12 +142,17 @@ def _sample_paths() -> list[Path]:
 
 
 def _load_sample(
-    conn: duckdb.DuckDBPyConnection, say: Callable[[str], object], who: str | None
+    conn: duckdb.DuckDBPyConnection,
+    say: Callable[[str], object],
+    who: str | None,
+    fail: Callable[[str], object] | None = None,
 ) -> list[ingest.LoadResult]:
-    """Load the bundled sample's files and remember its last load (the loads up to it are the sample's)."""
-    results = _load_files(conn, _sample_paths(), say, None, who)
-    version = store.scalar(conn, "select coalesce(max(load_id), 0) from loads")
-    store.set_meta(conn, SAMPLE_KEY, str(version))
+    """Load the bundled sample's files and remember its last load (the loads up to it are the sample's);
+    the results of the files that loaded, `fail` told of each that did not."""
+    results = _load_files(conn, _sample_paths(), say, None, who, fail=fail)
+    if results:
+        version = store.scalar(conn, "select coalesce(max(load_id), 0) from loads")
+        store.set_meta(conn, SAMPLE_KEY, str(version))
     return results
 
 
@@ -206,19 +211,25 @@ def sample_notice(place: DeltaGenerator | None = None, with_button: bool = True)
 
 
 def replace_sample(paths: Sequence[Path], say: Callable[[str], object], names=None, kind=None, fail=None):
-    """Clear the sample and load the user's files in one step. When none of them loads, the sample is
-    loaded back from its files, so that a failed replacement leaves the same data to look at (under
-    new load ids) instead of an empty database."""
+    """Clear the sample and load the user's files in one step. When none of them adds a row (each
+    refused, or every row rejected), the sample is loaded back from its files, so that a failed
+    replacement leaves the sample to look at (under new load ids) instead of an empty database."""
     clear_database()
     results = load_files(paths, say, names, kind, fail)
-    if results or not _sample_paths():
+    if any(result.accepted for result in results) or not _sample_paths():
         return results
+    fail = fail or say
+    problems: list[str] = []
     with writing() as conn:
-        _load_sample(conn, lambda _: None, None)
+        restored = _load_sample(conn, lambda _: None, None, problems.append)
     st.cache_data.clear()
-    (fail or say)(
-        "None of the files loaded, so the bundled sample was loaded back: the database shows it as before."
-    )
+    if restored and not problems:
+        fail("None of the files added a row, so the bundled sample was loaded back in their place.")
+    else:
+        fail(
+            "None of the files added a row, and the bundled sample could not be loaded back in full: "
+            f"{' '.join(problems) or 'none of its files loaded.'} Load your corrected files on this page."
+        )
     return results
 
 

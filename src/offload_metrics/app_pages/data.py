@@ -46,7 +46,7 @@ else:
             sample_choice = st.radio(
                 "The bundled sample is loaded", [REPLACE, ADD], key="upload_sample_choice", horizontal=True,
                 help="Replace clears the sample (and anything loaded with it) and then loads your files, in one step; if "
-                "none of them loads, the sample is loaded back. Add keeps the sample, and every figure then mixes the two.",
+                "none of them adds a row, the sample is loaded back. Add keeps the sample, and every figure then mixes the two.",
             )  # fmt: skip
         submitted = st.form_submit_button("Load", type="primary", icon=":material/upload:")
     if submitted and files:

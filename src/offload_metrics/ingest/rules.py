@@ -269,7 +269,8 @@ def _decoded(source: str) -> str:
 def source_text_sql(source: str, native_type: str | None) -> str:
     """SQL: a source column as text. Bytes without a text annotation (a Parquet BLOB) are decoded as
     UTF-8 (cast to VARCHAR, Zürich would be 'Z\\xC3\\xBCrich'), or where they are not UTF-8 kept as
-    their escaped text, which undecodable_sql's check then rejects."""
+    their escaped text, which undecodable_sql's check rejects where the caller runs it (the contract's
+    files do; the Langfuse importer keeps the escaped text)."""
     if native_type == "BLOB":
         return f"coalesce({_decoded(source)}, cast({source} as VARCHAR))"
     return f"cast({source} as VARCHAR)"
