@@ -248,9 +248,7 @@ def test_the_sample_clears_in_one_click(sample_app, tmp_path):
 
 def test_the_one_click_clear_is_gone_once_the_user_loads_a_file(sample_app, tmp_path):
     sample_app.switch_page(page("data")).run()
-    content = write_csv(tmp_path / "mine.csv", [example("agents", agent_id="mine")]).read_bytes()
-    sample_app.file_uploader(key="upload_files").upload("mine.csv", content, "text/csv")
-    sample_app.button(key="FormSubmitter:upload_form-Load").click().run()
+    submit(sample_app, "mine.csv", my_agents(tmp_path))
     assert not [button for button in sample_app.sidebar.button if button.key == "clear_sample"]
 
 
@@ -570,16 +568,22 @@ def upload(app: AppTest, name: str, content: bytes) -> None:
     app.file_uploader(key="upload_files").upload(name, content, "text/csv")
 
 
+def submit(app: AppTest, name: str, content: bytes) -> None:
+    """Upload one file on the Data page and press Load."""
+    upload(app, name, content)
+    app.button(key="FormSubmitter:upload_form-Load").click().run()
+    assert not app.exception
+
+
+def my_agents(tmp_path: Path) -> bytes:
+    """A catalog file of the user's own: one agent, "mine"."""
+    return write_csv(tmp_path / "mine.csv", [example("agents", agent_id="mine")]).read_bytes()
+
+
 def test_loading_over_the_sample_asks_and_replace_clears_it_in_one_step(sample_app, tmp_path):
     sample_app.switch_page(page("data")).run()
     assert sample_app.radio(key="upload_sample_choice").value == "Replace the sample with these files"
-    upload(
-        sample_app,
-        "mine.csv",
-        write_csv(tmp_path / "mine.csv", [example("agents", agent_id="mine")]).read_bytes(),
-    )
-    sample_app.button(key="FormSubmitter:upload_form-Load").click().run()
-    assert not sample_app.exception
+    submit(sample_app, "mine.csv", my_agents(tmp_path))
     with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert conn.execute("select file_name from loads").fetchall() == [("mine.csv",)]
         assert conn.execute("select agent_id from agents").fetchall() == [("mine",)]
@@ -593,9 +597,7 @@ def test_a_replacement_that_adds_no_row_leaves_the_sample_to_look_at(sample_app,
         sample_files = conn.execute("select file_name from loads order by file_name").fetchall()
     sample_app.switch_page(page("data")).run()
     bad_rows = write_csv(tmp_path / "mine.csv", [example("usage_events", status="bogus")]).read_bytes()
-    upload(sample_app, "mine.csv", b"\x00\x01binary\xff" if refused else bad_rows)
-    sample_app.button(key="FormSubmitter:upload_form-Load").click().run()
-    assert not sample_app.exception
+    submit(sample_app, "mine.csv", b"\x00\x01binary\xff" if refused else bad_rows)
     errors = [error.value for error in sample_app.error]
     assert any("bundled sample was loaded back in their place" in error for error in errors), errors
     with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
@@ -614,13 +616,7 @@ def test_a_replacement_that_cannot_load_the_sample_back_says_so(sample_app, tmp_
     broken.write_text("not,a,mapping\n", encoding="utf-8")
     sample_app.session_state["settings"] = Settings.model_validate({"mapping": {"file": str(broken)}})
     sample_app.switch_page(page("data")).run()
-    upload(
-        sample_app,
-        "mine.csv",
-        write_csv(tmp_path / "mine.csv", [example("agents", agent_id="mine")]).read_bytes(),
-    )
-    sample_app.button(key="FormSubmitter:upload_form-Load").click().run()
-    assert not sample_app.exception
+    submit(sample_app, "mine.csv", my_agents(tmp_path))
     errors = " ".join(error.value for error in sample_app.error)
     assert "the bundled sample could not be loaded back in full" in errors, errors
     assert "organisation mapping cannot be used" in errors, errors
@@ -632,12 +628,7 @@ def test_a_replacement_that_cannot_load_the_sample_back_says_so(sample_app, tmp_
 def test_adding_to_the_sample_says_so_on_every_page(sample_app, tmp_path):
     sample_app.switch_page(page("data")).run()
     sample_app.radio(key="upload_sample_choice").set_value("Add these files to the sample")
-    upload(
-        sample_app,
-        "mine.csv",
-        write_csv(tmp_path / "mine.csv", [example("agents", agent_id="mine")]).read_bytes(),
-    )
-    sample_app.button(key="FormSubmitter:upload_form-Load").click().run()
+    submit(sample_app, "mine.csv", my_agents(tmp_path))
     with store.connect(tmp_path / "app.duckdb", read_only=True) as conn:
         assert conn.execute("select count(*) from loads").fetchone() == (7,)
     for name in PAGES:
