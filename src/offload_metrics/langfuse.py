@@ -55,12 +55,10 @@ def _read_rows(
                 columns.append(f"NULL::VARCHAR as {field}")
             elif types[field] == "VARCHAR":
                 columns.append(f"{quoted} as {field}")
-            elif types[field] == "BLOB":  # text some writers store as plain bytes: decoded as UTF-8
-                columns.append(f"{source_text_sql(quoted, 'BLOB')} as {field}")
-            elif field in JSON_FIELDS:
-                columns.append(f'to_json("{field}")::VARCHAR as {field}')
-            else:
-                columns.append(f'cast("{field}" as VARCHAR) as {field}')
+            elif field in JSON_FIELDS and types[field] != "BLOB":
+                columns.append(f"to_json({quoted})::VARCHAR as {field}")
+            else:  # as text; a BLOB (text some writers store as plain bytes) decoded as UTF-8
+                columns.append(f"{source_text_sql(quoted, types[field])} as {field}")
         cur.execute(
             f"""
             create or replace temp table _lf_rows as

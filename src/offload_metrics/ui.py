@@ -222,7 +222,6 @@ def replace_sample(paths: Sequence[Path], say: Callable[[str], object], names=No
     problems: list[str] = []
     with writing() as conn:
         restored = _load_sample(conn, lambda _: None, None, problems.append)
-    st.cache_data.clear()
     if restored and not problems:
         fail("None of the files added a row, so the bundled sample was loaded back in their place.")
     else:

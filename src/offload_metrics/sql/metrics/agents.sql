@@ -32,12 +32,6 @@ usage_up_to_as_of as (
     select agent_id, function, tasks, day between $date_from and $date_to as is_in_range
     from ({usage_selected})
     where day <= $as_of
-        -- (a bound the daily rollup's row groups are skipped by: the first month cut)
-        and day >= least(
-            date_trunc('month', $as_of),
-            case when $date_from <> date_trunc('month', $date_from) then date_trunc('month', $date_from) end,
-            case when $date_to <> last_day($date_to) then date_trunc('month', $date_to) end
-        )
         and (
             last_day(month) > $as_of
             or (month < $date_from and last_day(month) >= $date_from)
