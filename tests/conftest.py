@@ -173,7 +173,9 @@ class Data:
         )
         return self
 
-    def event(self, agent: str, event_type: str, day: str, bu: str, function: str = "Marketing") -> Data:
+    def event(
+        self, agent: str, event_type: str, day: str, bu: str, function: str = "Marketing", team: str = ""
+    ) -> Data:
         self.rows["replication_events"].append(
             {
                 "event_id": f"r{len(self.rows['replication_events']):03d}",
@@ -182,6 +184,7 @@ class Data:
                 "occurred_on": day,
                 "function": function,
                 "business_unit": bu,
+                "team": team,
             }
         )
         return self

@@ -64,8 +64,8 @@ def small_app(make_app, tmp_path):
     was deployed in Enterprise on 2025-02-09 (30 days later).
     Finance / Corporate / Payables: baseline 1 person, 300 routine hours, $80 an hour. In March it
     documented 180 tasks at 30 -> 10 minutes with agent f1 (headcount not given: the baseline's 1).
-    f1 ran 5 tasks at $1.00 in March, 4 completed and 1 failed; validated in Corporate on 2025-02-01,
-    it has not been copied. The catalog lists both agents.
+    f1 ran 5 tasks at $1.00 in March, 4 completed and 1 failed; validated by Payables in Corporate on
+    2025-02-01, it has not been copied. The catalog lists both agents.
     """
     from conftest import Data
 
@@ -86,7 +86,7 @@ def small_app(make_app, tmp_path):
         data.usage("2025-03-12", "f1", status="failed", **finance)
         data.event("a1", "validated", "2025-01-10", "Consumer")
         data.event("a1", "deployed", "2025-02-09", "Enterprise")
-        data.event("f1", "validated", "2025-02-01", "Corporate", function="Finance")
+        data.event("f1", "validated", "2025-02-01", "Corporate", function="Finance", team="Payables")
         data.agent("a1", "Marketing", name="Brief writer").agent("f1", "Finance", name="Invoice matcher")
         data.load()
     st.cache_data.clear()
@@ -182,6 +182,17 @@ def test_the_catalog_tiles_show_hand_computed_figures(small_app):
     # 10 tasks in the 90-day window, fewer than the 50 the gate needs.
     assert shown["Gate"] == "Insufficient data"
     assert "1 team" in [caption.value for caption in small_app.caption]
+    assert shown["Pilot team"] == "Not named"  # a1's validation names no team
+    picker.set_value(picker.options.index("Invoice matcher (f1)")).run()
+    shown = tiles(small_app)
+    # Payables saved 180 x (30 - 10) / 60 = 60 h with f1, of 1 x 160 h: 37.5%, with no one added.
+    assert shown["Pilot team"] == "60 h"
+    pilot = next(metric for metric in small_app.metric if metric.label == "Pilot team")
+    assert pilot.proto.help.startswith("The hours the agent saved its pilot team")
+    assert (
+        "Payables (Corporate): its best month 37.5% more capacity (2025-03), all its agents together; "
+        "validated Net Output in 1 month." in [caption.value for caption in small_app.caption]
+    )
 
 
 def test_the_function_filter_changes_the_numbers(small_app):

@@ -949,6 +949,52 @@ def test_catalog_and_the_validated_agents_to_replicate(data):
     assert list(metrics.validated_catalog(frame)["agent_id"]) == ["c1", "x9", "c3"]
 
 
+def test_the_catalog_proves_an_agent_by_its_pilot_teams_net_output(data):
+    conn = (
+        data.baseline("Brand", headcount=5, routine=500)  # 5 x 160 = 800 h a month
+        .baseline("Even", headcount=5, routine=500)
+        # p1: validated by Brand. February: 300 x (60 - 10) / 60 = 250 h of 800, uplift 0.3125.
+        .event("p1", "validated", "2025-02-01", "Consumer", team="Brand")
+        .saved("2025-02", "Brand", tasks=300, baseline=60, minutes=10, agent="p1")
+        # March: p1 120 h and another agent 180 h in Brand, 300 h of 800 = 0.375, the best month;
+        # p1's 20 h in Growth are not its pilot team's.
+        .saved("2025-03", "Brand", tasks=120, baseline=60, minutes=0, agent="p1")
+        .saved("2025-03", "Brand", tasks=180, baseline=60, minutes=0, agent="a2")
+        .saved("2025-03", "Growth", tasks=60, baseline=30, minutes=10, agent="p1")
+        # p2's validation names no team; p3's team documented nothing.
+        .event("p2", "validated", "2025-02-10", "Consumer")
+        .event("p3", "validated", "2025-02-11", "Consumer", team="Quiet")
+        # p4's team saved 160 h of 800 (0.2, under 0.30) in January and in March: the earlier month shows.
+        .event("p4", "validated", "2025-01-05", "Consumer", team="Even")
+        .saved("2025-01", "Even", tasks=160, baseline=60, minutes=0, agent="p4")
+        .saved("2025-03", "Even", tasks=160, baseline=60, minutes=0, agent="p4")
+        .load()
+    )
+    filters = metrics.Filters(as_of=D(2025, 3, 31), date_from=D(2025, 1, 1), date_to=D(2025, 3, 31))
+    frame = metrics.catalog(conn, filters, SETTINGS).sort_values("agent_id")
+    assert records(
+        frame,
+        "agent_id",
+        "hours_saved",
+        "pilot_team",
+        "pilot_hours_saved",
+        "pilot_best_uplift",
+        "pilot_best_month",
+        "pilot_validated_months",
+    ) == [
+        ("p1", 390.0, "Brand", 370.0, 0.375, pd_ts("2025-03-01"), 2),
+        ("p2", 0.0, None, None, None, None, None),
+        ("p3", 0.0, "Quiet", 0.0, None, None, 0),
+        ("p4", 320.0, "Even", 320.0, 0.2, pd_ts("2025-01-01"), 0),
+    ]
+    # A range that leaves out the best month shows the best of the months it holds.
+    february = metrics.Filters(as_of=D(2025, 3, 31), date_from=D(2025, 2, 1), date_to=D(2025, 2, 28))
+    frame = metrics.catalog(conn, february, SETTINGS).sort_values("agent_id")
+    assert records(
+        frame[frame["agent_id"] == "p1"], "pilot_hours_saved", "pilot_best_uplift", "pilot_validated_months"
+    ) == [(250.0, 0.3125, 1)]
+
+
 def test_dates_come_from_resolved_filters_only(data):
     conn = data.usage("2025-03-10", "a1").usage("2025-05-20", "a1").load()
     with pytest.raises(metrics.FilterError, match="resolve them"):

@@ -361,7 +361,7 @@ def test_the_blueprint_page_has_no_duplicated_heading_and_the_summary_prints_as_
         "name": "Brief writer",
         "blueprint": "## Brief writer\n\n1. Connect the inbox.",
     }
-    page = summary.blueprint_page(agent, dt.date(2025, 3, 31))
+    page = summary.blueprint_page(agent, dt.date(2025, 3, 31), 0.30)
     assert page.count("Brief writer") == 1
     assert "## Blueprint\n\n1. Connect the inbox." in page
     text = summary.markdown(report.build(rich(data).load(), metrics.Filters(), Settings()))
@@ -387,6 +387,31 @@ def test_the_markdown_summary_escapes_html_and_images_from_data(data):
     assert "<script" not in text and "<img" not in text and "![" not in text
 
 
+def test_the_blueprint_page_states_the_pilot_teams_net_output():
+    agent = {"agent_id": "p1", "name": "Writer", "pilot_unit": "Consumer"}
+    proved = {
+        **agent,
+        "pilot_team": "Brand",
+        "pilot_best_uplift": 0.375,
+        "pilot_best_month": dt.date(2025, 3, 1),
+        "pilot_validated_months": 2,
+        "pilot_hours_saved": 370.0,
+    }
+    best = "Brand (Consumer): its best month {} more capacity (2025-03), all its agents together"
+    cases = [
+        (agent, "—", "The validation names no pilot team."),
+        ({**agent, "pilot_team": "Quiet", "pilot_hours_saved": 0.0, "pilot_best_uplift": None,
+          "pilot_validated_months": 0}, "0 h", "Quiet (Consumer) documented no Net Output in the chosen months."),
+        ({**proved, "pilot_best_uplift": 0.2, "pilot_validated_months": 0}, "370 h",
+         best.format("20.0%") + "; no month of validated Net Output (30% more capacity without adding people)."),
+        (proved, "370 h", best.format("37.5%") + "; validated Net Output in 2 months."),
+    ]  # fmt: skip
+    for record, hours, sentence in cases:
+        page = summary.blueprint_page(record, dt.date(2025, 3, 31), 0.30)
+        assert f"| Hours saved in the pilot team | {hours} |" in page
+        assert f"| Pilot team's Net Output | {sentence} |" in page
+
+
 def test_the_blueprint_page_escapes_html_and_images_from_data():
     agent = {
         "agent_id": "a<1>",
@@ -395,7 +420,7 @@ def test_the_blueprint_page_escapes_html_and_images_from_data():
         "function": "<i>Marketing</i>",
         "blueprint": "1. Connect ![x](http://127.0.0.1:9/x.png)\n<script>alert(1)</script>",
     }
-    page = summary.blueprint_page(agent, dt.date(2025, 3, 31))
+    page = summary.blueprint_page(agent, dt.date(2025, 3, 31), 0.30)
     assert page.startswith(
         "# &lt;b&gt;Brief writer&lt;/b&gt; (a&lt;1&gt;)\n\n"
         "Drafts &amp; checks. &lt;img src=x onerror=alert(1)&gt;\n\n"

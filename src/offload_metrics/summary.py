@@ -245,7 +245,7 @@ def _cell(text: object) -> str:
     return display.inert_markdown(text).replace("|", "\\|").replace("\n", " ")
 
 
-def blueprint_page(agent: Record, as_of: object) -> str:
+def blueprint_page(agent: Record, as_of: object, validation_uplift: float) -> str:
     """A one-page replication blueprint of an agent: its facts, its proof, and its recipe."""
     facts = [
         ("Function", agent.get("function")),
@@ -264,6 +264,13 @@ def blueprint_page(agent: Record, as_of: object) -> str:
         ("Automation", display.share(agent.get("automation"))),
         ("Hours saved (Net Output proof)", display.hours(agent.get("hours_saved"))),
         ("Teams using it", display.count(agent.get("teams"))),
+        (
+            "Hours saved in the pilot team",
+            None
+            if display.missing(agent.get("pilot_team"))
+            else display.hours(agent.get("pilot_hours_saved")),
+        ),
+        ("Pilot team's Net Output", pilot_proof(agent, validation_uplift)),
     ]
     title = display.inert_markdown(f"{agent.get('name') or agent.get('agent_id')} ({agent.get('agent_id')})")
     lines = [f"# {' '.join(title.split())}", ""]
@@ -277,6 +284,27 @@ def blueprint_page(agent: Record, as_of: object) -> str:
     lines += ["", f"As of {display.day(as_of)}.", "", "## Blueprint", ""]
     lines.append(display.inert_markdown(_without_own_heading(agent.get("blueprint"), agent.get("name"))))
     return "\n".join(lines) + "\n"
+
+
+def pilot_proof(agent: Record, validation_uplift: float) -> str:
+    """The Net Output of the team that validated the agent, in the chosen months (catalog.sql's pilot_*)."""
+    team = agent.get("pilot_team")
+    if display.missing(team):
+        return "The validation names no pilot team."
+    who = f"{team} ({agent.get('pilot_unit')})"
+    if display.missing(agent.get("pilot_best_uplift")):
+        return f"{who} documented no Net Output in the chosen months."
+    validated = int(agent.get("pilot_validated_months") or 0)
+    best = (
+        f"{who}: its best month {display.share(agent['pilot_best_uplift'])} more capacity "
+        f"({display.month(agent.get('pilot_best_month'))}), all its agents together"
+    )
+    if validated:
+        return f"{best}; validated Net Output in {display.plural(validated, 'month')}."
+    return (
+        f"{best}; no month of validated Net Output ({display.setting_share(validation_uplift)} more "
+        "capacity without adding people)."
+    )
 
 
 def blueprint_text(agent: Record) -> str:

@@ -45,7 +45,7 @@ chosen = st.selectbox(
 )  # fmt: skip
 if chosen is not None and records:
     agent = records[chosen]
-    first, second, third, fourth = st.columns(4)
+    first, second, third, fourth, fifth = st.columns(5)
     with first:
         ui.tile("Risk class", display.label(agent["risk_class"]), "risk_class", "catalog")
     with second:
@@ -59,7 +59,13 @@ if chosen is not None and records:
     with fourth:
         ui.tile("Gate", display.label(agent["gate"]), "gate", "gates",
                 note=f"Accuracy {display.share(agent['accuracy'])}, automation {display.share(agent['automation'])}")  # fmt: skip
-    page = summary.blueprint_page(agent, ui.current_filters().as_of)
+    uplift = ui.settings().net_output.validation_uplift
+    with fifth:
+        # The hours it saved the team that validated it; that team's Net Output beside them.
+        named = not display.missing(agent["pilot_team"])
+        ui.tile("Pilot team", display.hours(agent["pilot_hours_saved"]) if named else "Not named", "pilot_hours_saved",
+                "catalog", note=summary.pilot_proof(agent, uplift))  # fmt: skip
+    page = summary.blueprint_page(agent, ui.current_filters().as_of, uplift)
     st.download_button(
         "Download the one-page blueprint", page.encode("utf-8"), file_name=f"{agent['agent_id']}-blueprint.md",
         mime="text/markdown", key="catalog_download", icon=":material/download:",

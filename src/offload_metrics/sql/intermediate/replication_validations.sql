@@ -2,6 +2,7 @@
 -- pass the filters; ties on a day go to the smaller event_id.
 -- validated_on: date of the agent's first validated event.
 -- pilot_unit: business_unit of that event.
+-- pilot_team: team of that event (the pilot team), null when the event names none.
 -- Grain: one row per validated agent.
 -- Parameters: as_of, business_units, functions
 with events as (
@@ -17,7 +18,7 @@ ordered as (
 ),
 
 final as (
-    select agent_id, occurred_on as validated_on, business_unit as pilot_unit, function
+    select agent_id, occurred_on as validated_on, business_unit as pilot_unit, team as pilot_team, function
     from ordered
     where position = 1
         and chosen($functions, function)

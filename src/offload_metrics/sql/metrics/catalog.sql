@@ -5,6 +5,17 @@
 -- hours_saved: documented hours the agent saved over the range (the Net Output proof).
 -- hours_saved, in words: The hours the agent saved in the chosen months: its proof.
 -- teams: distinct teams that documented savings with the agent over the range.
+-- pilot_team: the team named on the agent's first validated event (null when it names none).
+-- pilot_team, in words: The team that validated the agent.
+-- pilot_hours_saved: documented hours the agent saved in its pilot team over the range.
+-- pilot_hours_saved, in words: The hours the agent saved its pilot team in the chosen months.
+-- pilot_best_uplift: the pilot team's highest Net Output uplift of a month in the range (all its
+--   agents together); pilot_best_month is that month (the earliest of equal ones).
+-- pilot_best_uplift, in words: The most capacity the pilot team got back in one month: the proof
+--   that the agent (with the team's others) made the same people do more.
+-- pilot_validated_months: months in the range in which the pilot team has validated Net Output.
+-- pilot_validated_months, in words: Months in which the pilot team got at least {validation_uplift}
+--   more capacity without adding people.
 -- teams, in words: How many teams documented savings with the agent.
 -- is_validated: the agent has a validated event up to as_of (within the filters).
 -- is_in_catalog: the agent has an accepted catalog row; a validated agent without one is still listed
@@ -28,6 +39,34 @@ replication as (
 
 hours as (
     select * from ({hours_by_agent})
+),
+
+pilots as (
+    select agent_id, pilot_unit, pilot_team from ({replication_validations})
+),
+
+pilot_hours as (
+    select pilots.agent_id, sum(saved.hours_saved) as pilot_hours_saved
+    from pilots
+    inner join ({time_saved_in_range}) as saved
+        on saved.agent_id = pilots.agent_id
+        and saved.business_unit = pilots.pilot_unit
+        and saved.team = pilots.pilot_team
+    group by pilots.agent_id
+),
+
+pilot_output as (
+    select
+        pilots.agent_id,
+        max(output.net_output_uplift) as pilot_best_uplift,
+        arg_max(output.month, (output.net_output_uplift, -epoch(output.month)))
+            filter (where output.net_output_uplift is not null) as pilot_best_month,
+        count(*) filter (where output.has_validated_net_output) as pilot_validated_months
+    from pilots
+    inner join ({net_output}) as output
+        on output.business_unit = pilots.pilot_unit
+        and output.team = pilots.pilot_team
+    group by pilots.agent_id
 ),
 
 listed as (
@@ -58,6 +97,13 @@ final as (
         agents.automation,
         coalesce(hours.hours_saved, 0) as hours_saved,
         coalesce(hours.teams, 0) as teams,
+        pilots.pilot_team,
+        case when pilots.pilot_team is not null then coalesce(pilot_hours.pilot_hours_saved, 0) end
+            as pilot_hours_saved,
+        pilot_output.pilot_best_uplift,
+        pilot_output.pilot_best_month,
+        case when pilots.pilot_team is not null then coalesce(pilot_output.pilot_validated_months, 0) end
+            as pilot_validated_months,
         replication.validated_on is not null as is_validated,
         catalog.agent_id is not null as is_in_catalog,
         replication.is_in_range as is_validated_in_range
@@ -66,6 +112,9 @@ final as (
     left join replication on replication.agent_id = listed.agent_id
     left join agents on agents.agent_id = listed.agent_id
     left join hours on hours.agent_id = listed.agent_id
+    left join pilots on pilots.agent_id = listed.agent_id
+    left join pilot_hours on pilot_hours.agent_id = listed.agent_id
+    left join pilot_output on pilot_output.agent_id = listed.agent_id
 )
 
 select * from final order by is_validated desc, function, name, agent_id
