@@ -1370,6 +1370,63 @@ def test_jsonl_objects_or_arrays_where_a_single_value_is_expected_are_rejected(c
     assert table_rows(conn, "usage_events") == [EXPECTED_EXAMPLE_ROWS["usage_events"]]
 
 
+def test_jsonl_objects_that_give_a_column_twice_are_rejected(conn, tmp_path):
+    # JSON leaves a repeated key's meaning to the reader; the money and the id must not be guessed.
+    lines = [
+        '{"event_id": "d1", "occurred_at": "2025-03-01T10:00:00Z", "agent_id": "a1", "function": "Finance", '
+        '"business_unit": "BU", "team": "T", "task_type": "t", "status": "completed", '
+        '"cost_usd": "1.00", "cost_usd": "100.00"}',
+        '{"event_id": "d2", "event_id": "d3", "agent_id": "a1", "agent_id": "a2", "agent_id": "a3", '
+        '"occurred_at": "2025-03-01T10:00:00Z", "function": "Finance", "business_unit": "BU", "team": "T", '
+        '"task_type": "t", "status": "completed"}',
+        # A key the contract does not read, and a key repeated inside a nested value, change nothing.
+        '{"event_id": "d4", "occurred_at": "2025-03-01T10:00:00Z", "agent_id": "a1", "function": "Finance", '
+        '"business_unit": "BU", "team": "T", "task_type": "t", "status": "completed", "cost_usd": "2.50", '
+        '"note": "x", "note": "y", "extra": {"cost_usd": 1, "cost_usd": 2}}',
+    ]
+    path = tmp_path / "usage.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (3, 1, 2)
+    told = "times in the object, so which value counts cannot be told"
+    assert rejections(conn) == [
+        (1, "cost_usd", "rejected", f"cost_usd: is given 2 {told}"),
+        (2, "event_id", "rejected", f"event_id: is given 2 {told}; agent_id: is given 3 {told}"),
+    ]
+    kept = conn.execute("select raw from rejected_rows order by line").fetchall()
+    assert [json.loads(raw)["line"] for (raw,) in kept] == lines[:2]
+    assert conn.execute("select event_id, cost_usd from usage_events").fetchall() == [("d4", Decimal("2.50"))]
+
+
+@pytest.mark.parametrize("file_format", list(WRITERS))
+def test_a_nul_byte_in_a_text_value_rejects_its_row_wherever_it_stands(conn, tmp_path, file_format):
+    # The file's first 64 KB are plain text (its format is told from them); the NUL comes later.
+    rows = [example("usage_events", event_id=f"e{index:05d}") for index in range(800)]
+    rows.append(example("usage_events", event_id="nul", agent_id="writer\x00-2", team="Brand\x00"))
+    path = WRITERS[file_format](tmp_path / f"usage.{EXTENSIONS[file_format]}", rows)
+    if file_format != "parquet":
+        assert path.read_bytes().find(b"\0" if file_format == "csv" else b"\\u0000") > 65536
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (801, 800, 1)
+    line = 801 if file_format == "parquet" else 802 if file_format == "csv" else 801
+    nul = "holds a NUL byte (0x00), which is not text"
+    assert rejections(conn) == [
+        (
+            line,
+            "agent_id",
+            "rejected",
+            f'agent_id: {nul} (got "writer\\u0000-2"); team: {nul} (got "Brand\\u0000")',
+        )
+    ]
+    assert conn.execute("select count(*) from usage_events where contains(agent_id, chr(0))").fetchall() == [
+        (0,)
+    ]
+
+
 @pytest.mark.parametrize("file_format", list(WRITERS))
 def test_digit_separators_in_integer_columns_are_rejected(conn, tmp_path, file_format):
     rows = [example("usage_events", event_id="x", api_calls="1_000"), example("usage_events")]

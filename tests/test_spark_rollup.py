@@ -175,6 +175,7 @@ HOSTILE = [
     ("cost-tiny-exponent", {"cost_usd": "1.5e-30"}),
     ("latency-negative", {"latency_ms": "-5"}),
     ("two-problems", {"status": "done", "cost_usd": "-2"}),
+    ("agent-nul", {"agent_id": "writer\x00-2"}),  # a NUL byte is no character of text
 ]
 
 
@@ -196,8 +197,8 @@ def test_every_rejection_reason_is_the_same_on_both_engines(spark, tmp_path):
         for file in sorted(files):
             ingest.load_file(conn, file)
         direct = _rollup(conn, "usage_daily")
-    # 26 rows: ok-1 and ok-offset accepted, 22 rejected, one duplicate and one conflict in c.parquet.
-    assert counts == {"rows_read": 26, "accepted": 2, "duplicate": 1, "conflict": 1, "rejected": 22}
+    # 27 rows: ok-1 and ok-offset accepted, 23 rejected, one duplicate and one conflict in c.parquet.
+    assert counts == {"rows_read": 27, "accepted": 2, "duplicate": 1, "conflict": 1, "rejected": 23}
     assert _spark_rejects(out) == _duckdb_rejects(db)
     with duckdb.connect() as conn:
         spark_rolled = _rollup(

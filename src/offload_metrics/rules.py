@@ -14,7 +14,7 @@ from offload_metrics.ingest import rules as ingest_rules
 
 # The checks in the order a column is judged: its reason is that of the first one it fails.
 PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
-TESTS = ("required", "digits", "form", "places", "allowed", "bounds", "ge", "gt", "le")
+TESTS = ("required", "text", "digits", "form", "places", "allowed", "bounds", "ge", "gt", "le")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ def checks(column: schema.Column, bounds: config.Ingest | None = None) -> tuple[
     found: list[Check] = []
     if column.required:
         found.append(Check(column.name, "required", "is required"))
+    if column.base == "text":
+        found.append(Check(column.name, "text", ingest_rules.NUL_REASON))
     if column.base in ingest_rules.EXACT_LIMITS:
         found.append(
             Check(

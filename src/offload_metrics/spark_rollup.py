@@ -153,6 +153,8 @@ def _condition(check: rules.Check, column: schema.Column, raw: str, value: str, 
     """When a value breaks the check, in Spark SQL (null counts as not breaking, as in DuckDB)."""
     if check.test == "required":
         return f"{raw} is null"
+    if check.test == "text":
+        return f"instr({raw}, char(0)) > 0"
     if check.test == "digits":
         number = f"try_cast(trim({raw}) as double)"
         return (

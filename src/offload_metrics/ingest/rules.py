@@ -130,12 +130,19 @@ def _well_formed(column: schema.Column, raw: str, value: str, typed: bool = Fals
 OFFSET_PATTERN = r"^.*[0-9][+-]((0[0-9]|1[0-3])(:?[0-5][0-9])?|14(:?00)?)$"
 
 
+# A NUL byte is no character of text: DuckDB's CSV reader and JSON's \u0000 pass it into a value,
+# where it would cut the text short in exports and other tools.
+NUL_REASON = "holds a NUL byte (0x00), which is not text"
+
+
 def column_checks(
     column: schema.Column, raw: str, value: str, bounds: config.Ingest, typed: bool = False
 ) -> tuple[tuple[str, str], ...]:
     checks: list[tuple[str, str]] = []
     if column.required:
         checks.append((f"{raw} is null", "is required"))
+    if column.base == "text":
+        checks.append((f"contains({raw}, chr(0))", NUL_REASON))
     if column.base in EXACT_LIMITS:
         checks.append(_too_many_digits(raw, value, column.base))
     if column.base != "text":
@@ -379,8 +386,8 @@ def reasons_sql(
 
     Over the same column expressions (specs) and bitmask (problems) the row was judged by, so
     each rule is compiled once and its reason worked out in the same pass, only for the rows that
-    break one. record_text names the record's text where a record can be unreadable or hold a
-    nested value (JSON Lines), else None."""
+    break one. record_text names the record's text where a record can be unreadable, hold a
+    nested value or give a column twice (JSON Lines), else None."""
     first_column = []
     reasons = []
     for bit, spec in enumerate(specs):
@@ -425,17 +432,30 @@ def reasons_sql(
             f"{sql_literal(spec.column.name + ': must be a single value, not a JSON object or array (got ')} "
             f"|| left(json_extract({record_text}, {path})::VARCHAR, 80) || ')' end"
         )
+    repeated = f"({problems} & {REPEATED}) <> 0"
+    repeated_columns, repeated_reasons = [], []
+    for spec in specs:
+        name = sql_literal(spec.column.name)
+        times = f"len(list_filter(json_keys({record_text}), lambda key: key = {name}))"
+        repeated_columns.append(f"case when {times} > 1 then {name} end")
+        repeated_reasons.append(
+            f"case when {times} > 1 then {sql_literal(spec.column.name + ': is given ')} || {times} "
+            "|| ' times in the object, so which value counts cannot be told' end"
+        )
     column = (
         f"case when {unreadable} then NULL "
         f"when {nested} then list_filter([{', '.join(nested_columns)}], lambda c: c is not null)[1] "
+        f"when {repeated} then list_filter([{', '.join(repeated_columns)}], lambda c: c is not null)[1] "
         f"else {column} end"
     )
     reason = (
         f"case when {unreadable} then 'not a JSON object' "
         f"when {nested} then array_to_string(list_filter([{', '.join(nested_reasons)}], lambda r: r is not null), '; ') "
+        f"when {repeated} then array_to_string(list_filter([{', '.join(repeated_reasons)}], lambda r: r is not null), '; ') "
         f"else {reason} end"
     )
-    raw = f"(case when {unreadable} or {nested} then json_object('line', {record_text})::VARCHAR else {raw} end)"
+    whole = f"{unreadable} or {nested} or {repeated}"
+    raw = f"(case when {whole} then json_object('line', {record_text})::VARCHAR else {raw} end)"
     return column, reason, raw
 
 
@@ -453,6 +473,14 @@ NESTED_BIT = 62
 
 
 NESTED = f"{1 << NESTED_BIT}::UBIGINT"
+
+
+# Bit of _problems for a JSON object that gives a contract column twice; its reasons are read from
+# the record's text, kept whole.
+REPEATED_BIT = 61
+
+
+REPEATED = f"{1 << REPEATED_BIT}::UBIGINT"
 
 
 # Wide exact types for integer and money text (the Spark rollup checks decimals with them; here

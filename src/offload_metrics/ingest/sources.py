@@ -12,6 +12,7 @@ from offload_metrics.ingest.base import quote_identifier, sql_literal
 from offload_metrics.ingest.rules import (
     EXACT_LIMITS,
     NESTED,
+    REPEATED,
     UNREADABLE,
     column_sql,
     column_sql_checks,
@@ -52,6 +53,7 @@ class Source:
     unreadable: str | None = None  # condition for a record that cannot be read at all
     record_text: str | None = None  # the record's text, kept for an unreadable record
     nested: str | None = None  # condition for a record with an object or array where a value belongs
+    repeated: str | None = None  # condition for a record that gives a contract column twice
     ordinal: str = "NULL::BIGINT"  # the record's position in the file, where the reader gives one
     empty_is_null: bool = False  # the reader already reads an empty text field as null
 
@@ -77,7 +79,8 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
         extract = f"json_extract_string(line, [{paths}])" if present else "[]::VARCHAR[]"
         types = f"json_type(line, [{paths}])" if present else "[]::VARCHAR[]"
         reader = (
-            f"(select v, line, case when v is not null then {types} end as t "
+            f"(select v, line, case when v is not null then {types} end as t, "
+            "case when v is not null then json_keys(line) end as k "
             f"from (select case when json_valid(line) then case when json_type(line) = 'OBJECT' "
             f"then {extract} end end as v, line "
             f"from {jsonl_lines_reader(rejects)} "
@@ -92,7 +95,20 @@ def source_sql(header: Header, contract: Sequence[schema.Column], rejects: str) 
                 text = f"(case when t[{index + 1}] = 'DOUBLE' then {_jsonl_number_text(name, text)} else {text} end)"
             selected[name] = text
         nested = "list_has_any(t, ['OBJECT', 'ARRAY'])" if present else "false"
-        return Source(reader, selected, {}, unreadable="v is null", record_text="line", nested=nested)
+        # A contract key written twice in one object: JSON's own rules leave which value counts to
+        # the reader, so the record is rejected rather than stored with one of them. An object with
+        # the file's keys in the file's order (most of them) repeats none, and is told so cheaply.
+        usual = ", ".join(sql_literal(name) for name in header.names)
+        names = ", ".join(sql_literal(name) for name in present)
+        ours = f"list_filter(k, lambda key: key in [{names}])"
+        repeated = (
+            f"case when k = [{usual}] then false else len({ours}) <> list_unique({ours}) end"
+            if present
+            else "false"
+        )
+        return Source(
+            reader, selected, {}, unreadable="v is null", record_text="line", nested=nested, repeated=repeated
+        )
     native = dict(zip(header.names, header.native_types, strict=True))
     return Source(
         "read_parquet($path, file_row_number = true)",
@@ -150,7 +166,11 @@ def stage_sql(
     if source.unreadable:
         parsed.append(f"{source.unreadable} as unreadable, {source.record_text} as record_text")
         parsed.append(f"coalesce({source.nested or 'false'}, false) as nested")
-        problems = f"(case when unreadable then {UNREADABLE} when nested then {NESTED} else {problems} end)"
+        parsed.append(f"coalesce({source.repeated or 'false'}, false) as repeated")
+        problems = (
+            f"(case when unreadable then {UNREADABLE} when nested then {NESTED} "
+            f"when repeated then {REPEATED} else {problems} end)"
+        )
         record_text = "record_text"
     first_column, reason, raw = reasons_sql(model, checked, "problems", record_text)
     stored = []
