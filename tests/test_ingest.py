@@ -1350,16 +1350,19 @@ def test_jsonl_keys_first_written_after_the_first_100_objects_count(conn, tmp_pa
     ]
 
 
+def _jsonl_lines(folder: Path, lines: list[str]) -> Path:
+    """A JSON Lines usage file of these lines, written as they are."""
+    path = folder / "usage.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def test_jsonl_objects_or_arrays_where_a_single_value_is_expected_are_rejected(conn, tmp_path):
     nested = example("usage_events", event_id="n1") | {"agent_id": {"a": 1}}
     listed = example("usage_events", event_id="n2") | {"cost_usd": [1], "team": ["x", "y"]}
-    path = tmp_path / "usage.jsonl"
-    path.write_text(
-        "\n".join(json.dumps(row) for row in (nested, listed, example("usage_events"))) + "\n",
-        encoding="utf-8",
+    result = load(
+        conn, _jsonl_lines(tmp_path, [json.dumps(row) for row in (nested, listed, example("usage_events"))])
     )
-
-    result = load(conn, path)
 
     assert (result.rows_read, result.accepted, result.rejected) == (3, 1, 2)
     single = "must be a single value, not a JSON object or array"
@@ -1384,10 +1387,7 @@ def test_jsonl_objects_that_give_a_column_twice_are_rejected(conn, tmp_path):
         '"business_unit": "BU", "team": "T", "task_type": "t", "status": "completed", "cost_usd": "2.50", '
         '"note": "x", "note": "y", "extra": {"cost_usd": 1, "cost_usd": 2}}',
     ]
-    path = tmp_path / "usage.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    result = load(conn, path)
+    result = load(conn, _jsonl_lines(tmp_path, lines))
 
     assert (result.rows_read, result.accepted, result.rejected) == (3, 1, 2)
     told = "times in the object, so which value counts cannot be told"
