@@ -241,6 +241,12 @@ REJECTIONS = [
         "occurred_at",
         'occurred_at: must be an ISO 8601 timestamp (got "2025-03-04T09:15:00+05:30:45")',
     ),
+    (
+        "usage_events",
+        {"occurred_at": "2025-03-04T09:15:00 Etc/GMT+5"},
+        "occurred_at",
+        'occurred_at: must be an ISO 8601 timestamp (got "2025-03-04T09:15:00 Etc/GMT+5")',
+    ),
     ("time_saved", {"period_end": "2025-02-28"}, "period_end", "period_end: must not be before period_start"),
     (
         "time_saved",
