@@ -188,11 +188,38 @@ def test_the_catalog_tiles_show_hand_computed_figures(small_app):
     # Payables saved 180 x (30 - 10) / 60 = 60 h with f1, of 1 x 160 h: 37.5%, with no one added.
     assert shown["Pilot team"] == "60 h"
     pilot = next(metric for metric in small_app.metric if metric.label == "Pilot team")
-    assert pilot.proto.help.startswith("The hours the agent saved its pilot team")
+    assert pilot.proto.help.startswith("The hours the agent saved the team that validated it")
     assert (
-        "Payables (Corporate): its best month 37.5% more capacity (2025-03), all its agents together; "
-        "validated Net Output in 1 month." in [caption.value for caption in small_app.caption]
+        "Payables (Corporate): its best month with this agent, 2025-03, gave 37.5% more capacity (all its "
+        "agents together); validated Net Output in 1 month with this agent."
+        in [caption.value for caption in small_app.caption]
     )
+
+
+def test_the_catalog_warns_before_a_failing_agent_is_copied(make_app, tmp_path):
+    from conftest import Data
+
+    app = make_app(sample=False)
+    app.run()
+    st.cache_resource.clear()  # the app holds the file read-only; the data is written directly
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        # n1: 50 tasks, 40 completed (80%), 14 of 20 reviewed correct (70%): fails both bars.
+        # g1: 50 tasks, 46 completed (92%), 17 of 20 correct (85%): passes.
+        Data(conn, tmp_path).gated("n1", "2025-03-15", tasks=50, completed=40, correct=14, incorrect=6).gated(
+            "g1", "2025-03-15", tasks=50, completed=46, correct=17, incorrect=3
+        ).event("n1", "validated", "2025-01-10", "Consumer").event(
+            "g1", "validated", "2025-01-11", "Consumer"
+        ).agent("n1", "Marketing", name="Failing").agent("g1", "Marketing", name="Good").load()
+    st.cache_data.clear()
+    app.switch_page(page("catalog")).run()
+    picker = app.selectbox(key="catalog_agent")
+    picker.set_value(picker.options.index("Failing (n1)")).run()
+    assert [warning.value for warning in app.warning] == [
+        "This agent fails the performance gate over the last 90 days (accuracy 70.0% against 80%, automation "
+        "80.0% against 90%): it is on the cull list. Fix it before another unit copies it."
+    ]
+    picker.set_value(picker.options.index("Good (g1)")).run()
+    assert not app.warning
 
 
 def test_the_function_filter_changes_the_numbers(small_app):

@@ -131,6 +131,13 @@ def test_the_gate_scatter_draws_the_thresholds_from_the_settings():
     assert {"automation": 0.92} in [row for data in values for row in data]
     points = next(data for data in values if "agent_id" in data[0])
     assert [point["agent_id"] for point in points] == ["a"]
+    # Too little data to judge: a hollow circle, not a verdict; an agent at 100% is drawn whole.
+    encoding = layers(spec)[0]["encoding"]
+    assert encoding["fillOpacity"]["condition"] == {
+        "test": "(datum.gate === 'insufficient_data')",
+        "value": 0.0,
+    }
+    assert encoding["x"]["scale"]["padding"] == encoding["y"]["scale"]["padding"] == 16
 
 
 def test_savings_and_cost_share_one_axis_with_a_legend_and_a_full_hover():

@@ -240,6 +240,9 @@ def test_the_forecast_table_says_observed_projected_or_why_not():
         {"function": "B", "forecast": "no: its share is not growing", "ceiling": None, "midpoint_month": None,
          "crossing_point": None, "acceleration": None, "scale": None, "saturation": None},
     ]  # fmt: skip
+    # The fit never reaches the bound in sight, but the range's earliest draws reach it in 2026-06.
+    beyond = {"milestone": "saturation", "month": None, "low": "2026-06", "high": None, "observed": False}
+    assert forecast.describe_crossing(beyond) == "not in sight (≥ 2026-06)"
 
 
 def test_hostile_histories_get_no_forecast_rather_than_a_wild_one(data):

@@ -953,6 +953,7 @@ def test_the_catalog_proves_an_agent_by_its_pilot_teams_net_output(data):
     conn = (
         data.baseline("Brand", headcount=5, routine=500)  # 5 x 160 = 800 h a month
         .baseline("Even", headcount=5, routine=500)
+        .baseline("Grew", headcount=5, routine=500)
         # p1: validated by Brand. February: 300 x (60 - 10) / 60 = 250 h of 800, uplift 0.3125.
         .event("p1", "validated", "2025-02-01", "Consumer", team="Brand")
         .saved("2025-02", "Brand", tasks=300, baseline=60, minutes=10, agent="p1")
@@ -961,6 +962,8 @@ def test_the_catalog_proves_an_agent_by_its_pilot_teams_net_output(data):
         .saved("2025-03", "Brand", tasks=120, baseline=60, minutes=0, agent="p1")
         .saved("2025-03", "Brand", tasks=180, baseline=60, minutes=0, agent="a2")
         .saved("2025-03", "Growth", tasks=60, baseline=30, minutes=10, agent="p1")
+        # January: Brand's 0.375 came from a2 alone, so it proves nothing of p1 (it would win the tie).
+        .saved("2025-01", "Brand", tasks=300, baseline=60, minutes=0, agent="a2")
         # p2's validation names no team; p3's team documented nothing.
         .event("p2", "validated", "2025-02-10", "Consumer")
         .event("p3", "validated", "2025-02-11", "Consumer", team="Quiet")
@@ -968,31 +971,41 @@ def test_the_catalog_proves_an_agent_by_its_pilot_teams_net_output(data):
         .event("p4", "validated", "2025-01-05", "Consumer", team="Even")
         .saved("2025-01", "Even", tasks=160, baseline=60, minutes=0, agent="p4")
         .saved("2025-03", "Even", tasks=160, baseline=60, minutes=0, agent="p4")
+        # p5: 330 h of 6 x 160 = 960 h, 0.34375, but 6 people against a baseline of 5.
+        .event("p5", "validated", "2025-02-01", "Consumer", team="Grew")
+        .saved("2025-02", "Grew", tasks=330, baseline=60, minutes=0, agent="p5", headcount=6)
+        # p6: 200 h of 5 x 160 = 800 h, 0.25, in a team with no baseline row.
+        .event("p6", "validated", "2025-02-01", "Consumer", team="Loose")
+        .saved("2025-02", "Loose", tasks=200, baseline=60, minutes=0, agent="p6", headcount=5)
         .load()
     )
     filters = metrics.Filters(as_of=D(2025, 3, 31), date_from=D(2025, 1, 1), date_to=D(2025, 3, 31))
     frame = metrics.catalog(conn, filters, SETTINGS).sort_values("agent_id")
-    assert records(
-        frame,
+    columns = (
         "agent_id",
         "hours_saved",
         "pilot_team",
         "pilot_hours_saved",
+        "pilot_months",
         "pilot_best_uplift",
         "pilot_best_month",
+        "pilot_best_month_outcome",
         "pilot_validated_months",
-    ) == [
-        ("p1", 390.0, "Brand", 370.0, 0.375, pd_ts("2025-03-01"), 2),
-        ("p2", 0.0, None, None, None, None, None),
-        ("p3", 0.0, "Quiet", 0.0, None, None, 0),
-        ("p4", 320.0, "Even", 320.0, 0.2, pd_ts("2025-01-01"), 0),
+    )
+    assert records(frame, *columns) == [
+        ("p1", 390.0, "Brand", 370.0, 2, 0.375, pd_ts("2025-03-01"), "validated", 2),
+        ("p2", 0.0, None, None, None, None, None, None, None),
+        ("p3", 0.0, "Quiet", 0.0, 0, None, None, None, 0),
+        ("p4", 320.0, "Even", 320.0, 2, 0.2, pd_ts("2025-01-01"), "below_uplift", 0),
+        ("p5", 330.0, "Grew", 330.0, 1, 0.34375, pd_ts("2025-02-01"), "grown_headcount", 0),
+        ("p6", 200.0, "Loose", 200.0, 1, 0.25, pd_ts("2025-02-01"), "no_baseline", 0),
     ]
     # A range that leaves out the best month shows the best of the months it holds.
     february = metrics.Filters(as_of=D(2025, 3, 31), date_from=D(2025, 2, 1), date_to=D(2025, 2, 28))
-    frame = metrics.catalog(conn, february, SETTINGS).sort_values("agent_id")
-    assert records(
-        frame[frame["agent_id"] == "p1"], "pilot_hours_saved", "pilot_best_uplift", "pilot_validated_months"
-    ) == [(250.0, 0.3125, 1)]
+    frame = metrics.catalog(conn, february, SETTINGS)
+    assert records(frame[frame["agent_id"] == "p1"], *columns[3:]) == [
+        (250.0, 1, 0.3125, pd_ts("2025-02-01"), "validated", 1)
+    ]
 
 
 def test_dates_come_from_resolved_filters_only(data):

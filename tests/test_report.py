@@ -392,19 +392,28 @@ def test_the_blueprint_page_states_the_pilot_teams_net_output():
     proved = {
         **agent,
         "pilot_team": "Brand",
+        "pilot_months": 2,
         "pilot_best_uplift": 0.375,
         "pilot_best_month": dt.date(2025, 3, 1),
+        "pilot_best_month_outcome": "validated",
         "pilot_validated_months": 2,
         "pilot_hours_saved": 370.0,
     }
-    best = "Brand (Consumer): its best month {} more capacity (2025-03), all its agents together"
+    best = "Brand (Consumer): its best month with this agent, 2025-03, gave {} more capacity (all its agents together)"
+    short = {**proved, "pilot_best_uplift": 0.34375, "pilot_validated_months": 0}
     cases = [
         (agent, "—", "The validation names no pilot team."),
-        ({**agent, "pilot_team": "Quiet", "pilot_hours_saved": 0.0, "pilot_best_uplift": None,
-          "pilot_validated_months": 0}, "0 h", "Quiet (Consumer) documented no Net Output in the chosen months."),
-        ({**proved, "pilot_best_uplift": 0.2, "pilot_validated_months": 0}, "370 h",
-         best.format("20.0%") + "; no month of validated Net Output (30% more capacity without adding people)."),
-        (proved, "370 h", best.format("37.5%") + "; validated Net Output in 2 months."),
+        ({**agent, "pilot_team": "Quiet", "pilot_hours_saved": 0.0, "pilot_months": 0},
+         "0 h", "Quiet (Consumer) documented no savings with this agent in the chosen months."),
+        ({**proved, "pilot_best_uplift": None}, "370 h",
+         "Brand (Consumer): its capacity in the months with this agent is unknown (no headcount)."),
+        (proved, "370 h", best.format("37.5%") + "; validated Net Output in 2 months with this agent."),
+        ({**short, "pilot_best_month_outcome": "grown_headcount"}, "370 h", best.format("34.4%")
+         + "; not validated Net Output: that month the team had more people than its baseline headcount."),
+        ({**short, "pilot_best_month_outcome": "no_baseline"}, "370 h", best.format("34.4%")
+         + "; not validated Net Output: the team has no baseline headcount to hold it against."),
+        ({**short, "pilot_best_uplift": 0.2, "pilot_best_month_outcome": "below_uplift"}, "370 h", best.format("20.0%")
+         + "; not validated Net Output: validation needs 30% more capacity without adding people."),
     ]  # fmt: skip
     for record, hours, sentence in cases:
         page = summary.blueprint_page(record, dt.date(2025, 3, 31), 0.30)

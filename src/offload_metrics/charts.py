@@ -492,37 +492,38 @@ def usage_over_time(usage: pd.DataFrame, measure: str) -> alt.Chart:
 
 
 def gate_scatter(gates: pd.DataFrame, settings: Settings) -> alt.LayerChart:
-    """Accuracy against automation per agent, with the gate's thresholds as lines."""
+    """Accuracy against automation per agent, with the gate's thresholds as lines. An agent with too
+    little data to judge is a hollow circle: its corner of the chart is no verdict. The scales keep
+    room at their ends, so an agent at 100% is drawn whole."""
+    gate_colors = alt.Scale(
+        domain=[display.label(gate) for gate in GATE_COLORS], range=list(GATE_COLORS.values())
+    )
+    unjudged = alt.datum.gate == "insufficient_data"
     points = (
         alt.Chart(labelled(gates.dropna(subset=["accuracy", "automation"]), "gate"))
-        .mark_circle(opacity=0.8)
+        .mark_circle(opacity=0.8, strokeWidth=1.5)
         .encode(
             x=alt.X(
                 "automation:Q",
                 title="Automation (completed / tasks)",
                 axis=alt.Axis(format=SHARE_AXIS),
-                scale=alt.Scale(zero=False),
+                scale=alt.Scale(zero=False, nice=False, padding=16),
             ),
             y=alt.Y(
                 "accuracy:Q",
                 title="Accuracy (correct / reviewed)",
                 axis=alt.Axis(format=SHARE_AXIS),
-                scale=alt.Scale(zero=False),
+                scale=alt.Scale(zero=False, nice=False, padding=16),
             ),
+            fillOpacity=alt.condition(unjudged, alt.value(0.0), alt.value(0.8)),
+            stroke=alt.Stroke("gate_label:N", scale=gate_colors, legend=None),
             size=alt.Size(
                 "tasks:Q",
                 title="Tasks in window",
                 scale=alt.Scale(range=[40, 600]),
                 legend=bottom_legend(),
             ),
-            color=alt.Color(
-                "gate_label:N",
-                title="Gate",
-                scale=alt.Scale(
-                    domain=[display.label(gate) for gate in GATE_COLORS], range=list(GATE_COLORS.values())
-                ),
-                legend=bottom_legend(),
-            ),
+            color=alt.Color("gate_label:N", title="Gate", scale=gate_colors, legend=bottom_legend()),
             tooltip=[
                 alt.Tooltip("agent_id:N", title="Agent"),
                 alt.Tooltip("accuracy:Q", format=".1%", title="Accuracy"),

@@ -561,6 +561,7 @@ def describe_crossing(crossing: dict[str, object]) -> str:
     if crossing["observed"]:
         return f"{crossing['month']} (observed)"
     if crossing["month"] is None:
-        return "not in sight" if crossing["low"] is None else f"not in sight (from {crossing['low']})"
+        # The fit never reaches the bound in sight, though the range's earliest draws do, from that month on.
+        return "not in sight" if crossing["low"] is None else f"not in sight (≥ {crossing['low']})"
     high = crossing["high"] or "later"
     return f"{crossing['month']} ({crossing['low']} – {high})"

@@ -286,25 +286,36 @@ def blueprint_page(agent: Record, as_of: object, validation_uplift: float) -> st
     return "\n".join(lines) + "\n"
 
 
+# Why the pilot team's best month with the agent is not validated Net Output (catalog.sql).
+_SHORT_OF = {
+    "grown_headcount": "that month the team had more people than its baseline headcount",
+    "no_baseline": "the team has no baseline headcount to hold it against",
+}
+
+
 def pilot_proof(agent: Record, validation_uplift: float) -> str:
-    """The Net Output of the team that validated the agent, in the chosen months (catalog.sql's pilot_*)."""
+    """The Net Output of the team that validated the agent, in the months it used the agent within
+    the chosen ones (catalog.sql's pilot_*)."""
     team = agent.get("pilot_team")
     if display.missing(team):
         return "The validation names no pilot team."
     who = f"{team} ({agent.get('pilot_unit')})"
+    if not agent.get("pilot_months"):
+        return f"{who} documented no savings with this agent in the chosen months."
     if display.missing(agent.get("pilot_best_uplift")):
-        return f"{who} documented no Net Output in the chosen months."
-    validated = int(agent.get("pilot_validated_months") or 0)
+        return f"{who}: its capacity in the months with this agent is unknown (no headcount)."
     best = (
-        f"{who}: its best month {display.share(agent['pilot_best_uplift'])} more capacity "
-        f"({display.month(agent.get('pilot_best_month'))}), all its agents together"
+        f"{who}: its best month with this agent, {display.month(agent.get('pilot_best_month'))}, gave "
+        f"{display.share(agent['pilot_best_uplift'])} more capacity (all its agents together)"
     )
+    validated = int(agent.get("pilot_validated_months") or 0)
     if validated:
-        return f"{best}; validated Net Output in {display.plural(validated, 'month')}."
-    return (
-        f"{best}; no month of validated Net Output ({display.setting_share(validation_uplift)} more "
-        "capacity without adding people)."
+        return f"{best}; validated Net Output in {display.plural(validated, 'month')} with this agent."
+    reason = _SHORT_OF.get(
+        str(agent.get("pilot_best_month_outcome")),
+        f"validation needs {display.setting_share(validation_uplift)} more capacity without adding people",
     )
+    return f"{best}; not validated Net Output: {reason}."
 
 
 def blueprint_text(agent: Record) -> str:

@@ -45,6 +45,15 @@ chosen = st.selectbox(
 )  # fmt: skip
 if chosen is not None and records:
     agent = records[chosen]
+    if agent["gate"] == "fail":
+        gates = ui.settings().gates
+        st.warning(
+            f"This agent fails the performance gate over the last {gates.window_days} days (accuracy "
+            f"{display.share(agent['accuracy'])} against {display.setting_share(gates.min_accuracy)}, automation "
+            f"{display.share(agent['automation'])} against {display.setting_share(gates.min_automation)}): it is on "
+            "the cull list. Fix it before another unit copies it.",
+            icon=":material/warning:",
+        )
     first, second, third, fourth, fifth = st.columns(5)
     with first:
         ui.tile("Risk class", display.label(agent["risk_class"]), "risk_class", "catalog")

@@ -40,7 +40,9 @@ with right:
     st.caption(
         "The plain median counts only agents already copied; the Kaplan-Meier median also counts the ones still "
         "waiting, so a program that leaves agents unreplicated cannot look fast. Where more than half are still "
-        "waiting, the Kaplan-Meier median is not reached."
+        "waiting, the Kaplan-Meier median is not reached. With no agent waiting and an even count, the two can "
+        "differ the other way: the plain median averages the two middle agents' days, the Kaplan-Meier median "
+        "is the first day by which half were copied."
     )
 
 st.subheader("Backlog: validated agents not yet replicated", help=ui.help_for("waiting_days", "replication"))
@@ -91,5 +93,5 @@ ui.chart(charts.spread(spread), key="replication_spread")
 ui.table(ui.get(network.replication_spread), {
     "agent_id": ("Agent", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT), "business_unit": ("Copied to", ui.TEXT),
     "deployed_on": ("Deployed on", ui.DAY), "replication_days": ("Days", ui.COUNT),
-    "is_tied": ("Tied before", ui.FLAG), "tie_hours": ("Hours together before", ui.NUMBER),
+    "is_tied": ("Tied before", ui.FLAG), "tie_hours": ("Hours together before", ui.HOURS),
 }, key="replication_spread_rows", height=260, empty="No replication in this range.")  # fmt: skip

@@ -5,18 +5,22 @@
 -- hours_saved: documented hours the agent saved over the range (the Net Output proof).
 -- hours_saved, in words: The hours the agent saved in the chosen months: its proof.
 -- teams: distinct teams that documented savings with the agent over the range.
+-- teams, in words: How many teams documented savings with the agent.
 -- pilot_team: the team named on the agent's first validated event (null when it names none).
 -- pilot_team, in words: The team that validated the agent.
 -- pilot_hours_saved: documented hours the agent saved in its pilot team over the range.
--- pilot_hours_saved, in words: The hours the agent saved its pilot team in the chosen months.
--- pilot_best_uplift: the pilot team's highest Net Output uplift of a month in the range (all its
+-- pilot_hours_saved, in words: The hours the agent saved the team that validated it, in the chosen
+--   months.
+-- pilot_months: months in the range in which the pilot team documented savings with the agent.
+-- pilot_best_uplift: the pilot team's highest Net Output uplift among those months (all the team's
 --   agents together); pilot_best_month is that month (the earliest of equal ones).
--- pilot_best_uplift, in words: The most capacity the pilot team got back in one month: the proof
---   that the agent (with the team's others) made the same people do more.
--- pilot_validated_months: months in the range in which the pilot team has validated Net Output.
--- pilot_validated_months, in words: Months in which the pilot team got at least {validation_uplift}
---   more capacity without adding people.
--- teams, in words: How many teams documented savings with the agent.
+-- pilot_best_uplift, in words: The most capacity the pilot team got back in a month it used the
+--   agent: the proof that the same people did more.
+-- pilot_best_month_outcome: validated, else why that month is not validated Net Output: grown_headcount
+--   (more people than the baseline), no_baseline (no baseline headcount), below_uplift.
+-- pilot_validated_months: months with the agent in which the pilot team has validated Net Output.
+-- pilot_validated_months, in words: Months with the agent in which the pilot team got at least
+--   {validation_uplift} more capacity without adding people.
 -- is_validated: the agent has a validated event up to as_of (within the filters).
 -- is_in_catalog: the agent has an accepted catalog row; a validated agent without one is still listed
 --   (its name and blueprint null), so every count of validated agents agrees.
@@ -45,28 +49,44 @@ pilots as (
     select agent_id, pilot_unit, pilot_team from ({replication_validations})
 ),
 
-pilot_hours as (
-    select pilots.agent_id, sum(saved.hours_saved) as pilot_hours_saved
+pilot_months as (
+    select pilots.agent_id, pilots.pilot_unit, pilots.pilot_team, saved.month, sum(saved.hours_saved) as hours_saved
     from pilots
     inner join ({time_saved_in_range}) as saved
         on saved.agent_id = pilots.agent_id
         and saved.business_unit = pilots.pilot_unit
         and saved.team = pilots.pilot_team
-    group by pilots.agent_id
+    group by all
+),
+
+pilot_hours as (
+    select agent_id, sum(hours_saved) as pilot_hours_saved, count(distinct month) as pilot_months
+    from pilot_months
+    group by agent_id
 ),
 
 pilot_output as (
     select
-        pilots.agent_id,
+        pilot_months.agent_id,
         max(output.net_output_uplift) as pilot_best_uplift,
         arg_max(output.month, (output.net_output_uplift, -epoch(output.month)))
             filter (where output.net_output_uplift is not null) as pilot_best_month,
-        count(*) filter (where output.has_validated_net_output) as pilot_validated_months
-    from pilots
+        arg_max(
+            case
+                when output.has_validated_net_output then 'validated'
+                when output.has_grown_headcount then 'grown_headcount'
+                when output.baseline_headcount is null then 'no_baseline'
+                else 'below_uplift'
+            end,
+            (output.net_output_uplift, -epoch(output.month))
+        ) filter (where output.net_output_uplift is not null) as pilot_best_month_outcome,
+        count(distinct output.month) filter (where output.has_validated_net_output) as pilot_validated_months
+    from pilot_months
     inner join ({net_output}) as output
-        on output.business_unit = pilots.pilot_unit
-        and output.team = pilots.pilot_team
-    group by pilots.agent_id
+        on output.business_unit = pilot_months.pilot_unit
+        and output.team = pilot_months.pilot_team
+        and output.month = pilot_months.month
+    group by pilot_months.agent_id
 ),
 
 listed as (
@@ -100,8 +120,10 @@ final as (
         pilots.pilot_team,
         case when pilots.pilot_team is not null then coalesce(pilot_hours.pilot_hours_saved, 0) end
             as pilot_hours_saved,
+        case when pilots.pilot_team is not null then coalesce(pilot_hours.pilot_months, 0) end as pilot_months,
         pilot_output.pilot_best_uplift,
         pilot_output.pilot_best_month,
+        pilot_output.pilot_best_month_outcome,
         case when pilots.pilot_team is not null then coalesce(pilot_output.pilot_validated_months, 0) end
             as pilot_validated_months,
         replication.validated_on is not null as is_validated,
