@@ -264,12 +264,7 @@ def blueprint_page(agent: Record, as_of: object, validation_uplift: float) -> st
         ("Automation", display.share(agent.get("automation"))),
         ("Hours saved (Net Output proof)", display.hours(agent.get("hours_saved"))),
         ("Teams using it", display.count(agent.get("teams"))),
-        (
-            "Hours saved in the pilot team",
-            None
-            if display.missing(agent.get("pilot_team"))
-            else display.hours(agent.get("pilot_hours_saved")),
-        ),
+        ("Hours saved in the pilot team", pilot_hours(agent)),
         ("Pilot team's Net Output", pilot_proof(agent, validation_uplift)),
     ]
     title = display.inert_markdown(f"{agent.get('name') or agent.get('agent_id')} ({agent.get('agent_id')})")
@@ -291,6 +286,11 @@ _SHORT_OF = {
     "grown_headcount": "that month the team had more people than its baseline headcount",
     "no_baseline": "the team has no baseline headcount to hold it against",
 }
+
+
+def pilot_hours(agent: Record) -> str | None:
+    """The hours the agent saved the team that validated it; None when its validation names no team."""
+    return None if display.missing(agent.get("pilot_team")) else display.hours(agent.get("pilot_hours_saved"))
 
 
 def pilot_proof(agent: Record, validation_uplift: float) -> str:

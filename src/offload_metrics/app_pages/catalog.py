@@ -45,8 +45,9 @@ chosen = st.selectbox(
 )  # fmt: skip
 if chosen is not None and records:
     agent = records[chosen]
+    settings = ui.settings()
     if agent["gate"] == "fail":
-        gates = ui.settings().gates
+        gates = settings.gates
         st.warning(
             f"This agent fails the performance gate over the last {gates.window_days} days (accuracy "
             f"{display.share(agent['accuracy'])} against {display.setting_share(gates.min_accuracy)}, automation "
@@ -68,12 +69,11 @@ if chosen is not None and records:
     with fourth:
         ui.tile("Gate", display.label(agent["gate"]), "gate", "gates",
                 note=f"Accuracy {display.share(agent['accuracy'])}, automation {display.share(agent['automation'])}")  # fmt: skip
-    uplift = ui.settings().net_output.validation_uplift
+    uplift = settings.net_output.validation_uplift
     with fifth:
         # The hours it saved the team that validated it; that team's Net Output beside them.
-        named = not display.missing(agent["pilot_team"])
-        ui.tile("Pilot team", display.hours(agent["pilot_hours_saved"]) if named else "Not named", "pilot_hours_saved",
-                "catalog", note=summary.pilot_proof(agent, uplift))  # fmt: skip
+        ui.tile("Pilot team", summary.pilot_hours(agent) or "Not named", "pilot_hours_saved", "catalog",
+                note=summary.pilot_proof(agent, uplift))  # fmt: skip
     page = summary.blueprint_page(agent, ui.current_filters().as_of, uplift)
     st.download_button(
         "Download the one-page blueprint", page.encode("utf-8"), file_name=f"{agent['agent_id']}-blueprint.md",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from offload_metrics import config, schema
@@ -418,45 +418,63 @@ def reasons_sql(
     raw = f"json_object({pairs})::VARCHAR"
     if record_text is None:
         return column, reason, raw
-    # A record that is no JSON object, or holds an object or array where a value belongs: its
-    # reasons are read from its text.
+    # A record that is no JSON object, holds an object or array where a value belongs, or gives a
+    # column twice: its reasons are read from its text.
     unreadable = f"({problems} & {UNREADABLE}) <> 0"
     nested = f"({problems} & {NESTED}) <> 0"
-    nested_columns, nested_reasons = [], []
-    for spec in specs:
-        path = sql_literal(json_path(spec.column.name))
-        is_nested = f"json_type({record_text}, {path}) in ('OBJECT', 'ARRAY')"
-        nested_columns.append(f"case when {is_nested} then {sql_literal(spec.column.name)} end")
-        nested_reasons.append(
-            f"case when {is_nested} then "
-            f"{sql_literal(spec.column.name + ': must be a single value, not a JSON object or array (got ')} "
-            f"|| left(json_extract({record_text}, {path})::VARCHAR, 80) || ')' end"
-        )
+    is_nested = {
+        spec.column.name: f"json_type({record_text}, {sql_literal(json_path(spec.column.name))}) in ('OBJECT', 'ARRAY')"
+        for spec in specs
+    }
+    nested_column, nested_reason = _record_reasons(
+        specs,
+        is_nested,
+        lambda name: (
+            f"{sql_literal(name + ': must be a single value, not a JSON object or array (got ')} "
+            f"|| left(json_extract({record_text}, {sql_literal(json_path(name))})::VARCHAR, 80) || ')'"
+        ),
+    )
     repeated = f"({problems} & {REPEATED}) <> 0"
-    repeated_columns, repeated_reasons = [], []
-    for spec in specs:
-        name = sql_literal(spec.column.name)
-        times = f"len(list_filter(json_keys({record_text}), lambda key: key = {name}))"
-        repeated_columns.append(f"case when {times} > 1 then {name} end")
-        repeated_reasons.append(
-            f"case when {times} > 1 then {sql_literal(spec.column.name + ': is given ')} || {times} "
-            "|| ' times in the object, so which value counts cannot be told' end"
-        )
+    times = {
+        spec.column.name: f"len(list_filter(json_keys({record_text}), lambda key: key = {sql_literal(spec.column.name)}))"
+        for spec in specs
+    }
+    repeated_column, repeated_reason = _record_reasons(
+        specs,
+        {name: f"{count} > 1" for name, count in times.items()},
+        lambda name: (
+            f"{sql_literal(name + ': is given ')} || {times[name]} "
+            "|| ' times in the object, so which value counts cannot be told'"
+        ),
+    )
     column = (
-        f"case when {unreadable} then NULL "
-        f"when {nested} then list_filter([{', '.join(nested_columns)}], lambda c: c is not null)[1] "
-        f"when {repeated} then list_filter([{', '.join(repeated_columns)}], lambda c: c is not null)[1] "
-        f"else {column} end"
+        f"case when {unreadable} then NULL when {nested} then {nested_column} "
+        f"when {repeated} then {repeated_column} else {column} end"
     )
     reason = (
-        f"case when {unreadable} then 'not a JSON object' "
-        f"when {nested} then array_to_string(list_filter([{', '.join(nested_reasons)}], lambda r: r is not null), '; ') "
-        f"when {repeated} then array_to_string(list_filter([{', '.join(repeated_reasons)}], lambda r: r is not null), '; ') "
-        f"else {reason} end"
+        f"case when {unreadable} then 'not a JSON object' when {nested} then {nested_reason} "
+        f"when {repeated} then {repeated_reason} else {reason} end"
     )
     whole = f"{unreadable} or {nested} or {repeated}"
     raw = f"(case when {whole} then json_object('line', {record_text})::VARCHAR else {raw} end)"
     return column, reason, raw
+
+
+def _record_reasons(
+    specs: Sequence[ColumnSql], breaks: dict[str, str], reason_of: Callable[[str], str]
+) -> tuple[str, str]:
+    """(first column, all reasons) of a record judged on its text, column by column in contract order:
+    `breaks` is each column's condition, `reason_of` its reason's SQL text after the column's name."""
+    columns = ", ".join(
+        f"case when {breaks[s.column.name]} then {sql_literal(s.column.name)} end" for s in specs
+    )
+    reasons = ", ".join(
+        f"case when {breaks[s.column.name]} then {reason_of(s.column.name)} end" for s in specs
+    )
+    return (
+        f"list_filter([{columns}], lambda c: c is not null)[1]",
+        f"array_to_string(list_filter([{reasons}], lambda r: r is not null), '; ')",
+    )
 
 
 # Bit of _problems for a record that is not a record of the kind at all (a line that is not a

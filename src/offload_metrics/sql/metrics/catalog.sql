@@ -68,18 +68,20 @@ pilot_hours as (
 pilot_output as (
     select
         pilot_months.agent_id,
-        max(output.net_output_uplift) as pilot_best_uplift,
-        arg_max(output.month, (output.net_output_uplift, -epoch(output.month)))
-            filter (where output.net_output_uplift is not null) as pilot_best_month,
+        -- The best month: the highest uplift, the earliest of equal ones.
         arg_max(
-            case
-                when output.has_validated_net_output then 'validated'
-                when output.has_grown_headcount then 'grown_headcount'
-                when output.baseline_headcount is null then 'no_baseline'
-                else 'below_uplift'
-            end,
+            {
+                'uplift': output.net_output_uplift,
+                'month': output.month,
+                'outcome': case
+                    when output.has_validated_net_output then 'validated'
+                    when output.has_grown_headcount then 'grown_headcount'
+                    when output.baseline_headcount is null then 'no_baseline'
+                    else 'below_uplift'
+                end
+            },
             (output.net_output_uplift, -epoch(output.month))
-        ) filter (where output.net_output_uplift is not null) as pilot_best_month_outcome,
+        ) filter (where output.net_output_uplift is not null) as best,
         count(distinct output.month) filter (where output.has_validated_net_output) as pilot_validated_months
     from pilot_months
     inner join ({net_output}) as output
@@ -121,9 +123,9 @@ final as (
         case when pilots.pilot_team is not null then coalesce(pilot_hours.pilot_hours_saved, 0) end
             as pilot_hours_saved,
         case when pilots.pilot_team is not null then coalesce(pilot_hours.pilot_months, 0) end as pilot_months,
-        pilot_output.pilot_best_uplift,
-        pilot_output.pilot_best_month,
-        pilot_output.pilot_best_month_outcome,
+        pilot_output.best.uplift as pilot_best_uplift,
+        pilot_output.best.month as pilot_best_month,
+        pilot_output.best.outcome as pilot_best_month_outcome,
         case when pilots.pilot_team is not null then coalesce(pilot_output.pilot_validated_months, 0) end
             as pilot_validated_months,
         replication.validated_on is not null as is_validated,
