@@ -422,28 +422,27 @@ def reasons_sql(
     # column twice: its reasons are read from its text.
     unreadable = f"({problems} & {UNREADABLE}) <> 0"
     nested = f"({problems} & {NESTED}) <> 0"
-    is_nested = {
-        spec.column.name: f"json_type({record_text}, {sql_literal(json_path(spec.column.name))}) in ('OBJECT', 'ARRAY')"
-        for spec in specs
-    }
+
+    def path(name: str) -> str:
+        return sql_literal(json_path(name))
+
+    def given(name: str) -> str:  # how many times the object gives the column
+        return f"len(list_filter(json_keys({record_text}), lambda key: key = {sql_literal(name)}))"
+
     nested_column, nested_reason = _record_reasons(
         specs,
-        is_nested,
+        lambda name: f"json_type({record_text}, {path(name)}) in ('OBJECT', 'ARRAY')",
         lambda name: (
             f"{sql_literal(name + ': must be a single value, not a JSON object or array (got ')} "
-            f"|| left(json_extract({record_text}, {sql_literal(json_path(name))})::VARCHAR, 80) || ')'"
+            f"|| left(json_extract({record_text}, {path(name)})::VARCHAR, 80) || ')'"
         ),
     )
     repeated = f"({problems} & {REPEATED}) <> 0"
-    times = {
-        spec.column.name: f"len(list_filter(json_keys({record_text}), lambda key: key = {sql_literal(spec.column.name)}))"
-        for spec in specs
-    }
     repeated_column, repeated_reason = _record_reasons(
         specs,
-        {name: f"{count} > 1" for name, count in times.items()},
+        lambda name: f"{given(name)} > 1",
         lambda name: (
-            f"{sql_literal(name + ': is given ')} || {times[name]} "
+            f"{sql_literal(name + ': is given ')} || {given(name)} "
             "|| ' times in the object, so which value counts cannot be told'"
         ),
     )
@@ -461,16 +460,13 @@ def reasons_sql(
 
 
 def _record_reasons(
-    specs: Sequence[ColumnSql], breaks: dict[str, str], reason_of: Callable[[str], str]
+    specs: Sequence[ColumnSql], breaks: Callable[[str], str], reason_of: Callable[[str], str]
 ) -> tuple[str, str]:
     """(first column, all reasons) of a record judged on its text, column by column in contract order:
-    `breaks` is each column's condition, `reason_of` its reason's SQL text after the column's name."""
-    columns = ", ".join(
-        f"case when {breaks[s.column.name]} then {sql_literal(s.column.name)} end" for s in specs
-    )
-    reasons = ", ".join(
-        f"case when {breaks[s.column.name]} then {reason_of(s.column.name)} end" for s in specs
-    )
+    `breaks` gives a column's condition, `reason_of` its reason as SQL text."""
+    names = [spec.column.name for spec in specs]
+    columns = ", ".join(f"case when {breaks(name)} then {sql_literal(name)} end" for name in names)
+    reasons = ", ".join(f"case when {breaks(name)} then {reason_of(name)} end" for name in names)
     return (
         f"list_filter([{columns}], lambda c: c is not null)[1]",
         f"array_to_string(list_filter([{reasons}], lambda r: r is not null), '; ')",
