@@ -272,6 +272,46 @@ def test_broken_records_are_rejected_with_their_line_and_the_rest_loads(conn, tm
         ]
 
 
+def test_an_object_that_gives_a_field_or_a_map_key_twice_is_rejected(conn, tmp_path):
+    """JSON leaves which of two values counts to the reader (DuckDB's keeps the first), and a repeated
+    field can carry the cost or, through metadata, the team: the record is rejected, naming it."""
+    lines = (
+        write_export(tmp_path / "o.jsonl", OBSERVATIONS[:1], "jsonl").read_text(encoding="utf-8").splitlines()
+    )
+    line = lines[0]
+    assert line.startswith('{"id": "obs-a1", ')
+    twice_cost = line.replace('"total_cost": null', '"total_cost": 100.0, "total_cost": 1.0')
+    assert twice_cost != line
+    escaped = line.replace('{"id": "obs-a1", ', '{"id": "obs-x", "i\\u0064": "obs-y", ')
+    team_twice = line.replace(
+        '"metadata": {"team": "brand"}', '"metadata": {"team": "brand", "team": "finance"}'
+    )
+    assert team_twice != line
+    unread_twice = line.replace('"obs-a1"', '"obs-a4"')[:-1] + ', "input": "a", "input": "b"}'
+    nested_twice = line.replace('"obs-a1"', '"obs-a5"')[:-1] + ', "output": {"x": 1, "x": 2}}'
+    path = tmp_path / "twice.jsonl"
+    path.write_text(
+        "\n".join([twice_cost, escaped, team_twice, unread_twice, nested_twice]) + "\n", encoding="utf-8"
+    )
+
+    result = ingest.load_file(conn, path, mapping=org(tmp_path))
+
+    assert (result.records_read, result.accepted, result.rejected) == (
+        2,
+        2,
+        3,
+    )  # records read: those readable
+    reasons = store.rejected_rows(conn)[["line", "column_name", "reason"]].values.tolist()
+    assert reasons == [
+        [1, "total_cost", "total_cost: is given 2 times in the object, so which value counts cannot be told"],
+        [2, "id", "id: is given 2 times in the object, so which value counts cannot be told"],
+        [3, "metadata", "metadata: gives the key team more than once, so which value counts cannot be told"],
+    ]
+    assert json.loads(store.rejected_rows(conn)["raw"].iloc[2]) == {"line": team_twice[:200]}
+    # A field the importer does not read, or a key inside one, changes nothing.
+    assert conn.execute("select count(*), count(distinct team) from usage_events").fetchone() == (2, 1)
+
+
 def test_a_cost_written_with_separators_or_too_large_rejects_its_agent_only(conn, tmp_path):
     """DuckDB's own cast reads "1_000" as 1000, and a cost of $1e12 failed the whole file's cast."""
 

@@ -106,7 +106,8 @@ def _read_rows(
     cur.execute(
         f"""
         create or replace temp table _lf_rows as
-        select record_no, doc is null as unreadable, left(line, 200) as line_text, {", ".join(extract)}
+        select record_no, doc is null as unreadable, {_repeated_sql(fields)} as repeated,
+               left(line, 200) as line_text, {", ".join(extract)}
         from (
             select rowid - {base} as record_no, line,
                    case when json_valid(line) and json_type(line) = 'OBJECT' then line::JSON end as doc
@@ -116,8 +117,38 @@ def _read_rows(
     )
 
 
+def _repeated_sql(fields: tuple[str, ...]) -> str:
+    """The fields a JSON object gives more than once, or whose map gives a key more than once, each
+    with its reason ({c: field, r: reason}; null or empty when none): JSON leaves which value counts
+    to the reader, so the record is rejected."""
+    from offload_metrics.ingest.base import sql_literal  # the ingest package imports this module
+    from offload_metrics.ingest.rules import REPEATED_REASON, repeated_key_reason
+
+    def given(field: str) -> str:
+        return f"len(list_filter(json_keys(doc), lambda key: key = {sql_literal(field)}))"
+
+    found = [
+        f"{{'c': {sql_literal(field)}, 'r': case when {given(field)} > 1 then {repeated_key_reason(field, given(field))} end}}"
+        for field in fields
+    ]
+    maps_unique = []
+    for field in (field for field in fields if field in JSON_FIELDS):
+        keys = f"json_keys(doc, {sql_literal('$.' + field)})"
+        repeats = f"list_sort(list_filter(list_distinct({keys}), lambda k: len(list_filter({keys}, lambda o: o = k)) > 1))"
+        maps_unique.append(f"coalesce(len({keys}) = list_unique({keys}), true)")
+        reason = (
+            f"{sql_literal(field + ': gives the key ')} || array_to_string({repeats}, ', ') "
+            f"|| {sql_literal(' more than once, ' + REPEATED_REASON)}"
+        )
+        found.append(f"{{'c': {sql_literal(field)}, 'r': case when not {maps_unique[-1]} then {reason} end}}")
+    # Most objects repeat no key at all, and are told so cheaply.
+    unique = " and ".join(["len(json_keys(doc)) = list_unique(json_keys(doc))", *maps_unique])
+    return f"case when doc is null or ({unique}) then NULL else list_filter([{', '.join(found)}], lambda f: f.r is not null) end"
+
+
 def _unreadable_rejects(cur: duckdb.DuckDBPyConnection) -> None:
-    """JSON Lines records that are not JSON objects, into _tele_rejects (other formats have none)."""
+    """JSON Lines records that are not JSON objects, or give a field twice, into _tele_rejects (other
+    formats have none)."""
     if store.scalar(
         cur,
         "select count(*) from duckdb_columns() where table_name = '_lf_rows' and column_name = 'unreadable'",
@@ -127,9 +158,13 @@ def _unreadable_rejects(cur: duckdb.DuckDBPyConnection) -> None:
             insert into _tele_rejects
             select record_no, NULL, 'not a JSON object', json_object('line', line_text)::VARCHAR
             from _lf_rows where unreadable
+            union all
+            select record_no, repeated[1].c, array_to_string(list_transform(repeated, lambda f: f.r), '; '),
+                   json_object('line', line_text)::VARCHAR
+            from _lf_rows where len(repeated) > 0
             """
         )
-        cur.execute("delete from _lf_rows where unreadable")
+        cur.execute("delete from _lf_rows where unreadable or len(repeated) > 0")
 
 
 def _metadata(alias: str, key_parameter: str) -> str:

@@ -441,10 +441,7 @@ def reasons_sql(
     repeated_column, repeated_reason = _record_reasons(
         specs,
         lambda name: f"{given(name)} > 1",
-        lambda name: (
-            f"{sql_literal(name + ': is given ')} || {given(name)} "
-            "|| ' times in the object, so which value counts cannot be told'"
-        ),
+        lambda name: repeated_key_reason(name, given(name)),
     )
     column = (
         f"case when {unreadable} then NULL when {nested} then {nested_column} "
@@ -457,6 +454,15 @@ def reasons_sql(
     whole = f"{unreadable} or {nested} or {repeated}"
     raw = f"(case when {whole} then json_object('line', {record_text})::VARCHAR else {raw} end)"
     return column, reason, raw
+
+
+def repeated_key_reason(name: str, times: str) -> str:
+    """SQL text of the reason a JSON object that gives `name` `times` times (SQL) is rejected."""
+    return f"{sql_literal(name + ': is given ')} || {times} || {sql_literal(' times in the object, ' + REPEATED_REASON)}"
+
+
+# Why a JSON object that gives a value twice is rejected (JSON leaves which one counts to the reader).
+REPEATED_REASON = "so which value counts cannot be told"
 
 
 def _record_reasons(
