@@ -222,6 +222,35 @@ def test_the_catalog_warns_before_a_failing_agent_is_copied(make_app, tmp_path):
     assert not app.warning
 
 
+def test_the_catalog_says_when_other_units_use_an_agent_without_a_recorded_deployment(make_app, tmp_path):
+    from conftest import Data
+
+    app = make_app(sample=False)
+    app.run()
+    st.cache_resource.clear()  # the app holds the file read-only; the data is written directly
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        # w1, validated in Consumer, saves hours in Sales and Retail; only Sales has its deployment.
+        Data(conn, tmp_path).event("w1", "validated", "2025-01-10", "Consumer").event(
+            "w1", "deployed", "2025-02-03", "Sales"
+        ).saved("2025-03", "Deals", tasks=10, baseline=30, minutes=10, bu="Sales", agent="w1").saved(
+            "2025-03", "Shops", tasks=10, baseline=30, minutes=10, bu="Retail", agent="w1"
+        ).event("k1", "validated", "2025-01-11", "Consumer").agent(
+            "w1", "Marketing", name="Widely used"
+        ).agent("k1", "Marketing", name="Kept home").load()
+    st.cache_data.clear()
+    app.switch_page(page("catalog")).run()
+    picker = app.selectbox(key="catalog_agent")
+    picker.set_value(picker.options.index("Widely used (w1)")).run()
+    assert tiles(app)["Replications"] == "1"
+    assert [box.value for box in app.info] == [
+        "Teams in 1 other business unit saved hours with this agent in the chosen months, but no deployment of it "
+        "there is recorded: the Replications figure and Replication Velocity do not count them. Load a replication "
+        "event of type deployed for each copy."
+    ]
+    picker.set_value(picker.options.index("Kept home (k1)")).run()
+    assert not app.info
+
+
 def test_the_function_filter_changes_the_numbers(small_app):
     small_app.switch_page(page("fleet")).run()
     small_app.multiselect(key="function").set_value(["Finance"]).run()

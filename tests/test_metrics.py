@@ -949,6 +949,44 @@ def test_catalog_and_the_validated_agents_to_replicate(data):
     assert list(metrics.validated_catalog(frame)["agent_id"]) == ["c1", "x9", "c3"]
 
 
+def test_the_catalog_counts_units_that_use_an_agent_without_a_recorded_deployment(data):
+    conn = (
+        data.agent("u1", "Marketing", name="Writer")
+        .agent("u3", "Marketing", name="Drafter")
+        # u1: validated in Consumer, deployed in Sales; a Retail event before validation and an Ops
+        # event after as_of are not deployments replication counts.
+        .event("u1", "validated", "2025-02-01", "Consumer", team="Brand")
+        .event("u1", "deployed", "2025-03-03", "Sales")
+        .event("u1", "deployed", "2025-01-10", "Retail")
+        .event("u1", "deployed", "2025-04-02", "Ops")
+        # Savings with u1: the pilot unit (not elsewhere), Sales (deployed), Corporate (nothing
+        # recorded), two Retail teams (one unit), Ops: three units without a deployment.
+        .saved("2025-03", "Brand", tasks=10, baseline=30, minutes=10, agent="u1")
+        .saved("2025-03", "Deals", tasks=10, baseline=30, minutes=10, bu="Sales", agent="u1")
+        .saved("2025-03", "Ledger", tasks=10, baseline=30, minutes=10, bu="Corporate", agent="u1")
+        .saved("2025-03", "Shops", tasks=10, baseline=30, minutes=10, bu="Retail", agent="u1")
+        .saved("2025-02", "Online", tasks=10, baseline=30, minutes=10, bu="Retail", agent="u1")
+        .saved("2025-03", "Plants", tasks=10, baseline=30, minutes=10, bu="Ops", agent="u1")
+        # Corporate's December savings are outside the chosen months.
+        .saved("2024-12", "Audit", tasks=10, baseline=30, minutes=10, bu="Corporate", agent="u1")
+        # u2: validated, used only in its pilot unit; u3 is catalogued and never validated.
+        .event("u2", "validated", "2025-02-05", "Consumer", team="Brand")
+        .saved("2025-03", "Growth", tasks=10, baseline=30, minutes=10, agent="u2")
+        .load()
+    )
+    filters = metrics.Filters(as_of=D(2025, 3, 31), date_from=D(2025, 1, 1), date_to=D(2025, 3, 31))
+    frame = metrics.catalog(conn, filters, SETTINGS).sort_values("agent_id")
+    assert records(frame, "agent_id", "replications", "units_without_deployment") == [
+        ("u1", 1, 3),
+        ("u2", 0, 0),
+        ("u3", None, None),
+    ]
+    # February alone: only Retail's Online team saved hours with u1 outside its pilot unit.
+    february = metrics.Filters(as_of=D(2025, 3, 31), date_from=D(2025, 2, 1), date_to=D(2025, 2, 28))
+    frame = metrics.catalog(conn, february, SETTINGS)
+    assert records(frame[frame["agent_id"] == "u1"], "units_without_deployment") == [(1,)]
+
+
 def test_the_catalog_proves_an_agent_by_its_pilot_teams_net_output(data):
     conn = (
         data.baseline("Brand", headcount=5, routine=500)  # 5 x 160 = 800 h a month

@@ -74,6 +74,14 @@ if chosen is not None and records:
         # The hours it saved the team that validated it; that team's Net Output beside them.
         ui.tile("Pilot team", summary.pilot_hours(agent) or "Not named", "pilot_hours_saved", "catalog",
                 note=summary.pilot_proof(agent, uplift))  # fmt: skip
+    elsewhere = agent.get("units_without_deployment")
+    if not display.missing(elsewhere) and elsewhere > 0:
+        st.info(
+            f"Teams in {display.plural(int(elsewhere), 'other business unit')} saved hours with this agent in the "
+            "chosen months, but no deployment of it there is recorded: the Replications figure and Replication "
+            "Velocity do not count them. Load a replication event of type deployed for each copy.",
+            icon=":material/info:",
+        )
     page = summary.blueprint_page(agent, ui.current_filters().as_of, uplift)
     st.download_button(
         "Download the one-page blueprint", page.encode("utf-8"), file_name=f"{agent['agent_id']}-blueprint.md",

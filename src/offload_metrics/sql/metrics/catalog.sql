@@ -21,6 +21,11 @@
 -- pilot_validated_months: months with the agent in which the pilot team has validated Net Output.
 -- pilot_validated_months, in words: Months with the agent in which the pilot team got at least
 --   {validation_uplift} more capacity without adding people.
+-- units_without_deployment: business units other than the pilot unit whose teams documented
+--   savings with the agent over the range, with no deployed event of it there up to as_of (use
+--   that replication does not count).
+-- units_without_deployment, in words: Other business units that save hours with the agent without
+--   a recorded deployment: Replication Velocity does not count them.
 -- is_validated: the agent has a validated event up to as_of (within the filters).
 -- is_in_catalog: the agent has an accepted catalog row; a validated agent without one is still listed
 --   (its name and blueprint null), so every count of validated agents agrees.
@@ -91,6 +96,18 @@ pilot_output as (
     group by pilot_months.agent_id
 ),
 
+undeployed as (
+    select saved.agent_id, count(distinct saved.business_unit) as units_without_deployment
+    from ({time_saved_in_range}) as saved
+    inner join pilots on pilots.agent_id = saved.agent_id
+    where saved.business_unit <> pilots.pilot_unit
+        and not exists (
+            select 1 from ({replication_deployments}) as deployed
+            where deployed.agent_id = saved.agent_id and deployed.business_unit = saved.business_unit
+        )
+    group by saved.agent_id
+),
+
 listed as (
     select agent_id from catalog
     union
@@ -128,6 +145,8 @@ final as (
         pilot_output.best.outcome as pilot_best_month_outcome,
         case when pilots.pilot_team is not null then coalesce(pilot_output.pilot_validated_months, 0) end
             as pilot_validated_months,
+        case when replication.validated_on is not null then coalesce(undeployed.units_without_deployment, 0) end
+            as units_without_deployment,
         replication.validated_on is not null as is_validated,
         catalog.agent_id is not null as is_in_catalog,
         replication.is_in_range as is_validated_in_range
@@ -139,6 +158,7 @@ final as (
     left join pilots on pilots.agent_id = listed.agent_id
     left join pilot_hours on pilot_hours.agent_id = listed.agent_id
     left join pilot_output on pilot_output.agent_id = listed.agent_id
+    left join undeployed on undeployed.agent_id = listed.agent_id
 )
 
 select * from final order by is_validated desc, function, name, agent_id
