@@ -214,11 +214,18 @@ def test_file_names_and_headers_from_an_upload_are_shown_as_text(tmp_path, make_
     said = [
         element.value
         for element in [*app.markdown, *app.error]
-        if "rows read" in element.value or "not loaded" in element.value
+        if " read\\:" in element.value or "not loaded" in element.value
     ]
     escaped = r"\!\[x\]\(http\:\/\/127\.0\.0\.1\:9\/x\.png\)"
     assert said[0] == (
-        f"**{escaped}\\.csv**: agents\\, 1 rows read\\: 1 accepted\\, 0 duplicate\\, 0 conflicting\\, 0 rejected"
+        f"**{escaped}\\.csv**: the agent catalog\\, 1 row read\\: 1 accepted\\, 0 duplicate\\, 0 conflicting\\, 0 rejected"
     )
     assert said[1].startswith(f"**h\\.csv** was not loaded: the columns \\({escaped}\\, b\\) do not match")
     assert all("![" not in text for text in said)
+    # The audit (a static table, whose cells are Markdown) shows the name as typed, the outcome whole.
+    [audit] = [table.value for table in app.table]
+    assert list(audit.columns) == ["When (UTC)", "Who", "Action", "What"]
+    assert list(audit["What"]) == [
+        f"{escaped}\\.csv\\: the agent catalog\\, 1 row read\\: 1 accepted\\, 0 duplicate\\, 0 conflicting\\, "
+        "0 rejected"
+    ]

@@ -86,7 +86,7 @@ def audit_rows(tmp_path: Path) -> list[tuple]:
 
 def shown_text(app: AppTest) -> str:
     parts = [element.value for element in app.markdown] + [metric.value for metric in app.metric]
-    parts += [str(frame.value.to_dict()) for frame in app.dataframe]
+    parts += [str(frame.value.to_dict()) for frame in [*app.dataframe, *app.table]]
     return " ".join(str(part) for part in parts)
 
 
@@ -248,8 +248,10 @@ def test_a_session_change_stays_in_the_session_and_only_an_admin_saves_it(make_a
     assert saved["gates"]["min_accuracy"] == 0.5
     assert saved["gates"]["min_tasks"] == 40
     assert saved["roles"]["admin"] == ["ada@example.org"]  # the roles survive a save from the page
-    audit = next(frame.value for frame in app.dataframe if "who" in frame.value.columns)
-    assert audit[["who", "action"]].values.tolist() == [["ADA@example.org", "save settings"]]
+    [audit] = [table.value for table in app.table]
+    assert audit[["Who", "Action"]].values.tolist() == [
+        ["ADA\\@example\\.org", "save settings"]
+    ]  # Markdown escaped
     assert audit_rows(tmp_path) == [
         ("ADA@example.org", "save settings", f"{tmp_path / 'offload.toml'}: gates.min_accuracy: 0.8 -> 0.5")
     ]
@@ -269,7 +271,7 @@ def test_loads_and_clears_are_audited_and_the_audit_outlives_a_clear(make_app, t
         (
             "ADA@example.org",
             "load",
-            "mine.csv: agents, 1 rows read: 1 accepted, 0 duplicate, 0 conflicting, 0 rejected",
+            "mine.csv: the agent catalog, 1 row read: 1 accepted, 0 duplicate, 0 conflicting, 0 rejected",
         ),
         ("ADA@example.org", "clear", "cleared app.duckdb"),
     ]

@@ -189,7 +189,9 @@ def test_uploading_a_file_on_the_data_page_loads_it(server, page, tmp_path):
     page.get_by_text("Loaded 1 of 1 file(s)").first.wait_for(timeout=60_000)
     settle(page)
     # The per-file line sits in the status box, which folds once loading completes.
-    page.get_by_text("agents, 1 rows read: 1 accepted").first.wait_for(state="attached", timeout=10_000)
+    page.get_by_text("the agent catalog, 1 row read: 1 accepted").first.wait_for(
+        state="attached", timeout=10_000
+    )
     assert page.locator("[data-testid='stException']").count() == 0
 
 

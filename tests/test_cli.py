@@ -386,12 +386,12 @@ def test_ingest_unload_and_clear_record_who_and_what_in_the_audit(tmp_path):
         (
             "ada",
             "load",
-            "usage.csv: usage_events, 2 rows read: 1 accepted, 0 duplicate, 0 conflicting, 1 rejected",
+            "usage.csv: agent usage logs, 2 rows read: 1 accepted, 0 duplicate, 0 conflicting, 1 rejected",
         ),
         (
             "ada",
             "load",
-            "agents.csv: agents, 1 rows read: 1 accepted, 0 duplicate, 0 conflicting, 0 rejected",
+            "agents.csv: the agent catalog, 1 row read: 1 accepted, 0 duplicate, 0 conflicting, 0 rejected",
         ),
         ("ada", "load", "agents.csv: identical to load 2 (agents.csv); nothing added"),
         ("grace", "unload", "Removed load 1 (usage.csv): 1 usage_events rows, 1 rejected rows."),

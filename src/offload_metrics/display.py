@@ -247,6 +247,9 @@ KIND_LABELS = {
     "task_baselines": "task baselines",
     "collaboration": "collaboration data",
     "viva_collaboration": "a Viva Insights collaboration export",
+    "otlp_traces": "OpenTelemetry spans",
+    "langfuse_observations": "Langfuse observations",
+    "langfuse_scores": "Langfuse scores",
 }
 
 
@@ -390,7 +393,7 @@ def load_outcome(result: LoadResult) -> str:
     if result.status != "loaded":
         return result.message
     text = (
-        f"{result.kind}, {result.rows_read:,} rows read: {result.accepted:,} accepted, {result.duplicate:,} "
-        f"duplicate, {result.conflict:,} conflicting, {result.rejected:,} rejected"
+        f"{KIND_LABELS.get(result.kind, result.kind)}, {plural(result.rows_read, 'row')} read: {result.accepted:,} "
+        f"accepted, {result.duplicate:,} duplicate, {result.conflict:,} conflicting, {result.rejected:,} rejected"
     )
     return f"{text} ({result.message})" if result.message else text

@@ -956,6 +956,23 @@ def table(
     )
 
 
+def wrapped_table(frame: pd.DataFrame, columns: dict[str, tuple[str, str]], height: int, empty: str) -> None:
+    """A table of text columns (name -> (title, kind)) whose long values wrap instead of being cut: a
+    static table, scrolling within `height` pixels, its cells' Markdown escaped."""
+    if frame.empty:
+        st.caption(empty)
+        return
+    if any(kind not in TEXT_FORMATTERS for _, kind in columns.values()):
+        raise ValueError("wrapped_table shows text kinds only")
+    table = shown(frame, columns).map(display.plain)
+    st.table(
+        table.rename(columns={name: title for name, (title, _) in columns.items()}),
+        hide_index=True,
+        height=height,
+        border="horizontal",
+    )
+
+
 def _text_width(title: str, values: pd.Series | None) -> int:
     """Pixels enough for a text column's longest value and its title: a cell is never cut."""
     longest = max([len(title) + 3, *(len(str(value)) for value in (values if values is not None else []))])

@@ -147,9 +147,10 @@ if applied or saved:
         st.success(message + "".join(f"\n- {line}" for line in outcome.read))
 
 st.subheader("Audit", help="Who loaded files, cleared the database or saved settings, and when.")
-ui.table(ui.audit(), {
+# A load's outcome is a sentence: a static table wraps it, where a grid's cell cut it short.
+ui.wrapped_table(ui.audit(), {
     "recorded_at": ("When (UTC)", ui.TIME), "who": ("Who", ui.TEXT), "action": ("Action", ui.TEXT), "detail": ("What", ui.TEXT),
-}, key="data_audit", height=240, empty="Nothing has been loaded, cleared or saved yet.")  # fmt: skip
+}, height=320, empty="Nothing has been loaded, cleared or saved yet.")  # fmt: skip
 
 if auth.can(auth.Capability.CLEAR):
     st.subheader("Start over")
