@@ -243,7 +243,7 @@ def test_the_catalog_says_when_other_units_use_an_agent_without_a_recorded_deplo
     picker.set_value(picker.options.index("Widely used (w1)")).run()
     assert tiles(app)["Replications"] == "1"
     assert [box.value for box in app.info] == [
-        "Teams in 1 other business unit saved hours with this agent in the chosen months, but no deployment of it "
+        "1 other business unit ran this agent or saved hours with it in the chosen months, but no deployment of it "
         "there is recorded: the Replications figure and Replication Velocity do not count them. Load a replication "
         "event of type deployed for each copy."
     ]
@@ -724,7 +724,9 @@ def test_the_catalog_counts_every_validated_agent_and_names_the_one_without_an_e
     sample_app.switch_page(page("replication")).run()
     assert tiles(sample_app)["Validated agents"] == str(validated)
     sample_app.switch_page(page("catalog")).run()
-    assert sample_app.caption[0].value.startswith(f"{validated} validated agents up to as of ({validated} ")
+    assert sample_app.caption[0].value.startswith(
+        f"{validated} validated agents up to 2025-12-31 ({validated} "
+    )
     shown = sample_app.dataframe[0].value
     assert len(shown) == validated
     [missing] = shown[shown["name"] == "no catalog entry"]["agent_id"].tolist()
@@ -945,7 +947,9 @@ def test_finance_reconciles_the_usage_log_with_the_bills_and_shows_estimates_apa
     # The agent cost tile's context is its note, a caption under the tile.
     assert any(element.value.startswith("the usage log's cost") for element in finance_app.caption)
     captions = " ".join(element.value for element in finance_app.caption)
-    assert "finance.cost_source is usage" in captions
+    assert (
+        "uses the usage log's cost (the setting Agent cost from, under Finance in the Data page" in captions
+    )
 
 
 def test_net_output_shows_documented_and_estimated_hours_side_by_side(finance_app):
@@ -972,7 +976,10 @@ def test_the_settings_form_switches_the_cost_source_and_the_finance_page_follows
     # Usage log: $4 in March, $1 in April; bills: $5 in March. The larger per month: $5 + $1.
     assert tiles(finance_app)["Agent cost"] == "$6"
     captions = " ".join(element.value for element in finance_app.caption)
-    assert "finance.cost_source is larger" in captions
+    assert (
+        "uses the larger of the usage log's and the vendors' cost, per function-month (the setting"
+        in captions
+    )
 
 
 def test_where_to_seed_next_ranks_the_reports_teams_with_reasons_and_draws_the_network(sample_app, tmp_path):
@@ -1060,3 +1067,49 @@ def test_with_one_function_selected_nothing_is_compared_with_itself(sample_app):
     assert "Scale needs 2 functions at scale; 1 function in view" in " ".join(
         caption.value for caption in sample_app.caption
     )
+
+
+def test_every_alert_and_win_is_on_the_overview_the_rest_a_click_away(sample_app):
+    """The overview said "51 more in the Markdown summary (offload-metrics report --format md)": a
+    command for an executive. Now the ones beyond the first are in an expander on the page."""
+    headers = {header.value.split(" (")[0]: header.value for header in sample_app.subheader}
+    wins_total = int(headers["Wins in this range"].split("(")[1].rstrip(")"))
+    alerts_total = int(headers["What needs attention"].split("(")[1].split(" ")[0])
+    assert wins_total > 15 and alerts_total > 0
+    icons = (":material/celebration:", ":material/warning:")
+    listed = [text.value for text in sample_app.markdown if text.value.startswith(icons)]
+    [more] = [expander for expander in sample_app.expander if expander.label.endswith("more wins")]
+    assert more.label == f"{wins_total - 15} more wins"
+    assert len(listed) == wins_total and len(set(listed)) == wins_total
+    # A copy of an agent on the cull list is not celebrated: the page says it fails its gate.
+    [cull] = [
+        frame.value
+        for frame in sample_app.dataframe
+        if list(frame.value.columns) == ["agent_id", "accuracy", "automation"]
+    ]
+    copied = {text.split(" ")[1].replace("\\", "") for text in listed if " was copied to " in text}
+    warned = {text.split(" ")[1].replace("\\", "") for text in listed if text.startswith(icons[1])}
+    assert warned == copied & set(cull["agent_id"]) and len(warned) >= 2
+    assert all(
+        text.endswith("so fix it before it spreads further") for text in listed if text.startswith(icons[1])
+    )
+    said = [text.value for text in sample_app.markdown if text.value.endswith(")") and " · [" in text.value]
+    assert len(said) == alerts_total
+    assert "offload-metrics report" not in " ".join(caption.value for caption in sample_app.caption)
+
+
+def test_the_audit_shows_its_newest_entries_and_keeps_the_older_a_click_away(make_app, tmp_path):
+    app = make_app(sample=False)
+    app.run()
+    st.cache_resource.clear()  # the app holds the file read-only; the entries are written directly
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        for number in range(12):
+            store.record_audit(conn, "ada", "load", f"file{number:02d}.csv: " + "a long outcome, " * 8)
+    app.switch_page(page("data")).run()
+    assert not app.exception, [error.value for error in app.exception]
+    newest, older = (table.value for table in app.table)
+    assert [text[:11] for text in newest["What"]] == [f"file{n:02d}\\.csv" for n in range(11, 1, -1)]
+    assert [text[:11] for text in older["What"]] == ["file01\\.csv", "file00\\.csv"]
+    assert [expander.label for expander in app.expander if expander.label.startswith("Older")] == [
+        "Older entries (2)"
+    ]

@@ -266,4 +266,6 @@ def test_sessions_reading_while_a_file_loads_see_no_errors(tmp_path, browser):
         assert errors == []
         assert during >= 3, "the readers finished pages while the file loaded"
         assert loading.locator("[data-testid='stException']").count() == 0
-        loading.get_by_text("more_usage.csv: agent usage logs").first.wait_for(state="attached", timeout=10_000)
+        loading.get_by_text("more_usage.csv: agent usage logs").first.wait_for(
+            state="attached", timeout=10_000
+        )

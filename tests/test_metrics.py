@@ -949,7 +949,7 @@ def test_catalog_and_the_validated_agents_to_replicate(data):
     assert list(metrics.validated_catalog(frame)["agent_id"]) == ["c1", "x9", "c3"]
 
 
-def test_the_catalog_counts_units_that_use_an_agent_without_a_recorded_deployment(data):
+def test_the_catalog_counts_units_that_run_or_save_with_an_agent_without_a_recorded_deployment(data):
     conn = (
         data.agent("u1", "Marketing", name="Writer")
         .agent("u3", "Marketing", name="Drafter")
@@ -969,6 +969,11 @@ def test_the_catalog_counts_units_that_use_an_agent_without_a_recorded_deploymen
         .saved("2025-03", "Plants", tasks=10, baseline=30, minutes=10, bu="Ops", agent="u1")
         # Corporate's December savings are outside the chosen months.
         .saved("2024-12", "Audit", tasks=10, baseline=30, minutes=10, bu="Corporate", agent="u1")
+        # Runs count as use too: Labs ran u1 in March without documenting savings; Sales' runs are
+        # its deployment's, Corporate's add nothing to its savings.
+        .usage("2025-03-20", "u1", bu="Labs", team="Bench")
+        .usage("2025-03-21", "u1", bu="Sales", team="Deals")
+        .usage("2025-03-22", "u1", bu="Corporate", team="Ledger")
         # u2: validated, used only in its pilot unit; u3 is catalogued and never validated.
         .event("u2", "validated", "2025-02-05", "Consumer", team="Brand")
         .saved("2025-03", "Growth", tasks=10, baseline=30, minutes=10, agent="u2")
@@ -977,10 +982,14 @@ def test_the_catalog_counts_units_that_use_an_agent_without_a_recorded_deploymen
     filters = metrics.Filters(as_of=D(2025, 3, 31), date_from=D(2025, 1, 1), date_to=D(2025, 3, 31))
     frame = metrics.catalog(conn, filters, SETTINGS).sort_values("agent_id")
     assert records(frame, "agent_id", "replications", "units_without_deployment") == [
-        ("u1", 1, 3),
+        ("u1", 1, 4),
         ("u2", 0, 0),
         ("u3", None, None),
     ]
+    undeployed = metrics.replication_undeployed(conn, filters, SETTINGS)
+    assert [
+        (row.agent_id, list(row.business_units_without_deployment)) for row in undeployed.itertuples()
+    ] == [("u1", ["Corporate", "Labs", "Ops", "Retail"])]
     # February alone: only Retail's Online team saved hours with u1 outside its pilot unit.
     february = metrics.Filters(as_of=D(2025, 3, 31), date_from=D(2025, 2, 1), date_to=D(2025, 2, 28))
     frame = metrics.catalog(conn, february, SETTINGS)

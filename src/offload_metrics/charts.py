@@ -239,10 +239,13 @@ def heatmap(adoption: pd.DataFrame) -> alt.Chart:
     )
 
 
+# Told apart by the line's dash, in one dark grey: in the functions' colours (tableau10, on the chart
+# above), green and red would read as two particular functions.
 GAP_SERIES = {
-    "leading_share": ("Leading function", "#2e7d32"),
-    "lagging_share": ("Lagging function", "#c62828"),
+    "leading_share": ("Leading function that month", [1, 0]),
+    "lagging_share": ("Lagging function that month", [6, 4]),
 }
+GAP_LINE = "#37474f"
 
 
 def gap(organisation: pd.DataFrame) -> alt.LayerChart:
@@ -270,16 +273,14 @@ def gap(organisation: pd.DataFrame) -> alt.LayerChart:
             series=" : ".join(f"datum.series_key == '{key}' ? '{title}'" for key, title in names.items())
             + " : datum.series_key"
         )
-        .mark_line(strokeWidth=2)
+        .mark_line(strokeWidth=2, color=GAP_LINE)
         .encode(
             y="share:Q",
-            color=alt.Color(
+            strokeDash=alt.StrokeDash(
                 "series:N",
                 title=None,
-                legend=alt.Legend(orient="bottom", labelLimit=0),
-                scale=alt.Scale(
-                    domain=list(names.values()), range=[color for _, color in GAP_SERIES.values()]
-                ),
+                legend=alt.Legend(orient="bottom", labelLimit=0, symbolStrokeColor=GAP_LINE),
+                scale=alt.Scale(domain=list(names.values()), range=[dash for _, dash in GAP_SERIES.values()]),
             ),
             tooltip=tooltip,
         )

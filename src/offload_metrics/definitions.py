@@ -25,7 +25,7 @@ DOCS_END = "<!-- definitions:end -->"
 FAMILIES = (
     "usage", "gates", "net_output", "net_output_summary", "hours_by_agent", "adoption", "adoption_org",
     "adoption_cascade", "adoption_program", "replication", "replication_drivers", "replication_curve",
-    "replication_summary", "replication_trend", "replication_ties", "replication_spread", "replication_candidates", "replication_validations",
+    "replication_summary", "replication_trend", "replication_ties", "replication_spread", "replication_candidates", "replication_validations", "replication_undeployed",
     "replication_deployments", "collaboration_ties", "network_nodes",
     "pilot_teams", "task_pain", "appetite_measured", "grassroots", "finance", "finance_summary", "finance_trend",
     "agents", "catalog", "functions",

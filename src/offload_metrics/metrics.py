@@ -523,6 +523,13 @@ def replication(conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Set
     return query(conn, "replication", filters, settings)
 
 
+def replication_undeployed(
+    conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings
+) -> pd.DataFrame:
+    """Per validated agent: business units that use it without a recorded deployment (replication_undeployed.sql)."""
+    return query(conn, "replication_undeployed", filters, settings)
+
+
 def replication_curve(
     conn: duckdb.DuckDBPyConnection, filters: Filters, settings: Settings, by: Sequence[str] = ("function",)
 ):
@@ -704,12 +711,23 @@ def cull_list(agents_frame: pd.DataFrame, settings: Settings | None = None) -> p
     return failing
 
 
-def replication_backlog(replication_frame: pd.DataFrame) -> pd.DataFrame:
+def replication_backlog(
+    replication_frame: pd.DataFrame, undeployed: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The agents of a replication() result validated in the range and not yet replicated, longest
-    waiting first."""
+    waiting first; with a replication_undeployed() result, the business units each is used in without
+    a recorded deployment beside it."""
     waiting = replication_frame[
         replication_frame["is_in_range"] & replication_frame["first_replicated_on"].isna()
     ]
+    if undeployed is not None:
+        waiting = waiting.merge(undeployed, on="agent_id", how="left")
+        waiting["units_without_deployment"] = waiting["units_without_deployment"].fillna(0).astype(int)
+        # An agent used nowhere else has no row there (NaN after the merge): no units.
+        waiting["business_units_without_deployment"] = [
+            [] if isinstance(units, float) else list(units)
+            for units in waiting["business_units_without_deployment"]
+        ]
     return waiting.sort_values("waiting_days", ascending=False).reset_index(drop=True)
 
 

@@ -5,6 +5,8 @@ Each block is one call from a page, so that the pages stay a description of the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+
 import pandas as pd
 import streamlit as st
 
@@ -108,18 +110,20 @@ def alerts_panel() -> None:
     if not found:
         st.caption("No alert fires as of this date.")
         return
-    for alert in found[:20]:
+
+    def say(alert: dict) -> None:
         page = PAGE_TITLES.get(alert["page"], alert["page"])
         st.markdown(
             f"{SEVERITY_ICONS[alert['severity']]} **{display.label(alert['severity'])}** · {display.plain(alert['message'])} "
             f"· [{page}]({alert['page']})"
         )
-    if len(found) > 20:
-        st.caption(f"{len(found) - 20} more: offload-metrics alerts lists them all.")
+
+    _listed(found, 20, say, "alert")
 
 
-def wins_feed() -> None:
-    """What first happened in the applied range."""
+def wins_feed(failing: Collection[str] = ()) -> None:
+    """What first happened in the applied range; a copy of an agent in `failing` (the cull list) is
+    said to fail its gate, so a page does not celebrate what it also lists for removal."""
     found = ui.get(wins.win_list)
     st.subheader(f"Wins in this range ({len(found)})", help="Teams that validated Net Output for the first "
                  "time, agents copied to a new business unit, functions entering a new phase and agents newly "
@@ -127,10 +131,27 @@ def wins_feed() -> None:
     if not found:
         st.caption("No new wins in this range.")
         return
-    for win in found[:15]:
-        st.markdown(f":material/celebration: {display.plain(win['message'])}")
-    if len(found) > 15:
-        st.caption(f"{len(found) - 15} more in the Markdown summary (offload-metrics report --format md).")
+
+    def say(win: dict) -> None:
+        if win["kind"] == "agent_copied" and win["subject"] in failing:
+            st.markdown(
+                f":material/warning: {display.plain(win['message'])}, though it fails its gate: it is on the cull "
+                "list, so fix it before it spreads further"
+            )
+        else:
+            st.markdown(f":material/celebration: {display.plain(win['message'])}")
+
+    _listed(found, 15, say, "win")
+
+
+def _listed(found: list[dict], first: int, say: Callable[[dict], object], word: str) -> None:
+    """The first items said on the page, the rest in an expander below them: every one a click away."""
+    for item in found[:first]:
+        say(item)
+    if len(found) > first:
+        with st.expander(f"{display.plural(len(found) - first, 'more ' + word)}"):
+            for item in found[first:]:
+                say(item)
 
 
 DRIVER_GROUPS = {"seeding_strategy": "Seeding strategy", "source": "Vendor or built"}

@@ -956,9 +956,9 @@ def table(
     )
 
 
-def wrapped_table(frame: pd.DataFrame, columns: dict[str, tuple[str, str]], height: int, empty: str) -> None:
+def wrapped_table(frame: pd.DataFrame, columns: dict[str, tuple[str, str]], empty: str) -> None:
     """A table of text columns (name -> (title, kind)) whose long values wrap instead of being cut: a
-    static table, scrolling within `height` pixels, its cells' Markdown escaped."""
+    static table as tall as its rows, its cells' Markdown escaped."""
     if frame.empty:
         st.caption(empty)
         return
@@ -968,7 +968,6 @@ def wrapped_table(frame: pd.DataFrame, columns: dict[str, tuple[str, str]], heig
     st.table(
         table.rename(columns={name: title for name, (title, _) in columns.items()}),
         hide_index=True,
-        height=height,
         border="horizontal",
     )
 

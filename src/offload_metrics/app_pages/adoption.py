@@ -52,3 +52,7 @@ if alone:
     st.caption(f"{ALONE}; choose more functions, or none for all.")
 elif ui.can_show(*ADOPTION):
     ui.chart(charts.gap(organisation), key="adoption_gap")
+    st.caption(
+        "Each month's leading and lagging function, which can change from month to month: hover for their "
+        "names. The shaded band is the gap between them."
+    )

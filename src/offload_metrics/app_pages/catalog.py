@@ -10,8 +10,9 @@ validated = metrics.validated_catalog(ui.get(metrics.catalog))
 in_range = int(validated["is_validated_in_range"].fillna(False).sum())
 unlisted = validated[~validated["is_in_catalog"]]
 st.caption(
-    f"{display.plural(len(validated), 'validated agent')} up to as of ({in_range} validated in the chosen months, "
-    "as Replication Velocity counts them). Pick one to read and download its blueprint."
+    f"{display.plural(len(validated), 'validated agent')} up to {display.day(ui.current_filters().as_of)} "
+    f"({in_range} validated in the chosen months, as Replication Velocity counts them). Pick one to read and "
+    "download its blueprint."
 )
 ui.table(validated, {
     "name": ("Agent", ui.TEXT), "agent_id": ("Id", ui.TEXT), "function": ("Function", ui.TEXT),
@@ -77,9 +78,9 @@ if chosen is not None and records:
     elsewhere = agent.get("units_without_deployment")
     if not display.missing(elsewhere) and elsewhere > 0:
         st.info(
-            f"Teams in {display.plural(int(elsewhere), 'other business unit')} saved hours with this agent in the "
-            "chosen months, but no deployment of it there is recorded: the Replications figure and Replication "
-            "Velocity do not count them. Load a replication event of type deployed for each copy.",
+            f"{display.plural(int(elsewhere), 'other business unit').capitalize()} ran this agent or saved hours "
+            "with it in the chosen months, but no deployment of it there is recorded: the Replications figure and "
+            "Replication Velocity do not count them. Load a replication event of type deployed for each copy.",
             icon=":material/info:",
         )
     page = summary.blueprint_page(agent, ui.current_filters().as_of, uplift)

@@ -147,10 +147,19 @@ if applied or saved:
         st.success(message + "".join(f"\n- {line}" for line in outcome.read))
 
 st.subheader("Audit", help="Who loaded files, cleared the database or saved settings, and when.")
-# A load's outcome is a sentence: a static table wraps it, where a grid's cell cut it short.
-ui.wrapped_table(ui.audit(), {
+# A load's outcome is a sentence: a static table wraps it, where a grid's cell cut it short. The
+# newest entries first, the older ones a click away.
+audit = ui.audit()
+AUDIT_SHOWN = 10
+AUDIT_COLUMNS = {
     "recorded_at": ("When (UTC)", ui.TIME), "who": ("Who", ui.TEXT), "action": ("Action", ui.TEXT), "detail": ("What", ui.TEXT),
-}, height=320, empty="Nothing has been loaded, cleared or saved yet.")  # fmt: skip
+}  # fmt: skip
+ui.wrapped_table(
+    audit.head(AUDIT_SHOWN), AUDIT_COLUMNS, empty="Nothing has been loaded, cleared or saved yet."
+)
+if len(audit) > AUDIT_SHOWN:
+    with st.expander(f"Older entries ({len(audit) - AUDIT_SHOWN:,})"):
+        ui.wrapped_table(audit.iloc[AUDIT_SHOWN:], AUDIT_COLUMNS, empty="")
 
 if auth.can(auth.Capability.CLEAR):
     st.subheader("Start over")

@@ -95,7 +95,7 @@ with second:
 st.header("Usage log against the vendors' bills", help=ui.help_for("Definition", "reconciliation"))
 st.caption(
     f"Every cost figure on this page uses {metrics.cost_source_words(settings)} "
-    f"(the setting finance.cost_source is {settings.finance.cost_source})."
+    "(the setting Agent cost from, under Finance in the Data page's settings)."
 )
 reconciled = ui.get(metrics.reconciliation_summary, by=("organisation",))
 # Without any vendor bill loaded, "bills minus usage log" would read as the whole usage cost unbilled.

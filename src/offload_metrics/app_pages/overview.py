@@ -84,14 +84,15 @@ with plateau:
     ui.table(stuck, {"function": ("Function", ui.TEXT), "offloaded_share": ("Share", ui.SHARE)},
              family="adoption_cascade", key="overview_plateau", empty="No function is in the pilot plateau.")  # fmt: skip
 with backlog:
-    waiting = metrics.replication_backlog(ui.get(metrics.replication))
+    waiting = metrics.replication_backlog(ui.get(metrics.replication), ui.get(metrics.replication_undeployed))
     st.markdown(f"**Waiting longest for replication** ({display.plural(len(waiting), 'agent')})",
                 help=ui.help_for("waiting_days", "replication"))  # fmt: skip
-    ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "waiting_days": ("Days waiting", ui.COUNT)},
+    ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "waiting_days": ("Days waiting", ui.COUNT),
+                       "units_without_deployment": ("Unrecorded copies", ui.COUNT)},
              family="replication", key="overview_backlog", empty="No validated agent is waiting.")  # fmt: skip
 
 outlook.alerts_panel()
-outlook.wins_feed()
+outlook.wins_feed(set(failing["agent_id"]))
 
 st.subheader("The one-page executive summary", help="The same page as `offload-metrics report --format md`.")
 page = summary.markdown(ui.get(summary.executive_summary))

@@ -21,11 +21,10 @@
 -- pilot_validated_months: months with the agent in which the pilot team has validated Net Output.
 -- pilot_validated_months, in words: Months with the agent in which the pilot team got at least
 --   {validation_uplift} more capacity without adding people.
--- units_without_deployment: business units other than the pilot unit whose teams documented
---   savings with the agent over the range, with no deployed event of it there up to as_of (use
---   that replication does not count).
--- units_without_deployment, in words: Other business units that save hours with the agent without
---   a recorded deployment: Replication Velocity does not count them.
+-- units_without_deployment: replication_undeployed.sql's count for a validated agent (0 when it
+--   has none).
+-- units_without_deployment, in words: Other business units that use the agent without a recorded
+--   deployment: Replication Velocity does not count them.
 -- is_validated: the agent has a validated event up to as_of (within the filters).
 -- is_in_catalog: the agent has an accepted catalog row; a validated agent without one is still listed
 --   (its name and blueprint null), so every count of validated agents agrees.
@@ -97,15 +96,7 @@ pilot_output as (
 ),
 
 undeployed as (
-    select saved.agent_id, count(distinct saved.business_unit) as units_without_deployment
-    from ({time_saved_in_range}) as saved
-    inner join pilots on pilots.agent_id = saved.agent_id
-    where saved.business_unit <> pilots.pilot_unit
-        and not exists (
-            select 1 from ({replication_deployments}) as deployed
-            where deployed.agent_id = saved.agent_id and deployed.business_unit = saved.business_unit
-        )
-    group by saved.agent_id
+    select agent_id, units_without_deployment from ({replication_undeployed})
 ),
 
 listed as (
