@@ -279,7 +279,14 @@ def gap(organisation: pd.DataFrame) -> alt.LayerChart:
             strokeDash=alt.StrokeDash(
                 "series:N",
                 title=None,
-                legend=alt.Legend(orient="bottom", labelLimit=0, symbolStrokeColor=GAP_LINE),
+                legend=alt.Legend(
+                    orient="bottom",
+                    labelLimit=0,
+                    symbolType="stroke",
+                    symbolSize=900,
+                    symbolStrokeWidth=2,
+                    symbolStrokeColor=GAP_LINE,
+                ),
                 scale=alt.Scale(domain=list(names.values()), range=[dash for _, dash in GAP_SERIES.values()]),
             ),
             tooltip=tooltip,
