@@ -114,11 +114,19 @@ def test_every_page_renders_its_charts_without_error(server, page, path):
     OUTPUT.mkdir(parents=True, exist_ok=True)
     # The main area scrolls inside the window: a window as tall as the page shows all of it (and
     # draws every table, which draws only once on screen).
-    height = page.evaluate(
-        '() => Math.min(8000, Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
-        '[data-testid="stMain"] *\')].map((element) => element.scrollHeight)))'
-    )
-    page.set_viewport_size({"width": 1440, "height": max(900, height)})
+    # The page can still grow after it settles (a table drawn once on screen, a section after a slow
+    # query): the window follows its height until the height holds.
+    height = 0
+    for _ in range(10):
+        page.wait_for_timeout(1000)
+        grown = page.evaluate(
+            '() => Math.min(8000, Math.max(...[...document.querySelectorAll(\'[data-testid="stMain"], '
+            '[data-testid="stMain"] *\')].map((element) => element.scrollHeight)))'
+        )
+        if grown <= height:
+            break
+        height = grown
+        page.set_viewport_size({"width": 1440, "height": max(900, height)})
     page.wait_for_function(
         # A table in a closed expander is not drawn until opened: wait for the ones on show.
         "() => [...document.querySelectorAll(\"[data-testid='stDataFrame']\")].every("

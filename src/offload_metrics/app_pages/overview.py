@@ -87,7 +87,8 @@ with backlog:
     waiting = metrics.replication_backlog(ui.get(metrics.replication), ui.get(metrics.replication_undeployed))
     st.markdown(f"**Waiting longest for replication** ({display.plural(len(waiting), 'agent')})",
                 help=ui.help_for("waiting_days", "replication"))  # fmt: skip
-    ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "waiting_days": ("Days waiting", ui.COUNT),
+    # "Days", not "Days waiting" (the heading says it): three columns fit a third of the page.
+    ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "waiting_days": ("Days", ui.COUNT),
                        "units_without_deployment": ("Unrecorded copies", ui.COUNT)},
              family="replication", key="overview_backlog", empty="No validated agent is waiting.")  # fmt: skip
 
