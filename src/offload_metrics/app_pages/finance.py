@@ -17,6 +17,10 @@ SAVINGS = ("time_saved",)
 COST = ("usage_events",)
 BOTH = (*SAVINGS, *COST)
 
+AGENT_TASK_NOTE = (
+    "The agent's own cost; the minutes people still spend on its tasks are netted out of the hours "
+    "saved, not added here"
+)
 first, second, third, fourth = st.columns(4)
 with first:
     ui.result_tile("Labor value of hours saved", display.money_short, organisation, before, "labor_value_usd",
@@ -37,11 +41,15 @@ with first:
     ui.result_tile("ROI", display.ratio, organisation, before, "roi", "finance_summary", needs=BOTH,
                    note="Net savings per dollar of agent cost")  # fmt: skip
 with second:
+    # The two are not the whole cost of a task each: say what each holds, so no one reads the ratio
+    # as the saving per task (people's minutes left on an agent's task are netted out of hours saved).
     ui.tile("Cost per task, by an agent", display.money(ui.first(organisation, "agent_cost_per_task")),
-            "agent_cost_per_task", "finance_summary", needs=COST)  # fmt: skip
+            "agent_cost_per_task", "finance_summary", needs=COST,
+            note=AGENT_TASK_NOTE)  # fmt: skip
 with third:
     ui.tile("Cost per task, by a person", display.money(ui.first(organisation, "human_cost_per_task")),
-            "human_cost_per_task", "finance_summary", needs=SAVINGS)  # fmt: skip
+            "human_cost_per_task", "finance_summary", needs=SAVINGS,
+            note="A documented task before the agent, at its team's hourly rate")  # fmt: skip
 
 st.subheader("Savings against cost by month", help=ui.help_for("net_savings_usd", "finance"))
 if ui.can_show(*BOTH):
@@ -59,6 +67,7 @@ with right:
     )
     if ui.can_show(*BOTH):
         ui.chart(charts.cost_per_task(by_function), key="finance_cost_per_task")
+        st.caption(f"An agent's bar: {AGENT_TASK_NOTE[0].lower()}{AGENT_TASK_NOTE[1:]}.")
 
 st.subheader("By function", help=ui.help_for("Definition", "finance_summary"))
 ui.table(by_function, {
