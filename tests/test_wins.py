@@ -120,3 +120,27 @@ def test_the_report_with_alerts_and_wins_follows_its_schema(data):
         "gate_newly_failing", "agent_cost_per_task", "function_cost_per_task",
     }  # fmt: skip
     assert built["wins"]
+
+
+def test_a_copy_of_an_agent_on_the_cull_list_is_said_to_fail_its_gate_not_celebrated(data):
+    """The overview listed agents as wins for being copied while its cull list marked them for removal."""
+    data.event("c1", "validated", "2025-01-10", "Consumer").event("c1", "deployed", "2025-03-05", "Sales")
+    data.event("c2", "validated", "2025-01-11", "Consumer").event("c2", "deployed", "2025-03-06", "Sales")
+    # c1: 70 of 100 reviewed correct, 70% accuracy: on the cull list. c2: 95 of 100, 100% automation.
+    data.gated("c1", "2025-03-15", tasks=100, completed=100, correct=70, incorrect=30)
+    data.gated("c2", "2025-03-15", tasks=100, completed=100, correct=95, incorrect=5)
+    data.load()
+    built = report.build(data.conn, RANGE, Settings())
+    assert [agent["agent_id"] for agent in built["cull_list"]] == ["c1"]
+    copied = [win for win in built["wins"] if win["kind"] == "agent_copied"]
+    # The report's wins keep their words; the summary says which copy is on the cull list.
+    assert [win["message"] for win in copied] == [
+        "c1 was copied to 1 new business unit (1 beyond its pilot unit in all)",
+        "c2 was copied to 1 new business unit (1 beyond its pilot unit in all)",
+    ]
+    page = summary.markdown(built)
+    assert (
+        "- c1 was copied to 1 new business unit (1 beyond its pilot unit in all), though it fails its gate: it is "
+        "on the cull list, so fix it before it spreads further\n"
+        "- c2 was copied to 1 new business unit (1 beyond its pilot unit in all)\n" in page
+    )

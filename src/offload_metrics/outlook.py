@@ -133,13 +133,8 @@ def wins_feed(failing: Collection[str] = ()) -> None:
         return
 
     def say(win: dict) -> None:
-        if win["kind"] == "agent_copied" and win["subject"] in failing:
-            st.markdown(
-                f":material/warning: {display.plain(win['message'])}, though it fails its gate: it is on the cull "
-                "list, so fix it before it spreads further"
-            )
-        else:
-            st.markdown(f":material/celebration: {display.plain(win['message'])}")
+        text, warns = wins.said(win, failing)
+        st.markdown(f"{':material/warning:' if warns else ':material/celebration:'} {display.plain(text)}")
 
     _listed(found, 15, say, "win")
 

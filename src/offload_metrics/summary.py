@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 from markdown_it import MarkdownIt
 
-from offload_metrics import display, metrics
+from offload_metrics import display, metrics, wins
 from offload_metrics import forecast as forecast_module
 from offload_metrics.config import Settings
 from offload_metrics.report import build as build_report
@@ -165,7 +165,10 @@ def outlook_markdown(report: Record) -> list[str]:
         lines.append(f"- Projected to reach scale last: **{_cell(projected['last_function'])}** ({when}).")
     lines += ["", "## Wins in this range", ""]
     found = report.get("wins") or []
-    lines += [f"- {_cell(win['message'])}" for win in found[:15]] or ["No new wins in this range."]
+    failing = {str(agent["agent_id"]) for agent in report.get("cull_list") or []}
+    lines += [f"- {_cell(wins.said(win, failing)[0])}" for win in found[:15]] or [
+        "No new wins in this range."
+    ]
     lines.append("")
     return lines
 

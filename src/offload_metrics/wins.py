@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 import duckdb
@@ -180,6 +181,17 @@ def agents_passing(
         )
         for row in now[(now["gate"] == "pass") & ~now["agent_id"].isin(passed_before)].itertuples(index=False)
     ]
+
+
+# What a copy of an agent on the cull list adds to its win, wherever the win is said.
+FAILING_COPY = ", though it fails its gate: it is on the cull list, so fix it before it spreads further"
+
+
+def said(win: dict[str, Any], failing: Collection[str]) -> tuple[str, bool]:
+    """A win's sentence as the pages and the summary say it, and whether it warns rather than
+    celebrates: a copy of an agent in `failing` (the cull list) is not to be celebrated."""
+    warns = win["kind"] == "agent_copied" and win["subject"] in failing
+    return (f"{win['message']}{FAILING_COPY}" if warns else str(win["message"])), warns
 
 
 def as_dicts(wins: list[Win]) -> list[dict[str, object]]:
