@@ -41,7 +41,8 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     "overview": [
         ("metrics.program", ()), ("metrics.net_output", ("organisation",)), ("metrics.finance_summary", ("organisation",)),
         ("metrics.replication_summary", ("organisation",)), ("metrics.cascade", ()), ("metrics.adoption_org", ()), ("metrics.adoption", ()),
-        ("metrics.agents", ()), ("metrics.replication", ()), ("forecast.forecast_projection", ()), ("forecast.forecast_summary", ()),
+        ("metrics.agents", ()), ("metrics.replication", ()), ("metrics.replication_undeployed", ()),
+        ("forecast.forecast_projection", ()), ("forecast.forecast_summary", ()),
         ("alerts.alert_list", ()), ("wins.win_list", ()), ("metrics.finance_trend", ()), ("summary.executive_summary", ()),
     ],
     "adoption": [
@@ -56,6 +57,7 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("metrics.replication_summary", ("organisation",)), ("metrics.replication_summary", ()), ("metrics.replication", ()),
         ("metrics.replication_curve", ()), ("metrics.replication_trend", ()), ("metrics.replication_summary", ("seeding_strategy",)),
         ("metrics.replication_summary", ("source",)), ("network.replication_spread_summary", ()), ("network.replication_spread", ()),
+        ("metrics.replication_undeployed", ()),
     ],
     "seed": [
         ("network.network_summary", ()), ("network.network_teams", ()), ("network.seed_candidates", ()), ("network.network_ties", ()),
