@@ -1113,3 +1113,28 @@ def test_the_audit_shows_its_newest_entries_and_keeps_the_older_a_click_away(mak
     assert [expander.label for expander in app.expander if expander.label.startswith("Older")] == [
         "Older entries (2)"
     ]
+
+
+def test_an_alert_for_an_agent_waiting_for_a_copy_says_which_units_already_run_it(make_app, tmp_path):
+    from conftest import Data
+
+    app = make_app(sample=False)
+    app.run()
+    st.cache_resource.clear()  # the app holds the file read-only; the data is written directly
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        # w1 (validated in Consumer) runs in Retail and Labs with no deployment recorded; k1 runs at home only.
+        Data(conn, tmp_path).event("w1", "validated", "2025-01-10", "Consumer").event(
+            "k1", "validated", "2025-01-11", "Consumer"
+        ).usage("2025-06-29", "w1", bu="Retail", team="Shops").usage(
+            "2025-06-30", "w1", bu="Labs", team="Bench"
+        ).usage("2025-06-30", "k1").load()
+    st.cache_data.clear()
+    app.switch_page(page("overview")).run()
+    assert not app.exception, [error.value for error in app.exception]
+    said = [text.value for text in app.markdown if "for a first copy" in text.value]
+    # As of 2025-06-30: w1 has waited 171 days, k1 170 (over the 90-day rule); Markdown escaped.
+    assert [text.split(" · ")[1] for text in said] == [
+        "k1 has waited 170 days for a first copy since its validation in Consumer",
+        "w1 has waited 171 days for a first copy since its validation in Consumer\\, though Labs and Retail "
+        "already use it without a recorded deployment",
+    ]

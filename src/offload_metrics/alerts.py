@@ -14,6 +14,7 @@ import json
 import statistics
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -245,6 +246,15 @@ def waiting_for_copy(
         )
         for row in waiting.sort_values("waiting_days", ascending=False).itertuples(index=False)
     ]
+
+
+def said(alert: dict[str, Any], undeployed: Mapping[str, Sequence[str]]) -> str:
+    """An alert's sentence as the dashboard says it: an agent waiting for a first copy that other
+    business units already use (`undeployed`: agent -> those units) waits only on paper."""
+    units = undeployed.get(str(alert["subject"])) if alert["rule"] == "waiting_for_copy" else None
+    if not units:
+        return str(alert["message"])
+    return f"{alert['message']}, though {display.listed(list(units))} already use it without a recorded deployment"
 
 
 def grew_without_uplift(

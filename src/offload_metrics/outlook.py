@@ -5,7 +5,7 @@ Each block is one call from a page, so that the pages stay a description of the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
@@ -99,8 +99,9 @@ def forecast_table() -> None:
              key="forecast_table")  # fmt: skip
 
 
-def alerts_panel() -> None:
-    """The alerts at as_of, most severe first, each with the page that explains it."""
+def alerts_panel(undeployed: Mapping[str, Sequence[str]] | None = None) -> None:
+    """The alerts at as_of, most severe first, each with the page that explains it; `undeployed`
+    (agent -> business units that use it without a recorded deployment) qualifies a wait for a copy."""
     found = ui.get(alerts.alert_list)
     st.subheader(
         f"What needs attention ({display.plural(len(found), 'alert')})",
@@ -114,7 +115,7 @@ def alerts_panel() -> None:
     def say(alert: dict) -> None:
         page = PAGE_TITLES.get(alert["page"], alert["page"])
         st.markdown(
-            f"{SEVERITY_ICONS[alert['severity']]} **{display.label(alert['severity'])}** · {display.plain(alert['message'])} "
+            f"{SEVERITY_ICONS[alert['severity']]} **{display.label(alert['severity'])}** · {display.plain(alerts.said(alert, undeployed or {}))} "
             f"· [{page}]({alert['page']})"
         )
 

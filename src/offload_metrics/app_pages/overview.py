@@ -84,7 +84,8 @@ with plateau:
     ui.table(stuck, {"function": ("Function", ui.TEXT), "offloaded_share": ("Share", ui.SHARE)},
              family="adoption_cascade", key="overview_plateau", empty="No function is in the pilot plateau.")  # fmt: skip
 with backlog:
-    waiting = metrics.replication_backlog(ui.get(metrics.replication), ui.get(metrics.replication_undeployed))
+    undeployed = ui.get(metrics.replication_undeployed)
+    waiting = metrics.replication_backlog(ui.get(metrics.replication), undeployed)
     st.markdown(f"**Waiting longest for replication** ({display.plural(len(waiting), 'agent')})",
                 help=ui.help_for("waiting_days", "replication"))  # fmt: skip
     # "Days", not "Days waiting" (the heading says it): three columns fit a third of the page.
@@ -92,7 +93,9 @@ with backlog:
                        "units_without_deployment": ("Unrecorded copies", ui.COUNT)},
              family="replication", key="overview_backlog", empty="No validated agent is waiting.")  # fmt: skip
 
-outlook.alerts_panel()
+outlook.alerts_panel(
+    dict(zip(undeployed["agent_id"], undeployed["business_units_without_deployment"].map(list), strict=True))
+)
 outlook.wins_feed(set(failing["agent_id"]))
 
 st.subheader("The one-page executive summary", help="The same page as `offload-metrics report --format md`.")
