@@ -303,3 +303,22 @@ def test_a_bad_severity_is_a_usage_error(alerting_db):
     result = run("--db", str(alerting_db), "--min-severity", "urgent")
     assert result.returncode == 2
     assert "'urgent' is not one of 'info', 'warning', 'critical'" in result.stderr
+
+
+def test_the_dashboard_says_a_wait_for_a_copy_with_the_units_already_using_the_agent_and_its_gate():
+    waiting = {
+        "rule": "waiting_for_copy",
+        "subject": "w1",
+        "message": "w1 has waited 171 days for a first copy",
+    }
+    other = {"rule": "usage_fell", "subject": "w1", "message": "w1's tasks fell by 60%"}
+    undeployed = {"w1": ["Retail"], "w2": ["Labs", "Retail"]}
+    assert alerts.said(other, undeployed, {"w1"}) == "w1's tasks fell by 60%"
+    assert alerts.said(waiting, {}) == "w1 has waited 171 days for a first copy"
+    assert alerts.said(waiting, undeployed) == (
+        "w1 has waited 171 days for a first copy, though Retail already uses it without a recorded deployment"
+    )
+    assert alerts.said({**waiting, "subject": "w2"}, undeployed, {"w2"}) == (
+        "w1 has waited 171 days for a first copy, though Labs and Retail already use it without a recorded "
+        "deployment; it fails its gate, so fix it before it is copied"
+    )

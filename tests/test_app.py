@@ -1138,3 +1138,22 @@ def test_an_alert_for_an_agent_waiting_for_a_copy_says_which_units_already_run_i
         "w1 has waited 171 days for a first copy since its validation in Consumer\\, though Labs and Retail "
         "already use it without a recorded deployment",
     ]
+
+
+def test_the_fleet_names_the_agents_drawn_as_hollow_circles(make_app, tmp_path):
+    from conftest import Data
+
+    app = make_app(sample=False)
+    app.run()
+    st.cache_resource.clear()  # the app holds the file read-only; the data is written directly
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        # g1: 50 tasks, 20 reviewed, passes; t1 and t2: 3 tasks each, too few to judge, at the same point.
+        Data(conn, tmp_path).gated("g1", "2025-03-15", tasks=50, completed=46, correct=17, incorrect=3).gated(
+            "t2", "2025-03-15", tasks=3, completed=3, correct=3, incorrect=0
+        ).gated("t1", "2025-03-15", tasks=3, completed=3, correct=3, incorrect=0).load()
+    st.cache_data.clear()
+    app.switch_page(page("fleet")).run()
+    assert not app.exception, [error.value for error in app.exception]
+    assert "Hollow circles, too little data to judge (2): t1 and t2." in [
+        caption.value for caption in app.caption
+    ]

@@ -404,7 +404,7 @@ def test_the_blueprint_page_states_the_pilot_teams_net_output():
     cases = [
         (agent, "—", "The validation names no pilot team."),
         ({**agent, "pilot_team": "Quiet", "pilot_hours_saved": 0.0, "pilot_months": 0},
-         "None", "Quiet (Consumer) documented no savings with this agent in the chosen months."),
+         "0 h", "Quiet (Consumer) documented no savings with this agent in the chosen months."),
         ({**proved, "pilot_best_uplift": None}, "370 h",
          "Brand (Consumer): its capacity in the months with this agent is unknown (no headcount)."),
         (proved, "370 h", best.format("37.5%") + "; validated Net Output in 2 months with this agent."),

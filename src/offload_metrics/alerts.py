@@ -14,7 +14,7 @@ import json
 import statistics
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -248,13 +248,22 @@ def waiting_for_copy(
     ]
 
 
-def said(alert: dict[str, Any], undeployed: Mapping[str, Sequence[str]]) -> str:
-    """An alert's sentence as the dashboard says it: an agent waiting for a first copy that other
-    business units already use (`undeployed`: agent -> those units) waits only on paper."""
-    units = undeployed.get(str(alert["subject"])) if alert["rule"] == "waiting_for_copy" else None
-    if not units:
+def said(
+    alert: dict[str, Any], undeployed: Mapping[str, Sequence[str]], failing: Collection[str] = ()
+) -> str:
+    """An alert's sentence as the dashboard says it. An agent waiting for a first copy that other
+    business units already use (`undeployed`: agent -> those units) waits only on paper; one on the
+    cull list (`failing`) should be fixed before anyone copies it."""
+    if alert["rule"] != "waiting_for_copy":
         return str(alert["message"])
-    return f"{alert['message']}, though {display.listed(list(units))} already use it without a recorded deployment"
+    text = str(alert["message"])
+    units = list(undeployed.get(str(alert["subject"])) or [])
+    if units:
+        verb = "uses" if len(units) == 1 else "use"
+        text += f", though {display.listed(units)} already {verb} it without a recorded deployment"
+    if alert["subject"] in failing:
+        text += "; it fails its gate, so fix it before it is copied"
+    return text
 
 
 def grew_without_uplift(

@@ -509,6 +509,7 @@ def gate_scatter(gates: pd.DataFrame, settings: Settings) -> alt.LayerChart:
     unjudged = alt.datum.gate == "insufficient_data"
     points = (
         alt.Chart(labelled(gates.dropna(subset=["accuracy", "automation"]), "gate"))
+        .transform_calculate(drawn_last="datum.gate == 'insufficient_data' ? 1 : 0")
         .mark_circle(opacity=0.8, strokeWidth=1.5)
         .encode(
             x=alt.X(
@@ -524,6 +525,8 @@ def gate_scatter(gates: pd.DataFrame, settings: Settings) -> alt.LayerChart:
                 scale=alt.Scale(zero=False, nice=False, padding=16),
             ),
             fillOpacity=alt.condition(unjudged, alt.value(0.0), alt.value(0.8)),
+            # Agents without a verdict are drawn last, so a judged agent's dot never hides one.
+            order=alt.Order("drawn_last:Q"),
             stroke=alt.Stroke("gate_label:N", scale=gate_colors, legend=None),
             size=alt.Size(
                 "tasks:Q",

@@ -99,9 +99,12 @@ def forecast_table() -> None:
              key="forecast_table")  # fmt: skip
 
 
-def alerts_panel(undeployed: Mapping[str, Sequence[str]] | None = None) -> None:
+def alerts_panel(
+    undeployed: Mapping[str, Sequence[str]] | None = None, failing: Collection[str] = ()
+) -> None:
     """The alerts at as_of, most severe first, each with the page that explains it; `undeployed`
-    (agent -> business units that use it without a recorded deployment) qualifies a wait for a copy."""
+    (agent -> business units that use it without a recorded deployment) and `failing` (the cull
+    list) qualify a wait for a copy (alerts.said)."""
     found = ui.get(alerts.alert_list)
     st.subheader(
         f"What needs attention ({display.plural(len(found), 'alert')})",
@@ -115,7 +118,7 @@ def alerts_panel(undeployed: Mapping[str, Sequence[str]] | None = None) -> None:
     def say(alert: dict) -> None:
         page = PAGE_TITLES.get(alert["page"], alert["page"])
         st.markdown(
-            f"{SEVERITY_ICONS[alert['severity']]} **{display.label(alert['severity'])}** · {display.plain(alerts.said(alert, undeployed or {}))} "
+            f"{SEVERITY_ICONS[alert['severity']]} **{display.label(alert['severity'])}** · {display.plain(alerts.said(alert, undeployed or {}, failing))} "
             f"· [{page}]({alert['page']})"
         )
 

@@ -292,13 +292,8 @@ _SHORT_OF = {
 
 
 def pilot_hours(agent: Record) -> str | None:
-    """The hours the agent saved the team that validated it ("None" when the team documented
-    no savings with it: a large "0 h" read as the agent saving nothing); None when no team is named."""
-    if display.missing(agent.get("pilot_team")):
-        return None
-    if not agent.get("pilot_months"):
-        return "None"
-    return display.hours(agent.get("pilot_hours_saved"))
+    """The hours the agent saved the team that validated it; None when its validation names no team."""
+    return None if display.missing(agent.get("pilot_team")) else display.hours(agent.get("pilot_hours_saved"))
 
 
 def pilot_proof(agent: Record, validation_uplift: float) -> str:

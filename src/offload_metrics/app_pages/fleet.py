@@ -56,6 +56,15 @@ with left:
     )
     if ui.can_show(*USAGE):
         ui.chart(charts.gate_scatter(gates, settings), key="fleet_gates")
+        # Hollow circles can sit on one another (two agents at 100% and 100%): name them.
+        unjudged = gates[
+            (gates["gate"] == "insufficient_data") & gates["accuracy"].notna() & gates["automation"].notna()
+        ]
+        if not unjudged.empty:
+            st.caption(
+                f"Hollow circles, too little data to judge ({len(unjudged)}): "
+                f"{display.listed(sorted(unjudged['agent_id'].astype(str)))}."
+            )
 with right:
     st.subheader(f"Cull list ({len(cull)})", help=ui.help_for("gate", "gates"))
     ui.table(cull, {

@@ -94,7 +94,8 @@ with backlog:
              family="replication", key="overview_backlog", empty="No validated agent is waiting.")  # fmt: skip
 
 outlook.alerts_panel(
-    dict(zip(undeployed["agent_id"], undeployed["business_units_without_deployment"].map(list), strict=True))
+    dict(zip(undeployed["agent_id"], undeployed["business_units_without_deployment"].map(list), strict=True)),
+    set(failing["agent_id"]),
 )
 outlook.wins_feed(set(failing["agent_id"]))
 

@@ -74,10 +74,13 @@ st.subheader("Every validated agent", help=ui.help_for("Definition", "replicatio
 ui.table(agents, {
     "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "pilot_unit": ("Pilot unit", ui.TEXT),
     "validated_on": ("Validated on", ui.DAY), "first_replicated_on": ("First copy", ui.DAY),
-    "replication_days": ("Days to first copy", ui.COUNT), "replications": ("Units using it", ui.COUNT),
+    "replication_days": ("Days to first copy", ui.COUNT), "replications": ("Units with a recorded copy", ui.COUNT),
 }, family="replication", key="replication_agents", height=360,
    empty="No agent has been validated up to as of.")  # fmt: skip
-st.caption("— under First copy: no other business unit has copied the agent yet.")
+st.caption(
+    "— under First copy: no copy in another business unit is recorded yet (the backlog above names the units "
+    "that already run a waiting agent without a recorded deployment)."
+)
 
 # Did success spread along the collaboration network?
 st.subheader("Did success spread along the network?", help=ui.help_for("share_along_ties"))
