@@ -191,13 +191,17 @@ def test_bars_sort_by_value_and_medians_fold_both_medians():
 
 def test_documented_and_estimated_hours_are_paired_never_stacked():
     frame = pd.DataFrame({"function": ["A"], "hours_saved": [10.0], "estimated_hours_saved": [4.0]})
-    spec = charts.documented_and_estimated(frame).to_dict()
-    assert spec["transform"][0] == {
+    bars, values = charts.documented_and_estimated(frame).to_dict()["layer"]
+    assert bars["mark"]["type"] == "bar" and values["mark"]["type"] == "text"
+    assert bars["transform"][0] == {
         "fold": ["hours_saved", "estimated_hours_saved"],
         "as": ["measure", "hours"],
     }
-    assert spec["transform"][1]["calculate"] == "datum.measure == 'hours_saved' ? 'Documented' : 'Estimated'"
-    assert spec["encoding"]["yOffset"] == {"field": "kind", "type": "nominal"}
+    assert bars["transform"][1]["calculate"] == "datum.measure == 'hours_saved' ? 'Documented' : 'Estimated'"
+    assert bars["encoding"]["yOffset"] == {"field": "kind", "type": "nominal"}
+    # Each bar's value is written at its end, offset as its bar is: a sliver of a bar is still read.
+    assert values["encoding"]["text"] == {"field": "hours", "format": ",.0f", "type": "quantitative"}
+    assert values["encoding"]["yOffset"] == {"field": "kind", "type": "nominal"}
 
 
 def test_the_quarter_chart_shows_kaplan_meier_medians_and_says_not_reached():

@@ -401,20 +401,22 @@ def _paired_bars(
     title: str,
     value_format: str,
     colors: list[str],
-) -> alt.Chart:
-    """Two measures (column -> label) as a pair of bars per function, told apart by colour."""
+) -> alt.LayerChart:
+    """Two measures (column -> label) as a pair of bars per function, told apart by colour, each
+    bar's value written at its end: a bar a hundred times shorter than its pair is still read."""
     (first, first_label), (_, second_label) = measures.items()
     key, value = as_
-    return (
+    # From zero, with room at the right for the longest bar's value.
+    largest = pd.to_numeric(frame[list(measures)].stack(), errors="coerce").max() if not frame.empty else None
+    scale = alt.Scale(domain=[0, float(largest) * 1.25]) if largest and largest > 0 else alt.Undefined
+    base = (
         alt.Chart(frame)
         .transform_fold(list(measures), as_=[key, value])
         .transform_calculate(kind=f"datum.{key} == '{first}' ? '{first_label}' : '{second_label}'")
-        .mark_bar()
         .encode(
-            x=alt.X(f"{value}:Q", title=title, axis=alt.Axis(format=value_format)),
+            x=alt.X(f"{value}:Q", title=title, axis=alt.Axis(format=value_format), scale=scale),
             y=alt.Y("function:N", title=None),
             yOffset="kind:N",
-            color=alt.Color("kind:N", title=None, scale=alt.Scale(range=colors)),
             tooltip=[
                 alt.Tooltip("function:N"),
                 alt.Tooltip("kind:N", title=""),
@@ -422,9 +424,14 @@ def _paired_bars(
             ],
         )
     )
+    bars = base.mark_bar().encode(color=alt.Color("kind:N", title=None, scale=alt.Scale(range=colors)))
+    values = base.mark_text(align="left", dx=3, fontSize=10, color="#424242").encode(
+        text=alt.Text(f"{value}:Q", format=value_format)
+    )
+    return alt.LayerChart(layer=[bars, values])
 
 
-def documented_and_estimated(frame: pd.DataFrame) -> alt.Chart:
+def documented_and_estimated(frame: pd.DataFrame) -> alt.LayerChart:
     """Documented and estimated hours saved per function, paired bars that are never stacked."""
     return _paired_bars(
         frame,
@@ -619,7 +626,7 @@ def cumulative_pool(trend: pd.DataFrame) -> alt.Chart:
     )
 
 
-def cost_per_task(summary: pd.DataFrame) -> alt.Chart:
+def cost_per_task(summary: pd.DataFrame) -> alt.LayerChart:
     """What a task costs done by an agent and by a person, per function."""
     return _paired_bars(
         summary,
