@@ -47,6 +47,21 @@ def sample_app(make_app):
     return app
 
 
+def app_on(make_app, tmp_path, name: str, build) -> AppTest:
+    """The app on a database without the sample, holding what `build` writes to a conftest.Data, at a page."""
+    from conftest import Data
+
+    app = make_app(sample=False)
+    app.run()
+    st.cache_resource.clear()  # the app holds the file read-only; the data is written directly
+    with store.connect(tmp_path / "app.duckdb") as conn:
+        build(Data(conn, tmp_path)).load()
+    st.cache_data.clear()
+    app.switch_page(page(name)).run()
+    assert not app.exception, [error.value for error in app.exception]
+    return app
+
+
 def tiles(app: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.metric}
 
@@ -197,21 +212,14 @@ def test_the_catalog_tiles_show_hand_computed_figures(small_app):
 
 
 def test_the_catalog_warns_before_a_failing_agent_is_copied(make_app, tmp_path):
-    from conftest import Data
-
-    app = make_app(sample=False)
-    app.run()
-    st.cache_resource.clear()  # the app holds the file read-only; the data is written directly
-    with store.connect(tmp_path / "app.duckdb") as conn:
-        # n1: 50 tasks, 40 completed (80%), 14 of 20 reviewed correct (70%): fails both bars.
-        # g1: 50 tasks, 46 completed (92%), 17 of 20 correct (85%): passes.
-        Data(conn, tmp_path).gated("n1", "2025-03-15", tasks=50, completed=40, correct=14, incorrect=6).gated(
-            "g1", "2025-03-15", tasks=50, completed=46, correct=17, incorrect=3
-        ).event("n1", "validated", "2025-01-10", "Consumer").event(
-            "g1", "validated", "2025-01-11", "Consumer"
-        ).agent("n1", "Marketing", name="Failing").agent("g1", "Marketing", name="Good").load()
-    st.cache_data.clear()
-    app.switch_page(page("catalog")).run()
+    # n1: 50 tasks, 40 completed (80%), 14 of 20 reviewed correct (70%): fails both bars.
+    # g1: 50 tasks, 46 completed (92%), 17 of 20 correct (85%): passes.
+    app = app_on(make_app, tmp_path, "catalog", lambda data: (
+        data.gated("n1", "2025-03-15", tasks=50, completed=40, correct=14, incorrect=6)
+        .gated("g1", "2025-03-15", tasks=50, completed=46, correct=17, incorrect=3)
+        .event("n1", "validated", "2025-01-10", "Consumer").event("g1", "validated", "2025-01-11", "Consumer")
+        .agent("n1", "Marketing", name="Failing").agent("g1", "Marketing", name="Good")
+    ))  # fmt: skip
     picker = app.selectbox(key="catalog_agent")
     picker.set_value(picker.options.index("Failing (n1)")).run()
     assert [warning.value for warning in app.warning] == [
@@ -223,22 +231,14 @@ def test_the_catalog_warns_before_a_failing_agent_is_copied(make_app, tmp_path):
 
 
 def test_the_catalog_says_when_other_units_use_an_agent_without_a_recorded_deployment(make_app, tmp_path):
-    from conftest import Data
-
-    app = make_app(sample=False)
-    app.run()
-    st.cache_resource.clear()  # the app holds the file read-only; the data is written directly
-    with store.connect(tmp_path / "app.duckdb") as conn:
-        # w1, validated in Consumer, saves hours in Sales and Retail; only Sales has its deployment.
-        Data(conn, tmp_path).event("w1", "validated", "2025-01-10", "Consumer").event(
-            "w1", "deployed", "2025-02-03", "Sales"
-        ).saved("2025-03", "Deals", tasks=10, baseline=30, minutes=10, bu="Sales", agent="w1").saved(
-            "2025-03", "Shops", tasks=10, baseline=30, minutes=10, bu="Retail", agent="w1"
-        ).event("k1", "validated", "2025-01-11", "Consumer").agent(
-            "w1", "Marketing", name="Widely used"
-        ).agent("k1", "Marketing", name="Kept home").load()
-    st.cache_data.clear()
-    app.switch_page(page("catalog")).run()
+    # w1, validated in Consumer, saves hours in Sales and Retail; only Sales has its deployment.
+    app = app_on(make_app, tmp_path, "catalog", lambda data: (
+        data.event("w1", "validated", "2025-01-10", "Consumer").event("w1", "deployed", "2025-02-03", "Sales")
+        .saved("2025-03", "Deals", tasks=10, baseline=30, minutes=10, bu="Sales", agent="w1")
+        .saved("2025-03", "Shops", tasks=10, baseline=30, minutes=10, bu="Retail", agent="w1")
+        .event("k1", "validated", "2025-01-11", "Consumer")
+        .agent("w1", "Marketing", name="Widely used").agent("k1", "Marketing", name="Kept home")
+    ))  # fmt: skip
     picker = app.selectbox(key="catalog_agent")
     picker.set_value(picker.options.index("Widely used (w1)")).run()
     assert tiles(app)["Replications"] == "1"
@@ -1116,21 +1116,12 @@ def test_the_audit_shows_its_newest_entries_and_keeps_the_older_a_click_away(mak
 
 
 def test_an_alert_for_an_agent_waiting_for_a_copy_says_which_units_already_run_it(make_app, tmp_path):
-    from conftest import Data
-
-    app = make_app(sample=False)
-    app.run()
-    st.cache_resource.clear()  # the app holds the file read-only; the data is written directly
-    with store.connect(tmp_path / "app.duckdb") as conn:
-        # w1 (validated in Consumer) runs in Retail and Labs with no deployment recorded; k1 runs at home only.
-        Data(conn, tmp_path).event("w1", "validated", "2025-01-10", "Consumer").event(
-            "k1", "validated", "2025-01-11", "Consumer"
-        ).usage("2025-06-29", "w1", bu="Retail", team="Shops").usage(
-            "2025-06-30", "w1", bu="Labs", team="Bench"
-        ).usage("2025-06-30", "k1").load()
-    st.cache_data.clear()
-    app.switch_page(page("overview")).run()
-    assert not app.exception, [error.value for error in app.exception]
+    # w1 (validated in Consumer) runs in Retail and Labs with no deployment recorded; k1 runs at home only.
+    app = app_on(make_app, tmp_path, "overview", lambda data: (
+        data.event("w1", "validated", "2025-01-10", "Consumer").event("k1", "validated", "2025-01-11", "Consumer")
+        .usage("2025-06-29", "w1", bu="Retail", team="Shops").usage("2025-06-30", "w1", bu="Labs", team="Bench")
+        .usage("2025-06-30", "k1")
+    ))  # fmt: skip
     said = [text.value for text in app.markdown if "for a first copy" in text.value]
     # As of 2025-06-30: w1 has waited 171 days, k1 170 (over the 90-day rule); Markdown escaped.
     assert [text.split(" · ")[1] for text in said] == [
@@ -1141,19 +1132,12 @@ def test_an_alert_for_an_agent_waiting_for_a_copy_says_which_units_already_run_i
 
 
 def test_the_fleet_names_the_agents_drawn_as_hollow_circles(make_app, tmp_path):
-    from conftest import Data
-
-    app = make_app(sample=False)
-    app.run()
-    st.cache_resource.clear()  # the app holds the file read-only; the data is written directly
-    with store.connect(tmp_path / "app.duckdb") as conn:
-        # g1: 50 tasks, 20 reviewed, passes; t1 and t2: 3 tasks each, too few to judge, at the same point.
-        Data(conn, tmp_path).gated("g1", "2025-03-15", tasks=50, completed=46, correct=17, incorrect=3).gated(
-            "t2", "2025-03-15", tasks=3, completed=3, correct=3, incorrect=0
-        ).gated("t1", "2025-03-15", tasks=3, completed=3, correct=3, incorrect=0).load()
-    st.cache_data.clear()
-    app.switch_page(page("fleet")).run()
-    assert not app.exception, [error.value for error in app.exception]
+    # g1: 50 tasks, 20 reviewed, passes; t1 and t2: 3 tasks each, too few to judge, at the same point.
+    app = app_on(make_app, tmp_path, "fleet", lambda data: (
+        data.gated("g1", "2025-03-15", tasks=50, completed=46, correct=17, incorrect=3)
+        .gated("t2", "2025-03-15", tasks=3, completed=3, correct=3, incorrect=0)
+        .gated("t1", "2025-03-15", tasks=3, completed=3, correct=3, incorrect=0)
+    ))  # fmt: skip
     assert "Hollow circles, too little data to judge (2): t1 and t2." in [
         caption.value for caption in app.caption
     ]
