@@ -42,6 +42,12 @@ def test_the_adoption_page_lists_each_functions_projected_crossings(sample_app):
     # Marketing crossed into acceleration in 2025-03 (the cascade's crossed_on for the sample).
     assert rows.loc["Marketing", "acceleration"] == "2025-03 (observed)"
     assert set(rows["forecast"]) == {"yes"}
+    # A crossing the fitted curve never reaches is explained under the table, where the sample has one.
+    unreached = rows.astype(str).apply(lambda column: column.str.startswith("not in sight")).any().any()
+    explained = any(
+        caption.value.startswith("Not in sight: the fitted curve") for caption in sample_app.caption
+    )
+    assert unreached and explained
 
 
 def test_a_projection_shows_its_month_range_and_the_function_that_comes_last(make_app, tmp_path):  # noqa: F811
