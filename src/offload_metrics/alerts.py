@@ -254,9 +254,9 @@ def said(
     """An alert's sentence as the dashboard says it. An agent waiting for a first copy that other
     business units already use (`undeployed`: agent -> those units) waits only on paper; one on the
     cull list (`failing`) should be fixed before anyone copies it."""
-    if alert["rule"] != "waiting_for_copy":
-        return str(alert["message"])
     text = str(alert["message"])
+    if alert["rule"] != "waiting_for_copy":
+        return text
     units = list(undeployed.get(str(alert["subject"])) or [])
     if units:
         verb = "uses" if len(units) == 1 else "use"

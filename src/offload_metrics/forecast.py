@@ -556,12 +556,16 @@ def table(summary: dict[str, object], settings: Settings) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["function", "forecast", "ceiling", "midpoint_month", *names])
 
 
+# A milestone the fitted curve does not reach within the horizon, as the projected crossings say it.
+NOT_IN_SIGHT = "not in sight"
+
+
 def describe_crossing(crossing: dict[str, object]) -> str:
     """ "2025-03 (observed)", "2026-01 (2025-11 – 2026-04)", or why there is no month."""
     if crossing["observed"]:
         return f"{crossing['month']} (observed)"
     if crossing["month"] is None:
         # The fit never reaches the bound in sight, though the range's earliest draws do, from that month on.
-        return "not in sight" if crossing["low"] is None else f"not in sight (≥ {crossing['low']})"
+        return NOT_IN_SIGHT if crossing["low"] is None else f"{NOT_IN_SIGHT} (≥ {crossing['low']})"
     high = crossing["high"] or "later"
     return f"{crossing['month']} ({crossing['low']} – {high})"

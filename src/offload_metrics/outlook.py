@@ -97,7 +97,7 @@ def forecast_table() -> None:
                      "ceiling": ("Ceiling", ui.SHARE),
                      **{name: (title, ui.TEXT) for name, title in names.items()}},
              key="forecast_table")  # fmt: skip
-    if frame.astype(str).apply(lambda column: column.str.startswith("not in sight")).any().any():
+    if frame.astype(str).apply(lambda column: column.str.startswith(forecast.NOT_IN_SIGHT)).any().any():
         st.caption(
             "Not in sight: the fitted curve does not reach that share within the forecast horizon (its ceiling may "
             "be below it); ≥ a month: the earliest month in which the faster of the refits reach it."
