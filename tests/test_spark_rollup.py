@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -68,8 +69,14 @@ def _duckdb_rejects(db: Path) -> collections.Counter:
     found = collections.Counter()
     for file, outcome, column, reason, raw in rows:
         values = json.loads(raw)
-        # A record DuckDB's CSV reader refused keeps its line; its key is the line's first field.
-        key = values["event_id"] if "event_id" in values else values["line"].split(",")[0]
+        # A record DuckDB's reader refused, or a JSON object that gives a column twice, keeps its
+        # line; the key is the line's first field, or the JSON object's last event_id (Spark's reading).
+        if "event_id" in values:
+            key = values["event_id"]
+        elif values["line"].startswith("{"):
+            key = json.loads(values["line"])["event_id"]
+        else:
+            key = values["line"].split(",")[0]
         found[(file, key, outcome, column, reason if outcome == "rejected" else None)] += 1
     return found
 
@@ -209,6 +216,77 @@ def test_every_rejection_reason_is_the_same_on_both_engines(spark, tmp_path):
     assert [(str(row[0]), row[6]) for row in spark_rolled] == [("2025-03-04", 1), ("2025-06-01", 1)]
     # A usage file's events carry no estimated cost: 0 in the rollup, on both engines.
     assert [row[-1] for row in spark_rolled] == [0, 0]
+
+
+def _object(row: dict[str, object], *extra: tuple[str, object]) -> str:
+    """A JSON object of the row's values, then the extra (key, value) pairs, repeated keys kept."""
+    pairs = [*row.items(), *extra]
+    return "{" + ", ".join(f"{json.dumps(key)}: {json.dumps(value)}" for key, value in pairs) + "}"
+
+
+def test_a_json_lines_record_that_gives_a_column_twice_is_rejected_on_both_engines(spark, tmp_path):
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    row = example("usage_events", cost_usd="1.50")
+    lines = [
+        # cost_usd twice: Spark's reader would keep 100.00, DuckDB's 1.50.
+        _object({**row, "event_id": "cost-twice"}, ("cost_usd", "100.00")),
+        # Three columns repeated, status three times: the first in contract order is named.
+        _object(
+            {**row, "event_id": "three-twice"}, ("status", "failure"), ("agent_id", "b"), ("status", "x")
+        ),
+        # The same line twice: both rejected.
+        _object({**row, "event_id": "same-twice"}, ("cost_usd", "2.00")),
+        _object({**row, "event_id": "same-twice"}, ("cost_usd", "2.00")),
+        # The same event sent again without the repeat, other values: accepted.
+        _object({**row, "event_id": "resent", "cost_usd": "3"}, ("cost_usd", "4")),
+        _object({**row, "event_id": "resent", "cost_usd": "5.00"}),
+        # A repeated key the contract does not read, and one inside a nested value: accepted.
+        _object({**row, "event_id": "note-twice"}, ("note", "a"), ("note", "b")),
+        _object({**row, "event_id": "nested-twice"}, ("extra", {"cost_usd": "9"})).replace(
+            '"cost_usd": "9"', '"cost_usd": "9", "cost_usd": "8"'
+        ),
+        # agent_id given twice, once spelled with an escape (\u005f is "_").
+        _object({**row, "event_id": "escaped-twice"}, ("agent_id", "other")).replace(
+            '"agent_id"', '"agent\\u005fid"', 1
+        ),
+    ]
+    (lake / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    counts = spark_rollup.run([str(lake)], out, spark=spark)
+    db = tmp_path / "direct.duckdb"
+    with store.connect(db) as conn:
+        ingest.load_file(conn, lake / "events.jsonl")
+        direct = _rollup(conn, "usage_daily")
+        accepted = conn.execute("select event_id, cost_usd from usage_events order by event_id").fetchall()
+    # Worked out by hand: 9 records; cost-twice, three-twice, both same-twice, the first resent and
+    # escaped-twice rejected; the second resent, note-twice and nested-twice accepted.
+    assert counts == {"rows_read": 9, "accepted": 3, "duplicate": 0, "conflict": 0, "rejected": 6}
+    assert [key for key, _ in accepted] == ["nested-twice", "note-twice", "resent"]
+    assert dict(accepted)["resent"] == Decimal("5.00")
+    rejects = _spark_rejects(out)
+    assert rejects == _duckdb_rejects(db)
+    told = "times in the object, so which value counts cannot be told"
+    assert (
+        rejects[
+            (
+                "events.jsonl",
+                "three-twice",
+                "rejected",
+                "agent_id",
+                f"agent_id: is given 2 {told}; status: is given 3 {told}",
+            )
+        ]
+        == 1
+    )
+    assert (
+        rejects[("events.jsonl", "same-twice", "rejected", "cost_usd", f"cost_usd: is given 2 {told}")] == 2
+    )
+    with duckdb.connect() as conn:
+        spark_rolled = _rollup(
+            conn, "read_parquet(?)", [sorted(str(p) for p in (out / "rollup").glob("*.parquet"))]
+        )
+    assert spark_rolled == direct
 
 
 def test_the_dedup_statement_gives_the_same_outcomes_on_duckdb_and_spark(spark):

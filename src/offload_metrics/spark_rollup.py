@@ -237,14 +237,15 @@ def flagged(frame, model: type[schema.InputKind], bounds: config.Ingest):
     the rules it breaks (_problems) and, only when it breaks one, its raw text as a JSON array."""
     contract = schema.columns(model)
     raws = [f"nullif({column.name}, '') as r{index}" for index, column in enumerate(contract)]
-    frame = _typed(
-        frame.selectExpr("_file", "_block", "_pos", "_unreadable", "_unreadable_reason", *raws), model
-    )
+    passed = ("_file", "_block", "_pos", "_unreadable", "_unreadable_reason", *REPEATED_COLUMNS)
+    frame = _typed(frame.selectExpr(*passed, *raws), model)
     problems = " + ".join(
         f"(case when {breach} then 1 else 0 end)" for _, breach, _ in _breaches(model, bounds)
     )
     frame = frame.selectExpr(
-        "*", f"{problems} + (case when _unreadable is not null then 1 else 0 end) as _problems"
+        "*",
+        f"{problems} + (case when _unreadable is not null then 1 else 0 end)"
+        " + (case when _repeated_column is not null then 1 else 0 end) as _problems",
     )
     stored = []
     for index, column in enumerate(contract):
@@ -256,11 +257,7 @@ def flagged(frame, model: type[schema.InputKind], bounds: config.Ingest):
             )
     raw_list = ", ".join(f"r{index}" for index in range(len(contract)))
     return frame.selectExpr(
-        "_file",
-        "_block",
-        "_pos",
-        "_unreadable",
-        "_unreadable_reason",
+        *passed,
         "_problems",
         f"case when _problems > 0 then to_json(array({raw_list})) end as _raw",
         *stored,
@@ -275,6 +272,7 @@ def rejections(frame, model: type[schema.InputKind], bounds: config.Ingest):
         "_file",
         "_unreadable",
         "_unreadable_reason",
+        *REPEATED_COLUMNS,
         *(
             f"element_at(from_json(_raw, 'array<string>'), {index + 1}) as r{index}"
             for index in range(len(contract))
@@ -294,9 +292,13 @@ def rejections(frame, model: type[schema.InputKind], bounds: config.Ingest):
         "_file as file",
         f"r{key} as key",
         "'rejected' as outcome",
-        f"case when _unreadable is null then coalesce({', '.join(first)}) end as column_name",
-        f"case when _unreadable is not null then _unreadable_reason else concat_ws('; ', {', '.join(reasons)}) end as reason",
+        # A record that gives a column twice is rejected for that alone, as DuckDB's ingest words it.
+        "case when _unreadable is not null then null when _repeated_column is not null then _repeated_column "
+        f"else coalesce({', '.join(first)}) end as column_name",
+        "case when _unreadable is not null then _unreadable_reason when _repeated_column is not null "
+        f"then _repeated_reason else concat_ws('; ', {', '.join(reasons)}) end as reason",
         "case when _unreadable is not null then to_json(named_struct('file', _file, 'line', _unreadable)) "
+        "when _repeated_column is not null then to_json(named_struct('file', _file, 'line', _line)) "
         f"else to_json(named_struct('file', _file, {pairs}), map('ignoreNullFields', 'false')) end as raw",
     )
 
@@ -407,7 +409,93 @@ def _read_group(spark, files: list[EventFile]):
         F.lit(UNREADABLE_REASONS.get(header.file_format)).cast("string").alias("_unreadable_reason"),
     ]
     columns += [sources.get(name, F.lit(None).cast("string")).alias(name) for name in contract]
-    return frame.select(*columns)
+    frame = frame.select(*columns)
+    if header.file_format == "jsonl":
+        return _with_repeated_keys(spark, frame, paths, [name for name in contract if name in header.names])
+    return frame.select("*", *(F.lit(None).cast("string").alias(name) for name in REPEATED_COLUMNS))
+
+
+# A JSON Lines record that gives a contract column more than once: the first such column, every
+# such column's reason, and the record's text (null for every other record).
+REPEATED_COLUMNS = ("_repeated_column", "_repeated_reason", "_line")
+# Past this many records that give a column twice, they are joined to the events without broadcasting.
+BROADCAST_REPEATS = 100_000
+
+
+def _with_repeated_keys(spark, frame, paths: list[str], names: list[str]):
+    """The JSON Lines records of `frame` with REPEATED_COLUMNS: those that give a contract column
+    twice are rejected, as DuckDB's ingest rejects them (JSON leaves which value counts to the reader).
+
+    Spark's JSON reader keeps the last value and says nothing, and it gives no line's text or
+    number. So the files are read again as text, the lines that give a column twice are found by
+    their top-level keys (json_object_keys), and they are matched to the reader's records by file,
+    key and values: the reader gives a number as written (2.50), from_json as a double (2.5), so a
+    value matches one equal to it as text or as a number."""
+    from pyspark.sql import functions as F
+
+    key = MODEL.key[0]
+    quoted = [_spark_string(json.dumps(name)) for name in names]
+    # Only a line that holds a column's quoted name twice, or an escape that could spell one, can
+    # give it twice; only those are parsed for their keys.
+    suspect = " or ".join(
+        [f"locate({name}, _line, locate({name}, _line) + 1) > 0" for name in quoted]
+        + [f"instr(_line, {_spark_string(chr(92) + 'u')}) > 0"]
+    )
+    given = {name: f"size(filter(_keys, k -> k = {_spark_string(name)}))" for name in names}
+    column = (
+        "coalesce("
+        + ", ".join(f"case when {given[name]} > 1 then {_spark_string(name)} end" for name in names)
+        + ")"
+    )
+    reasons = []
+    for name in names:
+        before, after = ingest_rules.repeated_key_words(name)
+        reasons.append(
+            f"case when {given[name]} > 1 then concat({_spark_string(before)}, cast({given[name]} as string), "
+            f"{_spark_string(after)}) end"
+        )
+    fields = ", ".join(f"`{name}` string" for name in names)
+    repeated = (
+        spark.read.text(paths)
+        .select(
+            F.regexp_replace(F.col("_metadata.file_path"), "^file:(//)?", "").alias("_file"),
+            F.col("value").alias("_line"),
+        )
+        .where(suspect)
+        .selectExpr("_file", "_line", "json_object_keys(_line) as _keys")
+        .selectExpr(
+            "_file",
+            "_line",
+            f"{column} as _repeated_column",
+            f"concat_ws('; ', {', '.join(reasons)}) as _repeated_reason",
+            f"from_json(_line, '{fields}') as _v",
+        )
+        .where("_repeated_column is not null")
+        .selectExpr("_file as _repeated_file", f"_v.`{key}` as _repeated_key", "struct(*) as _suspect")
+        .groupBy("_repeated_file", "_repeated_key")
+        .agg(F.collect_list("_suspect").alias("_suspects"))
+    )
+    found = repeated.count()
+    if not found:
+        return frame.select("*", *(F.lit(None).cast("string").alias(name) for name in REPEATED_COLUMNS))
+    if found <= BROADCAST_REPEATS:
+        repeated = F.broadcast(repeated)
+    joined = frame.join(
+        repeated,
+        (frame["_file"] == repeated["_repeated_file"]) & (frame[key] == repeated["_repeated_key"]),
+        "left",
+    )
+    same = " and ".join(
+        f"({name} <=> s._v.`{name}` or try_cast({name} as double) = try_cast(s._v.`{name}` as double))"
+        for name in names
+    )
+    hit = f"try_element_at(filter(_suspects, s -> {same}), 1)"
+    return joined.selectExpr(
+        *(f"`{name}`" for name in frame.columns),
+        f"{hit}._repeated_column as _repeated_column",
+        f"{hit}._repeated_reason as _repeated_reason",
+        f"{hit}._line as _line",
+    )
 
 
 def _events(spark, files: list[EventFile]):

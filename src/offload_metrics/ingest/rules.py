@@ -458,7 +458,14 @@ def reasons_sql(
 
 def repeated_key_reason(name: str, times: str) -> str:
     """SQL text of the reason a JSON object that gives `name` `times` times (SQL) is rejected."""
-    return f"{sql_literal(name + ': is given ')} || {times} || {sql_literal(' times in the object, ' + REPEATED_REASON)}"
+    before, after = repeated_key_words(name)
+    return f"{sql_literal(before)} || {times} || {sql_literal(after)}"
+
+
+def repeated_key_words(name: str) -> tuple[str, str]:
+    """The words before and after the count in the reason a JSON object that gives `name` more than
+    once is rejected (DuckDB's ingest and the Spark rollup both word it so)."""
+    return name + ": is given ", " times in the object, " + REPEATED_REASON
 
 
 # Why a JSON object that gives a value twice is rejected (JSON leaves which one counts to the reader).
