@@ -451,6 +451,34 @@ def test_trajectory_before_scale(data, first_validated, delegated, months_since,
     )
 
 
+def test_the_program_counts_from_the_selected_agents_own_first_validation(data):
+    # Agent a is validated first in BU-A (January: its pilot), again in BU-B (February) and in
+    # Finance (February); agent m in BU-B (March). Only a's first validation makes it a pilot.
+    conn = (
+        data.baseline("T1", 10, 1000, function="Marketing", bu="BU-A")
+        .baseline("T2", 5, 500, function="Marketing", bu="BU-B")
+        .baseline("F1", 4, 400, function="Finance", bu="FIN-A")
+        .event("a", "validated", "2025-01-10", "BU-A")
+        .event("a", "validated", "2025-02-20", "BU-B")
+        .event("m", "validated", "2025-03-15", "BU-B")
+        .event("a", "validated", "2025-02-25", "FIN-A", function="Finance")
+        .load()
+    )
+    as_of = D(2025, 3, 31)
+    everyone = metrics.program(conn, metrics.Filters(as_of=as_of), SETTINGS)
+    assert (str(everyone["first_deployment_month"])[:7], everyone["months_since_first_deployment"]) == (
+        "2025-01",
+        2,
+    )
+    # BU-B piloted only m (March): 0 months, not February's second validation of a.
+    unit = metrics.program(conn, metrics.Filters(as_of=as_of, business_units=("BU-B",)), SETTINGS)
+    assert (str(unit["first_deployment_month"])[:7], unit["months_since_first_deployment"]) == ("2025-03", 0)
+    # Finance piloted no agent: a's function is Marketing, where it was first validated.
+    finance = metrics.program(conn, metrics.Filters(as_of=as_of, functions=("Finance",)), SETTINGS)
+    assert finance["first_deployment_month"] is None
+    assert (finance["months_since_first_deployment"], finance["trajectory"]) == (None, None)
+
+
 def test_a_function_without_rows_in_a_month_has_share_zero_and_without_baseline_null(data):
     conn = _cascade_data(data).load()
     frame = metrics.adoption(conn, metrics.Filters(as_of=D(2025, 6, 30)), SETTINGS)

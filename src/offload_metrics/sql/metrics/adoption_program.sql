@@ -1,7 +1,8 @@
 -- Definition: Where the program stands in the as_of month. Month spans are calendar-month
 -- differences (12 x years + months).
 -- Definition, in words: Where the whole programme stands now, counted from the first validated agent.
--- months_since_first_deployment: from the month of the first validated event to the as_of month.
+-- months_since_first_deployment: from the month of the first validated agent (the earliest of the
+--   selected agents' first validated events, as replication counts them) to the as_of month.
 -- months_since_first_deployment, in words: Months since the first agent was validated.
 -- time_to_scale_months: from that month to the first month at scale from it on; null if none yet.
 -- time_to_scale_months, in words: Months from the first validated agent to the first month at scale.
@@ -21,12 +22,10 @@ with organisation as (
 ),
 
 first_validation as (
-    select cast(date_trunc('month', min(occurred_on)) as date) as month
-    from stg_replication_events
-    where event_type = 'validated'
-        and occurred_on <= $as_of
-        and chosen($functions, function)
-        and chosen($business_units, business_unit)
+    -- Each agent's own first validated event (its function and pilot unit pass the filters), as
+    -- the agents and replication count it: a later validation in another unit is no pilot.
+    select cast(date_trunc('month', min(validated_on)) as date) as month
+    from ({replication_validations})
 ),
 
 as_of_month as (
