@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ import openpyxl
 import pytest
 
 from conftest import Data
-from offload_metrics import metrics, report, summary
+from offload_metrics import export, metrics, report, summary
 from offload_metrics.config import Settings
 
 CLI = shutil.which("offload-metrics") or str(Path(sys.executable).with_name("offload-metrics"))
@@ -95,6 +96,19 @@ def test_money_rounds_half_up_to_cents(data):
     # As a float 0.125 would round to even, 0.12; money is exact, so half a cent rounds up.
     assert built["functions"][0]["agent_cost_usd"] == 0.13
     assert built["org"]["agent_cost_usd"] == 0.13
+
+
+def test_money_that_rounds_to_zero_is_zero_not_minus_zero(data, tmp_path):
+    conn = data.usage("2025-03-01", "a", cost="0.004").load()
+    built = report.build(conn, metrics.Filters(), Settings())
+    # Net savings: 0 labor value - 0.004 cost rounds half up to 0.00, a zero without a sign.
+    net = built["org"]["net_savings_usd"]
+    assert (net, math.copysign(1, net)) == (0.0, 1.0)
+    assert '"net_savings_usd": -0.0' not in json.dumps(built)
+    shown = export.finance_tables(conn, metrics.Filters(), Settings())["by function"]
+    assert [str(value) for value in shown["net_savings_usd"]] == ["0.00"]
+    # The Markdown before any validated agent says so, without dashes for months.
+    assert "- Trajectory: none yet, as no agent has been validated." in summary.markdown(built)
 
 
 def test_an_empty_database_gives_zeros_and_nulls(conn):
@@ -210,6 +224,18 @@ def test_dashboard_exports_have_readable_headers_months_and_what_they_cover():
     assert (sheet["B2"].value, sheet["C2"].number_format, sheet["D2"].value, sheet["D2"].number_format) == (
         "2025-03", "$#,##0.00", 98.73, '0.0"x"',
     )  # fmt: skip
+
+
+def test_every_column_of_the_finance_pages_downloads_has_a_written_header(data):
+    conn = data.usage("2025-03-01", "a", cost="1.25").load()
+    tables = export.finance_tables(conn, metrics.Filters(), Settings())
+    unwritten = {
+        name: [c for c in frame.columns if c not in export.HEADERS] for name, frame in tables.items()
+    }
+    assert unwritten == {"by function": [], "by month": [], "by function and month": []}
+    assert export.readable(tables["by month"]).columns[
+        list(tables["by month"].columns).index("vendor_cost_usd")
+    ] == ("Agent cost on vendor bills (USD)")
 
 
 def test_excel_has_a_sheet_per_table_with_money_as_currency(data, tmp_path):

@@ -68,7 +68,9 @@ def cents(value: object) -> Decimal | None:
     if missing(value):
         return None
     amount = value if isinstance(value, Decimal) else Decimal(str(value))
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    rounded = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    # -$0.004 rounds to zero, not to a "-0.00" that JSON, CSV and tables would show.
+    return rounded if rounded else rounded.copy_abs()
 
 
 def money(value: object) -> str:

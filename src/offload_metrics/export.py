@@ -59,6 +59,8 @@ HEADERS = {
     "month": "Month (YYYY-MM)",
     "labor_value_usd": "Labor value of hours saved (USD)",
     "agent_cost_usd": "Agent cost (USD)",
+    "usage_cost_usd": "Agent cost in the usage logs (USD)",
+    "vendor_cost_usd": "Agent cost on vendor bills (USD)",
     "net_savings_usd": "Net savings (USD)",
     "reinvestment_pool_usd": "Reinvestment pool (USD)",
     "cumulative_pool_usd": "Pool so far (USD)",

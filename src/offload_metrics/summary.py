@@ -52,9 +52,7 @@ def markdown(report: Record) -> str:
         f"phase **{display.label(org['phase'])}**.",
         f"- Functions at scale this month: **{org['functions_at_scale']}** "
         f"({'at scale' if org['at_scale'] else 'not yet at scale'}).",
-        f"- Trajectory: **{display.label(org['trajectory'])}**; "
-        f"{_months(org['months_since_first_deployment'])} since the first validated agent; "
-        f"time to scale: {_months(org['time_to_scale_months'])}.",
+        _trajectory_line(org),
         f"- Hours saved: **{display.hours(org['hours_saved'])}**; Net Output uplift "
         f"**{display.share(org['net_output_uplift'])}**.",
         *_previous_lines(org),
@@ -235,6 +233,18 @@ def _markdown_table(rows: list[dict], columns: dict[str, Callable[[dict], str]],
     ]
     lines += ["| " + " | ".join(show(row) for show in columns.values()) + " |" for row in rows]
     return lines
+
+
+def _trajectory_line(org: dict) -> str:
+    """Where the programme is against its clock; before any validated agent, that there is none."""
+    if org["months_since_first_deployment"] is None:
+        return "- Trajectory: none yet, as no agent has been validated."
+    scaled = org["time_to_scale_months"]
+    return (
+        f"- Trajectory: **{display.label(org['trajectory'])}**; "
+        f"{_months(org['months_since_first_deployment'])} since the first validated agent; "
+        f"time to scale: {_months(scaled) if scaled is not None else 'not at scale yet'}."
+    )
 
 
 def _months(count: object) -> str:
