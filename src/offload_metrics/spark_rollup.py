@@ -434,13 +434,6 @@ def _with_repeated_keys(spark, frame, paths: list[str], names: list[str]):
     from pyspark.sql import functions as F
 
     key = MODEL.key[0]
-    quoted = [_spark_string(json.dumps(name)) for name in names]
-    # Only a line that holds a column's quoted name twice, or an escape that could spell one, can
-    # give it twice; only those are parsed for their keys.
-    suspect = " or ".join(
-        [f"locate({name}, _line, locate({name}, _line) + 1) > 0" for name in quoted]
-        + [f"instr(_line, {_spark_string(chr(92) + 'u')}) > 0"]
-    )
     given = {name: f"size(filter(_keys, k -> k = {_spark_string(name)}))" for name in names}
     column = (
         "coalesce("
@@ -461,8 +454,9 @@ def _with_repeated_keys(spark, frame, paths: list[str], names: list[str]):
             F.regexp_replace(F.col("_metadata.file_path"), "^file:(//)?", "").alias("_file"),
             F.col("value").alias("_line"),
         )
-        .where(suspect)
         .selectExpr("_file", "_line", "json_object_keys(_line) as _keys")
+        # Most lines repeat no key, and are told so cheaply.
+        .where("size(_keys) > size(array_distinct(_keys))")
         .selectExpr(
             "_file",
             "_line",
