@@ -122,6 +122,26 @@ def test_rejects_lists_file_line_column_and_reason(tmp_path):
     ]
 
 
+def test_rejects_lists_a_line_refused_whole_beside_one_refused_for_a_column(tmp_path):
+    db = tmp_path / "db.duckdb"
+    usage = tmp_path / "usage.csv"
+    usage.write_text(
+        "event_id,occurred_at,agent_id,function,business_unit,status\n"
+        "e1,2025-03-04T09:15:00Z,a1,Marketing,Consumer,bogus\n"
+        "e2,2025-03-04T09:15:00Z,a1,Marketing,Consumer,completed,extra\n",
+        encoding="utf-8",
+    )
+    run("ingest", "--db", str(db), str(usage))
+
+    result = run("rejects", "--db", str(db))
+
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if "usage.csv" in line]
+    cells = [[cell.strip() for cell in line.strip("│ ").split("│")] for line in lines]
+    assert [row[:4] for row in cells] == [["1", "usage.csv", "2", "status"], ["1", "usage.csv", "3", "—"]]
+    assert cells[1][5] == "line has more fields than the header"
+
+
 def test_rejects_without_a_database_says_what_to_do(tmp_path):
     result = run("rejects", "--db", str(tmp_path / "none.duckdb"))
     assert result.returncode == 3

@@ -340,8 +340,15 @@ def rejects_command(db: Path | None, load_id: int | None, limit: int, output: st
     for column in ("load_id", "file_name", "line", "column_name", "outcome", "reason"):
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in frame.itertuples(index=False):
+        # A record refused whole (a field too many, not a JSON object) has no column, one from a
+        # Spark rollup no line: pandas gives either as NaN, which a table shows as a dash.
         table.add_row(
-            str(row.load_id), row.file_name, str(row.line), row.column_name or "", row.outcome, row.reason
+            str(row.load_id),
+            row.file_name,
+            display.count(row.line),
+            display.text(row.column_name),
+            row.outcome,
+            row.reason,
         )
     out.print(table)
     if len(frame) < total:
