@@ -231,6 +231,28 @@ def test_scores_of_every_data_type_review_their_events_whichever_file_comes_firs
     ).fetchall() == [("brief-writer", 1, 1, 0), ("helper", 1, 1, 0), ("support-triage", 1, 0, 1)]
 
 
+@pytest.mark.parametrize("file_format", ["csv", "jsonl"])
+def test_a_numeric_score_that_is_no_number_is_rejected_not_counted_correct(conn, tmp_path, file_format):
+    settings = config.parse_settings({"telemetry": {"review_evaluation": "correctness"}})
+    scores = [
+        score("sc-nan", "tr-1", "obs-a1", "correctness", "NUMERIC", "NaN", None),
+        score("sc-inf", "tr-2", None, "correctness", "NUMERIC", "Infinity", None),
+    ]
+    loaded = ingest.load_file(
+        conn, write_export(tmp_path / f"s.{file_format}", scores, file_format), settings=settings
+    )
+    # Before: NaN >= 0.5 holds in DuckDB, so both read as correct reviews.
+    assert (loaded.records_read, loaded.accepted, loaded.rejected) == (2, 0, 2)
+    assert store.rejected_rows(conn)["reason"].tolist() == [
+        'review: must be one of correct, incorrect (got "NaN")',
+        'review: must be one of correct, incorrect (got "Infinity")',
+    ]
+    ingest.load_file(
+        conn, write_export(tmp_path / "o.csv", OBSERVATIONS, "csv"), settings=settings, mapping=org(tmp_path)
+    )
+    assert conn.execute("select sum(correct), sum(incorrect) from usage_daily").fetchone() == (0, 0)
+
+
 def test_a_later_review_replaces_the_event_s_own_and_the_rollup_follows(conn, tmp_path):
     settings = config.parse_settings({"telemetry": {"review_evaluation": "correctness"}})
     ingest.load_file(

@@ -591,3 +591,35 @@ def test_rejects_shows_the_unmapped_values_before_the_rows_and_alone_with_unmapp
     assert 'resource.service.name="billing"' in both
     alone = rejects("--unmapped")
     assert "Unmapped values" in alone and "Rejected and conflicting rows" not in alone
+
+
+def test_an_evaluation_score_that_is_no_number_reviews_nothing(conn, tmp_path):
+    # The SDK writes a NaN or infinite score as protobuf JSON does: "NaN", "Infinity", "-Infinity".
+    # DuckDB orders NaN above every number, so NaN and Infinity read as correct and -Infinity as
+    # incorrect, inflating accuracy; such a score says nothing, as a missing one does.
+    tracer_provider, exporter = provider(**{"service.name": "support-bot"})
+    tracer = tracer_provider.get_tracer("agents")
+    for index, score in enumerate([float("nan"), float("inf"), float("-inf"), 0.9]):
+        span = tracer.start_span(
+            "invoke_agent triage",
+            start_time=T0 + index * SECOND,
+            attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.id": f"triage-{index}"},
+        )
+        span.add_event(
+            "gen_ai.evaluation.result",
+            {"gen_ai.evaluation.name": "correctness", "gen_ai.evaluation.score.value": score},
+            timestamp=T0 + index * SECOND + 1,
+        )
+        span.end(end_time=T0 + index * SECOND + 2)
+    line = collector_line(exporter)
+    assert '"NaN"' in line and '"-Infinity"' in line
+    path = tmp_path / "spans.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    result = ingest.load_file(conn, path, mapping=org(tmp_path))
+    assert (result.accepted, result.rejected) == (4, 0)
+    assert conn.execute("select agent_id, review from usage_events order by agent_id").fetchall() == [
+        ("triage-0", None),
+        ("triage-1", None),
+        ("triage-2", None),
+        ("triage-3", "correct"),
+    ]

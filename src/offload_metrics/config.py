@@ -362,7 +362,7 @@ class Telemetry(_Group):
         0.5,
         json_schema_extra={"step": 0.05},
         title="Review threshold",
-        description="A numeric evaluation score at or above this reviews the task correct, below it incorrect.",
+        description="A numeric evaluation score at or above this reviews the task correct, below it incorrect; a score that is no finite number (NaN) reviews nothing.",
     )
     langfuse_event_per: Literal["agent", "trace"] = Field(
         "agent",

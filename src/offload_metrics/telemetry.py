@@ -120,11 +120,14 @@ def ingest_settings(settings: config.Settings, mapping: Mapping) -> str:
 
 def review_sql(label: str, value: str) -> str:
     """correct / incorrect from an evaluation's label (correct/incorrect, pass/fail) or its score
-    against $review_threshold; null when neither says."""
+    against $review_threshold; null when neither says. A score that is no finite number (NaN, as
+    protobuf JSON writes a double that is none, or Infinity) says nothing: DuckDB orders NaN above
+    every number, so it would otherwise count as correct."""
     whens = " ".join(f"when '{text}' then '{review}'" for text, review in REVIEW_LABELS.items())
     return (
         f"coalesce(case lower(trim({label})) {whens} end, "
-        f"case when {value} >= $review_threshold then 'correct' when {value} < $review_threshold then 'incorrect' end)"
+        f"case when not isfinite({value}) then NULL when {value} >= $review_threshold then 'correct' "
+        f"when {value} < $review_threshold then 'incorrect' end)"
     )
 
 
