@@ -82,9 +82,11 @@ def _text_value(column: schema.Column, raw: str) -> str:
 
 
 def _whole(number: str) -> str:
-    """A DOUBLE as BIGINT when it is a whole number that a DOUBLE holds exactly, else null."""
+    """A DOUBLE as BIGINT when it is a whole number that a DOUBLE holds exactly, else null. NaN is
+    tested first: DuckDB holds NaN equal to itself and lets it through the bound, and its cast fails
+    the whole statement (a Parquet DOUBLE column's NaN refused the file)."""
     return (
-        f"(case when {number} = trunc({number}) and abs({number}) < {EXACT_INTEGER_LIMIT} "
+        f"(case when isfinite({number}) and {number} = trunc({number}) and abs({number}) < {EXACT_INTEGER_LIMIT} "
         f"then cast({number} as BIGINT) end)"
     )
 
