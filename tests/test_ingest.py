@@ -1549,6 +1549,41 @@ def test_a_parquet_integer_beyond_2_53_is_rejected_as_in_csv_and_json_lines(conn
     ]
 
 
+def test_a_parquet_file_that_names_a_column_twice_is_refused_and_nothing_is_loaded(conn, tmp_path):
+    # pyarrow writes two columns of one name; DuckDB reads the second as cost_usd_1, so the first
+    # was stored and the other "ignored": which one is meant cannot be told, as in a CSV header.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    values = {"event_id": ["e1"], "occurred_at": ["2025-03-04T09:15:00Z"], "agent_id": ["a1"],
+              "function": ["Marketing"], "business_unit": ["Consumer"], "status": ["completed"]}  # fmt: skip
+    arrays = [pa.array(column) for column in values.values()]
+    repeated = tmp_path / "repeated.parquet"
+    pq.write_table(
+        pa.Table.from_arrays(
+            [*arrays, pa.array(["1.00"]), pa.array(["100.00"])], names=[*values, "cost_usd", "cost_usd"]
+        ),
+        repeated,
+    )
+    with pytest.raises(
+        ingest.IngestError, match=r"^repeated.parquet: the schema repeats column\(s\) cost_usd$"
+    ):
+        load(conn, repeated)
+    assert conn.execute("select count(*) from usage_events").fetchone() == (0,)
+    # A field of a nested column may share a column's name: no repeat (the nested column, which
+    # the contract does not read, is ignored).
+    nested = tmp_path / "nested.parquet"
+    pq.write_table(
+        pa.Table.from_arrays(
+            [*arrays, pa.array([{"cost_usd": "1.00"}]), pa.array(["2.00"])],
+            names=[*values, "extra", "cost_usd"],
+        ),
+        nested,
+    )
+    result = load(conn, nested)
+    assert (result.accepted, result.ignored_columns) == (1, ("extra",))
+
+
 def test_parquet_bytes_without_a_text_annotation_are_read_as_utf8_text_or_reject_their_row(conn, tmp_path):
     """Some writers store strings as plain BINARY: their UTF-8 text is the value (cast to text, DuckDB
     would store Zürich as 'Z\\xC3\\xBCrich'), and bytes that are not UTF-8 reject their row, with its

@@ -7,6 +7,7 @@ import csv
 import gzip
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,11 +200,41 @@ def _read_parquet_header(conn: duckdb.DuckDBPyConnection, path: Path, readable: 
         # the user's file already.
         said = short_error(error).replace(f"'{readable}'", "").replace(str(readable), "").replace("  ", " ")
         raise IngestError(path.name, f"not a readable Parquet file ({said.strip()})") from None
+    # DuckDB renames a column whose name repeats (cost_usd, cost_usd_1): the file's own names say so.
+    _refuse_repeated_names(path.name, _parquet_top_level_names(conn, readable), "schema")
     return Header(
         "parquet",
         tuple(row[0] for row in described),
         native_types=tuple(str(row[1]) for row in described),
     )
+
+
+def _parquet_top_level_names(conn: duckdb.DuckDBPyConnection, readable: Path) -> list[str]:
+    """The names of a Parquet file's columns as written: its schema is a tree in depth-first
+    order (the root, then each column followed by its children)."""
+    rows = conn.execute("select name, num_children from parquet_schema(?)", [str(readable)]).fetchall()
+
+    def after(index: int) -> int:  # the row after the subtree at index
+        children = rows[index][1] or 0
+        index += 1
+        for _ in range(children):
+            index = after(index)
+        return index
+
+    names, index = [], 1
+    while index < len(rows):
+        names.append(rows[index][0])
+        index = after(index)
+    return names
+
+
+def _refuse_repeated_names(file: str, names: Sequence[str], holder: str = "header") -> None:
+    """IngestError naming the columns a header (or a Parquet schema) gives more than once: which
+    one counts cannot be told."""
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        named = (name if name.strip() else '"" (a column without a name)' for name in duplicates)
+        raise IngestError(file, f"the {holder} repeats column(s) {', '.join(named)}")
 
 
 def read_header(conn: duckdb.DuckDBPyConnection, path: Path, readable: Path | None = None) -> Header:
@@ -245,10 +276,7 @@ def expected_columns_text() -> str:
 def resolve_kind(file: str, header: Header, kind: str | None) -> str:
     """The input kind of a file: as named, else detected from its columns."""
     names = list(header.names)
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        named = (name if name.strip() else '"" (a column without a name)' for name in duplicates)
-        raise IngestError(file, f"the header repeats column(s) {', '.join(named)}")
+    _refuse_repeated_names(file, names)
     if kind is None:
         kind = schema.detect_kind(names)
         if kind is None:
