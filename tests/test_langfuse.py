@@ -159,6 +159,29 @@ def test_a_parquet_export_whose_text_is_plain_bytes_is_read_as_its_text(conn, tm
     ]
 
 
+def test_a_csv_cell_that_is_not_json_or_repeats_a_key_rejects_its_record_only(conn, tmp_path):
+    # A spreadsheet cuts a long cell short; a map that gives a key twice is as ambiguous in a CSV
+    # cell as in a JSON Lines record. Before, the first refused the whole file with DuckDB's JSON
+    # error, and the second took the first value (10 input tokens) silently.
+    at = ("2025-03-04 09:15:00.000000", "2025-03-04 09:15:05.000000")
+    rows = [
+        observation("obs-a1", "tr-1", "AGENT", *at, "brief-writer", metadata='{"team": "brand"}'),
+        observation("obs-g1", "tr-1", "GENERATION", *at, "chat", parent_observation_id="obs-a1",
+                    usage_details='{"input": 10, "output": 2, "input": 99000}'),
+        observation("obs-a2", "tr-2", "AGENT", *at, "brief-writer", metadata='{"team": "brand"'),
+        observation("obs-a3", "tr-3", "AGENT", *at, "brief-writer", metadata='{"team": "brand", "team": "x"}'),
+    ]  # fmt: skip
+    result = ingest.load_file(conn, write_export(tmp_path / "o.csv", rows, "csv"), mapping=org(tmp_path))
+    assert (result.rows_read, result.accepted, result.rejected) == (4, 1, 3)
+    assert conn.execute("select event_id, input_tokens from usage_events").fetchall() == [("obs-a1", 0)]
+    repeated = "more than once, so which value counts cannot be told"
+    assert store.rejected_rows(conn)[["line", "column_name", "reason"]].values.tolist() == [
+        [3, "usage_details", f"usage_details: gives the key input {repeated}"],
+        [4, "metadata", 'metadata: is not valid JSON (got "{\\"team\\": \\"brand\\"")'],
+        [5, "metadata", f"metadata: gives the key team {repeated}"],
+    ]
+
+
 def test_tags_and_metadata_keys_map_too(conn, tmp_path):
     rows = [
         observation("obs-f1", "tr-9", "AGENT", "2025-03-04 09:00:00.000000", "2025-03-04 09:00:01.000000",

@@ -122,7 +122,7 @@ def _repeated_sql(fields: tuple[str, ...]) -> str:
     with its reason ({c: field, r: reason}; null or empty when none): JSON leaves which value counts
     to the reader, so the record is rejected."""
     from offload_metrics.ingest.base import sql_literal  # the ingest package imports this module
-    from offload_metrics.ingest.rules import REPEATED_REASON, repeated_key_reason
+    from offload_metrics.ingest.rules import repeated_key_reason
 
     def given(field: str) -> str:
         return f"len(list_filter(json_keys(doc), lambda key: key = {sql_literal(field)}))"
@@ -133,17 +133,62 @@ def _repeated_sql(fields: tuple[str, ...]) -> str:
     ]
     maps_unique = []
     for field in (field for field in fields if field in JSON_FIELDS):
-        keys = f"json_keys(doc, {sql_literal('$.' + field)})"
-        repeats = f"list_sort(list_filter(list_distinct({keys}), lambda k: len(list_filter({keys}, lambda o: o = k)) > 1))"
-        maps_unique.append(f"coalesce(len({keys}) = list_unique({keys}), true)")
-        reason = (
-            f"{sql_literal(field + ': gives the key ')} || array_to_string({repeats}, ', ') "
-            f"|| {sql_literal(' more than once, ' + REPEATED_REASON)}"
-        )
-        found.append(f"{{'c': {sql_literal(field)}, 'r': case when not {maps_unique[-1]} then {reason} end}}")
+        unique, reason = _map_repeats(field, f"json_keys(doc, {sql_literal('$.' + field)})")
+        maps_unique.append(unique)
+        found.append(f"{{'c': {sql_literal(field)}, 'r': case when not {unique} then {reason} end}}")
     # Most objects repeat no key at all, and are told so cheaply.
     unique = " and ".join(["len(json_keys(doc)) = list_unique(json_keys(doc))", *maps_unique])
     return f"case when doc is null or ({unique}) then NULL else list_filter([{', '.join(found)}], lambda f: f.r is not null) end"
+
+
+def _map_repeats(field: str, keys: str) -> tuple[str, str]:
+    """SQL: whether a map field's keys (`keys`, a list) are unique, and the reason when they are not."""
+    from offload_metrics.ingest.base import sql_literal  # the ingest package imports this module
+    from offload_metrics.ingest.rules import REPEATED_REASON
+
+    repeats = f"list_sort(list_filter(list_distinct({keys}), lambda k: len(list_filter({keys}, lambda o: o = k)) > 1))"
+    reason = (
+        f"{sql_literal(field + ': gives the key ')} || array_to_string({repeats}, ', ') "
+        f"|| {sql_literal(' more than once, ' + REPEATED_REASON)}"
+    )
+    return f"coalesce(len({keys}) = list_unique({keys}), true)", reason
+
+
+def _json_cell_rejects(cur: duckdb.DuckDBPyConnection, fields: tuple[str, ...]) -> None:
+    """CSV and Parquet exports hold maps and lists as JSON text in a cell: a cell that is not JSON
+    (cut short in a spreadsheet, say), or a map that gives a key twice, rejects its record with the
+    field named, as a JSON Lines record is judged; the file's other records load."""
+    from offload_metrics.ingest.base import sql_literal  # the ingest package imports this module
+
+    checks = []
+    for field in (field for field in fields if field in JSON_FIELDS):
+        unique, repeated = _map_repeats(field, f"json_keys({field})")
+        invalid = f"{sql_literal(field + ': is not valid JSON (got ')} || to_json(left({field}, 80)) || ')'"
+        checks.append(
+            f"{{'c': {sql_literal(field)}, 'r': case when {field} is null then NULL "
+            f"when not json_valid({field}) then {invalid} when not {unique} then {repeated} end}}"
+        )
+    if not checks:
+        return
+    pairs = ", ".join(f"{sql_literal(field)}, {field}" for field in fields)
+    cur.execute(
+        f"""
+        create or replace temp table _lf_cell_problems as
+        select record_no, problems
+        from (select record_no, list_filter([{", ".join(checks)}], lambda f: f.r is not null) as problems from _lf_rows)
+        where len(problems) > 0
+        """
+    )
+    cur.execute(
+        f"""
+        insert into _tele_rejects
+        select record_no, problems[1].c, array_to_string(list_transform(problems, lambda f: f.r), '; '),
+               json_object({pairs})::VARCHAR
+        from _lf_rows join _lf_cell_problems using (record_no)
+        """
+    )
+    cur.execute("delete from _lf_rows where record_no in (select record_no from _lf_cell_problems)")
+    cur.execute("drop table _lf_cell_problems")
 
 
 def _unreadable_rejects(cur: duckdb.DuckDBPyConnection) -> None:
@@ -443,6 +488,8 @@ def stage(
     records = store.scalar(cur, "select count(*) from _lf_rows")
     telemetry.create_rejects(cur)
     _unreadable_rejects(cur)
+    if header.file_format != "jsonl":
+        _json_cell_rejects(cur, fields)
     read = store.scalar(cur, "select count(*) from _lf_rows")
     if kind == "langfuse_observations":
         # What an observation export must have; scores' identifying columns are checked on detection.
