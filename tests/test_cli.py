@@ -105,6 +105,19 @@ def test_names_and_values_from_files_print_as_they_are_not_as_styles(tmp_path):
     assert '(got "[/bold]")' in listed.stdout
 
 
+def test_ingest_names_a_column_without_a_name_it_ignored(tmp_path):
+    # A header's trailing comma (as some spreadsheets write it) makes a column without a name.
+    usage = tmp_path / "usage.csv"
+    usage.write_text(
+        "event_id,occurred_at,agent_id,function,business_unit,status,\n"
+        "e1,2025-03-04T09:15:00Z,a1,Marketing,Consumer,completed,\n",
+        encoding="utf-8",
+    )
+    result = run("ingest", "--db", str(tmp_path / "db.duckdb"), str(usage))
+    assert result.returncode == 0, result.stderr
+    assert 'loaded (ignored columns: "" (a column without a name))' in result.stdout
+
+
 def test_rejects_lists_file_line_column_and_reason(tmp_path):
     db = tmp_path / "db.duckdb"
     usage = write_csv(

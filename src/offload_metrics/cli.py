@@ -204,7 +204,7 @@ def _summary_table(results: list[ingest.LoadResult], failures: list[ingest.Inges
     for result in results:
         outcome = "loaded" if result.status == "loaded" else f"{result.status}: {result.message}"
         if result.ignored_columns:
-            outcome += f" (ignored columns: {', '.join(result.ignored_columns)})"
+            outcome += f" (ignored columns: {', '.join(map(ingest.column_named, result.ignored_columns))})"
         table.add_row(
             result.file,
             result.kind,

@@ -25,6 +25,7 @@ _EXPORTS = {
     "IngestError": "base",
     "LoadResult": "base",
     "already_loaded": "base",
+    "column_named": "base",
     "earlier_load": "base",
     "quote_identifier": "base",
     "short_error": "base",

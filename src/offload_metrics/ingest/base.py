@@ -104,3 +104,8 @@ def disk_full(error: Exception) -> bool:
 
 def short_error(error: Exception) -> str:
     return str(error).strip().splitlines()[0][:300]
+
+
+def column_named(name: str) -> str:
+    """A column's name for a message; one without a name (a header's trailing comma) said so."""
+    return name if name.strip() else '"" (a column without a name)'

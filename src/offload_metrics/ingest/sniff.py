@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from offload_metrics import schema, telemetry
-from offload_metrics.ingest.base import IngestError, short_error
+from offload_metrics.ingest.base import IngestError, column_named, short_error
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -233,7 +233,7 @@ def _refuse_repeated_names(file: str, names: Sequence[str], holder: str = "heade
     one counts cannot be told."""
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        named = (name if name.strip() else '"" (a column without a name)' for name in duplicates)
+        named = (column_named(name) for name in duplicates)
         raise IngestError(file, f"the {holder} repeats column(s) {', '.join(named)}")
 
 
