@@ -155,6 +155,18 @@ def test_a_report_in_another_currency_is_rejected_for_its_currency(conn, tmp_pat
             '{"data": [{"starting_at": "2025-03-03T00:00:00Z", "results": []}]}]',
             "mixes OpenAI and Anthropic pages",
         ),
+        # An amount that gives its value twice: Python's reader kept 100.0, the last.
+        (
+            '{"object": "page", "data": [{"object": "bucket", "start_time": 1740960000, "end_time": 1741046400, '
+            '"results": [{"object": "organization.costs.result", '
+            '"amount": {"value": 1.0, "currency": "usd", "value": 100.0}}]}]}',
+            'an object gives the key "value" more than once, so which value counts cannot be told',
+        ),
+        (
+            '{"object": "page", "data": [{"object": "bucket", "start_time": 1740960000, "results": []}]}\n'
+            '{"object": "page", "object": "page", "data": []}\n',
+            'line 2: an object gives the key "object" more than once',
+        ),
     ],
 )
 def test_an_unreadable_report_changes_nothing_and_says_why(conn, tmp_path, content, message):

@@ -181,10 +181,36 @@ def read_report(text: str) -> Report:
     return Report(report_format, frame, lines)
 
 
+class _RepeatedKey(ValueError):
+    """A JSON object gives a key more than once."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise _RepeatedKey(", ".join(json.dumps(key) for key in repeated))
+    return dict(pairs)
+
+
+def _json(text: str) -> object:
+    """A page's JSON: numbers exact, and an object that gives a key twice refused (an amount's
+    "value" given twice: which one is the cost cannot be told, so none is taken)."""
+    return json.loads(text, parse_float=Decimal, parse_int=_integer, object_pairs_hook=_unique_keys)
+
+
+def _repeated(error: _RepeatedKey, where: str = "") -> ReportError:
+    from offload_metrics.ingest.rules import REPEATED_REASON  # the ingest package imports this module
+
+    return ReportError(f"{where}an object gives the key {error} more than once, {REPEATED_REASON}")
+
+
 def _pages(text: str) -> list[tuple[int, object]]:
     """(offset, page) of each page: the whole text as one page or an array of them, else one a line."""
     try:
-        whole = json.loads(text, parse_float=Decimal, parse_int=_integer)
+        whole = _json(text)
+    except _RepeatedKey as error:
+        raise _repeated(error) from None
     except json.JSONDecodeError as error:
         if "Extra data" not in error.msg:
             raise ReportError(
@@ -196,7 +222,9 @@ def _pages(text: str) -> list[tuple[int, object]]:
         for number, line in enumerate(text.split("\n"), start=1):
             if line.strip():
                 try:
-                    pages.append((offset, json.loads(line, parse_float=Decimal, parse_int=_integer)))
+                    pages.append((offset, _json(line)))
+                except _RepeatedKey as line_error:
+                    raise _repeated(line_error, f"line {number}: ") from None
                 except json.JSONDecodeError as line_error:
                     raise ReportError(
                         f"line {number} is not a JSON page (column {line_error.colno}: {line_error.msg})"
