@@ -623,3 +623,44 @@ def test_an_evaluation_score_that_is_no_number_reviews_nothing(conn, tmp_path):
         ("triage-2", None),
         ("triage-3", "correct"),
     ]
+
+
+def test_a_span_that_gives_a_read_attribute_twice_rejects_its_agent_run(conn, tmp_path):
+    # OTLP requires unique attribute keys; a processor that appends instead of replacing gives one
+    # twice. Which token count is meant cannot be told, so the agent's run is rejected, naming the
+    # span; an attribute the importer does not read may repeat.
+    tracer_provider, exporter = provider(**{"service.name": "support-bot"})
+    tracer = tracer_provider.get_tracer("agents")
+    for index in range(3):
+        agent = tracer.start_span(
+            "invoke_agent triage",
+            start_time=T0 + index * SECOND,
+            attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.id": f"triage-{index}"},
+        )
+        child(tracer, agent, "chat", T0 + index * SECOND, T0 + index * SECOND + 1, **{
+            "gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": 100, "http.method": "POST",
+        })  # fmt: skip
+        agent.end(end_time=T0 + index * SECOND + 2)
+    document = json.loads(collector_line(exporter))
+    spans = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    chats = [span for span in spans if span["name"] == "chat"]
+    # triage-1's chat gives its input tokens twice; triage-2's chat repeats an attribute not read.
+    repeat = {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "99000"}}
+    chats[1]["attributes"].append(repeat)
+    chats[2]["attributes"].append({"key": "http.method", "value": {"stringValue": "GET"}})
+    path = tmp_path / "spans.jsonl"
+    path.write_text(json.dumps(document) + "\n", encoding="utf-8")
+
+    result = ingest.load_file(conn, path, mapping=org(tmp_path))
+
+    assert (result.accepted, result.rejected) == (2, 1)
+    assert conn.execute("select agent_id, input_tokens from usage_events order by 1").fetchall() == [
+        ("triage-0", 100),
+        ("triage-2", 100),
+    ]
+    [(column, reason)] = store.rejected_rows(conn)[["column_name", "reason"]].values.tolist()
+    assert column == "attributes"
+    assert reason == (
+        f"span {chats[1]['traceId']}:{chats[1]['spanId']} gives the attribute gen_ai.usage.input_tokens "
+        "more than once, so which value counts cannot be told"
+    )

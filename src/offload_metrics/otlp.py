@@ -39,6 +39,13 @@ TRACES_DATA = json.dumps(
     {"resourceSpans": [{"resource": {"attributes": _ATTRIBUTES}, "scopeSpans": [{"spans": [_SPAN]}]}]}
 )
 INFERENCE_OPERATIONS = ("chat", "text_completion", "generate_content", "embeddings")
+# The span attributes a value is read from: OTLP requires an attribute's key to be unique, and one
+# given twice (a processor that appends instead of replacing) leaves which value counts untold.
+READ_ATTRIBUTES = (
+    "gen_ai.operation.name", "gen_ai.agent.id", "gen_ai.agent.name", "gen_ai.usage.input_tokens",
+    "gen_ai.usage.prompt_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
+    "gen_ai.usage.cost.amount", "gen_ai.usage.cost", "gen_ai.response.model", "gen_ai.request.model",
+)  # fmt: skip
 # Always offered to the mapping, so that an unmapped event names its service.
 ALWAYS_SOURCES = ("resource.service.namespace", "resource.service.name")
 MACROS = """
@@ -111,6 +118,7 @@ def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
     batches keeps memory to a few batches' worth."""
     base = telemetry.first_rowid(cur, "_otlp_lines")
     inference = ", ".join(f"'{name}'" for name in INFERENCE_OPERATIONS)
+    read = ", ".join(f"'{name}'" for name in READ_ATTRIBUTES)
     cur.execute(MACROS)
     cur.execute(
         f"""
@@ -154,9 +162,17 @@ def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
                    resource_attributes, s, list_transform(s.attributes, lambda a: a.key) as attribute_keys
             from spans
         ),
+        checked as (
+            -- The attributes read below that the span gives more than once; null when it gives none twice.
+            select *,
+                   case when len(attribute_keys) = list_unique(attribute_keys) then NULL::VARCHAR[]
+                        else list_filter([{read}], lambda k: len(list_filter(attribute_keys, lambda a: a = k)) > 1)
+                   end as repeated_attributes
+            from keyed
+        ),
         parsed as (
             select *, otlp_keyed(s.attributes, attribute_keys, 'gen_ai.operation.name') as operation
-            from keyed
+            from checked
         ),
         final as (
             select
@@ -184,6 +200,7 @@ def _parse_spans(cur: duckdb.DuckDBPyConnection) -> None:
                          otlp_keyed(s.attributes, attribute_keys, 'gen_ai.usage.cost')) as cost_raw,
                 coalesce(otlp_keyed(s.attributes, attribute_keys, 'gen_ai.response.model'),
                          otlp_keyed(s.attributes, attribute_keys, 'gen_ai.request.model')) as model,
+                repeated_attributes,
                 case when is_agent then s end as agent_span,
                 case when is_agent then resource_attributes end as agent_resource
             from parsed
@@ -217,6 +234,12 @@ def _agent_runs(
     telemetry.register_prices(cur, settings)
     estimate_own = telemetry.estimate_sql(
         telemetry.count_sql("a.input_raw"), telemetry.count_sql("a.output_raw"), "p"
+    )
+    from offload_metrics.ingest.rules import REPEATED_REASON  # the ingest package imports this module
+
+    cur.execute(
+        "create or replace temp macro otlp_repeats(span) as 'span ' || span.trace_id || ':' || span.span_id "
+        "|| ' gives the attribute ' || array_to_string(span.repeated_attributes, ', ') || ' more than once'"
     )
     evaluation_review = telemetry.review_sql(
         "otlp_attr(event.attributes, 'gen_ai.evaluation.score.label')",
@@ -253,7 +276,9 @@ def _agent_runs(
             select o.agent_key, o.node_key, any_value(s.trace_id) as trace_id,
                    any_value(s.is_inference) as is_inference, any_value(s.is_tool) as is_tool,
                    any_value(s.input_raw) as input_raw, any_value(s.output_raw) as output_raw,
-                   any_value(s.cost_raw) as cost_raw, any_value(s.model) as model
+                   any_value(s.cost_raw) as cost_raw, any_value(s.model) as model,
+                   -- A span the Collector sent twice is one unit: its repeats are told once.
+                   any_value(case when len(s.repeated_attributes) > 0 then otlp_repeats(s) end) as repeated
             from owned as o
             join _otlp_spans as s on s.node_key = o.node_key
             group by o.agent_key, o.node_key
@@ -269,7 +294,8 @@ def _agent_runs(
                 u.agent_key,
                 count(*) as api_calls,
                 count(*) filter (where u.is_inference) as inference_spans,
-                {telemetry.child_usage_sql("is_inference")}
+                {telemetry.child_usage_sql("is_inference")},
+                string_agg(u.repeated, '; ' order by u.repeated) as repeated
             from typed_units as u
             left join _tele_prices as p on p.model = u.model
             group by u.trace_id, u.agent_key
@@ -338,10 +364,14 @@ def _agent_runs(
                      when coalesce(c.inference_spans, 0) = 0 then coalesce(a.own_estimate, 0)
                      else c.estimated end as estimated_cost_usd,
                 case when not a.ids_are_hex then 'traceId'
+                     when len(a.repeated_attributes) > 0 or c.repeated is not null then 'attributes'
                      when a.agent_id is null then 'agent_id' end as reject_column,
                 case when not a.ids_are_hex then
                          'traceId and spanId must be hex (32 and 16 digits; got ' || to_json(a.trace_id) || ' and '
                          || to_json(a.span_id) || '): protobuf''s own JSON writes base64, the Collector hex'
+                     when len(a.repeated_attributes) > 0 or c.repeated is not null then
+                         concat_ws('; ', case when len(a.repeated_attributes) > 0 then otlp_repeats(a) end, c.repeated)
+                         || ', ' || $repeated_reason
                      when a.agent_id is null then
                          'the invoke_agent span ' || a.trace_id || ':' || a.span_id
                          || ' has neither gen_ai.agent.id nor gen_ai.agent.name' end as reject_reason
@@ -356,6 +386,7 @@ def _agent_runs(
             "review_evaluation": settings.telemetry.review_evaluation,
             "escalated_attribute": settings.telemetry.escalated_attribute,
             "task_type_attribute": settings.telemetry.task_type_attribute,
+            "repeated_reason": REPEATED_REASON,
         },
     )
     resource_keys = [s.removeprefix("resource.") for s in mapping.sources("resource.", ALWAYS_SOURCES)]
