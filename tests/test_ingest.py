@@ -1301,12 +1301,13 @@ def test_jsonl_numbers_are_read_from_their_own_key_not_a_nested_one_or_a_string(
             "rejected",
             'cost_usd: has more than 8 decimal places (money is stored exactly) (got "1.00000000000000000000000000001")',
         ),
+        # The nested 1.0 equals the record's own number as a double: the record's own digits are
+        # the ones at the object's top level, and they are judged.
         (
             3,
             "cost_usd",
             "rejected",
-            "cost_usd: must be a decimal number (at most 8 decimal places) "
-            '(got "1.0 (its digits cannot be told apart in the line)")',
+            'cost_usd: has more than 8 decimal places (money is stored exactly) (got "1.00000000000000000000000000001")',
         ),
         (
             4,
@@ -1316,6 +1317,42 @@ def test_jsonl_numbers_are_read_from_their_own_key_not_a_nested_one_or_a_string(
             '(got "1.0 (its digits cannot be told apart in the line)")',
         ),
     ]
+
+
+def test_a_jsonl_number_is_judged_on_its_own_digits_beside_a_nested_key_of_its_name(conn, tmp_path):
+    # The same value written otherwise in a nested object (1.5 and 1.50, 1e3 and 1000.0) was
+    # rejected as "its digits cannot be told apart"; the record's own digits are at depth 1.
+    numbers = ("api_calls", "input_tokens", "output_tokens", "cost_usd", "latency_ms")
+
+    def base(key: str) -> str:
+        record = {
+            name: value
+            for name, value in example("usage_events", event_id=key).items()
+            if name not in numbers
+        }
+        return json.dumps(record)[:-1]
+
+    lines = [
+        base("money") + ', "cost_usd": 1.5, "meta": {"cost_usd": 1.50}}',
+        base("tokens") + ', "input_tokens": 1e3, "meta": {"input_tokens": 1000.0, "{": "}"}}',
+        # A brace inside a string counts for nothing; the record's own integer is inexact.
+        base("inexact") + ', "note": "{{", "meta": [{"api_calls": 1}], "api_calls": 1.0000000000000001}',
+    ]
+    path = tmp_path / "usage.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = load(conn, path)
+
+    assert (result.rows_read, result.accepted, result.rejected) == (3, 2, 1)
+    assert conn.execute(
+        "select event_id, cost_usd, input_tokens from usage_events order by 1"
+    ).fetchall() == [
+        ("money", Decimal("1.5"), 0),
+        ("tokens", Decimal("0"), 1000),
+    ]
+    [(line, column, _, reason)] = rejections(conn)
+    assert (line, column) == (3, "api_calls")
+    assert reason.endswith('(got "1.0000000000000001")')
 
 
 def test_parquet_money_with_more_places_than_allowed_is_rejected_not_rounded(conn, tmp_path):

@@ -29,8 +29,9 @@ def _jsonl_number_text(name: str, decoded: str) -> str:
 
     A key opens after `{`, `,` or white space, where a quote inside a string cannot stand (it is
     escaped there), so only keys of objects match; of those, the ones whose number is the decoded
-    value's. When they disagree (the same key in a nested object, written differently) or the key
-    is written with escapes, the text says so and the row is rejected: a number is stored only
+    value's. When they disagree (the same key in a nested object, written differently), the one at
+    the object's top level is found by its depth (_top_level_number_text). When that fails too (the
+    key written with escapes), the text says so and the row is rejected: a number is stored only
     from digits known to be its own."""
     pattern = sql_literal(f'[{{,\\s]"{re.escape(name)}"\\s*:\\s*(-?[0-9][0-9.eE+-]*)')
     found = (
@@ -39,8 +40,28 @@ def _jsonl_number_text(name: str, decoded: str) -> str:
     )
     return (
         f"list_transform([{found}], lambda f: case when len(f) = 1 then f[1] "
+        f"when len(f) > 1 and list_contains(f, {_top_level_number_text(name)}) then {_top_level_number_text(name)} "
         f"else {decoded} || ' (its digits cannot be told apart in the line)' end)[1]"
     )
+
+
+def _top_level_number_text(name: str) -> str:
+    """SQL: the number written after the key `name` at depth 1 of `line` (the record's own object),
+    null unless exactly one. The key's occurrences (as _jsonl_number_text finds them) are marked,
+    every string literal is emptied (so
+    that a brace in a string does not count), and an occurrence's depth is the braces opened
+    before it less those closed. A JSON line holds no raw control character, so U+0001 marks."""
+    key = sql_literal(r'([{,\s])"' + re.escape(name) + '"')
+    marked = f"regexp_replace(line, {key}, '\\1' || chr(1), 'g')"
+    strings = sql_literal(r'"(?:[^"\\]|\\.)*"')
+    pieces = f"string_split(regexp_replace({marked}, {strings}, '', 'g'), chr(1))"
+    opened = "list_sum(list_transform(p[1:i], lambda t: length(t) - length(replace(t, '{', '')) - length(t) + length(replace(t, '}', ''))))"
+    number = sql_literal(r"^\s*:\s*(-?[0-9][0-9.eE+-]*)")
+    texts = (
+        f"list_filter(list_transform(range(1, len(p)), lambda i: case when {opened} = 1 "
+        f"then nullif(regexp_extract(p[i + 1], {number}, 1), '') end), lambda t: t is not null)"
+    )
+    return f"list_transform([{pieces}], lambda p: case when len({texts}) = 1 then {texts}[1] end)[1]"
 
 
 @dataclass(frozen=True)
