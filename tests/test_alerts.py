@@ -65,6 +65,19 @@ def test_cost_per_task_above_its_trailing_median(data):
     assert agent_alert.as_dict()["is_finance"] is True
 
 
+def test_a_cost_per_task_of_exactly_the_multiple_in_thirds_does_not_alert(data):
+    # $1.00 over 3 tasks a month, then $2.00 over 3: exactly 2x the median, though 2/3 and 2 x 1/3
+    # differ in Decimal's 28th digit (0.666...667 against 0.666...666). "More than" is strict.
+    for month, costs in (("2025-01", ("0.33333333", "0.33333333", "0.33333334")),
+                         ("2025-02", ("0.33333333", "0.33333333", "0.33333334")),
+                         ("2025-03", ("0.66666666", "0.66666666", "0.66666668"))):  # fmt: skip
+        for cost in costs:
+            data.usage(f"{month}-10", "thirds", function="Marketing", cost=cost)
+    data.load()
+    assert fired(data.conn, "2025-03-31", "agent_cost_per_task") == []
+    assert fired(data.conn, "2025-03-31", "function_cost_per_task") == []
+
+
 def test_cost_spikes_of_agents_named_like_missing_values_over_an_even_number_of_months(data):
     # "NaT" and "<NA>" are agent ids like any other. Two months before at $1.00 and $1.50 a task: the
     # median is their mean, $1.25, so $2.51 is above 2x and $2.50 is not.

@@ -79,6 +79,25 @@ def test_the_organisation_is_projected_to_scale_when_its_second_function_gets_th
     assert (org["last_function"], org["last_function_month"]) == ("Sales", "2025-03")
 
 
+def test_a_function_at_scale_without_a_forecast_counts_with_the_month_it_got_there(data):
+    # Finance has held 0.50 since 2024-01: flat, so it has no forecast, but it is at scale from
+    # 2024-01. Sales reaches 0.40 in 2025-03 (as above). The second function at scale is Sales, in
+    # 2025-03; before, the organisation had no projection, as only Sales had a forecast.
+    data.baseline("Ledger", headcount=10, routine=1000, function="Finance", bu="Ledger")
+    for month in months("2024-01", 12):
+        data.saved(month, "Ledger", tasks=500, baseline=60, minutes=0, function="Finance", bu="Ledger")
+    s_curve(data, "Sales", "Deals", 0.9, 0.5, 14, 12)
+    data.event("a1", "validated", "2024-01-10", "Ledger", function="Finance")
+    built = report.build(data.load(), metrics.Filters(), Settings())
+    reasons = {row["function"]: row["reason"] for row in built["forecast"]["functions"]}
+    assert reasons == {"Finance": "no_growth", "Sales": None}
+    org = built["forecast"]["org"]
+    assert (org["status"], org["first_scale_month"], org["time_to_scale_months"], org["trajectory"]) == (
+        "projected", "2025-03", 14, "fast",
+    )  # fmt: skip
+    assert org["first_scale_month_low"] <= "2025-03" <= org["first_scale_month_high"]
+
+
 def test_too_short_flat_or_baseless_histories_get_no_forecast_and_say_why(data):
     s_curve(data, "Marketing", "Brand", 0.9, 0.5, 3, 5)  # five months: one short of six
     data.baseline("Ledger", headcount=5, routine=1000, function="Finance", bu="Ledger")

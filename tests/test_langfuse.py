@@ -206,6 +206,32 @@ def test_one_event_per_trace_when_configured(conn, tmp_path):
     ]  # fmt: skip
 
 
+def test_per_trace_an_agent_without_generations_counts_its_own_usage_as_per_agent(conn, tmp_path):
+    # One AGENT observation with its own usage and no GENERATION under it: its own tokens count,
+    # priced as an estimate, in either mode (per trace they read 0 before).
+    rows = [
+        observation("obs-a9", "tr-9", "AGENT", "2025-03-05 09:00:00.000000", "2025-03-05 09:00:01.000000",
+                    "triage", metadata={"team": "brand"}, usage_details={"input": 40, "output": 60},
+                    provided_model_name="gpt-4o-mini"),
+    ]  # fmt: skip
+    path = write_export(tmp_path / "observations.jsonl", rows, "jsonl")
+    found = []
+    for per in ("agent", "trace"):
+        settings = config.parse_settings(
+            {**PRICES, "telemetry": {**PRICES["telemetry"], "langfuse_event_per": per}}
+        )
+        with store.connect(tmp_path / f"{per}.duckdb") as db:
+            ingest.load_file(db, path, settings=settings, mapping=org(tmp_path))
+            found.append(
+                db.execute(
+                    "select input_tokens, output_tokens, cost_usd, estimated_cost_usd from usage_events"
+                ).fetchall()
+            )
+    # gpt-4o-mini at $0.15 and $0.60 a million: (40 x 0.15 + 60 x 0.60) / 1e6 = $0.000042, all estimated.
+    expected = [(40, 60, Decimal("0.00004200"), Decimal("0.00004200"))]
+    assert found == [expected, expected]
+
+
 def score(id: str, trace_id: str, observation_id: str | None, name: str, data_type: str, value, string_value):
     return {
         "id": id, "timestamp": "2025-04-02 08:00:00.000000", "project_id": "proj-mkt", "environment": "production",

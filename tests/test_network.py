@@ -3,6 +3,7 @@ on small hand-made organisations loaded through the real ingest."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -181,7 +182,7 @@ TRIANGLE = [tie("U/P", "U/Q", 10), tie("U/Q", "U/R", 10), tie("U/P", "U/R", 10)]
 EVEN = {"F1": 0.5, "F2": 0.5, "F3": 0.5}
 
 
-def seed_ranking(tmp_path, name, ties=TRIANGLE, appetite=EVEN, routine=None, build=None):
+def seed_ranking(tmp_path, name, ties=TRIANGLE, appetite=EVEN, routine=None, build=None, filters=None):
     """The seed list of an organisation of teams P, Q, R (functions F1, F2, F3, 10 people, 800
     routine hours a month unless `routine` says otherwise) with the given ties and stated appetite."""
     from conftest import Data
@@ -198,7 +199,7 @@ def seed_ranking(tmp_path, name, ties=TRIANGLE, appetite=EVEN, routine=None, bui
     data.load()
     load_ties(conn, folder, ties)
     settings = Settings.model_validate({"network": {"appetite": appetite}})
-    frame = network.seed_candidates(conn, metrics.Filters(), settings)
+    frame = network.seed_candidates(conn, filters or metrics.Filters(), settings)
     conn.close()
     return {row.team: (row.seed_rank, pytest.approx(row.seed_score)) for row in frame.itertuples()}, frame
 
@@ -282,6 +283,17 @@ def test_a_team_with_validated_net_output_is_not_a_seed_candidate(tmp_path):
         data.saved("2025-03", "P", 600, 60, 12, function="F1", bu="U", headcount=10)
 
     ranking, _ = seed_ranking(tmp_path, "validated", build=validated)
+    assert set(ranking) == {"Q", "R"}
+
+
+def test_a_team_validated_after_the_range_but_by_as_of_is_not_a_seed_candidate(tmp_path):
+    # P validates in May (uplift 0.30 as above); the range ends in March, as_of is the data's last
+    # day in May. "Up to as_of" holds whatever the range: P is left out.
+    def validated_in_may(data):
+        data.saved("2025-05", "P", 600, 60, 12, function="F1", bu="U", headcount=10)
+
+    filters = metrics.Filters(date_to=dt.date(2025, 3, 31))
+    ranking, _ = seed_ranking(tmp_path, "validated-later", build=validated_in_may, filters=filters)
     assert set(ranking) == {"Q", "R"}
 
 

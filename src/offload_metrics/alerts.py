@@ -148,7 +148,9 @@ def cost_spikes(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, setti
             if current is None or not per_task:
                 continue
             median = statistics.median(per_task.values())
-            if median <= 0 or current <= multiple * median:
+            # "More than" the multiple, allowing for rounding as every threshold does: 2/3 of a
+            # dollar against a median of 1/3 is exactly 2x, though Decimal's 28 digits differ last.
+            if median <= 0 or current / median <= multiple + Decimal(str(metrics.TOLERANCE)):
                 continue
             alerts.append(
                 Alert(

@@ -315,7 +315,16 @@ def forecast(adoption: pd.DataFrame, program: dict[str, object], settings: Setti
     """
     as_of_month = month_index(adoption["month"].max()) if not adoption.empty else 0
     fits = [fit_function(rows, settings, as_of_month) for _, rows in adoption.groupby("function", sort=True)]
-    return {"org": _organisation(fits, program, settings), "functions": [_function_row(fit) for fit in fits]}
+    scale = settings.adoption.scale_share - metrics.TOLERANCE
+    at_scale = adoption[adoption["offloaded_share"] >= scale]
+    reached = {
+        str(function): month_index(month)
+        for function, month in at_scale.groupby("function")["month"].min().items()
+    }
+    return {
+        "org": _organisation(fits, program, settings, reached),
+        "functions": [_function_row(fit) for fit in fits],
+    }
 
 
 def forecast_summary(
@@ -347,8 +356,12 @@ def _function_row(fit: FunctionForecast) -> dict[str, object]:
     }
 
 
-def _organisation(fits: list[FunctionForecast], program: dict[str, object], settings: Settings):
-    """The first month at least scale_min_functions functions are at scale: observed, else projected."""
+def _organisation(
+    fits: list[FunctionForecast], program: dict[str, object], settings: Settings, reached: dict[str, int]
+):
+    """The first month at least scale_min_functions functions are at scale: observed, else projected,
+    as the k-th earliest of the functions' scale months. A function without a forecast (its share
+    flat, say) that has been at scale counts with the month it first was (`reached`)."""
     needed = settings.adoption.scale_min_functions
     first_deployment = program.get("first_deployment_month")
     result: dict[str, object] = {
@@ -374,14 +387,18 @@ def _organisation(fits: list[FunctionForecast], program: dict[str, object], sett
             first_scale_month_high=month,
         )
     candidates = [fit for fit in fits if fit.scale_draws is not None]
+    already = [reached[fit.function] for fit in fits if fit.scale_draws is None and fit.function in reached]
     if observed is None:
-        if len(candidates) < needed:
+        if len(candidates) + len(already) < needed:
             result["reason"] = f"fewer than {needed} functions have a forecast"
         else:
-            point = np.sort([_scale_point(fit) for fit in candidates])[needed - 1]
-            draws = np.sort(
-                np.vstack([fit.scale_draws for fit in candidates if fit.scale_draws is not None]), axis=0
-            )[needed - 1]
+            point = np.sort([*(_scale_point(fit) for fit in candidates), *already])[needed - 1]
+            width = (
+                len(candidates[0].scale_draws) if candidates and candidates[0].scale_draws is not None else 1
+            )
+            rows = [fit.scale_draws for fit in candidates if fit.scale_draws is not None]
+            rows += [np.full(width, float(month)) for month in already]
+            draws = np.sort(np.vstack(rows), axis=0)[needed - 1]
             tail = (1 - settings.forecast.interval) / 2
             low, high = np.quantile(draws, [tail, 1 - tail], method="inverted_cdf")
             if not math.isfinite(point):

@@ -284,7 +284,6 @@ def _observation_runs(
     estimate_own = telemetry.estimate_sql(
         telemetry.count_sql("a.input_raw"), telemetry.count_sql("a.output_raw"), "p"
     )
-    own_is_unit = "true" if not per_trace else "false"
     task_type_metadata = _metadata("a", "$task_type_attribute")
     if per_trace:
         occurred_at = "strftime(a.first_start, '%Y-%m-%dT%H:%M:%S.%f')"
@@ -336,7 +335,9 @@ def _observation_runs(
                 a.*,
                 {telemetry.money_sql("a.cost_raw")} as own_cost,
                 {estimate_own} as own_estimate,
-                {own_is_unit} and coalesce(c.generations, 0) = 0 as own_is_unit,
+                -- Without GENERATIONs under it, the agent's own usage counts (per trace too: the
+                -- trace's run is its AGENT observation when it has one).
+                a.is_agent and coalesce(c.generations, 0) = 0 as own_is_unit,
                 c.api_calls, c.generations, c.input_sum, c.input_bad, c.output_sum, c.output_bad, c.with_cost,
                 c.cost_bad, c.cost_sum, c.estimated,
                 t.first_start, t.last_end as trace_end, t.any_error as trace_error, t.agent_name as trace_agent

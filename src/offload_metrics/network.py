@@ -386,7 +386,8 @@ def seed_candidates(
     teams = network_measures(conn, whole, settings)
     if teams.empty:
         return pd.DataFrame(columns=list(SEED_COLUMNS))
-    history = dataclasses.replace(whole, date_from=whole.history_from)
+    # Every month up to as_of, whatever the range's end: a team validated after it is no candidate.
+    history = dataclasses.replace(whole, date_from=whole.history_from, date_to=whole.dates.as_of)
     months = metrics.net_output_teams(conn, history, settings)
     validated = {
         (row.business_unit, row.team)
