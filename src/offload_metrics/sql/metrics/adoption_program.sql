@@ -16,7 +16,7 @@
 --   {scale_months_low} months and still below {phase_pilot}), stalled (over {scale_months_high} months)
 --   or in progress.
 -- Grain: one row.
--- Parameters: as_of, business_units, functions, phase_pilot, scale_months_high, scale_months_low, tolerance
+-- Parameters: as_of, phase_pilot, scale_months_high, scale_months_low, tolerance
 with organisation as (
     select * from ({adoption_org})
 ),
