@@ -867,6 +867,9 @@ def test_a_failed_upload_is_an_error_and_the_kind_can_be_chosen_on_the_page(make
     # The message is Markdown with every punctuation mark of the file's text escaped: read it as shown.
     [error] = [element.value.replace("\\", "") for element in app.error]
     assert "odd.csv" in error and "--kind" not in error and "Kind of file" in error
+    # Each kind's columns on a line of its own, the kind named as the menu names it.
+    assert "  \n- Agents: agent_id, name, owner_function  \n- Org baseline: " in error
+    assert "org_baseline:" not in error
     app.selectbox(key="upload_kind").set_value("agents")
     upload(app, "odd.csv", ambiguous)
     app.button(key="FormSubmitter:upload_form-Load").click().run()

@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import os
+import re
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -22,7 +23,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from offload_metrics import auth, config, definitions, display, ingest, metrics, startup, store
+from offload_metrics import auth, config, definitions, display, ingest, kinds, metrics, startup, store
 from offload_metrics.config import Settings
 
 SAMPLE_ENV = "OFFLOAD_METRICS_SAMPLE"
@@ -247,10 +248,24 @@ def load_files(
 
 
 def web_message(message: str) -> str:
-    """An ingest message for someone on the Data page, who names the kind with the Kind menu."""
-    return message.replace(
+    """An ingest message for someone on the Data page, who names the kind with the Kind menu: kinds
+    by the menu's words, and the columns each kind needs one kind a line."""
+    message = message.replace(
         "name the kind with --kind", "choose its kind under 'Kind of file' and load it again"
     )
+    for kind in kinds.ALL:
+        named = kind_label(kind)
+        message = message.replace(f"is not a {kind} file", f"is not a {named} file")
+        message = re.sub(rf"(?m)^  {kind}: ", f"- {named}: ", message)
+    return message
+
+
+def kind_label(kind: str) -> str:
+    """A kind as the Data page's menu names it (Usage events), else in words (Langfuse scores)."""
+    if kind in kinds.CONTRACT:
+        return display.label(kind)
+    words = display.KIND_LABELS.get(kind, kind)
+    return words[:1].upper() + words[1:]
 
 
 def _load_files(
@@ -295,7 +310,11 @@ def _load_files(
             )
         except ingest.IngestError as error:
             bar.empty()
-            fail(f"**{shown}** was not loaded: {display.plain(web_message(error.message))}")
+            # Each line of the message on a line of its own (a Markdown hard break), shown as typed.
+            said = "  \n".join(
+                display.plain(line) for line in web_message(error.message).splitlines() if line.strip()
+            )
+            fail(f"**{shown}** was not loaded: {said}")
             continue
         bar.empty()
         results.append(result)

@@ -95,11 +95,15 @@ with second:
     ui.tile("Expected at random", display.share(ui.first(spread, "expected_share"), 0), "expected_share")
 with third:
     p_value = ui.first(spread, "p_value")
-    # A p-value rounds to 0.000 only below 0.001: say so rather than show an impossible zero.
+    # A p-value rounds to 0.000 only below 0.001: say so rather than show an impossible zero. With
+    # too few replications to tell (no verdict), a p-value would read as a finding: none is shown.
+    too_few = display.missing(ui.first(spread, "followed_network"))
     shown_p = (
-        "< 0.001" if not display.missing(p_value) and float(p_value) < 0.0005 else display.number(p_value, 3)
-    )
-    ui.tile("p-value", shown_p, "p_value")
+        "—" if too_few
+        else "< 0.001" if not display.missing(p_value) and float(p_value) < 0.0005
+        else display.number(p_value, 3)
+    )  # fmt: skip
+    ui.tile("p-value", shown_p, "p_value", delta="too few to tell" if too_few else None)
 with fourth:
     ui.tile("Median days along ties", display.days(ui.first(spread, "median_days_along_ties")),
             "median_days_along_ties",
