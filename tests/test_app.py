@@ -853,6 +853,23 @@ def test_tables_show_words_not_codes(sample_app):
     assert all(value.endswith("x") for value in rois)
 
 
+def test_an_upload_whose_rows_are_rejected_says_so_at_the_upload_with_the_first_reasons(make_app, tmp_path):
+    app = make_app(sample=False)
+    app.run()
+    app.switch_page(page("data")).run()
+    header = b"event_id,occurred_at,agent_id,function,business_unit,status,input_tokens\n"
+    rows = b"".join(b"e%d,2025-03-04T09:15:00Z,a1,Marketing,Consumer,done,12O\n" % i for i in range(5))
+    upload(app, "all_bad.csv", header + rows)
+    app.button(key="FormSubmitter:upload_form-Load").click().run()
+    assert not app.error
+    [warning] = [element.value.replace("\\", "") for element in app.warning]
+    assert warning.startswith("**all_bad.csv**: 5 rejected of 5 rows read, not loaded. The first:")
+    # Three of them, each with its line, column and reason.
+    assert warning.count("\n- line ") == 3
+    assert "- line 2: status: must be one of completed, escalated, failed" in warning
+    assert warning.endswith("Every one is listed under Rejected and conflicting rows below.")
+
+
 def test_a_failed_upload_is_an_error_and_the_kind_can_be_chosen_on_the_page(make_app, tmp_path):
     app = make_app(sample=False)
     app.run()

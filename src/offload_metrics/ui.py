@@ -260,6 +260,30 @@ def web_message(message: str) -> str:
     return message
 
 
+FIRST_REJECTIONS = 3  # how many of a load's rejected rows the Data page names at the upload
+
+
+def turned_away_note(result: ingest.LoadResult) -> str:
+    """What a load did not store, as Markdown: how many rows, and the first few with their line,
+    column and reason (all of them are in the rejected rows table)."""
+    with cursor() as conn:
+        first = store.rejected_rows(conn, load_id=result.load_id, limit=FIRST_REJECTIONS)
+    what = display.listed(
+        [f"{display.count(count)} {word}" for count, word in ((result.rejected, "rejected"), (result.conflict, "conflicting"))
+         if count]
+    )  # fmt: skip
+    head = f"**{display.plain(result.file)}**: {what} of {display.plural(result.rows_read, 'row')} read, not loaded."
+    items = []
+    for row in first.itertuples(index=False):
+        # A reason names its column already ("status: must be one of ...").
+        where = "" if display.missing(row.line) else f"line {int(row.line):,}: "
+        items.append(f"- {where}{display.plain(row.reason)}")
+    tail = "Every one is listed under Rejected and conflicting rows below."
+    return "\n\n".join(
+        [head + (" The first:" if items else ""), *(["\n".join(items)] if items else []), tail]
+    )
+
+
 def kind_label(kind: str) -> str:
     """A kind as the Data page's menu names it (Usage events), else in words (Langfuse scores)."""
     if kind in kinds.CONTRACT:

@@ -57,12 +57,17 @@ else:
         ):
             load = ui.replace_sample if sample_choice == REPLACE else ui.load_files
             results = load(paths, st.write, names, kind=kind, fail=failures.append)
+            turned_away = [result for result in results if result.rejected or result.conflict]
             status.update(
-                label=f"Loaded {len(results)} of {len(paths)} file(s)",
+                label=f"Loaded {len(results)} of {len(paths)} file(s)"
+                + (f"; {len(turned_away)} with rows not loaded" if turned_away else ""),
                 state="error" if failures else "complete",
             )
         for failure in failures:
             st.error(failure, icon=":material/error:")
+        for result in turned_away:
+            # Where the rows went, at the upload: the first few with line, column and reason.
+            st.warning(ui.turned_away_note(result), icon=":material/warning:")
     elif submitted:
         st.warning("Choose one or more files first.")
     elif not ui.has_data():
