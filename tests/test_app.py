@@ -784,6 +784,20 @@ def test_a_link_with_a_period_or_an_as_of_alone_shows_the_range_they_imply(make_
     assert early.date_input(key="range").value == (dt.date(2024, 1, 1), dt.date(2024, 6, 30))
     assert "Showing **2024-01 to 2024-06** (6 months, as of 2024-06-30)" in sidebar_text(early)
 
+    # A date before the data: the As of box shows the latest date, and so does the range, which
+    # showed the first month alone under "All data"; the sidebar says the date was not used.
+    before = make_app()
+    before.query_params["as_of"] = "2020-01-01"
+    before.run()
+    assert before.date_input(key="as_of").value == dt.date(2025, 12, 31)
+    assert before.date_input(key="range").value == (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+    [said] = [element.value for element in before.sidebar.warning]
+    assert said == (
+        "The link's As of, 2020-01-01, is outside the data (2024-01-01 to 2025-12-31): showing as of 2025-12-31."
+    )
+    before.date_input(key="as_of").set_value(dt.date(2025, 6, 30)).run()
+    assert not before.sidebar.warning
+
 
 def test_headline_tiles_show_the_change_against_the_previous_period(sample_app, tmp_path):
 

@@ -408,8 +408,12 @@ def _on_period(first: dt.date, last: dt.date) -> None:
         st.session_state["range"] = _range_for(preset, as_of, first)
 
 
+OUTSIDE_AS_OF = "linked_as_of_outside"  # session key: what the sidebar says of a link's refused As of
+
+
 def _on_as_of(first: dt.date, last: dt.date) -> None:
     """A new as_of moves a quick range with it, and a custom range never ends after as_of."""
+    st.session_state.pop(OUTSIDE_AS_OF, None)
     as_of = st.session_state.get("as_of") or last
     preset = st.session_state.get("period", metrics.PRESETS[0])
     if preset in metrics.PRESETS:
@@ -428,9 +432,17 @@ def _follow_linked_period(first: dt.date, last: dt.date) -> None:
         return
     period = st.query_params.get("period", metrics.PRESETS[0])
     try:
-        as_of = min(max(dt.date.fromisoformat(st.query_params.get("as_of", "")), first), last)
+        linked: dt.date | None = dt.date.fromisoformat(st.query_params.get("as_of", ""))
     except ValueError:
-        as_of = last
+        linked = None
+    # A date outside the data is one the As of box refuses (it shows the latest date): the range
+    # follows that date, not the edge of the data, and the sidebar says the link's date was not used.
+    as_of = linked if linked is not None and first <= linked <= last else last
+    if linked is not None and as_of != linked:
+        st.session_state[OUTSIDE_AS_OF] = (
+            f"The link's As of, {linked:%Y-%m-%d}, is outside the data ({first:%Y-%m-%d} to {last:%Y-%m-%d}): "
+            f"showing as of {last:%Y-%m-%d}."
+        )
     if period in metrics.PRESETS:
         st.session_state["range"] = _range_for(period, as_of, first)
     elif as_of < last:
@@ -482,6 +494,8 @@ def _sidebar_filters() -> metrics.Filters:
         "Defaults to the latest date in the data.",
     )  # fmt: skip
     as_of = as_of if isinstance(as_of, dt.date) else last
+    if OUTSIDE_AS_OF in st.session_state:
+        st.sidebar.warning(st.session_state[OUTSIDE_AS_OF], icon=":material/event_busy:")
     st.sidebar.selectbox(
         "Period", [*metrics.PRESETS, metrics.CUSTOM], key="period", bind="query-params",
         on_change=_on_period, args=(first, last),
