@@ -214,3 +214,23 @@ def test_staging_views_and_macros_take_no_parameters():
     schema_files = store.sql_files("staging") + store.sql_files("macros")
     assert len(schema_files) == 15
     assert [name for name in schema_files if metrics.declared_parameters(store.sql_text(name))] == []
+
+
+@pytest.mark.parametrize(
+    ("metric", "family"),
+    [
+        ("documented_task_share", "coverage"), ("documented_cost_share", "coverage"),
+        ("usage_cost_usd", "finance"), ("vendor_cost_usd", "finance"), ("difference_usd", "reconciliation_summary"),
+        ("unassigned_vendor_cost_usd", "reconciliation_summary"), ("estimated_hours_saved", "estimates_summary"),
+        ("estimated_labor_value_usd", "estimates_summary"), ("centrality_index", None), ("is_bridge", None),
+        ("seed_score", None), ("share_along_ties", None), ("expected_share", None), ("p_value", None),
+        ("median_days_along_ties", None),
+    ],
+)  # fmt: skip
+def test_the_hover_text_of_a_figure_on_a_page_is_plain_words_with_the_settings(metric, family):
+    # These read as formulas with column and setting names ("documented_tasks / tasks.") on hover.
+    settings = config.Settings()
+    said = definitions.in_words(metric, family, settings)
+    words = said.split("\n\nFormula:")[0]
+    assert words and "_" not in words and "{" not in words, said
+    assert said.endswith(".") and "Formula: docs/metrics.md" in said

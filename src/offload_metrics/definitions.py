@@ -117,6 +117,9 @@ def setting_values(settings: Settings) -> dict[str, str]:
         "default_hourly_cost_usd": display.money(finance.default_hourly_cost_usd),
         "reinvestment_share": share(finance.reinvestment_share),
         "cost_source": f"{finance.cost_source}",
+        "bridge_share": share(settings.network.bridge_share),
+        "permutations": f"{settings.network.permutations:,}",
+        "significance": f"{settings.network.significance:g}",
     }
 
 
@@ -127,10 +130,15 @@ def in_words(metric: str, family: str | None, settings: Settings) -> str:
     candidates = [d for d in all_definitions() if d.name == metric and d.plain]
     if family:
         candidates = [d for d in candidates if d.file == f"{family}.sql"] or candidates
+    values = setting_values(settings)
     if not candidates:
+        from offload_metrics import network  # the network's numbers are computed in Python, not SQL
+
+        if metric in network.IN_WORDS:
+            plain = _SETTING.sub(lambda match: values[match.group(1)], network.IN_WORDS[metric])
+            return f"{plain}\n\nFormula: docs/metrics.md, the collaboration network."
         return technical
     entry = candidates[0]
-    values = setting_values(settings)
     plain = _SETTING.sub(lambda match: values[match.group(1)], entry.text)
     return f"{plain}\n\nFormula: docs/metrics.md, {entry.file}."
 

@@ -80,6 +80,25 @@ DEFINITIONS = {
     "followed_network": "p_value below network.significance when there are at least network.min_replications "
     "replications; null (too few to tell) otherwise.",
 }
+# What a person sees on hover for the numbers the pages show: plain words (definitions.in_words),
+# the settings in braces filled in as the page shows them.
+IN_WORDS = {
+    "centrality_index": "How central the team is in the collaboration network, from 0 to 1: how many hours "
+    "its ties carry, how central the teams it works with are, and how often it lies between other teams.",
+    "is_bridge": "A team that spends more than {bridge_share} of its collaboration hours with other business "
+    "units: a copy there can cross units.",
+    "seed_score": "How good a place the team is for the next agent, from 0 to 1: its centrality, its "
+    "function's appetite for risk and its pain (routine hours per head, slow tasks), weighted by the "
+    "settings. Teams with validated Net Output or a validated agent are left out.",
+    "share_along_ties": "Of the copies of agents to other business units, the share that went to units "
+    "already working with the pilot unit.",
+    "expected_share": "The share of copies that would go to units working with the pilot unit if copies "
+    "went to units at random.",
+    "p_value": "How likely a share along ties this high would be if copies went to units at random (from "
+    "{permutations} random reassignments); below {significance}, replication followed the network.",
+    "median_days_along_ties": "Median days from validation to a copy, for copies to units working with "
+    "the pilot unit (and, below it, for the others).",
+}
 
 
 def _whole_organisation(filters: metrics.Filters, conn: duckdb.DuckDBPyConnection) -> metrics.Filters:

@@ -4,9 +4,14 @@
 -- tasks: usage tasks in the range.
 -- documented_tasks: usage tasks in team-months with time_saved rows.
 -- documented_task_share: documented_tasks / tasks.
+-- documented_task_share, in words: Of the tasks agents ran, the share in team-months whose time
+--   savings are documented.
 -- usage_cost_usd: usage-log cost in the range.
+-- usage_cost_usd, in words: What the usage log records the agents cost.
 -- documented_cost_usd: usage-log cost in team-months with time_saved rows.
 -- documented_cost_share: documented_cost_usd / usage_cost_usd; null when the cost is 0.
+-- documented_cost_share, in words: Of what the agents cost in the usage log, the share in
+--   team-months whose time savings are documented.
 -- estimated_tasks: completed tasks in team-months without time_saved rows that an estimate covers.
 -- estimated_task_share: estimated_tasks / tasks.
 with usage as (

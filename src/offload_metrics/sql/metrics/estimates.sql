@@ -7,8 +7,12 @@
 --   minutes_per_task_with_agent) / 60, with the most specific baseline: the team's for the task type,
 --   the team's for every type, then the business unit's, then the function's (each for the task type
 --   before every type), else the chosen preset; null when none applies.
+-- estimated_hours_saved, in words: Hours the agents' completed tasks would have saved by the task
+--   baselines, where no time savings are documented; never counted in hours saved.
 -- estimated_labor_value_usd: estimated_hours_saved x the team's loaded_hourly_cost_usd
 --   (default_hourly_cost_usd where the team has no baseline).
+-- estimated_labor_value_usd, in words: What the estimated hours would have cost in people's time,
+--   at each team's hourly cost ({default_hourly_cost_usd} an hour where a team has none).
 -- basis: the baselines used, in words (where each applies, its minutes, its source and note),
 --   separated by " | ".
 -- Grain: one row per team-month with completed usage tasks and no time_saved rows.

@@ -2,10 +2,16 @@
 -- summing the function-months, with the vendor cost no rule assigns beside it.
 -- usage_cost_usd: sum of the usage-log cost.
 -- vendor_cost_usd: sum of the vendor cost assigned to functions.
+-- vendor_cost_usd, in words: What the vendors billed for the accounts the organisation mapping
+--   assigns to functions.
 -- difference_usd: vendor_cost_usd - usage_cost_usd.
+-- difference_usd, in words: What the vendors billed minus what the usage log records; above zero,
+--   the log misses some cost.
 -- difference_share: difference_usd / vendor_cost_usd; null when the vendor cost is 0.
 -- unassigned_vendor_cost_usd: vendor cost no mapping rule assigns; it belongs to no function, so by
 --   function it is a row of its own with no function (shown as unassigned).
+-- unassigned_vendor_cost_usd, in words: What the vendors billed for accounts no mapping rule
+--   assigns: it belongs to no function.
 -- billed_usd: vendor_cost_usd + unassigned_vendor_cost_usd, what the vendors billed in all.
 -- usage_tokens: sum of the usage log's input and output tokens.
 -- vendor_tokens: sum of the input and output tokens the vendors counted for assigned accounts.
