@@ -27,6 +27,10 @@ def test_money_shows_currency_thousands_and_cents_half_up(value, shown):
 
 
 def test_short_money_shares_and_labels():
+    # Below a thousand the cents: an agent cost of $1.48 read "$1" beside a table's "$1.48".
+    assert [display.money_short(v) for v in (Decimal("1.48"), 16.51, Decimal("-0.5"), 950.254)] == [
+        "$1.48", "$16.51", "-$0.50", "$950.25",
+    ]  # fmt: skip
     assert [display.money_short(v) for v in (950, 34_000, 5_500_000, -2_100_000_000)] == [
         "$950",
         "$34.0k",
@@ -61,7 +65,7 @@ def test_money_is_recognised_by_its_name():
 
 def test_changes_are_signed_in_the_kinds_format_and_shares_change_in_points():
     assert display.change(display.hours, 120.0, 96.0) == "+24 h"
-    assert display.change(display.money_short, Decimal("1000"), Decimal("1500.5")) == "-$500"
+    assert display.change(display.money_short, Decimal("1000"), Decimal("1500.5")) == "-$500.50"
     assert display.change(display.share, 0.459, 0.412) == "+4.7 pp"
     assert display.change(display.count, 3, 3) == "+0"
     assert display.change(display.hours, 1.0, None) is None

@@ -62,11 +62,11 @@ def test_an_otlp_upload_is_mapped_and_the_unmapped_values_are_listed(app, tmp_pa
     app.switch_page("src/offload_metrics/app_pages/finance.py").run()
     assert not app.exception, [error.value for error in app.exception]
     agent_cost = next(metric for metric in app.metric if metric.label == "Agent cost")
-    # Tiles show whole dollars: $1.50, all of it estimated.
+    # $1.50, all of it estimated: below a thousand dollars a tile shows the cents ($2 read as twice $1).
     # The context line is the tile's note (a caption under it), the screens' way.
     captions = [caption.value for caption in app.caption]
-    assert (agent_cost.value, "the usage log's cost; $2 of it estimated from prices" in captions) == (
-        "$2",
+    assert (agent_cost.value, "the usage log's cost; $1.50 of it estimated from prices" in captions) == (
+        "$1.50",
         True,
     )
 

@@ -83,7 +83,8 @@ def money(value: object) -> str:
 
 
 def money_short(value: object) -> str:
-    """$1.23M, $340k, $55.6k, $950: three significant digits, for tiles and axes (with one decimal,
+    """$1.23M, $340k, $55.6k, $950, $1.48: three significant digits from a thousand up, cents below
+    (those a whole amount has none of are not written), for tiles and axes (with one decimal,
     labor value $5,542,626 and net savings $5,487,051 both read $5.5M, and the cost between them was
     gone)."""
     amount = cents(value)
@@ -98,7 +99,8 @@ def money_short(value: object) -> str:
             scaled = rounded / bound
             places = 2 if scaled < 10 else 1 if scaled < 100 else 0
             return f"{sign}${scaled:,.{places}f}{suffix}"
-    return f"{sign}${number:,.0f}"
+    # Below a thousand, cents that are there are shown: a $1.48 cost read "$1" beside "$1.48".
+    return f"{sign}${number:,.0f}" if number == int(number) else f"{sign}${number:,.2f}"
 
 
 def _quantity(value: SupportsFloat | None, spec: str, unit: str = "", scale: float = 1) -> str:
