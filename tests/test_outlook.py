@@ -41,7 +41,7 @@ def test_the_adoption_page_lists_each_functions_projected_crossings(sample_app):
     rows = table.value.set_index("function")
     # Marketing crossed into acceleration in 2025-03 (the cascade's crossed_on for the sample).
     assert rows.loc["Marketing", "acceleration"] == "2025-03 (observed)"
-    assert set(rows["forecast"]) == {"yes"}
+    assert set(rows["forecast"]) == {"Yes"}
     # A crossing the fitted curve never reaches is explained under the table, where the sample has one.
     unreached = rows.astype(str).apply(lambda column: column.str.startswith("not in sight")).any().any()
     explained = any(

@@ -93,7 +93,8 @@ def forecast_table() -> None:
         for name, share in forecast.milestones(settings)
     }
     # The curve's midpoint is a fitting detail (the JSON report has it): without it the table fits.
-    ui.table(frame, {"function": ("Function", ui.TEXT), "forecast": ("Forecast", ui.TEXT),
+    # The forecast column sized to its longest reason ("no: fewer than 6 months ..." was cut at "no: fewer t").
+    ui.table(frame, {"function": ("Function", ui.TEXT), "forecast": ("Forecast", ui.LABEL),
                      "ceiling": ("Ceiling", ui.SHARE),
                      **{name: (title, ui.TEXT) for name, title in names.items()}},
              key="forecast_table")  # fmt: skip
