@@ -63,6 +63,10 @@ def test_the_s_curve_marks_the_scale_window_after_the_first_validated_agent():
     assert window[0]["start"].startswith("2025-07-01")  # 18 months after January 2024
     assert window[0]["end"].startswith("2026-07-01")  # cut at the month after the data ends
     assert window[0]["short"] == "18-36-month window"
+    # Its name is written leftwards from the window's end (inside the plot), not from its start, from
+    # which a window starting near the plot's right edge ran its name into the legend.
+    [label] = [layer for layer in spec["layer"] if layer["mark"]["type"] == "text"]
+    assert (label["mark"]["align"], label["encoding"]["x"]["field"]) == ("right", "end")
     # A projection to 2027-12 carries the chart on: the window ends where it ends, 36 months on.
     projection = pd.DataFrame(
         {"month": pd.date_range("2026-07-01", "2027-12-01", freq="MS"), "share": 0.5, "share_low": 0.4,

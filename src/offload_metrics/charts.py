@@ -127,8 +127,10 @@ def s_curve(
             shaded = alt.Chart(window).encode(x="start:T", tooltip=[alt.Tooltip("label:N", title="")])
             layers[1:1] = [
                 shaded.mark_rect(opacity=0.12, color="#283593").encode(x2="end:T"),
-                shaded.mark_text(align="left", baseline="top", dx=4, color="#283593").encode(
-                    y=alt.value(4), text="short:N"
+                # Written leftwards from the window's end, which is within the plot: from its start,
+                # a window beginning near the plot's right edge ran its words into the legend.
+                shaded.mark_text(align="right", baseline="top", dx=-4, color="#283593").encode(
+                    x="end:T", y=alt.value(4), text="short:N"
                 ),
             ]
     chart = alt.LayerChart(layer=layers).properties(height=320)
