@@ -66,6 +66,24 @@ def tiles(app: AppTest) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.metric}
 
 
+def test_the_fleet_says_when_the_selection_holds_no_usage_instead_of_empty_charts(make_app, tmp_path):
+    # Procurement has a baseline and nothing else: selected, the fleet showed a blank chart, empty
+    # grids and "Agent cost —" beside "Tasks 0".
+    def build(data):
+        data.baseline("Buyers", 5, 400, function="Procurement", bu="Sourcing")
+        data.baseline("Brand", 5, 400, function="Marketing")
+        return data.usage("2025-03-04", "writer", function="Marketing", team="Brand", cost="1.25")
+
+    app = app_on(make_app, tmp_path, "fleet", build)
+    assert tiles(app)["Agent cost"] == "$1.25"
+    app.multiselect(key="function").set_value(["Procurement"]).run()
+    assert not app.exception
+    assert (tiles(app)["Tasks"], tiles(app)["Agent cost"]) == ("0", "$0.00")
+    [said] = [element.value for element in app.info]
+    assert said.startswith("No agent ran a task in this selection")
+    assert not app.dataframe and not app.get("arrow_vega_lite_chart")
+
+
 # --- every headline tile against figures worked out by hand -------------------------------------------
 
 

@@ -25,7 +25,8 @@ with second:
     ui.tile("Active agents", display.count(active), "active_agents", "usage", needs=USAGE,
             change=ui.changed(display.count, active, before, "active_agents"))  # fmt: skip
 with third:
-    cost = ui.first(usage, "agent_cost_usd")
+    # No task, no cost: $0.00 beside "Tasks 0", not an undefined dash.
+    cost = ui.first(usage, "agent_cost_usd") if tasks else 0
     ui.tile("Agent cost", display.money(cost), "agent_cost_usd", "usage", needs=USAGE, lower_is_better=True,
             change=ui.changed(display.money, cost, before, "agent_cost_usd"),
             trend=ui.series(monthly, "agent_cost_usd"))  # fmt: skip
@@ -34,6 +35,14 @@ with fourth:
     ui.tile("Escalation rate", display.share(escalation), "escalation_rate", "usage", needs=USAGE,
             lower_is_better=True, note=f"Failure rate {display.share(ui.first(usage, 'failure_rate'))}",
             change=ui.changed(display.share, escalation, before, "escalation_rate"))  # fmt: skip
+
+if not tasks and agents.empty and not ui.missing_kinds(*USAGE):
+    # Usage is loaded, but none is selected: one line says so, rather than empty charts and grids.
+    st.info(
+        "No agent ran a task in this selection: choose other functions, business units or dates in the sidebar.",
+        icon=":material/filter_alt_off:",
+    )
+    st.stop()
 
 MEASURES = {"Tasks": "tasks", "API calls": "api_calls", "Tokens": "tokens"}
 if auth.can_see_money():
@@ -76,11 +85,12 @@ st.subheader("Every agent's gate", help=ui.help_for("Definition", "gates"))
 ui.table(agents, {
     "agent_id": ("Agent", ui.TEXT), "function": ("Function", ui.TEXT), "tasks": ("Tasks in window", ui.COUNT), "reviewed": ("Reviewed", ui.COUNT), "accuracy": ("Accuracy", ui.SHARE),
     "automation": ("Automation", ui.SHARE), "gate": ("Gate", ui.LABEL), "range_tasks": ("Tasks in range", ui.COUNT),
-}, family="gates", key="fleet_agents", height=420, highlight="gate")  # fmt: skip
+}, family="gates", key="fleet_agents", height=420, highlight="gate",
+   empty="No agent ran a task in the gate window or the range.")  # fmt: skip
 
 st.subheader("Usage by function", help=ui.help_for("Definition", "usage"))
 ui.table(ui.get(metrics.usage), {
     "function": ("Function", ui.TEXT), "tasks": ("Tasks", ui.COUNT), "api_calls": ("API calls", ui.COUNT),
     "tokens": ("Tokens", ui.COUNT), "agent_cost_usd": ("Cost", ui.MONEY), "active_agents": ("Agents", ui.COUNT),
     "escalation_rate": ("Escalated", ui.SHARE), "failure_rate": ("Failed", ui.SHARE),
-}, family="usage", key="fleet_functions")  # fmt: skip
+}, family="usage", key="fleet_functions", empty="No usage in this range.")  # fmt: skip

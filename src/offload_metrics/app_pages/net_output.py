@@ -64,7 +64,7 @@ if ui.can_show(*SAVINGS):
         ui.chart(charts.bars(grouped, category, "hours_saved", "Hours saved"), key="net_output_bars")
     with right:
         ui.table(grouped, shown, family="net_output_summary" if metric is metrics.net_output else "hours_by_agent",
-                 key="net_output_table")  # fmt: skip
+                 key="net_output_table", empty="No documented time savings in this selection.")  # fmt: skip
 
 st.subheader(
     "Validated Net Output: the teams to celebrate", help=ui.help_for("has_validated_net_output", "net_output")
