@@ -41,7 +41,7 @@ def test_the_adoption_page_lists_each_functions_projected_crossings(sample_app):
     rows = table.value.set_index("function")
     # Marketing crossed into acceleration in 2025-03 (the cascade's crossed_on for the sample).
     assert rows.loc["Marketing", "acceleration"] == "2025-03 (observed)"
-    assert set(rows["forecast"]) == {"Yes"}
+    assert set(rows["forecast"]) == {"yes"}
     # A crossing the fitted curve never reaches is explained under the table, where the sample has one.
     unreached = rows.astype(str).apply(lambda column: column.str.startswith("not in sight")).any().any()
     explained = any(
@@ -93,6 +93,12 @@ def test_while_functions_have_no_forecast_none_is_named_last(sample_app):  # noq
         "—",
         "6 of 7 functions have no forecast yet; of the others, Marketing last",
     )
+    # On the Adoption page, the six say "no" in the table, and why under it: a reason in a cell was cut.
+    sample_app.switch_page("src/offload_metrics/app_pages/adoption.py").run()
+    table = next(frame for frame in sample_app.dataframe if "forecast" in frame.value.columns).value
+    assert sorted(table["forecast"]) == ["no"] * 6 + ["yes"]
+    [why] = [caption.value for caption in sample_app.caption if caption.value.startswith("No forecast: ")]
+    assert why.count("fewer than 6 months with time") == 6
 
 
 def test_the_s_curve_draws_no_organisation_projection_from_one_functions_fit(sample_app):  # noqa: F811

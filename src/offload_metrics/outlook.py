@@ -93,11 +93,28 @@ def forecast_table() -> None:
         for name, share in forecast.milestones(settings)
     }
     # The curve's midpoint is a fitting detail (the JSON report has it): without it the table fits.
-    # The forecast column sized to its longest reason ("no: fewer than 6 months ..." was cut at "no: fewer t").
-    ui.table(frame, {"function": ("Function", ui.TEXT), "forecast": ("Forecast", ui.LABEL),
+    # Why a function has no forecast, under the table: in a cell, "no: fewer than 6 months ..." was cut
+    # at "no: fewer t", and a column wide enough for it pushed the table past the page.
+    reasons = {
+        str(row.function): str(row.forecast).removeprefix("no: ")
+        for row in frame.itertuples()
+        if str(row.forecast).startswith("no: ")
+    }
+    frame = frame.assign(
+        forecast=frame["forecast"].map(lambda cell: "no" if str(cell).startswith("no: ") else cell)
+    )
+    ui.table(frame, {"function": ("Function", ui.TEXT), "forecast": ("Forecast", ui.TEXT),
                      "ceiling": ("Ceiling", ui.SHARE),
                      **{name: (title, ui.TEXT) for name, title in names.items()}},
              key="forecast_table")  # fmt: skip
+    if reasons:
+        st.caption(
+            "No forecast: "
+            + "; ".join(
+                f"{display.plain(function)}, {display.plain(reason)}" for function, reason in reasons.items()
+            )
+            + "."
+        )
     if frame.astype(str).apply(lambda column: column.str.startswith(forecast.NOT_IN_SIGHT)).any().any():
         st.caption(
             "Not in sight: the fitted curve does not reach that share within the forecast horizon (its ceiling may "
