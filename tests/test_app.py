@@ -1064,6 +1064,8 @@ def test_the_function_filter_narrows_where_to_seed_next(sample_app, tmp_path):
 
 
 def test_replication_velocity_says_whether_replication_followed_the_network(sample_app, tmp_path):
+    import datetime as dt
+
     sample_app.switch_page(page("replication")).run()
     assert not sample_app.exception, [error.value for error in sample_app.exception]
     # The sample's copies mostly went to units already tied to the pilot unit (its rows never change).
@@ -1072,6 +1074,15 @@ def test_replication_velocity_says_whether_replication_followed_the_network(samp
         "against 21% expected if copies went to units at random (p < 0.001)."
     )
     assert verdict in [info.value for info in sample_app.info]
+    shown = {metric.label: (metric.value, metric.proto.delta) for metric in sample_app.metric}
+    assert shown["p-value"] == ("< 0.001", "")
+    # One month holds fewer copies than the test needs: no p-value under "too few to tell" (it read
+    # 0.006 there, as if it were a finding).
+    sample_app.selectbox(key="period").set_value("Custom range").run()
+    sample_app.date_input(key="range").set_value((dt.date(2025, 6, 1), dt.date(2025, 6, 30))).run()
+    assert any(info.value.startswith("Too few replications to tell") for info in sample_app.info)
+    assert {metric.label: metric.value for metric in sample_app.metric}["p-value"] == "—"
+    assert "too few to tell" in [caption.value for caption in sample_app.caption]
 
 
 def test_an_undefined_number_in_a_table_reads_a_dash_not_none(sample_app):
