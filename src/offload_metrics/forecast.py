@@ -393,11 +393,8 @@ def _organisation(
             result["reason"] = f"fewer than {needed} functions have a forecast"
         else:
             point = np.sort([*(_scale_point(fit) for fit in candidates), *already])[needed - 1]
-            width = (
-                len(candidates[0].scale_draws) if candidates and candidates[0].scale_draws is not None else 1
-            )
             rows = [fit.scale_draws for fit in candidates if fit.scale_draws is not None]
-            rows += [np.full(width, float(month)) for month in already]
+            rows += [np.full(len(rows[0]) if rows else 1, float(month)) for month in already]
             draws = np.sort(np.vstack(rows), axis=0)[needed - 1]
             tail = (1 - settings.forecast.interval) / 2
             low, high = np.quantile(draws, [tail, 1 - tail], method="inverted_cdf")

@@ -402,7 +402,7 @@ def _read_group(spark, files: list[EventFile]):
         sources = {name: F.col(name).cast("string") for name in contract if name in header.names}
         unreadable = F.lit(None).cast("string")
     columns = [
-        F.regexp_replace(F.col("_metadata.file_path"), "^file:(//)?", "").alias("_file"),
+        _file_path(),
         F.col("_metadata.file_block_start").alias("_block"),
         F.monotonically_increasing_id().alias("_pos"),
         unreadable.alias("_unreadable"),
@@ -412,6 +412,20 @@ def _read_group(spark, files: list[EventFile]):
     frame = frame.select(*columns)
     if header.file_format == "jsonl":
         return _with_repeated_keys(spark, frame, paths, [name for name in contract if name in header.names])
+    return _without_repeats(frame)
+
+
+def _file_path():
+    """Each record's file as a local path (Spark writes file:/...), named _file."""
+    from pyspark.sql import functions as F
+
+    return F.regexp_replace(F.col("_metadata.file_path"), "^file:(//)?", "").alias("_file")
+
+
+def _without_repeats(frame):
+    """A frame whose records give no column twice: REPEATED_COLUMNS all null."""
+    from pyspark.sql import functions as F
+
     return frame.select("*", *(F.lit(None).cast("string").alias(name) for name in REPEATED_COLUMNS))
 
 
@@ -451,7 +465,7 @@ def _with_repeated_keys(spark, frame, paths: list[str], names: list[str]):
     repeated = (
         spark.read.text(paths)
         .select(
-            F.regexp_replace(F.col("_metadata.file_path"), "^file:(//)?", "").alias("_file"),
+            _file_path(),
             F.col("value").alias("_line"),
         )
         .selectExpr("_file", "_line", "json_object_keys(_line) as _keys")
@@ -471,7 +485,7 @@ def _with_repeated_keys(spark, frame, paths: list[str], names: list[str]):
     )
     found = repeated.count()
     if not found:
-        return frame.select("*", *(F.lit(None).cast("string").alias(name) for name in REPEATED_COLUMNS))
+        return _without_repeats(frame)
     if found <= BROADCAST_REPEATS:
         repeated = F.broadcast(repeated)
     joined = frame.join(

@@ -186,11 +186,12 @@ class _RepeatedKey(ValueError):
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    keys = [key for key, _ in pairs]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:
-        raise _RepeatedKey(", ".join(json.dumps(key) for key in repeated))
-    return dict(pairs)
+    found = dict(pairs)
+    if len(found) < len(pairs):
+        from offload_metrics.ingest.base import repeated  # the ingest package imports this module
+
+        raise _RepeatedKey(", ".join(json.dumps(key) for key in repeated([key for key, _ in pairs])))
+    return found
 
 
 def _json(text: str) -> object:

@@ -7,6 +7,7 @@ import datetime as dt
 import errno
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -109,3 +110,10 @@ def short_error(error: Exception) -> str:
 def column_named(name: str) -> str:
     """A column's name for a message; one without a name (a header's trailing comma) said so."""
     return name if name.strip() else '"" (a column without a name)'
+
+
+def repeated(names: Sequence[str]) -> list[str]:
+    """The names given more than once, in order: a header's columns or a JSON object's keys."""
+    if len(set(names)) == len(names):
+        return []
+    return sorted({name for name in names if names.count(name) > 1})

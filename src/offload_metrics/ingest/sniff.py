@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from offload_metrics import schema, telemetry
-from offload_metrics.ingest.base import IngestError, column_named, short_error
+from offload_metrics.ingest.base import IngestError, column_named, repeated, short_error
 
 EXTENSIONS = {
     ".csv": "csv",
@@ -231,7 +231,7 @@ def _parquet_top_level_names(conn: duckdb.DuckDBPyConnection, readable: Path) ->
 def _refuse_repeated_names(file: str, names: Sequence[str], holder: str = "header") -> None:
     """IngestError naming the columns a header (or a Parquet schema) gives more than once: which
     one counts cannot be told."""
-    duplicates = sorted({name for name in names if names.count(name) > 1})
+    duplicates = repeated(names)
     if duplicates:
         named = (column_named(name) for name in duplicates)
         raise IngestError(file, f"the {holder} repeats column(s) {', '.join(named)}")

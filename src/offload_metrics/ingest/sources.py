@@ -39,18 +39,18 @@ def _jsonl_number_text(name: str, decoded: str) -> str:
         f"lambda c: try_cast(c as DOUBLE) = try_cast({decoded} as DOUBLE)))"
     )
     return (
-        f"list_transform([{found}], lambda f: case when len(f) = 1 then f[1] "
-        f"when len(f) > 1 and list_contains(f, {_top_level_number_text(name)}) then {_top_level_number_text(name)} "
-        f"else {decoded} || ' (its digits cannot be told apart in the line)' end)[1]"
+        f"list_transform([{found}], lambda f: case when len(f) = 1 then f[1] else coalesce("
+        f"list_transform([{_top_level_number_text(name)}], lambda t: case when len(f) > 1 and list_contains(f, t) "
+        f"then t end)[1], {decoded} || ' (its digits cannot be told apart in the line)') end)[1]"
     )
 
 
 def _top_level_number_text(name: str) -> str:
     """SQL: the number written after the key `name` at depth 1 of `line` (the record's own object),
     null unless exactly one. The key's occurrences (as _jsonl_number_text finds them) are marked,
-    every string literal is emptied (so
-    that a brace in a string does not count), and an occurrence's depth is the braces opened
-    before it less those closed. A JSON line holds no raw control character, so U+0001 marks."""
+    every string literal is emptied (so that a brace in a string does not count), and an
+    occurrence's depth is the braces opened before it less those closed. A JSON line holds no raw
+    control character, so U+0001 marks."""
     key = sql_literal(r'([{,\s])"' + re.escape(name) + '"')
     marked = f"regexp_replace(line, {key}, '\\1' || chr(1), 'g')"
     strings = sql_literal(r'"(?:[^"\\]|\\.)*"')
