@@ -72,6 +72,21 @@ def test_changes_are_signed_in_the_kinds_format_and_shares_change_in_points():
     assert display.points(0.517) == "51.7 pp"
 
 
+def test_a_share_that_rounds_to_zero_but_is_not_zero_reads_below_the_last_place():
+    # A leading function at 0.02% against a lagging one at 0%: the gap is real and reads so.
+    assert display.share(0.0002) == "<0.1%"
+    assert display.points(0.0002) == "<0.1 pp"
+    assert display.share(0.004, 0) == "<1%"
+    assert display.share(-0.0002) == "-<0.1%"
+    assert display.change(display.share, 0.4121, 0.4120) == "+<0.1 pp"
+    assert display.change(display.share, 0.4120, 0.4121) == "-<0.1 pp"
+    # Zero stays zero, never -0.0; half the last place rounds up as before.
+    assert [display.share(0.0), display.share(-0.0), display.points(-0.0)] == ["0.0%", "0.0%", "0.0 pp"]
+    assert display.change(display.share, 0.412, 0.412) == "+0.0 pp"
+    assert display.share(0.0006) == "0.1%"
+    assert display.share(-0.0006) == "-0.1%"
+
+
 def test_a_median_not_reached_says_so_with_the_count_waiting():
     assert display.km_median(None, 4, 1) == "not reached · 3 of 4 waiting"
     assert display.km_median(32.0, 6, 5) == "32 days"

@@ -111,13 +111,27 @@ def _quantity(value: SupportsFloat | None, spec: str, unit: str = "", scale: flo
 
 
 def share(value: SupportsFloat | None, places: int = 1) -> str:
-    """A share or rate as a percent: 12.3%."""
-    return _quantity(value, f".{places}f", "%", scale=100)
+    """A share or rate as a percent: 12.3%; one that is not zero but rounds to it, <0.1%."""
+    return _percent(value, places, "%")
 
 
 def points(value: SupportsFloat | None) -> str:
-    """A difference between two shares, in percentage points: 12.3 pp."""
-    return _quantity(value, ".1f", " pp", scale=100)
+    """A difference between two shares, in percentage points: 12.3 pp; <0.1 pp when it is not
+    zero but rounds to it."""
+    return _percent(value, 1, " pp")
+
+
+def _percent(value: SupportsFloat | None, places: int, unit: str) -> str:
+    """A fraction in percent to `places` decimals. A value that is not zero but rounds to zero reads
+    <0.1 (-<0.1 below zero), so that a ranking or a gap the data holds is never shown as 0.0, and
+    zero never reads -0.0."""
+    if not present(value):
+        return "—"
+    percent = float(value) * 100
+    step = 10.0**-places
+    if 0 < abs(percent) < step / 2:
+        return f"{'-' if percent < 0 else ''}<{step:.{places}f}{unit}"
+    return f"{percent + 0.0:.{places}f}{unit}"
 
 
 def setting_share(value: float) -> str:
