@@ -45,6 +45,21 @@ def test_an_agent_newly_failing_its_gate(data):
     assert (alert.page, alert.is_finance) == ("/fleet", False)
 
 
+def test_an_alert_names_a_catalogued_agent_by_its_name_and_its_id(data):
+    # An executive knows "Invoice matcher", not fin-7f3a; the subject stays the id for scripts.
+    data.agent("fin-7f3a", "Finance", name="Invoice matcher")
+    data.gated("fin-7f3a", "2025-03-15", tasks=100, completed=100, correct=79, incorrect=21)
+    data.gated("uncatalogued", "2025-03-15", tasks=100, completed=100, correct=79, incorrect=21)
+    data.load()
+    found = alerts.evaluate(data.conn, metrics.Filters(as_of=dt.date(2025, 3, 31)), Settings())
+    said = {alert.subject: alert.message for alert in found if alert.rule == "gate_newly_failing"}
+    assert said == {
+        "fin-7f3a": "Invoice matcher (fin-7f3a) now fails its gate: accuracy 79.0%, automation 100.0% "
+        "(needs 80% and 90%)",
+        "uncatalogued": "uncatalogued now fails its gate: accuracy 79.0%, automation 100.0% (needs 80% and 90%)",
+    }
+
+
 def test_cost_per_task_above_its_trailing_median(data):
     # Three months at $1.00 a task (median $1.00), then $2.01 (above 2x) for one, $2.00 (at 2x) for the other.
     for agent, function, april in (("pricey", "Marketing", "2.01"), ("steady", "Sales", "2.00")):

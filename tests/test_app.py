@@ -1150,8 +1150,15 @@ def test_every_alert_and_win_is_on_the_overview_the_rest_a_click_away(sample_app
         for frame in sample_app.dataframe
         if list(frame.value.columns) == ["agent_id", "accuracy", "automation"]
     ]
-    copied = {text.split(" ")[1].replace("\\", "") for text in listed if " was copied to " in text}
-    warned = {text.split(" ")[1].replace("\\", "") for text in listed if text.startswith(icons[1])}
+
+    def agent_of(text: str) -> str:
+        """The id in "<icon> Name (id) was copied to ...", or "<icon> id was ..." for an agent the
+        catalog does not name (Markdown escaped)."""
+        named = text.split(" ", 1)[1].split(" was copied to ")[0].replace("\\", "")
+        return named.rsplit(" (", 1)[1].removesuffix(")") if named.endswith(")") else named
+
+    copied = {agent_of(text) for text in listed if " was copied to " in text}
+    warned = {agent_of(text) for text in listed if text.startswith(icons[1])}
     assert warned == copied & set(cull["agent_id"]) and len(warned) >= 2
     assert all(
         text.endswith("so fix it before it spreads further") for text in listed if text.startswith(icons[1])

@@ -79,6 +79,16 @@ def test_agents_newly_passing_the_gate(data):
     assert kinds(data.conn, "agent_passed_gate") == [("new", "2025-03-31")]
 
 
+def test_a_win_names_a_catalogued_agent_by_its_name_and_its_id(data):
+    data.agent("fin-7f3a", "Finance", name="Invoice matcher")
+    data.gated("fin-7f3a", "2025-03-15", tasks=100, completed=100, correct=100, incorrect=0)
+    data.load()
+    found = [win for win in wins.evaluate(data.conn, RANGE, Settings()) if win.kind == "agent_passed_gate"]
+    assert [(win.subject, win.message) for win in found] == [
+        ("fin-7f3a", "Invoice matcher (fin-7f3a) passes its gate: accuracy 100.0%, automation 100.0%")
+    ]
+
+
 def test_wins_are_in_the_report_and_its_summary(data):
     data.baseline("Brand", headcount=4, routine=1000)
     data.saved("2025-03", "Brand", tasks=200, baseline=60, minutes=0)

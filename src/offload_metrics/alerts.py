@@ -95,6 +95,7 @@ def gate_newly_failing(
     earlier_day = filters.dates.as_of - dt.timedelta(days=settings.alerts.gate_lookback_days)
     earlier = metrics.gates(conn, dataclasses.replace(filters, as_of=earlier_day), settings)
     failed_before = set(earlier.loc[earlier["gate"] == "fail", "agent_id"])
+    names = metrics.agent_names(conn)
     alerts = []
     for row in now[now["gate"] == "fail"].itertuples(index=False):
         if row.agent_id in failed_before:
@@ -105,7 +106,7 @@ def gate_newly_failing(
                 "gate_newly_failing",
                 "critical",
                 row.agent_id,
-                f"{row.agent_id} now fails its gate: accuracy {display.share(row.accuracy)}, automation "
+                f"{display.agent(row.agent_id, names)} now fails its gate: accuracy {display.share(row.accuracy)}, automation "
                 f"{display.share(row.automation)} (needs {display.share(settings.gates.min_accuracy, 0)} and "
                 f"{display.share(settings.gates.min_automation, 0)})",
                 PAGES["fleet"],
@@ -141,6 +142,7 @@ def cost_spikes(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, setti
     this_month = pd.Timestamp(_month_start(filters.dates.as_of))
     multiple = Decimal(str(rules.cost_multiple))
     alerts = []
+    names = metrics.agent_names(conn)
     for by, page in (("agent_id", PAGES["fleet"]), ("function", PAGES["finance"])):
         usage = _monthly_usage(conn, filters, settings, by, rules.cost_trailing_months)
         for subject, per_task in _cost_per_task(usage, by).items():
@@ -157,7 +159,7 @@ def cost_spikes(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, setti
                     f"{'agent' if by == 'agent_id' else 'function'}_cost_per_task",
                     "warning",
                     str(subject),
-                    f"{subject}: cost per task this month is above {rules.cost_multiple:g}x its median over "
+                    f"{display.agent(subject, names) if by == 'agent_id' else subject}: cost per task this month is above {rules.cost_multiple:g}x its median over "
                     f"the {display.plural(len(per_task), 'month')} before",
                     page,
                     {by: str(subject), "month": f"{this_month:%Y-%m}", "trailing_months": len(per_task)},
@@ -230,12 +232,13 @@ def waiting_for_copy(
     """Validated agents that no other business unit has copied after more than waiting_days days."""
     replication = metrics.replication(conn, filters, settings)
     waiting = replication[replication["waiting_days"] > settings.alerts.waiting_days]
+    names = metrics.agent_names(conn)
     return [
         Alert(
             "waiting_for_copy",
             "info",
             row.agent_id,
-            f"{row.agent_id} has waited {display.plural(int(row.waiting_days), 'day')} for a first copy "
+            f"{display.agent(row.agent_id, names)} has waited {display.plural(int(row.waiting_days), 'day')} for a first copy "
             f"since its validation in {row.pilot_unit}",
             PAGES["replication"],
             {
@@ -325,6 +328,7 @@ def usage_fell(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settin
         )
     }
     alerts = []
+    names = metrics.agent_names(conn)
     for agent in sorted({agent for agent, _ in tasks}):
         before, after = tasks.get((agent, previous), 0), tasks.get((agent, latest), 0)
         if before < rules.min_usage_tasks:
@@ -337,7 +341,7 @@ def usage_fell(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, settin
                 "usage_fell",
                 "warning",
                 agent,
-                f"{agent} ran {display.count(after)} tasks in {latest:%Y-%m} against {display.count(before)} in "
+                f"{display.agent(agent, names)} ran {display.count(after)} tasks in {latest:%Y-%m} against {display.count(before)} in "
                 f"{previous:%Y-%m}: down {display.share(fall)} (abandoned?)",
                 PAGES["fleet"],
                 {

@@ -12,7 +12,7 @@ import datetime as dt
 import html
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, SupportsFloat, SupportsInt, TypeGuard, TypeVar
 
@@ -137,6 +137,14 @@ def _percent(value: SupportsFloat | None, places: int, unit: str) -> str:
 def setting_share(value: float) -> str:
     """A threshold from the settings as a percent, without needless decimals: 80%, 12.5%."""
     return f"{float(value) * 100:g}%"
+
+
+def agent(agent_id: object, names: Mapping[str, str]) -> str:
+    """An agent as a person knows it: its catalog name, then its id (Campaign brief writer
+    (mkt-brief-writer)); the id alone when the catalog gives it no other name."""
+    key = str(agent_id)
+    name = names.get(key)
+    return f"{name} ({key})" if name and name != key else key
 
 
 def undefined(reason: str) -> str:

@@ -662,6 +662,11 @@ def loaded_kinds(conn: duckdb.DuckDBPyConnection) -> set[str]:
     return kinds
 
 
+def agent_names(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Each catalogued agent's name by its id: alerts and wins name an agent so (display.agent)."""
+    return dict(conn.execute("select agent_id, name from agents where name is not null").fetchall())
+
+
 def catalog_rejections(conn: duckdb.DuckDBPyConnection, agent_ids: Sequence[str]) -> pd.DataFrame:
     """The rejected or conflicting catalog rows of these agents: why they have no catalog entry."""
     return conn.execute(

@@ -101,6 +101,7 @@ def agents_copied(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, set
     before = metrics.replication(conn, _before(filters), settings)
     # Plain columns, not a row Series per agent: thousands of agents.
     copies_before = dict(zip(before["agent_id"].tolist(), before["replications"].tolist(), strict=True))
+    names = metrics.agent_names(conn)
     wins = []
     for agent, function, replications in zip(
         now["agent_id"].tolist(), now["function"].tolist(), now["replications"].tolist(), strict=True
@@ -113,7 +114,7 @@ def agents_copied(conn: duckdb.DuckDBPyConnection, filters: metrics.Filters, set
                 "agent_copied",
                 str(agent),
                 f"{_end(filters).as_of:%Y-%m-%d}",
-                f"{agent} was copied to {display.plural(new_units, 'new business unit')} "
+                f"{display.agent(agent, names)} was copied to {display.plural(new_units, 'new business unit')} "
                 f"({int(replications)} beyond its pilot unit in all)",
                 "/replication",
                 {
@@ -169,12 +170,13 @@ def agents_passing(
     now = metrics.gates(conn, end, settings)
     before = metrics.gates(conn, _before(filters), settings)
     passed_before = set(before.loc[before["gate"] == "pass", "agent_id"])
+    names = metrics.agent_names(conn)
     return [
         Win(
             "agent_passed_gate",
             row.agent_id,
             f"{end.as_of:%Y-%m-%d}",
-            f"{row.agent_id} passes its gate: accuracy {display.share(row.accuracy)}, automation "
+            f"{display.agent(row.agent_id, names)} passes its gate: accuracy {display.share(row.accuracy)}, automation "
             f"{display.share(row.automation)}",
             "/fleet",
             {"agent_id": row.agent_id, "accuracy": float(row.accuracy), "automation": float(row.automation)},
