@@ -95,13 +95,20 @@ def validate_store(conn: duckdb.DuckDBPyConnection, csv: Path, load_id: int) -> 
     """Check every value and store the clean rows, in one pass and one transaction."""
     select, params = validated_rows(conn, csv)
 
+    return stored(
+        conn,
+        f"insert into usage_events by name select * exclude (_problems, _column, _reason, _raw), "
+        f"{int(load_id)} as load_id from ({select}) where _problems is null",
+        params,
+    )
+
+
+def stored(conn: duckdb.DuckDBPyConnection, insert: str, params: dict) -> float:
+    """How long an insert into the stored table takes, in its own transaction, with its checkpoint."""
+
     def run() -> None:
         with store.transaction(conn), store.insertion_order(conn, preserved=False):
-            conn.execute(
-                f"insert into usage_events by name select * exclude (_problems, _column, _reason, _raw), "
-                f"{int(load_id)} as load_id from ({select}) where _problems is null",
-                params,
-            )
+            conn.execute(insert, params)
         conn.execute("checkpoint")
 
     return timed(run)
@@ -120,45 +127,37 @@ def cast_store(conn: duckdb.DuckDBPyConnection, csv: Path, load_id: int) -> floa
     names = ", ".join(quote_identifier(column.name) for column in contract)
     params = {"path": str(csv), "delimiter": header.delimiter, "compression": "none"}
 
-    def run() -> None:
-        with store.transaction(conn), store.insertion_order(conn, preserved=False):
-            conn.execute(
-                f"insert into usage_events ({names}, load_id) select {', '.join(values)}, {int(load_id)} "
-                f"from {source.reader}",
-                params,
-            )
-        conn.execute("checkpoint")
+    return stored(
+        conn,
+        f"insert into usage_events ({names}, load_id) select {', '.join(values)}, {int(load_id)} "
+        f"from {source.reader}",
+        params,
+    )
 
-    return timed(run)
+
+def key_hashes(conn: duckdb.DuckDBPyConnection, csv: Path) -> str:
+    """SQL: the hash of each record's key (event_id, read as text; the file's other columns unread)."""
+    names = read_header(conn, csv, csv).names
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names)))
+    return (
+        f"select hash(c{names.index('event_id')}) as h from read_csv($path, columns = {{{columns}}}, "
+        "header = true, auto_detect = false, ignore_errors = true)"
+    )
 
 
 def keys(conn: duckdb.DuckDBPyConnection, csv: Path) -> float:
     """The keys that repeat within the file: the key column alone, read as text, hashed and grouped."""
-    names = read_header(conn, csv, csv).names
-    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names)))
-    key = f"c{names.index('event_id')}"
-    return timed(
-        lambda: conn.execute(
-            f"select count(*) from (select hash({key}) as h from read_csv(?, columns = {{{columns}}}, "
-            f"header = true, auto_detect = false, ignore_errors = true) group by h having count(*) > 1)",
-            [str(csv)],
-        ).fetchall()
-    )
+    query = f"select count(*) from (select h from ({key_hashes(conn, csv)}) group by h having count(*) > 1)"
+    return timed(lambda: conn.execute(query, {"path": str(csv)}).fetchall())
 
 
 def probe(conn: duckdb.DuckDBPyConnection, csv: Path, load_id: int) -> float:
     """The incoming key hashes against the stored ones (the stored rows of other loads)."""
-    names = read_header(conn, csv, csv).names
-    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names)))
-    key = f"c{names.index('event_id')}"
-    return timed(
-        lambda: conn.execute(
-            f"select count(*) from (select hash({key}) as h from read_csv(?, columns = {{{columns}}}, "
-            f"header = true, auto_detect = false, ignore_errors = true)) as i "
-            "join (select _key_hash from usage_events where load_id <> ?) as s on s._key_hash = i.h",
-            [str(csv), load_id],
-        ).fetchall()
+    query = (
+        f"select count(*) from ({key_hashes(conn, csv)}) as i "
+        "join (select _key_hash from usage_events where load_id <> $load_id) as s on s._key_hash = i.h"
     )
+    return timed(lambda: conn.execute(query, {"path": str(csv), "load_id": load_id}).fetchall())
 
 
 def rollup(conn: duckdb.DuckDBPyConnection, load_id: int) -> float:
