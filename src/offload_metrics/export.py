@@ -132,7 +132,10 @@ def excel_bytes(
     if about_lines:
         sheets = {"About": about(about_lines), **sheets}
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
+    # Every text cell is written as text: xlsxwriter would otherwise make "{=...}" an array formula
+    # and a URL, a mailto: or an external: path a live link (names come from input files).
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
         book = writer.book
         currency = book.add_format({"num_format": "$#,##0.00"})
         percent = book.add_format({"num_format": "0.0%"})
