@@ -127,11 +127,26 @@ def test_a_toml_file_overrides_some_settings(tmp_path):
             "finance.reinvestment_share: Input should be a valid number",
         ),
         ("gates = [", "not valid TOML"),
+        # NaN and infinity reached the JSON report as NaN/Infinity, or failed a query's cast.
+        (
+            "[telemetry]\nreview_threshold = nan\n",
+            "telemetry.review_threshold: Input should be a finite number",
+        ),
+        ("[network]\nmin_tie_hours = inf\n", "network.min_tie_hours: Input should be a finite number"),
+        (
+            "[network]\ncentrality_weight = inf\n",
+            "network.centrality_weight: Input should be a finite number",
+        ),
+        (
+            "[finance]\ndefault_hourly_cost_usd = 1e30\n",
+            "finance.default_hourly_cost_usd: Input should be less than or equal to 1000000",
+        ),
+        ("[gates]\nmin_accuracy = 0.8\n# caf\xe9", "not UTF-8 text"),
     ],
 )
 def test_bad_settings_name_the_key_and_the_rule(tmp_path, text, message):
     path = tmp_path / "offload.toml"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text.encode("latin-1") if "caf" in text else text.encode("utf-8"))
     with pytest.raises(config.SettingsError) as raised:
         config.load_settings(path)
     assert message in str(raised.value)

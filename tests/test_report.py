@@ -322,6 +322,18 @@ def test_settings_change_the_report(data):
     assert built["settings"]["finance"]["reinvestment_share"] == 0.5
 
 
+def test_the_report_withholds_the_webhook_address_its_readers_should_not_see(conn):
+    # A Slack webhook's path is its secret: the report goes to finance and executives.
+    secret = "https://hooks.slack.com/services/T000/B000/SECRETTOKEN"
+    built = report.build(
+        conn, metrics.Filters(), Settings.model_validate({"alerts": {"webhook_url": secret}})
+    )
+    assert built["settings"]["alerts"]["webhook_url"] == "(set; shown to admins only)"
+    assert secret not in json.dumps(built, default=str)
+    # Not set: it says so, as before.
+    assert report.build(conn, metrics.Filters(), Settings())["settings"]["alerts"]["webhook_url"] == ""
+
+
 def test_a_range_inside_months_covers_those_whole_months(data):
     conn = rich(data).load()
     inside = report.build(

@@ -9,7 +9,7 @@ import tomllib
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -21,7 +21,9 @@ Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class _Group(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # A setting is a finite number: NaN or infinity would reach the JSON report as NaN/Infinity
+    # (which JSON parsers refuse) or fail a query's cast, blamed on the database.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class Gates(_Group):
@@ -124,6 +126,7 @@ class Finance(_Group):
     default_hourly_cost_usd: float = Field(
         60,
         gt=0,
+        le=1_000_000,  # money is DECIMAL(18, 8): a rate past any real one would overflow its sums
         title="Default hourly cost (USD)",
         description="Hourly rate for teams without a baseline rate, in USD.",
     )
@@ -569,6 +572,8 @@ def _read_toml(file: Path) -> dict[str, object]:
         return tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise SettingsError(f"{file}: not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise SettingsError(f"{file}: not UTF-8 text (byte {error.start} cannot be read)") from None
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, *, must_exist: bool = False) -> Settings:
@@ -610,6 +615,23 @@ def parse_roles(data: dict[str, object], source: str = "settings") -> Roles:
         return Roles.model_validate(data)
     except ValidationError as error:
         raise SettingsError(describe_error(error, source, prefix=f"{ROLES_TABLE}.")) from None
+
+
+# What an admin-only setting that is set reads as where others can see the settings.
+WITHHELD = "(set; shown to admins only)"
+
+
+def shared(settings: Settings) -> dict[str, Any]:
+    """The settings as a report gives them to its readers: an admin-only setting (the webhook
+    address, whose path is a secret token) says only whether it is set."""
+    data = settings.model_dump(mode="json")
+    for group, fields in data.items():
+        model = type(getattr(settings, group))
+        for name, value in fields.items():
+            extra = model.model_fields[name].json_schema_extra
+            if value and isinstance(extra, dict) and extra.get("admin"):
+                fields[name] = WITHHELD
+    return data
 
 
 def save_settings(settings: Settings, path: str | os.PathLike[str] | None = None) -> Path:

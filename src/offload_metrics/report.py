@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from offload_metrics import alerts, display, export, forecast, metrics, network, store, wins
+from offload_metrics import alerts, config, display, export, forecast, metrics, network, store, wins
 from offload_metrics.config import Settings
 
 ORG_KEYS = (
@@ -357,7 +357,7 @@ def _build(
         "teams": people["teams"],
         "agents": people["agents"],
         "data_quality": people["data_quality"],
-        "settings": settings.model_dump(mode="json"),
+        "settings": config.shared(settings),
         # The lists the dashboard's alerts show, from the same selections.
         "cull_list": people["cull_list"],
         "replication_backlog": people["replication_backlog"],
