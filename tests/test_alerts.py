@@ -312,6 +312,29 @@ def test_an_unreachable_or_non_http_webhook_is_named(alerting_db):
     assert "only http:// and https:// URLs are supported" in result.stderr
 
 
+@pytest.mark.parametrize("url", ["http://[::1", "http://exa mple.com/"])
+def test_a_webhook_address_that_is_no_url_is_named_with_exit_4_not_a_traceback(alerting_db, url):
+    # Exit 1 means "alerts found" to cron: a crash must not read so.
+    result = run("--db", str(alerting_db), "--as-of", "2025-03-31", "--webhook", url)
+    assert result.returncode == 4
+    assert "is not a valid URL" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_date_outside_the_years_a_file_may_hold_is_a_usage_error(alerting_db, day):
+    result = run("--db", str(alerting_db), "--as-of", day)
+    assert result.returncode == 2
+    assert f"{day} is outside 1900-01-01 to 2199-12-31" in result.stderr and "Traceback" not in result.stderr
+    # The last day a file may hold works: a --to after as_of is clamped to it.
+    report = subprocess.run(
+        [CLI, "report", "--db", str(alerting_db), "--to", "2199-12-31"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert report.returncode == 0, report.stderr
+
+
 def test_the_filters_narrow_the_alerts(data):
     data.event("mine", "validated", "2025-01-01", "Consumer")
     data.event("theirs", "validated", "2025-01-01", "Sales", function="Sales")

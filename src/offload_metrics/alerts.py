@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import http.client
 import json
 import statistics
 import urllib.error
@@ -369,16 +370,18 @@ def send(url: str, body: str, timeout: float) -> int:
     """POST the alerts' JSON to url; its HTTP status, or WebhookError with a plain reason."""
     if not url.lower().startswith(("http://", "https://")):
         raise WebhookError(f"webhook {url!r}: only http:// and https:// URLs are supported")
-    request = urllib.request.Request(
-        url, data=body.encode("utf-8"), headers={"Content-Type": "application/json"}, method="POST"
-    )
     try:
+        request = urllib.request.Request(
+            url, data=body.encode("utf-8"), headers={"Content-Type": "application/json"}, method="POST"
+        )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return int(response.status)
     except urllib.error.HTTPError as error:
         raise WebhookError(f"webhook {url} answered HTTP {error.code} {error.reason}") from None
     except TimeoutError:
         raise WebhookError(f"webhook {url} did not answer within {timeout:g} seconds") from None
+    except (ValueError, http.client.HTTPException) as error:  # a URL that is none (http://[::1, spaces)
+        raise WebhookError(f"webhook {url!r} is not a valid URL: {error}") from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         if isinstance(reason, TimeoutError):

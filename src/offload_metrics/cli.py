@@ -424,7 +424,22 @@ def schema_command(as_json: bool, kind: str | None) -> None:
         out.print(f"example row: {schema.example_row(model)}\n")
 
 
-date_type = click.DateTime(formats=["%Y-%m-%d"])
+class _Day(click.DateTime):
+    """A YYYY-MM-DD date within the default bounds of the dates a file may hold (config.Ingest):
+    a date such as 9999-12-31 overflowed a range's month arithmetic and was blamed on the database."""
+
+    def __init__(self) -> None:
+        super().__init__(formats=["%Y-%m-%d"])
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+        converted = super().convert(value, param, ctx)
+        low, high = config.Ingest().min_date, config.Ingest().max_date
+        if isinstance(converted, dt.datetime) and not low <= converted.date() <= high:
+            self.fail(f"{converted.date().isoformat()} is outside {low} to {high}", param, ctx)
+        return converted
+
+
+date_type = _Day()
 
 
 @main.command("report")
