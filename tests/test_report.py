@@ -171,6 +171,54 @@ def test_csv_tables_cannot_run_as_formulas(data, tmp_path):
     ]  # fmt: skip
 
 
+def test_csv_tables_are_written_all_or_none(data, tmp_path):
+    """A table that cannot be written leaves the folder as it was: it had mixed one report's tables
+    with an earlier one's (here teams.csv cannot be written as a folder stands in its way; then a
+    folder stands where teams.csv belongs)."""
+    conn = rich(data).load()
+    out = tmp_path / "out"
+    report.write_csv(report.build(conn, metrics.Filters(), Settings()), out)
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    marketing = report.build(conn, metrics.Filters(functions=("Marketing",)), Settings())
+    (out / ".teams.csv.partial").mkdir()
+    with pytest.raises(IsADirectoryError):
+        report.write_csv(marketing, out)
+    assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == before
+    (out / ".teams.csv.partial").rmdir()
+    (out / "teams.csv").unlink()
+    (out / "teams.csv").mkdir()
+    with pytest.raises(IsADirectoryError, match="a folder is where the table belongs"):
+        report.write_csv(marketing, out)
+    del before["teams.csv"]
+    assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == before
+    assert [path.name for path in out.iterdir() if path.name.startswith(".")] == []
+
+
+def test_the_report_command_names_a_place_it_cannot_write_without_a_traceback(data, db_path, tmp_path):
+    data.usage("2025-03-02", "a", cost="5")
+    data.load().close()
+    (tmp_path / "a_file").write_text("x")
+    for arguments in (
+        ["--format", "json", "--out", str(tmp_path / "missing" / "r.json")],
+        ["--format", "json", "--out", str(tmp_path)],
+        ["--format", "csv", "--out", str(tmp_path / "a_file")],
+        ["--format", "xlsx", "--out", str(tmp_path / "missing" / "r.xlsx")],
+    ):
+        result = subprocess.run(
+            [CLI, "report", "--db", str(db_path), *arguments], capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 2, (arguments, result.stderr)
+        said = " ".join((result.stdout + result.stderr).split())
+        assert "The report could not be written to" in said and "Traceback" not in said, said
+    # "-" is standard output, as the help says.
+    result = subprocess.run(
+        [CLI, "report", "--db", str(db_path), "--format", "json", "--out", "-"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0 and json.loads(result.stdout)["functions"]
+    assert not (tmp_path / "-").exists()
+
+
 def test_csv_values_are_the_jsons_ranks_integers_booleans_true_false(data, tmp_path):
     built = report.build(rich(data).load(), metrics.Filters(), Settings())
     report.write_csv(built, tmp_path / "out")

@@ -461,7 +461,7 @@ date_type = _Day()
     "--out",
     type=click.Path(path_type=Path),
     help="Where to write: a folder for csv (default ./report), a file for xlsx (default ./report.xlsx); "
-    "json and md go to standard output unless given.",
+    "json and md go to standard output unless given, or given as -.",
 )
 def report_command(
     db: Path | None,
@@ -516,21 +516,30 @@ def report_command(
         sys.exit(EXIT_DATABASE)
     finally:
         conn.close()
-    if output == "csv":
-        for path in report.write_csv(built, out or Path("report")):
-            console.print(f"wrote {path}")
-        return
-    if output == "xlsx":
-        path = out or Path("report.xlsx")
-        path.write_bytes(report.excel(built))
-        console.print(f"wrote {path}")
-        return
-    text = report.to_json(built) if output == "json" else summary.markdown(built)
-    if out:
-        out.write_text(text + "\n", encoding="utf-8")
-        console.print(f"wrote {out}")
-    else:
-        click.echo(text)
+    target = out or Path("report" if output == "csv" else "report.xlsx")
+    try:
+        if output == "csv":
+            for path in report.write_csv(built, target):
+                console.print(f"wrote {path}")
+        elif output == "xlsx":
+            target.write_bytes(report.excel(built))
+            console.print(f"wrote {target}")
+        else:
+            text = report.to_json(built) if output == "json" else summary.markdown(built)
+            if out is None or str(out) == "-":
+                click.echo(text)
+            else:
+                out.write_text(text + "\n", encoding="utf-8")
+                console.print(f"wrote {out}")
+    except OSError as error:
+        # A folder that is missing or read-only, a file where a folder belongs: one sentence.
+        reason = error.strerror or str(error)
+        console.print(
+            Text.assemble(
+                (f"The report could not be written to {error.filename or target}", "red"), f": {reason}"
+            )
+        )
+        sys.exit(EXIT_USAGE)
 
 
 def _check_choices(

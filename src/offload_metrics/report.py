@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import json
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -492,13 +495,42 @@ def _flat(rows: object, keys: tuple[str, ...]) -> pd.DataFrame:
 
 
 def write_csv(report: Mapping[str, object], folder: Path) -> list[Path]:
+    """One CSV file per table in `folder`, all or none: every table is written beside its place
+    first, then each replaces the file there, and a failure puts the earlier files back (a table
+    that could not be written left a folder mixing this report's tables with an earlier one's).
+    OSError, with the folder as it was, when they cannot all be written."""
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, frame in tables(report).items():
-        path = folder / f"{name}.csv"
-        path.write_bytes(export.csv_bytes(frame))
-        written.append(path)
-    return written
+    pending = [
+        (folder / f".{name}.csv.partial", folder / f"{name}.csv", frame)
+        for name, frame in tables(report).items()
+    ]
+    replaced: list[tuple[Path, Path | None]] = []
+    try:
+        for temporary, path, frame in pending:
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, "a folder is where the table belongs", str(path))
+            temporary.write_bytes(export.csv_bytes(frame))
+        for temporary, path, _ in pending:
+            backup = path.with_name(f".{path.name}.previous") if path.exists() else None
+            if backup is not None:
+                os.replace(path, backup)
+            replaced.append((path, backup))
+            os.replace(temporary, path)
+    except OSError:
+        for path, backup in reversed(replaced):
+            with contextlib.suppress(OSError):
+                if backup is not None:
+                    os.replace(backup, path)
+                else:
+                    path.unlink(missing_ok=True)
+        for temporary, _, _ in pending:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+        raise
+    for _, backup in replaced:
+        if backup is not None:
+            backup.unlink(missing_ok=True)
+    return [path for _, path, _ in pending]
 
 
 def excel(report: Mapping[str, object]) -> bytes:
