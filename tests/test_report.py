@@ -473,6 +473,34 @@ def test_the_markdown_summary_escapes_html_and_images_from_data(data):
     assert "<script" not in text and "<img" not in text and "![" not in text
 
 
+def test_names_in_the_markdown_summary_open_no_row_heading_or_link(data):
+    # A carriage return ended the table row (a fake row followed), a leading "# " made a heading in a
+    # list item, and [text](url) a live link in the summary and its printable HTML.
+    data.usage(
+        "2025-03-15",
+        "# Owned",
+        function="Fx | INJECTED | ROW |",
+        status="failed",
+        review="incorrect",
+        count=60,
+    )
+    data.usage(
+        "2025-03-15",
+        "[click](https://evil.example/phish)",
+        function="Legal",
+        status="failed",
+        review="incorrect",
+        count=60,
+    )
+    text = summary.markdown(report.build(data.load(), metrics.Filters(), Settings()))
+    assert "| \\# Owned | Fx \\| INJECTED \\| ROW \\| |" in text
+    # A JSON Lines or Parquet file can carry a lone carriage return in a name.
+    assert summary._cell("Fx\r| INJECTED |\r\r# Owned") == "Fx \\| INJECTED \\| # Owned"
+    page = summary.html(text, "Summary")
+    assert "<h1>Owned" not in page and 'href="https://evil.example' not in page
+    assert "[click](https://evil.example/phish)" in page  # shown as typed
+
+
 def test_the_blueprint_page_states_the_pilot_teams_net_output():
     agent = {"agent_id": "p1", "name": "Writer", "pilot_unit": "Consumer"}
     proved = {

@@ -7,6 +7,7 @@ differ.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -253,9 +254,19 @@ def _months(count: object) -> str:
     return "1 month" if count == 1 else f"{count} months"
 
 
+# The start of a line that would open a block: a heading, a quote, a list item.
+_BLOCK_START = re.compile(r"^(#{1,6}(?=\s|$)|>|[-+*](?=\s|$)|\d{1,9}(?=[.)](?:\s|$)))")
+
+
 def _cell(text: object) -> str:
-    """Text from data for a Markdown table cell: inert (no HTML, no images), pipes and line breaks escaped."""
-    return display.inert_markdown(text).replace("|", "\\|").replace("\n", " ")
+    """Text from data for a Markdown table cell or list item: inert (no HTML, no images, no links),
+    on one line (a carriage return ended a table row as a line feed does), pipes escaped, and
+    nothing at its start that opens a heading, a quote or a list."""
+    one_line = " ".join(display.inert_markdown(text).split())
+    inert = one_line.replace("|", "\\|").replace("[", "\\[")
+    return _BLOCK_START.sub(
+        lambda found: found.group(0) + "\\" if found.group(0)[0].isdigit() else "\\" + found.group(0), inert
+    )
 
 
 def blueprint_page(agent: Record, as_of: object, validation_uplift: float) -> str:
