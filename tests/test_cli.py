@@ -672,3 +672,30 @@ def test_report_imports_neither_the_ingest_stack_nor_the_charts(tmp_path):
     assert done.returncode == 0, done.stderr
     # Nothing of the ingest package (the counts of a load are store's) and no charts.
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_out_of_range_counts_are_usage_errors_not_tracebacks(tmp_path):
+    for args, named in (
+        (
+            ("rejects", "--db", str(tmp_path / "none.duckdb"), "--limit", "-1"),
+            "'--limit': -1 is not in the range x>=0",
+        ),
+        (
+            ("sample", "--out", str(tmp_path / "s"), "--events", "0"),
+            "'--events': 0 is not in the range x>=100",
+        ),
+    ):
+        result = run(*args)
+        assert result.returncode == 2, result.stderr
+        assert named in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("module", ["offload_metrics", "offload_metrics.cli"])
+def test_python_dash_m_runs_the_command_line(module):
+    # `python -m offload_metrics.cli report ...` did nothing and exited 0: a script took it for success.
+    result = subprocess.run(
+        [sys.executable, "-m", module, "report", "--db", "/nonexistent/none.duckdb"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert "No database at /nonexistent/none.duckdb" in result.stdout + result.stderr

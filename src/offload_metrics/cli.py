@@ -297,7 +297,13 @@ def ingest_command(
 @main.command("rejects")
 @db_option
 @click.option("--load", "load_id", type=int, help="Only this load (see the load ids in the Data page).")
-@click.option("--limit", type=int, default=100, show_default=True, help="At most this many rows (0: all).")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="At most this many rows (0: all).",
+)
 @click.option(
     "--format", "output", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
 )
@@ -686,8 +692,9 @@ def alerts_command(
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write."
 )
-@click.option("--events", type=click.IntRange(min=0), default=SAMPLE_EVENTS, show_default=True,
-              help="Usage events to generate; the other files stay in proportion.")  # fmt: skip
+@click.option("--events", type=click.IntRange(min=100), default=SAMPLE_EVENTS, show_default=True,
+              help="Usage events to generate, roughly: a small number gives the least the story needs "
+                   "(its agents and teams each run some); the other files stay in proportion.")  # fmt: skip
 @click.option("--months", type=click.IntRange(min=1, max=120), default=SAMPLE_MONTHS, show_default=True,
               help="Months of history (the whole story needs 24).")  # fmt: skip
 @click.option(
@@ -738,3 +745,7 @@ def sample_command(
             f"{result.viva['mapping']} {result.viva['viva_collaboration']} (into a database without "
             f"{out}/collaboration.csv)"
         )
+
+
+if __name__ == "__main__":  # python -m offload_metrics.cli, as the console script
+    main()
