@@ -316,6 +316,19 @@ def test_markdown_is_a_one_page_summary(data):
     assert "- Reinvestment pool: **$" in text
 
 
+def test_a_filtered_summary_says_whose_figures_it_gives(data):
+    conn = rich(data).load()
+    whole = summary.markdown(report.build(conn, metrics.Filters(), Settings()))
+    assert "Only " not in whole
+    narrowed = report.build(
+        conn, metrics.Filters(functions=("Marketing",), business_units=("Consumer", "Sales")), Settings()
+    )
+    assert (
+        "Only function Marketing and business units Consumer, Sales: every figure below is theirs, not the "
+        "whole organisation's." in summary.markdown(narrowed)
+    )
+
+
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [CLI, *args], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120

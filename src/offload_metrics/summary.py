@@ -33,6 +33,24 @@ def executive_summary(
 Record = Mapping[str, Any]
 
 
+def _selection(report: Record) -> str:
+    """The filters a report was made with, as a sentence (a filtered summary read as the whole
+    organisation's), or nothing."""
+    chosen = report.get("filters") or {}
+    assert isinstance(chosen, dict)
+    parts = [
+        f"{label if len(names) == 1 else plural} {', '.join(_cell(name) for name in names)}"
+        for key, label, plural in (
+            ("functions", "function", "functions"),
+            ("business_units", "business unit", "business units"),
+        )
+        if (names := list(chosen.get(key) or []))
+    ]
+    if not parts:
+        return ""
+    return f" Only {' and '.join(parts)}: every figure below is theirs, not the whole organisation's."
+
+
 def markdown(report: Record) -> str:
     """A one-page executive summary."""
     org, functions = report["org"], report["functions"]
@@ -45,7 +63,7 @@ def markdown(report: Record) -> str:
     lines = [
         f"# Offloading report as of {report['as_of']}",
         "",
-        f"Range {report['from']} to {report['to']}.",
+        f"Range {report['from']} to {report['to']}.{_selection(report)}",
         "",
         "## Where the organisation stands",
         "",
