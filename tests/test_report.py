@@ -329,6 +329,23 @@ def test_a_filtered_summary_says_whose_figures_it_gives(data):
     )
 
 
+def test_an_empty_selection_makes_no_all_is_well_claims(conn):
+    # An empty database said "Every validated agent has been replicated." and "No team is left to seed".
+    text = summary.markdown(report.build(conn, metrics.Filters(), Settings()))
+    for claim in (
+        "Every validated agent has been replicated.",
+        "No team is left to seed",
+        "No agent fails the gate.",
+    ):
+        assert claim not in text
+    for said in (
+        "No agent ran tasks in this selection.",
+        "No agent has been validated in this selection.",
+        "No team is in this selection.",
+    ):
+        assert said in text
+
+
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [CLI, *args], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120

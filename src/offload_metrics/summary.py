@@ -101,6 +101,8 @@ def markdown(report: Record) -> str:
         },
         empty="No team has validated Net Output yet.",
     )
+    # An empty table means "all is well" only when the selection holds something to judge.
+    agents: list[dict] = list(report.get("agents") or [])
     lines += ["", f"## Cull list: agents below {accuracy} accuracy or {automation} automation", ""]
     lines += _markdown_table(
         report["cull_list"],
@@ -111,7 +113,7 @@ def markdown(report: Record) -> str:
             "automation": lambda agent: display.share(agent["automation"]),
             "tasks": lambda agent: display.count(agent["tasks"]),
         },
-        empty="No agent fails the gate.",
+        empty="No agent fails the gate." if agents else "No agent ran tasks in this selection.",
     )
     lines += ["", "## Replication backlog: validated agents not yet replicated", ""]
     lines += _markdown_table(
@@ -122,7 +124,9 @@ def markdown(report: Record) -> str:
             "validated on": lambda agent: str(agent["validated_on"]),
             "days waiting": lambda agent: str(agent["days_waiting"]),
         },
-        empty="Every validated agent has been replicated.",
+        empty="Every validated agent has been replicated."
+        if any(agent.get("validated_on") for agent in agents)
+        else "No agent has been validated in this selection.",
     )
     lines += ["", "## Where to seed next", ""]
     lines += _markdown_table(
@@ -134,7 +138,9 @@ def markdown(report: Record) -> str:
             "seed score": lambda team: display.number(team["seed_score"], 2),
             "why": lambda team: _cell(team["reason"]),
         },
-        empty="No team is left to seed: every team has validated Net Output or a validated agent.",
+        empty="No team is left to seed: every team has validated Net Output or a validated agent."
+        if report.get("teams") or report.get("network_teams")
+        else "No team is in this selection.",
     )
     spread: Any = report.get("replication_spread") or {}
     lines += ["", "## Did replication follow the network?", "", str(spread.get("verdict", "")).strip() or "—"]
