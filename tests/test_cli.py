@@ -474,6 +474,24 @@ def test_a_db_that_is_not_a_duckdb_database_is_refused(tmp_path, name):
     assert not_a_db.read_bytes() == content
 
 
+@pytest.mark.parametrize("command", [("clear", "--yes"), ("report",), ("ingest",)])
+def test_another_applications_duckdb_database_is_refused_and_left_as_it_was(tmp_path, command):
+    # clear wrote about 35 of this program's tables into it; report read it as an empty organisation.
+    usage = write_csv(tmp_path / "usage.csv", [example("usage_events")])
+    foreign = tmp_path / "theirs.duckdb"
+    with duckdb.connect(str(foreign)) as conn:
+        conn.execute("create table t as select 1 as x")
+    arguments = [*command, "--db", str(foreign), *([str(usage)] if command == ("ingest",) else [])]
+
+    result = run(*arguments)
+
+    assert result.returncode == 3, result.stdout + result.stderr
+    said = " ".join((result.stdout + result.stderr).split())
+    assert f"{foreign} is a DuckDB database of another application" in said and "Traceback" not in said
+    with duckdb.connect(str(foreign), read_only=True) as conn:
+        assert conn.execute("select table_name from duckdb_tables()").fetchall() == [("t",)]
+
+
 def test_a_database_in_a_missing_folder_is_created_with_a_message(tmp_path):
     usage = write_csv(tmp_path / "usage.csv", [example("usage_events")])
     db = tmp_path / "new" / "folder" / "db.duckdb"

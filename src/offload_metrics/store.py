@@ -181,11 +181,26 @@ def connect(
     conn.execute("SET GLOBAL memory_limit = ?", [os.environ.get(MEMORY_ENV) or DEFAULT_MEMORY_LIMIT])
     # DuckDB would draw its own progress bar on the terminal; the CLI and the app draw theirs.
     conn.execute("SET enable_progress_bar_print = false")
+    _refuse_foreign(conn, file)
     if read_only:
         _check_version(conn, file)
     else:
         migrate(conn)
     return conn
+
+
+def _refuse_foreign(conn: duckdb.DuckDBPyConnection, file: Path) -> None:
+    """A DuckDB database of another application (tables, and none of this program's meta): a load or
+    a clear would write this program's tables beside its own, and a report would read it as empty."""
+    if schema_version(conn) == 0 and scalar(
+        conn,
+        "select count(*) from duckdb_tables() where not temporary and database_name = current_database()",
+    ):
+        conn.close()
+        raise StoreError(
+            f"{file} is a DuckDB database of another application (its tables are not offload-metrics'): "
+            "name another database file with --db."
+        )
 
 
 # A DuckDB database file has this at byte 8 (after its checksum); an empty file becomes a database.
