@@ -234,3 +234,13 @@ def test_the_hover_text_of_a_figure_on_a_page_is_plain_words_with_the_settings(m
     words = said.split("\n\nFormula:")[0]
     assert words and "_" not in words and "{" not in words, said
     assert said.endswith(".") and "Formula: docs/metrics.md" in said
+
+
+@pytest.mark.parametrize(
+    "family", ["reconciliation", "reconciliation_accounts", "coverage", "savings_side_by_side"]
+)
+def test_a_tables_hover_is_its_own_definition_never_another_files(family):
+    # These fell back to usage.sql's plain line: "What the agents did over the chosen months ...".
+    said = definitions.in_words("Definition", family, config.Settings())
+    assert "What the agents did over the chosen months" not in said
+    assert said.startswith(definitions.lookup("Definition", family)[:40])

@@ -129,7 +129,10 @@ def in_words(metric: str, family: str | None, settings: Settings) -> str:
     technical = lookup(metric, family)
     candidates = [d for d in all_definitions() if d.name == metric and d.plain]
     if family:
-        candidates = [d for d in candidates if d.file == f"{family}.sql"] or candidates
+        own = [d for d in candidates if d.file == f"{family}.sql"]
+        # A column means the same in every file (tasks), but a Definition is its own file's: another
+        # file's plain line described the usage log on the reconciliation's and coverage's tables.
+        candidates = own or ([] if metric == "Definition" else candidates)
     values = setting_values(settings)
     if not candidates:
         from offload_metrics import network  # the network's numbers are computed in Python, not SQL
