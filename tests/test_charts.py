@@ -229,3 +229,49 @@ def test_the_quarter_chart_shows_kaplan_meier_medians_and_says_not_reached():
         ("2025-Q2", "not reached · 3 of 4 waiting"),
         ("2025-Q3", "not reached · 2 of 2 waiting"),
     ]
+
+
+def _tooltips(node: object) -> list[dict]:
+    """Every tooltip field of a chart's spec, wherever it is encoded."""
+    found: list[dict] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "tooltip":
+                found += (
+                    [value] if isinstance(value, dict) else [item for item in value if isinstance(item, dict)]
+                )
+            else:
+                found += _tooltips(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _tooltips(item)
+    return found
+
+
+def test_every_hover_names_its_values_in_words_not_field_names():
+    """An empty or missing title showed the field's name: "kind By a person", "label Scale window",
+    "function R&D" and a month as "Dec 2026" beside "2025-09" elsewhere."""
+    adoption = pd.DataFrame(
+        {"function": ["A", "A", "B", "B"], "month": list(months(2)) * 2, "offloaded_share": [0.1, 0.2, None, 0.3],
+         "phase": "acceleration"}
+    )  # fmt: skip
+    projection = pd.DataFrame(
+        {"function": "A", "month": pd.date_range("2024-03-01", periods=3, freq="MS"), "share": 0.3,
+         "share_low": 0.25, "share_high": 0.35}
+    )  # fmt: skip
+    organisation = pd.DataFrame(
+        {"month": months(30), "offloaded_share": [i / 40 for i in range(30)], "phase": "acceleration",
+         "functions_at_scale": 0}
+    )  # fmt: skip
+    specs = [
+        charts.cascade(adoption, SETTINGS, projection).to_dict(),
+        charts.s_curve(organisation, SETTINGS, dt.date(2024, 1, 1)).to_dict(),
+        charts.documented_and_estimated(
+            pd.DataFrame({"function": ["A"], "hours_saved": [10.0], "estimated_hours_saved": [4.0]})
+        ).to_dict(),
+    ]
+    tooltips = [tooltip for spec in specs for tooltip in _tooltips(spec)]
+    assert len(tooltips) >= 8
+    untitled = [tooltip["field"] for tooltip in tooltips if not tooltip.get("title")]
+    assert untitled == []
+    assert {tooltip.get("format") for tooltip in tooltips if tooltip.get("type") == "temporal"} <= {"%Y-%m"}

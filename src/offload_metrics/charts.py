@@ -124,7 +124,7 @@ def s_curve(
         window["end"] = window["end"].clip(upper=last + pd.DateOffset(months=1))
         window["short"] = f"{low}-{high}-month window"
         if window["start"].iloc[0] <= last:
-            shaded = alt.Chart(window).encode(x="start:T", tooltip=[alt.Tooltip("label:N", title="")])
+            shaded = alt.Chart(window).encode(x="start:T", tooltip=[alt.Tooltip("label:N", title="Window")])
             layers[1:1] = [
                 shaded.mark_rect(opacity=0.12, color="#283593").encode(x2="end:T"),
                 # Written leftwards from the window's end, which is within the plot: from its start,
@@ -154,13 +154,13 @@ def projection_layers(projection: pd.DataFrame, color: alt.Color | alt.ColorValu
     """A forecast as a shaded range and a dashed line: columns month, share, share_low, share_high
     (and function, when color encodes it)."""
     tooltip = [
-        alt.Tooltip("month:T", format="%b %Y"),
+        alt.Tooltip("month:T", format=MONTH_FORMAT, title="Month"),
         alt.Tooltip("share:Q", format=".1%", title="Projected share"),
         alt.Tooltip("share_low:Q", format=".1%", title="Range from"),
         alt.Tooltip("share_high:Q", format=".1%", title="Range to"),
     ]
     if "function" in projection.columns:
-        tooltip.insert(0, alt.Tooltip("function:N"))
+        tooltip.insert(0, alt.Tooltip("function:N", title="Function"))
     base = alt.Chart(projection).encode(x=alt.X("month:T", title="Month"), color=color)
     band = base.mark_area(opacity=0.15).encode(y=alt.Y("share_low:Q"), y2="share_high:Q", tooltip=tooltip)
     line = base.mark_line(strokeDash=[6, 4], strokeWidth=2).encode(y=alt.Y("share:Q"), tooltip=tooltip)
@@ -184,7 +184,7 @@ def cascade(
             y=alt.Y("offloaded_share:Q", title="Offloaded share", axis=alt.Axis(format=SHARE_AXIS)),
             color=function_color(colors),
             tooltip=[
-                alt.Tooltip("function:N"),
+                alt.Tooltip("function:N", title="Function"),
                 MONTH_TOOLTIP,
                 alt.Tooltip("offloaded_share:Q", format=".1%", title="Share"),
                 alt.Tooltip("phase_label:N", title="Phase"),
@@ -231,7 +231,7 @@ def heatmap(adoption: pd.DataFrame) -> alt.Chart:
                 legend=alt.Legend(format=SHARE_AXIS),
             ),
             tooltip=[
-                alt.Tooltip("function:N"),
+                alt.Tooltip("function:N", title="Function"),
                 MONTH_TOOLTIP,
                 alt.Tooltip("offloaded_share:Q", format=".1%", title="Share"),
                 alt.Tooltip("phase_label:N", title="Phase"),
@@ -331,7 +331,7 @@ def survival(curve: pd.DataFrame) -> alt.LayerChart:
             ),
             color=function_color(),
             tooltip=[
-                alt.Tooltip("function:N"),
+                alt.Tooltip("function:N", title="Function"),
                 alt.Tooltip("days:Q", title="Days since validation"),
                 alt.Tooltip("survival:Q", format=".1%", title="Not yet replicated"),
             ],
@@ -420,9 +420,9 @@ def _paired_bars(
             y=alt.Y("function:N", title=None),
             yOffset="kind:N",
             tooltip=[
-                alt.Tooltip("function:N"),
-                alt.Tooltip("kind:N", title=""),
-                alt.Tooltip(f"{value}:Q", format=value_format),
+                alt.Tooltip("function:N", title="Function"),
+                alt.Tooltip("kind:N", title="Measure"),
+                alt.Tooltip(f"{value}:Q", format=value_format, title=title),
             ],
         )
     )
@@ -499,7 +499,7 @@ def usage_over_time(usage: pd.DataFrame, measure: str) -> alt.Chart:
             y=alt.Y(f"{measure}:Q", title=title, stack=True, axis=alt.Axis(format=value_format)),
             color=function_color(),
             tooltip=[
-                alt.Tooltip("function:N"),
+                alt.Tooltip("function:N", title="Function"),
                 MONTH_TOOLTIP,
                 alt.Tooltip(f"{measure}:Q", format=value_format, title=title),
             ],
