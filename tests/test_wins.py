@@ -85,7 +85,10 @@ def test_a_win_names_a_catalogued_agent_by_its_name_and_its_id(data):
     data.load()
     found = [win for win in wins.evaluate(data.conn, RANGE, Settings()) if win.kind == "agent_passed_gate"]
     assert [(win.subject, win.message) for win in found] == [
-        ("fin-7f3a", "Invoice matcher (fin-7f3a) passes its gate: accuracy 100.0%, automation 100.0%")
+        (
+            "fin-7f3a",
+            "Invoice matcher (fin-7f3a) passes its gate as of 2025-03-31: accuracy 100.0%, automation 100.0%",
+        )
     ]
 
 

@@ -176,8 +176,8 @@ def agents_passing(
             "agent_passed_gate",
             row.agent_id,
             f"{end.as_of:%Y-%m-%d}",
-            f"{display.agent(row.agent_id, names)} passes its gate: accuracy {display.share(row.accuracy)}, automation "
-            f"{display.share(row.automation)}",
+            f"{display.agent(row.agent_id, names)} passes its gate as of {end.as_of:%Y-%m-%d}: accuracy "
+            f"{display.share(row.accuracy)}, automation {display.share(row.automation)}",
             "/fleet",
             {"agent_id": row.agent_id, "accuracy": float(row.accuracy), "automation": float(row.automation)},
         )

@@ -86,7 +86,8 @@ with plateau:
 with backlog:
     undeployed = ui.get(metrics.replication_undeployed)
     waiting = metrics.replication_backlog(ui.get(metrics.replication), undeployed)
-    st.markdown(f"**Waiting longest for replication** ({display.plural(len(waiting), 'agent')})",
+    # The range's validated agents only; the alerts below name every agent waiting past the rule.
+    st.markdown(f"**Validated in this range, waiting longest for a copy** ({display.plural(len(waiting), 'agent')})",
                 help=ui.help_for("waiting_days", "replication"))  # fmt: skip
     # "Days", not "Days waiting" (the heading says it): three columns fit a third of the page.
     ui.table(waiting, {"agent_id": ("Agent", ui.TEXT), "waiting_days": ("Days", ui.COUNT),
