@@ -1,10 +1,10 @@
 -- Definition: The functional cascade, over all months up to as_of.
 -- Definition, in words: The order in which functions took off: when each entered each phase of the
 --   S-curve.
--- crossed_on: the first month (YYYY-MM) in which the function's offloaded_share reached 0.15 (the
---   crossing point into acceleration); null if never.
--- crossed_on, in words: The month the function's share first reached {phase_crossing}: the crossing point
---   into acceleration.
+-- crossed_on: the first month (YYYY-MM) in which the function's offloaded_share reached 0.15 (out of
+--   the crossing-point phase, which starts at 0.10, into acceleration); null if never.
+-- crossed_on, in words: The month the function's share first reached {phase_crossing}: it left the
+--   crossing-point phase (from {phase_pilot}) for acceleration.
 -- cascade_rank: dense rank of crossed_on: 1 for the functions that crossed first; null if never.
 -- cascade_rank, in words: 1 for the functions that crossed {phase_crossing} first, 2 for the next, and so
 --   on.
