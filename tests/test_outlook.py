@@ -117,3 +117,16 @@ def test_the_s_curve_draws_no_organisation_projection_from_one_functions_fit(sam
     assert "strokeDash" in s_curve_spec()  # every function has a forecast as of 2025-12-31
     sample_app.date_input(key="as_of").set_value(dt.date(2024, 6, 30)).run()
     assert "strokeDash" not in s_curve_spec()
+
+
+def test_functions_that_never_reach_scale_are_not_ranked_by_name(sample_app):  # noqa: F811
+    """As of 2025-03-15 on the sample, HR and Sales Operations have forecasts that never reach the scale
+    share: the tile named Sales Operations "last", by its name breaking the tie."""
+    import datetime as dt
+
+    sample_app.date_input(key="as_of").set_value(dt.date(2025, 3, 15)).run()
+    assert not sample_app.exception
+    tiles = {metric.label: (metric.value, metric.proto.delta) for metric in sample_app.metric}
+    value, note = tiles["Reaches scale last"]
+    assert value == "—"
+    assert note.endswith("HR and Sales Operations are not projected to reach scale"), note

@@ -376,6 +376,7 @@ def _organisation(
         "trajectory": None,
         "last_function": None,
         "last_function_month": None,
+        "not_projected_functions": [],
     }
     observed = program.get("first_scale_month")
     if observed is not None:
@@ -423,6 +424,11 @@ def _organisation(
         last = max(candidates, key=lambda fit: (_scale_point(fit), fit.function))
         result["last_function"] = last.function
         result["last_function_month"] = month_text(_scale_point(last))
+        # Functions with a forecast that never reaches scale within the horizon: none of them is "last"
+        # (the name broke the tie), so they are listed.
+        result["not_projected_functions"] = sorted(
+            fit.function for fit in candidates if not math.isfinite(_scale_point(fit))
+        )
     return result
 
 

@@ -64,11 +64,17 @@ def forecast_tiles() -> None:
             if org["last_function"]
             else "no function has a forecast"
         )
+        never = list(org.get("not_projected_functions") or [])
+        if len(never) > 1:
+            # No one of them is last: the name broke the tie.
+            last = "—"
+            note = f"{display.listed(never)} are not projected to reach scale within the horizon"
         if org["last_function"] and unknown:
             last = "—"
-            note = (
-                f"{len(unknown)} of {len(summary['functions'])} functions have no forecast yet; "
-                f"of the others, {org['last_function']} last"
+            note = f"{len(unknown)} of {len(summary['functions'])} functions have no forecast yet; " + (
+                f"of the others, {display.listed(never)} are not projected to reach scale"
+                if len(never) > 1
+                else f"of the others, {org['last_function']} last"
             )
         st.metric("Reaches scale last", last, delta=note, delta_color="off", delta_arrow="off",
                   help=forecast_help(), border=True)  # fmt: skip

@@ -183,6 +183,9 @@ def outlook_markdown(report: Record) -> list[str]:
             f"- Which function reaches scale last cannot be told yet: {len(unknown)} of "
             f"{len(forecast.get('functions', []))} functions have no forecast."
         )
+    elif len(never := list(projected.get("not_projected_functions") or [])) > 1:
+        names = display.listed([f"**{_cell(name)}**" for name in never])
+        lines.append(f"- Not projected to reach scale within the forecast horizon: {names}.")
     elif projected.get("last_function"):
         when = projected.get("last_function_month") or "not within the forecast horizon"
         lines.append(f"- Projected to reach scale last: **{_cell(projected['last_function'])}** ({when}).")
