@@ -437,10 +437,10 @@ class _Day(click.DateTime):
     def __init__(self) -> None:
         super().__init__(formats=["%Y-%m-%d"])
 
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> dt.datetime:
         converted = super().convert(value, param, ctx)
         low, high = config.Ingest().min_date, config.Ingest().max_date
-        if isinstance(converted, dt.datetime) and not low <= converted.date() <= high:
+        if not low <= converted.date() <= high:
             self.fail(f"{converted.date().isoformat()} is outside {low} to {high}", param, ctx)
         return converted
 
