@@ -663,8 +663,13 @@ def loaded_kinds(conn: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def agent_names(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Each catalogued agent's name by its id: alerts and wins name an agent so (display.agent)."""
-    return dict(conn.execute("select agent_id, name from agents where name is not null").fetchall())
+    """Each catalogued agent's name by its id: alerts and wins name an agent so (display.agent).
+    Read once per report: its six alert and win rules share it (shared_value; callers only read it)."""
+    return shared_value(
+        conn,
+        ("agent_names",),
+        lambda: dict(conn.execute("select agent_id, name from agents where name is not null").fetchall()),
+    )
 
 
 def catalog_rejections(conn: duckdb.DuckDBPyConnection, agent_ids: Sequence[str]) -> pd.DataFrame:
