@@ -292,3 +292,39 @@ def test_the_executive_summary_names_the_cost_source_and_keeps_estimates_apart(c
     assert (
         "- Estimated labor value where no team documented savings: — (estimated, not in net savings)" in text
     )
+
+
+# --- money from minutes ---------------------------------------------------------------------------
+
+
+def test_money_from_minutes_is_exact_to_the_half_cent(data):
+    """20 minutes at $30.045 an hour is $10.015 exactly, so $10.02 rounded half up. Through a double
+    (20 / 60 hours) it lands just under $10.015 and shows $10.01."""
+    data.baseline("Brand", headcount=5, routine=500, rate="30.045")
+    # March: 1 task x (20 - 0) minutes = 20 minutes x $30.045 / 60 = $10.015.
+    data.saved("2025-03", "Brand", tasks=1, baseline=20, minutes=0)
+    # April: 3 tasks x (20.1 - 0.1) minutes = 60 minutes = $30.045; a person would take 3 x 20.1 =
+    # 60.3 minutes = $30.195225.
+    data.saved("2025-04", "Brand", tasks=3, baseline=20.1, minutes=0.1)
+    # May, no time saved: 1 completed task estimated at 20 -> 0 minutes = $10.015.
+    data.usage("2025-05-06", "b1", team="Brand", task_type="campaign_brief", cost="1.00")
+    data.task_baseline("Marketing", 20, 0, bu="Consumer", team="Brand", task_type="campaign_brief")
+    conn = data.load()
+
+    months = metrics.finance(conn, metrics.Filters(), Settings(), exact=True)
+    assert records(months, "month", "labor_value_usd", "human_cost_usd")[:2] == [
+        (MARCH, Decimal("10.015"), Decimal("10.015")),
+        (APRIL, Decimal("30.045"), Decimal("30.195225")),
+    ]
+    estimates = metrics.estimates(conn, metrics.Filters(), Settings(), exact=True)
+    assert records(estimates, "month", "estimated_labor_value_usd") == [
+        (dt.date(2025, 5, 1), Decimal("10.015"))
+    ]
+
+    march = metrics.Filters(date_from=MARCH, date_to=dt.date(2025, 3, 31), as_of=dt.date(2025, 3, 31))
+    marketing = report.build(conn, march, Settings())["functions"][0]
+    assert (marketing["function"], marketing["labor_value_usd"]) == ("Marketing", 10.02)
+    may = metrics.Filters(
+        date_from=dt.date(2025, 5, 1), date_to=dt.date(2025, 5, 31), as_of=dt.date(2025, 5, 31)
+    )
+    assert report.build(conn, may, Settings())["org"]["estimated_labor_value_usd"] == 10.02

@@ -30,8 +30,8 @@ SignedMoney = Annotated[Decimal, Field(max_digits=18, decimal_places=MONEY_SCALE
 MINUTES_LIMIT = 100_000
 HOURS_LIMIT = 10_000_000
 # Tasks in one time-saved record and the cost of an hour of work: with the minutes above, one record
-# is worth at most $1.7e17, and the report's exact sums (DECIMAL(38) with 18 places) hold $1e20 a
-# function-month.
+# is worth at most $1.7e17 (1e19 minute-dollars), and the report's exact sums of minutes x rate
+# (DECIMAL(38) with 14 places) hold 1e24 minute-dollars a function-month.
 TASKS_LIMIT = 1_000_000_000
 HOURLY_COST_LIMIT = 100_000
 

@@ -94,6 +94,8 @@ team_months as (
         cast(coalesce(sum(completed_tasks) filter (where baseline_minutes is not null), 0) as bigint)
             as estimated_tasks,
         sum(completed_tasks * (baseline_minutes - with_agent_minutes) / 60) as estimated_hours_saved,
+        sum(completed_tasks * (cast(baseline_minutes as decimal(18, 6)) - cast(with_agent_minutes as decimal(18, 6))))
+            as estimated_minutes_saved,
         string_agg(distinct basis, ' | ' order by basis) as basis
     from with_preset
     group by function, business_unit, team, month
@@ -108,9 +110,10 @@ final as (
         team_months.completed_tasks,
         team_months.estimated_tasks,
         team_months.estimated_hours_saved,
-        cast(team_months.estimated_hours_saved as decimal(38, 10))
+        from_minutes(
+            team_months.estimated_minutes_saved
             * coalesce(rates.loaded_hourly_cost_usd, cast($default_hourly_cost_usd as decimal(18, 8)))
-            as estimated_labor_value_usd,
+        ) as estimated_labor_value_usd,
         team_months.basis
     from team_months
     left join stg_org_baseline as rates

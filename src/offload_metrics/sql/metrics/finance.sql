@@ -1,5 +1,6 @@
 -- Definition: Savings, cost and the reinvestment pool per function-month over the range. Money
--- stays DECIMAL; it is rounded to cents only when shown.
+-- stays DECIMAL, exact from the minutes (read to 6 decimal places) and the rates; it is rounded to
+-- cents only when shown.
 -- Definition, in words: What the hours saved are worth against what the agents cost, and the money set
 --   aside to reinvest, month by month.
 -- labor_value_usd: hours_saved x the team's loaded_hourly_cost_usd (default_hourly_cost_usd where
@@ -37,8 +38,9 @@ labor as (
     select
         function,
         month,
-        sum(cast(hours_saved as decimal(38, 10)) * rate) as labor_value_usd,
-        sum(cast(delegated_hours as decimal(38, 10)) * rate) as human_cost_usd,
+        from_minutes(sum(tasks * (cast(baseline_minutes_per_task as decimal(18, 6))
+            - cast(minutes_per_task as decimal(18, 6))) * rate)) as labor_value_usd,
+        from_minutes(sum(tasks * cast(baseline_minutes_per_task as decimal(18, 6)) * rate)) as human_cost_usd,
         cast(sum(tasks) as bigint) as documented_tasks
     from saved
     group by function, month
