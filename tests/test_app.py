@@ -202,6 +202,9 @@ def test_the_replication_tiles_show_hand_computed_figures(small_app):
     assert shown["Replicated"] == "1"  # a1, in Enterprise
     assert shown["Median days (Kaplan-Meier)"] == "30 days"  # 2025-01-10 to 2025-02-09
     assert shown["Waiting for a first copy"] == "1"  # f1
+    # Its hover says what it counts; it showed the definition of the backlog's days-waiting column.
+    [waiting] = [metric for metric in small_app.metric if metric.label == "Waiting for a first copy"]
+    assert waiting.proto.help.startswith("Agents validated in the chosen months that no other business unit")
 
 
 def test_the_catalog_tiles_show_hand_computed_figures(small_app):

@@ -564,6 +564,8 @@ def test_kaplan_meier_medians(data):
         ("Ties", 5, 3, 10.0, 20),
         ("Waiting", 2, 0, None, None),
     ]
+    # Still waiting: Slow's 3 censored, Ties' 2, Waiting's 2.
+    assert records(summary, "function", "waiting_agents") == [("Slow", 3), ("Ties", 2), ("Waiting", 2)]
     curve = metrics.replication_curve(conn, metrics.Filters(as_of=D(2025, 12, 31)), SETTINGS)
     ties = curve[curve["function"] == "Ties"]
     assert records(ties, "days", "replicated", "censored", "at_risk") == [

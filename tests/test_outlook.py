@@ -130,3 +130,27 @@ def test_functions_that_never_reach_scale_are_not_ranked_by_name(sample_app):  #
     value, note = tiles["Reaches scale last"]
     assert value == "—"
     assert note.endswith("HR and Sales Operations are not projected to reach scale"), note
+
+
+def test_a_view_of_fewer_functions_than_scale_takes_says_so_and_a_seen_month_is_not_a_projection(sample_app):  # noqa: F811
+    """Marketing alone: scale takes 2 functions at 40%, so the organisation tile said "fewer than 2
+    functions have a forecast" beside "Marketing, projected at scale 2025-07", a month already past."""
+    sample_app.multiselect(key="function").set_value(["Marketing"]).run()
+    assert not sample_app.exception
+    tiles = {metric.label: (metric.value, metric.proto.delta) for metric in sample_app.metric}
+    assert tiles["Organisation at scale"] == (
+        "—",
+        "scale takes 2 functions; this view holds 1: choose more functions to see it",
+    )
+    # Marketing's offloaded share on the sample: 38.6% in 2025-06, 45.4% in 2025-07 (at 40% or more).
+    assert tiles["Reaches scale last"] == ("Marketing", "at scale since 2025-07")
+    assert "Projected at scale" not in tiles
+
+
+def test_the_at_scale_since_tile_explains_the_month_it_shows(sample_app):  # noqa: F811
+    """Its hover described the S-curve projection, which this month does not come from."""
+    [tile] = [metric for metric in sample_app.metric if metric.label == "At scale since"]
+    assert tile.proto.help == (
+        "The first month in which 2 functions each had 40% or more of their routine work offloaded: "
+        "seen in the data, so no projection is needed."
+    )

@@ -720,3 +720,17 @@ def test_the_summary_names_no_last_function_while_some_have_no_forecast():
     assert "Marketing" not in early
     assert "- Projected to reach scale last: **Marketing** (2026-03)." in later
     assert "- Projected to reach scale last: **Marketing** (2026-03)." in never
+
+
+def test_the_summary_says_a_function_reached_scale_when_its_month_is_seen_not_projected():
+    def report_with(observed: bool) -> dict:
+        scale = {"milestone": "scale", "share": 0.4, "month": "2025-07", "observed": observed}
+        functions = [{"function": "Marketing", "has_forecast": True, "reason": None, "crossings": [scale]}]
+        org = {"status": "none", "reason": "fewer than 2 functions have a forecast", "last_function": "Marketing",
+               "last_function_month": "2025-07"}  # fmt: skip
+        return {"forecast": {"org": org, "functions": functions}, "wins": []}
+
+    assert "- Reached scale last: **Marketing** (2025-07)." in summary.outlook_markdown(report_with(True))
+    assert "- Projected to reach scale last: **Marketing** (2025-07)." in summary.outlook_markdown(
+        report_with(False)
+    )

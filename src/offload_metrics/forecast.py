@@ -441,6 +441,14 @@ def without_forecast(summary: typing.Mapping[str, typing.Any]) -> list[str]:
     return [row["function"] for row in summary.get("functions", []) if row.get("reason") == "too_few_months"]
 
 
+def scale_seen(summary: typing.Mapping[str, typing.Any], function: str) -> bool:
+    """Whether a function's scale crossing in a forecast_summary is observed, not projected: its
+    month is then the month it reached scale, not a projection."""
+    row = next((row for row in summary.get("functions", []) if row["function"] == function), None)
+    crossings = (row or {}).get("crossings") or []
+    return any(crossing["milestone"] == "scale" and crossing.get("observed") for crossing in crossings)
+
+
 def _scale_point(fit: FunctionForecast) -> float:
     crossing = next(crossing for crossing in fit.crossings if crossing.milestone == "scale")
     return month_index(crossing.month) if crossing.month else NEVER

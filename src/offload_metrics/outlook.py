@@ -35,17 +35,36 @@ def forecast_help() -> str:
     )
 
 
+def scale_help() -> str:
+    """What "at scale" means, for a month already observed."""
+    adoption = ui.settings().adoption
+    return (
+        f"The first month in which {display.plural(adoption.scale_min_functions, 'function')} each had "
+        f"{display.share(adoption.scale_share, 0)} or more of their routine work offloaded: seen in the "
+        "data, so no projection is needed."
+    )
+
+
 def forecast_tiles() -> None:
     """Two tiles: when the organisation is projected to reach scale, and the function that holds it back."""
     settings = ui.settings()
     summary = ui.get(forecast.forecast_summary)
     org, unknown = summary["org"], forecast.without_forecast(summary)
     low, high = settings.adoption.scale_months
+    needed, shown = settings.adoption.scale_min_functions, len(summary.get("functions", []))
     first, second = st.columns(2)
     with first:
-        label = "Projected at scale"
-        if org["status"] == "observed":
+        label, help_text = "Projected at scale", forecast_help()
+        if shown < needed:
+            # A view of fewer functions than scale takes can never be at scale: say so, not "no forecast".
+            label, value = "Organisation at scale", "—"
+            note = (
+                f"scale takes {display.plural(needed, 'function')}; this view holds {shown}: "
+                "choose more functions to see it"
+            )
+        elif org["status"] == "observed":
             label, value, note = "At scale since", org["first_scale_month"], "reached; no projection needed"
+            help_text = scale_help()
         elif org["status"] == "projected":
             value = org["first_scale_month"]
             note = f"range {org['first_scale_month_low']} – {org['first_scale_month_high'] or 'beyond the horizon'}"
@@ -54,11 +73,12 @@ def forecast_tiles() -> None:
         else:
             value, note = "—", org["reason"] or "no forecast yet"
         st.metric(label, value, delta=note, delta_color="off", delta_arrow="off",
-                  help=forecast_help(), border=True)  # fmt: skip
+                  help=help_text, border=True)  # fmt: skip
     with second:
         last = org["last_function"] or "—"
+        seen = bool(org["last_function"]) and forecast.scale_seen(summary, org["last_function"])
         note = (
-            f"projected at scale {org['last_function_month']}"
+            f"{'at scale since' if seen else 'projected at scale'} {org['last_function_month']}"
             if org["last_function_month"]
             else "not projected to reach scale within the horizon"
             if org["last_function"]

@@ -188,7 +188,12 @@ def outlook_markdown(report: Record) -> list[str]:
         lines.append(f"- Not projected to reach scale within the forecast horizon: {names}.")
     elif projected.get("last_function"):
         when = projected.get("last_function_month") or "not within the forecast horizon"
-        lines.append(f"- Projected to reach scale last: **{_cell(projected['last_function'])}** ({when}).")
+        # A month already seen is when it reached scale, not a projection.
+        seen = projected.get("last_function_month") and forecast_module.scale_seen(
+            forecast, projected["last_function"]
+        )
+        said = "Reached scale last" if seen else "Projected to reach scale last"
+        lines.append(f"- {said}: **{_cell(projected['last_function'])}** ({when}).")
     lines += ["", "## Wins in this range", ""]
     found = report.get("wins") or []
     failing = {str(agent["agent_id"]) for agent in report.get("cull_list") or []}

@@ -22,9 +22,8 @@ with second:
 with third:
     tiles.km_replication_median(organisation, "Median days (Kaplan-Meier)")
 with fourth:
-    ui.tile(
-        "Waiting for a first copy", display.count(len(backlog)), "waiting_days", "replication", needs=EVENTS
-    )
+    ui.tile("Waiting for a first copy", display.count(len(backlog)), "waiting_agents", "replication_summary",
+            needs=EVENTS, note="Not yet copied by another business unit")  # fmt: skip
 
 left, right = st.columns([3, 2])
 with left:

@@ -5,6 +5,9 @@
 -- validated_agents, in words: Agents validated in the chosen months.
 -- replicated_agents: those of them replicated by as_of.
 -- replicated_agents, in words: Of those, how many another business unit has copied.
+-- waiting_agents: validated_agents - replicated_agents: those not replicated by as_of.
+-- waiting_agents, in words: Agents validated in the chosen months that no other business unit has
+--   copied yet; the backlog below lists them, longest waiting first.
 -- median_replication_days: median replication_days over replicated agents only (flatters a
 --   program that leaves agents unreplicated).
 -- median_replication_days, in words: The typical days to a first copy, counting only agents already
@@ -39,6 +42,7 @@ counts as (
         {dimensions},
         count(*) as validated_agents,
         count(first_replicated_on) as replicated_agents,
+        count(*) - count(first_replicated_on) as waiting_agents,
         median(replication_days) as median_replication_days,
         cast(sum(replications) as bigint) as total_replications
     from agents
