@@ -233,6 +233,11 @@ def test_an_as_of_after_the_latest_data_warns(sample_db):
     assert json.loads(result.stdout)["as_of"] == "2026-03-31"
     quiet = run("report", "--db", str(db), "--as-of", "2025-12-31")
     assert "Warning" not in quiet.stderr
+    # alerts said nothing: its figures at a day without data read as current.
+    alerts = run("alerts", "--db", str(db), "--as-of", "2026-03-31", "--format", "json")
+    assert "--as-of 2026-03-31 is after the latest data (2025-12-31)" in " ".join(alerts.stderr.split())
+    assert json.loads(alerts.stdout)["as_of"] == "2026-03-31"
+    assert "Warning" not in run("alerts", "--db", str(db), "--as-of", "2025-12-31").stderr
 
 
 def test_report_and_rejects_read_beside_a_dashboard_holding_the_database(sample_db):

@@ -493,15 +493,7 @@ def report_command(
         sys.exit(EXIT_DATABASE)
     _check_choices(conn, "--function", functions, metrics.functions(conn, metrics.Filters()))
     _check_choices(conn, "--business-unit", business_units, metrics.business_units(conn, metrics.Filters()))
-    _, last = metrics.data_range(conn)
-    if as_of and last and as_of.date() > last:
-        console.print(
-            Text.assemble(
-                ("Warning:", "yellow"),
-                f" --as-of {as_of.date()} is after the latest data ({last}): nothing after {last} is loaded, "
-                f"so the figures are those of {last} and the gate window ends in days without data.",
-            )
-        )
+    _warn_after_data(conn, as_of)
     filters = metrics.Filters(
         as_of=as_of.date() if as_of else None,
         date_from=date_from.date() if date_from else None,
@@ -620,6 +612,19 @@ def rollup_command(
     console.print(f"Load it with: offload-metrics ingest {out_dir}")
 
 
+def _warn_after_data(conn: duckdb.DuckDBPyConnection, as_of: dt.datetime | None) -> None:
+    """A warning on standard error when --as-of is after the latest data: its figures are the last day's."""
+    _, last = metrics.data_range(conn)
+    if as_of and last and as_of.date() > last:
+        console.print(
+            Text.assemble(
+                ("Warning:", "yellow"),
+                f" --as-of {as_of.date()} is after the latest data ({last}): nothing after {last} is loaded, "
+                f"so the figures are those of {last} and the gate window ends in days without data.",
+            )
+        )
+
+
 @main.command("alerts")
 @db_option
 @click.option(
@@ -656,6 +661,7 @@ def alerts_command(
     conn = _open(db, must_exist=True, read_only=True)
     _check_choices(conn, "--function", functions, metrics.functions(conn, metrics.Filters()))
     _check_choices(conn, "--business-unit", business_units, metrics.business_units(conn, metrics.Filters()))
+    _warn_after_data(conn, as_of)
     filters = metrics.Filters(
         as_of=as_of.date() if as_of else None,
         functions=tuple(functions),
