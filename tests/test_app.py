@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from conftest import example, write_csv
+from conftest import example, records, write_csv
 from offload_metrics import store, ui
 from offload_metrics.config import Settings
 
@@ -1064,6 +1065,69 @@ def test_the_function_filter_narrows_where_to_seed_next(sample_app, tmp_path):
     # The sample's Finance teams to seed: Reconciliation in three business units, then Close.
     assert list(ranking["team"]) == ["Reconciliation", "Reconciliation", "Reconciliation", "Close"]
     assert set(ranking["function"]) <= {"Finance"}
+
+
+def test_a_filtered_where_to_seed_next_ranks_within_the_selection_and_says_so(make_app, tmp_path):
+    # Three teams of 10 people with 800 routine hours a month each (80 per head: pain (1 + 0) / 2 = 0.5),
+    # tied in an even triangle (centrality index 2/3 each), at the default stated appetites (Marketing
+    # 0.9, Finance 0.3, Legal 0.2) and weights (0.4, 0.3, 0.3): seed scores Campaigns 0.4 x 2/3 + 0.27 +
+    # 0.15 = 0.6867, Payables 0.2667 + 0.09 + 0.15 = 0.5067, Contracts 0.2667 + 0.06 + 0.15 = 0.4767.
+    # Contracts sits in its own business unit, Counsel (which changes no score).
+    teams = (("Campaigns", "Marketing", "Central"), ("Payables", "Finance", "Central"),
+             ("Contracts", "Legal", "Counsel"))  # fmt: skip
+
+    def build(data):
+        for team, function, unit in teams:
+            data.baseline(team, 10, 800, function=function, bu=unit)
+        for a, b in ((teams[0], teams[1]), (teams[1], teams[2]), (teams[0], teams[2])):
+            data.rows["collaboration"].append(
+                {"period_start": "2025-03-01", "period_end": "2025-03-28", "source_function": a[1],
+                 "source_business_unit": a[2], "source_team": a[0], "target_function": b[1],
+                 "target_business_unit": b[2], "target_team": b[0], "collaboration_hours": 10}
+            )  # fmt: skip
+        return data
+
+    def ranking(app):
+        """The ranking as shown: its columns by their titles on screen."""
+        frame = next(frame for frame in app.dataframe if "seed_score" in frame.value.columns)
+        titles = {name: spec.get("label", name) for name, spec in json.loads(frame.proto.columns).items()}
+        return frame.value.rename(columns=titles)
+
+    def said(app):
+        return " ".join(element.value.replace("\\", "") for element in [*app.markdown, *app.caption])
+
+    app = app_on(make_app, tmp_path, "seed", build)
+    whole = ranking(app)
+    assert records(whole, "Rank", "Team", "Seed score") == [
+        (1, "Campaigns", pytest.approx(0.4 * 2 / 3 + 0.27 + 0.15)),
+        (2, "Payables", pytest.approx(0.4 * 2 / 3 + 0.09 + 0.15)),
+        (3, "Contracts", pytest.approx(0.4 * 2 / 3 + 0.06 + 0.15)),
+    ]
+    assert "Rank in the organisation" not in whole.columns
+    assert "Ranked among the teams of this selection" not in said(app)
+
+    app.sidebar.multiselect(key="function").set_value(["Finance", "Legal"]).run()
+    assert not app.exception, [error.value for error in app.exception]
+    # The two teams shown rank 1 and 2 (they read 2 and 3, the organisation's ranks, as if a better
+    # team were in the list); their scores and their organisation's ranks are as without the filter.
+    shown = ranking(app)
+    assert list(zip(shown["Team"], shown["Rank"], strict=True)) == [("Payables", 1), ("Contracts", 2)]
+    assert records(shown, "Rank", "Team", "Seed score", "Rank in the organisation") == [
+        (1, "Payables", pytest.approx(0.4 * 2 / 3 + 0.09 + 0.15), 2),
+        (2, "Contracts", pytest.approx(0.4 * 2 / 3 + 0.06 + 0.15), 3),
+    ]
+    text = said(app)
+    assert "Rank 1: **Payables** (Central)" in text and "Rank 2: **Contracts** (Counsel)" in text
+    assert "Ranked among the teams of this selection" in text
+    assert "the whole organisation's collaboration network" in text
+
+    # The business unit filter alike: Counsel's one team ranks 1 there, 3 in the organisation.
+    app.sidebar.multiselect(key="function").set_value([]).run()
+    app.sidebar.multiselect(key="business_unit").set_value(["Counsel"]).run()
+    assert not app.exception, [error.value for error in app.exception]
+    assert records(ranking(app), "Rank", "Team", "Rank in the organisation") == [(1, "Contracts", 3)]
+    assert "Rank 1: **Contracts** (Counsel)" in said(app)
+    assert "Ranked among the teams of this selection" in said(app)
 
 
 def test_replication_velocity_says_whether_replication_followed_the_network(sample_app, tmp_path):

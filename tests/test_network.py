@@ -297,6 +297,27 @@ def test_a_team_validated_after_the_range_but_by_as_of_is_not_a_seed_candidate(t
     assert set(ranking) == {"Q", "R"}
 
 
+def test_a_filtered_seed_list_ranks_within_the_selection_on_the_organisations_scores(tmp_path):
+    # Stated appetite F3 0.9, F1 0.7, F2 0.5 in the even triangle (index 2/3, pain 0.5 each):
+    # R = 0.4 x 2/3 + 0.3 x 0.9 + 0.15, P = ... + 0.3 x 0.7 + 0.15, Q = BASE; ranks R 1, P 2, Q 3.
+    appetite = {"F1": 0.7, "F2": 0.5, "F3": 0.9}
+    r_score, p_score = 0.4 * 2 / 3 + 0.27 + 0.15, 0.4 * 2 / 3 + 0.21 + 0.15
+    _, whole = seed_ranking(tmp_path, "whole", appetite=appetite)
+    assert records(whole, "team", "seed_rank", "selection_rank", "seed_score") == [
+        ("R", 1, 1, pytest.approx(r_score)), ("P", 2, 2, pytest.approx(p_score)), ("Q", 3, 3, pytest.approx(BASE)),
+    ]  # fmt: skip
+    # F1 and F2 chosen: P and Q keep their organisation's ranks (2, 3) and scores, and rank 1, 2 among
+    # the teams listed (a filtered list read "2, 3", as if a better team were hidden in it).
+    chosen_functions = metrics.Filters(functions=("F1", "F2"))
+    _, chosen = seed_ranking(tmp_path, "chosen", appetite=appetite, filters=chosen_functions)
+    assert records(chosen, "team", "seed_rank", "selection_rank", "seed_score") == [
+        ("P", 2, 1, pytest.approx(p_score)), ("Q", 3, 2, pytest.approx(BASE)),
+    ]  # fmt: skip
+    # Equal scores share the better rank within the selection too: P and Q tie at BASE under EVEN.
+    _, tied = seed_ranking(tmp_path, "tied", filters=chosen_functions)
+    assert records(tied, "team", "seed_rank", "selection_rank") == [("P", 1, 1), ("Q", 1, 1)]
+
+
 def test_self_selected_teams_are_those_running_uncatalogued_agents_or_agents_ahead_of_their_unit(data):
     data.agent("a", "Marketing")
     data.rows["replication_events"].append(

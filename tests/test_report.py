@@ -329,6 +329,41 @@ def test_a_filtered_summary_says_whose_figures_it_gives(data):
     )
 
 
+def test_a_filtered_seed_list_ranks_within_the_selection_and_keeps_the_organisations_rank(data):
+    # Three teams of 10 people, 800 routine hours a month each (pain 0.5), in an even triangle of ties
+    # (centrality index 2/3), at the default stated appetites and weights: seed scores Campaigns
+    # 0.4 x 2/3 + 0.3 x 0.9 + 0.15 = 0.69, Payables ... + 0.3 x 0.3 ... = 0.51, Contracts ... + 0.3 x 0.2 ... = 0.48.
+    teams = (("Campaigns", "Marketing"), ("Payables", "Finance"), ("Contracts", "Legal"))
+    for team, function in teams:
+        data.baseline(team, 10, 800, function=function, bu="Central")
+    pairs = ((teams[0], teams[1]), (teams[1], teams[2]), (teams[0], teams[2]))
+    for (a, a_function), (b, b_function) in pairs:
+        data.rows["collaboration"].append(
+            {"period_start": "2025-03-01", "period_end": "2025-03-28", "source_function": a_function,
+             "source_business_unit": "Central", "source_team": a, "target_function": b_function,
+             "target_business_unit": "Central", "target_team": b, "collaboration_hours": 10}
+        )  # fmt: skip
+    conn = data.load()
+    whole = report.build(conn, metrics.Filters(), Settings())
+    assert [(row["team"], row["seed_rank"], row["selection_rank"]) for row in whole["where_to_seed"]] == [
+        ("Campaigns", 1, 1), ("Payables", 2, 2), ("Contracts", 3, 3),
+    ]  # fmt: skip
+    assert "| 1 | Campaigns | Central | 0.69 |" in summary.markdown(whole)
+    narrowed = report.build(conn, metrics.Filters(functions=("Finance", "Legal")), Settings())
+    jsonschema.validate(narrowed, SCHEMA)
+    # seed_rank keeps the organisation's rank (a published key); selection_rank runs 1, 2 among the two.
+    assert [(row["team"], row["seed_rank"], row["selection_rank"], row["seed_score"])
+            for row in narrowed["where_to_seed"]] == [
+        ("Payables", 2, 1, pytest.approx(0.4 * 2 / 3 + 0.09 + 0.15)),
+        ("Contracts", 3, 2, pytest.approx(0.4 * 2 / 3 + 0.06 + 0.15)),
+    ]  # fmt: skip
+    text = summary.markdown(narrowed)
+    assert "| 1 | Payables | Central | 0.51 |" in text and "| 2 | Contracts | Central | 0.48 |" in text
+    assert "Ranked among the teams of this selection" in text
+    assert "the whole organisation's collaboration network" in text
+    assert "Ranked among the teams of this selection" not in summary.markdown(whole)
+
+
 def test_an_empty_selection_makes_no_all_is_well_claims(conn):
     # An empty database said "Every validated agent has been replicated." and "No team is left to seed".
     text = summary.markdown(report.build(conn, metrics.Filters(), Settings()))

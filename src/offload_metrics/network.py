@@ -58,6 +58,8 @@ DEFINITIONS = {
     "seed_score": "(centrality_weight x centrality_index + appetite_weight x appetite + pain_weight x pain) / "
     "(the sum of the three weights), for each team without validated Net Output in any month up to as_of and "
     "without a validated agent; seed_rank 1 is the best place for the next agent.",
+    "selection_rank": "seed_rank among the teams the function and business unit filters list (1 for the "
+    "highest seed score of the selection; equal scores share the better rank); without filters, seed_rank.",
     "appetite": "the function's appetite for risk: (1 - measured_appetite_weight) x stated + "
     "measured_appetite_weight x measured, where measured = the fastest function's time_to_validation_days / this "
     "function's (each at least 1 day); the stated appetite (network.appetite, else network.default_appetite) "
@@ -90,6 +92,10 @@ IN_WORDS = {
     "seed_score": "How good a place the team is for the next agent, from 0 to 1: its centrality, its "
     "function's appetite for risk and its pain (routine hours per head, slow tasks), weighted by the "
     "settings. Teams with validated Net Output or a validated agent are left out.",
+    "selection_rank": "Where the team stands by seed score among the teams listed: 1 is the best place in "
+    "this selection for the next agent. Without a filter, the whole organisation's rank.",
+    "seed_rank": "Where the team stands by seed score among every team of the organisation left to seed, "
+    "whatever the filters: 1 is the organisation's best place for the next agent.",
     "share_along_ties": "Of the copies of agents to other business units, the share that went to units "
     "already working with the pilot unit.",
     "expected_share": "The share of copies that would go to units working with the pilot unit if copies "
@@ -99,6 +105,14 @@ IN_WORDS = {
     "median_days_along_ties": "Median days from validation to a copy, for copies to units working with "
     "the pilot unit (and, below it, for the others).",
 }
+
+
+# What a filtered seed list says of its numbers (the page and the executive summary).
+SELECTION_RANKS = (
+    "Ranked among the teams of this selection: rank 1 is its best place for the next agent. The scores are "
+    "the whole organisation's: centrality comes from the whole organisation's collaboration network, and "
+    "appetite and pain are measured against every function and team, so a filter changes no team's score."
+)
 
 
 def _whole_organisation(filters: metrics.Filters, conn: duckdb.DuckDBPyConnection) -> metrics.Filters:
@@ -390,7 +404,7 @@ def _appetite_words(row) -> str:
 SEED_COLUMNS = (
     "seed_rank", "function", "business_unit", "team", "seed_score", "centrality_index", "centrality_rank",
     "appetite", "pain", "routine_hours_per_head", "top_task_type", "top_task_minutes", "is_bridge", "connects",
-    "network_position", "phase", "reason",
+    "network_position", "phase", "reason", "selection_rank",
 )  # fmt: skip
 
 
@@ -399,7 +413,8 @@ def seed_candidates(
 ) -> pd.DataFrame:
     """Every team that has neither validated Net Output (in any month up to as_of) nor a validated
     agent, ranked by its seed score: the weighted mean of its centrality index, its function's
-    appetite for risk and its pain, each in [0, 1], with the reason in plain words."""
+    appetite for risk and its pain, each in [0, 1], with the reason in plain words. Scores and
+    seed_rank are the whole organisation's; selection_rank ranks the teams the filters list."""
     whole = _whole_organisation(filters, conn)
     nodes = metrics.query(conn, "network_nodes", whole, settings)
     teams = network_measures(conn, whole, settings)
@@ -447,7 +462,9 @@ def seed_candidates(
         ["seed_score", "business_unit", "team"], ascending=[False, True, True]
     )
     frame["seed_rank"] = _rank(frame["seed_score"].round(12))
-    return _chosen(frame.reset_index(drop=True)[list(SEED_COLUMNS)], filters)
+    chosen = _chosen(frame.reset_index(drop=True), filters)
+    chosen["selection_rank"] = _rank(chosen["seed_score"].round(12))
+    return chosen[list(SEED_COLUMNS)]
 
 
 def _seed_reasons(row, size: int, appetite_words: dict[str, str]) -> list[str]:

@@ -85,7 +85,7 @@ INTEGERS = {
     "baseline_headcount", "days_waiting", "validated_months", "completed_tasks", "estimated_tasks",
     "documented_tasks", "usage_tokens", "vendor_tokens", "weighted_degree_rank", "eigenvector_rank",
     "betweenness_rank", "centrality_rank", "component", "component_size", "seed_rank", "along_ties", "candidates",
-    "tied_candidates",
+    "tied_candidates", "selection_rank",
 }  # fmt: skip
 # What a function or the organisation without data of a kind reports: counts and money are 0, ratios
 # are undefined.

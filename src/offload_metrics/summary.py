@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 from markdown_it import MarkdownIt
 
-from offload_metrics import display, metrics, wins
+from offload_metrics import display, metrics, network, wins
 from offload_metrics import forecast as forecast_module
 from offload_metrics.config import Settings
 from offload_metrics.report import build as build_report
@@ -129,10 +129,12 @@ def markdown(report: Record) -> str:
         else "No agent has been validated in this selection.",
     )
     lines += ["", "## Where to seed next", ""]
+    # A filtered list ranks within the selection; its scores stay the whole organisation's.
+    lines += [network.SELECTION_RANKS, ""] if _selection(report) else []
     lines += _markdown_table(
         report.get("where_to_seed", [])[:5],
         {
-            "rank": lambda team: str(team["seed_rank"]),
+            "rank": lambda team: str(team["selection_rank"]),
             "team": lambda team: _cell(team["team"]),
             "business unit": lambda team: _cell(team["business_unit"]),
             "seed score": lambda team: display.number(team["seed_score"], 2),

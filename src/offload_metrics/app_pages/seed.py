@@ -42,15 +42,21 @@ with fourth:
     ui.tile("Self-selected teams", display.count(ui.first(summary, "grassroots_teams") or 0), "Definition",
             "grassroots")  # fmt: skip
 
+chosen = ui.current_filters()
+filtered = bool(chosen.functions or chosen.business_units)
 st.subheader("Ranked: where the next agent should go", help=ui.help_for("seed_score"))
+if filtered and not seeds.empty:
+    st.caption(network.SELECTION_RANKS)
+# Ranked within the selection (the organisation when nothing is filtered); under a filter, the
+# organisation's rank beside it.
 ui.table(seeds, {
-    "seed_rank": ("Rank", ui.COUNT), "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT),
+    "selection_rank": ("Rank", ui.COUNT), "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT),
     "function": ("Function", ui.TEXT), "seed_score": ("Seed score", ui.NUMBER2),
     "centrality_index": ("Centrality index", ui.NUMBER2), "appetite": ("Appetite", ui.NUMBER2),
-    "pain": ("Pain", ui.NUMBER2),
+    "pain": ("Pain", ui.NUMBER2), **({"seed_rank": ("Rank in the organisation", ui.COUNT)} if filtered else {}),
 }, key="seed_ranking", height=420,
     empty="Every team listed has validated Net Output or a validated agent: nothing is left to seed.")  # fmt: skip
-reasons(seeds, "Why each team is ranked where it is", lead="seed_rank")
+reasons(seeds, "Why each team is ranked where it is", lead="selection_rank")
 
 st.subheader("The collaboration network", help=ui.help_for("centrality_index"))
 if not ui.first(summary, "ties"):
@@ -75,8 +81,10 @@ reasons(ui.get(network.grassroots_teams), "Why each team counts as self-selected
 
 with st.expander("Every team's centrality"):
     ui.table(teams, {
-        "centrality_rank": ("Rank", ui.COUNT), "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT),
-        "function": ("Function", ui.TEXT), "centrality_index": ("Index", ui.NUMBER2),
+        # The organisation's ranks: under a filter the column says so.
+        "centrality_rank": ("Rank in the organisation" if filtered else "Rank", ui.COUNT),
+        "team": ("Team", ui.TEXT), "business_unit": ("Business unit", ui.TEXT), "function": ("Function", ui.TEXT),
+        "centrality_index": ("Index", ui.NUMBER2),
         "weighted_degree": ("Hours of ties", ui.NUMBER), "eigenvector": ("Eigenvector", ui.NUMBER2),
         "betweenness": ("Betweenness", ui.NUMBER2), "is_bridge": ("Bridge", ui.FLAG),
         "connects": ("Connects", ui.LIST), "network_position": ("Position", ui.TEXT),
