@@ -129,19 +129,45 @@ def test_the_gate_scatter_draws_the_thresholds_from_the_settings():
     )  # fmt: skip
     strict = Settings.model_validate({"gates": {"min_accuracy": 0.85, "min_automation": 0.92}})
     spec = charts.gate_scatter(gates, strict).to_dict()
-    assert marks(spec) == ["circle", "rule", "rule"]
+    assert marks(spec) == ["circle", "rule", "rule", "circle", "circle"]
     values = [data for data in datasets(spec)]
     assert {"accuracy": 0.85} in [row for data in values for row in data]
     assert {"automation": 0.92} in [row for data in values for row in data]
     points = next(data for data in values if "agent_id" in data[0])
     assert [point["agent_id"] for point in points] == ["a"]
-    # Too little data to judge: a hollow circle, not a verdict; an agent at 100% is drawn whole.
+    # An agent at 100% is drawn whole.
     encoding = layers(spec)[0]["encoding"]
-    assert encoding["fillOpacity"]["condition"] == {
-        "test": "(datum.gate === 'insufficient_data')",
-        "value": 0.0,
-    }
     assert encoding["x"]["scale"]["padding"] == encoding["y"]["scale"]["padding"] == 16
+
+
+def test_agents_without_a_verdict_are_hollow_rings_drawn_above_every_judged_dot():
+    # The sample's fin-invoice-match-v2 (45 tasks, too few) sits where hr-onboarding-plan (90, a pass)
+    # does: its pale ring, in the same layer and almost the dot's size, read as the dot's edge.
+    gates = pd.DataFrame(
+        {"agent_id": ["passes", "unjudged"], "accuracy": [1.0, 1.0], "automation": [0.978, 0.978],
+         "tasks": [90, 45], "reviewed": [24, 10], "gate": ["pass", "insufficient_data"]}
+    )  # fmt: skip
+    drawn = layers(charts.gate_scatter(gates, Settings()).to_dict())
+    unjudged = "(datum.gate === 'insufficient_data')"
+    # Judged dots first, then the thresholds, then the unjudged agents: a white halo and the ring on it.
+    assert [[step.get("filter") for step in layer.get("transform", [])] for layer in drawn] == [
+        [f"(!{unjudged})"], [], [], [unjudged], [unjudged],
+    ]  # fmt: skip
+    halo, ring = drawn[3], drawn[4]
+    assert halo["mark"] == {"type": "circle", "fill": "transparent", "stroke": "white", "strokeWidth": 5}
+    assert ring["mark"] == {"type": "circle", "opacity": 1, "strokeWidth": 2}
+    # One legend, "Gate", in which an unjudged agent is hollow as on the chart (fill and stroke on one
+    # field with one title merge), with the colours of the dots and the ring.
+    for layer in (drawn[0], ring):
+        fill, stroke = layer["encoding"]["fill"], layer["encoding"]["stroke"]
+        assert "color" not in layer["encoding"]
+        assert fill["field"] == stroke["field"] == "gate_label" and fill["title"] == stroke["title"] == "Gate"
+        assert dict(zip(fill["scale"]["domain"], fill["scale"]["range"], strict=True)) == {
+            "Pass": "#2e7d32", "Fail": "#c62828", "Insufficient data": "transparent",
+        }  # fmt: skip
+        assert dict(zip(stroke["scale"]["domain"], stroke["scale"]["range"], strict=True)) == {
+            "Pass": "#2e7d32", "Fail": "#c62828", "Insufficient data": "#616161",
+        }  # fmt: skip
 
 
 def test_savings_and_cost_share_one_axis_with_a_legend_and_a_full_hover():

@@ -16,7 +16,7 @@ PHASE_COLORS = {
     "acceleration": "#dcefdc",
     "saturation": "#cfe3f5",
 }
-GATE_COLORS = {"pass": "#2e7d32", "fail": "#c62828", "insufficient_data": "#9e9e9e"}
+GATE_COLORS = {"pass": "#2e7d32", "fail": "#c62828", "insufficient_data": "#616161"}
 MONEY_AXIS = "$,.0f"
 SHARE_AXIS = ".0%"
 MONTH_FORMAT = "%Y-%m"
@@ -510,50 +510,60 @@ def usage_over_time(usage: pd.DataFrame, measure: str) -> alt.Chart:
 
 def gate_scatter(gates: pd.DataFrame, settings: Settings) -> alt.LayerChart:
     """Accuracy against automation per agent, with the gate's thresholds as lines. An agent with too
-    little data to judge is a hollow circle: its corner of the chart is no verdict. The scales keep
-    room at their ends, so an agent at 100% is drawn whole."""
-    gate_colors = alt.Scale(
-        domain=[display.label(gate) for gate in GATE_COLORS], range=list(GATE_COLORS.values())
+    little data to judge is a hollow ring: its corner of the chart is no verdict. The rings are a
+    layer above the judged agents' dots, edged in white, so that a dot at the same point never hides
+    one; the legend draws them hollow too. The scales keep room at their ends, so an agent at 100% is
+    drawn whole."""
+    labels = [display.label(gate) for gate in GATE_COLORS]
+    legend = bottom_legend()
+    stroke = alt.Stroke(
+        "gate_label:N",
+        title="Gate",
+        scale=alt.Scale(domain=labels, range=list(GATE_COLORS.values())),
+        legend=legend,
+    )
+    # Its fill and its stroke on one field, with one title: Vega-Lite draws them as one legend.
+    fill = alt.Fill(
+        "gate_label:N",
+        title="Gate",
+        scale=alt.Scale(domain=labels, range=[GATE_COLORS["pass"], GATE_COLORS["fail"], "transparent"]),
+        legend=legend,
+    )
+    base = alt.Chart(labelled(gates.dropna(subset=["accuracy", "automation"]), "gate")).encode(
+        x=alt.X(
+            "automation:Q",
+            title="Automation (completed / tasks)",
+            axis=alt.Axis(format=SHARE_AXIS),
+            scale=alt.Scale(zero=False, nice=False, padding=16),
+        ),
+        y=alt.Y(
+            "accuracy:Q",
+            title="Accuracy (correct / reviewed)",
+            axis=alt.Axis(format=SHARE_AXIS),
+            scale=alt.Scale(zero=False, nice=False, padding=16),
+        ),
+        size=alt.Size(
+            "tasks:Q", title="Tasks in window", scale=alt.Scale(range=[40, 600]), legend=bottom_legend()
+        ),
+        tooltip=[
+            alt.Tooltip("agent_id:N", title="Agent"),
+            alt.Tooltip("accuracy:Q", format=".1%", title="Accuracy"),
+            alt.Tooltip("automation:Q", format=".1%", title="Automation"),
+            alt.Tooltip("tasks:Q", format=",", title="Tasks"),
+            alt.Tooltip("reviewed:Q", format=",", title="Reviewed"),
+            alt.Tooltip("gate_label:N", title="Gate"),
+        ],
     )
     unjudged = alt.datum.gate == "insufficient_data"
-    points = (
-        alt.Chart(labelled(gates.dropna(subset=["accuracy", "automation"]), "gate"))
-        .transform_calculate(drawn_last="datum.gate == 'insufficient_data' ? 1 : 0")
+    judged = (
+        base.transform_filter(~unjudged)
         .mark_circle(opacity=0.8, strokeWidth=1.5)
-        .encode(
-            x=alt.X(
-                "automation:Q",
-                title="Automation (completed / tasks)",
-                axis=alt.Axis(format=SHARE_AXIS),
-                scale=alt.Scale(zero=False, nice=False, padding=16),
-            ),
-            y=alt.Y(
-                "accuracy:Q",
-                title="Accuracy (correct / reviewed)",
-                axis=alt.Axis(format=SHARE_AXIS),
-                scale=alt.Scale(zero=False, nice=False, padding=16),
-            ),
-            fillOpacity=alt.condition(unjudged, alt.value(0.0), alt.value(0.8)),
-            # Agents without a verdict are drawn last, so a judged agent's dot never hides one.
-            order=alt.Order("drawn_last:Q"),
-            stroke=alt.Stroke("gate_label:N", scale=gate_colors, legend=None),
-            size=alt.Size(
-                "tasks:Q",
-                title="Tasks in window",
-                scale=alt.Scale(range=[40, 600]),
-                legend=bottom_legend(),
-            ),
-            color=alt.Color("gate_label:N", title="Gate", scale=gate_colors, legend=bottom_legend()),
-            tooltip=[
-                alt.Tooltip("agent_id:N", title="Agent"),
-                alt.Tooltip("accuracy:Q", format=".1%", title="Accuracy"),
-                alt.Tooltip("automation:Q", format=".1%", title="Automation"),
-                alt.Tooltip("tasks:Q", format=",", title="Tasks"),
-                alt.Tooltip("reviewed:Q", format=",", title="Reviewed"),
-                alt.Tooltip("gate_label:N", title="Gate"),
-            ],
-        )
+        .encode(fill=fill, stroke=stroke)
     )
+    hollow = base.transform_filter(unjudged)
+    # A grey ring alone, as large as a judged dot under it, read as that dot's edge.
+    halo = hollow.mark_circle(fill="transparent", stroke="white", strokeWidth=5)
+    ring = hollow.mark_circle(opacity=1, strokeWidth=2).encode(fill=fill, stroke=stroke)
     accuracy = (
         alt.Chart(pd.DataFrame({"accuracy": [settings.gates.min_accuracy]}))
         .mark_rule(strokeDash=[4, 4], color="#c62828")
@@ -564,7 +574,7 @@ def gate_scatter(gates: pd.DataFrame, settings: Settings) -> alt.LayerChart:
         .mark_rule(strokeDash=[4, 4], color="#c62828")
         .encode(x="automation:Q")
     )
-    return alt.LayerChart(layer=[points, accuracy, automation]).properties(height=360)
+    return alt.LayerChart(layer=[judged, accuracy, automation, halo, ring]).properties(height=360)
 
 
 SAVINGS_MEASURES = {
