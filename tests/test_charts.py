@@ -122,6 +122,30 @@ def test_survival_curves_start_at_one_and_step():
     assert [(p["days"], p["survival"]) for p in points] == [(0, 1.0), (10, 0.6), (20, 0.3)]
 
 
+def test_the_heatmap_tells_no_share_from_a_small_one_and_hovers_shares_as_the_tables_write_them():
+    # Legal offloaded nothing in January and 0.04% in February; Marketing 25% in January. On one
+    # greens scale from 0 the first two were the same pale cell, and the hover read 0.0% for both.
+    adoption = pd.DataFrame(
+        {"function": ["Legal", "Legal", "Marketing"], "month": months(2).tolist() + months(1).tolist(),
+         "offloaded_share": [0.0, 0.0004, 0.25], "phase": ["pilot_plateau"] * 3}
+    )  # fmt: skip
+    spec = charts.heatmap(adoption).to_dict()
+    color = spec["encoding"]["color"]
+    # Exactly nothing is grey; any share above it is green from a quarter of the way up the scheme,
+    # not from its white end.
+    assert color.get("condition") == {"test": "(datum.offloaded_share === 0)", "value": "#e0e0e0"}
+    assert color["field"] == "offloaded_share"
+    assert color["scale"] == {"scheme": {"name": "greens", "extent": [0.25, 1]}, "domain": [0, 1]}
+    assert spec["title"]["subtitle"] == "Grey: no routine work offloaded that month"
+    # The hover: display.share's words, "<0.1%" for 0.04% (not 0.0%), beside each cell's share.
+    share = next(tip for tip in spec["encoding"]["tooltip"] if tip.get("title") == "Share")
+    assert share == {"field": "share_label", "type": "nominal", "title": "Share"}
+    cells = datasets(spec)[0]
+    assert [(cell["function"], cell["offloaded_share"], cell["share_label"]) for cell in cells] == [
+        ("Legal", 0.0, "0.0%"), ("Legal", 0.0004, "<0.1%"), ("Marketing", 0.25, "25.0%"),
+    ]  # fmt: skip
+
+
 def test_the_gate_scatter_draws_the_thresholds_from_the_settings():
     gates = pd.DataFrame(
         {"agent_id": ["a", "b"], "accuracy": [0.9, None], "automation": [0.95, 0.5], "tasks": [80, 10],

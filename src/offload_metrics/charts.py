@@ -141,12 +141,17 @@ def s_curve(
 
 
 def projection_note(what: str) -> alt.TitleParams:
-    """'Dashed: <what>; shaded: its range', in small grey type above the plot: what a dashed line
-    and its shading are where no legend has an entry for them, and where no line runs through the
-    words."""
+    """'Dashed: <what>; shaded: its range': what a dashed line and its shading are where no legend
+    has an entry for them."""
+    return chart_note(f"Dashed: {what}; shaded: its range")
+
+
+def chart_note(words: str) -> alt.TitleParams:
+    """Words in small grey type above the plot, where no line runs through them: what a legend
+    cannot say."""
     return alt.TitleParams(
-        text=" ", subtitle=f"Dashed: {what}; shaded: its range", anchor="start", subtitleColor="#444",
-        subtitleFontSize=12, fontSize=1, subtitlePadding=0,
+        text=" ", subtitle=words, anchor="start", subtitleColor="#444", subtitleFontSize=12, fontSize=1,
+        subtitlePadding=0,
     )  # fmt: skip
 
 
@@ -212,10 +217,20 @@ def cascade(
     return chart.properties(title=projection_note("each function projected from its fitted S-curve"))
 
 
+# A month with nothing offloaded, in grey; shares above nothing start at a light green that is not
+# the white end of the greens: on one green scale from zero, 0.4% and none were the same pale cell.
+NONE_OFFLOADED = "#e0e0e0"
+LOWEST_GREEN = 0.25
+
+
 def heatmap(adoption: pd.DataFrame) -> alt.Chart:
-    """Function x month, coloured by offloaded share."""
+    """Function x month, coloured by offloaded share: none offloaded in grey, any share above it in
+    green; the hover gives the share as display.share writes it (<0.1% for a sliver, never 0.0%)."""
+    cells = labelled(adoption, "phase").assign(
+        share_label=lambda frame: frame["offloaded_share"].map(display.share)
+    )
     return (
-        alt.Chart(labelled(adoption, "phase"))
+        alt.Chart(cells)
         .mark_rect()
         .encode(
             x=alt.X("yearmonth(month):O", title="Month", axis=alt.Axis(format=MONTH_FORMAT, labelAngle=-45)),
@@ -224,20 +239,26 @@ def heatmap(adoption: pd.DataFrame) -> alt.Chart:
                 title=None,
                 sort=alt.EncodingSortField("offloaded_share", op="max", order="descending"),
             ),
-            color=alt.Color(
-                "offloaded_share:Q",
-                title="Share",
-                scale=alt.Scale(scheme="greens", domain=[0, 1]),
-                legend=alt.Legend(format=SHARE_AXIS),
+            color=alt.when(alt.datum.offloaded_share == 0)
+            .then(alt.value(NONE_OFFLOADED))
+            .otherwise(
+                alt.Color(
+                    "offloaded_share:Q",
+                    title="Share",
+                    scale=alt.Scale(
+                        scheme=alt.SchemeParams("greens", extent=[LOWEST_GREEN, 1]), domain=[0, 1]
+                    ),
+                    legend=alt.Legend(format=SHARE_AXIS),
+                )
             ),
             tooltip=[
                 alt.Tooltip("function:N", title="Function"),
                 MONTH_TOOLTIP,
-                alt.Tooltip("offloaded_share:Q", format=".1%", title="Share"),
+                alt.Tooltip("share_label:N", title="Share"),
                 alt.Tooltip("phase_label:N", title="Phase"),
             ],
         )
-        .properties(height=alt.Step(26))
+        .properties(height=alt.Step(26), title=chart_note("Grey: no routine work offloaded that month"))
     )
 
 
