@@ -1268,6 +1268,42 @@ def test_an_alert_for_an_agent_waiting_for_a_copy_says_which_units_already_run_i
     ]
 
 
+def test_tile_trend_lines_hover_with_the_figures_the_tiles_show(make_app, tmp_path):
+    # Brand: 390 routine hours a month at $61.37 an hour, 10 people (1,600 hours of capacity); 91,
+    # 151 and 301 tasks at 40 -> 10 minutes in January to March; the agent ran 3, 7 and 9 tasks at
+    # $0.10. st.metric hovers each point's number as it is, and showed 0.15555555555555556.
+    app = app_on(make_app, tmp_path, "overview", lambda data: (
+        data.baseline("Brand", headcount=10, routine=390, rate="61.37")
+        .saved("2025-01", "Brand", tasks=91, baseline=40, minutes=10)
+        .saved("2025-02", "Brand", tasks=151, baseline=40, minutes=10)
+        .saved("2025-03", "Brand", tasks=301, baseline=40, minutes=10)
+        .usage("2025-01-10", "a1", cost="0.10", count=3)
+        .usage("2025-02-10", "a1", cost="0.10", count=7)
+        .usage("2025-03-10", "a1", cost="0.10", count=9)
+    ))  # fmt: skip
+
+    def trends() -> dict[str, list[float]]:
+        return {
+            metric.label: list(metric.proto.chart_data) for metric in app.metric if metric.proto.chart_data
+        }
+
+    shown = trends()
+    # Shares in percent to one decimal, as the tile: 91 x 40 / 60 = 60.67 of 390 h is 15.56%, then
+    # 100.67 / 390 = 25.81% and 200.67 / 390 = 51.45%.
+    assert shown["Offloaded share"] == [15.6, 25.8, 51.5]
+    # Money in cents: 45.5, 75.5 and 150.5 hours saved x $61.37 = $2,792.335, $4,633.435 and
+    # $9,236.185, less $0.30, $0.70 and $0.90 of agent cost; a quarter of it to the pool, summed.
+    assert shown["Net savings"] == [2792.04, 4632.74, 9235.29]
+    assert shown["Reinvestment pool"] == [698.01, 1856.19, 4165.01]  # 698.00875, 1,856.1925, 4,165.01375
+    app.switch_page(page("net_output")).run()
+    shown = trends()
+    # 45.5, 75.5 and 150.5 hours saved of 1,600 hours of capacity: 2.84375%, 4.71875%, 9.40625%.
+    assert shown["Net Output uplift"] == [2.8, 4.7, 9.4]
+    assert shown["Hours saved"] == [45.5, 75.5, 150.5]  # four significant digits: as they are
+    app.switch_page(page("fleet")).run()
+    assert trends() == {"Tasks": [3.0, 7.0, 9.0], "Agent cost": [0.3, 0.7, 0.9]}
+
+
 def test_the_fleet_names_the_agents_drawn_as_hollow_circles(make_app, tmp_path):
     # g1: 50 tasks, 20 reviewed, passes; t1 and t2: 3 tasks each, too few to judge, at the same point.
     app = app_on(make_app, tmp_path, "fleet", lambda data: (

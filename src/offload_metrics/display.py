@@ -110,7 +110,11 @@ def _quantity(value: SupportsFloat | None, spec: str, unit: str = "", scale: flo
     return f"{float(value) * scale:{spec}}{unit}"
 
 
-def share(value: SupportsFloat | None, places: int = 1) -> str:
+# The decimals a share is shown to, in percent: 12.3%.
+SHARE_PLACES = 1
+
+
+def share(value: SupportsFloat | None, places: int = SHARE_PLACES) -> str:
     """A share or rate as a percent: 12.3%; one that is not zero but rounds to it, <0.1%."""
     return _percent(value, places, "%")
 

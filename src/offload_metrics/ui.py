@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
+import math
 import os
 import re
 import tempfile
@@ -23,7 +24,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from offload_metrics import auth, config, definitions, display, ingest, kinds, metrics, startup, store
+from offload_metrics import auth, config, definitions, display, ingest, kinds, metrics, report, startup, store
 from offload_metrics.config import Settings
 
 SAMPLE_ENV = "OFFLOAD_METRICS_SAMPLE"
@@ -856,11 +857,25 @@ def tile(
             delta_color="inverse" if lower_is_better else "normal",
             delta_description=compared,
             help=help_for(metric, family) or None,
-            chart_data=list(trend) if trend is not None and len(trend) > 1 else None,
+            chart_data=sparkline(trend, metric) if trend is not None and len(trend) > 1 else None,
             chart_type="area",
         )
         if note:
             st.caption(note)
+
+
+def sparkline(trend: Sequence[float], metric: str) -> list[float]:
+    """A tile's trend as its hover should read it, for st.metric writes each point's number as it
+    is (0.15384615384615385): a share in percent to display.share's places (15.4), money in cents
+    (display.cents), any other figure to four significant digits and at least its whole units. The
+    line keeps its shape: the sparkline has no axis and fits its scale to the points."""
+    if metric in report.SHARES:
+        return [round(value * 100, display.SHARE_PLACES) for value in trend]
+    if display.is_money(metric):
+        return [float(display.cents(value) or 0) for value in trend]
+    return [
+        round(value, max(0, 3 - math.floor(math.log10(abs(value))))) if value else value for value in trend
+    ]
 
 
 def changed(formatter, current: object, previous_frame, column: str) -> str | None:
