@@ -1314,3 +1314,10 @@ def test_the_fleet_names_the_agents_drawn_as_hollow_circles(make_app, tmp_path):
     assert "Hollow circles, too little data to judge (2): t1 and t2." in [
         caption.value for caption in app.caption
     ]
+
+
+def test_a_trend_point_rounds_to_four_significant_digits_and_one_not_finite_passes_as_it_is():
+    # 1,234.5678 -> 1,235 (four significant digits); 0.0123456 -> 0.01235; an infinite point raised a
+    # ValueError (log10 of infinity has no floor).
+    assert ui.sparkline([1234.5678, 0.0123456, 0.0], "hours_saved") == [1235.0, 0.01235, 0.0]
+    assert ui.sparkline([float("inf")], "hours_saved") == [float("inf")]

@@ -874,7 +874,10 @@ def sparkline(trend: Sequence[float], metric: str) -> list[float]:
     if display.is_money(metric):
         return [float(display.cents(value) or 0) for value in trend]
     return [
-        round(value, max(0, 3 - math.floor(math.log10(abs(value))))) if value else value for value in trend
+        round(value, max(0, 3 - math.floor(math.log10(abs(value)))))
+        if value and math.isfinite(value)
+        else value
+        for value in trend
     ]
 
 
