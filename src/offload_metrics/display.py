@@ -25,6 +25,13 @@ CENT = Decimal("0.01")
 MONEY_SUFFIXES = ("_usd", "_per_task")
 
 
+# The columns that hold a share or a rate (0.153 for 15.3%), wherever a table or a tile shows them.
+SHARE_COLUMNS = frozenset({
+    "offloaded_share", "escalation_rate", "failure_rate", "automation_rate", "net_output_uplift", "accuracy",
+    "automation", "difference_share", "documented_task_share", "documented_cost_share", "estimated_task_share",
+})  # fmt: skip
+
+
 def is_money(column: str) -> bool:
     """Whether a column holds money: every metric names money with one of MONEY_SUFFIXES."""
     return column.endswith(MONEY_SUFFIXES)

@@ -72,10 +72,7 @@ PUBLIC_NAMES = {
 }
 SPREAD_KEYS = tuple(PUBLIC_NAMES.get(column, column) for column in network.SPREAD_COLUMNS)
 
-SHARES = {
-    "offloaded_share", "escalation_rate", "failure_rate", "automation_rate", "net_output_uplift", "accuracy",
-    "automation", "difference_share", *COVERAGE_KEYS,
-}  # fmt: skip
+SHARES = display.SHARE_COLUMNS
 MONTHS = {"month", "crossed_on", "first_deployment_month", "first_scale_month"}
 DAYS = {"validated_on", "first_replicated_on", "deployed_on", "first_used_on"}
 INTEGERS = {

@@ -24,7 +24,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from offload_metrics import auth, config, definitions, display, ingest, kinds, metrics, report, startup, store
+from offload_metrics import auth, config, definitions, display, ingest, kinds, metrics, startup, store
 from offload_metrics.config import Settings
 
 SAMPLE_ENV = "OFFLOAD_METRICS_SAMPLE"
@@ -866,10 +866,10 @@ def tile(
 
 def sparkline(trend: Sequence[float], metric: str) -> list[float]:
     """A tile's trend as its hover should read it, for st.metric writes each point's number as it
-    is (0.15384615384615385): a share in percent to display.share's places (15.4), money in cents
+    is (0.15384615384615385): a share (display.SHARE_COLUMNS) in percent to display.share's places (15.4), money in cents
     (display.cents), any other figure to four significant digits and at least its whole units. The
     line keeps its shape: the sparkline has no axis and fits its scale to the points."""
-    if metric in report.SHARES:
+    if metric in display.SHARE_COLUMNS:
         return [round(value * 100, display.SHARE_PLACES) for value in trend]
     if display.is_money(metric):
         return [float(display.cents(value) or 0) for value in trend]
