@@ -22,8 +22,9 @@ with second:
 with third:
     tiles.km_replication_median(organisation, "Median days (Kaplan-Meier)")
 with fourth:
-    ui.tile("Waiting for a first copy", display.count(len(backlog)), "waiting_agents", "replication_summary",
-            needs=EVENTS, note="Not yet copied by another business unit")  # fmt: skip
+    ui.tile("Waiting for a first copy", display.count(ui.first(organisation, "waiting_agents") or 0),
+            "waiting_agents", "replication_summary", needs=EVENTS,
+            note="Not yet copied by another business unit")  # fmt: skip
 
 left, right = st.columns([3, 2])
 with left:
