@@ -500,20 +500,77 @@ def test_usage_by_month_over_a_range_takes_whole_months_from_the_monthly_rollup_
     ] == [(month, tasks, str(Decimal(cost).normalize())) for month, tasks, cost in expected]
 
 
-def test_an_old_database_gains_the_monthly_rollup_filled_from_its_usage_rollup(db_path, tmp_path):
+def test_the_monthly_rollup_keeps_each_rows_first_day_through_loads_and_an_unload(conn, tmp_path):
+    _monthly_fixture(conn, tmp_path)
+    first_days = "select month, team, agent_id, min(first_day) from usage_monthly group by all order by all"
+    march, april = dt.date(2025, 3, 1), dt.date(2025, 4, 1)
+
+    # Brand a1 ran on March 3 (e1, e3 at 22:30 UTC) and 31 (e6), and April 2; a3 on March 4 (the
+    # second load); the rest on March 3.
+    assert conn.execute(first_days).fetchall() == [
+        (march, "Brand", "a1", dt.date(2025, 3, 3)),
+        (march, "Brand", "a2", dt.date(2025, 3, 3)),
+        (march, "Brand", "a3", dt.date(2025, 3, 4)),
+        (march, "Web", "a1", dt.date(2025, 3, 3)),
+        (april, "Brand", "a1", dt.date(2025, 4, 2)),
+    ]
+    store.unload(conn, 1)
+    assert conn.execute(first_days).fetchall() == [(march, "Brand", "a3", dt.date(2025, 3, 4))]
+
+
+@pytest.mark.parametrize(
+    ("as_of", "expected"),
+    [
+        # March 3 by day: e1 and e3 (22:30 UTC) for Brand a1, e2, e4; not a3's March 4.
+        ("2025-03-03", [("Brand", "a1", "2025-03-03", 2), ("Brand", "a2", "2025-03-03", 1), ("Web", "a1", "2025-03-03", 1)]),
+        # March whole from the monthly rollup: e6 on the 31st adds a task, not a first day.
+        ("2025-03-31", [("Brand", "a1", "2025-03-03", 3), ("Brand", "a2", "2025-03-03", 1), ("Brand", "a3", "2025-03-04", 1), ("Web", "a1", "2025-03-03", 1)]),
+        # March whole and April 1 by day (nothing ran), then April 2 (e7).
+        ("2025-04-01", [("Brand", "a1", "2025-03-03", 3), ("Brand", "a2", "2025-03-03", 1), ("Brand", "a3", "2025-03-04", 1), ("Web", "a1", "2025-03-03", 1)]),
+        ("2025-04-02", [("Brand", "a1", "2025-03-03", 4), ("Brand", "a2", "2025-03-03", 1), ("Brand", "a3", "2025-03-04", 1), ("Web", "a1", "2025-03-03", 1)]),
+    ],
+)  # fmt: skip
+def test_first_days_of_usage_come_from_the_monthly_rollup_and_the_days_of_as_ofs_month(
+    conn, tmp_path, as_of, expected
+):
+    _monthly_fixture(conn, tmp_path)
+    filters = metrics.Filters(as_of=dt.date.fromisoformat(as_of))
+
+    first = metrics.query(conn, "usage_first_days", filters, Settings())
+
+    assert [
+        (row.team, row.agent_id, row.first_used_on.date().isoformat(), int(row.tasks))
+        for row in first.sort_values(["team", "agent_id"]).itertuples()
+    ] == expected
+
+
+def _monthly_rollup_as_of_version_9(connection) -> None:
+    """usage_monthly as schema version 9 made it: the same sums, no first_day."""
+    connection.execute("create table monthly_9 as select * exclude (first_day) from usage_monthly")
+    connection.execute("drop table usage_monthly")
+    connection.execute("alter table monthly_9 rename to usage_monthly")
+
+
+@pytest.mark.parametrize("version", [8, 9])
+def test_an_old_database_gains_the_monthly_rollup_filled_from_its_usage_rollup(db_path, tmp_path, version):
     with store.connect(db_path) as connection:
         rows = [
             _month_usage("e1", "2025-03-03T10:00:00Z", "a1", "Brand", cost_usd="0.10"),
             _month_usage("e2", "2025-03-20T11:00:00Z", "a1", "Brand", cost_usd="0.15"),
         ]
         ingest.load_file(connection, write_csv(tmp_path / "usage.csv", rows))
-        # The database as schema version 8 left it: no monthly rollup.
-        connection.execute("drop table usage_monthly")
-        connection.execute("update meta set value = '8' where key = 'schema_version'")
+        if version == 8:  # No monthly rollup.
+            connection.execute("drop table usage_monthly")
+        else:
+            _monthly_rollup_as_of_version_9(connection)
+        connection.execute("update meta set value = ? where key = 'schema_version'", [str(version)])
     with store.connect(db_path) as connection:
         assert store.schema_version(connection) == store.SCHEMA_VERSION
         assert connection.execute(MONTH_SUMS).fetchall() == [
             (dt.date(2025, 3, 1), "Brand", "a1", "campaign_brief", 2, 2, 0, 2, 0, Decimal("0.25"))
+        ]
+        assert connection.execute("select first_day from usage_monthly").fetchall() == [
+            (dt.date(2025, 3, 3),)
         ]
 
 
@@ -536,9 +593,9 @@ def test_the_usage_rollup_stores_its_rows_by_day_whatever_the_order_of_the_file(
     assert stored == sorted(days)
 
 
-def test_a_range_reads_from_the_daily_rollup_only_the_row_groups_of_its_partly_covered_month(conn, tmp_path):
-    # 300,000 rollup rows, 2,500 a day from 2025-01-01 to 2025-04-30 (120 days), stored by day: DuckDB
-    # keeps 122,880 rows in a row group, so April's days (rows 225,000 on) lie in the second and third.
+def _rollup_of_120_days(conn) -> None:
+    """300,000 rollup rows, 2,500 a day from 2025-01-01 to 2025-04-30 (120 days), stored by day: DuckDB
+    keeps 122,880 rows in a row group, so April's days (rows 225,000 on) lie in the second and third."""
     store.add_usage_rollup_rows(
         conn,
         """
@@ -550,21 +607,64 @@ def test_a_range_reads_from_the_daily_rollup_only_the_row_groups_of_its_partly_c
         from range(300000) as t(i)
         """,
     )
-    profile = tmp_path / "profile.json"
+
+
+def _rows_scanned(conn, profile, run):
+    """What `run()` returns, and how many stored rows its query read."""
     conn.execute("pragma enable_profiling = 'json'")
     conn.execute(f"pragma profiling_output = '{profile}'")
     conn.execute("pragma profiling_mode = 'detailed'")
+    try:
+        result = run()
+    finally:
+        conn.execute("pragma disable_profiling")
+    return result, json.loads(profile.read_text())["query"]["total_rows_scanned"]
+
+
+def test_a_range_reads_from_the_daily_rollup_only_the_row_groups_of_its_partly_covered_month(conn, tmp_path):
+    _rollup_of_120_days(conn)
     # January to March whole and April 1 to 20: 25 days of April by day (2,500 rows each; 50,000
     # rows), and the months' 7,500 rows (2,500 agents x 3 months) from the monthly rollup.
     filters = metrics.Filters(
         as_of=dt.date(2025, 4, 20), date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 4, 20)
     )
 
-    months = metrics.query(conn, "usage_function_months", filters, Settings())
+    months, scanned = _rows_scanned(
+        conn,
+        tmp_path / "profile.json",
+        lambda: metrics.query(conn, "usage_function_months", filters, Settings()),
+    )
 
-    scanned = json.loads(profile.read_text())["query"]["total_rows_scanned"]
-    conn.execute("pragma disable_profiling")
     assert list(months.sort_values("month")["tasks"]) == [31 * 2500, 28 * 2500, 31 * 2500, 20 * 2500]
     # The monthly rollup's 10,000 rows and the daily one's last two row groups (rows 122,880 on), not
     # all of its 300,000 rows.
     assert scanned <= 10_000 + 300_000 - 122_880
+
+
+def test_first_days_and_the_agents_list_read_from_the_daily_rollup_only_as_ofs_row_groups(conn, tmp_path):
+    _rollup_of_120_days(conn)
+    filters = metrics.Filters(
+        as_of=dt.date(2025, 4, 20), date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 4, 20)
+    )
+
+    first, scanned = _rows_scanned(
+        conn, tmp_path / "profile.json", lambda: metrics.query(conn, "usage_first_days", filters, Settings())
+    )
+    # Each of the 2,500 agents ran once a day from January 1: 31 + 28 + 31 + 20 days up to April 20.
+    assert len(first) == 2500
+    assert set(first["first_used_on"].dt.date) == {dt.date(2025, 1, 1)}
+    assert set(first["tasks"]) == {110}
+    # January to March from the monthly rollup (7,500 rows of its 10,000), April's days from the
+    # daily rollup's last two row groups, not all of its 300,000 rows.
+    assert scanned <= 10_000 + 300_000 - 122_880
+
+    # A gate window of April's 20 days, so that the agents list's gates read April's days only too.
+    settings = Settings.model_validate({"gates": {"window_days": 20}})
+    agents, scanned = _rows_scanned(
+        conn, tmp_path / "profile.json", lambda: metrics.query(conn, "agents", filters, settings)
+    )
+    assert len(agents) == 2500
+    assert set(agents["range_tasks"]) == {110}
+    assert set(agents["tasks"]) == {20}
+    # The monthly rollup once and the daily one's last two row groups twice (usage and gates).
+    assert scanned <= 10_000 + 2 * (300_000 - 122_880)

@@ -29,7 +29,7 @@ FAMILIES = (
     "replication_deployments", "collaboration_ties", "network_nodes",
     "pilot_teams", "task_pain", "appetite_measured", "grassroots", "finance", "finance_summary", "finance_trend",
     "agents", "catalog", "functions",
-    "business_units", "data_range", "dimensions_mentioned", "usage_selected", "usage_months_in_range", "time_saved_selected",
+    "business_units", "data_range", "dimensions_mentioned", "usage_selected", "usage_months_in_range", "usage_first_days", "time_saved_selected",
     "time_saved_in_range", "documented_team_months", "macro_adoption_phase", "macro_chosen", "macro_from_minutes",
     "stg_usage_daily", "stg_usage_monthly", "stg_time_saved", "stg_agents", "stg_org_baseline", "stg_replication_events", "stg_team_ties", "stg_collaboration_viva", "stg_team_collaboration",
     "rollup_usage_daily", "rollup_reviews",

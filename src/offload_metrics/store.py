@@ -25,7 +25,7 @@ MEMORY_ENV = "OFFLOAD_METRICS_MEMORY_LIMIT"
 # above it (30M realistic events: 1.5 GB at 1200MB, 1.8 to 2.2 GB at 1500MB, which took 2% less time).
 DEFAULT_MEMORY_LIMIT = "1200MB"
 DEFAULT_DB_FILE = "offload_metrics.duckdb"
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 # Columns every input table carries besides the contract: the load a row came from; its row number
 # in a Parquet file (CSV and JSON Lines rows keep file order instead); and two columns an older
@@ -83,10 +83,17 @@ USAGE_MEASURES = tuple(
 )
 
 
+# Beside the sums, each derived rollup row keeps the earliest day among the usage_daily rows it
+# sums (first_day), so that when a key was first used is the least first_day over its months, read
+# without scanning usage_daily (sql/intermediate/usage_first_days.sql).
+FIRST_DAY = ("first_day", "DATE")
+
+
 def derived_rollup_columns(table: str) -> tuple[tuple[str, str], ...]:
-    """A derived rollup's columns and types: its keys (typed as in usage_daily; month a DATE) and the measures."""
+    """A derived rollup's columns and types: its keys (typed as in usage_daily; month a DATE), the
+    measures, then first_day."""
     types = dict(USAGE_ROLLUP_COLUMNS) | {"month": "DATE"}
-    return tuple((name, types[name]) for name in DERIVED_ROLLUPS[table]) + USAGE_MEASURES
+    return tuple((name, types[name]) for name in DERIVED_ROLLUPS[table]) + USAGE_MEASURES + (FIRST_DAY,)
 
 
 class StoreError(RuntimeError):
@@ -270,13 +277,14 @@ def _derived_rollup_ddl(table: str) -> str:
 
 
 def _derived_rollup_of(table: str, source: str) -> str:
-    """SQL: the rows of `source` (usage_daily's columns, or the derived rollup's own) summed to the
-    derived rollup's grain, in its column order."""
-    own = source == table
-    keys = [name if own else f"{expression} as {name}" for name, expression in DERIVED_ROLLUPS[table].items()]
+    """SQL: the rows of `source` (usage_daily's columns) summed to the derived rollup's grain, in its
+    column order, with the least day of the rows each sums."""
+    keys = [f"{expression} as {name}" for name, expression in DERIVED_ROLLUPS[table].items()]
     measures = [f"sum({name}) as {name}" for name, _ in USAGE_MEASURES]
     grouping = ", ".join(str(number) for number in range(1, len(keys) + 1))
-    return f"select {', '.join(keys + measures)} from {source} group by {grouping}"
+    return (
+        f"select {', '.join(keys + measures)}, min(day) as {FIRST_DAY[0]} from {source} group by {grouping}"
+    )
 
 
 def add_usage_rollup_rows(conn: duckdb.DuckDBPyConnection, rows_sql: str, parameters: object = None) -> None:
@@ -497,6 +505,14 @@ def _migration_9(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"insert into {table} {_derived_rollup_of(table, 'usage_daily')}")
 
 
+def _migration_10(conn: duckdb.DuckDBPyConnection) -> None:
+    """Each derived rollup row keeps its first day: the derived rollups are made and filled anew from
+    usage_daily, with the same sums."""
+    for table in DERIVED_ROLLUPS:
+        conn.execute(f"drop table if exists {table}")
+    _migration_9(conn)
+
+
 MIGRATIONS = {
     1: _migration_1,
     2: _migration_2,
@@ -507,6 +523,7 @@ MIGRATIONS = {
     7: _migration_7,
     8: _migration_8,
     9: _migration_9,
+    10: _migration_10,
 }
 
 
@@ -617,15 +634,16 @@ def fold_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _compact_usage_rollup(conn: duckdb.DuckDBPyConnection) -> None:
-    """Fold usage_daily and each derived rollup to one row per key, every measure summed, so no sum
-    changes; a key whose tasks sum to zero (all unloaded) goes. usage_daily stays stored by day."""
+    """Fold usage_daily to one row per key, every measure summed, so no sum changes; a key whose
+    tasks sum to zero (all unloaded) goes. usage_daily stays stored by day. Each derived rollup is
+    then summed anew from the folded usage_daily, so its first days are the folded rows' too."""
     keys = ", ".join(USAGE_ROLLUP_KEYS)
     columns = ", ".join(
         name if name in USAGE_ROLLUP_KEYS else f"sum({name}) as {name}" for name, _ in USAGE_ROLLUP_COLUMNS
     )
     _fold(conn, "usage_daily", f"select {columns} from usage_daily group by {keys}", "day")
     for table, derived_keys in DERIVED_ROLLUPS.items():
-        _fold(conn, table, _derived_rollup_of(table, table), next(iter(derived_keys)))
+        _fold(conn, table, _derived_rollup_of(table, "usage_daily"), next(iter(derived_keys)))
     rows = scalar(conn, "select count(*) from usage_daily")
     set_meta(conn, ROLLUP_BASELINE_KEY, str(rows))
 

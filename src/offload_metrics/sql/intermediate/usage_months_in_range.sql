@@ -5,7 +5,7 @@
 -- organisation column groups the whole selection.
 -- Parameters: business_units, date_from, date_to, functions, whole_months_from, whole_months_until
 with whole_months as (
-    select *
+    select * exclude (first_day)
     from stg_usage_monthly
     where month >= $whole_months_from and month < $whole_months_until
 ),

@@ -7,9 +7,8 @@
 -- Grain: one row per function with a validated agent that has usage.
 -- Parameters: as_of, first_agents
 with first_use as (
-    select agent_id, min(day) as first_used_on
-    from stg_usage_daily
-    where day <= $as_of
+    select agent_id, min(first_used_on) as first_used_on
+    from ({usage_first_days})
     group by agent_id
 ),
 

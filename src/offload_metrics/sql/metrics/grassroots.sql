@@ -8,10 +8,9 @@
 -- Grain: one row per team and agent that qualifies, within the function and business unit filters.
 -- Parameters: as_of, business_units, functions
 with used as (
-    select function, business_unit, team, agent_id, min(day) as first_used_on, sum(tasks) as tasks
-    from stg_usage_daily
-    where day <= $as_of and team is not null
-    group by all
+    select function, business_unit, team, agent_id, first_used_on, tasks
+    from ({usage_first_days})
+    where team is not null
 ),
 
 validated as (
