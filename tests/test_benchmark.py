@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import realistic  # noqa: E402
 import run as benchmark  # noqa: E402
 
-from offload_metrics import ingest, metrics, schema, store  # noqa: E402
+from offload_metrics import ingest, metrics, sample, schema, store  # noqa: E402
 
 PAGES = ROOT / "src" / "offload_metrics" / "app_pages"
 # Calls a page makes with a name chosen at run time: the benchmark measures their default.
@@ -223,3 +223,23 @@ def test_a_baseline_that_failed_leaves_its_row_without_a_verdict_and_says_why():
     # Polars and the hand-written DuckDB (0.5 s, 0.6 s) are still slower than ours (0.4 s).
     assert [row["ok"] for row in rows if row["figure"].startswith("full report vs")] == [None, True, True]
     assert "- pandas at 30,000,000 events: MemoryError" in text
+
+
+def test_the_rows_each_view_reads_are_counted_beside_the_raw_events(tmp_path):
+    import scanned
+
+    folder = tmp_path / "sample"
+    sample.generate(folder, events=3000, clean=True)
+    db = tmp_path / "store.duckdb"
+    with store.connect(db) as conn:
+        for name in ("org_baseline", "agents", "usage_events", "time_saved", "replication_events"):
+            ingest.load_file(conn, folder / f"{name}.csv")
+        stored = store.scalar(conn, "select count(*) from usage_events")
+
+    rows = scanned.measure(str(db), {})
+
+    assert [row["view"] for row in rows] == ["report", *(f"page {page}" for page in benchmark.PAGE_QUERIES)]
+    for row in rows:
+        assert row["raw_events"] == stored == 3000
+        assert row["queries"] > 0
+        assert 0 < row["most_by_one_query"] <= row["rows_scanned"]
