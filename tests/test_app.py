@@ -1321,3 +1321,12 @@ def test_a_trend_point_rounds_to_four_significant_digits_and_one_not_finite_pass
     # ValueError (log10 of infinity has no floor).
     assert ui.sparkline([1234.5678, 0.0123456, 0.0], "hours_saved") == [1235.0, 0.01235, 0.0]
     assert ui.sparkline([float("inf")], "hours_saved") == [float("inf")]
+
+
+def test_a_table_with_a_height_is_no_taller_than_its_rows():
+    # 420 pixels hold the header and 10 rows of 35 (388) but not 11 (423): fewer rows take their own
+    # height, not 420 pixels with empty rows below them.
+    assert ui.table_height(3, 420) == "content"
+    assert ui.table_height(10, 420) == "content"
+    assert ui.table_height(11, 420) == 420
+    assert ui.table_height(3, "auto") == "auto"

@@ -1027,8 +1027,22 @@ def table(
         column_order=list(table.columns),
         hide_index=True,
         key=key,
-        height=height,
+        height=table_height(len(table), height),
     )
+
+
+# Streamlit's table: a header and each row 35 pixels, and 3 of border.
+_ROW_PIXELS, _FRAME_PIXELS = 35, 38
+
+
+def table_height(
+    rows: int, height: int | Literal["auto", "stretch", "content"]
+) -> int | Literal["auto", "stretch", "content"]:
+    """A table's height: a height in pixels is the most it takes, so a table whose rows fit in less
+    is as tall as its rows (no empty rows below them); the other heights as given."""
+    if isinstance(height, int) and rows * _ROW_PIXELS + _FRAME_PIXELS < height:
+        return "content"
+    return height
 
 
 def wrapped_table(frame: pd.DataFrame, columns: dict[str, tuple[str, str]], empty: str) -> None:
