@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import importlib
 import json
 import sys
@@ -30,13 +31,11 @@ def measure(db: str, dates: dict[str, dt.date]) -> list[dict]:
     from offload_metrics import metrics, report, store
     from offload_metrics.config import Settings
 
-    conn = store.connect(db)
     settings = Settings()
     filters = metrics.Filters(**dates)
-    metrics._usable_cores = lambda: 1  # one connection, so that each query's profile is its own
     runs: list[tuple[str, int]] = []
-    run_query = metrics._run
-    with tempfile.TemporaryDirectory() as folder:
+    run_query, cores = metrics._run, metrics._usable_cores
+    with tempfile.TemporaryDirectory() as folder, store.connect(db) as conn:
         profile = Path(folder) / "profile.json"
 
         def profiled(connection, file, sql, values, exact):
@@ -49,36 +48,38 @@ def measure(db: str, dates: dict[str, dt.date]) -> list[dict]:
                 connection.execute("pragma disable_profiling")
                 runs.append((Path(file).stem, json.loads(profile.read_text())["query"]["total_rows_scanned"]))
 
-        metrics._run = profiled
-        rows = []
-        views: dict[str, object] = {"report": lambda: report.build(conn, filters, settings)}
-        for page, calls in PAGE_QUERIES.items():
+        def run_page(calls) -> None:
+            with metrics.shared_results():
+                for name, by in calls:
+                    module, function = name.split(".")
+                    call = getattr(importlib.import_module(f"offload_metrics.{module}"), function)
+                    resolved = filters.resolve(conn)
+                    call(conn, resolved, settings, by) if by else call(conn, resolved, settings)
 
-            def run_page(calls=calls) -> None:
-                with metrics.shared_results():
-                    for name, by in calls:
-                        module, function = name.split(".")
-                        call = getattr(importlib.import_module(f"offload_metrics.{module}"), function)
-                        call(conn, filters.resolve(conn), settings, by) if by else call(
-                            conn, filters.resolve(conn), settings
-                        )
-
-            views[f"page {page}"] = run_page
+        views = {"report": lambda: report.build(conn, filters, settings)} | {
+            f"page {page}": functools.partial(run_page, calls) for page, calls in PAGE_QUERIES.items()
+        }
         raw = store.scalar(conn, "select count(*) from usage_events")
-        for view, run in views.items():
-            runs.clear()
-            run()
-            most = max(runs, key=lambda item: item[1])
-            rows.append(
-                {
-                    "view": view,
-                    "queries": len(runs),
-                    "rows_scanned": sum(scanned for _, scanned in runs),
-                    "most_by_one_query": most[1],
-                    "that_query": most[0],
-                    "raw_events": raw,
-                }
-            )
+        rows = []
+        # Each query profiled alone on one connection (one core), put back as it was afterwards.
+        metrics._run, metrics._usable_cores = profiled, lambda: 1
+        try:
+            for view, run in views.items():
+                runs.clear()
+                run()
+                most = max(runs, key=lambda item: item[1])
+                rows.append(
+                    {
+                        "view": view,
+                        "queries": len(runs),
+                        "rows_scanned": sum(scanned for _, scanned in runs),
+                        "most_by_one_query": most[1],
+                        "that_query": most[0],
+                        "raw_events": raw,
+                    }
+                )
+        finally:
+            metrics._run, metrics._usable_cores = run_query, cores
     return rows
 
 

@@ -236,7 +236,11 @@ def test_the_rows_each_view_reads_are_counted_beside_the_raw_events(tmp_path):
             ingest.load_file(conn, folder / f"{name}.csv")
         stored = store.scalar(conn, "select count(*) from usage_events")
 
+    run_query = metrics._run
     rows = scanned.measure(str(db), {})
+
+    # The profiled queries are over: the metrics run as they did before.
+    assert metrics._run is run_query
 
     assert [row["view"] for row in rows] == ["report", *(f"page {page}" for page in benchmark.PAGE_QUERIES)]
     for row in rows:
