@@ -32,8 +32,8 @@ usage_up_to_as_of as (
     select agent_id, function, tasks, day between $date_from and $date_to as is_in_range
     from ({usage_selected})
     where day <= $as_of
-        -- The months these days can be in, said of the day itself, so that only the row groups
-        -- holding them are read (usage_daily is stored by day).
+        -- The months as_of, from and to cut, said of the day itself, so that only the row groups
+        -- holding their days are read (usage_daily is stored by day).
         and (
             (day >= cast(date_trunc('month', cast($as_of as date)) as date) and last_day(cast($as_of as date)) > $as_of)
             or (
@@ -44,11 +44,6 @@ usage_up_to_as_of as (
                 day between cast(date_trunc('month', cast($date_to as date)) as date) and last_day(cast($date_to as date))
                 and last_day(cast($date_to as date)) > $date_to
             )
-        )
-        and (
-            last_day(month) > $as_of
-            or (month < $date_from and last_day(month) >= $date_from)
-            or (month <= $date_to and last_day(month) > $date_to)
         )
 ),
 
