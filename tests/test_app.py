@@ -940,6 +940,26 @@ def test_the_overview_offers_the_executive_summary_and_finance_exports_say_what_
     ]  # fmt: skip
 
 
+def test_the_overview_builds_its_executive_summary_only_when_asked(sample_app):
+    """The summary is the whole report: the page shows it when its expander is opened, not before."""
+
+    def summaries() -> list[str]:
+        return [
+            text.value for text in sample_app.markdown if text.value.startswith("# Offloading report as of")
+        ]
+
+    assert [expander.label for expander in sample_app.expander if "summary" in expander.label] == [
+        "Read the summary here"
+    ]
+    assert summaries() == []
+    sample_app.session_state["overview_summary"] = True  # what opening the expander does
+    sample_app.run()
+    assert not sample_app.exception
+    [text] = summaries()
+    assert text.startswith("# Offloading report as of 2025-12-31\n\nRange 2024-01-01 to 2025-12-31.")
+    assert "## Where the organisation stands" in text
+
+
 # --- Vendor bills and estimated savings ----------------------------------------------------------------
 
 

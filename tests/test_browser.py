@@ -228,6 +228,26 @@ def test_the_finance_csv_downloads(server, page):
     assert all(len(value.partition(".")[2]) <= 2 for value in money), "money is shown in cents"
 
 
+def test_the_executive_summary_downloads_and_opens_when_asked(server, page):
+    """Built on request: the download makes it when clicked, the expander when opened."""
+    url, _ = server
+    page.goto(url)
+    settle(page, PAGES[""])
+    heading = "Offloading report as of 2025-12-31"
+    assert page.get_by_text(heading).count() == 0
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the summary (Markdown)").click()
+    saved = OUTPUT / "offload-summary.md"
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    download.value.save_as(saved)
+    text = saved.read_text(encoding="utf-8")
+    assert text.startswith(f"# {heading}\n\nRange 2024-01-01 to 2025-12-31.")
+    assert "## Where the organisation stands" in text
+    page.get_by_text("Read the summary here").click()
+    page.get_by_role("heading", name=heading).wait_for(timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
 def test_enter_applies_a_typed_date_and_the_sidebar_shows_the_applied_range(server, page):
     url, _ = server
     page.goto(f"{url}/finance")

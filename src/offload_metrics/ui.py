@@ -682,6 +682,22 @@ def get(function: Callable[..., Result], by: Sequence[str] = (), *, previous: bo
     return result if auth.can_see_money() else auth.without_money(result)  # type: ignore[return-value]  # it returns the kind of value it is given
 
 
+def later(function: Callable[..., Result]) -> Callable[[], Result]:
+    """ui.get(function) as a call to make later: a download's data, made only when it is clicked (on
+    a thread of its own, outside the page's run). The filters, settings, data and the viewer's access
+    are this run's; the result comes from the same cache as ui.get's."""
+    chosen = dataclasses.astuple(current_filters())
+    settings_json = settings().model_dump_json()
+    version = data_version()
+    may_see_money = auth.can_see_money()
+
+    def compute() -> Result:
+        result = _cached(_cache_name(function), function, chosen, settings_json, (), version)
+        return result if may_see_money else auth.without_money(result)  # type: ignore[return-value]  # it returns the kind of value it is given
+
+    return compute
+
+
 def export_about() -> list[tuple[str, str]]:
     """What a download covers: as of, the applied range, the filters and the settings that differ."""
     resolved, _ = _resolved(dataclasses.astuple(current_filters()), data_version())

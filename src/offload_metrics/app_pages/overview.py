@@ -101,15 +101,30 @@ outlook.alerts_panel(
 outlook.wins_feed(set(failing["agent_id"]))
 
 st.subheader("The one-page executive summary", help="The same page as `offload-metrics report --format md`.")
-page = summary.markdown(ui.get(summary.executive_summary))
+# The summary is the whole report: built when asked for (a download, or the expander opened), not
+# with every visit to the page (10M realistic events: about half the page's time).
+whole_report = ui.later(summary.executive_summary)
 title = f"Offloading report as of {display.day(ui.current_filters().as_of)}"
+
+
+def summary_markdown() -> str:
+    try:
+        return summary.markdown(whole_report())
+    except Exception as error:  # a download cannot show a warning: its file says what went wrong
+        return f"# {title}\n\nThe summary could not be computed: {ui.problem(error)}.\n"
+
+
 first, second = st.columns(2)
 with first:
-    st.download_button("Download the summary (Markdown)", page.encode("utf-8"), file_name="offload-summary.md",
-                       mime="text/markdown", key="overview_summary_md", icon=":material/download:")  # fmt: skip
+    st.download_button("Download the summary (Markdown)", lambda: summary_markdown().encode("utf-8"),
+                       file_name="offload-summary.md", mime="text/markdown", key="overview_summary_md",
+                       icon=":material/download:")  # fmt: skip
 with second:
-    st.download_button("Download the summary (printable HTML)", summary.html(page, title).encode("utf-8"),
+    st.download_button("Download the summary (printable HTML)",
+                       lambda: summary.html(summary_markdown(), title).encode("utf-8"),
                        file_name="offload-summary.html", mime="text/html", key="overview_summary_html",
                        icon=":material/print:", help="Open it in a browser and print it, or save it as PDF.")  # fmt: skip
-with st.expander("Read the summary here"):
-    st.markdown(page)
+shown = st.expander("Read the summary here", key="overview_summary", on_change="rerun")
+if shown.open:
+    with shown:
+        st.markdown(summary.markdown(ui.get(summary.executive_summary)))
