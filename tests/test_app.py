@@ -853,6 +853,32 @@ def test_teams_of_the_same_name_in_two_business_units_stay_apart(sample_app):
     assert any('"field": "team_label"' in chart.proto.spec for chart in sample_app.get("vega_lite_chart"))
 
 
+def test_the_net_output_table_goes_below_its_chart_where_its_names_need_the_width(sample_app):
+    """By function the table sits beside the bars; by business unit, team or agent (two name
+    columns, or an agent's id) it is too wide for that, and goes below them at the page's width."""
+    sample_app.switch_page(page("net_output")).run()
+
+    def table_in_a_column() -> bool:
+        return any(
+            "Hours saved" in frame.value.columns or "hours_saved" in frame.value.columns
+            for column in sample_app.columns
+            for frame in column.dataframe
+        )
+
+    assert table_in_a_column()
+    for group in ("Business unit", "Team", "Agent"):
+        sample_app.segmented_control(key="net_output_group").set_value(group).run()
+        assert not sample_app.exception
+        assert not table_in_a_column(), group
+    for chart in sample_app.get("vega_lite_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec.get("encoding", {}).get("y", {}).get("field") == "agent_id":
+            assert spec["encoding"]["y"]["axis"]["labelLimit"] == 0  # names are never cut short
+            break
+    else:
+        raise AssertionError("no chart of hours saved by agent")
+
+
 def test_with_only_usage_loaded_tiles_say_which_input_to_load(make_app, tmp_path):
     app = make_app(sample=False)
     app.run()

@@ -325,7 +325,7 @@ def bars(frame: pd.DataFrame, category: str, value: str, title: str, value_forma
         .mark_bar(color="#1565c0")
         .encode(
             x=alt.X(f"{value}:Q", title=title, axis=alt.Axis(format=value_format)),
-            y=alt.Y(f"{category}:N", title=None, sort="-x"),
+            y=alt.Y(f"{category}:N", title=None, sort="-x", axis=alt.Axis(labelLimit=0)),  # labels never cut
             tooltip=[
                 alt.Tooltip(f"{category}:N"),
                 alt.Tooltip(f"{value}:Q", format=value_format, title=title),

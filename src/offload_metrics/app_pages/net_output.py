@@ -59,7 +59,10 @@ shown = {
     column: COLUMNS[column] for column in (*names, "hours_saved", "delegated_hours", "net_output_uplift")
 }
 if ui.can_show(*SAVINGS):
-    left, right = st.columns([3, 2])
+    # By function the table fits beside the chart; by business unit, team or agent (two name
+    # columns, or an agent's id) it goes below it at the page's width, so that no column is cut off.
+    beside = group in (None, "Function")
+    left, right = st.columns([3, 2]) if beside else (st.container(), st.container())
     with left:
         ui.chart(charts.bars(grouped, category, "hours_saved", "Hours saved"), key="net_output_bars")
     with right:
