@@ -203,16 +203,21 @@ def test_uploading_a_file_on_the_data_page_loads_it(server, page, tmp_path):
     assert page.locator("[data-testid='stException']").count() == 0
 
 
+def downloaded(page, button: str, name: str) -> str:
+    """The text of the file a download button gives, kept in the output folder as `name`."""
+    with page.expect_download() as download:
+        page.get_by_role("button", name=button).click()
+    saved = OUTPUT / name
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    download.value.save_as(saved)
+    return saved.read_text(encoding="utf-8")
+
+
 def test_the_finance_csv_downloads(server, page):
     url, _ = server
     page.goto(f"{url}/finance")
     settle(page, PAGES["finance"])
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Download CSV (by function and month)").click()
-    saved = OUTPUT / "finance.csv"
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    download.value.save_as(saved)
-    text = saved.read_text(encoding="utf-8")
+    text = downloaded(page, "Download CSV (by function and month)", "finance.csv")
     about = [line for line in text.splitlines() if line.startswith("# ")]
     assert about[:2] == ["# As of: 2025-12-31", "# Range: 2024-01 to 2025-12 (2024-01-01 to 2025-12-31)"]
     rows = list(
@@ -235,12 +240,7 @@ def test_the_executive_summary_downloads_and_opens_when_asked(server, page):
     settle(page, PAGES[""])
     heading = "Offloading report as of 2025-12-31"
     assert page.get_by_text(heading).count() == 0
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Download the summary (Markdown)").click()
-    saved = OUTPUT / "offload-summary.md"
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    download.value.save_as(saved)
-    text = saved.read_text(encoding="utf-8")
+    text = downloaded(page, "Download the summary (Markdown)", "offload-summary.md")
     assert text.startswith(f"# {heading}\n\nRange 2024-01-01 to 2025-12-31.")
     assert "## Where the organisation stands" in text
     page.get_by_text("Read the summary here").click()
