@@ -660,14 +660,7 @@ def get(function: Callable[..., Result], by: Sequence[str] = (), *, previous: bo
             if not metrics.previous_has_data(before, _data_range(data_version())[0]):
                 return None
             chosen = before
-        result = _cached(
-            _cache_name(function),
-            function,
-            dataclasses.astuple(chosen),
-            settings().model_dump_json(),
-            tuple(by),
-            data_version(),
-        )
+        return later(function, by, chosen)()
     except metrics.FilterError as error:
         st.warning(str(error))
         st.stop()
@@ -678,21 +671,23 @@ def get(function: Callable[..., Result], by: Sequence[str] = (), *, previous: bo
             icon=":material/warning:",
         )
         st.stop()
-    # Not even sent to the browser (a chart carries its whole frame) unless this viewer may see money.
-    return result if auth.can_see_money() else auth.without_money(result)  # type: ignore[return-value]  # it returns the kind of value it is given
 
 
-def later(function: Callable[..., Result]) -> Callable[[], Result]:
-    """ui.get(function) as a call to make later: a download's data, made only when it is clicked (on
-    a thread of its own, outside the page's run). The filters, settings, data and the viewer's access
-    are this run's; the result comes from the same cache as ui.get's."""
-    chosen = dataclasses.astuple(current_filters())
+def later(
+    function: Callable[..., Result], by: Sequence[str] = (), filters: metrics.Filters | None = None
+) -> Callable[[], Result]:
+    """ui.get(function, by) as a call to make later, or now: a download's data is made only when it
+    is clicked (on a thread of its own, outside the page's run). The filters (the current ones unless
+    given), settings, data and the viewer's access are this run's; results come from the cache when
+    nothing changed. Without finance figures for a viewer who may not see money: not even sent to
+    the browser (a chart carries its whole frame)."""
+    chosen = dataclasses.astuple(filters if filters is not None else current_filters())
     settings_json = settings().model_dump_json()
     version = data_version()
     may_see_money = auth.can_see_money()
 
     def compute() -> Result:
-        result = _cached(_cache_name(function), function, chosen, settings_json, (), version)
+        result = _cached(_cache_name(function), function, chosen, settings_json, tuple(by), version)
         return result if may_see_money else auth.without_money(result)  # type: ignore[return-value]  # it returns the kind of value it is given
 
     return compute

@@ -110,7 +110,8 @@ title = f"Offloading report as of {display.day(ui.current_filters().as_of)}"
 def summary_markdown() -> str:
     try:
         return summary.markdown(whole_report())
-    except Exception as error:  # a download cannot show a warning: its file says what went wrong
+    # A download cannot show a warning: its file (or the expander) says what went wrong.
+    except Exception as error:
         return f"# {title}\n\nThe summary could not be computed: {ui.problem(error)}.\n"
 
 
@@ -127,4 +128,4 @@ with second:
 shown = st.expander("Read the summary here", key="overview_summary", on_change="rerun")
 if shown.open:
     with shown:
-        st.markdown(summary.markdown(ui.get(summary.executive_summary)))
+        st.markdown(summary_markdown())
