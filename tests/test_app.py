@@ -1176,6 +1176,20 @@ def test_a_filtered_where_to_seed_next_ranks_within_the_selection_and_says_so(ma
     assert "Ranked among the teams of this selection" in said(app)
 
 
+def test_the_kaplan_meier_medians_line_up_with_the_plain_medians_beside_them(sample_app):
+    """The words "15 days" and "not reached" are figures: their column is aligned to the
+    right like the plain median's numbers beside it (it was aligned to the left)."""
+    sample_app.switch_page(page("replication")).run()
+    drivers = [frame for frame in sample_app.dataframe if "km_median" in frame.value.columns]
+    assert len(drivers) == 2  # by seeding strategy, and vendor or built
+    for frame in drivers:
+        config = json.loads(frame.proto.columns)
+        assert config["km_median"]["label"] == "Median days (Kaplan-Meier)"
+        assert config["km_median"]["alignment"] == "right"
+    # Self-selected agents: 3 of 7 copied, so their median is not reached.
+    assert "not reached" in drivers[0].value["km_median"].tolist()
+
+
 def test_replication_velocity_says_whether_replication_followed_the_network(sample_app, tmp_path):
     import datetime as dt
 

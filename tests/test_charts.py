@@ -270,14 +270,19 @@ def test_the_quarter_chart_shows_kaplan_meier_medians_and_says_not_reached():
         }
     )
     spec = charts.replication_trend(trend).to_dict()
-    assert marks(spec) == ["bar", "text"]
     assert layers(spec)[0]["encoding"]["y"]["field"] == "km_median_replication_days"
     [rows] = datasets(spec)
     # Every quarter stays on the chart, the one with no copy too, each saying how many were copied.
-    assert [(row["quarter"], row["label"]) for row in rows] == [
-        ("2025-Q1", "2 of 3 copied"),
-        ("2025-Q2", "not reached · 3 of 4 waiting"),
-        ("2025-Q3", "not reached · 2 of 2 waiting"),
+    assert [(row["quarter"], row["note"], row["label"]) for row in rows] == [
+        ("2025-Q1", "", "2 of 3 copied"),
+        ("2025-Q2", "not reached", "3 of 4 waiting"),
+        ("2025-Q3", "not reached", "2 of 2 waiting"),
+    ]
+    # "Not reached" on a line of its own above how many wait, so that the label stays within its quarter.
+    assert marks(spec) == ["bar", "text", "text"]
+    assert [(layer["encoding"]["text"]["field"], layer["mark"]["dy"]) for layer in layers(spec)[1:]] == [
+        ("label", -3),
+        ("note", -17),
     ]
 
 

@@ -470,18 +470,25 @@ def replication_trend(trend: pd.DataFrame) -> alt.LayerChart:
     """Kaplan-Meier median days to a first copy by validation quarter, each bar saying how many of
     the quarter's agents were copied; a quarter whose curve stays above half says "not reached" with
     how many wait. (The plain median, over copied agents only, made late quarters look fast.)"""
+    counts = zip(
+        trend["km_median_replication_days"],
+        trend["validated_agents"],
+        trend["replicated_agents"],
+        strict=True,
+    )
+    tiles = [
+        (display.km_median_tile(km, validated, copied), validated, copied) for km, validated, copied in counts
+    ]
+    # "Not reached" on a line above how many wait: on one line, with many quarters, it ran into its
+    # neighbours (Vega sets a two-line label's first line on the bar, so each line is a mark of its own).
     frame = trend.assign(
         label=[
-            f"{int(copied)} of {int(validated)} copied"
-            if not display.missing(km)
-            else display.not_reached(int(validated) - int(copied), validated)
-            for km, copied, validated in zip(
-                trend["km_median_replication_days"], trend["replicated_agents"], trend["validated_agents"],
-                strict=True,
-            )
+            waiting or f"{int(copied)} of {int(validated)} copied"
+            for (_, waiting), validated, copied in tiles
         ],
+        note=[value if waiting else "" for (value, waiting), _, _ in tiles],
         at=trend["km_median_replication_days"].fillna(0),
-    )  # fmt: skip
+    )
     tooltip = [
         alt.Tooltip("quarter:O", title="Validated in"),
         alt.Tooltip("validated_agents:Q", title="Validated"),
@@ -495,10 +502,13 @@ def replication_trend(trend: pd.DataFrame) -> alt.LayerChart:
         y=alt.Y("km_median_replication_days:Q", title="Median days to first copy (Kaplan-Meier)"),
         tooltip=tooltip,
     )
-    labels = base.mark_text(baseline="bottom", dy=-3, fontSize=11, color="#37474f").encode(
-        y="at:Q", text="label:N", tooltip=tooltip
-    )
-    return alt.LayerChart(layer=[bars, labels]).properties(height=260)
+    labels = [
+        base.mark_text(baseline="bottom", dy=dy, fontSize=11, color="#37474f").encode(
+            y="at:Q", text=f"{field}:N", tooltip=tooltip
+        )
+        for field, dy in (("label", -3), ("note", -17))
+    ]
+    return alt.LayerChart(layer=[bars, *labels]).properties(height=260)
 
 
 USAGE_MEASURES = {

@@ -222,7 +222,7 @@ def drivers_section() -> None:
                 metrics.drivers_table(summary, by).assign(**{by: lambda frame, by=by: frame[by].map(display.label)}),
                 {by: (title, ui.TEXT), "validated_agents": ("Agents", ui.COUNT),
                  "replicated_agents": ("Replicated", ui.COUNT), "total_replications": ("Copies", ui.COUNT),
-                 "km_median": ("Median days (Kaplan-Meier)", ui.TEXT),
+                 "km_median": ("Median days (Kaplan-Meier)", ui.FIGURE),
                  "median_replication_days": ("Plain median", ui.DAYS)},
                 family="replication_summary", key=f"drivers_{by}", empty="No validated agent in this range.",
             )  # fmt: skip

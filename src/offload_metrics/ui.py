@@ -941,6 +941,7 @@ DAY = "day"
 MONTH = "month"
 TIME = "time"
 TEXT = "text"
+FIGURE = "figure"  # a figure already in words ("15 days", "not reached"): text, aligned as numbers are
 # Numbers stay numbers (so a column sorts as numbers) and show as display.py shows them; codes and
 # dates are formatted text.
 NUMBER2 = "number2"
@@ -969,6 +970,7 @@ TEXT_FORMATTERS = {
     MONTH: display.month,
     TIME: lambda value: None if display.missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M"),
     TEXT: lambda value: None if display.missing(value) else str(value),
+    FIGURE: lambda value: None if display.missing(value) else str(value),
 }
 
 
@@ -1018,7 +1020,7 @@ def table(
         elif kind in NUMBER_FORMATS:
             config_for[name] = st.column_config.NumberColumn(title, help=hover, format=NUMBER_FORMATS[kind])
         else:
-            aligned: Literal["right"] | None = "right" if kind in (SHARE, POINTS, RATIO) else None
+            aligned: Literal["right"] | None = "right" if kind in (SHARE, POINTS, RATIO, FIGURE) else None
             # Words for codes ("Insufficient data") get room enough; other text sizes itself.
             width = _text_width(title, table.get(name)) if kind == LABEL else None
             config_for[name] = st.column_config.TextColumn(title, help=hover, alignment=aligned, width=width)
