@@ -1176,6 +1176,43 @@ def test_a_filtered_where_to_seed_next_ranks_within_the_selection_and_says_so(ma
     assert "Ranked among the teams of this selection" in said(app)
 
 
+def _function_colours(node: object) -> list[dict[str, str]]:
+    """Each function colour scale of a chart's spec, as function -> colour."""
+    found: list[dict[str, str]] = []
+    if isinstance(node, dict):
+        color = node.get("color")
+        if isinstance(color, dict) and color.get("field") == "function" and "range" in color.get("scale", {}):
+            found.append(dict(zip(color["scale"]["domain"], color["scale"]["range"], strict=True)))
+        for value in node.values():
+            found += _function_colours(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _function_colours(item)
+    return found
+
+
+def test_a_function_keeps_its_colour_when_the_function_filter_narrows_the_charts(sample_app):
+    """Legal is teal and R&D yellow on every chart coloured by function (their places among the
+    sample's seven functions in tableau10), unfiltered and filtered to the two: filtered, Legal
+    turned Customer Support's blue and R&D Finance's orange."""
+    for name in ("overview", "adoption", "fleet", "replication"):
+        sample_app.switch_page(page(name)).run()
+        for chosen in ([], ["Legal", "R&D"]):
+            sample_app.multiselect(key="function").set_value(chosen).run()
+            assert not sample_app.exception
+            scales = [
+                scale
+                for chart in sample_app.get("vega_lite_chart")
+                for scale in _function_colours(json.loads(chart.proto.spec))
+            ]
+            assert scales, name
+            for scale in scales:
+                assert scale.get("Legal", "#72b7b2") == "#72b7b2", (name, chosen, scale)
+                assert scale.get("R&D", "#eeca3b") == "#eeca3b", (name, chosen, scale)
+            if chosen:
+                assert all(set(scale) <= {"Legal", "R&D"} for scale in scales), (name, scales)
+
+
 def test_the_kaplan_meier_medians_line_up_with_the_plain_medians_beside_them(sample_app):
     """The words "15 days" and "not reached" are figures: their column is aligned to the
     right like the plain median's numbers beside it (it was aligned to the left)."""

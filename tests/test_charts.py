@@ -113,6 +113,43 @@ def test_the_cascade_draws_a_line_per_function_and_the_crossing_threshold():
     assert len(line_data) == 3  # the row without a share (no baseline) is left out
 
 
+EVERY = ["Customer Support", "Finance", "HR", "Legal", "Marketing", "R&D", "Sales Operations"]
+
+
+def test_a_function_keeps_its_colour_whatever_the_filter_leaves_on_a_chart():
+    """Each function takes the colour of its place among every function of the organisation (Vega's
+    tableau10: blue, orange, red, teal, green, yellow, purple), not of its place among the functions
+    a chart happens to show: filtered to Legal and R&D, Legal took Customer Support's blue."""
+    both = pd.DataFrame(
+        {"function": ["R&D", "Legal", "Legal"], "days": [5, 10, 20], "survival": [0.5, 0.6, 0.3]}
+    )
+    for spec in (
+        charts.survival(both, EVERY).to_dict(),
+        charts.cascade(
+            both.assign(month=months(3), offloaded_share=0.2, phase="pilot"), SETTINGS, None, EVERY
+        ).to_dict(),
+        charts.usage_over_time(both.assign(month=months(3), tasks=3), "tasks", EVERY).to_dict(),
+    ):
+        colors = next(
+            layer
+            for layer in layers(spec) or [spec]
+            if layer.get("encoding", {}).get("color", {}).get("field") == "function"
+        )
+        scale = colors["encoding"]["color"]["scale"]
+        assert dict(zip(scale["domain"], scale["range"], strict=True)) == {
+            "Legal": "#72b7b2",
+            "R&D": "#eeca3b",
+        }
+    # Unfiltered, the same colours as the scheme's own order gave every function before.
+    scale = charts.function_scale(EVERY, EVERY).to_dict()
+    assert scale["range"] == ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2"]
+    # A function the organisation's list lacks (none should) still gets a colour of its own, after the rest.
+    assert charts.function_scale(["Zeta", "HR"], EVERY).to_dict() == {
+        "domain": ["HR", "Zeta"],
+        "range": ["#e45756", "#ff9da6"],
+    }
+
+
 def test_survival_curves_start_at_one_and_step():
     curve = pd.DataFrame({"function": ["A", "A"], "days": [10, 20], "survival": [0.6, 0.3]})
     spec = charts.survival(curve).to_dict()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 
 import altair as alt
 import pandas as pd
@@ -34,11 +35,26 @@ def bottom_legend() -> alt.Legend:
     return alt.Legend(orient="bottom", labelLimit=0, titleLimit=0, columns=2)
 
 
-def function_color(scale: alt.Scale | None = None) -> alt.Color:
-    """One colour per function (tableau10 unless a scale is given), with its legend below the chart."""
-    return alt.Color(
-        "function:N", title="Function", scale=scale or alt.Scale(scheme="tableau10"), legend=bottom_legend()
+# Vega's tableau10 scheme, the functions' colours.
+TABLEAU10 = (
+    "#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac",
+)  # fmt: skip
+
+
+def function_scale(shown: Iterable[object], every: Sequence[str] = ()) -> alt.Scale:
+    """The functions a chart shows, each in the colour of its place among `every` function of the
+    organisation (in order), so that a function keeps its colour whatever the filter leaves on the
+    chart (with the scheme's own order, Legal took Customer Support's blue once filtered alone)."""
+    present = sorted({str(function) for function in shown})
+    order = [*every, *(function for function in present if function not in every)]
+    return alt.Scale(
+        domain=present, range=[TABLEAU10[order.index(name) % len(TABLEAU10)] for name in present]
     )
+
+
+def function_color(scale: alt.Scale) -> alt.Color:
+    """One colour per function (function_scale), with its legend below the chart."""
+    return alt.Color("function:N", title="Function", scale=scale, legend=bottom_legend())
 
 
 def labelled(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -173,14 +189,17 @@ def projection_layers(projection: pd.DataFrame, color: alt.Color | alt.ColorValu
 
 
 def cascade(
-    adoption: pd.DataFrame, settings: Settings, projection: pd.DataFrame | None = None
+    adoption: pd.DataFrame,
+    settings: Settings,
+    projection: pd.DataFrame | None = None,
+    functions: Sequence[str] = (),
 ) -> alt.LayerChart:
     """Each function's offloaded share by month, over the phase bands: the functional cascade; with
-    a projection (forecast.projection), each forecast as a dashed line with its range."""
+    a projection (forecast.projection), each forecast as a dashed line with its range. `functions`:
+    every function of the organisation, in order (function_scale)."""
     crossing = pd.DataFrame({"share": [settings.adoption.phase_bounds[1]]})
     # One colour per function in the lines and in their projections.
-    functions = sorted(set(adoption["function"]))
-    colors = alt.Scale(scheme="tableau10", domain=functions)
+    colors = function_scale(adoption["function"], functions)
     lines = (
         alt.Chart(labelled(adoption.dropna(subset=["offloaded_share"]), "phase"))
         .mark_line(strokeWidth=2)
@@ -335,8 +354,9 @@ def bars(frame: pd.DataFrame, category: str, value: str, title: str, value_forma
     )
 
 
-def survival(curve: pd.DataFrame) -> alt.LayerChart:
-    """Kaplan-Meier step curves: the share of validated agents not yet replicated after d days."""
+def survival(curve: pd.DataFrame, functions: Sequence[str] = ()) -> alt.LayerChart:
+    """Kaplan-Meier step curves: the share of validated agents not yet replicated after d days, in
+    each function's colour among `functions` (function_scale)."""
     start = curve.drop_duplicates(subset=["function"])[["function"]].assign(days=0, survival=1.0)
     points = pd.concat([start, curve[["function", "days", "survival"]]], ignore_index=True)
     steps = (
@@ -350,7 +370,7 @@ def survival(curve: pd.DataFrame) -> alt.LayerChart:
                 axis=alt.Axis(format=SHARE_AXIS),
                 scale=alt.Scale(domain=[0, 1]),
             ),
-            color=function_color(),
+            color=function_color(function_scale(points["function"], functions)),
             tooltip=[
                 alt.Tooltip("function:N", title="Function"),
                 alt.Tooltip("days:Q", title="Days since validation"),
@@ -519,8 +539,9 @@ USAGE_MEASURES = {
 }
 
 
-def usage_over_time(usage: pd.DataFrame, measure: str) -> alt.Chart:
-    """One usage measure by month, stacked by function."""
+def usage_over_time(usage: pd.DataFrame, measure: str, functions: Sequence[str] = ()) -> alt.Chart:
+    """One usage measure by month, stacked by function, each in its colour among `functions`
+    (function_scale)."""
     title, value_format = USAGE_MEASURES[measure]
     return (
         alt.Chart(usage)
@@ -528,7 +549,7 @@ def usage_over_time(usage: pd.DataFrame, measure: str) -> alt.Chart:
         .encode(
             x=month_x(),
             y=alt.Y(f"{measure}:Q", title=title, stack=True, axis=alt.Axis(format=value_format)),
-            color=function_color(),
+            color=function_color(function_scale(usage["function"].dropna(), functions)),
             tooltip=[
                 alt.Tooltip("function:N", title="Function"),
                 MONTH_TOOLTIP,

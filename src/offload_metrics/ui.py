@@ -599,6 +599,12 @@ def _data_range(version: tuple[int, int]) -> tuple[dt.date | None, dt.date | Non
         return metrics.data_range(conn)
 
 
+def every_function() -> list[str]:
+    """Every function in the data, whatever the filters, in order: the sidebar's choices, and the
+    order that gives each function its colour on every chart (charts.function_scale)."""
+    return _function_choices(data_version())
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def _function_choices(version: tuple[int, int]) -> list[str]:
     with cursor() as conn:

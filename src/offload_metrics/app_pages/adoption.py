@@ -31,7 +31,10 @@ with third:
 
 st.subheader("Offloaded share by function", help=ui.help_for("offloaded_share", "adoption"))
 if ui.can_show(*ADOPTION):
-    ui.chart(charts.cascade(adoption, settings, ui.get(forecast.forecast_projection)), key="adoption_lines")
+    ui.chart(
+        charts.cascade(adoption, settings, ui.get(forecast.forecast_projection), ui.every_function()),
+        key="adoption_lines",
+    )
 outlook.forecast_table()
 st.subheader("Function by month", help=ui.help_for("offloaded_share", "adoption"))
 if ui.can_show(*ADOPTION):

@@ -53,7 +53,9 @@ st.subheader(
 )
 if ui.can_show(*USAGE):
     ui.chart(
-        charts.usage_over_time(ui.get(metrics.usage, by=("month", "function")), MEASURES[measure or "Tasks"]),
+        charts.usage_over_time(
+            ui.get(metrics.usage, by=("month", "function")), MEASURES[measure or "Tasks"], ui.every_function()
+        ),
         key="fleet_usage",
     )
 

@@ -64,7 +64,9 @@ with right:
     st.subheader("The cascade across functions", help=ui.help_for("crossed_on", "adoption_cascade"))
     if ui.can_show(*ADOPTION):
         ui.chart(
-            charts.cascade(ui.get(metrics.adoption), settings, ui.get(forecast.forecast_projection)),
+            charts.cascade(
+                ui.get(metrics.adoption), settings, ui.get(forecast.forecast_projection), ui.every_function()
+            ),
             key="cascade",
         )
 

@@ -32,7 +32,10 @@ with left:
         "Time to first replication (Kaplan-Meier)", help=ui.help_for("survival", "replication_curve")
     )
     if ui.can_show(*EVENTS):
-        ui.chart(charts.survival(ui.get(metrics.replication_curve)), key="replication_survival")
+        ui.chart(
+            charts.survival(ui.get(metrics.replication_curve), ui.every_function()),
+            key="replication_survival",
+        )
 with right:
     st.subheader("Kaplan-Meier against the plain median", help=ui.help_for("km_median_replication_days"))
     if ui.can_show(*EVENTS):
