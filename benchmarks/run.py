@@ -44,7 +44,7 @@ PAGE_QUERIES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("metrics.replication_summary", ("organisation",)), ("metrics.cascade", ()), ("metrics.adoption_org", ()), ("metrics.adoption", ()),
         ("metrics.agents", ()), ("metrics.replication", ()), ("metrics.replication_undeployed", ()),
         ("forecast.forecast_projection", ()), ("forecast.forecast_summary", ()),
-        ("alerts.alert_list", ()), ("wins.win_list", ()), ("metrics.finance_trend", ()),
+        ("alerts.alert_list", ()), ("wins.win_list", ()), ("metrics.finance_trend", ()), ("metrics.net_output", ("month",)),
     ],
     "adoption": [
         ("metrics.adoption", ()), ("metrics.adoption_org", ()), ("metrics.cascade", ()), ("forecast.forecast_projection", ()), ("forecast.forecast_summary", ()),

@@ -144,6 +144,8 @@ def test_the_overview_tiles_show_hand_computed_figures(small_app):
     assert shown["Hours saved"] == "210 h"
     # Capacity: Brand 12 x 160 = 1,920 h, Payables 1 x 160 = 160 h: 210 / 2,080 = 10.1%.
     assert shown["Net Output uplift"] == "10.1%"
+    # One month has an uplift (March): no note that the figure spans several.
+    assert not [caption.value for caption in small_app.caption if caption.value.startswith("Over ")]
     # Labor value 150 x $60 + 60 x $80 = $13,800, agent cost 10 x $2 + 5 x $1 = $25: $13,775.
     assert shown["Net savings"] == "$13.8k"
     # 25% of each function-month's net savings: (9,000 - 20) x 0.25 + (4,800 - 5) x 0.25 = $3,443.75.
@@ -841,6 +843,21 @@ def test_headline_tiles_show_the_change_against_the_previous_period(sample_app, 
     assert shown["Offloaded share"].proto.delta_description == "since 2025-06"
     assert shown["Functions at scale"].proto.delta_description == "since 2025-06"
     assert list(shown["Net savings"].proto.chart_data), "a trend line where a series exists"
+    # Beside the quarter's totals, the tiles as of as_of name their month on their face, and the share's
+    # trend line runs from the quarter's first month to that month (2025-07 to 2025-12), ending on its value.
+    notes = [caption.value for caption in sample_app.caption]
+    assert "As of 2025-12, after the chosen range. Phase: Acceleration" in notes
+    assert "As of 2025-12, after the chosen range. The organisation is at scale" in notes
+    trend = list(shown["Offloaded share"].proto.chart_data)
+    assert len(trend) == 6 and trend[-1] == 45.9
+    # With the whole range the month is still named, as the tiles beside it total 24 months.
+    sample_app.selectbox(key="period").set_value("All data").run()
+    notes = [caption.value for caption in sample_app.caption]
+    assert "As of 2025-12. Phase: Acceleration" in notes
+    # The uplift averages the range's 24 months of ramp-up (8.0%); its note gives the last month alone,
+    # as the report gives it for 2025-12 alone (hours saved over capacity that month: 21.8%).
+    assert {metric.label: metric.value for metric in sample_app.metric}["Net Output uplift"] == "8.0%"
+    assert "Over 24 months; 2025-12 alone 21.8%" in notes
 
 
 def test_teams_of_the_same_name_in_two_business_units_stay_apart(sample_app):

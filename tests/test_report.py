@@ -769,3 +769,14 @@ def test_the_summary_says_a_function_reached_scale_when_its_month_is_seen_not_pr
     assert "- Projected to reach scale last: **Marketing** (2025-07)." in summary.outlook_markdown(
         report_with(False)
     )
+
+
+def test_the_summary_does_not_call_a_function_that_never_reaches_scale_the_last_to_reach_it():
+    """As the sample's R&D: a fitted ceiling stays below the scale share, so no month is projected.
+    The summary said "Projected to reach scale last: **R&D** (not within the forecast horizon)"."""
+    functions = [{"function": "Legal", "has_forecast": True, "reason": None, "crossings": []}]
+    org = {"status": "none", "reason": "no forecast", "last_function": "Legal", "last_function_month": None,
+           "not_projected_functions": ["Legal"]}  # fmt: skip
+    text = "\n".join(summary.outlook_markdown({"forecast": {"org": org, "functions": functions}, "wins": []}))
+    assert "- Not projected to reach scale within the forecast horizon: **Legal**." in text
+    assert "scale last" not in text

@@ -741,9 +741,11 @@ def replication_backlog(
     return waiting.sort_values("waiting_days", ascending=False).reset_index(drop=True)
 
 
-def in_range(monthly_frame: pd.DataFrame) -> pd.DataFrame:
-    """The months of an adoption() or adoption_org() result within [from, to]."""
-    return monthly_frame[monthly_frame["is_in_range"]].reset_index(drop=True)
+def from_range_start(monthly_frame: pd.DataFrame) -> pd.DataFrame:
+    """The months of an adoption() or adoption_org() result from the range's first through as_of:
+    the trend of a figure shown as of as_of, which may come after the range ends."""
+    starts = monthly_frame.index[monthly_frame["is_in_range"]]
+    return monthly_frame.loc[starts[0] :].reset_index(drop=True) if len(starts) else monthly_frame.iloc[:0]
 
 
 def in_plateau(cascade_frame: pd.DataFrame) -> pd.DataFrame:

@@ -84,19 +84,23 @@ def forecast_tiles() -> None:
             if org["last_function"]
             else "no function has a forecast"
         )
+        # A function not projected to reach scale does not "reach scale last": the tile says it does not.
+        label = "Reaches scale last"
+        if org["last_function"] and not org["last_function_month"]:
+            label, note = "Not projected to reach scale", "within the forecast horizon"
         never = list(org.get("not_projected_functions") or [])
         if len(never) > 1:
             # No one of them is last: the name broke the tie.
-            last = "—"
-            note = f"{display.listed(never)} are not projected to reach scale within the horizon"
+            last = display.plural(len(never), "function")
+            note = f"{display.listed(never)}, within the forecast horizon"
         if org["last_function"] and unknown:
-            last = "—"
+            label, last = "Reaches scale last", "—"
             note = f"{len(unknown)} of {len(summary['functions'])} functions have no forecast yet; " + (
                 f"of the others, {display.listed(never)} are not projected to reach scale"
                 if len(never) > 1
                 else f"of the others, {org['last_function']} last"
             )
-        st.metric("Reaches scale last", last, delta=note, delta_color="off", delta_arrow="off",
+        st.metric(label, last, delta=note, delta_color="off", delta_arrow="off",
                   help=forecast_help(), border=True)  # fmt: skip
 
 

@@ -188,8 +188,12 @@ def outlook_markdown(report: Record) -> list[str]:
     elif len(never := list(projected.get("not_projected_functions") or [])) > 1:
         names = display.listed([f"**{_cell(name)}**" for name in never])
         lines.append(f"- Not projected to reach scale within the forecast horizon: {names}.")
+    elif projected.get("last_function") and not projected.get("last_function_month"):
+        lines.append(
+            f"- Not projected to reach scale within the forecast horizon: **{_cell(projected['last_function'])}**."
+        )
     elif projected.get("last_function"):
-        when = projected.get("last_function_month") or "not within the forecast horizon"
+        when = projected["last_function_month"]
         # A month already seen is when it reached scale, not a projection.
         seen = projected.get("last_function_month") and forecast_module.scale_seen(
             forecast, projected["last_function"]

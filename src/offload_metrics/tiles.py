@@ -16,11 +16,22 @@ def hours_saved(now: pd.DataFrame, before: pd.DataFrame | None, trend: list[floa
                    needs=SAVINGS, trend=trend)  # fmt: skip
 
 
-def net_output_uplift(
-    now: pd.DataFrame, before: pd.DataFrame | None, trend: list[float] | None = None
-) -> None:
+def net_output_uplift(now: pd.DataFrame, before: pd.DataFrame | None, monthly: pd.DataFrame) -> None:
+    """Hours saved over capacity across the range, with its monthly trend; over more than one month
+    the note says so and gives the range's last month alone, as the figure averages months of
+    ramp-up (8.0% over the sample's 24 months, 21.8% in its last) and reads against a monthly bar."""
+    months = (
+        monthly.dropna(subset=["net_output_uplift"]) if "net_output_uplift" in monthly else monthly.iloc[:0]
+    )
+    note = None
+    if len(months) > 1:
+        last = months.iloc[-1]
+        note = (
+            f"Over {display.plural(len(months), 'month')}; "
+            f"{display.month(last['month'])} alone {display.share(last['net_output_uplift'])}"
+        )
     ui.result_tile("Net Output uplift", display.share, now, before, "net_output_uplift", "net_output_summary",
-                   needs=SAVINGS, trend=trend)  # fmt: skip
+                   needs=SAVINGS, trend=ui.series(monthly, "net_output_uplift"), note=note)  # fmt: skip
 
 
 def net_savings(now: pd.DataFrame, before: pd.DataFrame | None, months: pd.DataFrame) -> None:

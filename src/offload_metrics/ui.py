@@ -850,17 +850,24 @@ def tile(
     A finance figure only for those who may see it. A figure `at_as_of` (a share or a count at
     as_of, not a total over the range) changes since the previous period's last month, and says so:
     with last quarter chosen and as_of three months later, "vs the quarter before" would read six
-    months' change as one quarter's."""
+    months' change as one quarter's. Its note names its month, as the tiles beside it total the
+    range: "As of 2025-12", and "after the chosen range" when the range ends before it."""
     if auth.is_finance_figure(metric) and not auth.can_see_money():
         return
     # `delta` is a line of context, not a change: it shows as the note does.
     note = note if delta is None else (f"{delta}. {note}" if note else delta)
+    chosen = current_filters()
+    if at_as_of and chosen.as_of is not None and chosen.date_to is not None:
+        month = display.month(chosen.as_of)
+        after = chosen.date_to < chosen.as_of.replace(day=1)
+        when = f"As of {month}, after the chosen range" if after else f"As of {month}"
+        note = f"{when}. {note}" if note else when
     lacking = missing_kinds(*needs)
     if lacking:
         value, change, trend, note = "—", None, None, needs_note(lacking)
     compared = None
     if change is not None:
-        _, before = _resolved(dataclasses.astuple(current_filters()), data_version())
+        _, before = _resolved(dataclasses.astuple(chosen), data_version())
         compared = (
             f"since {display.month(before.date_to)}"
             if at_as_of

@@ -19,7 +19,7 @@ first, second, third, fourth = st.columns(4)
 with first:
     tiles.hours_saved(organisation, before, ui.series(monthly, "hours_saved"))
 with second:
-    tiles.net_output_uplift(organisation, before, ui.series(monthly, "net_output_uplift"))
+    tiles.net_output_uplift(organisation, before, monthly)
 with third:
     ui.tile("Validated teams", display.count(len(leaderboard)), "validated_teams",
             "net_output_summary", needs=SAVINGS,

@@ -25,7 +25,7 @@ with first:
     ui.tile("Offloaded share", display.share(program["offloaded_share"]), "offloaded_share", "adoption_org",
             note=f"Phase: {display.label(program['phase'])}", needs=ADOPTION, at_as_of=True,
             change=display.change(display.share, program["offloaded_share"], before and before["offloaded_share"]),
-            trend=ui.series(metrics.in_range(organisation), "offloaded_share"))  # fmt: skip
+            trend=ui.series(metrics.from_range_start(organisation), "offloaded_share"))  # fmt: skip
 with second:
     ui.tile("Functions at scale", f"{program['functions_at_scale']} of {len(functions)}", "functions_at_scale",
             "adoption_org", needs=ADOPTION, at_as_of=True,
@@ -47,7 +47,7 @@ first, second, third, fourth = st.columns(4)
 with first:
     tiles.hours_saved(net_output, net_output_before)
 with second:
-    tiles.net_output_uplift(net_output, net_output_before)
+    tiles.net_output_uplift(net_output, net_output_before, ui.get(metrics.net_output, by=("month",)))
 with third:
     tiles.net_savings(finance, finance_before, months)
 with fourth:
