@@ -1230,6 +1230,23 @@ def test_a_function_keeps_its_colour_when_the_function_filter_narrows_the_charts
                 assert all(set(scale) <= {"Legal", "R&D"} for scale in scales), (name, scales)
 
 
+def test_counts_on_hover_say_what_they_count(sample_app):
+    """The seed page's counts hovered a table column's definition (the network position's kinds, the
+    seed score's formula), and the catalog's Replications said other units "use" an agent, while it
+    counts recorded deployments only (the sample's ticket triage agent: 0, though two units use it)."""
+    sample_app.switch_page(page("seed")).run()
+    hover = {metric.label: metric.proto.help for metric in sample_app.metric}
+    assert hover["Teams in the network"].startswith("How many teams the network lists within the filters")
+    assert hover["Teams to seed"].startswith("How many of those teams are left to seed")
+    sample_app.switch_page(page("catalog")).run()
+    [catalog] = [frame for frame in sample_app.dataframe if "replications" in frame.value.columns]
+    replications = json.loads(catalog.proto.columns)["replications"]
+    assert replications["label"] == "Replications"
+    assert replications["help"].startswith(
+        "How many other business units have a recorded deployment of the agent"
+    )
+
+
 def test_the_kaplan_meier_medians_line_up_with_the_plain_medians_beside_them(sample_app):
     """The words "15 days" and "not reached" are figures: their column is aligned to the
     right like the plain median's numbers beside it (it was aligned to the left)."""

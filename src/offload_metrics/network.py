@@ -92,6 +92,10 @@ IN_WORDS = {
     "seed_score": "How good a place the team is for the next agent, from 0 to 1: its centrality, its "
     "function's appetite for risk and its pain (routine hours per head, slow tasks), weighted by the "
     "settings. Teams with validated Net Output or a validated agent are left out.",
+    "network_teams": "How many teams the network lists within the filters: every team of the "
+    "organisation baseline or of the collaboration data, with ties in the range or without (isolated).",
+    "seed_candidates": "How many of those teams are left to seed: neither validated Net Output nor a "
+    "validated agent up to as of. The table below ranks them by seed score.",
     "selection_rank": "Where the team stands by seed score among the teams listed: 1 is the best place in "
     "this selection for the next agent. Without a filter, the whole organisation's rank.",
     "seed_rank": "Where the team stands by seed score among every team of the organisation left to seed, "

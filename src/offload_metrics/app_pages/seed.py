@@ -33,11 +33,11 @@ seeds = ui.get(network.seed_candidates)
 
 first, second, third, fourth = st.columns(4)
 with first:
-    ui.tile("Teams in the network", display.count(ui.first(summary, "teams") or 0), "network_position")
+    ui.tile("Teams in the network", display.count(ui.first(summary, "teams") or 0), "network_teams")
 with second:
     ui.tile("Bridge teams", display.count(ui.first(summary, "bridges") or 0), "is_bridge")
 with third:
-    ui.tile("Teams to seed", display.count(ui.first(summary, "seed_candidates") or 0), "seed_score")
+    ui.tile("Teams to seed", display.count(ui.first(summary, "seed_candidates") or 0), "seed_candidates")
 with fourth:
     ui.tile("Self-selected teams", display.count(ui.first(summary, "grassroots_teams") or 0), "Definition",
             "grassroots")  # fmt: skip

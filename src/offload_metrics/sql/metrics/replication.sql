@@ -11,7 +11,8 @@
 -- replication_days, in words: Days from validation to the first copy in another business unit.
 -- replications: distinct business units other than the pilot unit with a deployed event on or
 --   after validated_on and up to as_of.
--- replications, in words: How many other business units use the agent.
+-- replications, in words: How many other business units have a recorded deployment of the agent (one that
+--   uses it without a recorded deployment is not counted: the Replication page's backlog names those).
 -- waiting_days: as_of - validated_on for an agent not yet replicated (its censoring time).
 -- waiting_days, in words: Days since validation for an agent no other business unit has copied yet.
 -- Grain: one row per agent with a validated event up to as_of whose function and pilot unit pass
