@@ -221,12 +221,12 @@ def test_the_catalog_tiles_show_hand_computed_figures(small_app):
     # 10 tasks in the 90-day window, fewer than the 50 the gate needs.
     assert shown["Gate"] == "Insufficient data"
     assert "1 team" in [caption.value for caption in small_app.caption]
-    assert shown["Pilot team"] == "Not named"  # a1's validation names no team
+    assert shown["Hours saved by the pilot team"] == "Not named"  # a1's validation names no team
     picker.set_value(picker.options.index("Invoice matcher (f1)")).run()
     shown = tiles(small_app)
     # Payables saved 180 x (30 - 10) / 60 = 60 h with f1, of 1 x 160 h: 37.5%, with no one added.
-    assert shown["Pilot team"] == "60 h"
-    pilot = next(metric for metric in small_app.metric if metric.label == "Pilot team")
+    assert shown["Hours saved by the pilot team"] == "60 h"
+    pilot = next(metric for metric in small_app.metric if metric.label == "Hours saved by the pilot team")
     assert pilot.proto.help.startswith("The hours the agent saved the team that validated it")
     assert (
         "Payables (Corporate): its best month with this agent, 2025-03, gave 37.5% more capacity (all its "
@@ -635,7 +635,7 @@ def test_the_catalog_shows_a_blueprint_without_raw_html(make_app, tmp_path):
 def test_finance_offers_csv_and_excel_downloads(sample_app):
     sample_app.switch_page(page("finance")).run()
     labels = [button.proto.label for button in sample_app.get("download_button")]
-    assert labels == ["Download CSV (by function and month)", "Download Excel (about + three sheets)"]
+    assert labels == ["Download CSV (by function and month)", "Download Excel (cover sheet + 3 tables)"]
 
 
 def test_business_unit_choices_follow_the_chosen_functions(sample_app):
@@ -858,6 +858,8 @@ def test_headline_tiles_show_the_change_against_the_previous_period(sample_app, 
     # as the report gives it for 2025-12 alone (hours saved over capacity that month: 21.8%).
     assert {metric.label: metric.value for metric in sample_app.metric}["Net Output uplift"] == "8.0%"
     assert "Over 24 months; 2025-12 alone 21.8%" in notes
+    # Beside net savings' monthly line, the pool's line is a running total, and says so.
+    assert "25% of positive net savings; the line is its running total" in notes
 
 
 def test_teams_of_the_same_name_in_two_business_units_stay_apart(sample_app):
@@ -979,7 +981,7 @@ def test_the_overview_offers_the_executive_summary_and_finance_exports_say_what_
     assert {"Download the summary (Markdown)", "Download the summary (printable HTML)"} <= set(labels)
     sample_app.switch_page(page("finance")).run()
     assert [button.proto.label for button in sample_app.get("download_button")] == [
-        "Download CSV (by function and month)", "Download Excel (about + three sheets)",
+        "Download CSV (by function and month)", "Download Excel (cover sheet + 3 tables)",
     ]  # fmt: skip
 
 

@@ -261,7 +261,8 @@ def test_the_forecast_table_says_observed_projected_or_why_not():
     ]  # fmt: skip
     # The fit never reaches the bound in sight, but the range's earliest draws reach it in 2026-06.
     beyond = {"milestone": "saturation", "month": None, "low": "2026-06", "high": None, "observed": False}
-    assert forecast.describe_crossing(beyond) == "not in sight (≥ 2026-06)"
+    # Not "not in sight (≥ 2026-06)", which said no month and gave one at once.
+    assert forecast.describe_crossing(beyond) == "not in sight; its range reaches it from 2026-06"
 
 
 def test_hostile_histories_get_no_forecast_rather_than_a_wild_one(data):

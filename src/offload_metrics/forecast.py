@@ -594,6 +594,10 @@ def describe_crossing(crossing: dict[str, object]) -> str:
         return f"{crossing['month']} (observed)"
     if crossing["month"] is None:
         # The fit never reaches the bound in sight, though the range's earliest draws do, from that month on.
-        return NOT_IN_SIGHT if crossing["low"] is None else f"{NOT_IN_SIGHT} (≥ {crossing['low']})"
+        return (
+            NOT_IN_SIGHT
+            if crossing["low"] is None
+            else f"{NOT_IN_SIGHT}; its range reaches it from {crossing['low']}"
+        )
     high = crossing["high"] or "later"
     return f"{crossing['month']} ({crossing['low']} – {high})"

@@ -148,7 +148,8 @@ def forecast_table() -> None:
     if frame.astype(str).apply(lambda column: column.str.startswith(forecast.NOT_IN_SIGHT)).any().any():
         st.caption(
             "Not in sight: the fitted curve does not reach that share within the forecast horizon (its ceiling may "
-            "be below it); ≥ a month: the earliest month in which the faster of the refits reach it."
+            'be below it); "its range reaches it from" a month: the earliest month in which the faster of the '
+            "refits reach it."
         )
 
 

@@ -45,7 +45,8 @@ def reinvestment_pool(
 ) -> None:
     ui.result_tile("Reinvestment pool", display.money_short, now, before, "reinvestment_pool_usd",
                    "finance_summary", needs=FINANCE,
-                   note=f"{display.setting_share(settings.finance.reinvestment_share)} of positive net savings",
+                   note=f"{display.setting_share(settings.finance.reinvestment_share)} of positive net savings; "
+                   "the line is its running total",
                    trend=ui.series(months, "cumulative_pool_usd"))  # fmt: skip
 
 

@@ -90,7 +90,7 @@ with first:
     )  # fmt: skip
 with second:
     st.download_button(
-        "Download Excel (about + three sheets)",
+        "Download Excel (cover sheet + 3 tables)",
         export.excel_bytes(downloads, about_lines=about, for_people=True),
         file_name="finance.xlsx", mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="finance_xlsx", icon=":material/download:",
