@@ -221,12 +221,12 @@ def test_the_catalog_tiles_show_hand_computed_figures(small_app):
     # 10 tasks in the 90-day window, fewer than the 50 the gate needs.
     assert shown["Gate"] == "Insufficient data"
     assert "1 team" in [caption.value for caption in small_app.caption]
-    assert shown["Hours saved by the pilot team"] == "Not named"  # a1's validation names no team
+    assert shown["Pilot team saved"] == "Not named"  # a1's validation names no team
     picker.set_value(picker.options.index("Invoice matcher (f1)")).run()
     shown = tiles(small_app)
     # Payables saved 180 x (30 - 10) / 60 = 60 h with f1, of 1 x 160 h: 37.5%, with no one added.
-    assert shown["Hours saved by the pilot team"] == "60 h"
-    pilot = next(metric for metric in small_app.metric if metric.label == "Hours saved by the pilot team")
+    assert shown["Pilot team saved"] == "60 h"
+    pilot = next(metric for metric in small_app.metric if metric.label == "Pilot team saved")
     assert pilot.proto.help.startswith("The hours the agent saved the team that validated it")
     assert (
         "Payables (Corporate): its best month with this agent, 2025-03, gave 37.5% more capacity (all its "

@@ -73,7 +73,7 @@ if chosen is not None and records:
     uplift = settings.net_output.validation_uplift
     with fifth:
         # The hours it saved the team that validated it; that team's Net Output beside them.
-        ui.tile("Hours saved by the pilot team", summary.pilot_hours(agent) or "Not named", "pilot_hours_saved", "catalog",
+        ui.tile("Pilot team saved", summary.pilot_hours(agent) or "Not named", "pilot_hours_saved", "catalog",
                 note=summary.pilot_proof(agent, uplift))  # fmt: skip
     elsewhere = agent.get("units_without_deployment")
     if not display.missing(elsewhere) and elsewhere > 0:
