@@ -163,12 +163,6 @@ def undefined(reason: str) -> str:
     return f"— ({reason})"
 
 
-def not_reached(waiting: SupportsInt | None, validated: SupportsInt | None) -> str:
-    """A Kaplan-Meier median that the curve has not reached: more than half are still waiting."""
-    shown, waiting_note = _not_reached_parts(waiting, validated)
-    return f"{shown} · {waiting_note}" if waiting_note else shown
-
-
 def _not_reached_parts(waiting: SupportsInt | None, validated: SupportsInt | None) -> tuple[str, str | None]:
     if not present(waiting) or not present(validated):
         return "not reached", None

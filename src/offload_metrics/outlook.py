@@ -80,8 +80,6 @@ def forecast_tiles() -> None:
         note = (
             f"{'at scale since' if seen else 'projected at scale'} {org['last_function_month']}"
             if org["last_function_month"]
-            else "not projected to reach scale within the horizon"
-            if org["last_function"]
             else "no function has a forecast"
         )
         # A function not projected to reach scale does not "reach scale last": the tile says it does not.

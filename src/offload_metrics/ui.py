@@ -983,8 +983,8 @@ TEXT_FORMATTERS = {
     MONTH: display.month,
     TIME: lambda value: None if display.missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M"),
     TEXT: lambda value: None if display.missing(value) else str(value),
-    FIGURE: lambda value: None if display.missing(value) else str(value),
 }
+TEXT_FORMATTERS[FIGURE] = TEXT_FORMATTERS[TEXT]  # the same text, aligned otherwise
 
 
 def shown(frame: pd.DataFrame, columns: dict[str, tuple[str, str]]) -> pd.DataFrame:
